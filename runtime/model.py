@@ -1,0 +1,103 @@
+"""A model directory: ``model.onnx`` plus the ``manifest.json`` that says what it expects.
+
+Loading checks the file against its manifest before onnxruntime sees it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .integrity import check_hash, check_model_bytes
+from .schema import Schema
+
+MANIFEST = "manifest.json"
+GOLDEN = "golden.json"
+FORMAT_VERSION = 1
+PROBABILITY = "probability"
+FEATURES = "features"
+"""Second graph output: the preprocessed feature matrix, for stage-by-stage parity."""
+
+
+def default_model_dir() -> Path:
+    """The model shipped inside the package (``loanscore/artifacts/model``)."""
+    try:
+        path = Path(str(resources.files("loanscore.artifacts").joinpath("model")))
+    except ModuleNotFoundError:
+        raise ModelError("The shipped model is not installed; pass --model MODEL_DIR.") from None
+    return path
+
+
+@dataclass(frozen=True)
+class Model:
+    """An integrity-checked onnxruntime session and its manifest."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    schema: Schema
+    session: Any  # onnxruntime.InferenceSession (thread-safe for run())
+
+    @classmethod
+    def load(cls, directory: str | Path | None = None, *, threads: int | None = None) -> Model:
+        directory = Path(directory) if directory is not None else default_model_dir()
+        manifest = read_manifest(directory)
+        onnx_path = directory / manifest.get("model_file", "model.onnx")
+        try:
+            data = onnx_path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"Cannot read {onnx_path}: {exc.strerror or exc}.") from None
+        check_hash(onnx_path, manifest["sha256"])
+        check_model_bytes(data, onnx_path.name)
+        schema = Schema.from_dict(manifest["schema"], source=f"{directory / MANIFEST} schema")
+        import onnxruntime as ort  # deferred: keeps `loanscore --help` fast
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"onnxruntime refused {onnx_path}: {exc}") from None
+        expected = set(schema.input_names)
+        actual = {i.name for i in session.get_inputs()}
+        if actual != expected:
+            raise ModelError(
+                f"{onnx_path} does not take the inputs its manifest's schema lists: "
+                f"missing {sorted(expected - actual)}, unexpected {sorted(actual - expected)}."
+            )
+        return cls(directory, manifest, schema, session)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.manifest["threshold"]["value"])
+
+    def run(self, feeds: dict[str, np.ndarray], outputs: tuple[str, ...] = (PROBABILITY,)) -> list[np.ndarray]:
+        return self.session.run(list(outputs), feeds)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise ModelError(f"Model directory {directory} does not exist.")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}. Is {directory} a loanscore model directory?") from None
+    except ValueError as exc:
+        raise ModelError(f"{path} is not valid JSON: {exc}.") from None
+    missing = [k for k in ("format_version", "sha256", "schema", "threshold") if k not in manifest]
+    if missing:
+        raise ModelError(f"{path} lacks {', '.join(missing)}; it was not written by `loanscore export`.")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise ModelError(
+            f"{path} has format version {manifest['format_version']}; this loanscore reads version {FORMAT_VERSION}."
+        )
+    return manifest

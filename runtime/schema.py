@@ -1,0 +1,308 @@
+"""What an applicant record holds: fields, their domains, and the payment history.
+
+A schema is data (TOML or JSON), not code, so a lender with other columns or a
+longer history trains and scores without editing loanscore. It travels inside
+every model's manifest, which is how the runtime knows what to validate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import SchemaError
+
+Transform = Literal["none", "signed_log"]
+Missing = Literal["impute", "reject"]
+Role = Literal["status", "balance", "payment", "other"]
+
+_TRANSFORMS = ("none", "signed_log")
+_MISSING = ("impute", "reject")
+_ROLES = ("status", "balance", "payment", "other")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One raw input column as the validator and the ONNX graph see it."""
+
+    name: str
+    kind: Literal["number", "code"]
+    missing: Missing
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    codes: tuple[int | str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_string(self) -> bool:
+        """String-coded categoricals go into the graph as strings, everything else as float32."""
+        return self.kind == "code" and any(isinstance(c, str) for c in self.codes)
+
+    def domain(self) -> str:
+        """The allowed values in words, for error messages."""
+        if self.kind == "code":
+            return "one of " + ", ".join(str(c) for c in self.codes)
+        low = "" if self.min is None else _num(self.min)
+        high = "" if self.max is None else _num(self.max)
+        if self.min is not None and self.max is not None:
+            op = "greater than" if self.min_exclusive else "between"
+            if self.min_exclusive:
+                return f"{op} {low} and at most {high}"
+            return f"{op} {low} and {high}"
+        if self.min is not None:
+            return f"{'greater than' if self.min_exclusive else 'at least'} {low}"
+        if self.max is not None:
+            return f"at most {high}"
+        return "a finite number"
+
+
+@dataclass(frozen=True)
+class NumericField:
+    name: str
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    transform: Transform = "none"
+    missing: Missing = "impute"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CategoricalField:
+    name: str
+    codes: tuple[int | str, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+    missing: Missing = "impute"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryChannel:
+    """One monthly series; ``columns`` run from the oldest month to the newest."""
+
+    name: str
+    columns: tuple[str, ...]
+    min: float | None = None
+    max: float | None = None
+    transform: Transform = "none"
+    missing: Missing = "impute"
+    role: Role = "other"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    label: str
+    id: str | None
+    numeric: tuple[NumericField, ...]
+    categorical: tuple[CategoricalField, ...]
+    history: tuple[HistoryChannel, ...]
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def default(cls) -> Schema:
+        """The Taiwan credit-card schema of the development data."""
+        text = resources.files(__package__).joinpath("schemas/taiwan.toml").read_text("utf-8")
+        return cls.from_dict(tomllib.loads(text), source="built-in taiwan schema")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Schema:
+        """Read a schema from a ``.toml`` or ``.json`` file."""
+        path = Path(path)
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise SchemaError(f"Cannot read schema file {path}: {exc.strerror or exc}.") from None
+        try:
+            data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise SchemaError(f"Schema file {path} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}.") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "schema") -> Schema:
+        """Build and check a schema; every problem names the entry and the key."""
+        if not isinstance(data, dict):
+            raise SchemaError(f"{source}: expected a table of keys, got {type(data).__name__}.")
+        unknown = set(data) - {"name", "label", "id", "numeric", "categorical", "history"}
+        if unknown:
+            raise SchemaError(f"{source}: unknown keys {sorted(unknown)}; allowed are name, label, id, numeric, categorical, history.")
+        try:
+            schema = cls(
+                name=str(data.get("name", "custom")),
+                label=_req_str(data, "label", source),
+                id=data.get("id") or None,
+                numeric=tuple(_numeric(e, source) for e in data.get("numeric", [])),
+                categorical=tuple(_categorical(e, source) for e in data.get("categorical", [])),
+                history=tuple(_history(e, source) for e in data.get("history", [])),
+            )
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"{source}: {exc}") from None
+        schema._check(source)
+        return schema
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; ``Schema.from_dict(s.to_dict()) == s``."""
+
+        def clean(obj: Any) -> dict[str, Any]:
+            out = {}
+            for k, v in obj.__dict__.items():
+                if v is None or v == "" or v == {} or (k == "min_exclusive" and not v):
+                    continue
+                out[k] = list(v) if isinstance(v, tuple) else v
+            return out
+
+        data: dict[str, Any] = {"name": self.name, "label": self.label}
+        if self.id:
+            data["id"] = self.id
+        data["numeric"] = [clean(f) for f in self.numeric]
+        data["categorical"] = [clean(f) for f in self.categorical]
+        data["history"] = [clean(h) for h in self.history]
+        return data
+
+    # -- views ------------------------------------------------------------------
+    @property
+    def months(self) -> int:
+        return len(self.history[0].columns) if self.history else 0
+
+    def columns(self) -> list[Column]:
+        """Every raw input column, in the graph's input order."""
+        cols = [
+            Column(f.name, "number", f.missing, f.min, f.max, f.min_exclusive) for f in self.numeric
+        ]
+        cols += [Column(f.name, "code", f.missing, codes=f.codes, labels=f.labels) for f in self.categorical]
+        for h in self.history:
+            cols += [Column(c, "number", h.missing, h.min, h.max) for c in h.columns]
+        return cols
+
+    @property
+    def input_names(self) -> list[str]:
+        return [c.name for c in self.columns()]
+
+    def _check(self, source: str) -> None:
+        names = self.input_names
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SchemaError(f"{source}: columns listed more than once: {dupes}.")
+        for special in (self.label, self.id):
+            if special and special in names:
+                raise SchemaError(f"{source}: '{special}' is the label or id column and cannot also be a feature.")
+        if not self.history:
+            raise SchemaError(f"{source}: at least one [[history]] channel is needed; the LSTM reads it.")
+        lengths = {len(h.columns) for h in self.history}
+        if len(lengths) != 1:
+            raise SchemaError(
+                f"{source}: every history channel needs the same number of months; got "
+                + ", ".join(f"{h.name}: {len(h.columns)}" for h in self.history) + "."
+            )
+        if self.months < 2:
+            raise SchemaError(f"{source}: a history needs at least 2 months, got {self.months}.")
+
+
+def _req_str(entry: dict[str, Any], key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value:
+        raise SchemaError(f"{where}: '{key}' must be a non-empty string, got {value!r}.")
+    return value
+
+
+def _only(entry: dict[str, Any], allowed: set[str], where: str) -> None:
+    if not isinstance(entry, dict):
+        raise SchemaError(f"{where}: each entry must be a table, got {entry!r}.")
+    extra = set(entry) - allowed
+    if extra:
+        raise SchemaError(f"{where}: unknown keys {sorted(extra)}; allowed are {sorted(allowed)}.")
+
+
+def _choice(entry: dict[str, Any], key: str, allowed: tuple[str, ...], default: str, where: str) -> Any:
+    value = entry.get(key, default)
+    if value not in allowed:
+        raise SchemaError(f"{where}: '{key}' must be one of {', '.join(allowed)}; got {value!r}.")
+    return value
+
+
+def _bound(entry: dict[str, Any], key: str, where: str) -> float | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SchemaError(f"{where}: '{key}' must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def _range(entry: dict[str, Any], where: str) -> tuple[float | None, float | None]:
+    low, high = _bound(entry, "min", where), _bound(entry, "max", where)
+    if low is not None and high is not None and low >= high:
+        raise SchemaError(f"{where}: 'min' ({_num(low)}) must be below 'max' ({_num(high)}).")
+    return low, high
+
+
+_COMMON = {"name", "description", "missing"}
+
+
+def _numeric(entry: dict[str, Any], source: str) -> NumericField:
+    where = f"{source}: numeric field {entry.get('name', '?') if isinstance(entry, dict) else '?'}"
+    _only(entry, _COMMON | {"min", "max", "min_exclusive", "transform"}, where)
+    low, high = _range(entry, where)
+    return NumericField(
+        name=_req_str(entry, "name", where),
+        min=low,
+        max=high,
+        min_exclusive=bool(entry.get("min_exclusive", False)),
+        transform=_choice(entry, "transform", _TRANSFORMS, "none", where),
+        missing=_choice(entry, "missing", _MISSING, "impute", where),
+        description=str(entry.get("description", "")),
+    )
+
+
+def _categorical(entry: dict[str, Any], source: str) -> CategoricalField:
+    where = f"{source}: categorical field {entry.get('name', '?') if isinstance(entry, dict) else '?'}"
+    _only(entry, _COMMON | {"codes", "labels"}, where)
+    codes = entry.get("codes")
+    if not isinstance(codes, list) or not codes:
+        raise SchemaError(f"{where}: 'codes' must be a non-empty list of the known codes.")
+    kinds = {str if isinstance(c, str) else int if isinstance(c, int) and not isinstance(c, bool) else None for c in codes}
+    if None in kinds or len(kinds) != 1:
+        raise SchemaError(f"{where}: 'codes' must be all integers or all strings, got {codes!r}.")
+    if len(set(codes)) != len(codes):
+        raise SchemaError(f"{where}: 'codes' lists a code twice: {codes!r}.")
+    labels = entry.get("labels", {})
+    if not isinstance(labels, dict):
+        raise SchemaError(f"{where}: 'labels' must map codes to descriptions.")
+    return CategoricalField(
+        name=_req_str(entry, "name", where),
+        codes=tuple(codes),
+        labels={str(k): str(v) for k, v in labels.items()},
+        missing=_choice(entry, "missing", _MISSING, "impute", where),
+        description=str(entry.get("description", "")),
+    )
+
+
+def _history(entry: dict[str, Any], source: str) -> HistoryChannel:
+    where = f"{source}: history channel {entry.get('name', '?') if isinstance(entry, dict) else '?'}"
+    _only(entry, _COMMON | {"columns", "min", "max", "transform", "role"}, where)
+    columns = entry.get("columns")
+    if not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns):
+        raise SchemaError(f"{where}: 'columns' must list the monthly column names, oldest first.")
+    low, high = _range(entry, where)
+    return HistoryChannel(
+        name=_req_str(entry, "name", where),
+        columns=tuple(columns),
+        min=low,
+        max=high,
+        transform=_choice(entry, "transform", _TRANSFORMS, "none", where),
+        missing=_choice(entry, "missing", _MISSING, "impute", where),
+        role=_choice(entry, "role", _ROLES, "other", where),
+        description=str(entry.get("description", "")),
+    )
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)

@@ -1,0 +1,169 @@
+"""Score applicants with a loanscore model: the Python API for desktop lending apps.
+
+Embed it like this; one ``Scorer`` serves every thread of the app::
+
+    from loanscore.runtime import Scorer, ValidationError
+
+    scorer = Scorer.load()                # the shipped model; or Scorer.load("path/to/model")
+    try:
+        result = scorer.score(form_values)    # a dict: column name -> value
+    except ValidationError as err:
+        show_to_clerk(err.field, err.reason)  # every bad field is in err.errors
+    else:
+        show(result.probability, result.decision)
+
+    batch = scorer.score_columns({"LIMIT_BAL": limits, "AGE": ages, ...})  # numpy arrays, fastest
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import FieldError, ValidationError
+from .model import Model
+from .schema import Schema
+from .validate import check_columns
+
+APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Decision cut-offs: approve below ``approve_below``, decline from ``decline_from``, review between.
+
+    With both equal to the manifest threshold (the default) there is no review band.
+    """
+
+    approve_below: float
+    decline_from: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.approve_below <= self.decline_from <= 1.0:
+            raise ValueError(
+                f"Decision cut-offs must satisfy 0 <= approve-below <= decline-from <= 1; "
+                f"got {self.approve_below} and {self.decline_from}."
+            )
+
+    def decide(self, p: np.ndarray) -> np.ndarray:
+        return np.where(p < self.approve_below, APPROVE, np.where(p >= self.decline_from, DECLINE, REVIEW))
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """One applicant's score. ``probability`` and ``decision`` are ``None`` when ``errors`` is not empty."""
+
+    probability: float | None
+    decision: str | None
+    errors: tuple[FieldError, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Scores for ``n`` applicants in input order.
+
+    ``probability`` is NaN and ``decision`` is ``""`` where a row was rejected;
+    ``errors``/``warnings`` map 0-based row positions to what was found.
+    """
+
+    probability: np.ndarray
+    decision: np.ndarray
+    errors: Mapping[int, Sequence[FieldError]]
+    warnings: Mapping[int, Sequence[str]]
+
+    def __len__(self) -> int:
+        return len(self.probability)
+
+    @property
+    def n_rejected(self) -> int:
+        return len(self.errors)
+
+    def __getitem__(self, i: int) -> ScoreResult:
+        if i in self.errors:
+            return ScoreResult(None, None, tuple(self.errors[i]), tuple(self.warnings.get(i, ())))
+        return ScoreResult(float(self.probability[i]), str(self.decision[i]), (), tuple(self.warnings.get(i, ())))
+
+
+class Scorer:
+    """Validates applicant records against the model's schema and scores them.
+
+    Thread-safe: validation keeps no state, and onnxruntime sessions may be
+    shared between threads.
+    """
+
+    def __init__(self, model: Model, bands: Bands | None = None):
+        self.model = model
+        self.bands = bands or Bands(model.threshold, model.threshold)
+        self._columns = model.schema.columns()
+
+    @classmethod
+    def load(
+        cls, model_dir: str | Path | None = None, *, bands: Bands | None = None, threads: int | None = None
+    ) -> Scorer:
+        """Load ``model_dir`` (default: the shipped model), checking it against its manifest."""
+        return cls(Model.load(model_dir, threads=threads), bands)
+
+    @property
+    def schema(self) -> Schema:
+        return self.model.schema
+
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold
+
+    def score(self, record: Mapping[str, Any]) -> ScoreResult:
+        """Score one applicant; raise ``ValidationError`` naming every bad field."""
+        batch = self.score_columns({c.name: [record.get(c.name)] for c in self._columns}, first_row=None)
+        result = batch[0]
+        if result.errors:
+            raise ValidationError(result.errors)
+        return result
+
+    def score_records(self, records: Iterable[Mapping[str, Any]], *, first_row: int = 1) -> list[ScoreResult]:
+        """Score many applicants; a bad record gets errors in its result instead of raising."""
+        records = list(records)
+        columns = {c.name: [r.get(c.name) for r in records] for c in self._columns}
+        batch = self.score_columns(columns, first_row=first_row)
+        return [batch[i] for i in range(len(records))]
+
+    def score_columns(self, columns: Mapping[str, Any], *, first_row: int | None = 1) -> BatchResult:
+        """Score applicants given column-wise (name -> sequence or numpy array), the fastest path.
+
+        Columns absent from ``columns`` count as missing values.
+        """
+        n = _length(columns, self._columns)
+        if n == 0:
+            empty = np.empty(0)
+            return BatchResult(empty, empty.astype(str), {}, {})
+        checked = check_columns(self._columns, columns, n, first_row if first_row is not None else 1)
+        if first_row is None:  # a single record: the message should not talk about rows
+            checked.errors = {i: [_unrow(e) for e in errs] for i, errs in checked.errors.items()}
+        p = self.model.run(checked.feeds)[0].reshape(-1).astype(np.float64)
+        decision = self.bands.decide(p)
+        if checked.errors:
+            rejected = np.fromiter(checked.errors, dtype=np.int64)
+            p[rejected] = np.nan
+            decision[rejected] = ""
+        return BatchResult(p, decision, checked.errors, checked.warnings)
+
+
+def _length(columns: Mapping[str, Any], expected: list[Any]) -> int:
+    lengths = {len(columns[c.name]) for c in expected if c.name in columns}
+    if not lengths:
+        lengths = {len(v) for v in columns.values()} or {0}
+    if len(lengths) != 1:
+        raise ValueError(f"All columns must have the same length; got lengths {sorted(lengths)}.")
+    return lengths.pop()
+
+
+def _unrow(e: FieldError) -> FieldError:
+    return FieldError(e.field, e.value, e.reason, None)
