@@ -1,0 +1,42 @@
+"""What every subcommand shares: turning loanscore errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from loanscore.runtime.errors import EXIT_INTERRUPTED, LoanscoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TRAIN_EXTRA_HINT = "This command needs the training extra: pip install 'loanscore[train]' (or '.[train]' in a checkout)."
+
+
+def reports_errors(func: F) -> F:
+    """Print ``Error: ...`` and exit with the error's code instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LoanscoreError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no output was written.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def require_train_extra() -> None:
+    """Fail with an install hint, not an ImportError, when training packages are absent."""
+    import importlib.util
+
+    missing = [m for m in ("tensorflow", "tf2onnx", "sklearn", "skl2onnx", "pandas") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise click.ClickException(f"{TRAIN_EXTRA_HINT} Missing: {', '.join(missing)}.")

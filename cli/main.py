@@ -1,0 +1,28 @@
+"""The ``loanscore`` command. Subcommands live in their own modules; heavy imports wait until a command runs."""
+
+from __future__ import annotations
+
+import click
+
+from .model_commands import export, train
+from .score import score
+from .verify import verify
+
+EPILOG = """\b
+Exit codes:
+  0    every row was scored
+  1    some rows were rejected (see the error column); the rest were scored
+  2    usage, input-file or model error: nothing was scored
+  3    model verification failed (hash, golden cases or parity)
+  130  interrupted; no partial output is left behind
+"""
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="loanscore")
+def main() -> None:
+    """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
+
+
+for command in (score, verify, train, export):
+    main.add_command(command)
