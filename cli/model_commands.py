@@ -1,0 +1,77 @@
+"""``loanscore train`` and ``loanscore export``: they need the [train] extra, imported only when run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import reports_errors, require_train_extra
+
+DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
+
+
+@click.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=f"Labelled CSV (gzip allowed), {DEV_DATA_HINT}.")
+@click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory to write (model.keras, preprocessor.skops, metrics.json, ...).")
+@click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Schema file (TOML or JSON); default: the built-in Taiwan schema.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping may end sooner).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed for the split, weights and shuffling.")
+@click.option("--ensemble", type=click.IntRange(1, 20), default=None,
+              help="Networks (seeds seed, seed+1, ...) averaged inside the one exported graph.")
+@click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
+              help="'none' keeps probabilities calibrated; imbalance is handled by the threshold rule.")
+@click.option("--threshold-rule", type=click.Choice(["cost", "approval_rate"]), default="cost", show_default=True,
+              help="How the decision threshold is chosen on the validation split.")
+@click.option("--cost-default", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              help="Cost of approving an applicant who defaults (cost rule).")
+@click.option("--cost-decline-good", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Cost of declining an applicant who would have repaid (cost rule).")
+@click.option("--approval-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.75,
+              show_default=True, help="Share of applicants to approve (approval_rate rule).")
+@reports_errors
+def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | None, seed: int,
+          ensemble: int | None, class_weight: str, threshold_rule: str, cost_default: float,
+          cost_decline_good: float, approval_rate: float) -> None:
+    """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
+
+    Progress is shown per epoch; the same command and seed give the same model.
+    """
+    require_train_extra()
+    from dataclasses import replace
+
+    from loanscore.runtime.schema import Schema
+    from loanscore.train.threshold import ThresholdRule
+    from loanscore.train.trainer import TrainConfig, train as run_training
+
+    schema = Schema.load(schema_path) if schema_path else Schema.default()
+    config = TrainConfig(seed=seed, class_weight=class_weight,
+                         threshold=ThresholdRule(threshold_rule, cost_default, cost_decline_good, approval_rate))
+    if epochs is not None:
+        config = replace(config, network=replace(config.network, max_epochs=epochs))
+    if ensemble is not None:
+        config = replace(config, ensemble=ensemble)
+    run_training(data, run_dir, schema=schema, config=config)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (model.onnx, manifest.json, golden.json, parity.json).")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=f"CSV to prove parity on (all its rows), {DEV_DATA_HINT}.")
+@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-5, show_default=True,
+              help="Fail when max |p_onnx - p_keras| exceeds this.")
+@reports_errors
+def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float) -> None:
+    """Convert RUN_DIR's model and preprocessing into one ONNX file, and prove parity.
+
+    Nothing is written to --out unless parity holds on the golden cases and on --data.
+    """
+    require_train_extra()
+    from loanscore.export.exporter import export_run
+
+    export_run(run_dir, model_dir, data=data, tolerance=tolerance)

@@ -1,0 +1,120 @@
+"""``loanscore export``: RUN_DIR -> MODEL_DIR with model.onnx, manifest, golden cases and parity."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+import onnx
+
+from loanscore.runtime.integrity import sha256_file
+from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PROBABILITY, Model
+from loanscore.train.data import load_dataset, records_frame
+from loanscore.train.run import TrainedRun
+from loanscore.train.trainer import versions
+
+from .golden import golden_records
+from .merge import merge_graphs
+from .network_graph import network_graph
+from .parity import PROBABILITY_TOLERANCE, measure_parity
+from .preprocess_graph import preprocess_graph
+from .signature import ML_OPSET, OPSET
+
+MODEL_FILE = "model.onnx"
+PARITY = "parity.json"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    model_dir: Path
+    parity: dict
+    size_bytes: int
+
+
+def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None = None,
+               tolerance: float = PROBABILITY_TOLERANCE,
+               progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> ExportResult:
+    """Convert, merge, prove parity, and only then put the directory in place."""
+    started = time.perf_counter()
+    run = TrainedRun.load(run_dir)
+    schema = run.schema
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        progress("converting preprocessing (skl2onnx) and network (tf2onnx)")
+        merged = merge_graphs(
+            preprocess_graph(run.preprocessor, schema), network_graph(run.model, run.layout),
+            {"loanscore.schema": schema.name, "loanscore.threshold": str(run.info["threshold"]["value"])},
+        )
+        onnx.save(merged, staging / MODEL_FILE)
+        manifest = _manifest(run, staging / MODEL_FILE, run_dir)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        model = Model.load(staging)
+        threshold = float(manifest["threshold"]["value"])
+
+        cases = golden_records(schema)
+        golden_X = records_frame([r for _, r in cases], schema)
+        parity = {"golden": measure_parity(model, run, golden_X, threshold, tolerance).to_dict()}
+        expected = run.predict(golden_X)
+        golden = {
+            "tolerance": tolerance,
+            "note": "Generated applicants and edge cases (none is a training row); probability is the Keras + scikit-learn output.",
+            "cases": [{"name": n, "record": r, "probability": float(p)} for (n, r), p in zip(cases, expected)],
+        }
+        (staging / GOLDEN).write_text(json.dumps(golden, indent=1) + "\n")
+        if data is not None:
+            progress(f"measuring parity on {data}")
+            dataset = load_dataset(data, schema)
+            parity["data"] = {"file": Path(data).name, **measure_parity(model, run, dataset.X, threshold, tolerance).to_dict()}
+        (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    size = (out / MODEL_FILE).stat().st_size
+    worst = parity.get("data", parity["golden"])
+    progress(
+        f"exported {out / MODEL_FILE} ({size / 1024:.0f} KiB): parity on {worst['n']} rows max |diff| "
+        f"{worst['max_abs_diff']:.2e} (tolerance {tolerance:g}), decisions agree {worst['decision_agreement']:.2%} "
+        f"[{time.perf_counter() - started:.0f} s]"
+    )
+    return ExportResult(out, parity, size)
+
+
+def _manifest(run: TrainedRun, onnx_path: Path, run_dir: str | Path) -> dict:
+    info = run.info
+    metrics_path = Path(run_dir) / "metrics.json"
+    metrics = json.loads(metrics_path.read_text("utf-8")) if metrics_path.exists() else {}
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_file": MODEL_FILE,
+        "sha256": sha256_file(onnx_path),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "schema": run.schema.to_dict(),
+        "inputs": [{"name": c.name, "type": "string" if c.is_string else "float32", "shape": [None, 1]}
+                   for c in run.schema.columns()],
+        "outputs": {PROBABILITY: "P(default), shape [N, 1]", FEATURES: "preprocessed features, for parity checks"},
+        "threshold": info["threshold"],
+        "metrics": {k: v for k, v in metrics.items() if k != "threshold"},
+        "training": {
+            "data": info.get("training_data"),
+            "split": info.get("split"),
+            "config": info.get("config"),
+            "seconds": info.get("training_seconds"),
+        },
+        "opset": {"ai.onnx": OPSET, "ai.onnx.ml": ML_OPSET},
+        "versions": {**info.get("versions", {}), "export": versions()},
+    }
+
+

@@ -1,0 +1,102 @@
+"""Reading labelled applicant data for training, checked against the same contract the runtime enforces."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loanscore.runtime.errors import InputError
+from loanscore.runtime.schema import Schema
+from loanscore.runtime.validate import MISSING_TOKENS, check_columns
+
+MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Raw applicant columns ``X`` (schema order), 0/1 labels ``y``, and where they came from."""
+
+    X: pd.DataFrame
+    y: np.ndarray | None
+    fingerprint: dict
+
+
+def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> Dataset:
+    """Read a CSV (gzip allowed); refuse it, listing the rows, if any value breaks the contract.
+
+    With ``labelled=False`` the label column may be absent (``y`` is then ``None``).
+
+    Training data is never silently cleaned: a bad row is a question for the
+    person who exported the data.
+    """
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"Training data {path} does not exist.") from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"Cannot read training data {path}: {exc}") from None
+    labelled = labelled or schema.label in frame.columns
+    needed = schema.input_names + ([schema.label] if labelled else [])
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path} lacks the columns {', '.join(missing)} that the schema '{schema.name}' needs.")
+    if frame.empty:
+        raise InputError(f"{path} has a header but no rows.")
+    labels = frame[schema.label].str.strip() if labelled else pd.Series(["0"] * len(frame))
+    bad_labels = np.flatnonzero(~labels.isin(["0", "1"]).to_numpy())
+    problems = [f"{schema.label} must be 0 or 1. Got '{labels.iloc[i]}' in row {i + 1}." for i in bad_labels[:MAX_LISTED]]
+    columns = schema.columns()
+    checked = check_columns(columns, {c.name: frame[c.name].to_numpy() for c in columns}, len(frame))
+    for i in sorted(checked.errors)[: MAX_LISTED - len(problems)]:
+        problems += [str(e) for e in checked.errors[i]]
+    if problems:
+        n_bad = len(set(bad_labels) | set(checked.errors))
+        raise InputError(
+            f"{path}: {n_bad} rows break the input contract; fix or remove them and train again. "
+            "First problems:\n  " + "\n  ".join(problems)
+        )
+    X = pd.DataFrame({c.name: _string(frame[c.name]) if c.is_string else _number(frame[c.name]) for c in columns})
+    y = labels.astype(int).to_numpy() if labelled else None
+    return Dataset(X=X, y=y, fingerprint=fingerprint(path, frame, y))
+
+
+def fingerprint(path: Path, frame: pd.DataFrame, y: np.ndarray) -> dict:
+    """Enough to recognise the training data later without storing any of it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {
+        "file": path.name,
+        "sha256": digest.hexdigest(),
+        "rows": int(len(frame)),
+        "default_rate": None if y is None else round(float(y.mean()), 6),
+        "columns": list(frame.columns),
+    }
+
+
+def _number(values: pd.Series) -> pd.Series:
+    text = values.str.strip()
+    return pd.to_numeric(text.where(~text.str.lower().isin(MISSING_TOKENS), None)).astype(np.float64)
+
+
+def _string(values: pd.Series) -> pd.Series:
+    text = values.str.strip()
+    return text.where(~text.str.lower().isin(MISSING_TOKENS), "").astype(object)
+
+
+def records_frame(records: list[dict], schema: Schema) -> pd.DataFrame:
+    """Raw records (JSON-like values, ``None`` for missing) as the frame the preprocessor takes."""
+    out = {}
+    for c in schema.columns():
+        values = [r.get(c.name) for r in records]
+        if c.is_string:
+            out[c.name] = pd.Series(["" if v is None else str(v) for v in values], dtype=object)
+        else:
+            out[c.name] = pd.Series([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return pd.DataFrame(out)

@@ -1,0 +1,70 @@
+"""A trained run: the fitted preprocessor and the Keras network, as saved in RUN_DIR.
+
+This is the reference side of every parity check: Keras + scikit-learn on raw rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loanscore.runtime.errors import ModelError
+from loanscore.runtime.schema import Schema
+
+from .preprocess import Layout
+
+KERAS_FILE = "model.keras"
+PREPROCESSOR_FILE = "preprocessor.skops"
+RUN_FILE = "run.json"
+# Types beyond skops' defaults that a saved preprocessor may contain; skops refuses anything else.
+TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "numpy.dtype"]
+
+
+@dataclass
+class TrainedRun:
+    model: object  # keras.Model
+    preprocessor: object  # fitted ColumnTransformer
+    schema: Schema
+    layout: Layout
+    epochs: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    def features(self, X: pd.DataFrame) -> np.ndarray:
+        """Preprocessed features exactly as the network sees them (float32)."""
+        return self.preprocessor.transform(X[self.schema.input_names]).astype(np.float32)
+
+    def predict(self, X: pd.DataFrame, features: np.ndarray | None = None) -> np.ndarray:
+        F = self.features(X) if features is None else features
+        return np.asarray(self.model.predict(F, batch_size=4096, verbose=0), dtype=np.float64).reshape(-1)
+
+    def save(self, run_dir: Path, info: dict) -> None:
+        import skops.io
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.model.save(run_dir / KERAS_FILE)
+        skops.io.dump(self.preprocessor, run_dir / PREPROCESSOR_FILE)
+        info = {**info, "layout": self.layout.__dict__, "epochs": self.epochs}
+        (run_dir / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        self.info = info
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> TrainedRun:
+        import keras
+        import skops.io
+
+        run_dir = Path(run_dir)
+        for name in (KERAS_FILE, PREPROCESSOR_FILE, RUN_FILE):
+            if not (run_dir / name).is_file():
+                raise ModelError(f"{run_dir} is not a training run: {name} is missing. Run `loanscore train` first.")
+        info = json.loads((run_dir / RUN_FILE).read_text("utf-8"))
+        untrusted = set(skops.io.get_untrusted_types(file=run_dir / PREPROCESSOR_FILE)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise ModelError(f"{run_dir / PREPROCESSOR_FILE} contains types loanscore does not trust: {sorted(untrusted)}.")
+        preprocessor = skops.io.load(run_dir / PREPROCESSOR_FILE, trusted=TRUSTED_TYPES)
+        model = keras.saving.load_model(run_dir / KERAS_FILE, compile=False)
+        return cls(model=model, preprocessor=preprocessor, schema=Schema.from_dict(info["schema"]),
+                   layout=Layout(**info["layout"]), epochs=info.get("epochs", []), info=info)

@@ -1,0 +1,202 @@
+"""``loanscore train``: fit preprocessing and the LSTM-CNN, choose the threshold, write RUN_DIR."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from loanscore.runtime.schema import Schema
+
+from .data import Dataset, load_dataset
+from .network import NetworkConfig
+from .threshold import ThresholdRule
+
+Progress = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    threshold: ThresholdRule = field(default_factory=ThresholdRule)
+    seed: int = 42
+    validation_fraction: float = 0.2
+    ensemble: int = 1
+    """Networks trained with seeds seed, seed+1, ... and averaged inside the one exported graph."""
+    class_weight: str = "none"
+    """'none' keeps probabilities calibrated (imbalance is handled by the threshold rule); 'balanced' reweights."""
+
+    def to_dict(self) -> dict:
+        return {
+            "network": self.network.to_dict(),
+            "threshold": self.threshold.to_dict(),
+            "seed": self.seed,
+            "validation_fraction": self.validation_fraction,
+            "ensemble": self.ensemble,
+            "class_weight": self.class_weight,
+        }
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    metrics: dict
+    seconds: float
+
+
+def train(
+    data: str | Path | Dataset,
+    run_dir: str | Path,
+    *,
+    schema: Schema | None = None,
+    config: TrainConfig | None = None,
+    progress: Progress = _stderr,
+) -> TrainResult:
+    """Train on ``data`` and write the run to ``run_dir``; the same inputs give the same model."""
+    schema = schema or Schema.default()
+    config = config or TrainConfig()
+    started = time.perf_counter()
+    dataset = data if isinstance(data, Dataset) else load_dataset(data, schema)
+    if config.class_weight not in ("none", "balanced"):
+        raise ValueError(f"class_weight must be 'none' or 'balanced'; got {config.class_weight!r}.")
+
+    from sklearn.model_selection import train_test_split
+
+    idx_train, idx_val = train_test_split(
+        np.arange(len(dataset.y)), test_size=config.validation_fraction,
+        stratify=dataset.y, random_state=config.seed,
+    )
+    fitted = fit_model(dataset, idx_train, idx_val, schema, config, progress)
+    p_val = fitted.predict(dataset.X.iloc[idx_val])
+    y_val = dataset.y[idx_val]
+    threshold = config.threshold.choose(y_val, p_val)
+
+    from .metrics import classification_metrics
+
+    metrics = {
+        "validation": classification_metrics(y_val, p_val, threshold["value"]),
+        "threshold": threshold,
+        "epochs": fitted.epochs,
+    }
+    seconds = time.perf_counter() - started
+    run_dir = Path(run_dir)
+    fitted.save(run_dir, {
+        "schema": schema.to_dict(),
+        "config": config.to_dict(),
+        "training_data": dataset.fingerprint,
+        "split": {"train_rows": int(len(idx_train)), "validation_rows": int(len(idx_val)),
+                  "stratified": True, "random_state": config.seed},
+        "threshold": threshold,
+        "training_seconds": round(seconds, 1),
+        "versions": versions(),
+    })
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    v = metrics["validation"]
+    progress(
+        f"validation: ROC AUC {v['roc_auc']:.4f}  PR AUC {v['pr_auc']:.4f}  KS {v['ks']:.4f}  Brier {v['brier']:.4f}  "
+        f"threshold {threshold['value']:.3f} ({threshold['rule']})  [{seconds:.0f} s] -> {run_dir}"
+    )
+    return TrainResult(run_dir, metrics, seconds)
+
+
+def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, schema: Schema,
+              config: TrainConfig, progress: Progress = _stderr):
+    """Fit preprocessing on ``idx_train`` rows and the network(s) with early stopping on ``idx_val``.
+
+    Returns a ``TrainedRun``. Also used by the quality benchmark, so the model
+    it measures is exactly the one ``loanscore train`` builds.
+    """
+    import tensorflow as tf
+
+    from .network import build_network
+    from .preprocess import build_preprocessor, layout_of
+    from .run import TrainedRun
+
+    tf.config.experimental.enable_op_determinism()
+    preprocessor = build_preprocessor(schema).fit(dataset.X.iloc[idx_train])
+    layout = layout_of(preprocessor, schema)
+    F_train = preprocessor.transform(dataset.X.iloc[idx_train]).astype(np.float32)
+    F_val = preprocessor.transform(dataset.X.iloc[idx_val]).astype(np.float32)
+    y_train, y_val = dataset.y[idx_train].astype(np.float32), dataset.y[idx_val].astype(np.float32)
+    class_weight = None
+    if config.class_weight == "balanced":
+        rate = float(y_train.mean())
+        class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
+
+    members, epochs = [], []
+    cfg = config.network
+    for k in range(config.ensemble):
+        seed = config.seed + k
+        keras.utils.set_random_seed(seed)
+        net = build_network(layout, cfg, name=f"lstm_cnn_{k}")
+        net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="binary_crossentropy",
+                    metrics=[keras.metrics.AUC(name="auc")])
+        label = f"net {k + 1}/{config.ensemble} " if config.ensemble > 1 else ""
+        history = net.fit(
+            F_train, y_train, validation_data=(F_val, y_val), batch_size=cfg.batch_size,
+            epochs=cfg.max_epochs, class_weight=class_weight, verbose=0, shuffle=True,
+            callbacks=[
+                keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=cfg.patience,
+                                              restore_best_weights=True),
+                keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max", factor=0.5,
+                                                  patience=max(1, cfg.patience // 2), min_lr=1e-5),
+                EpochLog(progress, label, cfg.max_epochs),
+            ],
+        )
+        best = int(np.argmax(history.history["val_auc"]))
+        epochs.append({"seed": seed, "epochs_run": len(history.history["val_auc"]), "best_epoch": best + 1,
+                       "best_val_auc": float(history.history["val_auc"][best])})
+        members.append(net)
+    model = members[0] if len(members) == 1 else average_networks(members, layout.width)
+    return TrainedRun(model=model, preprocessor=preprocessor, schema=schema, layout=layout, epochs=epochs)
+
+
+def average_networks(members: list, width: int):
+    """One Keras model that averages the members' probabilities, so export yields one graph."""
+    features = keras.Input((width,), name="features")
+    outs = [m(features) for m in members]
+    mean = keras.layers.Average(name="probability")(outs)
+    return keras.Model(features, mean, name="lstm_cnn_ensemble")
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One line per epoch on stderr: where training is and whether it still improves."""
+
+    def __init__(self, progress: Progress, label: str, max_epochs: int):
+        super().__init__()
+        self.progress, self.label, self.max_epochs = progress, label, max_epochs
+        self._t = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.progress(
+            f"{self.label}epoch {epoch + 1:>3}/{self.max_epochs}  loss {logs.get('loss', float('nan')):.4f}  "
+            f"auc {logs.get('auc', float('nan')):.4f}  val_loss {logs.get('val_loss', float('nan')):.4f}  "
+            f"val_auc {logs.get('val_auc', float('nan')):.4f}  ({time.perf_counter() - self._t:.1f} s)"
+        )
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("loanscore", "tensorflow-cpu", "keras", "scikit-learn", "tf2onnx", "onnx", "skl2onnx", "onnxruntime", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
