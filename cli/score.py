@@ -1,0 +1,194 @@
+"""``loanscore score``: score a file of applicants, or one applicant given as JSON."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from ._common import reports_errors
+
+_HELP = """Score the applicants in INPUT (CSV or JSON Lines; '-' reads stdin).
+
+\b
+One output row per input row, in input order: the id column (if the input has
+one), any --keep-columns, then probability_of_default, decision
+(approve/review/decline), error (why a row was not scored) and warning.
+A row that cannot be scored is kept, with its error; the exit status is then 1.
+
+\b
+Examples:
+  loanscore score applicants.csv -o scores.csv
+  loanscore score applicants.jsonl --format jsonl > scores.jsonl
+  loanscore score --json '{"LIMIT_BAL": 50000, "AGE": 35, ...}'
+"""
+
+
+def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    names: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if not name:
+                raise click.BadParameter(f"'{value}' holds an empty column name; write A,B,C.")
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+@click.command(help=_HELP, short_help="Score applicants from a CSV or JSON Lines file.")
+@click.argument("input_path", metavar="INPUT", required=False)
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@click.option("-o", "--output", default="-", show_default=True, help="Output file; '-' is stdout. A file appears only once complete.")
+@click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="Output format.")
+@click.option(
+    "--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
+    help="Input format; auto goes by the extension (.csv, .jsonl), else by the first character.",
+)
+@click.option("--json", "json_text", metavar="TEXT", help="Score one applicant given as a JSON object ('-' reads it from stdin) instead of INPUT.")
+@click.option("--keep-columns", multiple=True, callback=_split_columns, metavar="A,B", help="Input columns to copy to the output.")
+@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
+@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
+@click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
+@reports_errors
+def score(
+    input_path: str | None,
+    model_dir: str | None,
+    output: str,
+    out_format: str,
+    input_format: str,
+    json_text: str | None,
+    keep_columns: tuple[str, ...],
+    approve_below: float | None,
+    decline_from: float | None,
+    quiet: bool,
+    chunk_rows: int,
+) -> None:
+    if input_path is not None and json_text is not None:
+        raise click.UsageError("Give either INPUT or --json, not both.")
+    if input_path is None and json_text is None:
+        raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
+
+    with _terminate_as_interrupt():
+        code = _score(
+            input_path, model_dir, output, out_format, input_format, json_text,
+            keep_columns, approve_below, decline_from, quiet, chunk_rows,
+        )
+    if code:
+        sys.exit(code)
+
+
+def _score(
+    input_path: str | None,
+    model_dir: str | None,
+    output: str,
+    out_format: str,
+    input_format: str,
+    json_text: str | None,
+    keep_columns: tuple[str, ...],
+    approve_below: float | None,
+    decline_from: float | None,
+    quiet: bool,
+    chunk_rows: int,
+) -> int:
+    # Heavy imports wait until here, so `loanscore --help` stays fast.
+    from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Bands, Scorer
+    from loanscore.runtime.stream import Progress, score_stream
+    from loanscore.runtime.tabular import json_record_reader, make_writer, open_output, open_reader
+
+    model = Model.load(model_dir)
+    scorer = Scorer(model, _bands(Bands, model.threshold, approve_below, decline_from))
+    schema = model.schema
+    inputs = schema.input_names
+    if json_text is not None:
+        text = sys.stdin.read() if json_text == "-" else json_text
+        name = "stdin" if json_text == "-" else "--json"
+        reader = json_record_reader(text, inputs, id_column=schema.id, keep=keep_columns, name=name)
+    else:
+        assert input_path is not None
+        if input_path == "-" and not quiet and _isatty(sys.stdin):
+            click.echo("Reading applicants from the terminal; end with Ctrl-D.", err=True)
+        reader = open_reader(
+            input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns, chunk_rows=chunk_rows
+        )
+    try:
+        progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
+        with open_output(output) as stream:
+            writer = make_writer(out_format, stream, reader.passthrough)
+            summary = score_stream(scorer, reader, writer, progress=progress)
+    except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
+        _silence_stdout()
+        return EXIT_OK
+    finally:
+        reader.close()
+    if not quiet:
+        click.echo(_summary_line(summary, reader.name, output), err=True)
+    return EXIT_ROWS_REJECTED if summary.n_rejected else EXIT_OK
+
+
+def _bands(bands_cls, threshold: float, approve_below: float | None, decline_from: float | None):  # type: ignore[no-untyped-def]
+    """Fill in the cut-off not given so that the bands stay ordered around the model's threshold."""
+    if approve_below is None:
+        approve_below = threshold if decline_from is None else min(threshold, decline_from)
+    if decline_from is None:
+        decline_from = max(threshold, approve_below)
+    if approve_below > decline_from:
+        raise click.BadParameter(
+            f"--approve-below ({approve_below:g}) must not exceed --decline-from ({decline_from:g}).",
+            param_hint="'--approve-below'",
+        )
+    return bands_cls(approve_below, decline_from)
+
+
+def _summary_line(summary, source: str, output: str) -> str:  # type: ignore[no-untyped-def]
+    target = "stdout" if output == "-" else output
+    if summary.n_rows == 0:
+        return f"{source} has a header but no rows; wrote an empty result -> {target}"
+    text = f"scored {summary.n_scored:,} of {summary.n_rows:,} rows"
+    if summary.n_rejected:
+        text += f"; {summary.n_rejected:,} rejected (see the error column)"
+    if summary.n_warned:
+        text += f"; {summary.n_warned:,} with warnings"
+    rate = summary.n_rows / summary.seconds if summary.seconds > 0 else 0.0
+    return f"{text} -> {target} ({summary.seconds:.1f} s, {rate:,.0f} rows/s)"
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while scoring, so a killed run also removes its temporary output file."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _isatty(stream) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

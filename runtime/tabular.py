@@ -1,0 +1,645 @@
+"""Applicant files in and scores out, a chunk at a time: CSV, JSON Lines, one JSON record.
+
+Readers turn a file into :class:`Chunk` objects (column name -> list of raw
+values, plus the rows whose *structure* is broken). Writers turn scored chunks
+into CSV or JSON Lines. Nothing here knows about the model; ``stream.py``
+joins the two. numpy and the standard library only.
+
+Rules every reader follows:
+
+* One output row per input row, in input order. A broken row (wrong number of
+  fields, a JSON line that is no object) is kept, with an error naming its
+  1-based data row; the header is not counted.
+* Blank lines are not rows: they are skipped and not counted.
+* Every column the model reads must be in the input, or nothing is written:
+  a CSV header is checked before the first row is read; a JSON Lines file is
+  checked on its first chunk (a key absent from one later record only means
+  that record's value is missing). Extra columns are ignored unless kept.
+* An empty input is an :class:`InputError`. A CSV file with a header but no
+  rows is valid and gives an output with a header and no rows: a daily export
+  with no new applicants is not a failure.
+* Input must be UTF-8 (a byte-order mark is allowed). Bytes that are not
+  UTF-8 stop the run with an :class:`InputError` naming the line; a file
+  output is then not created (see :func:`open_output`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import numpy as np
+
+from .errors import InputError
+
+STDIO = "-"
+"""The path that means stdin (for input) or stdout (for output)."""
+
+CHUNK_ROWS = 8192
+"""Rows per chunk: large enough that onnxruntime and numpy amortize their call
+overhead, small enough that a chunk of a wide file stays a few megabytes."""
+
+BLOCK_BYTES = 1 << 20
+"""Raw bytes decoded at a time; errors are located inside the block."""
+
+PROBABILITY, DECISION, ERROR, WARNING = "probability_of_default", "decision", "error", "warning"
+RESULT_COLUMNS = (PROBABILITY, DECISION, ERROR, WARNING)
+FORMATS = ("csv", "jsonl")
+
+_BOM = codecs.BOM_UTF8
+
+
+@dataclass
+class Chunk:
+    """Up to :data:`CHUNK_ROWS` consecutive input rows.
+
+    ``columns`` maps each model input column to ``n`` raw values (strings for
+    CSV); ``passthrough`` maps the id and kept columns to the values to copy to
+    the output. ``row_errors`` maps 0-based positions within the chunk to why
+    that row cannot be read; such rows are rejected whatever their fields say.
+    ``first_row`` is the 1-based data row of position 0, or ``None`` for a
+    single record (whose messages should not talk about rows).
+    """
+
+    n: int
+    first_row: int | None
+    columns: dict[str, Sequence[Any]]
+    passthrough: dict[str, Sequence[Any]]
+    row_errors: dict[int, str] = field(default_factory=dict)
+
+
+class Reader(Protocol):
+    """What :func:`loanscore.runtime.stream.score_stream` needs from an input."""
+
+    name: str
+    passthrough: tuple[str, ...]
+    total_bytes: int | None
+    bytes_read: int
+
+    def __iter__(self) -> Iterator[Chunk]: ...
+
+    def close(self) -> None: ...
+
+
+# -- raw input -------------------------------------------------------------------
+
+
+class _Source:
+    """A binary input (file, ``.gz`` file or stdin) read in blocks of whole lines, decoded as UTF-8.
+
+    ``lines()`` yields text lines with their line endings, as :mod:`csv` wants
+    them; a byte sequence that is not UTF-8 raises :class:`InputError` naming
+    the physical line.
+    """
+
+    def __init__(self, path: str | Path, stdin: IO[bytes] | None = None):
+        self.name = "stdin" if str(path) == STDIO else str(path)
+        self.total_bytes: int | None = None
+        self.bytes_read = 0
+        self._lines_before = 0
+        if str(path) == STDIO:
+            self._raw: IO[bytes] = stdin if stdin is not None else sys.stdin.buffer
+            self._owned = False
+        else:
+            try:
+                self._raw = open(path, "rb")
+            except IsADirectoryError:
+                raise InputError(f"{self.name} is a directory, not an applicant file.") from None
+            except OSError as exc:
+                raise InputError(f"Cannot read {self.name}: {exc.strerror or exc}.") from None
+            self._owned = True
+            try:
+                st = os.fstat(self._raw.fileno())
+                import stat
+
+                if stat.S_ISREG(st.st_mode):
+                    self.total_bytes = st.st_size
+            except (OSError, ValueError):
+                pass
+        self._data: IO[bytes] = self._raw
+        self._gz = str(path).lower().endswith(".gz")
+        if self._gz:
+            self._data = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
+
+    def close(self) -> None:
+        if self._gz:
+            self._data.close()
+        if self._owned:
+            self._raw.close()
+
+    def _read(self, n: int) -> bytes:
+        try:
+            data = self._data.read(n)
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+            raise InputError(f"Cannot read {self.name}: {exc}.") from None
+        if self._gz:
+            try:
+                self.bytes_read = self._raw.tell()
+            except (OSError, ValueError):
+                self.bytes_read += len(data)
+        else:
+            self.bytes_read += len(data)
+        return data
+
+    def blocks(self) -> Iterator[str]:
+        """Decoded text in blocks that end at a line end (or at the end of the input)."""
+        pending = b""
+        first = True
+        while True:
+            data = self._read(BLOCK_BYTES)
+            if first and data:
+                first = False
+                if data.startswith(_BOM):
+                    data = data[len(_BOM) :]
+            if not data:
+                if pending:
+                    yield self._decode(pending)
+                return
+            pending += data
+            cut = pending.rfind(b"\n") + 1
+            if cut == 0:  # a file with bare CR line ends, or one very long line
+                cut = pending.rfind(b"\r", 0, len(pending) - 1) + 1
+                if cut == 0:
+                    continue
+            block, pending = pending[:cut], pending[cut:]
+            yield self._decode(block)
+
+    def _decode(self, block: bytes) -> str:
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self._lines_before + block.count(b"\n", 0, exc.start) + 1
+            bad = block[exc.start : exc.start + 1].hex()
+            raise InputError(
+                f"{self.name}: line {line} is not valid UTF-8 (byte 0x{bad}). "
+                "Save the file as UTF-8 (or CSV UTF-8 in a spreadsheet) and try again."
+            ) from None
+        self._lines_before += block.count(b"\n")
+        return text
+
+    def lines(self) -> Iterator[str]:
+        for block in self.blocks():
+            yield from io.StringIO(block, newline="")
+
+
+def _missing_message(name: str, missing: Sequence[str], present: Sequence[str], what: str) -> str:
+    import difflib
+
+    hints = []
+    lowered = {p.lower(): p for p in present}
+    for m in missing:
+        close = lowered.get(m.lower()) or next(iter(difflib.get_close_matches(m, present, n=1)), None)
+        if close:
+            hints.append(f"{m} (is '{close}' meant?)")
+        else:
+            hints.append(m)
+    return f"{name} lacks the {what} {', '.join(hints)}. Column names must match the model's schema exactly."
+
+
+def _check_passthrough(keep: Sequence[str]) -> None:
+    clash = [k for k in keep if k in RESULT_COLUMNS]
+    if clash:
+        raise InputError(f"Cannot keep the column {clash[0]}: the output writes its own {clash[0]} column.")
+
+
+# -- CSV -------------------------------------------------------------------------
+
+
+class CsvReader:
+    """Read a CSV file with a header, in chunks. See the module docstring for the rules."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        inputs: Sequence[str],
+        *,
+        id_column: str | None = None,
+        keep: Sequence[str] = (),
+        chunk_rows: int = CHUNK_ROWS,
+        stdin: IO[bytes] | None = None,
+    ):
+        _check_passthrough(keep)
+        self._source = _Source(path, stdin)
+        self.name = self._source.name
+        self.chunk_rows = chunk_rows
+        try:
+            self._reader = csv.reader(self._source.lines(), strict=False)
+            header = self._next_record()
+            if header is None:
+                raise InputError(f"{self.name} is empty: it has no header, so no columns to score.")
+            self.header = [h.strip() for h in header]
+            self.width = len(self.header)
+            self.passthrough = self._check_header(inputs, id_column, keep)
+        except BaseException:
+            self._source.close()
+            raise
+        self.inputs = tuple(inputs)
+        index = {h: i for i, h in enumerate(self.header)}
+        self._in_idx = [index[c] for c in self.inputs]
+        self._pass_idx = [index[c] for c in self.passthrough]
+        self._rows = 0
+
+    @property
+    def total_bytes(self) -> int | None:
+        return self._source.total_bytes
+
+    @property
+    def bytes_read(self) -> int:
+        return self._source.bytes_read
+
+    def close(self) -> None:
+        self._source.close()
+
+    def _check_header(self, inputs: Sequence[str], id_column: str | None, keep: Sequence[str]) -> tuple[str, ...]:
+        present = set(self.header)
+        missing = [c for c in inputs if c not in present]
+        if missing:
+            raise InputError(_missing_message(self.name, missing, self.header, "required columns"))
+        absent = [k for k in keep if k not in present]
+        if absent:
+            raise InputError(_missing_message(self.name, absent, self.header, "columns to keep"))
+        passthrough = ([id_column] if id_column and id_column in present else []) + [
+            k for k in keep if k != id_column
+        ]
+        passthrough = list(dict.fromkeys(passthrough))
+        used = set(inputs) | set(passthrough)
+        dupes = sorted({h for h in self.header if h in used and self.header.count(h) > 1})
+        if dupes:
+            raise InputError(f"{self.name}: the header names the column {dupes[0]} more than once.")
+        return tuple(passthrough)
+
+    def _next_record(self) -> list[str] | None:
+        try:
+            for row in self._reader:
+                if row:
+                    return row
+        except csv.Error as exc:
+            raise InputError(f"{self.name}: line {self._reader.line_num} cannot be read as CSV: {exc}.") from None
+        return None
+
+    def __enter__(self) -> CsvReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        try:
+            yield from self._chunks()
+        finally:
+            self.close()
+
+    def _chunks(self) -> Iterator[Chunk]:
+        from itertools import islice
+
+        width = self.width
+        while True:
+            try:
+                rows = list(islice(self._reader, self.chunk_rows))
+            except csv.Error as exc:
+                raise InputError(
+                    f"{self.name}: line {self._reader.line_num} cannot be read as CSV: {exc}. "
+                    "A quote that is opened and never closed swallows the lines after it."
+                ) from None
+            if not rows:
+                return
+            if not all(rows):
+                rows = [r for r in rows if r]  # blank lines are not rows
+                if not rows:
+                    continue
+            first = self._rows + 1
+            self._rows += len(rows)
+            errors: dict[int, str] = {}
+            for i in [i for i, r in enumerate(rows) if len(r) != width]:
+                errors[i] = f"row {first + i} has {len(rows[i])} fields; the header has {width}."
+                rows[i] = (rows[i] + [""] * width)[:width]
+            cols = list(zip(*rows))
+            yield Chunk(
+                n=len(rows),
+                first_row=first,
+                columns={c: cols[j] for c, j in zip(self.inputs, self._in_idx)},
+                passthrough={c: cols[j] for c, j in zip(self.passthrough, self._pass_idx)},
+                row_errors=errors,
+            )
+
+
+# -- JSON ------------------------------------------------------------------------
+
+
+def _as_text(value: Any) -> Any:
+    """A JSON value as the validator's fast path wants it: text, or None for null."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value)
+
+
+class JsonLinesReader:
+    """Read JSON Lines (one applicant object per line), in chunks.
+
+    A line that is not valid JSON, or is not an object, is kept as a rejected
+    row. Values may be numbers, strings or null (a missing value).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        inputs: Sequence[str],
+        *,
+        id_column: str | None = None,
+        keep: Sequence[str] = (),
+        chunk_rows: int = CHUNK_ROWS,
+        stdin: IO[bytes] | None = None,
+        _lines: Iterator[str] | None = None,
+        _name: str | None = None,
+        _single: bool = False,
+    ):
+        _check_passthrough(keep)
+        self._source = None if _lines is not None else _Source(path, stdin)
+        self.name = _name or (self._source.name if self._source else str(path))
+        self.inputs = tuple(inputs)
+        self.chunk_rows = chunk_rows
+        self._single = _single
+        self._lines = _lines if _lines is not None else self._source.lines()  # type: ignore[union-attr]
+        self._rows = 0
+        try:
+            self._first = self._read_chunk()
+            if self._first is None:
+                raise InputError(f"{self.name} is empty: it holds no applicant records.")
+            records = self._first_records
+            seen = set().union(*(r.keys() for r in records)) if records else set()
+            if records:
+                missing = [c for c in self.inputs if c not in seen]
+                if missing:
+                    raise InputError(_missing_message(self.name, missing, sorted(seen), "required columns"))
+                absent = [k for k in keep if k not in seen]
+                if absent:
+                    raise InputError(_missing_message(self.name, absent, sorted(seen), "columns to keep"))
+            passthrough = ([id_column] if id_column and id_column in seen else []) + [k for k in keep if k != id_column]
+            self.passthrough = tuple(dict.fromkeys(passthrough))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def total_bytes(self) -> int | None:
+        return self._source.total_bytes if self._source else None
+
+    @property
+    def bytes_read(self) -> int:
+        return self._source.bytes_read if self._source else 0
+
+    def close(self) -> None:
+        if self._source:
+            self._source.close()
+
+    def _read_chunk(self) -> tuple[int, list[dict[str, Any]], dict[int, str]] | None:
+        records: list[dict[str, Any]] = []
+        errors: dict[int, str] = {}
+        first = self._rows + 1
+        for line in self._lines:
+            if not line.strip():
+                continue
+            row = first + len(records)
+            where = "the record" if self._single else f"row {row}"
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                errors[len(records)] = f"{where} is not valid JSON: {exc.msg} (column {exc.colno})."
+                obj = {}
+            else:
+                if not isinstance(obj, dict):
+                    errors[len(records)] = f"{where} is not a JSON object (got {_json_kind(obj)}); write one object per line."
+                    obj = {}
+            records.append(obj)
+            if len(records) >= self.chunk_rows:
+                break
+        if not records:
+            return None
+        self._rows += len(records)
+        self._first_records = [r for i, r in enumerate(records) if i not in errors]
+        return first, records, errors
+
+    def _chunk(self, read: tuple[int, list[dict[str, Any]], dict[int, str]]) -> Chunk:
+        first, records, errors = read
+        return Chunk(
+            n=len(records),
+            first_row=None if self._single else first,
+            columns={c: [_as_text(r.get(c)) for r in records] for c in self.inputs},
+            passthrough={c: [r.get(c) for r in records] for c in self.passthrough},
+            row_errors=errors,
+        )
+
+    def __enter__(self) -> JsonLinesReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        try:
+            if self._first is not None:
+                first, self._first = self._first, None
+                yield self._chunk(first)
+            while (read := self._read_chunk()) is not None:
+                yield self._chunk(read)
+        finally:
+            self.close()
+
+
+def _json_kind(obj: Any) -> str:
+    return {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(obj), "a number"
+    )
+
+
+def json_record_reader(
+    text: str, inputs: Sequence[str], *, id_column: str | None = None, keep: Sequence[str] = (), name: str = "--json"
+) -> JsonLinesReader:
+    """A reader over one applicant given as a JSON object (it may span several lines)."""
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"{name} must be one JSON object of column: value pairs, got {_json_kind(obj)}.")
+    return JsonLinesReader(
+        name, inputs, id_column=id_column, keep=keep, _lines=iter([json.dumps(obj)]), _name=name, _single=True
+    )
+
+
+def sniff_format(path: str | Path, stdin: IO[bytes] | None = None) -> str:
+    """``"jsonl"`` or ``"csv"``: from the file extension, else from the first character (``{``)."""
+    name = str(path).lower().removesuffix(".gz")
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith((".csv", ".txt", ".tsv")):
+        return "csv"
+    if str(path) == STDIO:
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
+    else:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(64)
+        except OSError:
+            return "csv"  # the reader will report why it cannot be opened
+        if str(path).lower().endswith(".gz"):
+            try:
+                head = _gz_head(path)
+            except (OSError, EOFError):
+                return "csv"
+    return "jsonl" if head.removeprefix(_BOM).lstrip().startswith(b"{") else "csv"
+
+
+def _gz_head(path: str | Path) -> bytes:
+    with gzip.open(path, "rb") as fh:
+        return fh.read(64)
+
+
+def open_reader(
+    path: str | Path,
+    inputs: Sequence[str],
+    *,
+    fmt: str = "auto",
+    id_column: str | None = None,
+    keep: Sequence[str] = (),
+    chunk_rows: int = CHUNK_ROWS,
+    stdin: IO[bytes] | None = None,
+) -> CsvReader | JsonLinesReader:
+    """Open ``path`` (``-`` for stdin) as CSV or JSON Lines; ``fmt="auto"`` decides by :func:`sniff_format`."""
+    if fmt == "auto":
+        fmt = sniff_format(path, stdin)
+    if fmt not in FORMATS:
+        raise InputError(f"Input format must be one of csv, jsonl or auto; got '{fmt}'.")
+    cls = CsvReader if fmt == "csv" else JsonLinesReader
+    return cls(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin)
+
+
+# -- output ----------------------------------------------------------------------
+
+
+@dataclass
+class ScoredChunk:
+    """What a writer writes for one chunk: ``probability`` is NaN where a row was rejected."""
+
+    passthrough: dict[str, Sequence[Any]]
+    probability: np.ndarray
+    decision: Sequence[str]
+    error: Sequence[str]
+    warning: Sequence[str]
+
+
+class CsvWriter:
+    """Write scored rows as CSV: passthrough columns, then :data:`RESULT_COLUMNS`.
+
+    Probabilities have 6 decimals; a rejected row has an empty probability and
+    decision and a non-empty ``error``.
+    """
+
+    def __init__(self, stream: IO[str], passthrough: Sequence[str]):
+        self._passthrough = tuple(passthrough)
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer.writerow([*self._passthrough, *RESULT_COLUMNS])
+
+    def write(self, chunk: ScoredChunk) -> None:
+        p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
+        cols = [chunk.passthrough[c] for c in self._passthrough]
+        self._writer.writerows(zip(*cols, p, chunk.decision, chunk.error, chunk.warning))
+
+
+class JsonLinesWriter:
+    """Write scored rows as JSON Lines; where CSV has an empty cell, JSON has ``null``."""
+
+    def __init__(self, stream: IO[str], passthrough: Sequence[str]):
+        self._stream = stream
+        self._names = (*passthrough, *RESULT_COLUMNS)
+        self._passthrough = tuple(passthrough)
+
+    def write(self, chunk: ScoredChunk) -> None:
+        p = [None if x != x else round(x, 6) for x in chunk.probability.tolist()]
+        cols = [chunk.passthrough[c] for c in self._passthrough]
+        dec = [d or None for d in chunk.decision]
+        err = [e or None for e in chunk.error]
+        warn = [w or None for w in chunk.warning]
+        dumps, names = json.dumps, self._names
+        self._stream.write(
+            "".join(dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in zip(*cols, p, dec, err, warn))
+        )
+
+
+def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str]) -> CsvWriter | JsonLinesWriter:
+    if fmt not in FORMATS:
+        raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
+    return (CsvWriter if fmt == "csv" else JsonLinesWriter)(stream, passthrough)
+
+
+@contextmanager
+def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[IO[str]]:
+    """A text stream for the output: stdout for ``-``, else an atomic file.
+
+    A file is written as a hidden temporary file in the destination directory,
+    flushed and fsynced, then renamed over ``path`` with :func:`os.replace` only
+    when the block ends normally. On any exception, Ctrl-C included, the
+    temporary file is removed: either the complete output exists or no file
+    was created (or the old one is untouched). stdout is streamed as written.
+    """
+    if str(path) == STDIO:
+        stream = stdout if stdout is not None else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"Cannot write {path}: it is a directory.")
+    if not directory.is_dir():
+        raise InputError(f"Cannot write {path}: the directory {directory} does not exist.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"Cannot write in {directory}: {exc.strerror or exc}.") from None
+    try:
+        _set_mode(fd, path)
+        with open(fd, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise InputError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _set_mode(fd: int, path: Path) -> None:
+    """Give the new file the mode of the file it replaces, or the usual mode for new files."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        os.fchmod(fd, mode)
+    except (OSError, AttributeError):
+        pass
