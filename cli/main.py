@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .model_commands import export, train
+from .model_commands import export, generate, train
 from .score import score
 from .verify import verify
 
@@ -24,5 +24,5 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, verify, train, export):
+for command in (score, verify, train, export, generate):
     main.add_command(command)

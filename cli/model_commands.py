@@ -75,3 +75,21 @@ def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float) 
     from loanscore.export.exporter import export_run
 
     export_run(run_dir, model_dir, data=data, tolerance=tolerance)
+
+
+@click.command()
+@click.option("--rows", type=click.IntRange(1), default=20, show_default=True, help="How many applicants.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Schema file; default: the built-in Taiwan schema.")
+@click.option("--label/--no-label", default=False, show_default=True, help="Include a generated label column.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV to write.")
+@reports_errors
+def generate(rows: int, seed: int, schema_path: Path | None, label: bool, out: Path) -> None:
+    """Write generated applicants (not real people) that follow a schema: for demos, tests and load tests."""
+    from loanscore.runtime.schema import Schema
+    from loanscore.train.synthetic import generate as make, write_csv
+
+    schema = Schema.load(schema_path) if schema_path else Schema.default()
+    write_csv(out, make(schema, rows, seed=seed, label=label))
+    click.echo(f"wrote {rows} generated applicants to {out}", err=True)

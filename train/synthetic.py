@@ -26,7 +26,8 @@ def generate(schema: Schema, n: int, seed: int = 0, *, label: bool = True) -> di
     for f in schema.numeric:
         cols[f.name] = _numbers(rng, n, f.min, f.max, f.transform == "signed_log", -0.3 * risk)
     for f in schema.categorical:
-        cols[f.name] = [f.codes[i] for i in rng.integers(0, len(f.codes), n)]
+        documented = [c for c in f.codes if f.labels.get(str(c)) != "undocumented"] or list(f.codes)
+        cols[f.name] = [documented[i] for i in rng.integers(0, len(documented), n)]
     months = schema.months
     for ch in schema.history:
         if ch.transform == "signed_log":

@@ -1,0 +1,34 @@
+"""The runtime and the CLI must load without any training package (click's test_imports, adapted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+FORBIDDEN = ("tensorflow", "keras", "sklearn", "pandas", "tf2onnx", "skl2onnx", "onnx", "matplotlib")
+
+
+def test_runtime_and_cli_import_no_training_packages() -> None:
+    code = (
+        "import sys, json\n"
+        "import loanscore.runtime, loanscore.cli.main\n"
+        "from loanscore.runtime import Scorer\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in %r)))\n" % (FORBIDDEN,)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_scoring_one_applicant_loads_no_training_package(model_dir) -> None:
+    code = (
+        "import sys, json\n"
+        "from loanscore.runtime import Scorer\n"
+        "s = Scorer.load(%r)\n"
+        "case = json.load(open(%r))['cases'][0]['record']\n"
+        "assert 0 <= s.score(case).probability <= 1\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in %r)))\n"
+        % (str(model_dir), str(model_dir / "golden.json"), FORBIDDEN)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

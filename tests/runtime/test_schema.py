@@ -1,0 +1,79 @@
+"""The schema is data: the built-in Taiwan one, round trips, and messages for malformed files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loanscore.runtime.errors import SchemaError
+from loanscore.runtime.schema import Schema
+
+
+def test_default_schema_is_the_taiwan_layout(schema: Schema) -> None:
+    assert schema.id == "ID"
+    assert schema.label == "default.payment.next.month"
+    assert schema.months == 6
+    status = schema.history[0]
+    # Oldest month first: April (PAY_6) -> September (PAY_0).
+    assert status.columns == ("PAY_6", "PAY_5", "PAY_4", "PAY_3", "PAY_2", "PAY_0")
+    assert len(schema.input_names) == 23
+    assert "ID" not in schema.input_names and schema.label not in schema.input_names
+
+
+def test_round_trip_through_dict_and_json(schema: Schema, tmp_path) -> None:
+    assert Schema.from_dict(schema.to_dict()) == schema
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(schema.to_dict()))
+    assert Schema.load(path) == schema
+
+
+def test_toml_schema_with_twelve_months_and_string_codes(tmp_path) -> None:
+    months = [f"status_m{i:02d}" for i in range(1, 13)]
+    path = tmp_path / "lender.toml"
+    path.write_text(
+        'label = "bad"\nid = "app_id"\n'
+        '[[numeric]]\nname = "income"\nmin = 0\ntransform = "signed_log"\n'
+        '[[categorical]]\nname = "region"\ncodes = ["north", "south"]\n'
+        f'[[history]]\nname = "status"\nrole = "status"\ncolumns = {json.dumps(months)}\nmin = 0\nmax = 5\n'
+    )
+    s = Schema.load(path)
+    assert s.months == 12
+    assert s.input_names == ["income", "region", *months]
+    assert s.columns()[1].is_string and not s.columns()[0].is_string
+
+
+def _taiwan_dict() -> dict:
+    return Schema.default().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda d: d.pop("label"), "'label' must be a non-empty string"),
+        (lambda d: d.update(colour="red"), "unknown keys ['colour']"),
+        (lambda d: d["history"][0]["columns"].pop(), "same number of months"),
+        (lambda d: d["numeric"][1].update(min=200), "'min' (200) must be below 'max' (120)"),
+        (lambda d: d["numeric"][0].update(transform="sqrt"), "'transform' must be one of none, signed_log"),
+        (lambda d: d["categorical"][0].update(codes=[1, "2"]), "all integers or all strings"),
+        (lambda d: d["categorical"][0].update(codes=[]), "non-empty list"),
+        (lambda d: d["history"][1]["columns"].__setitem__(0, "AGE"), "more than once: ['AGE']"),
+        (lambda d: d.update(history=[]), "at least one [[history]] channel"),
+    ],
+)
+def test_malformed_schema_names_the_problem(change, fragment: str) -> None:
+    data = _taiwan_dict()
+    change(data)
+    with pytest.raises(SchemaError) as info:
+        Schema.from_dict(data, source="my.toml")
+    assert fragment in str(info.value)
+    assert str(info.value).startswith("my.toml")
+
+
+def test_unreadable_and_invalid_files(tmp_path) -> None:
+    with pytest.raises(SchemaError, match="Cannot read schema file"):
+        Schema.load(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(SchemaError, match="is not valid JSON"):
+        Schema.load(bad)

@@ -1,0 +1,80 @@
+"""Training is deterministic, refuses bad data with row-level messages, and keeps parity on real rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime.errors import InputError
+from loanscore.runtime.schema import Schema
+from loanscore.train.data import load_dataset
+from loanscore.train.synthetic import generate, write_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _weights(run: Path) -> list[np.ndarray]:
+    import keras
+
+    return keras.saving.load_model(run / "model.keras", compile=False).get_weights()
+
+
+def test_same_seed_same_model(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "d.csv", generate(Schema.default(), 800, seed=5))
+    runner = CliRunner()
+    for name in ("a", "b"):
+        result = runner.invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / name), "--epochs", "2"])
+        assert result.exit_code == 0, result.output
+    for wa, wb in zip(_weights(tmp_path / "a"), _weights(tmp_path / "b"), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert "epoch   1/2" in result.output and "epoch   2/2" in result.output  # progress per epoch
+
+
+def test_bad_training_rows_are_listed_not_dropped(tmp_path: Path) -> None:
+    cols = generate(Schema.default(), 50, seed=2)
+    cols["AGE"][4] = 500
+    cols["LIMIT_BAL"][9] = "lots"
+    cols["default.payment.next.month"][11] = 2
+    path = write_csv(tmp_path / "bad.csv", cols)
+    with pytest.raises(InputError) as info:
+        load_dataset(path, Schema.default())
+    message = str(info.value)
+    assert "3 rows break the input contract" in message
+    assert "AGE must be between 18 and 120. Got '500' in row 5." in message
+    assert "LIMIT_BAL must be a number. Got 'lots' in row 10." in message
+    assert "must be 0 or 1. Got '2' in row 12." in message
+
+
+def test_train_cli_reports_missing_columns_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "few.csv"
+    path.write_text("ID,AGE\n1,30\n")
+    result = CliRunner().invoke(main, ["train", "--data", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "lacks the columns LIMIT_BAL" in result.output and "Traceback" not in result.output
+
+
+def test_parity_on_the_development_data(dev_data: Path, tmp_path: Path) -> None:
+    """A short training on the real rows, then export proves parity on all 24,000 of them."""
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", "--data", str(dev_data), "--out", str(tmp_path / "run"), "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model"), "--data", str(dev_data)])
+    assert result.exit_code == 0, result.output
+    parity = json.loads((tmp_path / "model" / "parity.json").read_text())["data"]
+    assert parity["n"] == 24000
+    assert parity["max_abs_diff"] <= 1e-5
+    assert parity["decision_agreement"] >= 0.999
+
+
+def test_shipped_model_matches_its_training_run_on_the_development_data(dev_data: Path, model_dir: Path) -> None:
+    run = ROOT / "artifacts" / "run"
+    if not (run / "model.keras").is_file():
+        pytest.skip("artifacts/run (the shipped model's training run) is absent")
+    result = CliRunner().invoke(main, ["verify", str(model_dir), "--reference", str(run), "--data", str(dev_data)])
+    assert result.exit_code == 0, result.output
+    assert "parity on 24000 rows" in result.output
