@@ -193,13 +193,17 @@ class _Source:
             yield from io.StringIO(block, newline="")
 
 
-def _missing_message(name: str, missing: Sequence[str], present: Sequence[str], what: str) -> str:
+def _missing_message(
+    name: str, missing: Sequence[str], present: Sequence[str], what: str, used: Sequence[str] = ()
+) -> str:
+    """Name the missing columns, with a guess from the columns nothing else claims ('age' for AGE)."""
     import difflib
 
     hints = []
-    lowered = {p.lower(): p for p in present}
+    spare = [p for p in present if p not in set(used)]
+    lowered = {p.lower(): p for p in spare}
     for m in missing:
-        close = lowered.get(m.lower()) or next(iter(difflib.get_close_matches(m, present, n=1)), None)
+        close = lowered.get(m.lower()) or next(iter(difflib.get_close_matches(m, spare, n=1, cutoff=0.8)), None)
         if close:
             hints.append(f"{m} (is '{close}' meant?)")
         else:
@@ -265,7 +269,7 @@ class CsvReader:
         present = set(self.header)
         missing = [c for c in inputs if c not in present]
         if missing:
-            raise InputError(_missing_message(self.name, missing, self.header, "required columns"))
+            raise InputError(_missing_message(self.name, missing, self.header, "required columns", inputs))
         absent = [k for k in keep if k not in present]
         if absent:
             raise InputError(_missing_message(self.name, absent, self.header, "columns to keep"))
@@ -385,7 +389,7 @@ class JsonLinesReader:
             if records:
                 missing = [c for c in self.inputs if c not in seen]
                 if missing:
-                    raise InputError(_missing_message(self.name, missing, sorted(seen), "required columns"))
+                    raise InputError(_missing_message(self.name, missing, sorted(seen), "required columns", self.inputs))
                 absent = [k for k in keep if k not in seen]
                 if absent:
                     raise InputError(_missing_message(self.name, absent, sorted(seen), "columns to keep"))

@@ -1,0 +1,353 @@
+"""`loanscore score`: exit codes, messages, formats, pipes and atomic output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+LOANSCORE = [sys.executable, "-c", "import sys; from loanscore.cli.main import main; sys.argv[0] = 'loanscore'; main()"]
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture()
+def score(runner, model_dir):
+    """``score(*args, input=None)``: run `loanscore score` in-process with the shipped model."""
+
+    def run(*args, input=None):  # type: ignore[no-untyped-def]
+        return runner.invoke(main, ["score", *map(str, args)], input=input, catch_exceptions=False)
+
+    return run
+
+
+def rows_of(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# -- exit codes and summaries ------------------------------------------------------
+
+
+def test_all_rows_scored_exit_0(score, applicants, write_csv, tmp_path):
+    out = tmp_path / "out.csv"
+    result = score(write_csv(applicants(5)), "-o", out)
+    assert result.exit_code == 0, result.output
+    assert f"scored 5 of 5 rows -> {out}" in result.stderr
+    rows = rows_of(out.read_text())
+    assert [r["ID"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert all(r["decision"] in ("approve", "review", "decline") for r in rows)
+    assert result.stdout == ""
+
+
+def test_default_output_is_stdout(score, applicants, write_csv):
+    result = score(write_csv(applicants(3)))
+    assert result.exit_code == 0
+    assert len(rows_of(result.stdout)) == 3
+    assert "-> stdout" in result.stderr
+
+
+def test_some_rows_rejected_exit_1(score, applicants, write_csv):
+    rows = applicants(4)
+    rows[2]["AGE"] = "500"
+    result = score(write_csv(rows))
+    assert result.exit_code == 1
+    assert "scored 3 of 4 rows; 1 rejected (see the error column)" in result.stderr
+    out = rows_of(result.stdout)
+    assert out[2]["error"] == "AGE must be between 18 and 120. Got '500' in row 3."
+    assert out[2]["probability_of_default"] == ""
+
+
+def test_wrong_field_count_exit_1(score, applicants, write_csv, tmp_path):
+    lines = write_csv(applicants(3)).read_text().splitlines()
+    lines[1] = lines[1] + ",x"
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = score(path)
+    assert result.exit_code == 1
+    assert rows_of(result.stdout)[0]["error"] == "row 1 has 25 fields; the header has 24."
+
+
+def test_quiet_prints_nothing_on_stderr(score, applicants, write_csv):
+    rows = applicants(2)
+    rows[0]["AGE"] = "x"
+    result = score(write_csv(rows), "--quiet")
+    assert result.exit_code == 1 and result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("header_drop", "fragment"),
+    [(["AGE"], "lacks the required columns AGE"), (["PAY_0", "BILL_AMT3"], "PAY_0, BILL_AMT3")],
+)
+def test_missing_header_columns_exit_2_and_nothing_written(score, applicants, write_csv, tmp_path, header_drop, fragment):
+    rows = applicants(3)
+    header = [h for h in rows[0] if h not in header_drop]
+    out = tmp_path / "out.csv"
+    result = score(write_csv(rows, header=header), "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and fragment in result.stderr
+    assert not out.exists() and sorted(os.listdir(tmp_path)) == ["in.csv"]
+
+
+def test_empty_file_exit_2(score, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    out = tmp_path / "out.csv"
+    result = score(path, "-o", out)
+    assert result.exit_code == 2 and "empty.csv is empty: it has no header" in result.stderr
+    assert not out.exists()
+
+
+def test_header_only_gives_a_header_only_output(score, applicants, write_csv, tmp_path):
+    out = tmp_path / "out.csv"
+    result = score(write_csv([], header=list(applicants(1)[0])), "-o", out)
+    assert result.exit_code == 0
+    assert out.read_text() == "ID,probability_of_default,decision,error,warning\n"
+    assert "has a header but no rows" in result.stderr
+
+
+def test_non_utf8_exit_2_and_nothing_written(score, applicants, write_csv, tmp_path):
+    path = write_csv(applicants(3))
+    path.write_bytes(path.read_bytes().replace(b"\n2,", b"\n2\xff,", 1))
+    out = tmp_path / "out.csv"
+    result = score(path, "-o", out)
+    assert result.exit_code == 2 and "line 3 is not valid UTF-8" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--approve-below", "1.5"], "is not in the range"),
+        (["--decline-from", "-0.1"], "is not in the range"),
+        (["--approve-below", "0.8", "--decline-from", "0.2"], "must not exceed --decline-from"),
+        (["--format", "xml"], "'xml' is not one of 'csv', 'jsonl'"),
+        (["--input-format", "xlsx"], "'xlsx' is not one of"),
+        (["--keep-columns", "ID,,AGE"], "holds an empty column name"),
+        (["--keep-columns", "BRANCH"], "lacks the columns to keep BRANCH"),
+        (["--keep-columns", "error"], "Cannot keep the column error"),
+        (["--json", "{}"], "Give either INPUT or --json, not both"),
+        (["--model", "/nonexistent/model"], "Model directory /nonexistent/model does not exist"),
+        (["-o", "/nonexistent/dir/out.csv"], "the directory /nonexistent/dir does not exist"),
+    ],
+)
+def test_bad_options_exit_2(score, applicants, write_csv, args, fragment):
+    result = score(write_csv(applicants(2)), *args)
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_input_exit_2(score):
+    result = score()
+    assert result.exit_code == 2 and "Missing INPUT" in result.stderr
+
+
+def test_missing_file_exit_2(score, tmp_path):
+    result = score(tmp_path / "nope.csv")
+    assert result.exit_code == 2 and "Error: Cannot read" in result.stderr
+
+
+def test_tampered_model_exit_3(score, model_dir, applicants, write_csv, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    onnx = copy / "model.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"\0")
+    out = tmp_path / "out.csv"
+    result = score(write_csv(applicants(2)), "--model", copy, "-o", out)
+    assert result.exit_code == 3
+    assert "does not match its manifest" in result.stderr
+    assert not out.exists()
+
+
+# -- formats, columns, bands --------------------------------------------------------
+
+
+def test_jsonl_in_and_out(score, applicants, tmp_path):
+    rows = applicants(3)
+    records = [{k: int(v) for k, v in r.items()} for r in rows]
+    records[1]["AGE"] = 17
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = score(path, "--format", "jsonl")
+    assert result.exit_code == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["ID"] for o in out] == [1, 2, 3]
+    assert out[1]["error"] == "AGE must be between 18 and 120. Got '17' in row 2."
+    assert out[1]["probability_of_default"] is None
+    assert 0 <= out[0]["probability_of_default"] <= 1
+
+
+def test_input_format_forces_the_reader(score, applicants, tmp_path, to_csv):
+    path = tmp_path / "applicants.data"
+    path.write_text(to_csv(applicants(2)))
+    assert score(path, "--input-format", "csv").exit_code == 0
+    assert score(path, "--input-format", "jsonl").exit_code == 1  # every line is then not JSON
+
+
+def test_keep_columns(score, applicants, write_csv):
+    rows = applicants(3)
+    for i, r in enumerate(rows):
+        r["BRANCH"] = f"b{i}"
+    result = score(write_csv(rows), "--keep-columns", "BRANCH,AGE", "--keep-columns", "ID")
+    assert result.exit_code == 0
+    out = rows_of(result.stdout)
+    assert list(out[0]) == ["ID", "BRANCH", "AGE", "probability_of_default", "decision", "error", "warning"]
+    assert [r["BRANCH"] for r in out] == ["b0", "b1", "b2"]
+    assert [r["AGE"] for r in out] == [r["AGE"] for r in rows]
+
+
+def test_bands(score, applicants, write_csv):
+    result = score(write_csv(applicants(100, seed=3)), "--approve-below", "0.25", "--decline-from", "0.55")
+    assert result.exit_code == 0
+    out = rows_of(result.stdout)
+    for r in out:
+        p = float(r["probability_of_default"])
+        assert r["decision"] == ("approve" if p < 0.25 else "decline" if p >= 0.55 else "review")
+    assert {r["decision"] for r in out} == {"approve", "review", "decline"}
+
+
+def test_default_bands_are_the_threshold(score, scorer, applicants, write_csv):
+    out = rows_of(score(write_csv(applicants(100, seed=4))).stdout)
+    for r in out:
+        assert r["decision"] == ("decline" if float(r["probability_of_default"]) >= scorer.threshold else "approve")
+
+
+def test_single_applicant_json(score, scorer, applicants):
+    record = applicants(1)[0]
+    result = score("--json", json.dumps(record))
+    assert result.exit_code == 0
+    (row,) = rows_of(result.stdout)
+    assert row["ID"] == "1"
+    assert abs(float(row["probability_of_default"]) - scorer.score(record).probability) < 2e-6
+
+
+def test_single_applicant_json_errors_do_not_talk_about_rows(score, applicants):
+    record = applicants(1)[0]
+    record["AGE"] = "500"
+    result = score("--json", json.dumps(record))
+    assert result.exit_code == 1
+    assert rows_of(result.stdout)[0]["error"] == "AGE must be between 18 and 120. Got '500'."
+
+
+@pytest.mark.parametrize(("text", "fragment"), [("{bad", "--json is not valid JSON"), ("[]", "must be one JSON object")])
+def test_single_applicant_bad_json_exit_2(score, text, fragment):
+    result = score("--json", text)
+    assert result.exit_code == 2 and fragment in result.stderr
+
+
+# -- real processes: pipes, signals, imports ----------------------------------------
+
+
+def run(args, **kwargs):
+    return subprocess.run([*LOANSCORE, *map(str, args)], capture_output=True, timeout=120, **kwargs)
+
+
+def test_stdin_to_stdout_pipe(model_dir, applicants, to_csv):
+    data = ("\ufeff" + to_csv(applicants(20), newline="\r\n")).encode("utf-8")
+    proc = run(["score", "-", "--quiet"], input=data)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stderr == b""
+    out = rows_of(proc.stdout.decode())
+    assert [r["ID"] for r in out] == [str(i) for i in range(1, 21)]
+
+
+def test_stdin_jsonl_is_detected(model_dir, applicants):
+    data = "".join(json.dumps(r) + "\n" for r in applicants(3))
+    proc = run(["score", "-", "--format", "jsonl"], input=data.encode())
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(proc.stdout.splitlines()) == 3
+
+
+def test_json_from_stdin(model_dir, applicants):
+    proc = run(["score", "--json", "-", "--format", "jsonl"], input=json.dumps(applicants(1)[0], indent=2).encode())
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert json.loads(proc.stdout)["ID"] == "1"
+
+
+def test_stdout_closed_early_is_not_an_error(model_dir, applicants, write_csv, tmp_path):
+    rows = applicants(1000)
+    path = write_csv(rows)
+    text = path.read_text()
+    head, body = text.split("\n", 1)
+    path.write_text(head + "\n" + body * 30)
+    proc = subprocess.run(
+        f"{' '.join(map(repr, LOANSCORE))} score {path} | head -2", shell=True, capture_output=True, timeout=120
+    )
+    assert proc.stdout.decode().splitlines()[0].startswith("ID,probability_of_default")
+    assert b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
+
+
+@pytest.fixture()
+def big_csv(applicants, to_csv, tmp_path):
+    """About 300,000 rows: several seconds of scoring, so a run can be interrupted midway."""
+    head, body = to_csv(applicants(1000)).split("\n", 1)
+    path = tmp_path / "big.csv"
+    with open(path, "w") as fh:
+        fh.write(head + "\n")
+        for _ in range(300):
+            fh.write(body)
+    return path
+
+
+def start_and_wait_for_tmp(path: Path, out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([*LOANSCORE, "score", str(path), "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no temporary output file appeared"
+        time.sleep(0.02)
+    time.sleep(0.3)  # let it write some rows
+    assert proc.poll() is None, "scoring finished before it could be interrupted; make the input larger"
+    return proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_no_output(model_dir, big_csv, tmp_path, sig):
+    out = tmp_path / "out.csv"
+    proc = start_and_wait_for_tmp(big_csv, out)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert "Interrupted; no output was written." in stderr.decode()
+    assert sorted(os.listdir(tmp_path)) == ["big.csv"]  # neither out.csv nor its temporary file
+
+
+def test_killed_run_leaves_no_output_file(model_dir, big_csv, tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("yesterday's scores\n")
+    proc = start_and_wait_for_tmp(big_csv, out)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert out.read_text() == "yesterday's scores\n"  # the old file is untouched, never half-written
+
+
+def test_score_imports_no_training_stack(model_dir, applicants, write_csv):
+    path = write_csv(applicants(2))
+    code = (
+        "import sys\n"
+        "from loanscore.cli.main import main\n"
+        "heavy = {'numpy', 'onnxruntime'} & set(sys.modules)\n"
+        "assert not heavy, f'importing the CLI loaded {heavy}'\n"
+        f"sys.argv = ['loanscore', 'score', {str(path)!r}, '-q']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "bad = {'pandas', 'sklearn', 'tensorflow', 'keras'} & set(sys.modules)\n"
+        "assert not bad, f'scoring loaded {bad}'\n"
+        "assert 'onnxruntime' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()

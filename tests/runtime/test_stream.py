@@ -1,0 +1,193 @@
+"""score_stream: chunked scoring of whole files with the shipped model."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loanscore.runtime.scorer import Bands, Scorer
+from loanscore.runtime.stream import Progress, Summary, score_stream
+from loanscore.runtime.tabular import CsvReader, CsvWriter, JsonLinesWriter, open_reader
+
+PRINTED = 5e-7
+"""Probabilities are printed with 6 decimals: half a unit in the last place."""
+BATCH = 1e-6
+"""onnxruntime's float32 kernels round differently with the batch size (seen: 1e-7 on probabilities)."""
+
+
+def run_csv(scorer, text, *, chunk_rows=8192, keep=(), fmt="csv"):
+    data = io.BufferedReader(io.BytesIO(text.encode("utf-8")))
+    reader = open_reader(
+        "-", scorer.schema.input_names, fmt="csv", id_column=scorer.schema.id, keep=keep, chunk_rows=chunk_rows, stdin=data
+    )
+    out = io.StringIO()
+    writer = (CsvWriter if fmt == "csv" else JsonLinesWriter)(out, reader.passthrough)
+    summary = score_stream(scorer, reader, writer)
+    if fmt == "csv":
+        return summary, list(csv.DictReader(io.StringIO(out.getvalue())))
+    return summary, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_stream_matches_the_record_api(scorer, applicants, to_csv):
+    rows = applicants(300, seed=1)
+    summary, out = run_csv(scorer, to_csv(rows), chunk_rows=64)
+    expected = scorer.score_records(rows)
+    assert summary.n_rows == 300 and summary.n_rejected == 0
+    assert [r["ID"] for r in out] == [str(i) for i in range(1, 301)]
+    got = np.array([float(r["probability_of_default"]) for r in out])
+    want = np.array([e.probability for e in expected])
+    np.testing.assert_allclose(got, want, rtol=0, atol=PRINTED + BATCH)
+    assert [r["decision"] for r in out] == [e.decision for e in expected]
+    assert all(r["error"] == "" for r in out)
+
+
+def test_chunk_size_does_not_change_results(scorer, applicants, to_csv):
+    rows = applicants(50, seed=2)
+    rows[7]["AGE"] = "500"
+    rows[33]["LIMIT_BAL"] = ""
+    text = to_csv(rows)
+    _, whole = run_csv(scorer, text)
+    _, chunked = run_csv(scorer, text, chunk_rows=7)
+    def p(rows):
+        return np.array([float(r.pop("probability_of_default") or "nan") for r in rows])
+
+    np.testing.assert_allclose(p(chunked), p(whole), rtol=0, atol=2 * PRINTED + BATCH)
+    assert whole == chunked  # everything but the probability is exactly equal
+    assert whole[7]["error"] == "AGE must be between 18 and 120. Got '500' in row 8."
+    assert whole[33]["error"] == "LIMIT_BAL is required and cannot be missing. Got '' in row 34."
+
+
+def test_row_errors_join_all_field_errors(scorer, applicants, to_csv):
+    rows = applicants(3, seed=3)
+    rows[1]["AGE"] = "abc"
+    rows[1]["PAY_0"] = "12"
+    summary, out = run_csv(scorer, to_csv(rows))
+    assert summary == Summary(3, 1, 0, summary.seconds)
+    assert out[1]["error"] == "AGE must be a number. Got 'abc' in row 2.; PAY_0 must be between -2 and 9. Got '12' in row 2."
+    assert out[1]["probability_of_default"] == "" and out[1]["decision"] == ""
+    assert out[0]["decision"] in ("approve", "review", "decline")
+
+
+def test_structural_error_replaces_field_errors_and_warnings(scorer, applicants, to_csv):
+    rows = applicants(3, seed=4)
+    rows[1]["SEX"] = "9"  # would be a warning
+    lines = to_csv(rows).splitlines()
+    lines[2] += ",extra"
+    summary, out = run_csv(scorer, "\n".join(lines) + "\n")
+    assert out[1]["error"] == "row 2 has 25 fields; the header has 24."
+    assert out[1]["warning"] == "" and out[1]["probability_of_default"] == ""
+    assert summary.n_rejected == 1 and summary.n_warned == 0
+
+
+def test_unseen_code_is_scored_with_a_warning(scorer, applicants, to_csv):
+    rows = applicants(2, seed=5)
+    rows[0]["MARRIAGE"] = "7"
+    summary, out = run_csv(scorer, to_csv(rows))
+    assert out[0]["error"] == "" and out[0]["probability_of_default"] != ""
+    assert "MARRIAGE code 7 was not seen in training" in out[0]["warning"]
+    assert summary.n_warned == 1 and summary.n_rejected == 0
+
+
+def test_bands_decide(model_dir, applicants, to_csv):
+    scorer = Scorer.load(model_dir, bands=Bands(0.2, 0.6))
+    _, out = run_csv(scorer, to_csv(applicants(200, seed=6)))
+    for r in out:
+        p = float(r["probability_of_default"])
+        assert r["decision"] == ("approve" if p < 0.2 else "decline" if p >= 0.6 else "review")
+
+
+def test_jsonl_output_and_keep_columns(scorer, applicants, to_csv):
+    rows = applicants(4, seed=7)
+    for r in rows:
+        r["BRANCH"] = "Taipei"
+    _, out = run_csv(scorer, to_csv(rows), keep=("BRANCH", "AGE"), fmt="jsonl")
+    assert list(out[0]) == ["ID", "BRANCH", "AGE", "probability_of_default", "decision", "error", "warning"]
+    assert out[2]["BRANCH"] == "Taipei" and out[2]["AGE"] == rows[2]["AGE"]
+    assert isinstance(out[0]["probability_of_default"], float) and out[0]["error"] is None
+
+
+# -- property: nothing is dropped, every corrupted row is rejected ----------------
+
+CORRUPTIONS = {
+    "short row": lambda row, cols: row[:-1],
+    "long row": lambda row, cols: [*row, "1"],
+    "not a number": lambda row, cols: _set(row, cols, "AGE", "forty"),
+    "out of range": lambda row, cols: _set(row, cols, "PAY_0", "10"),
+    "missing required": lambda row, cols: _set(row, cols, "LIMIT_BAL", ""),
+    "too long": lambda row, cols: _set(row, cols, "BILL_AMT1", "1" * 100),
+    "infinite": lambda row, cols: _set(row, cols, "PAY_AMT2", "inf"),
+    "fractional code": lambda row, cols: _set(row, cols, "EDUCATION", "1.5"),
+}
+
+
+def _set(row, cols, name, value):
+    row = list(row)
+    row[cols.index(name)] = value
+    return row
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=st.lists(st.sampled_from([None, *CORRUPTIONS]), min_size=1, max_size=60),
+    chunk_rows=st.integers(1, 16),
+    seed=st.integers(0, 1000),
+)
+def test_every_row_comes_out_and_every_corrupted_row_is_rejected(scorer, applicants, kinds, chunk_rows, seed):
+    rows = applicants(len(kinds), seed=seed)
+    header = list(rows[0])
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    for row, kind in zip(rows, kinds):
+        values = [row[h] for h in header]
+        w.writerow(CORRUPTIONS[kind](values, header) if kind else values)
+    summary, result = run_csv(scorer, out.getvalue(), chunk_rows=chunk_rows)
+    assert summary.n_rows == len(result) == len(kinds)
+    assert [r["ID"] for r in result] == [str(i) for i in range(1, len(kinds) + 1)]
+    for i, (r, kind) in enumerate(zip(result, kinds), start=1):
+        if kind:
+            assert r["error"], f"row {i} ({kind}) was not rejected"
+            assert f"row {i}" in r["error"]
+            assert r["probability_of_default"] == "" and r["decision"] == ""
+        else:
+            assert r["error"] == "", r["error"]
+            assert 0.0 <= float(r["probability_of_default"]) <= 1.0
+    assert summary.n_rejected == sum(1 for k in kinds if k)
+
+
+# -- progress ----------------------------------------------------------------------
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_silent_off_a_terminal_and_when_quiet():
+    assert Progress.for_terminal(100, stream=io.StringIO()) is None
+    assert Progress.for_terminal(100, quiet=True, stream=FakeTerminal()) is None
+    assert isinstance(Progress.for_terminal(100, stream=FakeTerminal()), Progress)
+
+
+def test_progress_line_has_rate_and_eta():
+    progress = Progress(FakeTerminal(), total_bytes=1000)
+    now = progress._start + 2.0
+    assert progress.line(10_000, 250, now) == "10,000 rows  5,000 rows/s  25%  ETA 0:06"
+    assert Progress(FakeTerminal()).line(10, 5, progress._start) .startswith("10 rows")
+    assert "ETA" not in Progress(FakeTerminal(), None).line(10, 5)
+
+
+def test_progress_redraws_and_erases():
+    term = FakeTerminal()
+    progress = Progress(term, total_bytes=100, interval=0)
+    progress.update(5, 50)
+    progress.update(10, 100)
+    progress.close()
+    text = term.getvalue()
+    assert text.count("\r") >= 3 and "10 rows" in text and text.endswith("\r")
