@@ -27,7 +27,7 @@ import numpy as np
 from .errors import FieldError, ValidationError
 from .model import Model
 from .schema import Schema
-from .validate import check_columns
+from .validate import check_columns, check_record
 
 APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
 
@@ -122,11 +122,12 @@ class Scorer:
 
     def score(self, record: Mapping[str, Any]) -> ScoreResult:
         """Score one applicant; raise ``ValidationError`` naming every bad field."""
-        batch = self.score_columns({c.name: [record.get(c.name)] for c in self._columns}, first_row=None)
-        result = batch[0]
-        if result.errors:
-            raise ValidationError(result.errors)
-        return result
+        checked = check_record(self._columns, record)
+        if checked.errors:
+            raise ValidationError(checked.errors[0])
+        p = float(self.model.run(checked.feeds)[0][0, 0])
+        decision = APPROVE if p < self.bands.approve_below else DECLINE if p >= self.bands.decline_from else REVIEW
+        return ScoreResult(p, decision, (), tuple(checked.warnings.get(0, ())))
 
     def score_records(self, records: Iterable[Mapping[str, Any]], *, first_row: int = 1) -> list[ScoreResult]:
         """Score many applicants; a bad record gets errors in its result instead of raising."""
@@ -135,7 +136,7 @@ class Scorer:
         batch = self.score_columns(columns, first_row=first_row)
         return [batch[i] for i in range(len(records))]
 
-    def score_columns(self, columns: Mapping[str, Any], *, first_row: int | None = 1) -> BatchResult:
+    def score_columns(self, columns: Mapping[str, Any], *, first_row: int = 1) -> BatchResult:
         """Score applicants given column-wise (name -> sequence or numpy array), the fastest path.
 
         Columns absent from ``columns`` count as missing values.
@@ -144,9 +145,7 @@ class Scorer:
         if n == 0:
             empty = np.empty(0)
             return BatchResult(empty, empty.astype(str), {}, {})
-        checked = check_columns(self._columns, columns, n, first_row if first_row is not None else 1)
-        if first_row is None:  # a single record: the message should not talk about rows
-            checked.errors = {i: [_unrow(e) for e in errs] for i, errs in checked.errors.items()}
+        checked = check_columns(self._columns, columns, n, first_row)
         p = self.model.run(checked.feeds)[0].reshape(-1).astype(np.float64)
         decision = self.bands.decide(p)
         if checked.errors:
@@ -163,7 +162,3 @@ def _length(columns: Mapping[str, Any], expected: list[Any]) -> int:
     if len(lengths) != 1:
         raise ValueError(f"All columns must have the same length; got lengths {sorted(lengths)}.")
     return lengths.pop()
-
-
-def _unrow(e: FieldError) -> FieldError:
-    return FieldError(e.field, e.value, e.reason, None)

@@ -70,41 +70,84 @@ def check_columns(
     return out
 
 
+def check_record(columns: list[Column], record: Mapping[str, Any]) -> Checked:
+    """One applicant, checked field by field in plain Python.
+
+    The same rules as ``check_columns`` (a test holds the two to agreement),
+    without numpy's per-call overhead: a desk app scoring one form at a time
+    should wait on the model, not on the validator.
+    """
+    out = Checked(n=1, feeds={})
+    for col in columns:
+        raw = record.get(col.name)
+        if col.is_string:
+            out.feeds[col.name] = _check_strings(col, [raw], out, 1)
+            continue
+        x, reason = _parse_one(raw)
+        if reason is None and x == x:  # present (NaN is missing)
+            reason = _scalar_problem(col, x)
+        elif reason is None and col.missing == "reject":
+            reason = "is required and cannot be missing"
+        if reason is not None:
+            out.reject(0, FieldError(col.name, raw, reason, None))
+            x = math.nan
+        elif col.kind == "code" and x == x and x not in col.codes:
+            out.warnings.setdefault(0, []).append(
+                f"{col.name} code {_code(x)} was not seen in training; scored as an unknown code"
+            )
+        out.feeds[col.name] = np.array([[x]], dtype=np.float32)
+    return out
+
+
+def _scalar_problem(col: Column, x: float) -> str | None:
+    if not math.isfinite(x):
+        return "must be a finite number"
+    if abs(x) > _FLOAT32_MAX:
+        return "is too large to be a number the model can read"
+    if col.kind == "code":
+        return None if x == round(x) else f"must be a whole-number code, {col.domain()}"
+    if col.min is not None and (x <= col.min if col.min_exclusive else x < col.min):
+        return f"must be {col.domain()}"
+    if col.max is not None and x > col.max:
+        return f"must be {col.domain()}"
+    return None
+
+
 def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np.ndarray:
     x, bad = _parse_numbers(values)
-    missing = np.isnan(x)
     for i, reason in bad.items():
-        missing[i] = False
         out.reject(i, FieldError(col.name, values[i], reason, first_row + i))
-    present = ~missing & ~_mask(bad, len(x))
+    missing = np.isnan(x) & ~_mask(bad, len(x))
+    finite = np.isfinite(x)
     with np.errstate(invalid="ignore"):
+        # The first rule a value breaks is the one reported, in the order of _scalar_problem.
         problems: list[tuple[np.ndarray, str]] = [
-            (present & ~np.isfinite(x), "must be a finite number"),
-            (present & np.isfinite(x) & (np.abs(x) > _FLOAT32_MAX), "is too large to be a number the model can read"),
+            (~missing & ~finite, "must be a finite number"),
+            (finite & (np.abs(x) > _FLOAT32_MAX), "is too large to be a number the model can read"),
         ]
         if col.missing == "reject":
             problems.append((missing, "is required and cannot be missing"))
-        finite = present & np.isfinite(x)
         if col.kind == "code":
             problems.append((finite & (x != np.round(x)), f"must be a whole-number code, {col.domain()}"))
         else:
-            low = np.zeros(len(x), bool)
+            outside = np.zeros(len(x), bool)
             if col.min is not None:
-                low = (x <= col.min) if col.min_exclusive else (x < col.min)
+                outside = (x <= col.min) if col.min_exclusive else (x < col.min)
             if col.max is not None:
-                low |= x > col.max
-            problems.append((finite & low, f"must be {col.domain()}"))
+                outside |= x > col.max
+            problems.append((finite & outside, f"must be {col.domain()}"))
+    flagged = _mask(bad, len(x))
     for mask, reason in problems:
-        for i in np.flatnonzero(mask):
+        for i in np.flatnonzero(mask & ~flagged):
             out.reject(int(i), FieldError(col.name, values[i], reason, first_row + int(i)))
-            x[i] = np.nan
+        flagged |= mask
+    x[flagged] = np.nan
     if col.kind == "code":
-        known = np.isin(x, np.asarray(col.codes, dtype=np.float64)) | np.isnan(x)
-        for i in np.flatnonzero(~known):
-            if int(i) not in out.errors or all(e.field != col.name for e in out.errors[int(i)]):
-                out.warnings.setdefault(int(i), []).append(
-                    f"{col.name} code {_code(x[i])} was not seen in training; scored as an unknown code"
-                )
+        unknown = ~np.isin(x, np.asarray(col.codes, dtype=np.float64)) & ~np.isnan(x)
+        for i in np.flatnonzero(unknown):
+            out.warnings.setdefault(int(i), []).append(
+                f"{col.name} code {_code(x[i])} was not seen in training; scored as an unknown code"
+            )
     return x.astype(np.float32).reshape(-1, 1)
 
 
@@ -136,7 +179,7 @@ def _parse_one(v: Any) -> tuple[float, str | None]:
         return math.nan, None
     if isinstance(v, bool):
         return math.nan, "must be a number, not true/false"
-    if isinstance(v, (int, float, np.integer, np.floating)):
+    if isinstance(v, (float, int, np.integer, np.floating)):
         try:
             return float(v), None
         except OverflowError:
@@ -148,7 +191,7 @@ def _parse_one(v: Any) -> tuple[float, str | None]:
         if s.lower() in MISSING_TOKENS:
             return math.nan, None
         try:
-            return float(s.replace("_", "#")), None  # float() would accept '1_000'
+            return float(s), None
         except ValueError:
             return math.nan, "must be a number"
     return math.nan, f"must be a number, not a {type(v).__name__}"

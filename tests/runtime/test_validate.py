@@ -1,0 +1,82 @@
+"""The input contract: messages that name row, field, value and domain; one record and a batch agree."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loanscore.runtime.schema import Schema
+from loanscore.runtime.validate import check_columns, check_record
+
+COLUMNS = Schema.default().columns()
+GOOD = {c.name: ["1"] if c.kind == "code" else ["0"] for c in COLUMNS}
+GOOD.update(LIMIT_BAL=["50000"], AGE=["30"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("AGE", "500", "AGE must be between 18 and 120. Got '500' in row 1."),
+        ("AGE", "17", "AGE must be between 18 and 120. Got '17' in row 1."),
+        ("AGE", "", "AGE is required and cannot be missing. Got '' in row 1."),
+        ("LIMIT_BAL", "0", "LIMIT_BAL must be greater than 0 and at most 100000000. Got '0' in row 1."),
+        ("LIMIT_BAL", "-5", "LIMIT_BAL must be greater than 0 and at most 100000000. Got '-5' in row 1."),
+        ("LIMIT_BAL", "abc", "LIMIT_BAL must be a number. Got 'abc' in row 1."),
+        ("BILL_AMT1", "inf", "BILL_AMT1 must be a finite number. Got 'inf' in row 1."),
+        ("BILL_AMT1", "1e400", "BILL_AMT1 must be a finite number. Got '1e400' in row 1."),
+        ("PAY_0", "10", "PAY_0 must be between -2 and 9. Got '10' in row 1."),
+        ("SEX", "1.5", "SEX must be a whole-number code, one of 1, 2. Got '1.5' in row 1."),
+        ("PAY_AMT1", "9" * 70, "PAY_AMT1 is too long (70 characters; at most 64)."),
+    ],
+)
+def test_bad_values_are_named(field: str, value: str, message: str) -> None:
+    checked = check_columns(COLUMNS, {**GOOD, field: [value]}, 1)
+    assert [str(e) for e in checked.errors[0]][0].startswith(message)
+
+
+def test_missing_values_are_imputed_where_allowed_and_codes_unknown_warn() -> None:
+    checked = check_columns(COLUMNS, {**GOOD, "BILL_AMT1": ["NA"], "EDUCATION": [""], "SEX": ["9"]}, 1)
+    assert checked.errors == {}
+    assert math.isnan(checked.feeds["BILL_AMT1"][0, 0]) and math.isnan(checked.feeds["EDUCATION"][0, 0])
+    assert checked.warnings[0] == ["SEX code 9 was not seen in training; scored as an unknown code"]
+
+
+def test_rows_are_numbered_from_first_row() -> None:
+    data = {k: v * 3 for k, v in GOOD.items()}
+    data["AGE"] = ["30", "x", "30"]
+    checked = check_columns(COLUMNS, data, 3, first_row=8193)
+    assert list(checked.errors) == [1] and checked.errors[1][0].row == 8194
+
+
+def test_numpy_columns_skip_parsing() -> None:
+    data = {c.name: np.ones(4) for c in COLUMNS}  # 1 is valid everywhere but AGE
+    data["LIMIT_BAL"] = np.array([1e4, -1, np.nan, 2e4])
+    data["AGE"] = np.full(4, 30)
+    checked = check_columns(COLUMNS, data, 4)
+    assert sorted(checked.errors) == [1, 2]
+
+
+values = st.one_of(
+    st.none(),
+    st.integers(-10**12, 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=70),
+    st.sampled_from(["", "NA", "null", " 42 ", "1e3", "-2", "9", "0", "1.5", "abc", "inf", "nan", "1e400"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(COLUMNS), values)
+def test_one_record_and_a_batch_agree(col, value) -> None:
+    record = {**{k: v[0] for k, v in GOOD.items()}, col.name: value}
+    one = check_record(COLUMNS, record)
+    batch = check_columns(COLUMNS, {k: [v] for k, v in record.items()}, 1)
+    assert [(e.field, e.reason) for e in one.errors.get(0, [])] == [(e.field, e.reason) for e in batch.errors.get(0, [])]
+    assert one.warnings.get(0, []) == batch.warnings.get(0, [])
+    if not one.errors:
+        np.testing.assert_array_equal(one.feeds[col.name], batch.feeds[col.name])
