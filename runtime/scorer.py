@@ -136,7 +136,7 @@ class Scorer:
         batch = self.score_columns(columns, first_row=first_row)
         return [batch[i] for i in range(len(records))]
 
-    def score_columns(self, columns: Mapping[str, Any], *, first_row: int = 1) -> BatchResult:
+    def score_columns(self, columns: Mapping[str, Any], *, first_row: int | None = 1) -> BatchResult:
         """Score applicants given column-wise (name -> sequence or numpy array), the fastest path.
 
         Columns absent from ``columns`` count as missing values.

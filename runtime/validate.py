@@ -12,6 +12,7 @@ code". Missing values are imputed inside the graph where the schema says
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,13 +50,18 @@ class Checked:
 
 
 def check_columns(
-    columns: list[Column], data: Mapping[str, Any], n: int, first_row: int = 1
+    columns: list[Column], data: Mapping[str, Any], n: int, first_row: int | None = 1
 ) -> Checked:
     """Validate ``data`` (column name -> ``n`` raw values) against ``columns``.
 
     ``first_row`` is the 1-based number of the first row, so messages name the
-    row of the file, not of the chunk.
+    row of the file, not of the chunk; ``None`` for a lone record, whose
+    messages name no row.
     """
+    if first_row is None:
+        out = check_columns(columns, data, n, 1)
+        out.errors = {i: [dataclasses.replace(e, row=None) for e in errs] for i, errs in out.errors.items()}
+        return out
     out = Checked(n=n, feeds={})
     for col in columns:
         values = data.get(col.name)
