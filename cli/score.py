@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -71,10 +70,10 @@ def score(
     if input_path is None and json_text is None:
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
 
-    with _terminate_as_interrupt():
+    with _Interrupts() as interrupts:
         code = _score(
             input_path, model_dir, output, out_format, input_format, json_text,
-            keep_columns, approve_below, decline_from, quiet, chunk_rows,
+            keep_columns, approve_below, decline_from, quiet, chunk_rows, interrupts,
         )
     if code:
         sys.exit(code)
@@ -92,6 +91,7 @@ def _score(
     decline_from: float | None,
     quiet: bool,
     chunk_rows: int,
+    interrupts: _Interrupts,
 ) -> int:
     # Heavy imports wait until here, so `loanscore --help` stays fast.
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
@@ -118,8 +118,9 @@ def _score(
     try:
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
-            writer = make_writer(out_format, stream, reader.passthrough)
+            writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough))
             summary = score_stream(scorer, reader, writer, progress=progress)
+            interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
         _silence_stdout()
         return EXIT_OK
@@ -157,24 +158,56 @@ def _summary_line(summary, source: str, output: str) -> str:  # type: ignore[no-
     return f"{text} -> {target} ({summary.seconds:.1f} s, {rate:,.0f} rows/s)"
 
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while scoring, so a killed run also removes its temporary output file."""
-    import signal
-    import threading
+class _Interrupts:
+    """Ctrl-C and SIGTERM stop the run, and no output file is committed after either.
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    The handler raises ``KeyboardInterrupt`` and also records the signal: third-party
+    code can swallow the exception (numpy turns one raised inside a string-to-float
+    cast into a ``ValueError``, which the validator catches), so the flag is checked
+    again before every chunk is written and before the output file is renamed into place.
+    """
 
-    def handler(signum, frame):  # type: ignore[no-untyped-def]
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:
+                    continue  # e.g. started in the background with `&` or nohup: stay deaf to it
+                try:
+                    self._previous[sig] = signal.signal(sig, self._handler)
+                except (ValueError, OSError):
+                    pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.received = signum
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def check(self) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+
+    def guard(self, writer: Any) -> Any:
+        interrupts = self
+
+        class Guarded:
+            def write(self, chunk: Any) -> None:
+                interrupts.check()
+                writer.write(chunk)
+
+        return Guarded()
 
 
 def _isatty(stream) -> bool:  # type: ignore[no-untyped-def]

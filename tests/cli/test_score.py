@@ -305,7 +305,12 @@ def big_csv(applicants, to_csv, tmp_path):
 
 
 def start_and_wait_for_tmp(path: Path, out: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([*LOANSCORE, "score", str(path), "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*LOANSCORE, "score", str(path), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even when pytest runs in the background
+    )
     deadline = time.monotonic() + 60
     while not any(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir()):
         assert proc.poll() is None, proc.communicate()
