@@ -389,7 +389,10 @@ class JsonLinesReader:
             if records:
                 missing = [c for c in self.inputs if c not in seen]
                 if missing:
-                    raise InputError(_missing_message(self.name, missing, sorted(seen), "required columns", self.inputs))
+                    raise InputError(
+                        _missing_message(self.name, missing, sorted(seen), "required columns", self.inputs)
+                        + " Write null for a value that is missing."
+                    )
                 absent = [k for k in keep if k not in seen]
                 if absent:
                     raise InputError(_missing_message(self.name, absent, sorted(seen), "columns to keep"))

@@ -191,3 +191,26 @@ def test_progress_redraws_and_erases():
     progress.close()
     text = term.getvalue()
     assert text.count("\r") >= 3 and "10 rows" in text and text.endswith("\r")
+
+
+def test_chunks_are_written_before_the_next_is_read(scorer, applicants, to_csv):
+    """Memory stays bounded: at most one chunk is held between reading and writing."""
+    events = []
+    data = io.BufferedReader(io.BytesIO(to_csv(applicants(50)).encode()))
+    reader = CsvReader("-", scorer.schema.input_names, id_column="ID", chunk_rows=10, stdin=data)
+
+    class Recording:
+        def __iter__(self):
+            for chunk in reader:
+                events.append(("read", chunk.first_row))
+                yield chunk
+
+        bytes_read = 0
+
+    class Writer:
+        def write(self, chunk):
+            events.append(("write", chunk.passthrough["ID"][0]))
+
+    summary = score_stream(scorer, Recording(), Writer())
+    assert summary.n_rows == 50
+    assert events == [e for first in (1, 11, 21, 31, 41) for e in (("read", first), ("write", str(first)))]
