@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .model_commands import export, generate, train
+from .report import report
 from .score import score
 from .verify import verify
 
@@ -24,5 +25,5 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, verify, train, export, generate):
+for command in (score, verify, train, export, generate, report):
     main.add_command(command)

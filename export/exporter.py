@@ -23,6 +23,7 @@ from loanscore.train.trainer import versions
 
 from .golden import golden_records
 from .merge import merge_graphs
+from .model_card import write_model_documents
 from .network_graph import network_graph
 from .parity import PROBABILITY_TOLERANCE, measure_parity
 from .preprocess_graph import preprocess_graph
@@ -76,6 +77,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
             dataset = load_dataset(data, schema)
             parity["data"] = {"file": Path(data).name, **measure_parity(model, run, dataset.X, threshold, tolerance).to_dict()}
         (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
+        write_model_documents(staging, data=data, name=out.name, progress=progress)  # MODEL_CARD.md; report.html for --data
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

@@ -1,0 +1,77 @@
+"""``loanscore report eda`` and ``loanscore report model``: HTML reports for a lender.
+
+matplotlib, pandas and the report code are imported inside the commands, never
+at module level, so ``loanscore --help`` and scoring stay light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import reports_errors, require_train_extra
+
+DATA_HELP = "Labelled CSV (gzip allowed), e.g. ../shared/data/uci_credit_card_dev.csv.gz."
+OUTPUT_HELP = "HTML file to write; its figures go to <stem>_figures/*.png and its numbers to <stem>.json."
+
+
+def _require_plotting() -> None:
+    require_train_extra()
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        from ._common import TRAIN_EXTRA_HINT
+
+        raise click.ClickException(f"{TRAIN_EXTRA_HINT} Missing: matplotlib.")
+
+
+@click.group()
+def report() -> None:
+    """Write HTML reports: exploratory analysis of data, or evaluation of a model."""
+
+
+@report.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help=DATA_HELP)
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help=OUTPUT_HELP)
+@click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Schema file (TOML or JSON); default: the built-in Taiwan schema.")
+@reports_errors
+def eda(data: Path, output: Path, schema_path: Path | None) -> None:
+    """Exploratory analysis of labelled data: quality, distributions, default rates, history, correlations."""
+    _require_plotting()
+    from loanscore.runtime.schema import Schema
+    from loanscore.train.reports.eda import write_eda_report
+
+    schema = Schema.load(schema_path) if schema_path else Schema.default()
+    paths = write_eda_report(data, output, schema)
+    click.echo(f"wrote {paths['html']} (figures in {paths['figures']}, numbers in {paths['json']})")
+
+
+@report.command()
+@click.argument("model_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help=DATA_HELP)
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help=OUTPUT_HELP)
+@click.option("--band-field", default="AGE", show_default=True,
+              help="Numeric field to slice in bands (ignored when the schema has no such numeric field); '' to skip.")
+@click.option("--band-edges", default="25,35,45,55,65", show_default=True,
+              help="Inner band edges for --band-field, ascending, comma-separated.")
+@reports_errors
+def model(model_dir: Path | None, data: Path, output: Path, band_field: str, band_edges: str) -> None:
+    """Evaluate MODEL_DIR (default: the shipped model) on labelled data.
+
+    ROC, PR, calibration, KS, score histogram, confusion matrix, threshold
+    trade-off, metrics, and fairness slices with the four-fifths rule.
+    """
+    try:
+        edges = [float(e) for e in band_edges.split(",") if e.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected numbers separated by commas, got {band_edges!r}.",
+                                 param_hint="--band-edges") from None
+    if not edges or edges != sorted(set(edges)):
+        raise click.BadParameter(f"expected strictly increasing numbers, got {band_edges!r}.", param_hint="--band-edges")
+    _require_plotting()
+    from loanscore.train.reports.evaluation import write_model_report
+
+    paths = write_model_report(data, output, model_dir, band_field=band_field or None, band_edges=edges)
+    click.echo(f"wrote {paths['html']} (figures in {paths['figures']}, numbers in {paths['json']})")

@@ -1,0 +1,132 @@
+"""``loanscore report model`` and what ``loanscore export`` writes beside the model: report and model card."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from numpy.testing import assert_allclose
+
+from loanscore.cli.main import main
+from loanscore.runtime.scorer import Scorer
+from loanscore.train.metrics import classification_metrics
+from loanscore.train.reports.evaluation import threshold_costs, tradeoff, write_model_report
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "confusion_matrix", "threshold_tradeoff", "slices"}
+
+
+@pytest.fixture(scope="module")
+def report(tiny_model, taiwan_csv, tmp_path_factory):
+    return write_model_report(taiwan_csv, tmp_path_factory.mktemp("report") / "model.html", tiny_model)
+
+
+def test_every_figure_is_written_and_embedded(report, no_remote):
+    html = report["html"].read_text("utf-8")
+    assert no_remote(html) == []
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    files = {p.stem: p.read_bytes() for p in report["figures"].glob("*.png")}
+    assert set(files) == FIGURES
+    for name, data in files.items():
+        assert data.startswith(PNG_MAGIC) and len(data) > 5_000, name
+    assert "CC BY 4.0" in html and "Yeh, I. C. and Lien, C. H." in html
+
+
+def test_metrics_are_those_of_the_runtime_scores(report, tiny_model, taiwan_csv):
+    data = json.loads(report["json"].read_text("utf-8"))
+    scorer = Scorer.load(tiny_model)
+    frame = pd.read_csv(taiwan_csv)
+    p = scorer.score_columns({c: frame[c].to_numpy() for c in scorer.schema.input_names}).probability
+    y = frame[scorer.schema.label].to_numpy()
+    expected = classification_metrics(y, p, scorer.threshold)
+    for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ks", "brier"):
+        assert data["metrics"][key] == pytest.approx(expected[key], abs=1e-12), key
+    assert data["metrics"]["confusion_matrix"] == expected["confusion_matrix"]
+    assert data["rows"] == {"read": len(y), "bad_label": 0, "rejected": 0, "scored": len(y)}
+    # slices: one table per categorical field plus AGE bands, each field's counts add up to the rows
+    fields = {s["field"] for s in data["slices"]}
+    assert fields == {"AGE band", "SEX", "EDUCATION", "MARRIAGE"}
+    for f in fields:
+        rows = [s for s in data["slices"] if s["field"] == f]
+        assert sum(s["count"] for s in rows) == len(y)
+        assert sum(s["approved"] for s in rows) == pytest.approx(data["metrics"]["approval_rate"] * len(y))
+        assert sum(s["reference"] for s in rows) == 1
+        for s in rows:
+            assert s["four_fifths_flag"] == (s["approval_ratio"] < 0.8)
+    assert data["four_fifths_flags"] == [{"field": s["field"], "group": s["group"], "approval_ratio": s["approval_ratio"]}
+                                         for s in data["slices"] if s["four_fifths_flag"]]
+
+
+def test_tradeoff_arithmetic():
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.1, 0.4, 0.3, 0.9])
+    t = tradeoff(y, p, np.array([0.2, 0.35, 0.95]), {"cost_default": 5.0, "cost_decline_good": 1.0})
+    assert_allclose(t["approval_rate"], [0.25, 0.5, 1.0])
+    assert_allclose(t["bad_rate_approved"], [0.0, 0.5, 0.5])
+    # t=.2: declines .4 (payer, 1), .3 and .9 (defaulters): cost 1/4; t=.35: approves .3 (defaulter, 5), declines .4 (1)
+    assert_allclose(t["expected_cost"], [0.25, 1.5, 2.5])
+
+
+def test_costs_come_from_the_manifest():
+    cost = {"threshold": {"rule": "cost", "inputs": {"cost_default": 7, "cost_decline_good": 2}}}
+    assert threshold_costs(cost)["cost_default"] == 7.0
+    by_rate = {"threshold": {"rule": "approval_rate", "inputs": {"approval_rate": 0.7}},
+               "training": {"config": {"threshold": {"cost_default": 4, "cost_decline_good": 1}}}}
+    assert threshold_costs(by_rate)["cost_default"] == 4.0
+    assert threshold_costs({"threshold": {"rule": "approval_rate", "inputs": {}}}) is None
+
+
+def test_export_writes_report_and_model_card(tiny_model, no_remote):
+    for name in ("report.html", "report.json", "MODEL_CARD.md"):
+        assert (tiny_model / name).is_file(), name
+    assert {p.stem for p in (tiny_model / "report_figures").glob("*.png")} == FIGURES
+    html = (tiny_model / "report.html").read_text("utf-8")
+    assert no_remote(html) == []
+    assert "Model evaluation: model on applicants.csv" in html and ".model-" not in html  # not the staging name
+    card = (tiny_model / "MODEL_CARD.md").read_text("utf-8")
+    manifest = json.loads((tiny_model / "manifest.json").read_text("utf-8"))
+    for text in ("## Intended use and users", "## Training data", "CC BY 4.0", "Yeh, I. C. and Lien, C. H.",
+                 "Expert Systems with Applications 36(2)", "UCI Machine Learning Repository",
+                 "default of credit card clients", "## Limitations", "2005", "interest rate",
+                 "loanscore verify MODEL_DIR", "loanscore verify MODEL_DIR --reference RUN_DIR --data CSV",
+                 f"**{manifest['threshold']['value']}**", manifest["sha256"]):
+        assert text in card, text
+    auc = manifest["metrics"]["validation"]["roc_auc"]
+    assert f"| ROC AUC | {auc:.4f} |" in card
+    assert re.search(r"\| SEX \| 1 male.*\|", card) and "| AGE band |" in card
+
+
+def test_verify_still_passes_with_the_documents(tiny_model):
+    result = CliRunner().invoke(main, ["verify", str(tiny_model)])
+    assert result.exit_code == 0, result.output
+
+
+def test_cli_model_report(tiny_model, taiwan_csv, tmp_path):
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(main, ["report", "model", str(tiny_model), "--data", str(taiwan_csv), "--output", str(out),
+                                       "--band-edges", "30,50"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert [s["group"] for s in data["slices"] if s["field"] == "AGE band"] == ["<30", "30-49", "50+"]
+
+
+@pytest.mark.parametrize("edges", ["30,x", "50,30", ""])
+def test_cli_model_report_refuses_bad_band_edges(edges, taiwan_csv, tmp_path):
+    result = CliRunner().invoke(main, ["report", "model", "--data", str(taiwan_csv), "--output", str(tmp_path / "r.html"),
+                                       "--band-edges", edges])
+    assert result.exit_code == 2
+    assert "--band-edges" in result.output
+
+
+def test_cli_model_report_needs_the_label(tiny_model, taiwan_csv, tmp_path):
+    frame = pd.read_csv(taiwan_csv).drop(columns=["default.payment.next.month"])
+    unlabelled = tmp_path / "unlabelled.csv"
+    frame.to_csv(unlabelled, index=False)
+    result = CliRunner().invoke(main, ["report", "model", str(tiny_model), "--data", str(unlabelled),
+                                       "--output", str(tmp_path / "r.html")])
+    assert result.exit_code == 2
+    assert "default.payment.next.month" in result.output and "label" in result.output

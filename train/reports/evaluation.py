@@ -1,0 +1,381 @@
+"""``loanscore report model``: how a model directory performs on labelled data, and for whom.
+
+The model is scored through the runtime (``Scorer.load(model_dir).score_columns``),
+exactly as a lending app would score, so the report measures the shipped
+ONNX graph, not the training-time Keras model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from loanscore.runtime.scorer import Scorer
+from loanscore.train.metrics import classification_metrics
+
+from ._data import LabelledData, read_labelled
+from .html import Report, new_figure, pct
+from .slices import AGE_EDGES, AGE_FIELD, FOUR_FIFTHS, MIN_GROUP, all_slices
+from .sources import source_for
+
+GRID = np.round(np.arange(0.01, 0.991, 0.01), 2)
+"""Thresholds of the trade-off chart."""
+CALIBRATION_BINS = 10
+PAYER, DEFAULTER, ACCENT = "#3b7dd8", "#d8553b", "#52606d"
+
+
+@dataclass
+class Evaluation:
+    """Scores of a model on labelled data: everything the report shows, before any drawing."""
+
+    model_dir: Path
+    manifest: dict
+    data: LabelledData
+    y: np.ndarray
+    p: np.ndarray
+    X: pd.DataFrame
+    scored: np.ndarray
+    """Boolean mask over the file's labelled rows: True where the runtime scored the row."""
+    rejections: dict[str, int]
+    threshold: float
+    metrics: dict
+    slices: pd.DataFrame
+    costs: dict | None
+    in_sample: bool
+    model_name: str = ""
+    """How the report names the model (default: its directory's name)."""
+
+
+def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_name: str | None = None, band_field: str | None = AGE_FIELD,
+             band_edges: Sequence[float] = AGE_EDGES, min_group: int = MIN_GROUP) -> Evaluation:
+    """Score ``data`` with ``model_dir`` (default: the shipped model) and compute metrics and slices."""
+    scorer = Scorer.load(model_dir)
+    schema = scorer.schema
+    d = read_labelled(data, schema)
+    batch = scorer.score_columns({c: d.raw[c].to_numpy() for c in schema.input_names})
+    scored = np.isfinite(batch.probability)
+    rejections: dict[str, int] = {}
+    for errs in batch.errors.values():
+        for e in errs:
+            rejections[e.field] = rejections.get(e.field, 0) + 1
+    y, p = d.y[scored], batch.probability[scored]
+    if len(np.unique(y)) < 2:
+        from loanscore.runtime.errors import InputError
+
+        raise InputError(f"{d.path} has only one class among its {len(y)} scored rows; "
+                         "ROC AUC and the other metrics need both defaulters and payers.")
+    X = d.values[scored].reset_index(drop=True)
+    threshold = scorer.threshold
+    manifest = scorer.model.manifest
+    return Evaluation(
+        model_dir=scorer.model.directory, manifest=manifest, data=d, y=y, p=p, X=X, scored=scored,
+        rejections=rejections, threshold=threshold, metrics=classification_metrics(y, p, threshold),
+        slices=all_slices(schema, X, y, p, threshold, band_field=band_field, band_edges=band_edges, min_group=min_group),
+        costs=threshold_costs(manifest), in_sample=_same_file(d.path, manifest),
+        model_name=model_name or scorer.model.directory.name,
+    )
+
+
+def write_model_report(data: str | Path, output: str | Path, model_dir: str | Path | None = None,
+                       **kwargs) -> dict[str, Path]:
+    """Evaluate and write ``output`` (HTML) with ``<stem>_figures/*.png`` and ``<stem>.json``."""
+    return build_model_report(evaluate(data, model_dir, **kwargs)).write(output)
+
+
+def threshold_costs(manifest: dict) -> dict | None:
+    """The misclassification costs to chart: the threshold rule's own inputs, else the training configuration's."""
+    rule = manifest.get("threshold", {})
+    inputs = rule.get("inputs", {})
+    if rule.get("rule") == "cost" and {"cost_default", "cost_decline_good"} <= set(inputs):
+        return {"cost_default": float(inputs["cost_default"]), "cost_decline_good": float(inputs["cost_decline_good"]),
+                "source": "the threshold rule (manifest threshold inputs)"}
+    cfg = ((manifest.get("training") or {}).get("config") or {}).get("threshold") or {}
+    if {"cost_default", "cost_decline_good"} <= set(cfg):
+        return {"cost_default": float(cfg["cost_default"]), "cost_decline_good": float(cfg["cost_decline_good"]),
+                "source": "the training configuration (the threshold itself was not chosen by cost)"}
+    return None
+
+
+def tradeoff(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray = GRID, costs: dict | None = None) -> pd.DataFrame:
+    """Per threshold: approval rate, bad rate among approved, and expected cost per applicant."""
+    y = np.asarray(y).astype(int)
+    rows = []
+    for t in thresholds:
+        approved = p < t
+        n_app = int(approved.sum())
+        row = {"threshold": float(t), "approval_rate": n_app / len(y),
+               "bad_rate_approved": float(y[approved].mean()) if n_app else math.nan}
+        if costs:
+            row["expected_cost"] = float((costs["cost_default"] * np.sum(approved & (y == 1))
+                                          + costs["cost_decline_good"] * np.sum(~approved & (y == 0))) / len(y))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- the page ----------------------------------------------------------------------
+
+
+def build_model_report(ev: Evaluation) -> Report:
+    m, schema_name = ev.metrics, ev.manifest["schema"].get("name", "custom")
+    source = source_for(schema_name)
+    report = Report(
+        title=f"Model evaluation: {ev.model_name} on {ev.data.path.name}",
+        subtitle=(f"model directory '{ev.model_name}' (model.onnx SHA-256 {str(ev.manifest.get('sha256', '?'))[:12]}…, created "
+                  f"{ev.manifest.get('created', '?')}), threshold {ev.threshold:g}"),
+        footer=[source.credit if source else f"Data: {ev.data.path.name} (schema '{schema_name}').",
+                "Figures describe this file's applicants; they are not a guarantee for future applicants."],
+    )
+    _summary(report, ev)
+    _discrimination(report, ev)
+    _scores(report, ev)
+    _calibration(report, ev)
+    _confusion(report, ev)
+    _tradeoff(report, ev)
+    _slices(report, ev)
+    report.data.update({
+        "model": ev.model_name, "model_sha256": ev.manifest.get("sha256"), "data_file": ev.data.path.name,
+        "rows": {"read": ev.data.rows_read, "bad_label": ev.data.bad_label_rows, "rejected": int((~ev.scored).sum()),
+                 "scored": int(ev.scored.sum())},
+        "in_sample": ev.in_sample, "threshold": ev.manifest.get("threshold"), "metrics": m,
+        "slices": ev.slices.to_dict("records"),
+        "four_fifths_flags": ev.slices[ev.slices["four_fifths_flag"]][["field", "group", "approval_ratio"]].to_dict("records"),
+    })
+    return report
+
+
+def _summary(report: Report, ev: Evaluation) -> None:
+    m, rule = ev.metrics, ev.manifest.get("threshold", {})
+    report.section("Summary")
+    rejected = int((~ev.scored).sum())
+    report.text(f"{ev.data.rows_read:,} rows read; {len(ev.y):,} scored ({pct(float(ev.y.mean()))} defaulted)"
+                + (f"; {ev.data.bad_label_rows:,} dropped for a label other than 0/1" if ev.data.bad_label_rows else "")
+                + (f"; {rejected:,} refused by the runtime's input contract "
+                   f"({', '.join(f'{k}: {v:,}' for k, v in sorted(ev.rejections.items()))})" if rejected else "") + ".")
+    report.text(f"Decision: decline when the probability of default is at least {ev.threshold:g} "
+                f"(rule '{rule.get('rule', '?')}': {rule.get('description', '')}).")
+    if ev.in_sample:
+        report.text("This is the file the model was trained on (same SHA-256): the training and validation rows are "
+                    "both in it, so these figures are optimistic. Evaluate on held-out data before relying on them.",
+                    note=True)
+    val = (ev.manifest.get("metrics") or {}).get("validation") or {}
+    keys = [("accuracy", "accuracy"), ("precision", "precision (of declines, defaulters)"),
+            ("recall", "recall (defaulters declined)"), ("f1", "F1"), ("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"),
+            ("ks", "KS"), ("brier", "Brier score"), ("ece", "expected calibration error"),
+            ("approval_rate", "approval rate"), ("default_rate", "default rate")]
+    report.table(["metric", f"this file (n={m['n']:,})", f"validation at training (n={val.get('n', '–')})"],
+                 [[label, m[k], val.get(k)] for k, label in keys])
+
+
+def _discrimination(report: Report, ev: Evaluation) -> None:
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    report.section("Discrimination: ROC, precision-recall and KS")
+    fpr, tpr, _ = roc_curve(ev.y, ev.p)
+    prec, rec, _ = precision_recall_curve(ev.y, ev.p)
+    fig = new_figure(11, 4.6)
+    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax1.plot(fpr, tpr, color=DEFAULTER, lw=2, label=f"model (AUC {ev.metrics['roc_auc']:.3f})")
+    ax1.plot([0, 1], [0, 1], color=ACCENT, ls="--", lw=1, label="random")
+    op = ev.metrics["confusion_matrix"]
+    op_fpr = op["fp"] / max(1, op["fp"] + op["tn"])
+    ax1.scatter([op_fpr], [ev.metrics["recall"]], color="black", zorder=3, label=f"threshold {ev.threshold:g}")
+    ax1.set(xlabel="false-positive rate (payers declined)", ylabel="true-positive rate (defaulters declined)",
+            title="ROC curve", xlim=(0, 1), ylim=(0, 1.01))
+    ax2.plot(rec, prec, color=PAYER, lw=2, label=f"model (average precision {ev.metrics['pr_auc']:.3f})")
+    ax2.axhline(ev.y.mean(), color=ACCENT, ls="--", lw=1, label=f"default rate {pct(float(ev.y.mean()))}")
+    ax2.scatter([ev.metrics["recall"]], [ev.metrics["precision"]], color="black", zorder=3, label=f"threshold {ev.threshold:g}")
+    ax2.set(xlabel="recall (defaulters declined)", ylabel="precision (declined who default)",
+            title="Precision-recall curve", xlim=(0, 1), ylim=(0, 1.01))
+    for ax in (ax1, ax2):
+        ax.legend(fontsize=8, loc="lower right" if ax is ax1 else "upper right")
+        ax.grid(alpha=0.3)
+    report.figure("roc_pr", fig, "ROC and precision-recall curves; the dot is the operating point at the threshold.")
+
+    # KS: the empirical score distributions of defaulters and payers, and their largest vertical gap
+    grid = np.sort(np.unique(ev.p))
+    cdf1 = np.searchsorted(np.sort(ev.p[ev.y == 1]), grid, side="right") / max(1, int((ev.y == 1).sum()))
+    cdf0 = np.searchsorted(np.sort(ev.p[ev.y == 0]), grid, side="right") / max(1, int((ev.y == 0).sum()))
+    i = int(np.argmax(cdf0 - cdf1))
+    fig = new_figure(8, 4.4)
+    ax = fig.add_subplot()
+    ax.plot(grid, cdf0, color=PAYER, lw=2, label="payers")
+    ax.plot(grid, cdf1, color=DEFAULTER, lw=2, label="defaulters")
+    ax.vlines(grid[i], cdf1[i], cdf0[i], color="black", lw=2, label=f"KS {cdf0[i] - cdf1[i]:.3f} at p = {grid[i]:.3f}")
+    ax.axvline(ev.threshold, color=ACCENT, ls=":", lw=1, label=f"threshold {ev.threshold:g}")
+    ax.set(xlabel="predicted probability of default", ylabel="cumulative share of class", title="KS chart", xlim=(0, 1))
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    report.figure("ks", fig, "Cumulative score distributions of payers and defaulters; KS is the largest gap between them.")
+    report.data["ks_at"] = float(grid[i])
+
+
+def _scores(report: Report, ev: Evaluation) -> None:
+    report.section("Score distribution by class")
+    fig = new_figure(8, 4.2)
+    ax = fig.add_subplot()
+    edges = np.linspace(0, 1, 41)
+    ax.hist(ev.p[ev.y == 0], bins=edges, color=PAYER, alpha=0.55, label=f"payers (n={int((ev.y == 0).sum()):,})")
+    ax.hist(ev.p[ev.y == 1], bins=edges, color=DEFAULTER, alpha=0.55, label=f"defaulters (n={int((ev.y == 1).sum()):,})")
+    ax.axvline(ev.threshold, color="black", ls="--", lw=1.2, label=f"threshold {ev.threshold:g}: decline at or above")
+    ax.set(xlabel="predicted probability of default", ylabel="applicants", title="Scores by outcome")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    report.figure("score_histogram", fig, "Histogram of predicted probabilities for payers and defaulters.")
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
+    """Quantile bins of ``p``: rows, mean predicted probability and observed default rate."""
+    codes = pd.qcut(pd.Series(p), q=bins, labels=False, duplicates="drop")
+    frame = pd.DataFrame({"bin": codes, "p": p, "y": y})
+    out = frame.groupby("bin").agg(count=("y", "size"), mean_predicted=("p", "mean"), observed=("y", "mean"),
+                                   low=("p", "min"), high=("p", "max"))
+    return out.reset_index(drop=True)
+
+
+def _calibration(report: Report, ev: Evaluation) -> None:
+    report.section("Calibration")
+    table = calibration_table(ev.y, ev.p)
+    fig = new_figure(6.5, 6.2)
+    gs = fig.add_gridspec(2, 1, height_ratios=[3, 1])
+    ax, axh = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    ax.plot([0, 1], [0, 1], color=ACCENT, ls="--", lw=1, label="perfectly calibrated")
+    ax.plot(table["mean_predicted"], table["observed"], marker="o", color=DEFAULTER, lw=2,
+            label=f"model (Brier {ev.metrics['brier']:.3f}, ECE {ev.metrics['ece']:.3f})")
+    top = float(max(table["mean_predicted"].max(), table["observed"].max()) * 1.1 + 0.02)
+    ax.set(xlim=(0, min(1, top)), ylim=(0, min(1, top)), xlabel="mean predicted probability (per decile of score)",
+           ylabel="observed default rate", title="Reliability diagram")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    axh.hist(ev.p, bins=np.linspace(0, 1, 51), color=ACCENT)
+    axh.set(xlabel="predicted probability", ylabel="applicants", xlim=(0, 1))
+    report.figure("calibration", fig, "Observed default rate against mean predicted probability, per decile of score "
+                  "(points on the diagonal are well calibrated); below, how the scores are spread.")
+    report.details("Table: calibration by decile of score", ["decile", "rows", "score range", "mean predicted", "observed"],
+                   [[i + 1, int(r["count"]), f"{r['low']:.3f}–{r['high']:.3f}", r["mean_predicted"], r["observed"]]
+                    for i, r in table.iterrows()])
+    report.data["calibration"] = table.to_dict("records")
+
+
+def _confusion(report: Report, ev: Evaluation) -> None:
+    cm = ev.metrics["confusion_matrix"]
+    report.section(f"Decisions at the threshold {ev.threshold:g}")
+    cells = np.array([[cm["tn"], cm["fp"]], [cm["fn"], cm["tp"]]])
+    n = cells.sum()
+    fig = new_figure(5.6, 4.4)
+    ax = fig.add_subplot()
+    ax.imshow(cells, cmap="Blues")
+    names = [["payer approved", "payer declined"], ["defaulter approved", "defaulter declined"]]
+    for i in range(2):
+        for j in range(2):
+            ax.text(j, i, f"{names[i][j]}\n{cells[i, j]:,}\n{cells[i, j] / n:.1%} of all", ha="center", va="center",
+                    fontsize=9, color="white" if cells[i, j] > cells.max() * 0.6 else "#1f2933")
+    ax.set_xticks([0, 1], ["approved\n(p < threshold)", "declined\n(p ≥ threshold)"])
+    ax.set_yticks([0, 1], ["repaid (0)", "defaulted (1)"])
+    ax.set_xlabel("decision")
+    ax.set_ylabel("outcome")
+    ax.set_title("Confusion matrix")
+    report.figure("confusion_matrix", fig, f"Decisions at threshold {ev.threshold:g} against outcomes.")
+
+
+def _tradeoff(report: Report, ev: Evaluation) -> None:
+    report.section("Threshold trade-off")
+    t = tradeoff(ev.y, ev.p, GRID, ev.costs)
+    fig = new_figure(9, 4.6)
+    ax = fig.add_subplot()
+    ax.plot(t["threshold"], t["approval_rate"], color=PAYER, lw=2, label="approval rate")
+    ax.plot(t["threshold"], t["bad_rate_approved"], color=DEFAULTER, lw=2, label="bad rate among approved")
+    ax.axvline(ev.threshold, color="black", ls="--", lw=1, label=f"threshold {ev.threshold:g}")
+    ax.set(xlabel="threshold (decline when p ≥ threshold)", ylabel="share", xlim=(0, 1), ylim=(0, 1.01),
+           title="Approval, risk and cost against the threshold")
+    handles, labels = ax.get_legend_handles_labels()
+    if ev.costs:
+        ax2 = ax.twinx()
+        ax2.plot(t["threshold"], t["expected_cost"], color=ACCENT, lw=2, ls="-.", label="expected cost per applicant")
+        best = t.loc[t["expected_cost"].idxmin()]
+        ax2.scatter([best["threshold"]], [best["expected_cost"]], color=ACCENT, zorder=3,
+                    label=f"lowest cost here: {best['expected_cost']:.3f} at {best['threshold']:.2f}")
+        ax2.set_ylabel(f"expected cost (default {ev.costs['cost_default']:g}, declined payer {ev.costs['cost_decline_good']:g})")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, fontsize=8, loc="center right")
+    ax.grid(alpha=0.3)
+    cost_note = (f" Expected cost uses the costs of {ev.costs['source']}: approving a defaulter costs "
+                 f"{ev.costs['cost_default']:g}, declining a payer {ev.costs['cost_decline_good']:g}." if ev.costs
+                 else " No costs are recorded in the manifest, so no cost curve is drawn.")
+    report.figure("threshold_tradeoff", fig, "How the approval rate, the default rate among approved applicants and "
+                  "the expected cost per applicant move with the threshold." + cost_note)
+    report.data["tradeoff"] = t.to_dict("records")
+
+
+def _slices(report: Report, ev: Evaluation) -> None:
+    s = ev.slices
+    report.section("Fairness slices")
+    report.text(
+        "Per group: rows, observed default rate, approval rate at the threshold, and ROC AUC within the group. "
+        f"The approval-rate ratio compares each group with the most-approved group of its field (groups of at least "
+        f"{MIN_GROUP} rows); a ratio below {FOUR_FIFTHS:g} breaks the four-fifths rule and is highlighted. "
+        "The rule is a screening signal for adverse impact, not a legal finding; a gap in approval rates can follow "
+        "a gap in observed default rates, which the table shows beside it.", note=True)
+    header = ["field", "group", "rows", "default rate", "approval rate", "AUC", "approval ratio", "below 4/5", "note"]
+    rows, flags = [], []
+    for r in s.to_dict("records"):
+        note = "reference" if r["reference"] else ("small group" if r["small_sample"] else "")
+        rows.append([r["field"], r["group"], r["count"], pct(r["default_rate"]), pct(r["approval_rate"]), r["auc"],
+                     r["approval_ratio"], "FLAG" if r["four_fifths_flag"] else "", note])
+        flags.append(bool(r["four_fifths_flag"]))
+    report.table(header, rows, flagged=flags)
+    flagged = s[s["four_fifths_flag"]]
+    if len(flagged):
+        report.text("Below four-fifths: " + "; ".join(
+            f"{r['field']} {r['group']} (ratio {r['approval_ratio']:.2f}, {r['count']:,} rows"
+            + (", small group" if r["small_sample"] else "") + ")" for r in flagged.to_dict("records")) + ".")
+    else:
+        report.text("No group's approval rate is below four-fifths of its field's most-approved group.")
+    fields = list(dict.fromkeys(s["field"]))
+    if not fields:
+        return
+    cols = min(2, len(fields))
+    rows_n = math.ceil(len(fields) / cols)
+    fig = new_figure(11, 3.3 * rows_n)
+    for k, name in enumerate(fields):
+        ax = fig.add_subplot(rows_n, cols, k + 1)
+        part = s[s["field"] == name].reset_index(drop=True)
+        pos = np.arange(len(part))
+        colours = ["#f0b429" if f else PAYER for f in part["four_fifths_flag"]]
+        ax.bar(pos - 0.2, part["approval_rate"], width=0.4, color=colours, label="approval rate")
+        ax.bar(pos + 0.2, part["default_rate"], width=0.4, color=DEFAULTER, alpha=0.7, label="default rate")
+        ref = part.loc[part["reference"], "approval_rate"]
+        if len(ref):
+            ax.axhline(float(ref.iloc[0]) * FOUR_FIFTHS, color="black", ls="--", lw=1, label="4/5 of the most-approved")
+        ax.set_xticks(pos, [f"{g}\n(n={c:,})" for g, c in zip(part["group"], part["count"])], fontsize=7,
+                      rotation=30 if len(part) > 4 else 0, ha="right" if len(part) > 4 else "center")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3, axis="y")
+        if k == 0:
+            from matplotlib.patches import Patch
+
+            handles = [Patch(color=PAYER, label="approval rate"), Patch(color="#f0b429", label="approval rate, below 4/5"),
+                       Patch(color=DEFAULTER, alpha=0.7, label="default rate")]
+            handles += [h for h in ax.get_legend_handles_labels()[0] if not isinstance(h, Patch)][:1]
+            ax.legend(handles=handles, fontsize=7, loc="upper right")
+    report.figure("slices", fig, "Approval rate (blue; amber where below four-fifths of the field's most-approved "
+                  "group) and observed default rate (red) per group; dashed: four-fifths of the most-approved group.")
+
+
+def _same_file(path: Path, manifest: dict) -> bool:
+    expected = (((manifest.get("training") or {}).get("data")) or {}).get("sha256")
+    if not expected:
+        return False
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == expected
