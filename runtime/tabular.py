@@ -326,7 +326,8 @@ class CsvReader:
             self._rows += len(rows)
             errors: dict[int, str] = {}
             for i in [i for i, r in enumerate(rows) if len(r) != width]:
-                errors[i] = f"row {first + i} has {len(rows[i])} fields; the header has {width}."
+                got = len(rows[i])
+                errors[i] = f"row {first + i} has {got} field{'' if got == 1 else 's'}; the header has {width}."
                 rows[i] = (rows[i] + [""] * width)[:width]
             cols = list(zip(*rows))
             yield Chunk(

@@ -89,14 +89,18 @@ def test_csv_wrong_field_count_is_a_row_error_and_the_row_is_kept(applicants, wr
     text = write_csv(rows).read_text().splitlines()
     text[5] = text[5] + ",surplus"  # data row 5
     text[2] = text[2].rsplit(",", 1)[0]  # data row 2
+    text[3] = "   "  # data row 3: whitespace is a value, not a blank line
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(text) + "\n")
     chunks = read_all(CsvReader(path, inputs, id_column="ID", chunk_rows=4))
     assert [c.n for c in chunks] == [4, 2]
     assert [c.first_row for c in chunks] == [1, 5]
-    assert chunks[0].row_errors == {1: "row 2 has 23 fields; the header has 24."}
+    assert chunks[0].row_errors == {
+        1: "row 2 has 23 fields; the header has 24.",
+        2: "row 3 has 1 field; the header has 24.",
+    }
     assert chunks[1].row_errors == {0: "row 5 has 25 fields; the header has 24."}
-    assert column(chunks, "ID", "passthrough") == [str(i) for i in range(1, 7)]
+    assert column(chunks, "ID", "passthrough") == ["1", "2", "   ", "4", "5", "6"]
     assert all(len(v) == c.n for c in chunks for v in c.columns.values())
 
 
