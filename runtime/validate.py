@@ -193,7 +193,7 @@ def _parse_one(v: Any) -> tuple[float, str | None]:
     if isinstance(v, str):
         if len(v) > MAX_CHARS:
             return math.nan, f"is too long ({len(v)} characters; at most {MAX_CHARS})"
-        s = v.strip()
+        s = v.strip().strip("\x00").strip()  # numpy's string arrays drop NULs too: both paths agree
         if s.lower() in MISSING_TOKENS:
             return math.nan, None
         try:
