@@ -5,11 +5,26 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from skl2onnx import convert_sklearn, update_registered_converter
-from skl2onnx.algebra.onnx_ops import OnnxAbs, OnnxAdd, OnnxLog, OnnxMul, OnnxSign
+from onnx import TensorProto
+from skl2onnx.algebra.onnx_ops import (
+    OnnxAbs,
+    OnnxAdd,
+    OnnxCast,
+    OnnxConcat,
+    OnnxDiv,
+    OnnxGather,
+    OnnxGreater,
+    OnnxIdentity,
+    OnnxLog,
+    OnnxMax,
+    OnnxMul,
+    OnnxSign,
+    OnnxSub,
+)
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
 from loanscore.runtime.schema import Schema
-from loanscore.train.preprocess import SignedLog
+from loanscore.train.preprocess import HistoryFeatures, SignedLog
 
 from .signature import ML_OPSET, OPSET
 
@@ -19,20 +34,69 @@ def _signed_log_shape(operator) -> None:
     operator.outputs[0].type = FloatTensorType([x.get_first_dimension(), x.get_second_dimension()])
 
 
+def _signed_log(x, v: int):
+    one = np.array([1], dtype=np.float32)
+    return OnnxMul(OnnxSign(x, op_version=v),
+                   OnnxLog(OnnxAdd(OnnxAbs(x, op_version=v), one, op_version=v), op_version=v), op_version=v)
+
+
 def _signed_log_converter(scope, operator, container) -> None:
     v = container.target_opset
-    x = operator.inputs[0]
-    one = np.array([1], dtype=np.float32)
-    out = OnnxMul(
-        OnnxSign(x, op_version=v),
-        OnnxLog(OnnxAdd(OnnxAbs(x, op_version=v), one, op_version=v), op_version=v),
-        op_version=v,
-        output_names=operator.outputs[:1],
-    )
+    out = OnnxIdentity(_signed_log(operator.inputs[0], v), op_version=v, output_names=operator.outputs[:1])
     out.add_to(scope, container)
 
 
 update_registered_converter(SignedLog, "LoanscoreSignedLog", _signed_log_shape, _signed_log_converter)
+
+
+def _history_features_shape(operator) -> None:
+    est = operator.raw_operator
+    x = operator.inputs[0]
+    operator.outputs[0].type = FloatTensorType([x.get_first_dimension(), len(est.derived) * est.months])
+
+
+def _history_features_converter(scope, operator, container) -> None:
+    """``HistoryFeatures.transform`` op for op: the same elementwise arithmetic, month by month."""
+    v = container.target_opset
+    est = operator.raw_operator
+    x = operator.inputs[0]
+    T = est.months
+
+    def col(role: str, t: int):
+        index = np.array([est.channel(role) * T + t], dtype=np.int64)
+        return OnnxGather(x, index, axis=1, op_version=v)  # [N, 1]
+
+    def const(value: float):
+        return np.array([value], dtype=np.float32)
+
+    def late(t: int):
+        return OnnxCast(OnnxGreater(col("status", t), const(0.0), op_version=v), to=TensorProto.FLOAT, op_version=v)
+
+    blocks = []
+    for d in est.derived:
+        if d == "delinquent":
+            blocks += [late(t) for t in range(T)]
+        elif d == "months_since_delinquency":
+            last = None
+            for t in range(T):
+                mark = OnnxMul(late(t), const(t + 1.0), op_version=v)
+                last = mark if last is None else OnnxMax(last, mark, op_version=v)
+                blocks.append(OnnxSub(const(t + 1.0), last, op_version=v))
+        elif d == "payment_ratio":
+            for t in range(T):
+                pay, prev = col("payment", t), col("balance", max(t - 1, 0))
+                denom = OnnxMax(OnnxMax(prev, pay, op_version=v), const(1.0), op_version=v)
+                blocks.append(OnnxDiv(pay, denom, op_version=v))
+        elif d == "balance_change":
+            for t in range(T):
+                diff = OnnxSub(col("balance", t), col("balance", max(t - 1, 0)), op_version=v)
+                blocks.append(_signed_log(diff, v))
+    out = OnnxConcat(*blocks, axis=1, op_version=v, output_names=operator.outputs[:1])
+    out.add_to(scope, container)
+
+
+update_registered_converter(HistoryFeatures, "LoanscoreHistoryFeatures", _history_features_shape,
+                            _history_features_converter)
 
 
 def input_types(schema: Schema) -> list[tuple[str, object]]:

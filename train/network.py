@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import keras
+import numpy as np
 from keras import layers
 
 from .preprocess import Layout
@@ -14,6 +15,10 @@ from .preprocess import Layout
 @dataclass(frozen=True)
 class NetworkConfig:
     lstm_units: int = 32
+    lstm_layers: int = 1
+    bidirectional: bool = False
+    attention: bool = False
+    """Add attention pooling over the LSTM's months to the last-state and conv pooling."""
     conv_filters: int = 32
     kernel_sizes: tuple[int, ...] = (2, 3)
     static_units: int = 32
@@ -22,8 +27,8 @@ class NetworkConfig:
     l2: float = 1e-4
     learning_rate: float = 2e-3
     batch_size: int = 256
-    max_epochs: int = 40
-    patience: int = 6
+    max_epochs: int = 80
+    patience: int = 10
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -38,15 +43,26 @@ class NetworkConfig:
 
 
 def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") -> keras.Model:
-    """One input, ``features`` (the preprocessor's output), one output, ``probability``."""
+    """One input, ``features`` (the preprocessor's output), one output, ``logit`` (log-odds of default).
+
+    The trainer averages members' logits and applies the calibration (a sigmoid
+    of a fitted affine map) on top, see ``calibrated``.
+    """
     reg = keras.regularizers.l2(cfg.l2) if cfg.l2 else None
     features = keras.Input((layout.width,), name="features")
     static = features[:, : layout.n_static]
     history = layers.Reshape((layout.channels, layout.months))(features[:, layout.n_static :])
     history = layers.Permute((2, 1), name="months_by_channel")(history)  # [batch, months, channels]
 
-    seq = layers.LSTM(cfg.lstm_units, return_sequences=True, kernel_regularizer=reg, name="lstm")(history)
+    seq = history
+    for i in range(cfg.lstm_layers):
+        lstm = layers.LSTM(cfg.lstm_units, return_sequences=True, kernel_regularizer=reg,
+                           name="lstm" if i == 0 else f"lstm_{i + 1}")
+        seq = layers.Bidirectional(lstm, name=f"bi{lstm.name}")(seq) if cfg.bidirectional else lstm(seq)
     pooled = [seq[:, -1, :]]  # the state after the newest month
+    if cfg.attention:
+        scores = layers.Softmax(axis=1, name="attention")(layers.Dense(1, name="attention_score")(seq))
+        pooled.append(layers.Flatten()(layers.Dot(axes=1)([scores, seq])))
     for k in cfg.kernel_sizes:
         conv = layers.Conv1D(cfg.conv_filters, min(k, layout.months), padding="same", activation="relu",
                              kernel_regularizer=reg, name=f"conv_k{k}")(seq)
@@ -56,5 +72,20 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
     x = layers.Dropout(cfg.dropout)(x)
     x = layers.Dense(cfg.dense_units, activation="relu", kernel_regularizer=reg, name="combine")(x)
     x = layers.Dropout(cfg.dropout)(x)
-    out = layers.Dense(1, activation="sigmoid", name="probability")(x)
+    out = layers.Dense(1, name="logit")(x)
     return keras.Model(features, out, name=name)
+
+
+def calibrated(members: list[keras.Model], width: int, scale: float = 1.0, shift: float = 0.0) -> keras.Model:
+    """``sigmoid(scale * mean(member logits) + shift)``: the one model that is exported.
+
+    ``scale``/``shift`` are the Platt calibration fitted on validation data
+    (1 and 0 leave the averaged logit as it is).
+    """
+    features = keras.Input((width,), name="features")
+    logits = [m(features) for m in members]
+    logit = logits[0] if len(logits) == 1 else layers.Average(name="mean_logit")(logits)
+    platt = layers.Dense(1, activation="sigmoid", name="probability")
+    out = platt(logit)
+    platt.set_weights([np.array([[scale]], dtype=np.float32), np.array([shift], dtype=np.float32)])
+    return keras.Model(features, out, name="lstm_cnn_calibrated")

@@ -2,8 +2,9 @@
 
 Output layout (what the network's ``features`` input holds, left to right):
 the static block (numeric fields, then one-hot codes), then each history
-channel's months oldest -> newest, channel after channel. The network reshapes
-the history block to ``[batch, months, channels]``.
+channel's months oldest -> newest, channel after channel, then the derived
+monthly channels of ``HistoryFeatures`` (same order). The network reshapes the
+history block to ``[batch, months, channels]``.
 
 Every step has an ONNX converter (see ``loanscore.export.preprocess_graph``),
 so the same arithmetic runs inside the exported graph.
@@ -46,6 +47,93 @@ class SignedLog(TransformerMixin, BaseEstimator):
         return np.asarray(input_features if input_features is not None else [], dtype=object)
 
 
+DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_change")
+"""Monthly channels ``HistoryFeatures`` can derive, each from the history channels with a given role:
+
+* ``delinquent``: 1 where the status (role ``status``) is > 0, i.e. a payment is late;
+* ``months_since_delinquency``: months since the latest late month up to this one
+  (0 in a late month; ``t + 1`` at month ``t`` when none was late so far);
+* ``payment_ratio``: payment / max(previous balance, payment, 1), in [0, 1]: the share of the
+  previous month's balance paid (roles ``payment`` and ``balance``);
+* ``balance_change``: signed log of balance minus the previous month's balance (role ``balance``).
+
+A channel whose roles the schema lacks is skipped (see ``derivable``).
+"""
+_NEEDS = {"delinquent": ("status",), "months_since_delinquency": ("status",),
+          "payment_ratio": ("payment", "balance"), "balance_change": ("balance",)}
+
+
+def derivable(schema: Schema, wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The channels in ``wanted`` whose roles ``schema`` has, in ``DERIVED`` order."""
+    unknown = sorted(set(wanted) - set(DERIVED))
+    if unknown:
+        raise ValueError(f"Unknown derived history channels {unknown}; choose from {', '.join(DERIVED)}.")
+    roles = {c.role for c in schema.history}
+    return tuple(d for d in DERIVED if d in wanted and all(r in roles for r in _NEEDS[d]))
+
+
+class HistoryFeatures(TransformerMixin, BaseEstimator):
+    """Derived monthly channels (see ``DERIVED``) from the raw history columns.
+
+    Input: every history channel's months, oldest -> newest, channel after
+    channel (``roles`` gives each channel's role). Output: one block of
+    ``months`` columns per name in ``derived``. Stateless apart from checks.
+    Only elementwise arithmetic, so the ONNX converter reproduces it exactly.
+    """
+
+    def __init__(self, roles: tuple[str, ...] = (), months: int = 1, derived: tuple[str, ...] = ()):
+        self.roles = roles
+        self.months = months
+        self.derived = derived
+
+    def fit(self, X, y=None):  # noqa: N803
+        n = np.asarray(X).shape[1]
+        if n != len(self.roles) * self.months:
+            raise ValueError(f"HistoryFeatures expects {len(self.roles)} channels x {self.months} months = "
+                             f"{len(self.roles) * self.months} columns; got {n}.")
+        for d in self.derived:
+            missing = [r for r in _NEEDS[d] if r not in self.roles]
+            if missing:
+                raise ValueError(f"The derived channel '{d}' needs a history channel with role {missing[0]}.")
+        self.n_features_in_ = n
+        return self
+
+    def channel(self, role: str) -> int:
+        return list(self.roles).index(role)
+
+    def transform(self, X):  # noqa: N803
+        check_is_fitted(self, "n_features_in_")
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"HistoryFeatures was fitted on {self.n_features_in_} columns, got {X.shape[1]}.")
+        T = self.months
+        block = {r: X[:, self.channel(r) * T:(self.channel(r) + 1) * T] for r in set(self.roles)}
+        out = []
+        for d in self.derived:
+            if d == "delinquent":
+                out.append((block["status"] > 0).astype(np.float64))
+            elif d == "months_since_delinquency":
+                late = (block["status"] > 0).astype(np.float64)
+                last = np.zeros(len(X))
+                cols = []
+                for t in range(T):  # last[t]: 1 + index of the latest late month <= t, 0 if none
+                    last = np.maximum(last, late[:, t] * (t + 1))
+                    cols.append((t + 1) - last)
+                out.append(np.stack(cols, axis=1))
+            elif d == "payment_ratio":
+                pay, bal = block["payment"], block["balance"]
+                prev = np.concatenate([bal[:, :1], bal[:, :-1]], axis=1)
+                out.append(pay / np.maximum(np.maximum(prev, pay), 1.0))
+            elif d == "balance_change":
+                bal = block["balance"]
+                diff = bal - np.concatenate([bal[:, :1], bal[:, :-1]], axis=1)
+                out.append(np.sign(diff) * np.log1p(np.abs(diff)))
+        return np.concatenate(out, axis=1) if out else np.zeros((len(X), 0))
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray([f"{d}_{t}" for d in self.derived for t in range(self.months)], dtype=object)
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where each block sits in the feature vector."""
@@ -67,8 +155,12 @@ def _numeric_pipeline(transform: str) -> Pipeline:
     return Pipeline(steps)
 
 
-def build_preprocessor(schema: Schema) -> ColumnTransformer:
-    """An unfitted ColumnTransformer for ``schema``; fit it on training rows only."""
+def build_preprocessor(schema: Schema, derived: tuple[str, ...] = ()) -> ColumnTransformer:
+    """An unfitted ColumnTransformer for ``schema``; fit it on training rows only.
+
+    ``derived`` names monthly channels (see ``DERIVED``) to add after the
+    schema's own; those the schema's roles cannot give are left out.
+    """
     parts: list[tuple[str, object, list[str]]] = []
     for transform in ("none", "signed_log"):
         names = [f.name for f in schema.numeric if f.transform == transform]
@@ -96,13 +188,23 @@ def build_preprocessor(schema: Schema) -> ColumnTransformer:
         ))
     for channel in schema.history:
         parts.append((f"history_{channel.name}", _numeric_pipeline(channel.transform), list(channel.columns)))
+    derived = derivable(schema, derived)
+    if derived:
+        parts.append(("history_derived", Pipeline([
+            ("impute", SimpleImputer(strategy="median")),
+            ("derive", HistoryFeatures(tuple(c.role for c in schema.history), schema.months, derived)),
+            ("scale", StandardScaler()),
+        ]), [col for c in schema.history for col in c.columns]))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)
 
 
 def layout_of(preprocessor: ColumnTransformer, schema: Schema) -> Layout:
     width = sum(len(_out_names(t, cols)) for _, t, cols in preprocessor.transformers_ if t != "drop")
-    history = schema.months * len(schema.history)
-    return Layout(n_static=width - history, months=schema.months, channels=len(schema.history))
+    channels = len(schema.history)
+    for name, t, _ in preprocessor.transformers_:
+        if name == "history_derived":
+            channels += len(t.named_steps["derive"].derived)
+    return Layout(n_static=width - schema.months * channels, months=schema.months, channels=channels)
 
 
 def _out_names(transformer, columns) -> list[str]:

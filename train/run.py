@@ -21,7 +21,7 @@ KERAS_FILE = "model.keras"
 PREPROCESSOR_FILE = "preprocessor.skops"
 RUN_FILE = "run.json"
 # Types beyond skops' defaults that a saved preprocessor may contain; skops refuses anything else.
-TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "numpy.dtype"]
+TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "loanscore.train.preprocess.HistoryFeatures", "numpy.dtype"]
 
 
 @dataclass

@@ -31,10 +31,14 @@ class TrainConfig:
     threshold: ThresholdRule = field(default_factory=ThresholdRule)
     seed: int = 42
     validation_fraction: float = 0.2
-    ensemble: int = 1
+    ensemble: int = 3
     """Networks trained with seeds seed, seed+1, ... and averaged inside the one exported graph."""
     class_weight: str = "none"
     """'none' keeps probabilities calibrated (imbalance is handled by the threshold rule); 'balanced' reweights."""
+    derived: tuple[str, ...] = ("delinquent", "months_since_delinquency", "payment_ratio")
+    """Monthly channels derived from the history by role (see ``loanscore.train.preprocess.DERIVED``)."""
+    calibration: str = "platt"
+    """'platt' fits sigmoid(a * logit + b) on the validation split and exports it in the graph; 'none' leaves it out."""
 
     def to_dict(self) -> dict:
         return {
@@ -44,6 +48,8 @@ class TrainConfig:
             "validation_fraction": self.validation_fraction,
             "ensemble": self.ensemble,
             "class_weight": self.class_weight,
+            "derived": list(self.derived),
+            "calibration": self.calibration,
         }
 
 
@@ -116,14 +122,16 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     Returns a ``TrainedRun``. Also used by the quality benchmark, so the model
     it measures is exactly the one ``loanscore train`` builds.
     """
+    if config.calibration not in ("none", "platt"):
+        raise ValueError(f"calibration must be 'none' or 'platt'; got {config.calibration!r}.")
     import tensorflow as tf
 
-    from .network import build_network
+    from .network import build_network, calibrated
     from .preprocess import build_preprocessor, layout_of
     from .run import TrainedRun
 
     tf.config.experimental.enable_op_determinism()
-    preprocessor = build_preprocessor(schema).fit(dataset.X.iloc[idx_train])
+    preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[idx_train])
     layout = layout_of(preprocessor, schema)
     F_train = preprocessor.transform(dataset.X.iloc[idx_train]).astype(np.float32)
     F_val = preprocessor.transform(dataset.X.iloc[idx_val]).astype(np.float32)
@@ -139,8 +147,9 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         seed = config.seed + k
         keras.utils.set_random_seed(seed)
         net = build_network(layout, cfg, name=f"lstm_cnn_{k}")
-        net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="binary_crossentropy",
-                    metrics=[keras.metrics.AUC(name="auc")])
+        net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                    loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                    metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
         label = f"net {k + 1}/{config.ensemble} " if config.ensemble > 1 else ""
         history = net.fit(
             F_train, y_train, validation_data=(F_val, y_val), batch_size=cfg.batch_size,
@@ -157,16 +166,22 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         epochs.append({"seed": seed, "epochs_run": len(history.history["val_auc"]), "best_epoch": best + 1,
                        "best_val_auc": float(history.history["val_auc"][best])})
         members.append(net)
-    model = members[0] if len(members) == 1 else average_networks(members, layout.width)
+    scale, shift = 1.0, 0.0
+    if config.calibration == "platt":
+        scale, shift = platt(calibrated(members, layout.width).predict(F_val, batch_size=4096, verbose=0), y_val)
+        progress(f"calibration: p = sigmoid({scale:.4f} * logit + {shift:+.4f}), fitted on {len(y_val)} validation rows")
+    model = calibrated(members, layout.width, scale, shift)
     return TrainedRun(model=model, preprocessor=preprocessor, schema=schema, layout=layout, epochs=epochs)
 
 
-def average_networks(members: list, width: int):
-    """One Keras model that averages the members' probabilities, so export yields one graph."""
-    features = keras.Input((width,), name="features")
-    outs = [m(features) for m in members]
-    mean = keras.layers.Average(name="probability")(outs)
-    return keras.Model(features, mean, name="lstm_cnn_ensemble")
+def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling on the (uncalibrated) probabilities ``p``: ``(a, b)`` with P = sigmoid(a * logit(p) + b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    p = np.clip(np.asarray(p, dtype=np.float64).reshape(-1), 1e-7, 1 - 1e-7)
+    logit = np.log(p / (1 - p)).reshape(-1, 1)
+    fit = LogisticRegression(C=1e6, max_iter=1000).fit(logit, y.astype(int))
+    return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
 class EpochLog(keras.callbacks.Callback):

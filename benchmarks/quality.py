@@ -1,0 +1,197 @@
+"""Model quality: the LSTM-CNN against tuned LightGBM and logistic regression, on the same CV folds.
+
+Usage::
+
+    python benchmarks/quality.py [--data PATH] [--folds 5] [--out results.json] [--models lstm_cnn,lightgbm,logreg]
+
+5-fold stratified cross-validation (shuffle, random_state 42) on the development
+data. In each outer fold every model gets the same inner split of the training
+fold (80/20, stratified, seed 42): it fits on the inner-training part and uses
+the inner-validation part for early stopping, hyperparameter choice,
+calibration and the decision threshold. The outer test fold is only scored.
+
+* ``lstm_cnn``: ``loanscore.train.trainer.fit_model`` with the default
+  ``TrainConfig``, i.e. exactly what ``loanscore train`` builds.
+* ``lightgbm``: the 23 raw features; a small grid (leaves x min_child_samples x
+  feature fraction) at learning rate 0.02, each with early stopping on the inner
+  validation split; the grid point with the best inner-validation ROC AUC is kept.
+* ``logreg``: standardized raw features, C chosen on the inner validation split.
+
+Needs the ``[train]`` and ``[bench]`` extras. Data: ``--data``, else
+``$LOANSCORE_DEV_DATA``, else ``../shared/data/uci_credit_card_dev.csv.gz``
+relative to the project root (UCI "default of credit card clients", Yeh & Lien
+2009, CC BY 4.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "uci_credit_card_dev.csv.gz"
+SEED = 42
+INNER_VALIDATION = 0.2
+MODELS = ("lstm_cnn", "lightgbm", "logreg")
+SUMMARY = ("roc_auc", "pr_auc", "ks", "brier", "ece", "accuracy", "precision", "recall", "f1", "threshold", "seconds")
+
+LGBM_GRID = [
+    {"num_leaves": leaves, "min_child_samples": mcs, "colsample_bytree": col}
+    for leaves in (7, 15, 31) for mcs in (50, 200) for col in (0.5, 0.8)
+]
+LGBM_FIXED = {"learning_rate": 0.02, "n_estimators": 3000, "subsample": 0.8, "subsample_freq": 1,
+              "reg_lambda": 1.0, "random_state": SEED, "n_jobs": 2, "verbose": -1, "deterministic": True,
+              "force_row_wise": True}
+LGBM_PATIENCE = 200
+LOGREG_C = (0.001, 0.01, 0.1, 1.0)
+
+
+def find_data(arg: str | None) -> Path:
+    path = Path(arg) if arg else Path(os.environ.get("LOANSCORE_DEV_DATA", DEFAULT_DATA))
+    if not path.is_file():
+        sys.exit(f"error: development data not found at {path}. Pass --data PATH or set LOANSCORE_DEV_DATA "
+                 f"(expected ../shared/data/uci_credit_card_dev.csv.gz relative to {ROOT}).")
+    return path
+
+
+def fit_lstm_cnn(ds, schema, itr, iva):
+    from loanscore.train.trainer import TrainConfig, fit_model
+
+    config = TrainConfig()
+    run = fit_model(ds, itr, iva, schema, config, progress=lambda s: None)
+    return (lambda idx: run.predict(ds.X.iloc[idx])), config.threshold, {
+        "epochs": [e["epochs_run"] for e in run.epochs], "ensemble": config.ensemble}
+
+
+def fit_lightgbm(ds, schema, itr, iva):
+    import lightgbm as lgb
+    from sklearn.metrics import roc_auc_score
+
+    from loanscore.train.threshold import ThresholdRule
+
+    X = ds.X[schema.input_names].to_numpy(np.float64)
+    y = ds.y
+    best = None
+    for params in LGBM_GRID:
+        model = lgb.LGBMClassifier(**LGBM_FIXED, **params)
+        model.fit(X[itr], y[itr], eval_set=[(X[iva], y[iva])], eval_metric="auc",
+                  callbacks=[lgb.early_stopping(LGBM_PATIENCE, verbose=False)])
+        auc = roc_auc_score(y[iva], model.predict_proba(X[iva])[:, 1])
+        if best is None or auc > best[0]:
+            best = (auc, model, params)
+    auc, model, params = best
+    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule(), {
+        "params": params, "trees": int(model.best_iteration_), "inner_validation_auc": float(auc)}
+
+
+def fit_logreg(ds, schema, itr, iva):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from loanscore.train.threshold import ThresholdRule
+
+    X = ds.X[schema.input_names].to_numpy(np.float64)
+    y = ds.y
+    best = None
+    for C in LOGREG_C:
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(X[itr], y[itr])
+        auc = roc_auc_score(y[iva], model.predict_proba(X[iva])[:, 1])
+        if best is None or auc > best[0]:
+            best = (auc, model, C)
+    _, model, C = best
+    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule(), {"C": C}
+
+
+FITTERS = {"lstm_cnn": fit_lstm_cnn, "lightgbm": fit_lightgbm, "logreg": fit_logreg}
+
+
+def evaluate(name, ds, schema, folds, log) -> dict:
+    from sklearn.model_selection import train_test_split
+
+    from loanscore.train.metrics import classification_metrics
+
+    rows = []
+    for k, (tr, te) in enumerate(folds):
+        itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.y[tr], random_state=SEED)
+        started = time.perf_counter()
+        predict, rule, info = FITTERS[name](ds, schema, itr, iva)
+        seconds = time.perf_counter() - started
+        threshold = rule.choose(ds.y[iva], predict(iva))["value"]
+        m = classification_metrics(ds.y[te], predict(te), threshold)
+        m.update(seconds=seconds, fold=k + 1, info=info)
+        rows.append(m)
+        log(f"  {name} fold {k + 1}/{len(folds)}: ROC AUC {m['roc_auc']:.4f}  Brier {m['brier']:.4f}  "
+            f"ECE {m['ece']:.4f}  [{seconds:.0f} s]")
+    summary = {key: {"mean": float(np.mean([r[key] for r in rows])), "sd": float(np.std([r[key] for r in rows], ddof=1))}
+               for key in SUMMARY}
+    return {"summary": summary, "folds": rows}
+
+
+def table(results: dict) -> str:
+    names = list(results)
+    lines = [f"| metric | {' | '.join(names)} |", "| --- |" + " --- |" * len(names)]
+    for key in SUMMARY:
+        cells = []
+        for n in names:
+            s = results[n]["summary"][key]
+            cells.append(f"{s['mean']:.1f} ± {s['sd']:.1f}" if key == "seconds" else f"{s['mean']:.4f} ± {s['sd']:.4f}")
+        lines.append(f"| {key} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", help="development CSV (default: $LOANSCORE_DEV_DATA or ../shared/data/...)")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
+    args = parser.parse_args(argv)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {', '.join(MODELS)}")
+    path = find_data(args.data)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from sklearn.model_selection import StratifiedKFold
+
+    from loanscore.runtime.schema import Schema
+    from loanscore.train.data import load_dataset
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    schema = Schema.default()
+    ds = load_dataset(path, schema)
+    folds = list(StratifiedKFold(args.folds, shuffle=True, random_state=SEED).split(np.zeros(len(ds.y)), ds.y))
+    started = time.perf_counter()
+    results = {}
+    for name in models:
+        log(f"{name}: {args.folds}-fold CV on {path.name} ({len(ds.y)} rows)")
+        results[name] = evaluate(name, ds, schema, folds, log)
+    total = time.perf_counter() - started
+    print(f"{args.folds}-fold stratified CV (shuffle, seed {SEED}) on {path.name}, {len(ds.y)} rows; "
+          f"mean ± sd over folds; total {total:.0f} s\n")
+    print(table(results))
+    if args.out:
+        from loanscore.train.trainer import TrainConfig, versions
+
+        args.out.write_text(json.dumps({
+            "data": {"file": path.name, "rows": int(len(ds.y))}, "folds": args.folds, "seed": SEED,
+            "inner_validation": INNER_VALIDATION, "lstm_cnn_config": TrainConfig().to_dict(),
+            "lightgbm_grid": LGBM_GRID, "lightgbm_fixed": LGBM_FIXED, "seconds": total,
+            "versions": versions(), "results": results,
+        }, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
