@@ -50,6 +50,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
     try:
         progress("converting preprocessing (skl2onnx) and network (tf2onnx)")
         merged = merge_graphs(

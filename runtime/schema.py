@@ -20,10 +20,12 @@ from .errors import SchemaError
 Transform = Literal["none", "signed_log"]
 Missing = Literal["impute", "reject"]
 Role = Literal["status", "balance", "payment", "other"]
+NumericRole = Literal["credit_limit", "age", "other"]
 
 _TRANSFORMS = ("none", "signed_log")
 _MISSING = ("impute", "reject")
 _ROLES = ("status", "balance", "payment", "other")
+_NUMERIC_ROLES = ("credit_limit", "age", "other")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class NumericField:
     min_exclusive: bool = False
     transform: Transform = "none"
     missing: Missing = "impute"
+    role: NumericRole = "other"
+    """``credit_limit`` lets training relate balances to the limit; ``age`` marks the field reports band."""
     description: str = ""
 
 
@@ -154,7 +158,7 @@ class Schema:
         def clean(obj: Any) -> dict[str, Any]:
             out = {}
             for k, v in obj.__dict__.items():
-                if v is None or v == "" or v == {} or (k == "min_exclusive" and not v):
+                if v is None or v == "" or v == {} or (k == "min_exclusive" and not v) or (k == "role" and v == "other"):
                     continue
                 out[k] = list(v) if isinstance(v, tuple) else v
             return out
@@ -249,7 +253,7 @@ _COMMON = {"name", "description", "missing"}
 
 def _numeric(entry: dict[str, Any], source: str) -> NumericField:
     where = f"{source}: numeric field {entry.get('name', '?') if isinstance(entry, dict) else '?'}"
-    _only(entry, _COMMON | {"min", "max", "min_exclusive", "transform"}, where)
+    _only(entry, _COMMON | {"min", "max", "min_exclusive", "transform", "role"}, where)
     low, high = _range(entry, where)
     return NumericField(
         name=_req_str(entry, "name", where),
@@ -258,6 +262,7 @@ def _numeric(entry: dict[str, Any], source: str) -> NumericField:
         min_exclusive=bool(entry.get("min_exclusive", False)),
         transform=_choice(entry, "transform", _TRANSFORMS, "none", where),
         missing=_choice(entry, "missing", _MISSING, "impute", where),
+        role=_choice(entry, "role", _NUMERIC_ROLES, "other", where),
         description=str(entry.get("description", "")),
     )
 
