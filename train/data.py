@@ -25,6 +25,16 @@ class Dataset:
     fingerprint: dict
 
 
+def read_text_frame(path: Path, what: str = "Data file") -> pd.DataFrame:
+    """Every cell as text, exactly as written: validation, not pandas, decides what is missing or bad."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist.") from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"Cannot read {what.lower()} {path}: {exc}") from None
+
+
 def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> Dataset:
     """Read a CSV (gzip allowed); refuse it, listing the rows, if any value breaks the contract.
 
@@ -34,12 +44,7 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
     person who exported the data.
     """
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"Training data {path} does not exist.") from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"Cannot read training data {path}: {exc}") from None
+    frame = read_text_frame(path, "Training data")
     labelled = labelled or schema.label in frame.columns
     needed = schema.input_names + ([schema.label] if labelled else [])
     missing = [c for c in needed if c not in frame.columns]

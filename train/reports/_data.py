@@ -17,6 +17,7 @@ import pandas as pd
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.schema import Column, Schema
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns
+from loanscore.train.data import read_text_frame
 
 UNDOCUMENTED = "undocumented"
 
@@ -55,12 +56,7 @@ class LabelledData:
 def read_labelled(path: str | Path, schema: Schema) -> LabelledData:
     """Read ``path`` (CSV, gzip allowed); rows whose label is not 0/1 are dropped and counted."""
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"Data file {path} does not exist.") from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"Cannot read data file {path}: {exc}") from None
+    frame = read_text_frame(path)
     needed = schema.input_names + [schema.label]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
