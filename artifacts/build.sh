@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-${LOANSCORE_DEV_DATA:-../shared/data/uci_credit_card_dev.csv.gz}}"
 loanscore train --data "$data" --out artifacts/run
-loanscore export artifacts/run --out artifacts/model --data "$data"
+# CV metrics from the committed quality benchmark, if it measured this configuration (export checks).
+cv=(); [ -f benchmarks/results/quality.json ] && cv=(--cv-results benchmarks/results/quality.json)
+loanscore export artifacts/run --out artifacts/model --data "$data" "${cv[@]}"
 loanscore generate --rows 25 --seed 2005 --out artifacts/sample_applicants.csv
 loanscore verify artifacts/model

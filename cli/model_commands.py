@@ -65,8 +65,10 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
               help=f"CSV to prove parity on (all its rows), {DEV_DATA_HINT}.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-5, show_default=True,
               help="Fail when max |p_onnx - p_keras| exceeds this.")
+@click.option("--cv-results", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON from benchmarks/quality.py for this configuration: its CV metrics go into the manifest.")
 @reports_errors
-def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float) -> None:
+def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float, cv_results: Path | None) -> None:
     """Convert RUN_DIR's model and preprocessing into one ONNX file, and prove parity.
 
     Nothing is written to --out unless parity holds on the golden cases and on --data.
@@ -74,7 +76,7 @@ def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float) 
     require_train_extra()
     from loanscore.export.exporter import export_run
 
-    export_run(run_dir, model_dir, data=data, tolerance=tolerance)
+    export_run(run_dir, model_dir, data=data, tolerance=tolerance, cv_results=cv_results)
 
 
 @click.command()

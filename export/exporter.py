@@ -15,6 +15,7 @@ from pathlib import Path
 
 import onnx
 
+from loanscore.runtime.errors import InputError
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PROBABILITY, Model
 from loanscore.train.data import load_dataset, records_frame
@@ -41,7 +42,7 @@ class ExportResult:
 
 
 def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None = None,
-               tolerance: float = PROBABILITY_TOLERANCE,
+               tolerance: float = PROBABILITY_TOLERANCE, cv_results: str | Path | None = None,
                progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> ExportResult:
     """Convert, merge, prove parity, and only then put the directory in place."""
     started = time.perf_counter()
@@ -59,6 +60,8 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
         )
         onnx.save(merged, staging / MODEL_FILE)
         manifest = _manifest(run, staging / MODEL_FILE, run_dir)
+        if cv_results is not None:
+            manifest["metrics"]["cross_validation"] = cross_validation(cv_results, run)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         model = Model.load(staging)
         threshold = float(manifest["threshold"]["value"])
@@ -93,6 +96,28 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
         f"[{time.perf_counter() - started:.0f} s]"
     )
     return ExportResult(out, parity, size)
+
+
+def cross_validation(path: str | Path, run: TrainedRun) -> dict:
+    """The quality benchmark's CV summary, accepted only if it measured this run's configuration."""
+    path = Path(path)
+    try:
+        bench = json.loads(path.read_text("utf-8"))
+        measured, results = bench["lstm_cnn_config"], bench["results"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{path} is not a results file of benchmarks/quality.py ({exc}).") from None
+    own = dict(run.info.get("config", {}))
+    if {k: v for k, v in measured.items() if k != "seed"} != {k: v for k, v in own.items() if k != "seed"}:
+        raise InputError(
+            f"{path} measured another configuration than {run.info.get('config')}; "
+            "rerun benchmarks/quality.py with the committed defaults, or export without --cv-results."
+        )
+    return {
+        "source": path.name,
+        "protocol": f"{bench['folds']}-fold stratified CV (shuffle, seed {bench['seed']}) on {bench['data']['rows']} rows; "
+                    "inner validation split for early stopping, calibration and threshold",
+        **{name: r["summary"] for name, r in results.items()},
+    }
 
 
 def _manifest(run: TrainedRun, onnx_path: Path, run_dir: str | Path) -> dict:
