@@ -116,3 +116,23 @@ def test_scorer_api_on_the_lender_schema(lender) -> None:
     with pytest.raises(ValidationError) as info:
         scorer.score({**record, "income": None})
     assert info.value.field == "income" and "cannot be missing" in info.value.reason
+
+
+def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, tmp_path) -> None:
+    config = json.loads((lender["run"] / "run.json").read_text())["config"]
+    summary = {"roc_auc": {"mean": 0.7, "sd": 0.01}}
+    bench = {"folds": 5, "seed": 42, "data": {"rows": 1500}, "lstm_cnn_config": config,
+             "results": {"lstm_cnn": {"summary": summary}, "lightgbm": {"summary": summary}}}
+    good = tmp_path / "cv.json"
+    good.write_text(json.dumps(bench))
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "m"), "--cv-results", str(good)])
+    assert result.exit_code == 0, result.output
+    cv = json.loads((tmp_path / "m" / "manifest.json").read_text())["metrics"]["cross_validation"]
+    assert cv["lstm_cnn"] == summary and "5-fold" in cv["protocol"]
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**bench, "lstm_cnn_config": {**config, "ensemble": 99}}))
+    result = runner.invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "m2"), "--cv-results", str(other)])
+    assert result.exit_code == 2 and "measured another configuration" in result.output
+    assert not (tmp_path / "m2").exists()
