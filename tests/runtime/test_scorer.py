@@ -1,0 +1,76 @@
+"""The Python API a desktop app embeds, on the shipped model."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime import Bands, Scorer, ValidationError, verify_model
+
+
+@pytest.fixture(scope="module")
+def golden(model_dir) -> list[dict]:
+    return json.loads((model_dir / "golden.json").read_text())["cases"]
+
+
+def test_score_one_record_matches_its_golden_probability(scorer: Scorer, golden) -> None:
+    # Golden probabilities are the Keras side's; 1e-5 is the export parity bound.
+    for case in golden[:20]:
+        result = scorer.score(case["record"])
+        assert result.ok and result.probability == pytest.approx(case["probability"], abs=1e-5)
+        assert result.decision == ("decline" if result.probability >= scorer.threshold else "approve")
+
+
+def test_validation_error_carries_field_value_and_reason(scorer: Scorer, golden) -> None:
+    record = {**golden[0]["record"], "AGE": 500, "LIMIT_BAL": "lots"}
+    with pytest.raises(ValidationError) as info:
+        scorer.score(record)
+    err = info.value
+    assert (err.field, err.value) == ("LIMIT_BAL", "lots") and err.reason == "must be a number"
+    assert [e.field for e in err.errors] == ["LIMIT_BAL", "AGE"]
+    assert "AGE must be between 18 and 120. Got '500'." in str(err)
+
+
+def test_score_records_keeps_bad_records_in_place(scorer: Scorer, golden) -> None:
+    records = [golden[0]["record"], {**golden[1]["record"], "AGE": None}, golden[2]["record"]]
+    results = scorer.score_records(records)
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].probability is None and results[1].errors[0].row == 2
+
+
+def test_columnar_batch_equals_records(scorer: Scorer, golden) -> None:
+    records = [c["record"] for c in golden]
+    columns = {name: np.array([r[name] if r[name] is not None else np.nan for r in records], dtype=np.float64)
+               for name in scorer.schema.input_names}
+    batch = scorer.score_columns(columns)
+    one_by_one = [r.probability for r in scorer.score_records(records)]
+    np.testing.assert_allclose(batch.probability, one_by_one, rtol=0, atol=1e-6)
+    assert batch.n_rejected == 0 and len(batch) == len(records)
+
+
+def test_one_scorer_shared_by_threads_gives_the_sequential_answers(scorer: Scorer, golden) -> None:
+    records = [c["record"] for c in golden]
+    expected = [scorer.score(r).probability for r in records]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda r: scorer.score(r).probability, records * 4))
+    assert got == expected * 4
+
+
+def test_review_band(model_dir, golden) -> None:
+    scorer = Scorer.load(model_dir, bands=Bands(0.1, 0.3))
+    decisions = {scorer.score(c["record"]).decision for c in golden}
+    assert decisions == {"approve", "review", "decline"}
+    with pytest.raises(ValueError, match="approve-below <= decline-from"):
+        Bands(0.5, 0.2)
+
+
+def test_shipped_model_verifies(model_dir) -> None:
+    report = verify_model(model_dir)
+    assert report.n_cases >= 200 and report.max_abs_diff <= report.tolerance
+    result = CliRunner().invoke(main, ["verify"])
+    assert result.exit_code == 0 and "SHA-256 matches" in result.output
