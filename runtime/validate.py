@@ -158,19 +158,30 @@ def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np
 
 
 def _parse_numbers(values: Any) -> tuple[np.ndarray, dict[int, str]]:
-    """Floats with NaN for missing values, and a reason for each value that is no number."""
-    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
-        return values.astype(np.float64).reshape(-1), {}
-    arr = np.asarray(values) if not isinstance(values, np.ndarray) else values
-    if arr.ndim == 1 and arr.dtype.kind in "fiu":
-        return arr.astype(np.float64), {}
-    if arr.ndim == 1 and arr.dtype.kind == "U":
-        too_long = np.char.str_len(arr) > MAX_CHARS
-        if not too_long.any():
+    """Floats with NaN for missing values, and a reason for each value that is no number.
+
+    Fast paths convert a whole column in C (``float()`` per value, for text);
+    only a column holding a value that fails them is looked at value by value.
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind in "fiu":
+            return values.astype(np.float64).reshape(-1), {}
+        values = values.reshape(-1).tolist()
+    types = set(map(type, values))
+    if types == {str}:
+        if max(map(len, values), default=0) <= MAX_CHARS:
             try:
-                return np.where(arr == "", "nan", arr).astype(np.float64), {}
+                return np.array(values, dtype=np.float64), {}
             except ValueError:
-                pass  # some value is no number: word each one below
+                try:  # empty cells are the common reason: read them as missing and try once more
+                    return np.array([v if v.strip() else "nan" for v in values], dtype=np.float64), {}
+                except ValueError:
+                    pass  # some value is no number: word each one below
+    elif types <= {float, int}:
+        try:
+            return np.array(values, dtype=np.float64), {}
+        except OverflowError:
+            pass
     x = np.empty(len(values), dtype=np.float64)
     bad: dict[int, str] = {}
     for i, v in enumerate(values):
