@@ -37,6 +37,7 @@ def require_train_extra() -> None:
     """Fail with an install hint, not an ImportError, when training packages are absent."""
     import importlib.util
 
-    missing = [m for m in ("tensorflow", "tf2onnx", "sklearn", "skl2onnx", "pandas") if importlib.util.find_spec(m) is None]
+    needed = ("tensorflow", "tf2onnx", "sklearn", "skl2onnx", "skops", "pandas", "matplotlib")
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
         raise click.ClickException(f"{TRAIN_EXTRA_HINT} Missing: {', '.join(missing)}.")

@@ -16,16 +16,6 @@ DATA_HELP = "Labelled CSV (gzip allowed), e.g. ../shared/data/uci_credit_card_de
 OUTPUT_HELP = "HTML file to write; its figures go to <stem>_figures/*.png and its numbers to <stem>.json."
 
 
-def _require_plotting() -> None:
-    require_train_extra()
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        from ._common import TRAIN_EXTRA_HINT
-
-        raise click.ClickException(f"{TRAIN_EXTRA_HINT} Missing: matplotlib.")
-
-
 @click.group()
 def report() -> None:
     """Write HTML reports: exploratory analysis of data, or evaluation of a model."""
@@ -39,7 +29,7 @@ def report() -> None:
 @reports_errors
 def eda(data: Path, output: Path, schema_path: Path | None) -> None:
     """Exploratory analysis of labelled data: quality, distributions, default rates, history, correlations."""
-    _require_plotting()
+    require_train_extra()
     from loanscore.runtime.schema import Schema
     from loanscore.train.reports.eda import write_eda_report
 
@@ -70,7 +60,7 @@ def model(model_dir: Path | None, data: Path, output: Path, band_field: str, ban
                                  param_hint="--band-edges") from None
     if not edges or edges != sorted(set(edges)):
         raise click.BadParameter(f"expected strictly increasing numbers, got {band_edges!r}.", param_hint="--band-edges")
-    _require_plotting()
+    require_train_extra()
     from loanscore.train.reports.evaluation import write_model_report
 
     paths = write_model_report(data, output, model_dir, band_field=band_field or None, band_edges=edges)
