@@ -40,4 +40,4 @@ def require_train_extra() -> None:
     needed = ("tensorflow", "tf2onnx", "sklearn", "skl2onnx", "skops", "pandas", "matplotlib")
     missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
-        raise click.ClickException(f"{TRAIN_EXTRA_HINT} Missing: {', '.join(missing)}.")
+        raise LoanscoreError(f"{TRAIN_EXTRA_HINT} Missing: {', '.join(missing)}.")
