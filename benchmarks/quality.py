@@ -11,7 +11,10 @@ the inner-validation part for early stopping, hyperparameter choice,
 calibration and the decision threshold. The outer test fold is only scored.
 
 * ``lstm_cnn``: ``loanscore.train.trainer.fit_model`` with the default
-  ``TrainConfig``, i.e. exactly what ``loanscore train`` builds.
+  ``TrainConfig``, i.e. exactly what ``loanscore train`` builds. With a
+  cross-fitted ensemble (``cross_fit``) it pools the inner split and fits one
+  member per inner fold; calibration and the threshold then come from the
+  out-of-fold predictions on the whole training fold.
 * ``lightgbm``: the 23 raw features; a small grid (leaves x min_child_samples x
   feature fraction) at learning rate 0.02, each with early stopping on the inner
   validation split; the grid point with the best inner-validation ROC AUC is kept.
@@ -60,13 +63,20 @@ def find_data(arg: str | None) -> Path:
     return path
 
 
+LSTM_CONFIG = None
+"""``None``: the default ``TrainConfig``; screening scripts may set another."""
+
+
 def fit_lstm_cnn(ds, schema, itr, iva):
     from loanscore.train.trainer import TrainConfig, fit_model
 
-    config = TrainConfig()
+    config = LSTM_CONFIG or TrainConfig()
     run = fit_model(ds, itr, iva, schema, config, progress=lambda s: None)
+    validation = run.info["validation"]
     return (lambda idx: run.predict(ds.X.iloc[idx])), config.threshold, {
-        "epochs": [e["epochs_run"] for e in run.epochs], "ensemble": config.ensemble}
+        "epochs": [e["epochs_run"] for e in run.epochs], "ensemble": len(run.epochs),
+        "cross_fit": config.cross_fit, "validation": validation["kind"],
+        "validation_rows": (validation["rows"], validation["p"])}
 
 
 def fit_lightgbm(ds, schema, itr, iva):
@@ -124,7 +134,8 @@ def evaluate(name, ds, schema, folds, log) -> dict:
         started = time.perf_counter()
         predict, rule, info = FITTERS[name](ds, schema, itr, iva)
         seconds = time.perf_counter() - started
-        threshold = rule.choose(ds.y[iva], predict(iva))["value"]
+        val_rows, p_val = info.pop("validation_rows", None) or (iva, predict(iva))
+        threshold = rule.choose(ds.y[val_rows], p_val)["value"]
         m = classification_metrics(ds.y[te], predict(te), threshold)
         m.update(seconds=seconds, fold=k + 1, info=info)
         rows.append(m)

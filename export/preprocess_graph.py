@@ -14,6 +14,8 @@ from skl2onnx.algebra.onnx_ops import (
     OnnxDiv,
     OnnxGather,
     OnnxGreater,
+    OnnxLess,
+    OnnxMin,
     OnnxIdentity,
     OnnxLog,
     OnnxMax,
@@ -24,7 +26,7 @@ from skl2onnx.algebra.onnx_ops import (
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
 from loanscore.runtime.schema import Schema
-from loanscore.train.preprocess import HistoryFeatures, SignedLog
+from loanscore.train.preprocess import _STATUS_CODE, UTILIZATION_CLIP, HistoryFeatures, SignedLog
 
 from .signature import ML_OPSET, OPSET
 
@@ -69,6 +71,13 @@ def _history_features_converter(scope, operator, container) -> None:
     def const(value: float):
         return np.array([value], dtype=np.float32)
 
+    def limit():
+        index = np.array([len(est.roles) * T], dtype=np.int64)
+        return OnnxMax(OnnxGather(x, index, axis=1, op_version=v), const(1.0), op_version=v)
+
+    def flag(node):
+        return OnnxCast(node, to=TensorProto.FLOAT, op_version=v)
+
     def late(t: int):
         return OnnxCast(OnnxGreater(col("status", t), const(0.0), op_version=v), to=TensorProto.FLOAT, op_version=v)
 
@@ -91,6 +100,20 @@ def _history_features_converter(scope, operator, container) -> None:
             for t in range(T):
                 diff = OnnxSub(col("balance", t), col("balance", max(t - 1, 0)), op_version=v)
                 blocks.append(_signed_log(diff, v))
+        elif d in UTILIZATION_CLIP:
+            low, high = UTILIZATION_CLIP[d]
+            for t in range(T):
+                ratio = OnnxDiv(col("balance" if d == "utilization" else "payment", t), limit(), op_version=v)
+                blocks.append(OnnxMin(OnnxMax(ratio, const(low), op_version=v), const(high), op_version=v))
+        elif d in _STATUS_CODE:
+            code = _STATUS_CODE[d]
+            for t in range(T):
+                below = flag(OnnxLess(col("status", t), const(code + 0.5), op_version=v))
+                if code == -2:
+                    blocks.append(below)
+                else:
+                    above = flag(OnnxGreater(col("status", t), const(code - 0.5), op_version=v))
+                    blocks.append(OnnxMul(below, above, op_version=v))
     out = OnnxConcat(*blocks, axis=1, op_version=v, output_names=operator.outputs[:1])
     out.add_to(scope, container)
 

@@ -22,13 +22,18 @@ class NetworkConfig:
     conv_filters: int = 32
     kernel_sizes: tuple[int, ...] = (2, 3)
     static_units: int = 32
+    static_layers: int = 1
+    wide: bool = False
+    """Wide & deep: a linear term on the whole feature vector is added to the logit."""
     dense_units: int = 32
     dropout: float = 0.2
     l2: float = 1e-4
     learning_rate: float = 2e-3
-    batch_size: int = 256
+    batch_size: int = 512
     max_epochs: int = 80
-    patience: int = 10
+    patience: int = 15
+    schedule: str = "cosine"
+    """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -67,12 +72,18 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
         conv = layers.Conv1D(cfg.conv_filters, min(k, layout.months), padding="same", activation="relu",
                              kernel_regularizer=reg, name=f"conv_k{k}")(seq)
         pooled += [layers.GlobalMaxPooling1D()(conv), layers.GlobalAveragePooling1D()(conv)]
-    dense_static = layers.Dense(cfg.static_units, activation="relu", kernel_regularizer=reg, name="static")(static)
+    dense_static = static
+    for i in range(cfg.static_layers):
+        dense_static = layers.Dense(cfg.static_units, activation="relu", kernel_regularizer=reg,
+                                    name="static" if i == 0 else f"static_{i + 1}")(dense_static)
     x = layers.Concatenate()([*pooled, dense_static])
     x = layers.Dropout(cfg.dropout)(x)
     x = layers.Dense(cfg.dense_units, activation="relu", kernel_regularizer=reg, name="combine")(x)
     x = layers.Dropout(cfg.dropout)(x)
-    out = layers.Dense(1, name="logit")(x)
+    out = layers.Dense(1, name="logit" if not cfg.wide else "deep_logit")(x)
+    if cfg.wide:
+        linear = layers.Dense(1, kernel_regularizer=reg, use_bias=False, name="wide_logit")(features)
+        out = layers.Add(name="logit")([out, linear])
     return keras.Model(features, out, name=name)
 
 

@@ -47,7 +47,8 @@ class SignedLog(TransformerMixin, BaseEstimator):
         return np.asarray(input_features if input_features is not None else [], dtype=object)
 
 
-DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_change")
+DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_change", "utilization",
+           "payment_utilization", "status_minus2", "status_minus1", "status_zero")
 """Monthly channels ``HistoryFeatures`` can derive, each from the history channels with a given role:
 
 * ``delinquent``: 1 where the status (role ``status``) is > 0, i.e. a payment is late;
@@ -55,12 +56,22 @@ DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_c
   (0 in a late month; ``t + 1`` at month ``t`` when none was late so far);
 * ``payment_ratio``: payment / max(previous balance, payment, 1), in [0, 1]: the share of the
   previous month's balance paid (roles ``payment`` and ``balance``);
-* ``balance_change``: signed log of balance minus the previous month's balance (role ``balance``).
+* ``balance_change``: signed log of balance minus the previous month's balance (role ``balance``);
+* ``utilization``: balance / max(credit line, 1), clipped to [-1, 2] (the balance channel and the
+  numeric field with role ``credit_limit``);
+* ``payment_utilization``: payment / max(credit line, 1), clipped to [0, 1];
+* ``status_minus2`` / ``status_minus1`` / ``status_zero``: 1 where the status is <= -2 / -1 / 0
+  (to the nearest integer), the special codes below "late" as categories; derived only where the
+  status channel's ``min`` allows the code.
 
 A channel whose roles the schema lacks is skipped (see ``derivable``).
 """
 _NEEDS = {"delinquent": ("status",), "months_since_delinquency": ("status",),
-          "payment_ratio": ("payment", "balance"), "balance_change": ("balance",)}
+          "payment_ratio": ("payment", "balance"), "balance_change": ("balance",),
+          "utilization": ("balance", "credit_limit"), "payment_utilization": ("payment", "credit_limit"),
+          "status_minus2": ("status",), "status_minus1": ("status",), "status_zero": ("status",)}
+_STATUS_CODE = {"status_minus2": -2, "status_minus1": -1, "status_zero": 0}
+UTILIZATION_CLIP = {"utilization": (-1.0, 2.0), "payment_utilization": (0.0, 1.0)}
 
 
 def derivable(schema: Schema, wanted: tuple[str, ...]) -> tuple[str, ...]:
@@ -69,30 +80,50 @@ def derivable(schema: Schema, wanted: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"Unknown derived history channels {unknown}; choose from {', '.join(DERIVED)}.")
     roles = {c.role for c in schema.history}
-    return tuple(d for d in DERIVED if d in wanted and all(r in roles for r in _NEEDS[d]))
+    if any(f.role == "credit_limit" for f in schema.numeric):
+        roles.add("credit_limit")
+    status = next((c for c in schema.history if c.role == "status"), None)
+
+    def allowed(d: str) -> bool:
+        if d not in _STATUS_CODE:
+            return True
+        return status is not None and (status.min is None or status.min <= _STATUS_CODE[d]) and (
+            status.max is None or status.max >= _STATUS_CODE[d])
+
+    return tuple(d for d in DERIVED if d in wanted and all(r in roles for r in _NEEDS[d]) and allowed(d))
+
+
+def credit_limit_field(schema: Schema) -> str | None:
+    """The numeric field with role ``credit_limit``, if any (the first one)."""
+    return next((f.name for f in schema.numeric if f.role == "credit_limit"), None)
 
 
 class HistoryFeatures(TransformerMixin, BaseEstimator):
     """Derived monthly channels (see ``DERIVED``) from the raw history columns.
 
     Input: every history channel's months, oldest -> newest, channel after
-    channel (``roles`` gives each channel's role). Output: one block of
+    channel (``roles`` gives each channel's role), then, with ``credit_limit``,
+    one more column: the credit line. Output: one block of
     ``months`` columns per name in ``derived``. Stateless apart from checks.
     Only elementwise arithmetic, so the ONNX converter reproduces it exactly.
     """
 
-    def __init__(self, roles: tuple[str, ...] = (), months: int = 1, derived: tuple[str, ...] = ()):
+    def __init__(self, roles: tuple[str, ...] = (), months: int = 1, derived: tuple[str, ...] = (),
+                 credit_limit: bool = False):
         self.roles = roles
         self.months = months
         self.derived = derived
+        self.credit_limit = credit_limit
 
     def fit(self, X, y=None):  # noqa: N803
         n = np.asarray(X).shape[1]
-        if n != len(self.roles) * self.months:
-            raise ValueError(f"HistoryFeatures expects {len(self.roles)} channels x {self.months} months = "
-                             f"{len(self.roles) * self.months} columns; got {n}.")
+        want = len(self.roles) * self.months + int(self.credit_limit)
+        if n != want:
+            raise ValueError(f"HistoryFeatures expects {len(self.roles)} channels x {self.months} months"
+                             f"{' + the credit line' if self.credit_limit else ''} = {want} columns; got {n}.")
+        have = set(self.roles) | ({"credit_limit"} if self.credit_limit else set())
         for d in self.derived:
-            missing = [r for r in _NEEDS[d] if r not in self.roles]
+            missing = [r for r in _NEEDS[d] if r not in have]
             if missing:
                 raise ValueError(f"The derived channel '{d}' needs a history channel with role {missing[0]}.")
         self.n_features_in_ = n
@@ -108,6 +139,8 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             raise ValueError(f"HistoryFeatures was fitted on {self.n_features_in_} columns, got {X.shape[1]}.")
         T = self.months
         block = {r: X[:, self.channel(r) * T:(self.channel(r) + 1) * T] for r in set(self.roles)}
+        if getattr(self, "credit_limit", False):  # absent from runs saved before it existed
+            limit = np.maximum(X[:, len(self.roles) * T:len(self.roles) * T + 1], 1.0)
         out = []
         for d in self.derived:
             if d == "delinquent":
@@ -128,6 +161,14 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 bal = block["balance"]
                 diff = bal - np.concatenate([bal[:, :1], bal[:, :-1]], axis=1)
                 out.append(np.sign(diff) * np.log1p(np.abs(diff)))
+            elif d in UTILIZATION_CLIP:
+                low, high = UTILIZATION_CLIP[d]
+                amount = block["balance" if d == "utilization" else "payment"]
+                out.append(np.clip(amount / limit, low, high))
+            elif d in _STATUS_CODE:
+                s, code = block["status"], _STATUS_CODE[d]
+                hit = (s < code + 0.5) if code == -2 else (s > code - 0.5) & (s < code + 0.5)
+                out.append(hit.astype(np.float64))
         return np.concatenate(out, axis=1) if out else np.zeros((len(X), 0))
 
     def get_feature_names_out(self, input_features=None):
@@ -189,12 +230,14 @@ def build_preprocessor(schema: Schema, derived: tuple[str, ...] = ()) -> ColumnT
     for channel in schema.history:
         parts.append((f"history_{channel.name}", _numeric_pipeline(channel.transform), list(channel.columns)))
     derived = derivable(schema, derived)
+    limit = credit_limit_field(schema) if any("credit_limit" in _NEEDS[d] for d in derived) else None
     if derived:
         parts.append(("history_derived", Pipeline([
             ("impute", SimpleImputer(strategy="median")),
-            ("derive", HistoryFeatures(tuple(c.role for c in schema.history), schema.months, derived)),
+            ("derive", HistoryFeatures(tuple(c.role for c in schema.history), schema.months, derived,
+                                       credit_limit=bool(limit))),
             ("scale", StandardScaler()),
-        ]), [col for c in schema.history for col in c.columns]))
+        ]), [col for c in schema.history for col in c.columns] + ([limit] if limit else [])))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=False)
 
 

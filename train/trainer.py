@@ -31,11 +31,18 @@ class TrainConfig:
     threshold: ThresholdRule = field(default_factory=ThresholdRule)
     seed: int = 42
     validation_fraction: float = 0.2
-    ensemble: int = 3
+    ensemble: int = 5
     """Networks trained with seeds seed, seed+1, ... and averaged inside the one exported graph."""
+    cross_fit: bool = True
+    """True (and ensemble K >= 2): cross-fitted ensemble. The training and validation rows are pooled
+    and split into K stratified folds; member k (seed seed+k) trains on the other K-1 folds with
+    early stopping on fold k. Calibration and the threshold are fitted on the out-of-fold predictions
+    (every row scored by the one member that did not see it), which are also the reported validation
+    metrics. False (or ensemble 1): all members on the one train/validation split."""
     class_weight: str = "none"
     """'none' keeps probabilities calibrated (imbalance is handled by the threshold rule); 'balanced' reweights."""
-    derived: tuple[str, ...] = ("delinquent", "months_since_delinquency", "payment_ratio")
+    derived: tuple[str, ...] = ("delinquent", "months_since_delinquency", "payment_ratio", "utilization",
+                                "payment_utilization", "status_minus2", "status_minus1", "status_zero")
     """Monthly channels derived from the history by role (see ``loanscore.train.preprocess.DERIVED``)."""
     calibration: str = "platt"
     """'platt' fits sigmoid(a * logit + b) on the validation split and exports it in the graph; 'none' leaves it out."""
@@ -47,6 +54,7 @@ class TrainConfig:
             "seed": self.seed,
             "validation_fraction": self.validation_fraction,
             "ensemble": self.ensemble,
+            "cross_fit": self.cross_fit,
             "class_weight": self.class_weight,
             "derived": list(self.derived),
             "calibration": self.calibration,
@@ -83,36 +91,56 @@ def train(
         stratify=dataset.y, random_state=config.seed,
     )
     fitted = fit_model(dataset, idx_train, idx_val, schema, config, progress)
-    p_val = fitted.predict(dataset.X.iloc[idx_val])
-    y_val = dataset.y[idx_val]
+    validation = fitted.info["validation"]
+    rows, p_val = validation["rows"], validation["p"]
+    y_val = dataset.y[rows]
     threshold = config.threshold.choose(y_val, p_val)
 
     from .metrics import classification_metrics
 
-    metrics = {
-        "validation": classification_metrics(y_val, p_val, threshold["value"]),
+    metrics = {"validation": classification_metrics(y_val, p_val, threshold["value"])}
+    if validation["kind"] == "out_of_fold":
+        # Same rows as a holdout run's validation split (comparable across runs); every row's
+        # prediction comes from the member that did not train on it. All rows: "out_of_fold".
+        on_split = np.isin(rows, idx_val)
+        metrics = {"validation": classification_metrics(y_val[on_split], p_val[on_split], threshold["value"]),
+                   "out_of_fold": metrics["validation"]}
+    metrics.update({
+        "validation_kind": validation["kind"],
+        "validation_note": VALIDATION_NOTE[validation["kind"]],
         "threshold": threshold,
         "epochs": fitted.epochs,
-    }
+    })
     seconds = time.perf_counter() - started
     run_dir = Path(run_dir)
     fitted.save(run_dir, {
         "schema": schema.to_dict(),
         "config": config.to_dict(),
         "training_data": dataset.fingerprint,
-        "split": {"train_rows": int(len(idx_train)), "validation_rows": int(len(idx_val)),
-                  "stratified": True, "random_state": config.seed},
+        "split": ({"train_rows": int(len(idx_train)), "validation_rows": int(len(idx_val)),
+                   "stratified": True, "random_state": config.seed} if validation["kind"] == "holdout" else
+                  {"cross_fit_folds": config.ensemble, "rows": int(len(rows)), "stratified": True,
+                   "random_state": config.seed, "validation": "out-of-fold"}),
         "threshold": threshold,
         "training_seconds": round(seconds, 1),
         "versions": versions(),
     })
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    v = metrics["validation"]
+    v = metrics.get("out_of_fold", metrics["validation"])
+    kind = "out-of-fold" if "out_of_fold" in metrics else "validation"
     progress(
-        f"validation: ROC AUC {v['roc_auc']:.4f}  PR AUC {v['pr_auc']:.4f}  KS {v['ks']:.4f}  Brier {v['brier']:.4f}  "
+        f"{kind}: ROC AUC {v['roc_auc']:.4f}  PR AUC {v['pr_auc']:.4f}  KS {v['ks']:.4f}  Brier {v['brier']:.4f}  "
         f"threshold {threshold['value']:.3f} ({threshold['rule']})  [{seconds:.0f} s] -> {run_dir}"
     )
     return TrainResult(run_dir, metrics, seconds)
+
+
+VALIDATION_NOTE = {
+    "holdout": "metrics on the validation split held out from training",
+    "out_of_fold": "cross-fitted ensemble: 'validation' holds the out-of-fold predictions (each row scored by the "
+                   "member that did not train on it, then calibrated) on the rows of the usual validation split, "
+                   "'out_of_fold' the same on all rows; calibration and threshold are fitted on all out-of-fold rows",
+}
 
 
 def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, schema: Schema,
@@ -131,47 +159,79 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     from .run import TrainedRun
 
     tf.config.experimental.enable_op_determinism()
-    preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[idx_train])
+    cfg = config.network
+    cross_fit = config.cross_fit and config.ensemble >= 2
+    if cross_fit:
+        from sklearn.model_selection import StratifiedKFold
+
+        pool = np.sort(np.concatenate([idx_train, idx_val]))
+        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[pool])
+        F = preprocessor.transform(dataset.X.iloc[pool]).astype(np.float32)
+        y = dataset.y[pool].astype(np.float32)
+        splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
+    else:
+        pool = None
+        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[idx_train])
+        F = preprocessor.transform(dataset.X.iloc[np.concatenate([idx_train, idx_val])]).astype(np.float32)
+        y = dataset.y[np.concatenate([idx_train, idx_val])].astype(np.float32)
+        n = len(idx_train)
+        splits = [(np.arange(n), np.arange(n, len(y)))] * config.ensemble
     layout = layout_of(preprocessor, schema)
-    F_train = preprocessor.transform(dataset.X.iloc[idx_train]).astype(np.float32)
-    F_val = preprocessor.transform(dataset.X.iloc[idx_val]).astype(np.float32)
-    y_train, y_val = dataset.y[idx_train].astype(np.float32), dataset.y[idx_val].astype(np.float32)
-    class_weight = None
-    if config.class_weight == "balanced":
-        rate = float(y_train.mean())
-        class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
 
     members, epochs = [], []
-    cfg = config.network
-    for k in range(config.ensemble):
+    held_out_logit = np.zeros(len(y), dtype=np.float64)
+    for k, (a, b) in enumerate(splits):
         seed = config.seed + k
         keras.utils.set_random_seed(seed)
         net = build_network(layout, cfg, name=f"lstm_cnn_{k}")
-        net.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+        steps = int(np.ceil(len(a) / cfg.batch_size))
+        lr = cfg.learning_rate
+        callbacks = [keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=cfg.patience,
+                                                   restore_best_weights=True)]
+        if cfg.schedule == "cosine":
+            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.max_epochs,
+                                                        alpha=0.02)
+        elif cfg.schedule == "plateau":
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max", factor=0.5,
+                                                               patience=max(1, cfg.patience // 2), min_lr=1e-5))
+        else:
+            raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
+        net.compile(optimizer=keras.optimizers.Adam(lr),
                     loss=keras.losses.BinaryCrossentropy(from_logits=True),
                     metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
-        label = f"net {k + 1}/{config.ensemble} " if config.ensemble > 1 else ""
+        label = f"net {k + 1}/{len(splits)} " if len(splits) > 1 else ""
+        y_a = y[a]
+        class_weight = None
+        if config.class_weight == "balanced":
+            rate = float(y_a.mean())
+            class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
         history = net.fit(
-            F_train, y_train, validation_data=(F_val, y_val), batch_size=cfg.batch_size,
+            F[a], y_a, validation_data=(F[b], y[b]), batch_size=cfg.batch_size,
             epochs=cfg.max_epochs, class_weight=class_weight, verbose=0, shuffle=True,
-            callbacks=[
-                keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=cfg.patience,
-                                              restore_best_weights=True),
-                keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max", factor=0.5,
-                                                  patience=max(1, cfg.patience // 2), min_lr=1e-5),
-                EpochLog(progress, label, cfg.max_epochs),
-            ],
+            callbacks=[*callbacks, EpochLog(progress, label, cfg.max_epochs)],
         )
         best = int(np.argmax(history.history["val_auc"]))
         epochs.append({"seed": seed, "epochs_run": len(history.history["val_auc"]), "best_epoch": best + 1,
                        "best_val_auc": float(history.history["val_auc"][best])})
         members.append(net)
+        if cross_fit:
+            held_out_logit[b] = net.predict(F[b], batch_size=4096, verbose=0).reshape(-1)
+    if cross_fit:
+        rows, kind, val_logit, y_val = pool, "out_of_fold", held_out_logit, y
+    else:
+        rows, kind = idx_val, "holdout"
+        b = splits[0][1]
+        val_logit = np.mean([m.predict(F[b], batch_size=4096, verbose=0).reshape(-1) for m in members], axis=0)
+        y_val = y[b]
     scale, shift = 1.0, 0.0
     if config.calibration == "platt":
-        scale, shift = platt(calibrated(members, layout.width).predict(F_val, batch_size=4096, verbose=0), y_val)
-        progress(f"calibration: p = sigmoid({scale:.4f} * logit + {shift:+.4f}), fitted on {len(y_val)} validation rows")
+        scale, shift = platt(1 / (1 + np.exp(-val_logit)), y_val)
+        progress(f"calibration: p = sigmoid({scale:.4f} * logit + {shift:+.4f}), fitted on {len(y_val)} "
+                 f"{'out-of-fold' if cross_fit else 'validation'} rows")
     model = calibrated(members, layout.width, scale, shift)
-    return TrainedRun(model=model, preprocessor=preprocessor, schema=schema, layout=layout, epochs=epochs)
+    p_val = 1 / (1 + np.exp(-(scale * val_logit + shift)))
+    return TrainedRun(model=model, preprocessor=preprocessor, schema=schema, layout=layout, epochs=epochs,
+                      info={"validation": {"rows": rows, "p": p_val, "kind": kind}})
 
 
 def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -17,7 +17,8 @@ def _history(n: int, months: int, seed: int) -> np.ndarray:
     status = rng.integers(-2, 9, size=(n, months)).astype(float)
     balance = np.round(rng.normal(20_000, 60_000, size=(n, months)))
     payment = np.round(np.abs(rng.normal(0, 20_000, size=(n, months)))) * (rng.random((n, months)) < 0.7)
-    return np.concatenate([status, balance, payment], axis=1)
+    limit = np.round(rng.uniform(1e4, 5e5, size=(n, 1)), -4)
+    return np.concatenate([status, balance, payment, limit], axis=1)
 
 
 def test_months_since_delinquency_counts_from_the_latest_late_month() -> None:
@@ -48,10 +49,25 @@ def test_onnx_converter_matches_numpy(months: int) -> None:
     import loanscore.export.preprocess_graph  # noqa: F401 - registers the converter
 
     X = _history(500, months, seed=months)
-    est = HistoryFeatures(("status", "balance", "payment"), months, DERIVED).fit(X)
+    est = HistoryFeatures(("status", "balance", "payment"), months, DERIVED, credit_limit=True).fit(X)
     proto = convert_sklearn(est, initial_types=[("x", FloatTensorType([None, X.shape[1]]))], target_opset=17)
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, {"x": X.astype(np.float32)})[0]
     want = est.transform(X.astype(np.float32))
     assert got.shape == want.shape == (500, len(DERIVED) * months)
     assert_allclose(got, want, atol=FEATURE_ATOL, rtol=0)
+
+
+def test_utilization_and_status_codes() -> None:
+    X = np.array([[-2, -1, 0, 3, 5000, 250000, -100, 1000, 50000]], dtype=float)
+    est = HistoryFeatures(("status", "balance", "payment", "other"), 2,
+                          ("utilization", "payment_utilization", "status_minus2", "status_minus1", "status_zero"),
+                          credit_limit=True).fit(X)
+    out = est.transform(X)
+    # status [-2, -1], balance [0, 3], payment [5000, 250000], other [-100, 1000], limit 50000
+    assert_allclose(out[0], [0, 3 / 50000, 0.1, 1.0, 1, 0, 0, 1, 0, 0])
+
+
+def test_utilization_needs_the_credit_line() -> None:
+    with pytest.raises(ValueError, match="role credit_limit"):
+        HistoryFeatures(("status", "balance"), 3, ("utilization",)).fit(np.zeros((2, 6)))
