@@ -31,7 +31,7 @@ class TrainConfig:
     threshold: ThresholdRule = field(default_factory=ThresholdRule)
     seed: int = 42
     validation_fraction: float = 0.2
-    ensemble: int = 5
+    ensemble: int = 4
     """Networks trained with seeds seed, seed+1, ... and averaged inside the one exported graph."""
     cross_fit: bool = True
     """True (and ensemble K >= 2): cross-fitted ensemble. The training and validation rows are pooled
