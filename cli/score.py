@@ -70,35 +70,10 @@ def score(
     if input_path is None and json_text is None:
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
 
-    with _Interrupts() as interrupts:
-        code = _score(
-            input_path, model_dir, output, out_format, input_format, json_text,
-            keep_columns, approve_below, decline_from, quiet, chunk_rows, interrupts,
-        )
-    if code:
-        sys.exit(code)
-
-
-def _score(
-    input_path: str | None,
-    model_dir: str | None,
-    output: str,
-    out_format: str,
-    input_format: str,
-    json_text: str | None,
-    keep_columns: tuple[str, ...],
-    approve_below: float | None,
-    decline_from: float | None,
-    quiet: bool,
-    chunk_rows: int,
-    interrupts: _Interrupts,
-) -> int:
     # Heavy imports wait until here, so `loanscore --help` stays fast.
-    from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
-    from loanscore.runtime.stream import Progress, score_stream
-    from loanscore.runtime.tabular import json_record_reader, make_writer, open_output, open_reader
+    from loanscore.runtime.tabular import json_record_reader, open_reader
 
     model = Model.load(model_dir)
     scorer = Scorer(model, _bands(Bands, model.threshold, approve_below, decline_from))
@@ -115,6 +90,18 @@ def _score(
         reader = open_reader(
             input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns, chunk_rows=chunk_rows
         )
+    with _Interrupts() as interrupts:
+        code = _run(scorer, reader, output, out_format, quiet, interrupts)
+    if code:
+        sys.exit(code)
+
+
+def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: _Interrupts) -> int:  # type: ignore[no-untyped-def]
+    """Stream ``reader`` through ``scorer`` into ``output``; the exit status."""
+    from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
+    from loanscore.runtime.stream import Progress, score_stream
+    from loanscore.runtime.tabular import make_writer, open_output
+
     try:
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
