@@ -63,14 +63,11 @@ def find_data(arg: str | None) -> Path:
     return path
 
 
-LSTM_CONFIG = None
-"""``None``: the default ``TrainConfig``; screening scripts may set another."""
-
-
-def fit_lstm_cnn(ds, schema, itr, iva):
+def fit_lstm_cnn(ds, schema, itr, iva, config=None):
+    """``config``: the default ``TrainConfig`` unless a screening run (``search.py``) passes another."""
     from loanscore.train.trainer import TrainConfig, fit_model
 
-    config = LSTM_CONFIG or TrainConfig()
+    config = config or TrainConfig()
     run = fit_model(ds, itr, iva, schema, config, progress=lambda s: None)
     validation = run.info["validation"]
     return (lambda idx: run.predict(ds.X.iloc[idx])), config.threshold, {
@@ -123,21 +120,29 @@ def fit_logreg(ds, schema, itr, iva):
 FITTERS = {"lstm_cnn": fit_lstm_cnn, "lightgbm": fit_lightgbm, "logreg": fit_logreg}
 
 
-def evaluate(name, ds, schema, folds, log) -> dict:
+def run_fold(name, ds, schema, tr, te, **options) -> dict:
+    """Fit ``name`` on the training fold ``tr`` (inner split for validation) and score the test fold ``te``."""
     from sklearn.model_selection import train_test_split
 
     from loanscore.train.metrics import classification_metrics
 
+    itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.y[tr], random_state=SEED)
+    started = time.perf_counter()
+    predict, rule, info = FITTERS[name](ds, schema, itr, iva, **options)
+    seconds = time.perf_counter() - started
+    val_rows, p_val = info.pop("validation_rows", None) or (iva, predict(iva))
+    threshold = rule.choose(ds.y[val_rows], p_val)["value"]
+    m = classification_metrics(ds.y[te], predict(te), threshold)
+    m.update(seconds=seconds, info=info)
+    return m
+
+
+def evaluate(name, ds, schema, folds, log) -> dict:
     rows = []
     for k, (tr, te) in enumerate(folds):
-        itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.y[tr], random_state=SEED)
-        started = time.perf_counter()
-        predict, rule, info = FITTERS[name](ds, schema, itr, iva)
-        seconds = time.perf_counter() - started
-        val_rows, p_val = info.pop("validation_rows", None) or (iva, predict(iva))
-        threshold = rule.choose(ds.y[val_rows], p_val)["value"]
-        m = classification_metrics(ds.y[te], predict(te), threshold)
-        m.update(seconds=seconds, fold=k + 1, info=info)
+        m = run_fold(name, ds, schema, tr, te)
+        m["fold"] = k + 1
+        seconds = m["seconds"]
         rows.append(m)
         log(f"  {name} fold {k + 1}/{len(folds)}: ROC AUC {m['roc_auc']:.4f}  Brier {m['brier']:.4f}  "
             f"ECE {m['ece']:.4f}  [{seconds:.0f} s]")

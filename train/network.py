@@ -27,13 +27,19 @@ class NetworkConfig:
     """Wide & deep: a linear term on the whole feature vector is added to the logit."""
     dense_units: int = 32
     dropout: float = 0.2
+    input_noise: float = 0.0
+    """Standard deviation of Gaussian noise added to the (standardized) features while training only."""
     l2: float = 1e-4
+    weight_decay: float = 0.0
+    """AdamW's decoupled weight decay (0: plain Adam)."""
     learning_rate: float = 2e-3
     batch_size: int = 512
     max_epochs: int = 80
     patience: int = 15
     schedule: str = "cosine"
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
+    monitor: str = "auc"
+    """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -55,8 +61,9 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
     """
     reg = keras.regularizers.l2(cfg.l2) if cfg.l2 else None
     features = keras.Input((layout.width,), name="features")
-    static = features[:, : layout.n_static]
-    history = layers.Reshape((layout.channels, layout.months))(features[:, layout.n_static :])
+    x = layers.GaussianNoise(cfg.input_noise, name="input_noise")(features) if cfg.input_noise else features
+    static = x[:, : layout.n_static]
+    history = layers.Reshape((layout.channels, layout.months))(x[:, layout.n_static :])
     history = layers.Permute((2, 1), name="months_by_channel")(history)  # [batch, months, channels]
 
     seq = history

@@ -46,6 +46,12 @@ class TrainConfig:
     """Monthly channels derived from the history by role (see ``loanscore.train.preprocess.DERIVED``)."""
     calibration: str = "platt"
     """'platt' fits sigmoid(a * logit + b) on the validation split and exports it in the graph; 'none' leaves it out."""
+    refit: bool = False
+    """With a cross-fitted ensemble: retrain each member on all rows for its twin's best epoch count and
+    export those (twice the training time)."""
+    amounts: str = "schema"
+    """Encoding of the amount columns: 'schema' uses each field's own transform (signed log), 'quantile'
+    maps them through their training quantiles to a normal distribution."""
 
     def to_dict(self) -> dict:
         return {
@@ -58,6 +64,8 @@ class TrainConfig:
             "class_weight": self.class_weight,
             "derived": list(self.derived),
             "calibration": self.calibration,
+            "refit": self.refit,
+            "amounts": self.amounts,
         }
 
 
@@ -152,26 +160,26 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     """
     if config.calibration not in ("none", "platt"):
         raise ValueError(f"calibration must be 'none' or 'platt'; got {config.calibration!r}.")
-    import tensorflow as tf
-
-    from .network import build_network, calibrated
+    from .network import calibrated
     from .preprocess import build_preprocessor, layout_of
     from .run import TrainedRun
 
-    tf.config.experimental.enable_op_determinism()
-    cfg = config.network
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
     cross_fit = config.cross_fit and config.ensemble >= 2
     if cross_fit:
         from sklearn.model_selection import StratifiedKFold
 
         pool = np.sort(np.concatenate([idx_train, idx_val]))
-        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[pool])
+        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[pool])
         F = preprocessor.transform(dataset.X.iloc[pool]).astype(np.float32)
         y = dataset.y[pool].astype(np.float32)
         splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
     else:
         pool = None
-        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[idx_train])
+        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[idx_train])
         F = preprocessor.transform(dataset.X.iloc[np.concatenate([idx_train, idx_val])]).astype(np.float32)
         y = dataset.y[np.concatenate([idx_train, idx_val])].astype(np.float32)
         n = len(idx_train)
@@ -181,43 +189,22 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     members, epochs = [], []
     held_out_logit = np.zeros(len(y), dtype=np.float64)
     for k, (a, b) in enumerate(splits):
-        seed = config.seed + k
-        keras.utils.set_random_seed(seed)
-        net = build_network(layout, cfg, name=f"lstm_cnn_{k}")
-        steps = int(np.ceil(len(a) / cfg.batch_size))
-        lr = cfg.learning_rate
-        callbacks = [keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=cfg.patience,
-                                                   restore_best_weights=True)]
-        if cfg.schedule == "cosine":
-            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.max_epochs,
-                                                        alpha=0.02)
-        elif cfg.schedule == "plateau":
-            callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max", factor=0.5,
-                                                               patience=max(1, cfg.patience // 2), min_lr=1e-5))
-        else:
-            raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
-        net.compile(optimizer=keras.optimizers.Adam(lr),
-                    loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                    metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
         label = f"net {k + 1}/{len(splits)} " if len(splits) > 1 else ""
-        y_a = y[a]
-        class_weight = None
-        if config.class_weight == "balanced":
-            rate = float(y_a.mean())
-            class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
-        history = net.fit(
-            F[a], y_a, validation_data=(F[b], y[b]), batch_size=cfg.batch_size,
-            epochs=cfg.max_epochs, class_weight=class_weight, verbose=0, shuffle=True,
-            callbacks=[*callbacks, EpochLog(progress, label, cfg.max_epochs)],
-        )
-        best = int(np.argmax(history.history["val_auc"]))
-        epochs.append({"seed": seed, "epochs_run": len(history.history["val_auc"]), "best_epoch": best + 1,
-                       "best_val_auc": float(history.history["val_auc"][best])})
+        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress)
+        epochs.append(record)
         members.append(net)
         if cross_fit:
             held_out_logit[b] = net.predict(F[b], batch_size=4096, verbose=0).reshape(-1)
     if cross_fit:
         rows, kind, val_logit, y_val = pool, "out_of_fold", held_out_logit, y
+        if config.refit:
+            # Each member again on all rows, for as many epochs as its cross-fitted twin's best:
+            # a quarter more data per network; the out-of-fold predictions still estimate it honestly.
+            members = []
+            for k, record in enumerate(epochs):
+                net, _ = _fit_member(layout, config, config.seed + k, F, y, None,
+                                     f"refit {k + 1}/{len(epochs)} ", progress, epochs=record["best_epoch"])
+                members.append(net)
     else:
         rows, kind = idx_val, "holdout"
         b = splits[0][1]
@@ -232,6 +219,53 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     p_val = 1 / (1 + np.exp(-(scale * val_logit + shift)))
     return TrainedRun(model=model, preprocessor=preprocessor, schema=schema, layout=layout, epochs=epochs,
                       info={"validation": {"rows": rows, "p": p_val, "kind": kind}})
+
+
+def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.ndarray,
+                validation: tuple[np.ndarray, np.ndarray] | None, label: str, progress: Progress,
+                epochs: int | None = None):
+    """One network: early stopping on ``validation``, or exactly ``epochs`` epochs without one."""
+    from .network import build_network
+
+    cfg = config.network
+    keras.utils.set_random_seed(seed)
+    net = build_network(layout, cfg, name=f"lstm_cnn_{seed - config.seed}")
+    steps = int(np.ceil(len(y) / cfg.batch_size))
+    lr = cfg.learning_rate
+    callbacks: list = [EpochLog(progress, label, epochs or cfg.max_epochs)]
+    if cfg.monitor not in ("auc", "loss"):
+        raise ValueError(f"monitor must be 'auc' or 'loss'; got {cfg.monitor!r}.")
+    monitor, mode = f"val_{cfg.monitor}", "max" if cfg.monitor == "auc" else "min"
+    if validation is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.patience,
+                                                       restore_best_weights=True))
+    if cfg.schedule == "cosine":
+        # Decays over max_epochs whatever the stopping point, so a refit member follows the
+        # learning-rate path its early-stopped twin took up to its best epoch.
+        lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.max_epochs, alpha=0.02)
+    elif cfg.schedule == "plateau":
+        if validation is not None:
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
+                                                               patience=max(1, cfg.patience // 2), min_lr=1e-5))
+    else:
+        raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
+    optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
+                 else keras.optimizers.Adam(lr))
+    net.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
+    class_weight = None
+    if config.class_weight == "balanced":
+        rate = float(y.mean())
+        class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
+    history = net.fit(F, y, validation_data=validation, batch_size=cfg.batch_size,
+                      epochs=epochs or cfg.max_epochs, class_weight=class_weight, verbose=0, shuffle=True,
+                      callbacks=callbacks)
+    if validation is None:
+        return net, {"seed": seed, "epochs_run": len(history.history["loss"])}
+    curve = np.asarray(history.history[monitor])
+    best = int(np.argmax(curve) if mode == "max" else np.argmin(curve))
+    return net, {"seed": seed, "epochs_run": len(curve), "best_epoch": best + 1,
+                 "best_val_auc": float(history.history["val_auc"][best])}
 
 
 def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
