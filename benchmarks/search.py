@@ -136,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     data = str(find_data(args.data))
     variants = json.loads(args.variants.read_text())
     for name, overrides in variants.items():
-        make_config(overrides)  # a typo fails now, not in every worker
+        try:
+            make_config(overrides)  # a typo fails now, not in every worker
+        except (TypeError, ValueError) as exc:
+            parser.error(f"variant {name!r} in {args.variants}: {exc}")
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     ctx = mp.get_context("spawn")
     tasks, results = ctx.Queue(), ctx.Queue()

@@ -106,8 +106,7 @@ def cross_validation(path: str | Path, run: TrainedRun) -> dict:
         measured, results = bench["lstm_cnn_config"], bench["results"]
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path} is not a results file of benchmarks/quality.py ({exc}).") from None
-    own = dict(run.info.get("config", {}))
-    if {k: v for k, v in measured.items() if k != "seed"} != {k: v for k, v in own.items() if k != "seed"}:
+    if _comparable(measured) != _comparable(run.info.get("config", {})):
         raise InputError(
             f"{path} measured another configuration than {run.info.get('config')}; "
             "rerun benchmarks/quality.py with the committed defaults, or export without --cv-results."
@@ -118,6 +117,16 @@ def cross_validation(path: str | Path, run: TrainedRun) -> dict:
                     "inner validation split for early stopping, calibration and threshold",
         **{name: r["summary"] for name, r in results.items()},
     }
+
+
+def _comparable(config: dict) -> dict:
+    """A training config without its seed, network options an older file lacks filled with their defaults."""
+    from loanscore.train.network import NetworkConfig
+
+    out = {k: v for k, v in config.items() if k != "seed"}
+    if "network" in out:
+        out["network"] = NetworkConfig.from_dict(out["network"]).to_dict()
+    return out
 
 
 def _manifest(run: TrainedRun, onnx_path: Path, run_dir: str | Path) -> dict:

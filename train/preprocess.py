@@ -188,34 +188,25 @@ class Layout:
         return self.n_static + self.months * self.channels
 
 
-def _numeric_pipeline(transform: str, amounts: str = "schema") -> Pipeline:
+def _numeric_pipeline(transform: str) -> Pipeline:
     steps: list = [("impute", SimpleImputer(strategy="median"))]
-    if transform == "signed_log" and amounts == "quantile":
-        from sklearn.preprocessing import QuantileTransformer
-
-        steps.append(("quantile", QuantileTransformer(n_quantiles=100, output_distribution="normal", subsample=None)))
-        return Pipeline(steps)
     if transform == "signed_log":
         steps.append(("signed_log", SignedLog()))
     steps.append(("scale", StandardScaler()))
     return Pipeline(steps)
 
 
-def build_preprocessor(schema: Schema, derived: tuple[str, ...] = (), amounts: str = "schema") -> ColumnTransformer:
+def build_preprocessor(schema: Schema, derived: tuple[str, ...] = ()) -> ColumnTransformer:
     """An unfitted ColumnTransformer for ``schema``; fit it on training rows only.
 
     ``derived`` names monthly channels (see ``DERIVED``) to add after the
     schema's own; those the schema's roles cannot give are left out.
-    ``amounts``: 'schema' (each field's transform) or 'quantile' (signed-log
-    fields mapped through their quantiles to a normal distribution).
     """
-    if amounts not in ("schema", "quantile"):
-        raise ValueError(f"amounts must be 'schema' or 'quantile'; got {amounts!r}.")
     parts: list[tuple[str, object, list[str]]] = []
     for transform in ("none", "signed_log"):
         names = [f.name for f in schema.numeric if f.transform == transform]
         if names:
-            parts.append((f"numeric_{transform}", _numeric_pipeline(transform, amounts), names))
+            parts.append((f"numeric_{transform}", _numeric_pipeline(transform), names))
     int_coded = [f for f in schema.categorical if not any(isinstance(c, str) for c in f.codes)]
     str_coded = [f for f in schema.categorical if any(isinstance(c, str) for c in f.codes)]
     if int_coded:
@@ -237,8 +228,7 @@ def build_preprocessor(schema: Schema, derived: tuple[str, ...] = (), amounts: s
             [f.name for f in str_coded],
         ))
     for channel in schema.history:
-        parts.append((f"history_{channel.name}", _numeric_pipeline(channel.transform, amounts),
-                      list(channel.columns)))
+        parts.append((f"history_{channel.name}", _numeric_pipeline(channel.transform), list(channel.columns)))
     derived = derivable(schema, derived)
     limit = credit_limit_field(schema) if any("credit_limit" in _NEEDS[d] for d in derived) else None
     if derived:

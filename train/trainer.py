@@ -46,12 +46,6 @@ class TrainConfig:
     """Monthly channels derived from the history by role (see ``loanscore.train.preprocess.DERIVED``)."""
     calibration: str = "platt"
     """'platt' fits sigmoid(a * logit + b) on the validation split and exports it in the graph; 'none' leaves it out."""
-    refit: bool = False
-    """With a cross-fitted ensemble: retrain each member on all rows for its twin's best epoch count and
-    export those (twice the training time)."""
-    amounts: str = "schema"
-    """Encoding of the amount columns: 'schema' uses each field's own transform (signed log), 'quantile'
-    maps them through their training quantiles to a normal distribution."""
 
     def to_dict(self) -> dict:
         return {
@@ -64,8 +58,6 @@ class TrainConfig:
             "class_weight": self.class_weight,
             "derived": list(self.derived),
             "calibration": self.calibration,
-            "refit": self.refit,
-            "amounts": self.amounts,
         }
 
 
@@ -173,13 +165,13 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         from sklearn.model_selection import StratifiedKFold
 
         pool = np.sort(np.concatenate([idx_train, idx_val]))
-        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[pool])
+        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[pool])
         F = preprocessor.transform(dataset.X.iloc[pool]).astype(np.float32)
         y = dataset.y[pool].astype(np.float32)
         splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
     else:
         pool = None
-        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[idx_train])
+        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[idx_train])
         F = preprocessor.transform(dataset.X.iloc[np.concatenate([idx_train, idx_val])]).astype(np.float32)
         y = dataset.y[np.concatenate([idx_train, idx_val])].astype(np.float32)
         n = len(idx_train)
@@ -197,14 +189,6 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
             held_out_logit[b] = net.predict(F[b], batch_size=4096, verbose=0).reshape(-1)
     if cross_fit:
         rows, kind, val_logit, y_val = pool, "out_of_fold", held_out_logit, y
-        if config.refit:
-            # Each member again on all rows, for as many epochs as its cross-fitted twin's best:
-            # a quarter more data per network; the out-of-fold predictions still estimate it honestly.
-            members = []
-            for k, record in enumerate(epochs):
-                net, _ = _fit_member(layout, config, config.seed + k, F, y, None,
-                                     f"refit {k + 1}/{len(epochs)} ", progress, epochs=record["best_epoch"])
-                members.append(net)
     else:
         rows, kind = idx_val, "holdout"
         b = splits[0][1]
@@ -222,31 +206,26 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
 
 
 def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.ndarray,
-                validation: tuple[np.ndarray, np.ndarray] | None, label: str, progress: Progress,
-                epochs: int | None = None):
-    """One network: early stopping on ``validation``, or exactly ``epochs`` epochs without one."""
+                validation: tuple[np.ndarray, np.ndarray], label: str, progress: Progress):
+    """One network, stopped early (best weights restored) on ``validation``."""
     from .network import build_network
 
     cfg = config.network
-    keras.utils.set_random_seed(seed)
-    net = build_network(layout, cfg, name=f"lstm_cnn_{seed - config.seed}")
-    steps = int(np.ceil(len(y) / cfg.batch_size))
-    lr = cfg.learning_rate
-    callbacks: list = [EpochLog(progress, label, epochs or cfg.max_epochs)]
     if cfg.monitor not in ("auc", "loss"):
         raise ValueError(f"monitor must be 'auc' or 'loss'; got {cfg.monitor!r}.")
+    keras.utils.set_random_seed(seed)
+    net = build_network(layout, cfg, name=f"lstm_cnn_{seed - config.seed}")
     monitor, mode = f"val_{cfg.monitor}", "max" if cfg.monitor == "auc" else "min"
-    if validation is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.patience,
-                                                       restore_best_weights=True))
+    callbacks: list = [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.patience,
+                                                     restore_best_weights=True),
+                       EpochLog(progress, label, cfg.max_epochs)]
+    lr = cfg.learning_rate
     if cfg.schedule == "cosine":
-        # Decays over max_epochs whatever the stopping point, so a refit member follows the
-        # learning-rate path its early-stopped twin took up to its best epoch.
+        steps = int(np.ceil(len(y) / cfg.batch_size))
         lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.max_epochs, alpha=0.02)
     elif cfg.schedule == "plateau":
-        if validation is not None:
-            callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
-                                                               patience=max(1, cfg.patience // 2), min_lr=1e-5))
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
+                                                           patience=max(1, cfg.patience // 2), min_lr=1e-5))
     else:
         raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
     optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
@@ -257,11 +236,8 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
     if config.class_weight == "balanced":
         rate = float(y.mean())
         class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
-    history = net.fit(F, y, validation_data=validation, batch_size=cfg.batch_size,
-                      epochs=epochs or cfg.max_epochs, class_weight=class_weight, verbose=0, shuffle=True,
-                      callbacks=callbacks)
-    if validation is None:
-        return net, {"seed": seed, "epochs_run": len(history.history["loss"])}
+    history = net.fit(F, y, validation_data=validation, batch_size=cfg.batch_size, epochs=cfg.max_epochs,
+                      class_weight=class_weight, verbose=0, shuffle=True, callbacks=callbacks)
     curve = np.asarray(history.history[monitor])
     best = int(np.argmax(curve) if mode == "max" else np.argmin(curve))
     return net, {"seed": seed, "epochs_run": len(curve), "best_epoch": best + 1,

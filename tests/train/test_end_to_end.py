@@ -136,3 +136,15 @@ def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, t
     result = runner.invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "m2"), "--cv-results", str(other)])
     assert result.exit_code == 2 and "measured another configuration" in result.output
     assert not (tmp_path / "m2").exists()
+
+    # A results file written before a network option existed measured that option's default.
+    older = {**config, "network": {k: v for k, v in config["network"].items() if k != "input_noise"}}
+    (tmp_path / "older.json").write_text(json.dumps({**bench, "lstm_cnn_config": older}))
+    result = runner.invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "m3"), "--cv-results",
+                                  str(tmp_path / "older.json")])
+    assert result.exit_code == 0, result.output
+    noisy = {**config, "network": {**config["network"], "input_noise": 0.1}}
+    (tmp_path / "noisy.json").write_text(json.dumps({**bench, "lstm_cnn_config": noisy}))
+    result = runner.invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "m4"), "--cv-results",
+                                  str(tmp_path / "noisy.json")])
+    assert result.exit_code == 2 and "measured another configuration" in result.output
