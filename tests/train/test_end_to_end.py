@@ -75,6 +75,11 @@ def test_export_writes_one_graph_with_raw_inputs(lender) -> None:
     schema = Schema.load(lender["schema"])
     assert [i.name for i in model.graph.input] == schema.input_names
     assert {n.op_type for n in model.graph.node} >= {"LSTM", "Conv", "OneHotEncoder"}
+    # tidy_conv_layout ran: Conv carries its bias, and poolings read the Conv output without a Transpose.
+    producer = {o: n for n in model.graph.node for o in n.output}
+    assert all(len(n.input) == 3 for n in model.graph.node if n.op_type == "Conv")
+    pools = [n for n in model.graph.node if n.op_type in ("ReduceMax", "ReduceMean")]
+    assert pools and not any(producer[n.input[0]].op_type == "Transpose" for n in pools)
     manifest = json.loads((lender["model"] / "manifest.json").read_text())
     assert manifest["schema"] == schema.to_dict()
     assert manifest["training"]["data"]["rows"] == 1500
