@@ -87,7 +87,7 @@ def fit_lightgbm(ds, schema, itr, iva):
     best = None
     for params in LGBM_GRID:
         model = lgb.LGBMClassifier(**LGBM_FIXED, **params)
-        model.fit(X[itr], y[itr], eval_set=[(X[iva], y[iva])], eval_metric="auc",
+        model.fit(X[itr], y[itr], eval_X=X[iva], eval_y=y[iva], eval_metric="auc",
                   callbacks=[lgb.early_stopping(LGBM_PATIENCE, verbose=False)])
         auc = roc_auc_score(y[iva], model.predict_proba(X[iva])[:, 1])
         if best is None or auc > best[0]:

@@ -22,6 +22,8 @@ CARD_FILE = "MODEL_CARD.md"
 REPORT_FILE = "report.html"
 """The evaluation report export writes for its --data; figures in report_figures/, numbers in report.json."""
 
+AMOUNTS = {"signed_log": "signed-log amounts", "normal_scores": "amounts as normal scores of their training quantiles"}
+
 
 def write_model_documents(model_dir: str | Path, *, data: str | Path | None = None, name: str | None = None,
                           progress: Callable[[str], None] = lambda s: None) -> Path:
@@ -75,7 +77,8 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
     w(f"An LSTM-CNN that reads {months} months of payment history ({', '.join(h['name'] for h in history)}) "
       f"with an LSTM and 1-D convolutions (kernel sizes {net.get('kernel_sizes', '?')}), next to the static fields "
       f"{', '.join(fields) or '(none)'}; ensemble of {config.get('ensemble', 1)}. Preprocessing (imputation, "
-      "signed-log transform, scaling, one-hot codes) is inside the one ONNX graph, so the runtime needs only "
+      f"{AMOUNTS.get(config.get('amounts', 'signed_log'), 'amount encoding')}, scaling, one-hot codes) is inside "
+      "the one ONNX graph, so the runtime needs only "
       "onnxruntime and numpy. Output: the probability that the applicant defaults on the next monthly payment.\n")
 
     w("## Intended use and users\n")

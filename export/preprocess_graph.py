@@ -20,18 +20,20 @@ from skl2onnx.algebra.onnx_ops import (
     OnnxLog,
     OnnxMax,
     OnnxMul,
+    OnnxReduceSum,
     OnnxSign,
     OnnxSub,
+    OnnxUnsqueeze,
 )
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
 from loanscore.runtime.schema import Schema
-from loanscore.train.preprocess import _STATUS_CODE, UTILIZATION_CLIP, HistoryFeatures, SignedLog
+from loanscore.train.preprocess import _STATUS_CODE, UTILIZATION_CLIP, HistoryFeatures, NormalScores, SignedLog
 
 from .signature import ML_OPSET, OPSET
 
 
-def _signed_log_shape(operator) -> None:
+def _same_shape(operator) -> None:
     x = operator.inputs[0]
     operator.outputs[0].type = FloatTensorType([x.get_first_dimension(), x.get_second_dimension()])
 
@@ -48,7 +50,32 @@ def _signed_log_converter(scope, operator, container) -> None:
     out.add_to(scope, container)
 
 
-update_registered_converter(SignedLog, "LoanscoreSignedLog", _signed_log_shape, _signed_log_converter)
+update_registered_converter(SignedLog, "LoanscoreSignedLog", _same_shape, _signed_log_converter)
+
+
+def _normal_scores_converter(scope, operator, container) -> None:
+    """``NormalScores.transform`` as a sum of clipped ramps, one per knot interval and column.
+
+    score = score_0 + sum_k slope_k * clip(x - knot_k, 0, knot_{k+1} - knot_k): np.interp's
+    value, with the end scores held beyond the first and last knot.
+    """
+    v = container.target_opset
+    est = operator.raw_operator
+    knots, scores = est.knots_, est.scores_
+    width = np.diff(knots, axis=1)
+    rise = np.diff(scores, axis=1)
+    slope = np.divide(rise, width, out=np.zeros_like(rise), where=width > 0)
+    x = OnnxUnsqueeze(operator.inputs[0], np.array([2], dtype=np.int64), op_version=v)  # [N, C, 1]
+    offset = OnnxSub(x, knots[:, :-1].astype(np.float32), op_version=v)  # [N, C, K]
+    ramp = OnnxMin(OnnxMax(offset, np.array([0], dtype=np.float32), op_version=v), width.astype(np.float32),
+                   op_version=v)
+    total = OnnxReduceSum(OnnxMul(ramp, slope.astype(np.float32), op_version=v), np.array([2], dtype=np.int64),
+                          keepdims=0, op_version=v)
+    out = OnnxAdd(total, scores[:, 0].astype(np.float32), op_version=v, output_names=operator.outputs[:1])
+    out.add_to(scope, container)
+
+
+update_registered_converter(NormalScores, "LoanscoreNormalScores", _same_shape, _normal_scores_converter)
 
 
 def _history_features_shape(operator) -> None:

@@ -47,6 +47,54 @@ class SignedLog(TransformerMixin, BaseEstimator):
         return np.asarray(input_features if input_features is not None else [], dtype=object)
 
 
+class NormalScores(TransformerMixin, BaseEstimator):
+    """Each column through its training quantiles to normal scores: a monotone, piecewise-linear map.
+
+    Amounts are heavy-tailed and full of ties (no payment, no bill); their
+    ranks served the network a little better than log-amounts (benchmarks/README.md,
+    round 3). Knot ``k`` of a column is a distinct training quantile, its score the
+    standard-normal quantile of its mean level (levels ``(i + 0.5) / n``, so
+    scores stay within about +-2.6); values in between are interpolated
+    linearly, values beyond the training range take the end scores. Linear
+    pieces only, so the ONNX converter reproduces it exactly.
+    """
+
+    def __init__(self, n_quantiles: int = 100):
+        self.n_quantiles = n_quantiles
+
+    def fit(self, X, y=None):  # noqa: N803
+        from statistics import NormalDist
+
+        X = np.asarray(X, dtype=np.float64)
+        levels = (np.arange(self.n_quantiles) + 0.5) / self.n_quantiles
+        normal = np.array([NormalDist().inv_cdf(q) for q in levels])
+        quantiles = np.nanquantile(X, levels, axis=0).reshape(self.n_quantiles, X.shape[1])
+        columns = []
+        for c in range(X.shape[1]):
+            knots, tie = np.unique(quantiles[:, c], return_inverse=True)
+            columns.append((knots, np.bincount(tie, normal) / np.bincount(tie)))
+        width = max(2, max(len(k) for k, _ in columns))  # padded with flat pieces
+        self.knots_ = np.array([np.pad(k, (0, width - len(k)), mode="edge") for k, _ in columns])
+        self.scores_ = np.array([np.pad(z, (0, width - len(z)), mode="edge") for _, z in columns])
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):  # noqa: N803
+        check_is_fitted(self, "knots_")
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"NormalScores was fitted on {self.n_features_in_} columns, got {X.shape[1]}.")
+        out = np.empty_like(X)
+        for c in range(X.shape[1]):
+            knots, scores = self.knots_[c], self.scores_[c]
+            keep = np.concatenate([[True], np.diff(knots) > 0])  # np.interp wants strictly rising knots
+            out[:, c] = np.interp(X[:, c], knots[keep], scores[keep])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features if input_features is not None else [], dtype=object)
+
+
 DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_change", "utilization",
            "payment_utilization", "status_minus2", "status_minus1", "status_zero")
 """Monthly channels ``HistoryFeatures`` can derive, each from the history channels with a given role:
@@ -188,25 +236,34 @@ class Layout:
         return self.n_static + self.months * self.channels
 
 
-def _numeric_pipeline(transform: str) -> Pipeline:
+AMOUNT_ENCODINGS = ("normal_scores", "signed_log")
+
+
+def _numeric_pipeline(transform: str, amounts: str = "normal_scores") -> Pipeline:
     steps: list = [("impute", SimpleImputer(strategy="median"))]
+    if transform == "signed_log" and amounts == "normal_scores":
+        return Pipeline([*steps, ("normal_scores", NormalScores())])
     if transform == "signed_log":
         steps.append(("signed_log", SignedLog()))
     steps.append(("scale", StandardScaler()))
     return Pipeline(steps)
 
 
-def build_preprocessor(schema: Schema, derived: tuple[str, ...] = ()) -> ColumnTransformer:
+def build_preprocessor(schema: Schema, derived: tuple[str, ...] = (), amounts: str = "normal_scores") -> ColumnTransformer:
     """An unfitted ColumnTransformer for ``schema``; fit it on training rows only.
 
     ``derived`` names monthly channels (see ``DERIVED``) to add after the
     schema's own; those the schema's roles cannot give are left out.
+    ``amounts`` encodes the fields whose schema transform is ``signed_log``:
+    ``normal_scores`` (``NormalScores``) or ``signed_log`` (then standardized).
     """
+    if amounts not in AMOUNT_ENCODINGS:
+        raise ValueError(f"amounts must be one of {', '.join(AMOUNT_ENCODINGS)}; got {amounts!r}.")
     parts: list[tuple[str, object, list[str]]] = []
     for transform in ("none", "signed_log"):
         names = [f.name for f in schema.numeric if f.transform == transform]
         if names:
-            parts.append((f"numeric_{transform}", _numeric_pipeline(transform), names))
+            parts.append((f"numeric_{transform}", _numeric_pipeline(transform, amounts), names))
     int_coded = [f for f in schema.categorical if not any(isinstance(c, str) for c in f.codes)]
     str_coded = [f for f in schema.categorical if any(isinstance(c, str) for c in f.codes)]
     if int_coded:
@@ -228,7 +285,8 @@ def build_preprocessor(schema: Schema, derived: tuple[str, ...] = ()) -> ColumnT
             [f.name for f in str_coded],
         ))
     for channel in schema.history:
-        parts.append((f"history_{channel.name}", _numeric_pipeline(channel.transform), list(channel.columns)))
+        parts.append((f"history_{channel.name}", _numeric_pipeline(channel.transform, amounts),
+                      list(channel.columns)))
     derived = derivable(schema, derived)
     limit = credit_limit_field(schema) if any("credit_limit" in _NEEDS[d] for d in derived) else None
     if derived:

@@ -21,7 +21,8 @@ KERAS_FILE = "model.keras"
 PREPROCESSOR_FILE = "preprocessor.skops"
 RUN_FILE = "run.json"
 # Types beyond skops' defaults that a saved preprocessor may contain; skops refuses anything else.
-TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "loanscore.train.preprocess.HistoryFeatures", "numpy.dtype"]
+TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "loanscore.train.preprocess.HistoryFeatures",
+                 "loanscore.train.preprocess.NormalScores", "numpy.dtype"]
 
 
 @dataclass

@@ -46,6 +46,9 @@ class TrainConfig:
     """Monthly channels derived from the history by role (see ``loanscore.train.preprocess.DERIVED``)."""
     calibration: str = "platt"
     """'platt' fits sigmoid(a * logit + b) on the validation split and exports it in the graph; 'none' leaves it out."""
+    amounts: str = "normal_scores"
+    """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
+    quantiles mapped to normal scores) or 'signed_log' (standardized)."""
 
     def to_dict(self) -> dict:
         return {
@@ -58,6 +61,7 @@ class TrainConfig:
             "class_weight": self.class_weight,
             "derived": list(self.derived),
             "calibration": self.calibration,
+            "amounts": self.amounts,
         }
 
 
@@ -165,13 +169,13 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         from sklearn.model_selection import StratifiedKFold
 
         pool = np.sort(np.concatenate([idx_train, idx_val]))
-        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[pool])
+        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[pool])
         F = preprocessor.transform(dataset.X.iloc[pool]).astype(np.float32)
         y = dataset.y[pool].astype(np.float32)
         splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
     else:
         pool = None
-        preprocessor = build_preprocessor(schema, config.derived).fit(dataset.X.iloc[idx_train])
+        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[idx_train])
         F = preprocessor.transform(dataset.X.iloc[np.concatenate([idx_train, idx_val])]).astype(np.float32)
         y = dataset.y[np.concatenate([idx_train, idx_val])].astype(np.float32)
         n = len(idx_train)
