@@ -81,7 +81,7 @@ def test_shipped_model_matches_its_training_run_on_the_development_data(dev_data
 
 
 def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
-    """Input noise, AdamW and stopping on loss change training only: the exported graph still matches Keras."""
+    """Signed-log amounts, input noise, AdamW and stopping on loss: the exported graph still matches Keras."""
     from dataclasses import replace
 
     from loanscore.export.exporter import export_run
@@ -89,12 +89,12 @@ def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
 
     schema = Schema.default()
     data = write_csv(tmp_path / "d.csv", generate(schema, 600, seed=7))
-    base = TrainConfig(ensemble=2)
+    base = TrainConfig(ensemble=2, amounts="signed_log")
     config = replace(base, network=replace(base.network, input_noise=0.1, l2=0.0, weight_decay=0.02,
                                            monitor="loss", max_epochs=2))
     train(data, tmp_path / "run", config=config, progress=lambda s: None)
     run_info = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert run_info["config"]["network"]["input_noise"] == 0.1
+    assert run_info["config"]["network"]["input_noise"] == 0.1 and run_info["config"]["amounts"] == "signed_log"
     result = export_run(tmp_path / "run", tmp_path / "model", data=data, progress=lambda s: None)
     assert result.parity["data"]["max_abs_diff"] <= 1e-5
     assert result.parity["data"]["n"] == 600
