@@ -73,3 +73,19 @@ def test_onnx_converter_matches_numpy() -> None:
     want = est.transform(probe.astype(np.float32))
     assert got.shape == want.shape == probe.shape
     assert_allclose(got, want, atol=FEATURE_ATOL, rtol=0)
+
+
+def test_onnx_converter_with_a_single_knot() -> None:
+    """Columns that never vary keep two equal knots: one flat piece, the same score everywhere."""
+    ort = pytest.importorskip("onnxruntime")
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    import loanscore.export.preprocess_graph  # noqa: F401 - registers the converter
+
+    est = NormalScores().fit(np.full((50, 2), 3.0))
+    assert est.knots_.shape == (2, 2)
+    proto = convert_sklearn(est, initial_types=[("x", FloatTensorType([None, 2]))], target_opset=17)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    probe = np.array([[-1e6, 3.0], [3.0, 1e6]], dtype=np.float32)
+    assert_allclose(session.run(None, {"x": probe})[0], est.transform(probe), atol=FEATURE_ATOL, rtol=0)
