@@ -49,8 +49,10 @@ def tidy_conv_layout(model: onnx.ModelProto) -> int:
     def attr(node, name):
         return next((helper.get_attribute_value(a) for a in node.attribute if a.name == name), None)
 
+    outputs = {o.name for o in g.output}
+
     def only_consumer(name: str, node) -> bool:
-        return len(consumers[name]) == 1 and consumers[name][0] is node and name not in {o.name for o in g.output}
+        return len(consumers[name]) == 1 and consumers[name][0] is node and name not in outputs
 
     rewritten, dropped = 0, set()
     for t in list(g.node):
@@ -71,7 +73,8 @@ def tidy_conv_layout(model: onnx.ModelProto) -> int:
             s = consumers[t.output[0]][0] if len(consumers[t.output[0]]) == 1 else None
             a = consumers[s.output[0]][0] if s is not None and s.op_type == "Squeeze" and len(consumers[s.output[0]]) == 1 else None
             bias = const(a.input[1]) if a is not None and a.op_type == "Add" else None
-            channels = const(t.input[1]).shape[0] if const(t.input[1]) is not None else None
+            weights = const(t.input[1])
+            channels = weights.shape[0] if weights is not None else None
             if bias is not None and bias.size == channels and bias.shape in ((1, channels, 1), (channels, 1)):
                 name = t.output[0] + "/bias"
                 g.initializer.append(numpy_helper.from_array(bias.reshape(channels).astype(np.float32), name))
@@ -82,7 +85,7 @@ def tidy_conv_layout(model: onnx.ModelProto) -> int:
         # Transpose(0,2,1) feeding only global poolings over axis 1: pool over axis 2 instead.
         elif t.op_type == "Transpose" and list(attr(t, "perm") or []) == [0, 2, 1]:
             users = consumers[t.output[0]]
-            if users and t.output[0] not in {o.name for o in g.output} and all(
+            if users and t.output[0] not in outputs and all(
                     r.op_type in ("ReduceMax", "ReduceMean") and list(attr(r, "axes") or []) == [1]
                     and attr(r, "keepdims") == 0 for r in users):
                 for r in users:
@@ -98,7 +101,7 @@ def tidy_conv_layout(model: onnx.ModelProto) -> int:
     produced = {o for n in g.node for o in n.output}
     for v in [v for v in g.value_info if v.name not in produced]:
         g.value_info.remove(v)
-    used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+    used = {i for n in g.node for i in n.input} | outputs
     for i in [i for i in g.initializer if i.name not in used]:  # the bias Adds' constants
         g.initializer.remove(i)
     return rewritten
