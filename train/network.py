@@ -40,12 +40,6 @@ class NetworkConfig:
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
     monitor: str = "auc"
     """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
-    ema: float = 0.0
-    """Momentum of an exponential moving average of the weights (0: off); validation, early stopping
-    and the saved network use the averaged weights."""
-    auxiliary: float = 0.0
-    """Weight of a training-only loss: from the LSTM's output after each month, predict whether the
-    next month is late (needs a 'status' history channel and a one-way LSTM; never exported)."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -113,19 +107,3 @@ def calibrated(members: list[keras.Model], width: int, scale: float = 1.0, shift
     out = platt(logit)
     platt.set_weights([np.array([[scale]], dtype=np.float32), np.array([shift], dtype=np.float32)])
     return keras.Model(features, out, name="lstm_cnn_calibrated")
-
-
-def with_next_month_head(net: keras.Model, cfg: NetworkConfig) -> keras.Model:
-    """``net`` plus a second output, ``next_late``: the log-odds that each month after the first is late.
-
-    The head reads the last LSTM layer's output after months 1..M-1, which has
-    seen only those months, so predicting month t+1 from it is the same kind of
-    question as the main one (is the borrower late next month?), asked M-1 more
-    times per borrower. Shares every layer with ``net``; ``net`` alone is exported.
-    """
-    if cfg.bidirectional:
-        raise ValueError("auxiliary needs a one-way LSTM: a bidirectional one has already read the month it predicts.")
-    seq = net.get_layer("lstm" if cfg.lstm_layers == 1 else f"lstm_{cfg.lstm_layers}").output
-    next_late = layers.Dense(1, name="next_late_logit")(seq[:, :-1, :])
-    next_late = layers.Reshape((-1,), name="next_late")(next_late)
-    return keras.Model(net.input, {"logit": net.output, "next_late": next_late}, name=f"{net.name}_train")

@@ -173,26 +173,20 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         F = preprocessor.transform(dataset.X.iloc[pool]).astype(np.float32)
         y = dataset.y[pool].astype(np.float32)
         splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
-        rows_used = pool
     else:
         pool = None
-        rows_used = np.concatenate([idx_train, idx_val])
         preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[idx_train])
-        F = preprocessor.transform(dataset.X.iloc[rows_used]).astype(np.float32)
-        y = dataset.y[rows_used].astype(np.float32)
+        F = preprocessor.transform(dataset.X.iloc[np.concatenate([idx_train, idx_val])]).astype(np.float32)
+        y = dataset.y[np.concatenate([idx_train, idx_val])].astype(np.float32)
         n = len(idx_train)
         splits = [(np.arange(n), np.arange(n, len(y)))] * config.ensemble
     layout = layout_of(preprocessor, schema)
-    Y = {"logit": y}
-    if config.network.auxiliary:
-        Y["next_late"] = next_month_late(dataset.X.iloc[rows_used], schema)
 
     members, epochs = [], []
     held_out_logit = np.zeros(len(y), dtype=np.float64)
     for k, (a, b) in enumerate(splits):
         label = f"net {k + 1}/{len(splits)} " if len(splits) > 1 else ""
-        net, record = _fit_member(layout, config, config.seed + k, F[a], {t: v[a] for t, v in Y.items()},
-                                  (F[b], {t: v[b] for t, v in Y.items()}), label, progress)
+        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress)
         epochs.append(record)
         members.append(net)
         if cross_fit:
@@ -215,70 +209,43 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
                       info={"validation": {"rows": rows, "p": p_val, "kind": kind}})
 
 
-def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, Y: dict[str, np.ndarray],
-                validation: tuple[np.ndarray, dict[str, np.ndarray]], label: str, progress: Progress):
-    """One network, stopped early (best weights restored) on ``validation``.
-
-    ``Y`` holds the labels (``logit``) and, where the auxiliary loss is on, the
-    next-month targets (``next_late``).
-    """
-    from .network import build_network, with_next_month_head
+def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.ndarray,
+                validation: tuple[np.ndarray, np.ndarray], label: str, progress: Progress):
+    """One network, stopped early (best weights restored) on ``validation``."""
+    from .network import build_network
 
     cfg = config.network
     if cfg.monitor not in ("auc", "loss"):
         raise ValueError(f"monitor must be 'auc' or 'loss'; got {cfg.monitor!r}.")
     keras.utils.set_random_seed(seed)
     net = build_network(layout, cfg, name=f"lstm_cnn_{seed - config.seed}")
-    fitted = with_next_month_head(net, cfg) if cfg.auxiliary else net
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    prefix = "logit_" if cfg.auxiliary else ""  # Keras names a multi-output model's metrics by output
-    monitor, mode = f"val_{prefix}{cfg.monitor}", "max" if cfg.monitor == "auc" else "min"
+    monitor, mode = f"val_{cfg.monitor}", "max" if cfg.monitor == "auc" else "min"
     callbacks: list = [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.patience,
                                                      restore_best_weights=True),
-                       EpochLog(progress, label, cfg.max_epochs, prefix)]
-    if cfg.ema:
-        # Swapped in before early stopping sees the epoch, so the weights it keeps are the averaged ones.
-        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+                       EpochLog(progress, label, cfg.max_epochs)]
     lr = cfg.learning_rate
-    steps = int(np.ceil(len(Y["logit"]) / cfg.batch_size))
     if cfg.schedule == "cosine":
+        steps = int(np.ceil(len(y) / cfg.batch_size))
         lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps * cfg.max_epochs, alpha=0.02)
     elif cfg.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, factor=0.5,
                                                            patience=max(1, cfg.patience // 2), min_lr=1e-5))
     else:
         raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
-    ema = {"use_ema": True, "ema_momentum": cfg.ema} if cfg.ema else {}
-    optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay, **ema) if cfg.weight_decay
-                 else keras.optimizers.Adam(lr, **ema))
-    auc = keras.metrics.AUC(name="auc", from_logits=True)
-    if cfg.auxiliary:
-        fitted.compile(optimizer=optimizer, loss={"logit": bce, "next_late": bce},
-                       loss_weights={"logit": 1.0, "next_late": cfg.auxiliary}, metrics={"logit": [auc]})
-    else:
-        fitted.compile(optimizer=optimizer, loss=bce, metrics=[auc])
-        Y, validation = Y["logit"], (validation[0], validation[1]["logit"])
+    optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
+                 else keras.optimizers.Adam(lr))
+    net.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
     class_weight = None
     if config.class_weight == "balanced":
-        if cfg.auxiliary:
-            raise ValueError("class_weight 'balanced' and the auxiliary loss cannot be combined; drop one.")
-        rate = float(Y.mean())
+        rate = float(y.mean())
         class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
-    history = fitted.fit(F, Y, validation_data=validation, batch_size=cfg.batch_size, epochs=cfg.max_epochs,
-                         class_weight=class_weight, verbose=0, shuffle=True, callbacks=callbacks)
+    history = net.fit(F, y, validation_data=validation, batch_size=cfg.batch_size, epochs=cfg.max_epochs,
+                      class_weight=class_weight, verbose=0, shuffle=True, callbacks=callbacks)
     curve = np.asarray(history.history[monitor])
     best = int(np.argmax(curve) if mode == "max" else np.argmin(curve))
     return net, {"seed": seed, "epochs_run": len(curve), "best_epoch": best + 1,
-                 "best_val_auc": float(history.history[f"val_{prefix}auc"][best])}
-
-
-def next_month_late(X, schema: Schema) -> np.ndarray:
-    """``[rows, months - 1]``: 1 where month t + 1 (t = 1 .. months - 1) is late, i.e. its status is > 0."""
-    status = next((c for c in schema.history if c.role == "status"), None)
-    if status is None:
-        raise ValueError("auxiliary needs a history channel with role 'status'; the schema has none.")
-    late = X[list(status.columns)].to_numpy(dtype=np.float64) > 0  # missing (NaN) counts as not late
-    return late[:, 1:].astype(np.float32)
+                 "best_val_auc": float(history.history["val_auc"][best])}
 
 
 def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -294,20 +261,20 @@ def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 class EpochLog(keras.callbacks.Callback):
     """One line per epoch on stderr: where training is and whether it still improves."""
 
-    def __init__(self, progress: Progress, label: str, max_epochs: int, prefix: str = ""):
+    def __init__(self, progress: Progress, label: str, max_epochs: int):
         super().__init__()
-        self.progress, self.label, self.max_epochs, self.prefix = progress, label, max_epochs, prefix
+        self.progress, self.label, self.max_epochs = progress, label, max_epochs
         self._t = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._t = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        logs, p, nan = logs or {}, self.prefix, float("nan")
+        logs = logs or {}
         self.progress(
-            f"{self.label}epoch {epoch + 1:>3}/{self.max_epochs}  loss {logs.get('loss', nan):.4f}  "
-            f"auc {logs.get(p + 'auc', nan):.4f}  val_loss {logs.get('val_' + p + 'loss', logs.get('val_loss', nan)):.4f}  "
-            f"val_auc {logs.get('val_' + p + 'auc', nan):.4f}  ({time.perf_counter() - self._t:.1f} s)"
+            f"{self.label}epoch {epoch + 1:>3}/{self.max_epochs}  loss {logs.get('loss', float('nan')):.4f}  "
+            f"auc {logs.get('auc', float('nan')):.4f}  val_loss {logs.get('val_loss', float('nan')):.4f}  "
+            f"val_auc {logs.get('val_auc', float('nan')):.4f}  ({time.perf_counter() - self._t:.1f} s)"
         )
 
 

@@ -81,8 +81,7 @@ def test_shipped_model_matches_its_training_run_on_the_development_data(dev_data
 
 
 def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
-    """Signed-log amounts, input noise, AdamW, weight averaging, the next-month loss and stopping on loss:
-    the exported graph still matches Keras."""
+    """Signed-log amounts, input noise, AdamW and stopping on loss: the exported graph still matches Keras."""
     from dataclasses import replace
 
     from loanscore.export.exporter import export_run
@@ -92,36 +91,10 @@ def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "d.csv", generate(schema, 600, seed=7))
     base = TrainConfig(ensemble=2, amounts="signed_log")
     config = replace(base, network=replace(base.network, input_noise=0.1, l2=0.0, weight_decay=0.02,
-                                           monitor="loss", max_epochs=2, ema=0.9, auxiliary=0.5))
+                                           monitor="loss", max_epochs=2))
     train(data, tmp_path / "run", config=config, progress=lambda s: None)
     run_info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run_info["config"]["network"]["input_noise"] == 0.1 and run_info["config"]["amounts"] == "signed_log"
     result = export_run(tmp_path / "run", tmp_path / "model", data=data, progress=lambda s: None)
     assert result.parity["data"]["max_abs_diff"] <= 1e-5
     assert result.parity["data"]["n"] == 600
-
-
-def test_next_month_targets_follow_the_status_channel() -> None:
-    """The auxiliary target for month t is 'month t + 1 is late' (status > 0), oldest month first."""
-    import pandas as pd
-
-    from loanscore.train.trainer import next_month_late
-
-    schema = Schema.default()
-    status = next(c for c in schema.history if c.role == "status").columns  # oldest first
-    rows = [[-2, -1, 0, 1, 2, 0], [0, 0, 0, 0, 0, 3], [np.nan, 1, np.nan, -1, 8, -2]]
-    frame = pd.DataFrame(rows, columns=list(status))
-    expected = [[0, 0, 1, 1, 0], [0, 0, 0, 0, 1], [1, 0, 0, 1, 0]]
-    np.testing.assert_array_equal(next_month_late(frame, schema), expected)
-
-
-def test_next_month_loss_refuses_a_bidirectional_lstm(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from loanscore.train.trainer import TrainConfig, train
-
-    data = write_csv(tmp_path / "d.csv", generate(Schema.default(), 200, seed=3))
-    base = TrainConfig(ensemble=1)
-    config = replace(base, network=replace(base.network, bidirectional=True, auxiliary=0.5, max_epochs=1))
-    with pytest.raises(ValueError, match="one-way LSTM"):
-        train(data, tmp_path / "run", config=config, progress=lambda s: None)
