@@ -7,6 +7,7 @@ from onnx import compose, helper
 
 from loanscore.runtime.model import FEATURES, PROBABILITY
 
+from .canonical import canonicalize
 from .signature import ML_OPSET, OPSET
 
 
@@ -35,6 +36,7 @@ def merge_graphs(pre: onnx.ModelProto, net: onnx.ModelProto, metadata: dict[str,
     del merged.metadata_props[:]
     for key, value in metadata.items():
         merged.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    canonicalize(merged)  # the same run always gives the same bytes
     onnx.checker.check_model(merged, full_check=True)
     return merged
 
