@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 
 import onnx
+from onnx import helper
 
 
 def canonicalize(model: onnx.ModelProto) -> onnx.ModelProto:
     """Nodes in a topological order that depends only on what they compute; internal names from that order.
 
-    Graph inputs and outputs keep their names. A node is placed when its inputs
+    Graph inputs and outputs keep their names, and the opset list is sorted by domain
+    (merging the two graphs lists it in either order). A node is placed when its inputs
     are available, choosing among the ready ones by (operator, inputs, attributes);
     initializers are keyed by their content until first used. Graphs with
     subgraphs (Loop, If, Scan) are returned as they are.
@@ -76,6 +78,10 @@ def canonicalize(model: onnx.ModelProto) -> onnx.ModelProto:
         v.name = names[v.name]
     del graph.value_info[:]
     graph.value_info.extend(sorted(infos, key=lambda v: v.name))
+    versions = {o.domain: o.version for o in model.opset_import}
+    if len(versions) == len({(o.domain, o.version) for o in model.opset_import}):  # duplicates agree
+        del model.opset_import[:]
+        model.opset_import.extend(helper.make_opsetid(d, v) for d, v in sorted(versions.items()))
     return model
 
 
