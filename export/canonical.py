@@ -68,9 +68,11 @@ def canonicalize(model: onnx.ModelProto) -> onnx.ModelProto:
         node.output[:] = [names[n] for n in node.output]
     del graph.node[:]
     graph.node.extend(order)
-    kept = [initializers[n] for n in used_initializers]  # unused initializers are dropped
-    for t in kept:
-        t.name = names[t.name]
+    for n in used_initializers:
+        initializers[n].name = names[n]
+    # Unused initializers are dropped; one that is also a graph input keeps its name and place.
+    kept = [initializers[n] for n in used_initializers] + sorted(
+        (t for n, t in initializers.items() if n in {v.name for v in graph.input}), key=lambda t: t.name)
     del graph.initializer[:]
     graph.initializer.extend(kept)
     infos = [v for v in graph.value_info if v.name in names]
