@@ -96,8 +96,10 @@ def test_export_writes_report_and_model_card(tiny_model, no_remote):
                  "loanscore verify MODEL_DIR", "loanscore verify MODEL_DIR --reference RUN_DIR --data CSV",
                  f"**{manifest['threshold']['value']}**", manifest["sha256"]):
         assert text in card, text
-    auc = manifest["metrics"]["validation"]["roc_auc"]
-    assert f"| ROC AUC | {auc:.4f} |" in card
+    auc, all_rows = manifest["metrics"]["validation"]["roc_auc"], manifest["metrics"]["out_of_fold"]["roc_auc"]
+    assert f"| ROC AUC | {auc:.4f} | {all_rows:.4f} |" in card
+    assert "cross-fitted: the 600 rows in 4 stratified folds" in card  # the default training, described as it ran
+    assert manifest["threshold"]["chosen_on"] == "out-of-fold predictions on all 600 rows"
     assert re.search(r"\| SEX \| 1 male.*\|", card) and "| AGE band |" in card
 
 

@@ -135,6 +135,9 @@ def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, t
     assert result.exit_code == 0, result.output
     cv = json.loads((tmp_path / "m" / "manifest.json").read_text())["metrics"]["cross_validation"]
     assert cv["lstm_cnn"] == summary and "5-fold" in cv["protocol"]
+    card = (tmp_path / "m" / "MODEL_CARD.md").read_text("utf-8")
+    assert "| LSTM-CNN, this configuration | 0.7000 ± 0.0100 |" in card
+    assert "| LightGBM, tuned on an inner split | 0.7000 ± 0.0100 |" in card
 
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**bench, "lstm_cnn_config": {**config, "ensemble": 99}}))
