@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/quality.py [--data PATH] [--folds 5] [--out results.json] [--models lstm_cnn,lightgbm,logreg]
+    python benchmarks/quality.py [--data PATH] [--folds 5] [--out results.json] [--models lstm_cnn,lightgbm,lightgbm_refit,lightgbm_reference,logreg]
 
 5-fold stratified cross-validation (shuffle, random_state 42) on the development
 data. In each outer fold every model gets the same inner split of the training
