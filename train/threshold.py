@@ -37,8 +37,8 @@ class ThresholdRule:
         if not 0 < self.approval_rate < 1:
             raise ValueError(f"The approval rate must be between 0 and 1; got {self.approval_rate}.")
 
-    def choose(self, y: np.ndarray, p: np.ndarray) -> dict:
-        """The threshold, with the rule, its inputs and what it gives on (y, p)."""
+    def choose(self, y: np.ndarray, p: np.ndarray, chosen_on: str = "validation split") -> dict:
+        """The threshold, with the rule, its inputs and what it gives on (y, p); ``chosen_on`` says what (y, p) are."""
         y = np.asarray(y).astype(int)
         p = np.asarray(p, dtype=np.float64).reshape(-1)
         if self.rule == "cost":
@@ -52,7 +52,7 @@ class ThresholdRule:
             "value": value,
             "rule": self.rule,
             "inputs": inputs,
-            "chosen_on": "validation split",
+            "chosen_on": chosen_on,
             "declined_when": "probability >= value",
             "expected_cost_per_applicant": self.expected_cost(y, p, value),
             "approval_rate": float(np.mean(p < value)),

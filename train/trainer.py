@@ -98,9 +98,8 @@ def train(
     validation = fitted.info["validation"]
     rows, p_val = validation["rows"], validation["p"]
     y_val = dataset.y[rows]
-    threshold = config.threshold.choose(y_val, p_val)
-    if validation["kind"] == "out_of_fold":
-        threshold["chosen_on"] = f"out-of-fold predictions on all {len(y_val)} rows"
+    threshold = config.threshold.choose(y_val, p_val, "validation split" if validation["kind"] == "holdout"
+                                        else f"out-of-fold predictions on all {len(y_val)} rows")
 
     from .metrics import classification_metrics
 
