@@ -14,7 +14,9 @@ calibration and the decision threshold. The outer test fold is only scored.
   ``TrainConfig``, i.e. exactly what ``loanscore train`` builds. With a
   cross-fitted ensemble (``cross_fit``) it pools the inner split and fits one
   member per inner fold; calibration and the threshold then come from the
-  out-of-fold predictions on the whole training fold.
+  out-of-fold predictions on the whole training fold. Each member learns from
+  its labels blended with scikit-learn boosted trees' out-of-fold probabilities
+  on its own training rows (``teacher``); no test-fold row is involved.
 * ``lightgbm``: the 23 raw features; a small grid (leaves x min_child_samples x
   feature fraction) at learning rate 0.02, each with early stopping on the inner
   validation split; the grid point with the best inner-validation ROC AUC is kept.

@@ -22,6 +22,9 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed for the split, weights and shuffling.")
 @click.option("--ensemble", type=click.IntRange(1, 20), default=None,
               help="Networks (seeds seed, seed+1, ...) averaged inside the one exported graph.")
+@click.option("--teacher", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Weight of boosted trees' out-of-fold probabilities in the training target "
+                   "(knowledge distillation; the trees are not exported). 0: labels only.")
 @click.option("--amounts", type=click.Choice(["normal_scores", "signed_log"]), default="normal_scores",
               show_default=True, help="Encoding of the schema's signed_log fields (bills, payments, credit line).")
 @click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
@@ -36,7 +39,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | None, seed: int,
-          ensemble: int | None, amounts: str, class_weight: str, threshold_rule: str, cost_default: float,
+          ensemble: int | None, teacher: float, amounts: str, class_weight: str, threshold_rule: str, cost_default: float,
           cost_decline_good: float, approval_rate: float) -> None:
     """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
 
@@ -50,7 +53,7 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
     from loanscore.train.trainer import TrainConfig, train as run_training
 
     schema = Schema.load(schema_path) if schema_path else Schema.default()
-    config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts,
+    config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher,
                          threshold=ThresholdRule(threshold_rule, cost_default, cost_decline_good, approval_rate))
     if epochs is not None:
         config = replace(config, network=replace(config.network, max_epochs=epochs))

@@ -84,6 +84,11 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
       f"{AMOUNTS.get(config.get('amounts', 'signed_log'), 'amount encoding')}, scaling, one-hot codes) is inside "
       "the one ONNX graph, so the runtime needs only "
       "onnxruntime and numpy. Output: the probability that the applicant defaults on the next monthly payment.\n")
+    if config.get("teacher"):
+        w(f"Trained by knowledge distillation: each network learned {1 - config['teacher']:g} × the label + "
+          f"{config['teacher']:g} × the out-of-fold probability of gradient-boosted trees fitted on that network's "
+          "training rows. The trees are not part of the model; early stopping, calibration and the threshold use "
+          "the labels alone.\n")
 
     w("## Intended use and users\n")
     w("- **Users:** credit-risk analysts and credit officers of a lender, through the `loanscore` command or the "

@@ -46,6 +46,11 @@ class TrainConfig:
     """Monthly channels derived from the history by role (see ``loanscore.train.preprocess.DERIVED``)."""
     calibration: str = "platt"
     """'platt' fits sigmoid(a * logit + b) on the validation split and exports it in the graph; 'none' leaves it out."""
+    teacher: float = 0.6
+    """Knowledge distillation: each member learns the target (1 - teacher) * label + teacher * the
+    out-of-fold probability of gradient-boosted trees fitted on that member's training rows only, a less
+    noisy target than the 0/1 label. 0: labels only. The trees are a training aid and are not exported;
+    early stopping, calibration and the threshold use the labels."""
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
@@ -62,6 +67,7 @@ class TrainConfig:
             "derived": list(self.derived),
             "calibration": self.calibration,
             "amounts": self.amounts,
+            "teacher": self.teacher,
         }
 
 
@@ -157,6 +163,8 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     """
     if config.calibration not in ("none", "platt"):
         raise ValueError(f"calibration must be 'none' or 'platt'; got {config.calibration!r}.")
+    if not 0 <= config.teacher <= 1:
+        raise ValueError(f"teacher must be a weight between 0 and 1; got {config.teacher!r}.")
     from .network import calibrated
     from .preprocess import build_preprocessor, layout_of
     from .run import TrainedRun
@@ -187,7 +195,13 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     held_out_logit = np.zeros(len(y), dtype=np.float64)
     for k, (a, b) in enumerate(splits):
         label = f"net {k + 1}/{len(splits)} " if len(splits) > 1 else ""
-        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress)
+        target = y[a]
+        if config.teacher:
+            started = time.perf_counter()
+            target = teacher_targets(F[a], y[a], config.teacher, config.seed + k)
+            progress(f"{label}teacher: boosted trees' out-of-fold probabilities on {len(a)} rows, weight "
+                     f"{config.teacher:g} ({time.perf_counter() - started:.1f} s)")
+        net, record = _fit_member(layout, config, config.seed + k, F[a], target, (F[b], y[b]), label, progress)
         epochs.append(record)
         members.append(net)
         if cross_fit:
@@ -223,7 +237,7 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
     monitor, mode = f"val_{cfg.monitor}", "max" if cfg.monitor == "auc" else "min"
     callbacks: list = [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.patience,
                                                      restore_best_weights=True),
-                       EpochLog(progress, label, cfg.max_epochs)]
+                       EpochLog(progress, label, cfg.max_epochs, train_auc=not config.teacher)]
     lr = cfg.learning_rate
     if cfg.schedule == "cosine":
         steps = int(np.ceil(len(y) / cfg.batch_size))
@@ -249,6 +263,23 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
                  "best_val_auc": float(history.history["val_auc"][best])}
 
 
+def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, folds: int = 4) -> np.ndarray:
+    """Soft targets ``(1 - weight) * y + weight * p``, ``p`` a boosted-tree model's out-of-fold probabilities.
+
+    Out-of-fold, so a row's teacher probability never comes from trees that saw its label.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold
+
+    p = np.zeros(len(y))
+    for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(F, y):
+        trees = HistGradientBoostingClassifier(learning_rate=0.05, max_iter=500, max_leaf_nodes=15,
+                                               min_samples_leaf=50, l2_regularization=1.0, early_stopping=True,
+                                               validation_fraction=0.15, n_iter_no_change=30, random_state=seed)
+        p[b] = trees.fit(F[a], y[a]).predict_proba(F[b])[:, 1]
+    return ((1 - weight) * y + weight * p).astype(np.float32)
+
+
 def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Platt scaling on the (uncalibrated) probabilities ``p``: ``(a, b)`` with P = sigmoid(a * logit(p) + b)."""
     from sklearn.linear_model import LogisticRegression
@@ -260,11 +291,14 @@ def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """One line per epoch on stderr: where training is and whether it still improves."""
+    """One line per epoch on stderr: where training is and whether it still improves.
 
-    def __init__(self, progress: Progress, label: str, max_epochs: int):
+    ``train_auc=False`` leaves out the training AUC, which Keras cannot compute on soft (distilled) targets.
+    """
+
+    def __init__(self, progress: Progress, label: str, max_epochs: int, train_auc: bool = True):
         super().__init__()
-        self.progress, self.label, self.max_epochs = progress, label, max_epochs
+        self.progress, self.label, self.max_epochs, self.train_auc = progress, label, max_epochs, train_auc
         self._t = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -272,10 +306,11 @@ class EpochLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        auc = f"auc {logs.get('auc', float('nan')):.4f}  " if self.train_auc else ""
         self.progress(
-            f"{self.label}epoch {epoch + 1:>3}/{self.max_epochs}  loss {logs.get('loss', float('nan')):.4f}  "
-            f"auc {logs.get('auc', float('nan')):.4f}  val_loss {logs.get('val_loss', float('nan')):.4f}  "
-            f"val_auc {logs.get('val_auc', float('nan')):.4f}  ({time.perf_counter() - self._t:.1f} s)"
+            f"{self.label}epoch {epoch + 1:>3}/{self.max_epochs}  loss {logs.get('loss', float('nan')):.4f}  {auc}"
+            f"val_loss {logs.get('val_loss', float('nan')):.4f}  val_auc {logs.get('val_auc', float('nan')):.4f}  "
+            f"({time.perf_counter() - self._t:.1f} s)"
         )
 
 

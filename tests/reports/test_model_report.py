@@ -99,6 +99,7 @@ def test_export_writes_report_and_model_card(tiny_model, no_remote):
     auc, all_rows = manifest["metrics"]["validation"]["roc_auc"], manifest["metrics"]["out_of_fold"]["roc_auc"]
     assert f"| ROC AUC | {auc:.4f} | {all_rows:.4f} |" in card
     assert "cross-fitted: the 600 rows in 4 stratified folds" in card  # the default training, described as it ran
+    assert "0.4 × the label + 0.6 × the out-of-fold probability of gradient-boosted trees" in card
     assert manifest["threshold"]["chosen_on"] == "out-of-fold predictions on all 600 rows"
     assert re.search(r"\| SEX \| 1 male.*\|", card) and "| AGE band |" in card
 

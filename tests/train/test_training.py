@@ -33,6 +33,8 @@ def test_same_seed_same_model(tmp_path: Path) -> None:
     for wa, wb in zip(_weights(tmp_path / "a"), _weights(tmp_path / "b"), strict=True):
         np.testing.assert_array_equal(wa, wb)
     assert "epoch   1/2" in result.output and "epoch   2/2" in result.output  # progress per epoch
+    assert "teacher: boosted trees' out-of-fold probabilities" in result.output
+    assert "  auc " not in result.output  # Keras's training AUC is meaningless on soft targets: not shown
 
 
 def test_bad_training_rows_are_listed_not_dropped(tmp_path: Path) -> None:
@@ -81,7 +83,7 @@ def test_shipped_model_matches_its_training_run_on_the_development_data(dev_data
 
 
 def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
-    """Signed-log amounts, input noise, AdamW and stopping on loss: the exported graph still matches Keras."""
+    """Signed-log amounts, no teacher, input noise, AdamW and stopping on loss: the export still matches Keras."""
     from dataclasses import replace
 
     from loanscore.export.exporter import export_run
@@ -89,12 +91,32 @@ def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
 
     schema = Schema.default()
     data = write_csv(tmp_path / "d.csv", generate(schema, 600, seed=7))
-    base = TrainConfig(ensemble=2, amounts="signed_log")
+    base = TrainConfig(ensemble=2, amounts="signed_log", teacher=0.0)
     config = replace(base, network=replace(base.network, input_noise=0.1, l2=0.0, weight_decay=0.02,
                                            monitor="loss", max_epochs=2))
     train(data, tmp_path / "run", config=config, progress=lambda s: None)
     run_info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run_info["config"]["network"]["input_noise"] == 0.1 and run_info["config"]["amounts"] == "signed_log"
+    assert run_info["config"]["teacher"] == 0.0
     result = export_run(tmp_path / "run", tmp_path / "model", data=data, progress=lambda s: None)
     assert result.parity["data"]["max_abs_diff"] <= 1e-5
     assert result.parity["data"]["n"] == 600
+
+
+def test_teacher_targets_blend_labels_with_out_of_fold_trees() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from loanscore.train.trainer import teacher_targets
+
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(2000, 5)).astype(np.float32)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-2 * F[:, 0]))).astype(np.float32)
+    np.testing.assert_array_equal(teacher_targets(F, y, 0.0, seed=1), y)
+    p = teacher_targets(F, y, 1.0, seed=1)
+    assert 0 < p.min() and p.max() < 1
+    assert roc_auc_score(y, p) > 0.8  # the trees find the signal (feature 0 alone: 0.86)
+    np.testing.assert_allclose(teacher_targets(F, y, 0.6, seed=1), 0.4 * y + 0.6 * p, atol=1e-6)
+    # Out of fold: on labels that are pure noise, no row's target can carry its own label. The same
+    # trees fitted on all rows and scored on them give an AUC of 0.71 here.
+    noise = rng.integers(0, 2, len(y)).astype(np.float32)
+    assert abs(roc_auc_score(noise, teacher_targets(F, noise, 1.0, seed=1)) - 0.5) < 0.05
