@@ -195,13 +195,13 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     held_out_logit = np.zeros(len(y), dtype=np.float64)
     for k, (a, b) in enumerate(splits):
         label = f"net {k + 1}/{len(splits)} " if len(splits) > 1 else ""
-        target = y[a]
+        target = None
         if config.teacher:
             started = time.perf_counter()
             target = teacher_targets(F[a], y[a], config.teacher, config.seed + k)
             progress(f"{label}teacher: boosted trees' out-of-fold probabilities on {len(a)} rows, weight "
                      f"{config.teacher:g} ({time.perf_counter() - started:.1f} s)")
-        net, record = _fit_member(layout, config, config.seed + k, F[a], target, (F[b], y[b]), label, progress)
+        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress, target)
         epochs.append(record)
         members.append(net)
         if cross_fit:
@@ -225,8 +225,10 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
 
 
 def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.ndarray,
-                validation: tuple[np.ndarray, np.ndarray], label: str, progress: Progress):
-    """One network, stopped early (best weights restored) on ``validation``."""
+                validation: tuple[np.ndarray, np.ndarray], label: str, progress: Progress,
+                target: np.ndarray | None = None):
+    """One network, stopped early (best weights restored) on ``validation``; it learns ``target``
+    (soft, distilled) where given, else the labels ``y``, which set the class weights either way."""
     from .network import build_network
 
     cfg = config.network
@@ -251,12 +253,12 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
                  else keras.optimizers.Adam(lr))
     net.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True),
                 metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
-    class_weight = None
-    if config.class_weight == "balanced":
+    weights = None
+    if config.class_weight == "balanced":  # by the labels: Keras's class_weight would misread soft targets
         rate = float(y.mean())
-        class_weight = {0: 0.5 / (1 - rate), 1: 0.5 / rate}
-    history = net.fit(F, y, validation_data=validation, batch_size=cfg.batch_size, epochs=cfg.max_epochs,
-                      class_weight=class_weight, verbose=0, shuffle=True, callbacks=callbacks)
+        weights = np.where(y > 0.5, 0.5 / rate, 0.5 / (1 - rate)).astype(np.float32)
+    history = net.fit(F, y if target is None else target, sample_weight=weights, validation_data=validation,
+                      batch_size=cfg.batch_size, epochs=cfg.max_epochs, verbose=0, shuffle=True, callbacks=callbacks)
     curve = np.asarray(history.history[monitor])
     best = int(np.argmax(curve) if mode == "max" else np.argmin(curve))
     return net, {"seed": seed, "epochs_run": len(curve), "best_epoch": best + 1,

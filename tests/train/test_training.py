@@ -83,7 +83,7 @@ def test_shipped_model_matches_its_training_run_on_the_development_data(dev_data
 
 
 def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
-    """Signed-log amounts, no teacher, input noise, AdamW and stopping on loss: the export still matches Keras."""
+    """Signed-log amounts, no teacher, balanced classes, input noise, AdamW and stopping on loss: parity holds."""
     from dataclasses import replace
 
     from loanscore.export.exporter import export_run
@@ -91,7 +91,7 @@ def test_training_knobs_export_with_parity(tmp_path: Path) -> None:
 
     schema = Schema.default()
     data = write_csv(tmp_path / "d.csv", generate(schema, 600, seed=7))
-    base = TrainConfig(ensemble=2, amounts="signed_log", teacher=0.0)
+    base = TrainConfig(ensemble=2, amounts="signed_log", teacher=0.0, class_weight="balanced")
     config = replace(base, network=replace(base.network, input_noise=0.1, l2=0.0, weight_decay=0.02,
                                            monitor="loss", max_epochs=2))
     train(data, tmp_path / "run", config=config, progress=lambda s: None)
