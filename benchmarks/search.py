@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/search.py VARIANTS.json [--folds 5] [--workers N] [--gpu-workers G]
-                                [--deadline SECONDS] [--out results.json]
+                                [--deadline SECONDS] [--out results.json] [--reference earlier.json]
 
 ``VARIANTS.json`` maps a name to overrides of the default ``TrainConfig``,
 e.g. ``{"baseline": {}, "refit": {"refit": true}, "wide_lstm": {"network":
@@ -13,7 +13,10 @@ exactly as ``quality.py`` scores the LSTM-CNN (same outer folds, same inner
 split, the test fold only scored). The table compares each variant to the
 first one fold by fold (paired), because seed and fold noise dwarf most
 differences: quote the paired delta and how many folds it wins, not a single
-mean.
+mean. ``--reference`` takes the first variant's results from an earlier run's
+``--out`` file instead of training it again: training is deterministic on one
+machine, but not across CPUs with other instruction sets, so use it only for
+runs on the same machine.
 
 Runs on any Keras 3 backend (``KERAS_BACKEND``); ``search/device.sh`` runs it
 with JAX on the device machine, whose 16 cores screen a dozen variants in a
@@ -129,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu-workers", type=int, default=0, help="of the workers, how many use the GPU")
     parser.add_argument("--deadline", type=float, default=float("inf"), help="seconds after which no task starts")
     parser.add_argument("--out", type=Path, help="write every finished task and the summary here (JSON)")
+    parser.add_argument("--reference", type=Path,
+                        help="an earlier --out file (same machine): pair against its first variant instead of running one")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from quality import find_data
@@ -140,10 +145,18 @@ def main(argv: list[str] | None = None) -> int:
             make_config(overrides)  # a typo fails now, not in every worker
         except (TypeError, ValueError) as exc:
             parser.error(f"variant {name!r} in {args.variants}: {exc}")
+    done: list[dict] = []
+    if args.reference:
+        earlier = json.loads(args.reference.read_text())
+        name, overrides = next(iter(earlier["variants"].items()))
+        done = [t for t in earlier["tasks"] if t["variant"] == name and "error" not in t]
+        variants = {name: overrides, **variants}
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     ctx = mp.get_context("spawn")
     tasks, results = ctx.Queue(), ctx.Queue()
     for name, overrides in variants.items():
+        if any(t["variant"] == name for t in done):
+            continue
         for k in range(args.folds):
             tasks.put((name, overrides, k))
     for _ in range(args.workers):
@@ -154,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
              for i in range(args.workers)]
     for p in procs:
         p.start()
-    done, running = [], len(procs)
+    running = len(procs)
     while running:
         r = results.get()
         if r is None:
