@@ -23,10 +23,6 @@ class NetworkConfig:
     kernel_sizes: tuple[int, ...] = (2, 3)
     static_units: int = 32
     static_layers: int = 1
-    static_in_lstm: bool = False
-    """Screen option: the static fields join every month's input to the LSTM, not only the dense head."""
-    summaries: bool = False
-    """Screen option: each history channel's mean, max, min and newest-minus-oldest join the static branch."""
     wide: bool = False
     """Wide & deep: a linear term on the whole feature vector is added to the logit."""
     dense_units: int = 32
@@ -71,8 +67,6 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
     history = layers.Permute((2, 1), name="months_by_channel")(history)  # [batch, months, channels]
 
     seq = history
-    if cfg.static_in_lstm:
-        seq = layers.Concatenate(name="months_and_static")([history, layers.RepeatVector(layout.months)(static)])
     for i in range(cfg.lstm_layers):
         lstm = layers.LSTM(cfg.lstm_units, return_sequences=True, kernel_regularizer=reg,
                            name="lstm" if i == 0 else f"lstm_{i + 1}")
@@ -86,10 +80,6 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
                              kernel_regularizer=reg, name=f"conv_k{k}")(seq)
         pooled += [layers.GlobalMaxPooling1D()(conv), layers.GlobalAveragePooling1D()(conv)]
     dense_static = static
-    if cfg.summaries:
-        dense_static = layers.Concatenate(name="static_and_summaries")([
-            static, keras.ops.mean(history, axis=1), keras.ops.max(history, axis=1), keras.ops.min(history, axis=1),
-            history[:, -1, :] - history[:, 0, :]])
     for i in range(cfg.static_layers):
         dense_static = layers.Dense(cfg.static_units, activation="relu", kernel_regularizer=reg,
                                     name="static" if i == 0 else f"static_{i + 1}")(dense_static)

@@ -51,17 +51,6 @@ class TrainConfig:
     out-of-fold probability of gradient-boosted trees fitted on that member's training rows only, a less
     noisy target than the 0/1 label. 0: labels only. The trees are a training aid and are not exported;
     early stopping, calibration and the threshold use the labels."""
-    teacher_bags: int = 1
-    """Screen option: the teacher's out-of-fold probabilities averaged over this many fold partitions."""
-    teacher_aggregates: bool = False
-    """Screen option: the teacher's trees also get each history channel's mean, max, min, trend and recent mean."""
-    teacher_max_features: float = 1.0
-    """Screen option: share of features each tree split may consider."""
-    teacher_weights: tuple[float, ...] = ()
-    """Screen option: member k's teacher weight is teacher_weights[k % len] instead of ``teacher``."""
-    born_again: float = 0.0
-    """Screen option: each member is trained twice; the second time its target also blends in, with this
-    weight, the first network's probabilities on its own training rows."""
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
@@ -79,11 +68,6 @@ class TrainConfig:
             "calibration": self.calibration,
             "amounts": self.amounts,
             "teacher": self.teacher,
-            "teacher_bags": self.teacher_bags,
-            "teacher_aggregates": self.teacher_aggregates,
-            "teacher_max_features": self.teacher_max_features,
-            "teacher_weights": list(self.teacher_weights),
-            "born_again": self.born_again,
         }
 
 
@@ -212,21 +196,12 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     for k, (a, b) in enumerate(splits):
         label = f"net {k + 1}/{len(splits)} " if len(splits) > 1 else ""
         target = None
-        weight = config.teacher_weights[k % len(config.teacher_weights)] if config.teacher_weights else config.teacher
-        if weight:
+        if config.teacher:
             started = time.perf_counter()
-            T = teacher_features(F[a], layout) if config.teacher_aggregates else F[a]
-            target = teacher_targets(T, y[a], weight, config.seed + k, bags=config.teacher_bags,
-                                     max_features=config.teacher_max_features)
+            target = teacher_targets(F[a], y[a], config.teacher, config.seed + k)
             progress(f"{label}teacher: boosted trees' out-of-fold probabilities on {len(a)} rows, weight "
-                     f"{weight:g} ({time.perf_counter() - started:.1f} s)")
+                     f"{config.teacher:g} ({time.perf_counter() - started:.1f} s)")
         net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress, target)
-        if config.born_again:
-            own = 1 / (1 + np.exp(-net.predict(F[a], batch_size=4096, verbose=0).reshape(-1)))
-            base = target if target is not None else y[a]
-            target = ((1 - config.born_again) * base + config.born_again * own).astype(np.float32)
-            net, record = _fit_member(layout, config, config.seed + k + 1000, F[a], y[a], (F[b], y[b]),
-                                      label + "again ", progress, target)
         epochs.append(record)
         members.append(net)
         if cross_fit:
@@ -290,13 +265,7 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
                  "best_val_auc": float(history.history["val_auc"][best])}
 
 
-def teacher_features(F: np.ndarray, layout) -> np.ndarray:
-    H = F[:, layout.n_static:].reshape(len(F), layout.channels, layout.months)
-    return np.hstack([F, H.mean(2), H.max(2), H.min(2), H[:, :, -1] - H[:, :, 0], H[:, :, -3:].mean(2)])
-
-
-def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, folds: int = 4, bags: int = 1,
-                    max_features: float = 1.0) -> np.ndarray:
+def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, folds: int = 4) -> np.ndarray:
     """Soft targets ``(1 - weight) * y + weight * p``, ``p`` a boosted-tree model's out-of-fold probabilities.
 
     Out-of-fold, so a row's teacher probability never comes from trees that saw its label.
@@ -305,14 +274,11 @@ def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, fold
     from sklearn.model_selection import StratifiedKFold
 
     p = np.zeros(len(y))
-    for bag in range(bags):
-        s = seed + 100 * bag
-        for a, b in StratifiedKFold(folds, shuffle=True, random_state=s).split(F, y):
-            trees = HistGradientBoostingClassifier(learning_rate=0.05, max_iter=500, max_leaf_nodes=15,
-                                                   min_samples_leaf=50, l2_regularization=1.0, early_stopping=True,
-                                                   validation_fraction=0.15, n_iter_no_change=30, random_state=s,
-                                                   max_features=max_features)
-            p[b] += trees.fit(F[a], y[a]).predict_proba(F[b])[:, 1] / bags
+    for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(F, y):
+        trees = HistGradientBoostingClassifier(learning_rate=0.05, max_iter=500, max_leaf_nodes=15,
+                                               min_samples_leaf=50, l2_regularization=1.0, early_stopping=True,
+                                               validation_fraction=0.15, n_iter_no_change=30, random_state=seed)
+        p[b] = trees.fit(F[a], y[a]).predict_proba(F[b])[:, 1]
     return ((1 - weight) * y + weight * p).astype(np.float32)
 
 
