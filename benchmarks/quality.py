@@ -26,6 +26,11 @@ calibration and the decision threshold. The outer test fold is only scored.
   on the whole training fold.
 * ``logreg``: standardized raw features, C chosen on the inner validation split.
 
+Thresholds: the LSTM-CNN's by its default rule (``cost``: its Platt-calibrated
+probability at least 1/6 for the 5:1 costs); the others', whose probabilities
+are not calibrated, at the least cost on the validation labels (``cost_empirical``,
+the same costs).
+
 Needs the ``[train]`` and ``[bench]`` extras. Data: ``--data``, else
 ``$LOANSCORE_DEV_DATA``, else ``../shared/data/uci_credit_card_dev.csv.gz``
 relative to the project root (UCI "default of credit card clients", Yeh & Lien
@@ -48,7 +53,8 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "uci_credit_card_dev.csv.gz"
 SEED = 42
 INNER_VALIDATION = 0.2
 MODELS = ("lstm_cnn", "lightgbm", "lightgbm_refit", "lightgbm_reference", "logreg")
-SUMMARY = ("roc_auc", "pr_auc", "ks", "brier", "ece", "accuracy", "precision", "recall", "f1", "threshold", "seconds")
+SUMMARY = ("roc_auc", "pr_auc", "ks", "brier", "ece", "accuracy", "precision", "recall", "f1", "threshold",
+           "approval_rate", "cost", "seconds")
 
 LGBM_GRID = [
     {"num_leaves": leaves, "min_child_samples": mcs, "colsample_bytree": col}
@@ -103,7 +109,7 @@ def fit_lightgbm(ds, schema, itr, iva):
         if best is None or auc > best[0]:
             best = (auc, model, params)
     auc, model, params = best
-    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule(), {
+    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule("cost_empirical"), {
         "params": params, "trees": int(model.best_iteration_), "inner_validation_auc": float(auc)}
 
 
@@ -119,7 +125,7 @@ def fit_lightgbm_reference(ds, schema, itr, iva):
     inner = lgb.LGBMClassifier(**LGBM_REFERENCE).fit(X[itr], ds.y[itr])
     rows = np.concatenate([itr, iva])
     model = lgb.LGBMClassifier(**LGBM_REFERENCE).fit(X[rows], ds.y[rows])
-    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule(), {
+    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule("cost_empirical"), {
         "params": LGBM_REFERENCE, "validation_rows": (iva, inner.predict_proba(X[iva])[:, 1])}
 
 
@@ -160,7 +166,7 @@ def fit_logreg(ds, schema, itr, iva):
         if best is None or auc > best[0]:
             best = (auc, model, C)
     _, model, C = best
-    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule(), {"C": C}
+    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule("cost_empirical"), {"C": C}
 
 
 FITTERS = {"lstm_cnn": fit_lstm_cnn, "lightgbm": fit_lightgbm, "lightgbm_refit": fit_lightgbm_refit,
@@ -172,6 +178,7 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     from sklearn.model_selection import train_test_split
 
     from loanscore.train.metrics import classification_metrics
+    from loanscore.train.threshold import ThresholdRule
 
     itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.y[tr], random_state=SEED)
     started = time.perf_counter()
@@ -179,8 +186,13 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     seconds = time.perf_counter() - started
     val_rows, p_val = info.pop("validation_rows", None) or (iva, predict(iva))
     threshold = rule.choose(ds.y[val_rows], p_val)["value"]
-    m = classification_metrics(ds.y[te], predict(te), threshold)
-    m.update(seconds=seconds, info=info)
+    p_te = predict(te)
+    m = classification_metrics(ds.y[te], p_te, threshold)
+    m.update(seconds=seconds, info=info, cost=rule.expected_cost(ds.y[te], p_te, threshold))
+    if rule.rule == "cost":  # what the labels' own minimum on the validation rows would have given instead
+        alt = ThresholdRule("cost_empirical", rule.cost_default, rule.cost_decline_good).choose(ds.y[val_rows], p_val)
+        info["cost_empirical"] = {"threshold": alt["value"], "approval_rate": float(np.mean(p_te < alt["value"])),
+                                  "cost": rule.expected_cost(ds.y[te], p_te, alt["value"])}
     return m
 
 

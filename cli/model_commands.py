@@ -29,12 +29,14 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="Encoding of the schema's signed_log fields (bills, payments, credit line).")
 @click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
               help="'none' keeps probabilities calibrated; imbalance is handled by the threshold rule.")
-@click.option("--threshold-rule", type=click.Choice(["cost", "approval_rate"]), default="cost", show_default=True,
-              help="How the decision threshold is chosen on the validation split.")
+@click.option("--threshold-rule", type=click.Choice(["cost", "cost_empirical", "approval_rate"]), default="cost",
+              show_default=True, help="cost: decline from cost-decline-good / (cost-default + cost-decline-good), "
+              "the least expected cost for calibrated probabilities; cost_empirical: the least cost on the "
+              "validation labels; approval_rate: approve that share of the validation rows.")
 @click.option("--cost-default", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
-              help="Cost of approving an applicant who defaults (cost rule).")
+              help="Cost of approving an applicant who defaults (cost rules).")
 @click.option("--cost-decline-good", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Cost of declining an applicant who would have repaid (cost rule).")
+              help="Cost of declining an applicant who would have repaid (cost rules).")
 @click.option("--approval-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.75,
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors

@@ -162,12 +162,16 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
         w("")
 
     w("## Decision threshold\n")
+    best = threshold.get("empirical_minimum")
+    gap = (f" (the lowest cost on those rows' labels: {_num(best.get('expected_cost_per_applicant'))} at "
+           f"{_g(best.get('value'))})") if best else ""
     w(f"Decline when the probability of default is at least **{_g(threshold.get('value'))}** "
       f"(`{threshold.get('declined_when', 'probability >= value')}`). Rule: `{threshold.get('rule', '?')}`: "
-      f"{threshold.get('description', '')}; inputs {json.dumps(threshold.get('inputs', {}))}; chosen on the "
-      f"{threshold.get('chosen_on', '?')}, where it approves {_pct(threshold.get('approval_rate'))} of applicants "
-      f"at an expected cost of {_num(threshold.get('expected_cost_per_applicant'))} per applicant. A lending app may "
-      "add a review band around it (`Bands` in the API, `--approve-below/--decline-from` on the command line).\n")
+      f"{threshold.get('description', '')}; inputs {json.dumps(threshold.get('inputs', {}))}; chosen on: "
+      f"{threshold.get('chosen_on', '?')}. On the {threshold.get('measured_on', threshold.get('chosen_on', '?'))} "
+      f"it approves {_pct(threshold.get('approval_rate'))} of applicants at an expected cost of "
+      f"{_num(threshold.get('expected_cost_per_applicant'))} per applicant{gap}. A lending app may add a review "
+      "band around it (`Bands` in the API, `--approve-below/--decline-from` on the command line).\n")
 
     w("## Evaluation and fairness slices\n")
     if evaluation:

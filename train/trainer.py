@@ -90,9 +90,12 @@ def train(
     schema = schema or Schema.default()
     config = config or TrainConfig()
     started = time.perf_counter()
-    dataset = data if isinstance(data, Dataset) else load_dataset(data, schema)
     if config.class_weight not in ("none", "balanced"):
         raise ValueError(f"class_weight must be 'none' or 'balanced'; got {config.class_weight!r}.")
+    if config.threshold.rule == "cost" and config.calibration == "none":
+        raise ValueError("The 'cost' threshold rule needs calibrated probabilities: keep calibration='platt', "
+                         "or choose the threshold on the validation labels with rule 'cost_empirical'.")
+    dataset = data if isinstance(data, Dataset) else load_dataset(data, schema)
 
     from sklearn.model_selection import train_test_split
 

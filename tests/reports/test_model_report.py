@@ -94,13 +94,16 @@ def test_export_writes_report_and_model_card(tiny_model, no_remote):
                  "Expert Systems with Applications 36(2)", "UCI Machine Learning Repository",
                  "default of credit card clients", "## Limitations", "2005", "interest rate",
                  "loanscore verify MODEL_DIR", "loanscore verify MODEL_DIR --reference RUN_DIR --data CSV",
-                 f"**{manifest['threshold']['value']}**", manifest["sha256"]):
+                 f"**{manifest['threshold']['value']:g}**", manifest["sha256"]):
         assert text in card, text
     auc, all_rows = manifest["metrics"]["validation"]["roc_auc"], manifest["metrics"]["out_of_fold"]["roc_auc"]
     assert f"| ROC AUC | {auc:.4f} | {all_rows:.4f} |" in card
     assert "cross-fitted: the 600 rows in 4 stratified folds" in card  # the default training, described as it ran
     assert "0.4 × the label + 0.6 × the out-of-fold probability of gradient-boosted trees" in card
-    assert manifest["threshold"]["chosen_on"] == "out-of-fold predictions on all 600 rows"
+    threshold = manifest["threshold"]
+    assert threshold["chosen_on"] == "the costs" and threshold["measured_on"] == "out-of-fold predictions on all 600 rows"
+    assert "chosen on: the costs. On the out-of-fold predictions on all 600 rows it approves" in card
+    assert f"the lowest cost on those rows' labels: {threshold['empirical_minimum']['expected_cost_per_applicant']:.4f}" in card
     assert re.search(r"\| SEX \| 1 male.*\|", card) and "| AGE band |" in card
 
 

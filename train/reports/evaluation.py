@@ -92,7 +92,7 @@ def threshold_costs(manifest: dict) -> dict | None:
     """The misclassification costs to chart: the threshold rule's own inputs, else the training configuration's."""
     rule = manifest.get("threshold", {})
     inputs = rule.get("inputs", {})
-    if rule.get("rule") == "cost" and {"cost_default", "cost_decline_good"} <= set(inputs):
+    if rule.get("rule") in ("cost", "cost_empirical") and {"cost_default", "cost_decline_good"} <= set(inputs):
         return {"cost_default": float(inputs["cost_default"]), "cost_decline_good": float(inputs["cost_decline_good"]),
                 "source": "the threshold rule (manifest threshold inputs)"}
     cfg = ((manifest.get("training") or {}).get("config") or {}).get("threshold") or {}
