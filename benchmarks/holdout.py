@@ -22,6 +22,7 @@ shipped model against each other one a paired bootstrap of the differences in
 ROC AUC and Brier score (rows resampled together; 95 % interval and the share
 of resamples the shipped model wins), because on a few thousand rows an AUC
 difference of a few thousandths is within sampling noise.
+It warns when the file repeats development rows (then it is not held back).
 
 Needs the ``[train]`` and ``[bench]`` extras.
 """
@@ -110,6 +111,23 @@ def plot_roc(path: Path, y: np.ndarray, predictions: dict) -> None:
     plt.close(fig)
 
 
+def held_back_overlap(dev, held_back) -> tuple[str, int]:
+    """A warning when held-back rows repeat development rows in every field, and how many do.
+
+    Distinct clients can share a record (a few per thousand development rows repeat another), so only a
+    share well above that suggests the file is not held back at all.
+    """
+    import pandas as pd
+
+    hashes = pd.util.hash_pandas_object(dev, index=False)
+    shared = int(pd.util.hash_pandas_object(held_back, index=False).isin(set(hashes)).sum())
+    if shared / max(len(held_back), 1) <= max(0.01, 3 * hashes.duplicated().mean()):
+        return "", shared
+    return (f"warning: {shared} of {len(held_back)} held-back rows equal a development row in all {dev.shape[1]} "
+            "fields: the comparators were fitted on them, and a model trained on the development data saw them, so "
+            "these figures are optimistic. Is this the held-back file?"), shared
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("held_back", type=Path, help="labelled CSV of clients the model never saw")
@@ -146,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     y = ds.y[test]
     print(f"held-back {args.held_back.name}: {n_test} rows, default rate {y.mean():.4f}; "
           f"comparators fitted on {n_dev} development rows", file=sys.stderr)
+    overlap, shared = held_back_overlap(dev_ds.X[schema.input_names], test_ds.X[schema.input_names])
+    if overlap:
+        print(overlap, file=sys.stderr)
 
     predictions = {"shipped": p_shipped}
     thresholds = {"shipped": threshold}
@@ -171,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         blo, bhi = b["brier_diff_ci95"]
         print(f"| {name} | {b['roc_auc_diff']:+.4f} | [{lo:+.4f}, {hi:+.4f}] | {b['share_a_higher_auc']:.1%} | "
               f"{b['brier_diff']:+.5f} | [{blo:+.5f}, {bhi:+.5f}] | {b['share_a_lower_brier']:.1%} |")
+    if overlap:
+        print(f"\n{overlap}")
     cv = manifest.get("metrics", {}).get("cross_validation", {}).get("lstm_cnn", {}).get("roc_auc")
     if cv:
         print(f"\nThe shipped configuration's 5-fold CV ROC AUC on the development data: {cv['mean']:.4f} ± {cv['sd']:.4f}")
@@ -182,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps({
             "held_back": test_ds.fingerprint, "development": dev_ds.fingerprint,
             "model": {"dir": str(args.model or "shipped"), "sha256": manifest["sha256"]},
-            "results": results, "shipped_versus": versus,
+            "rows_equal_to_development": shared, "results": results, "shipped_versus": versus,
             "seconds": round(seconds, 1),
         }, indent=2) + "\n")
     return 0
