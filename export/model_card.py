@@ -87,8 +87,8 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
     if config.get("teacher"):
         w(f"Trained by knowledge distillation: each network learned {1 - config['teacher']:g} × the label + "
           f"{config['teacher']:g} × the out-of-fold probability of gradient-boosted trees fitted on that network's "
-          "training rows. The trees are not part of the model; early stopping, calibration and the threshold use "
-          "the labels alone.\n")
+          "training rows. The trees are not part of the model; early stopping, calibration and the threshold's "
+          "figures use the labels alone.\n")
 
     w("## Intended use and users\n")
     w("- **Users:** credit-risk analysts and credit officers of a lender, through the `loanscore` command or the "
@@ -119,12 +119,12 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
         k = split["cross_fit_folds"]
         w(f"- **Split:** cross-fitted: the {split.get('rows', '?'):,} rows in {k} stratified folds (seed "
           f"{split.get('random_state', '?')}); network i of the {k} trained on the other {k - 1} folds and stopped "
-          "early on fold i. Calibration and the threshold were fitted on the out-of-fold predictions, each row "
-          "scored by the one network that did not see it.")
+          "early on fold i. Calibration was fitted, and the threshold rule applied, on the out-of-fold predictions, "
+          "each row scored by the one network that did not see it.")
     elif split:
         w(f"- **Split:** {split.get('train_rows', '?')} training and {split.get('validation_rows', '?')} validation rows "
-          f"(stratified on the label, seed {split.get('random_state', '?')}); the validation rows chose the epoch and "
-          "the threshold.")
+          f"(stratified on the label, seed {split.get('random_state', '?')}); the validation rows chose the epoch, "
+          "and the threshold rule was applied to them.")
     w("")
 
     out_of_fold = metrics.get("out_of_fold") or {}

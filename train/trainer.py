@@ -50,7 +50,7 @@ class TrainConfig:
     """Knowledge distillation: each member learns the target (1 - teacher) * label + teacher * the
     out-of-fold probability of gradient-boosted trees fitted on that member's training rows only, a less
     noisy target than the 0/1 label. 0: labels only. The trees are a training aid and are not exported;
-    early stopping, calibration and the threshold use the labels."""
+    early stopping, calibration and the threshold's figures use the labels."""
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
@@ -153,7 +153,8 @@ VALIDATION_NOTE = {
     "holdout": "metrics on the validation split held out from training",
     "out_of_fold": "cross-fitted ensemble: 'validation' holds the out-of-fold predictions (each row scored by the "
                    "member that did not train on it, then calibrated) on the rows of the usual validation split, "
-                   "'out_of_fold' the same on all rows; calibration and threshold are fitted on all out-of-fold rows",
+                   "'out_of_fold' the same on all rows; calibration is fitted, and the threshold rule applied, on all "
+                   "out-of-fold rows",
 }
 
 
