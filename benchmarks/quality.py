@@ -44,6 +44,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -178,7 +179,6 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     from sklearn.model_selection import train_test_split
 
     from loanscore.train.metrics import classification_metrics
-    from loanscore.train.threshold import ThresholdRule
 
     itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.y[tr], random_state=SEED)
     started = time.perf_counter()
@@ -190,7 +190,7 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     m = classification_metrics(ds.y[te], p_te, threshold)
     m.update(seconds=seconds, info=info, cost=rule.expected_cost(ds.y[te], p_te, threshold))
     if rule.rule == "cost":  # what the labels' own minimum on the validation rows would have given instead
-        alt = ThresholdRule("cost_empirical", rule.cost_default, rule.cost_decline_good).choose(ds.y[val_rows], p_val)
+        alt = replace(rule, rule="cost_empirical").choose(ds.y[val_rows], p_val)
         info["cost_empirical"] = {"threshold": alt["value"], "approval_rate": float(np.mean(p_te < alt["value"])),
                                   "cost": rule.expected_cost(ds.y[te], p_te, alt["value"])}
     return m
