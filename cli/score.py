@@ -88,7 +88,8 @@ def score(
         if input_path == "-" and not quiet and _isatty(sys.stdin):
             click.echo("Reading applicants from the terminal; end with Ctrl-D.", err=True)
         reader = open_reader(
-            input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns, chunk_rows=chunk_rows
+            input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns, chunk_rows=chunk_rows,
+            numbers=schema.number_names,
         )
     with _Interrupts() as interrupts:
         code = _run(scorer, reader, output, out_format, quiet, interrupts)

@@ -190,6 +190,11 @@ class Schema:
     def input_names(self) -> list[str]:
         return [c.name for c in self.columns()]
 
+    @property
+    def number_names(self) -> list[str]:
+        """The input columns whose values are numbers (all but string-coded categoricals)."""
+        return [c.name for c in self.columns() if not c.is_string]
+
     def _check(self, source: str) -> None:
         names = self.input_names
         dupes = sorted({n for n in names if names.count(n) > 1})

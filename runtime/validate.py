@@ -119,6 +119,23 @@ def _scalar_problem(col: Column, x: float) -> str | None:
     return None
 
 
+class ParsedText(Sequence[str]):
+    """A CSV column whose fields were parsed to numbers in bulk (see ``CsvReader``).
+
+    ``numbers`` are the values; ``self[i]`` is field ``i``'s text, split out of its line again,
+    which only an error message needs.
+    """
+
+    def __init__(self, numbers: np.ndarray, lines: Sequence[str], index: int):
+        self.numbers, self._lines, self._index = numbers, lines, index
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        return self._lines[i].rstrip("\r\n").split(",")[self._index]
+
+
 def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np.ndarray:
     x, bad = _parse_numbers(values)
     for i, reason in bad.items():
@@ -163,6 +180,8 @@ def _parse_numbers(values: Any) -> tuple[np.ndarray, dict[int, str]]:
     Fast paths convert a whole column in C (``float()`` per value, for text);
     only a column holding a value that fails them is looked at value by value.
     """
+    if isinstance(values, ParsedText):
+        return values.numbers, {}
     if isinstance(values, np.ndarray):
         if values.dtype.kind in "fiu":
             return values.astype(np.float64).reshape(-1), {}

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from loanscore.runtime.scorer import Bands, Scorer
 from loanscore.runtime.stream import Progress, Summary, score_stream
 from loanscore.runtime.tabular import CsvReader, CsvWriter, JsonLinesWriter, open_reader
+from loanscore.runtime.validate import ParsedText
 
 PRINTED = 5e-7
 """Probabilities are printed with 6 decimals: half a unit in the last place."""
@@ -22,9 +23,11 @@ BATCH = 1e-6
 
 
 def run_csv(scorer, text, *, chunk_rows=8192, keep=(), fmt="csv"):
+    """Score CSV ``text`` as ``loanscore score`` does (number columns parsed in bulk where a chunk allows)."""
     data = io.BufferedReader(io.BytesIO(text.encode("utf-8")))
     reader = open_reader(
-        "-", scorer.schema.input_names, fmt="csv", id_column=scorer.schema.id, keep=keep, chunk_rows=chunk_rows, stdin=data
+        "-", scorer.schema.input_names, fmt="csv", id_column=scorer.schema.id, keep=keep, chunk_rows=chunk_rows,
+        stdin=data, numbers=scorer.schema.number_names,
     )
     out = io.StringIO()
     writer = (CsvWriter if fmt == "csv" else JsonLinesWriter)(out, reader.passthrough)
@@ -110,6 +113,64 @@ def test_jsonl_output_and_keep_columns(scorer, applicants, to_csv):
     assert list(out[0]) == ["ID", "BRANCH", "AGE", "probability_of_default", "decision", "error", "warning"]
     assert out[2]["BRANCH"] == "Taipei" and out[2]["AGE"] == rows[2]["AGE"]
     assert isinstance(out[0]["probability_of_default"], float) and out[0]["error"] is None
+
+
+# -- bulk parsing: the same results as the csv module ----------------------------
+
+TOKENS = ["12", " 35 ", "+40", "4e1", "1e400", "nan", "NaN", "-inf", "Infinity", ".5", "50.", "0040", "-0", "1e-400",
+          "\t40", "\u00a040", "4_0", "\u0664\u0660", "\uff14\uff10", "0x28", "", " ", "NA", "n/a", "forty", "4.0.0",
+          "--40", "40\x00", "0" * 62 + "40", "0" * 70 + "40"]
+"""Values a number column may hold: numbers in many spellings, missing ones, words, and too long."""
+
+
+@pytest.mark.parametrize("name", ["AGE", "SEX", "LIMIT_BAL", "BILL_AMT1", "PAY_0"])
+def test_bulk_parsing_reads_every_value_as_the_csv_module_does(scorer, applicants, name):
+    rows = applicants(len(TOKENS), seed=8)
+    for row, token in zip(rows, TOKENS):
+        row[name] = token
+    header = list(rows[0])
+
+    def text(quote):
+        table = [header, *([r[h] for h in header] for r in rows)]
+        return "".join(",".join(quote + v + quote for v in values) + "\n" for values in table)
+
+    def bulk_read(text):
+        reader = CsvReader("-", scorer.schema.input_names, chunk_rows=1, numbers=scorer.schema.number_names,
+                           stdin=io.BufferedReader(io.BytesIO(text.encode())))
+        return {t for t, chunk in zip(TOKENS, reader) if isinstance(chunk.columns[name], ParsedText)}
+
+    # Quotes send every row through the csv module; without them most go through np.loadtxt.
+    _, bulk = run_csv(scorer, text(""), chunk_rows=1)
+    _, csv_module = run_csv(scorer, text('"'), chunk_rows=1)
+    assert bulk == csv_module
+    assert sum(1 for r in bulk if r["error"]) >= 8
+    assert bulk_read(text('"')) == set()
+    assert bulk_read(text("")) >= {"12", " 35 ", "+40", "4e1", "nan", ".5", "0040", "\t40", "0" * 62 + "40"}
+    assert not bulk_read(text("")) & {"", " ", "NA", "forty", "40\x00", "0" * 70 + "40"}
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 5])
+def test_bulk_and_csv_module_chunks_join_up(scorer, applicants, to_csv, chunk_rows):
+    rows = applicants(12, seed=9)
+    for r in rows:
+        r["NOTE"] = "ok"
+    rows[4]["NOTE"] = "two\nlines"  # quoted: one row over two lines
+    lines = to_csv(rows, newline="\r\n").split("\r\n")
+    lines[9] = lines[9].rsplit(",", 1)[0]  # data row 9: a field short
+    lines.insert(8, "")  # a blank line is no row
+    text = "\r\n".join(lines)
+    _, chunked = run_csv(scorer, text, chunk_rows=chunk_rows, keep=("NOTE",))
+    _, whole = run_csv(scorer, text, keep=("NOTE",))  # one chunk, holding a quote: all through the csv module
+    assert [r["ID"] for r in chunked] == [str(i) for i in range(1, 13)]
+    assert chunked[4]["NOTE"] == "two\nlines"
+    assert chunked[8]["error"] == "row 9 has 24 fields; the header has 25."
+    assert [r["error"] for r in chunked].count("") == 11
+
+    def p(rows):
+        return np.array([float(r.pop("probability_of_default") or "nan") for r in rows])
+
+    np.testing.assert_allclose(p(chunked), p(whole), rtol=0, atol=2 * PRINTED + BATCH)
+    assert chunked == whole
 
 
 # -- property: nothing is dropped, every corrupted row is rejected ----------------

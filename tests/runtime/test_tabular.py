@@ -173,7 +173,8 @@ def test_csv_non_utf8_names_the_line(applicants, write_csv, inputs, monkeypatch,
         read_all(CsvReader(path, inputs))
 
 
-def test_csv_runaway_quote_is_an_input_error(applicants, write_csv, inputs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("chunk_rows", [1, 8192])
+def test_csv_runaway_quote_is_an_input_error(applicants, write_csv, inputs, tmp_path, monkeypatch, chunk_rows):
     import csv
 
     monkeypatch.setattr(csv, "field_size_limit", csv.field_size_limit)
@@ -182,8 +183,8 @@ def test_csv_runaway_quote_is_an_input_error(applicants, write_csv, inputs, tmp_
         text = write_csv(applicants(2)).read_text() + '1,"' + "x" * 2000 + "\n"
         path = tmp_path / "quote.csv"
         path.write_text(text)
-        with pytest.raises(InputError, match="cannot be read as CSV"):
-            read_all(CsvReader(path, inputs))
+        with pytest.raises(InputError, match="quote.csv: line 4 cannot be read as CSV"):
+            read_all(CsvReader(path, inputs, chunk_rows=chunk_rows, numbers=inputs))
     finally:
         csv.field_size_limit(old)
 
