@@ -167,6 +167,9 @@ def main() -> None:
         results.update(one_row_process_s=statistics.median(starts), python_start_s=baseline)
         print(f"one-row file    {statistics.median(starts):.3f} s process start to exit (median of 7; bare python "
               f"start {baseline:.3f} s; goal <= 0.5 s)")
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            print("                PYTHONDONTWRITEBYTECODE is set: modules installed without a .pyc (an editable "
+                  "install) are compiled at every start, ~0.05-0.1 s more than a user sees")
 
         if args.memory_rows:
             big = Path(tmp) / "big.csv"
