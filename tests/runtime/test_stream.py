@@ -123,30 +123,47 @@ TOKENS = ["12", " 35 ", "+40", "4e1", "1e400", "nan", "NaN", "-inf", "Infinity",
 """Values a number column may hold: numbers in many spellings, missing ones, words, and too long."""
 
 
+def _table(rows, quote="", newline="\n"):
+    """CSV text of ``rows`` written by hand; with ``quote='"'`` every field is quoted, which sends every
+    chunk through the csv module (same values, read the old way)."""
+    header = list(rows[0])
+    return "".join(",".join(quote + v + quote for v in values) + newline
+                   for values in [header, *([r[h] for h in header] for r in rows)])
+
+
+def _bulk_rows(scorer, text, name):
+    """The 0-based rows (one per chunk) whose column ``name`` was parsed in bulk."""
+    reader = CsvReader("-", scorer.schema.input_names, chunk_rows=1, numbers=scorer.schema.number_names,
+                       stdin=io.BufferedReader(io.BytesIO(text.encode())))
+    return {i for i, chunk in enumerate(reader) if isinstance(chunk.columns[name], ParsedText)}
+
+
 @pytest.mark.parametrize("name", ["AGE", "SEX", "LIMIT_BAL", "BILL_AMT1", "PAY_0"])
 def test_bulk_parsing_reads_every_value_as_the_csv_module_does(scorer, applicants, name):
     rows = applicants(len(TOKENS), seed=8)
     for row, token in zip(rows, TOKENS):
         row[name] = token
-    header = list(rows[0])
-
-    def text(quote):
-        table = [header, *([r[h] for h in header] for r in rows)]
-        return "".join(",".join(quote + v + quote for v in values) + "\n" for values in table)
-
-    def bulk_read(text):
-        reader = CsvReader("-", scorer.schema.input_names, chunk_rows=1, numbers=scorer.schema.number_names,
-                           stdin=io.BufferedReader(io.BytesIO(text.encode())))
-        return {t for t, chunk in zip(TOKENS, reader) if isinstance(chunk.columns[name], ParsedText)}
-
-    # Quotes send every row through the csv module; without them most go through np.loadtxt.
-    _, bulk = run_csv(scorer, text(""), chunk_rows=1)
-    _, csv_module = run_csv(scorer, text('"'), chunk_rows=1)
+    _, bulk = run_csv(scorer, _table(rows), chunk_rows=1)
+    _, csv_module = run_csv(scorer, _table(rows, '"'), chunk_rows=1)
     assert bulk == csv_module
     assert sum(1 for r in bulk if r["error"]) >= 8
-    assert bulk_read(text('"')) == set()
-    assert bulk_read(text("")) >= {"12", " 35 ", "+40", "4e1", "nan", ".5", "0040", "\t40", "0" * 62 + "40"}
-    assert not bulk_read(text("")) & {"", " ", "NA", "forty", "40\x00", "0" * 70 + "40"}
+    assert _bulk_rows(scorer, _table(rows, '"'), name) == set()
+    took = {TOKENS[i] for i in _bulk_rows(scorer, _table(rows), name)}
+    assert took >= {"12", " 35 ", "+40", "4e1", "nan", ".5", "0040", "\t40", "0" * 62 + "40", ""}
+    assert not took & {" ", "NA", "forty", "40\x00", "0" * 70 + "40"}
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_bulk_parsing_reads_empty_fields_anywhere_as_missing(scorer, applicants, newline):
+    rows = applicants(4, seed=10)
+    rows[0]["ID"] = rows[0]["PAY_AMT1"] = ""  # the first and the last field
+    rows[1]["EDUCATION"] = rows[1]["MARRIAGE"] = ""  # two in a row
+    rows[2]["LIMIT_BAL"] = ""  # required: rejected
+    _, bulk = run_csv(scorer, _table(rows, newline=newline), chunk_rows=1)
+    _, csv_module = run_csv(scorer, _table(rows, '"', newline=newline), chunk_rows=1)
+    assert bulk == csv_module
+    assert [r["error"] for r in bulk] == ["", "", "LIMIT_BAL is required and cannot be missing. Got '' in row 3.", ""]
+    assert _bulk_rows(scorer, _table(rows, newline=newline), "PAY_AMT1") == {0, 1, 2, 3}
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 2, 3, 5])
