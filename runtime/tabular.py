@@ -393,7 +393,9 @@ class CsvReader:
                    for c, j in zip(self.inputs, self._in_idx)}
         return columns, {c: fields(j) for c, j in zip(self.passthrough, self._pass_idx)}
 
+
 def _empty_as_nan(line: str) -> str:
+    """``line`` with every empty field written ``nan``: np.loadtxt refuses empty fields."""
     body = line.rstrip("\r\n")
     return ",".join(f or "nan" for f in body.split(",")) + line[len(body):]
 
