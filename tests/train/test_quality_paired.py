@@ -1,0 +1,37 @@
+"""benchmarks/quality.py's paired comparison: fold-by-fold differences and a corrected interval."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from quality import paired  # noqa: E402
+
+
+def _results(**aucs: list[float]) -> dict:
+    return {name: {"folds": [{"roc_auc": x} for x in values]} for name, values in aucs.items()}
+
+
+def test_interval_uses_the_corrected_variance_of_overlapping_folds() -> None:
+    base = [0.78, 0.78, 0.78, 0.79, 0.80]
+    other = [b - d for b, d in zip(base, (0.001, 0.002, 0.003, 0.004, 0.005))]
+    c = paired(_results(lstm_cnn=base, lightgbm=other))["lightgbm"]
+    assert c["differences"] == pytest.approx([0.001, 0.002, 0.003, 0.004, 0.005])
+    assert c["mean"] == pytest.approx(0.003) and c["wins"] == 5
+    # sd 0.0015811; corrected se = sd * sqrt(1/5 + 1/4); t(0.975, 4) = 2.7764.
+    half = 2.7764 * 0.0015811 * (0.2 + 0.25) ** 0.5
+    assert c["ci95"] == pytest.approx([0.003 - half, 0.003 + half], abs=1e-6)
+    # The plain paired t-test would give a narrower interval (sd / sqrt(5)): the correction widens it.
+    assert half > 2.7764 * 0.0015811 / 5 ** 0.5
+    assert 0.01 < c["p"] < 0.05
+
+
+def test_a_model_against_itself_differs_by_nothing() -> None:
+    aucs = [0.78, 0.79, 0.80]
+    c = paired(_results(lstm_cnn=aucs, lightgbm=aucs))["lightgbm"]
+    assert c["mean"] == 0 and c["wins"] == 0 and c["ci95"] == [0, 0] and c["p"] == 1.0
+
+
+def test_without_the_lstm_cnn_there_is_nothing_to_pair() -> None:
+    assert paired(_results(lightgbm=[0.78, 0.79], logreg=[0.72, 0.73])) == {}
