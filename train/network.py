@@ -38,8 +38,6 @@ class NetworkConfig:
     patience: int = 15
     schedule: str = "cosine"
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
-    ema: float = 0.0
-    """Momentum of an exponential moving average of the weights, swapped in for validation and kept (0: off)."""
     monitor: str = "auc"
     """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
 

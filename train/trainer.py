@@ -253,12 +253,8 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
                                                            patience=max(1, cfg.patience // 2), min_lr=1e-5))
     else:
         raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
-    if cfg.ema:
-        # Swapped in before early stopping sees the epoch, so the weights it keeps are the averaged ones.
-        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    ema = {"use_ema": True, "ema_momentum": cfg.ema} if cfg.ema else {}
-    optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay, **ema) if cfg.weight_decay
-                 else keras.optimizers.Adam(lr, **ema))
+    optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
+                 else keras.optimizers.Adam(lr))
     net.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True),
                 metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
     weights = None
