@@ -116,6 +116,7 @@ def cross_validation(path: str | Path, run: TrainedRun) -> dict:
         "protocol": f"{bench['folds']}-fold stratified CV (shuffle, seed {bench['seed']}) on {bench['data']['rows']} rows; "
                     "inner validation split for early stopping, calibration and threshold",
         **{name: r["summary"] for name, r in results.items()},
+        **({"paired_roc_auc": bench["paired_roc_auc"]} if bench.get("paired_roc_auc") else {}),
     }
 
 

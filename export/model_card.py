@@ -154,11 +154,19 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
         w("## Cross-validated comparison\n")
         w(f"From `benchmarks/quality.py`: {cv.get('protocol', '?')}. This configuration against the models a "
           "credit-risk team would use instead, on the same folds; mean ± sd over the folds.\n")
-        w("| model | ROC AUC | PR AUC | Brier score | expected calibration error |\n| --- | --- | --- | --- | --- |")
+        pairs = cv.get("paired_roc_auc") or {}
+        w("| model | ROC AUC | LSTM-CNN's ROC AUC minus this, paired | PR AUC | Brier score | expected calibration error |"
+          "\n| --- | --- | --- | --- | --- | --- |")
         for name, r in compared:
-            w(f"| {CV_MODELS.get(name, name)} | " + " | ".join(
-                f"{_num(r[k]['mean'])} ± {_num(r[k]['sd'])}" if k in r else "–"
-                for k in ("roc_auc", "pr_auc", "brier", "ece")) + " |")
+            cells = [f"{_num(r[k]['mean'])} ± {_num(r[k]['sd'])}" if k in r else "–"
+                     for k in ("roc_auc", "pr_auc", "brier", "ece")]
+            d = pairs.get(name)
+            cells.insert(1, f"{d['mean']:+.4f} ({d['ci95'][0]:+.4f} to {d['ci95'][1]:+.4f}), ahead on "
+                            f"{d['wins']}/{len(d['differences'])} folds" if d else "–")
+            w(f"| {CV_MODELS.get(name, name)} | " + " | ".join(cells) + " |")
+        if pairs:
+            w("\nPaired: the difference fold by fold, its mean and a 95 % interval that allows for the folds' "
+              "overlapping training sets (Nadeau & Bengio's corrected resampled t-test).")
         w("")
 
     w("## Decision threshold\n")

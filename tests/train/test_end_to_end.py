@@ -127,7 +127,9 @@ def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, t
     config = json.loads((lender["run"] / "run.json").read_text())["config"]
     summary = {"roc_auc": {"mean": 0.7, "sd": 0.01}}
     bench = {"folds": 5, "seed": 42, "data": {"rows": 1500}, "lstm_cnn_config": config,
-             "results": {"lstm_cnn": {"summary": summary}, "lightgbm": {"summary": summary}}}
+             "results": {"lstm_cnn": {"summary": summary}, "lightgbm": {"summary": summary}},
+             "paired_roc_auc": {"lightgbm": {"differences": [0.001, 0.0, 0.002], "mean": 0.001, "wins": 2,
+                                             "ci95": [-0.0015, 0.0035], "p": 0.3}}}
     good = tmp_path / "cv.json"
     good.write_text(json.dumps(bench))
     runner = CliRunner()
@@ -136,8 +138,10 @@ def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, t
     cv = json.loads((tmp_path / "m" / "manifest.json").read_text())["metrics"]["cross_validation"]
     assert cv["lstm_cnn"] == summary and "5-fold" in cv["protocol"]
     card = (tmp_path / "m" / "MODEL_CARD.md").read_text("utf-8")
-    assert "| LSTM-CNN, this configuration | 0.7000 ± 0.0100 |" in card
-    assert "| LightGBM, tuned on an inner split | 0.7000 ± 0.0100 |" in card
+    assert cv["paired_roc_auc"] == bench["paired_roc_auc"]
+    assert "| LSTM-CNN, this configuration | 0.7000 ± 0.0100 | – |" in card
+    assert ("| LightGBM, tuned on an inner split | 0.7000 ± 0.0100 | +0.0010 (-0.0015 to +0.0035), ahead on 2/3 folds |"
+            in card)
 
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**bench, "lstm_cnn_config": {**config, "ensemble": 99}}))
