@@ -35,3 +35,21 @@ def test_a_model_against_itself_differs_by_nothing() -> None:
 
 def test_without_the_lstm_cnn_there_is_nothing_to_pair() -> None:
     assert paired(_results(lightgbm=[0.78, 0.79], logreg=[0.72, 0.73])) == {}
+
+
+def test_folds_run_in_worker_processes_give_the_same_results_in_fold_order(schema, tmp_path) -> None:
+    from quality import evaluate
+    from sklearn.model_selection import StratifiedKFold
+
+    from loanscore.train.data import load_dataset
+    from loanscore.train.synthetic import generate, write_csv
+
+    ds = load_dataset(write_csv(tmp_path / "d.csv", generate(schema, 600, seed=3)), schema)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(ds.X, ds.y))
+    lines: list[str] = []
+    one = evaluate("logreg", ds, schema, folds, lambda s: None)
+    two = evaluate("logreg", ds, schema, folds, lines.append, jobs=2)
+    assert [m["fold"] for m in two["folds"]] == [1, 2, 3] and len(lines) == 3
+    drop = ("seconds",)
+    assert ([{k: v for k, v in m.items() if k not in drop} for m in two["folds"]]
+            == [{k: v for k, v in m.items() if k not in drop} for m in one["folds"]])
