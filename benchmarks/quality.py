@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/quality.py [--data PATH] [--folds 5] [--out results.json] [--jobs N] [--models lstm_cnn,lightgbm,lightgbm_refit,lightgbm_reference,logreg]
+    python benchmarks/quality.py [--data PATH] [--folds 5] [--repeats 1] [--out results.json] [--jobs N]
+                                 [--models lstm_cnn,lightgbm,lightgbm_refit,lightgbm_reference,logreg]
 
 5-fold stratified cross-validation (shuffle, random_state 42) on the development
 data. In each outer fold every model gets the same inner split of the training
@@ -35,6 +36,12 @@ After the table, each model is paired with the LSTM-CNN fold by fold: ROC AUC
 differences, their mean with a 95 % interval that allows for the folds'
 overlapping training sets (Nadeau & Bengio's corrected resampled t-test), and
 where the goal's margin over the tuned LightGBM (+0.005) falls.
+
+``--repeats R`` runs the cross-validation R times, shuffled with seeds 42,
+43, …; the first is the protocol above and its table stays as it is. Then a
+second comparison pools all R x k folds (Bouckaert & Frank's corrected
+repeated cross-validation test): how much of the margin is the one split's
+luck. R times the work.
 
 Needs the ``[train]`` and ``[bench]`` extras. Data: ``--data``, else
 ``$LOANSCORE_DEV_DATA``, else ``../shared/data/uci_credit_card_dev.csv.gz``
@@ -230,35 +237,42 @@ def evaluate(name, ds, schema, folds, log, jobs: int = 1) -> dict:
     else:
         for k, (tr, te) in enumerate(folds):
             done(k, run_fold(name, ds, schema, tr, te))
+    return summarize(rows)
+
+
+def summarize(rows: list[dict]) -> dict:
     summary = {key: {"mean": float(np.mean([r[key] for r in rows])), "sd": float(np.std([r[key] for r in rows], ddof=1))}
                for key in SUMMARY}
     return {"summary": summary, "folds": rows}
 
 
-def paired(results: dict, reference: str = "lstm_cnn") -> dict:
+def paired(results: dict, reference: str = "lstm_cnn", folds: int | None = None) -> dict:
     """``reference``'s ROC AUC minus each other model's, fold by fold, with a 95 % interval for the mean.
 
     The folds' training sets overlap, so their differences are not independent and a plain paired
     t-test is too sure of itself; the interval and p-value use Nadeau and Bengio's corrected variance
-    ``(1/k + n_test/n_train) * s**2`` (Machine Learning 52, 2003), ``n_test/n_train = 1/(k-1)`` here.
+    ``(1/n + n_test/n_train) * s**2`` (Machine Learning 52, 2003) over the n differences, with
+    ``n_test/n_train = 1/(folds-1)``. ``folds`` is the folds per repetition where the n differences
+    come from repeated cross-validation (default: n, one repetition).
     """
     from scipy import stats
 
     if reference not in results:
         return {}
     a = np.array([f["roc_auc"] for f in results[reference]["folds"]])
-    k = len(a)
-    if k < 2:
+    n = len(a)
+    k = folds or n
+    if n < 2:
         return {}
     out = {}
     for name in results:
         if name == reference:
             continue
         d = a - np.array([f["roc_auc"] for f in results[name]["folds"]])
-        se = float(np.std(d, ddof=1) * np.sqrt(1 / k + 1 / (k - 1)))
-        half = float(stats.t.ppf(0.975, k - 1) * se)
+        se = float(np.std(d, ddof=1) * np.sqrt(1 / n + 1 / (k - 1)))
+        half = float(stats.t.ppf(0.975, n - 1) * se)
         mean = float(d.mean())
-        p = float(2 * stats.t.sf(abs(mean) / se, k - 1)) if se > 0 else float(mean == 0)
+        p = float(2 * stats.t.sf(abs(mean) / se, n - 1)) if se > 0 else float(mean == 0)
         out[name] = {"differences": [round(float(x), 6) for x in d], "mean": mean, "wins": int((d > 0).sum()),
                      "ci95": [mean - half, mean + half], "p": p}
     return out
@@ -290,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", help="development CSV (default: $LOANSCORE_DEV_DATA or ../shared/data/...)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="cross-validation runs, shuffled with seeds 42, 43, ...; the first is the benchmark, "
+                             "all of them together give a second, pooled paired comparison")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     parser.add_argument("--jobs", type=int, default=1,
@@ -300,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {', '.join(MODELS)}")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     path = find_data(args.data)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -313,12 +332,20 @@ def main(argv: list[str] | None = None) -> int:
 
     schema = Schema.default()
     ds = load_dataset(path, schema)
-    folds = list(StratifiedKFold(args.folds, shuffle=True, random_state=SEED).split(np.zeros(len(ds.y)), ds.y))
+    k, seeds = args.folds, [SEED + r for r in range(args.repeats)]
+    folds = [split for seed in seeds
+             for split in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(ds.y)), ds.y)]
     started = time.perf_counter()
-    results = {}
+    results, repeated = {}, {}
     for name in models:
-        log(f"{name}: {args.folds}-fold CV on {path.name} ({len(ds.y)} rows)")
-        results[name] = evaluate(name, ds, schema, folds, log, jobs=args.jobs if name == "lstm_cnn" else 1)
+        log(f"{name}: {k}-fold CV on {path.name} ({len(ds.y)} rows)"
+            + (f", {args.repeats} times (seeds {', '.join(map(str, seeds))})" if args.repeats > 1 else ""))
+        rows = evaluate(name, ds, schema, folds, log, jobs=args.jobs if name == "lstm_cnn" else 1)["folds"]
+        for i, m in enumerate(rows):
+            m["fold"] = i % k + 1
+            if args.repeats > 1:
+                m["repeat"] = i // k + 1
+        results[name], repeated[name] = summarize(rows[:k]), summarize(rows)
     total = time.perf_counter() - started
     print(f"{args.folds}-fold stratified CV (shuffle, seed {SEED}) on {path.name}, {len(ds.y)} rows; "
           f"mean ± sd over folds; total {total:.0f} s\n")
@@ -332,6 +359,15 @@ def main(argv: list[str] | None = None) -> int:
                      "not told apart from it by these folds (the interval contains it)")
             print(f"the margin over the tuned LightGBM against the goal's +{GOAL_MARGIN}: {where}; "
                   f"95 % interval [{lo:+.4f}, {hi:+.4f}]")
+    pooled = {}
+    if args.repeats > 1:
+        pooled = {"repeats": args.repeats, "seeds": seeds,
+                  "roc_auc": {n: r["summary"]["roc_auc"] for n, r in repeated.items()},
+                  "paired_roc_auc": paired(repeated, folds=k), "folds": {n: r["folds"] for n, r in repeated.items()}}
+        print(f"\n{args.repeats} x {k}-fold CV (seeds {', '.join(map(str, seeds))}), all {args.repeats * k} folds: "
+              + ", ".join(f"{n} ROC AUC {s['mean']:.4f} ± {s['sd']:.4f}" for n, s in pooled["roc_auc"].items()))
+        if pooled["paired_roc_auc"]:
+            print(paired_table(pooled["paired_roc_auc"]))
     if args.out:
         from loanscore.train.trainer import TrainConfig, versions
 
@@ -341,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
             "lightgbm_grid": LGBM_GRID, "lightgbm_fixed": LGBM_FIXED, "lightgbm_reference": LGBM_REFERENCE,
             "seconds": total,
             "versions": versions(), "results": results, "paired_roc_auc": comparison,
+            **({"repeated": pooled} if pooled else {}),
         }, indent=2) + "\n")
     return 0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from quality import evaluate, paired  # noqa: E402
+from quality import evaluate, main, paired  # noqa: E402
 
 
 def _results(**aucs: list[float]) -> dict:
@@ -25,6 +25,19 @@ def test_interval_uses_the_corrected_variance_of_overlapping_folds() -> None:
     # The plain paired t-test would give a narrower interval (sd / sqrt(5)): the correction widens it.
     assert half > 2.7764 * 0.0015811 / 5 ** 0.5
     assert 0.01 < c["p"] < 0.05
+
+
+def test_repeated_cross_validation_pools_its_folds_but_keeps_the_overlap_correction() -> None:
+    d = [0.001, 0.002, 0.003, 0.004, 0.005, 0.002, 0.003, 0.004, 0.005, 0.006]
+    base = [0.78] * 10
+    c = paired(_results(lstm_cnn=base, lightgbm=[b - x for b, x in zip(base, d)]), folds=5)["lightgbm"]
+    assert c["mean"] == pytest.approx(0.0035) and c["wins"] == 10
+    # 10 differences from 2 x 5 folds: se = sd * sqrt(1/10 + 1/4), t(0.975, 9) = 2.2622. Treating them
+    # as 10 folds (n_test/n_train = 1/9) would understate the overlap of 5-fold training sets.
+    sd = 0.0015811
+    half = 2.2622 * sd * (0.1 + 0.25) ** 0.5
+    assert c["ci95"] == pytest.approx([0.0035 - half, 0.0035 + half], abs=1e-6)
+    assert half > paired(_results(lstm_cnn=base, lightgbm=[b - x for b, x in zip(base, d)]))["lightgbm"]["ci95"][1] - 0.0035
 
 
 def test_a_model_against_itself_differs_by_nothing() -> None:
@@ -52,3 +65,22 @@ def test_folds_run_in_worker_processes_give_the_same_results_in_fold_order(schem
     for m in one["folds"] + two["folds"]:
         del m["seconds"]  # the only figure that may differ
     assert two["folds"] == one["folds"]
+
+
+def test_repeats_keep_the_first_cross_validation_as_the_benchmark(schema, tmp_path, capsys) -> None:
+    import json
+
+    from loanscore.train.synthetic import generate, write_csv
+
+    data = write_csv(tmp_path / "d.csv", generate(schema, 600, seed=3))
+    main(["--data", str(data), "--folds", "3", "--models", "logreg", "--out", str(tmp_path / "one.json")])
+    main(["--data", str(data), "--folds", "3", "--repeats", "2", "--models", "logreg", "--out", str(tmp_path / "two.json")])
+    one, two = (json.loads((tmp_path / f).read_text()) for f in ("one.json", "two.json"))
+    assert "repeated" not in one
+    pooled = two["repeated"]["folds"]["logreg"]
+    assert [(m["repeat"], m["fold"]) for m in pooled] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    strip = [{k: v for k, v in m.items() if k not in ("seconds", "repeat")} for m in two["results"]["logreg"]["folds"]]
+    assert strip == [{k: v for k, v in m.items() if k != "seconds"} for m in one["results"]["logreg"]["folds"]]
+    # The second shuffle gives other test folds, so other figures.
+    assert [m["roc_auc"] for m in pooled[3:]] != [m["roc_auc"] for m in pooled[:3]]
+    assert "2 x 3-fold CV (seeds 42, 43), all 6 folds: logreg ROC AUC" in capsys.readouterr().out
