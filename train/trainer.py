@@ -51,6 +51,8 @@ class TrainConfig:
     out-of-fold probability of gradient-boosted trees fitted on that member's training rows only, a less
     noisy target than the 0/1 label. 0: labels only. The trees are a training aid and are not exported;
     early stopping, calibration and the threshold's figures use the labels."""
+    members: tuple = ()
+    """Screen option: per-member overrides of ``network`` (dicts), cycled over the members."""
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
@@ -68,6 +70,7 @@ class TrainConfig:
             "calibration": self.calibration,
             "amounts": self.amounts,
             "teacher": self.teacher,
+            "members": [dict(m) for m in self.members],
         }
 
 
@@ -236,6 +239,12 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
     from .network import build_network
 
     cfg = config.network
+    if config.members:
+        from dataclasses import replace as _replace
+
+        k = seed - config.seed
+        cfg = NetworkConfig.from_dict({**cfg.to_dict(), **config.members[k % len(config.members)]})
+        config = _replace(config, network=cfg)
     if cfg.monitor not in ("auc", "loss"):
         raise ValueError(f"monitor must be 'auc' or 'loss'; got {cfg.monitor!r}.")
     keras.utils.set_random_seed(seed)
