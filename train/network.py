@@ -40,6 +40,8 @@ class NetworkConfig:
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
     monitor: str = "auc"
     """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
+    mixup: float = 0.0
+    """Screen option: mixup's Beta(a, a) parameter; each training row is mixed with another of its batch (0: off)."""
     static_init: bool = False
     """The LSTM's initial hidden and cell states are dense maps of the static fields (screen option)."""
 
