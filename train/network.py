@@ -40,10 +40,6 @@ class NetworkConfig:
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
     monitor: str = "auc"
     """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
-    mixup: float = 0.0
-    """Screen option: mixup's Beta(a, a) parameter; each training row is mixed with another of its batch (0: off)."""
-    static_init: bool = False
-    """The LSTM's initial hidden and cell states are dense maps of the static fields (screen option)."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -74,11 +70,6 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
     for i in range(cfg.lstm_layers):
         lstm = layers.LSTM(cfg.lstm_units, return_sequences=True, kernel_regularizer=reg,
                            name="lstm" if i == 0 else f"lstm_{i + 1}")
-        if cfg.static_init and i == 0 and not cfg.bidirectional:
-            h0 = layers.Dense(cfg.lstm_units, activation="tanh", kernel_regularizer=reg, name="init_h")(static)
-            c0 = layers.Dense(cfg.lstm_units, kernel_regularizer=reg, name="init_c")(static)
-            seq = lstm(seq, initial_state=[h0, c0])
-            continue
         seq = layers.Bidirectional(lstm, name=f"bi{lstm.name}")(seq) if cfg.bidirectional else lstm(seq)
     pooled = [seq[:, -1, :]]  # the state after the newest month
     if cfg.attention:

@@ -51,8 +51,6 @@ class TrainConfig:
     out-of-fold probability of gradient-boosted trees fitted on that member's training rows only, a less
     noisy target than the 0/1 label. 0: labels only. The trees are a training aid and are not exported;
     early stopping, calibration and the threshold's figures use the labels."""
-    members: tuple = ()
-    """Screen option: per-member overrides of ``network`` (dicts), cycled over the members."""
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
@@ -70,7 +68,6 @@ class TrainConfig:
             "calibration": self.calibration,
             "amounts": self.amounts,
             "teacher": self.teacher,
-            "members": [dict(m) for m in self.members],
         }
 
 
@@ -239,12 +236,6 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
     from .network import build_network
 
     cfg = config.network
-    if config.members:
-        from dataclasses import replace as _replace
-
-        k = seed - config.seed
-        cfg = NetworkConfig.from_dict({**cfg.to_dict(), **config.members[k % len(config.members)]})
-        config = _replace(config, network=cfg)
     if cfg.monitor not in ("auc", "loss"):
         raise ValueError(f"monitor must be 'auc' or 'loss'; got {cfg.monitor!r}.")
     keras.utils.set_random_seed(seed)
@@ -270,42 +261,12 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
     if config.class_weight == "balanced":  # by the labels: Keras's class_weight would misread soft targets
         rate = float(y.mean())
         weights = np.where(y > 0.5, 0.5 / rate, 0.5 / (1 - rate)).astype(np.float32)
-    t = y if target is None else target
-    if cfg.mixup:
-        history = net.fit(Mixup(F, t, cfg.batch_size, cfg.mixup, seed), validation_data=validation,
-                          epochs=cfg.max_epochs, verbose=0, callbacks=callbacks)
-    else:
-        history = net.fit(F, t, sample_weight=weights, validation_data=validation,
-                          batch_size=cfg.batch_size, epochs=cfg.max_epochs, verbose=0, shuffle=True, callbacks=callbacks)
+    history = net.fit(F, y if target is None else target, sample_weight=weights, validation_data=validation,
+                      batch_size=cfg.batch_size, epochs=cfg.max_epochs, verbose=0, shuffle=True, callbacks=callbacks)
     curve = np.asarray(history.history[monitor])
     best = int(np.argmax(curve) if mode == "max" else np.argmin(curve))
     return net, {"seed": seed, "epochs_run": len(curve), "best_epoch": best + 1,
                  "best_val_auc": float(history.history["val_auc"][best])}
-
-
-class Mixup(keras.utils.PyDataset):
-    """Shuffled batches where each row is mixed with another row of its batch: lam * a + (1 - lam) * b,
-    features and targets alike, lam ~ Beta(alpha, alpha) per row; reshuffled each epoch from ``seed``."""
-
-    def __init__(self, F, t, batch_size, alpha, seed):
-        super().__init__()
-        self.F, self.t, self.batch_size, self.alpha = F, t.astype(np.float32), batch_size, alpha
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(t))
-
-    def __len__(self):
-        return int(np.ceil(len(self.t) / self.batch_size))
-
-    def __getitem__(self, i):
-        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        partner = rows[self.rng.permutation(len(rows))]
-        lam = self.rng.beta(self.alpha, self.alpha, len(rows)).astype(np.float32)
-        lam = np.maximum(lam, 1 - lam)  # the row stays the larger part of its mix
-        x = lam[:, None] * self.F[rows] + (1 - lam[:, None]) * self.F[partner]
-        return x, lam * self.t[rows] + (1 - lam) * self.t[partner]
-
-    def on_epoch_end(self):
-        self.order = self.rng.permutation(len(self.t))
 
 
 def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, folds: int = 4) -> np.ndarray:
