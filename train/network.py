@@ -29,9 +29,6 @@ class NetworkConfig:
     dropout: float = 0.2
     input_noise: float = 0.0
     """Standard deviation of Gaussian noise added to the (standardized) features while training only."""
-    ple_bins: int = 0
-    """Piecewise-linear encoding: each feature also enters as ``ple_bins`` clipped ramps between
-    standard-normal quantiles (0: off), so the first layers can learn a bent response per feature."""
     l2: float = 1e-4
     weight_decay: float = 0.0
     """AdamW's decoupled weight decay (0: plain Adam)."""
@@ -65,17 +62,9 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
     reg = keras.regularizers.l2(cfg.l2) if cfg.l2 else None
     features = keras.Input((layout.width,), name="features")
     x = layers.GaussianNoise(cfg.input_noise, name="input_noise")(features) if cfg.input_noise else features
-    if cfg.ple_bins:
-        x = _piecewise_linear(x, cfg.ple_bins)  # [batch, width, 1 + bins]
-        per = 1 + cfg.ple_bins
-        static = layers.Flatten()(x[:, : layout.n_static])
-        history = layers.Reshape((layout.channels, layout.months, per))(x[:, layout.n_static :])
-        history = layers.Permute((2, 1, 3))(history)
-        history = layers.Reshape((layout.months, layout.channels * per), name="months_by_channel")(history)
-    else:
-        static = x[:, : layout.n_static]
-        history = layers.Reshape((layout.channels, layout.months))(x[:, layout.n_static :])
-        history = layers.Permute((2, 1), name="months_by_channel")(history)  # [batch, months, channels]
+    static = x[:, : layout.n_static]
+    history = layers.Reshape((layout.channels, layout.months))(x[:, layout.n_static :])
+    history = layers.Permute((2, 1), name="months_by_channel")(history)  # [batch, months, channels]
 
     seq = history
     for i in range(cfg.lstm_layers):
@@ -103,19 +92,6 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
         linear = layers.Dense(1, kernel_regularizer=reg, use_bias=False, name="wide_logit")(features)
         out = layers.Add(name="logit")([out, linear])
     return keras.Model(features, out, name=name)
-
-
-def _piecewise_linear(x, bins: int):
-    """``[x, ramp_1(x), …, ramp_bins(x)]`` per feature, the ramps rising from 0 to 1 between
-    consecutive standard-normal quantiles (outer edges ±3): the features are standardized or
-    normal scores, so these edges split each roughly into equal shares."""
-    from scipy.stats import norm
-
-    edges = np.clip(norm.ppf(np.arange(bins + 1) / bins), -3.0, 3.0).astype(np.float32)
-    lo, width = edges[:-1], np.diff(edges)
-    z = keras.ops.expand_dims(x, -1)
-    ramps = keras.ops.clip((z - lo) / width, 0.0, 1.0)
-    return keras.ops.concatenate([z, ramps], axis=-1)
 
 
 def calibrated(members: list[keras.Model], width: int, scale: float = 1.0, shift: float = 0.0) -> keras.Model:
