@@ -40,8 +40,6 @@ class NetworkConfig:
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
     monitor: str = "auc"
     """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
-    sam_rho: float = 0.0
-    """Sharpness-aware minimization: each step's gradient is taken at weights moved ``sam_rho`` uphill (0: off)."""
 
     def to_dict(self) -> dict:
         d = asdict(self)

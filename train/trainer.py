@@ -255,7 +255,6 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
         raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
     optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
                  else keras.optimizers.Adam(lr))
-    fitted, net = net, (SharpnessAware(net, cfg.sam_rho) if cfg.sam_rho else net)
     net.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True),
                 metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
     weights = None
@@ -266,43 +265,8 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
                       batch_size=cfg.batch_size, epochs=cfg.max_epochs, verbose=0, shuffle=True, callbacks=callbacks)
     curve = np.asarray(history.history[monitor])
     best = int(np.argmax(curve) if mode == "max" else np.argmin(curve))
-    return fitted, {"seed": seed, "epochs_run": len(curve), "best_epoch": best + 1,
+    return net, {"seed": seed, "epochs_run": len(curve), "best_epoch": best + 1,
                  "best_val_auc": float(history.history["val_auc"][best])}
-
-
-class SharpnessAware(keras.Model):
-    """Trains ``net`` by sharpness-aware minimization (Foret et al., 2021), for training only:
-    the gradient at ``w + rho * g / |g|`` updates ``w``, preferring flat minima."""
-
-    def __init__(self, net: keras.Model, rho: float):
-        super().__init__(name=f"sam_{net.name}")
-        self.net, self.rho = net, rho
-
-    def call(self, x, training=False):
-        return self.net(x, training=training)
-
-    def train_step(self, data):
-        import tensorflow as tf
-
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        weights = self.trainable_variables
-        with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
-        grads = tape.gradient(loss, weights)
-        scale = self.rho / (tf.linalg.global_norm(grads) + 1e-12)
-        steps = [g * scale for g in grads]
-        for w, e in zip(weights, steps):
-            w.assign_add(e)
-        with tf.GradientTape() as tape:
-            sharp = self.compute_loss(x=x, y=y, y_pred=self(x, training=True), sample_weight=sample_weight,
-                                      training=True)
-        grads = tape.gradient(sharp, weights)
-        for w, e in zip(weights, steps):
-            w.assign_sub(e)
-        self.optimizer.apply_gradients(zip(grads, weights))
-        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
 def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, folds: int = 4) -> np.ndarray:
