@@ -40,10 +40,6 @@ class NetworkConfig:
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
     monitor: str = "auc"
     """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
-    activation: str = "relu"
-    """Of the conv, static and combining layers."""
-    batch_norm: bool = False
-    """Batch normalization before the static and combining layers' activations."""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -80,28 +76,22 @@ def build_network(layout: Layout, cfg: NetworkConfig, name: str = "lstm_cnn") ->
         scores = layers.Softmax(axis=1, name="attention")(layers.Dense(1, name="attention_score")(seq))
         pooled.append(layers.Flatten()(layers.Dot(axes=1)([scores, seq])))
     for k in cfg.kernel_sizes:
-        conv = layers.Conv1D(cfg.conv_filters, min(k, layout.months), padding="same", activation=cfg.activation,
+        conv = layers.Conv1D(cfg.conv_filters, min(k, layout.months), padding="same", activation="relu",
                              kernel_regularizer=reg, name=f"conv_k{k}")(seq)
         pooled += [layers.GlobalMaxPooling1D()(conv), layers.GlobalAveragePooling1D()(conv)]
     dense_static = static
     for i in range(cfg.static_layers):
-        dense_static = _dense(cfg, cfg.static_units, reg, "static" if i == 0 else f"static_{i + 1}")(dense_static)
+        dense_static = layers.Dense(cfg.static_units, activation="relu", kernel_regularizer=reg,
+                                    name="static" if i == 0 else f"static_{i + 1}")(dense_static)
     x = layers.Concatenate()([*pooled, dense_static])
     x = layers.Dropout(cfg.dropout)(x)
-    x = _dense(cfg, cfg.dense_units, reg, "combine")(x)
+    x = layers.Dense(cfg.dense_units, activation="relu", kernel_regularizer=reg, name="combine")(x)
     x = layers.Dropout(cfg.dropout)(x)
     out = layers.Dense(1, name="logit" if not cfg.wide else "deep_logit")(x)
     if cfg.wide:
         linear = layers.Dense(1, kernel_regularizer=reg, use_bias=False, name="wide_logit")(features)
         out = layers.Add(name="logit")([out, linear])
     return keras.Model(features, out, name=name)
-
-
-def _dense(cfg: NetworkConfig, units: int, reg, name: str):
-    if not cfg.batch_norm:
-        return layers.Dense(units, activation=cfg.activation, kernel_regularizer=reg, name=name)
-    return keras.Sequential([layers.Dense(units, kernel_regularizer=reg), layers.BatchNormalization(),
-                             layers.Activation(cfg.activation)], name=name)
 
 
 def calibrated(members: list[keras.Model], width: int, scale: float = 1.0, shift: float = 0.0) -> keras.Model:
