@@ -288,14 +288,15 @@ def paired_table(comparison: dict, reference: str = "lstm_cnn") -> str:
     return "\n".join(lines)
 
 
-def margin_line(comparison: dict) -> str:
-    """Where the goal's margin over the tuned LightGBM falls against the paired interval."""
+def paired_report(comparison: dict) -> str:
+    """The paired table, then where the goal's margin over the tuned LightGBM falls against its interval."""
+    report = paired_table(comparison)
     if "lightgbm" not in comparison:
-        return ""
+        return report
     lo, hi = comparison["lightgbm"]["ci95"]
     where = ("above it" if lo > GOAL_MARGIN else "below it" if hi < GOAL_MARGIN else
              "not told apart from it by these folds (the interval contains it)")
-    return (f"the margin over the tuned LightGBM against the goal's +{GOAL_MARGIN}: {where}; "
+    return (f"{report}\nthe margin over the tuned LightGBM against the goal's +{GOAL_MARGIN}: {where}; "
             f"95 % interval [{lo:+.4f}, {hi:+.4f}]")
 
 
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     comparison = paired(results)
     if comparison:
-        print("\n" + "\n".join(filter(None, [paired_table(comparison), margin_line(comparison)])))
+        print(f"\n{paired_report(comparison)}")
     pooled = {}
     if args.repeats > 1:
         pooled = {"repeats": args.repeats, "seeds": seeds,
@@ -372,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{args.repeats} x {k}-fold CV (seeds {', '.join(map(str, seeds))}), all {args.repeats * k} folds: "
               + ", ".join(f"{n} ROC AUC {s['mean']:.4f} ± {s['sd']:.4f}" for n, s in pooled["roc_auc"].items()))
         if pooled["paired_roc_auc"]:
-            print("\n".join(filter(None, [paired_table(pooled["paired_roc_auc"]), margin_line(pooled["paired_roc_auc"])])))
+            print(paired_report(pooled["paired_roc_auc"]))
     if args.out:
         from loanscore.train.trainer import TrainConfig, versions
 
