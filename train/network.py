@@ -39,8 +39,7 @@ class NetworkConfig:
     schedule: str = "cosine"
     """'plateau' halves the learning rate when validation AUC stalls; 'cosine' decays it over max_epochs."""
     monitor: str = "auc"
-    """Early stopping on validation 'auc' (maximized), 'loss' (minimized), or 'soft_loss': the loss against
-    the validation rows' teacher-mixed targets (see ``TrainConfig.stop_teacher``), less noisy than labels."""
+    """Early stopping on validation 'auc' (maximized) or 'loss' (minimized)."""
 
     def to_dict(self) -> dict:
         d = asdict(self)

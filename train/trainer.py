@@ -51,9 +51,6 @@ class TrainConfig:
     out-of-fold probability of gradient-boosted trees fitted on that member's training rows only, a less
     noisy target than the 0/1 label. 0: labels only. The trees are a training aid and are not exported;
     early stopping, calibration and the threshold's figures use the labels."""
-    stop_teacher: float = 1.0
-    """With ``network.monitor='soft_loss'``: weight of the trees' probability in the validation target
-    that early stopping minimizes the loss against (1: the trees' probability alone)."""
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
@@ -71,7 +68,6 @@ class TrainConfig:
             "calibration": self.calibration,
             "amounts": self.amounts,
             "teacher": self.teacher,
-            "stop_teacher": self.stop_teacher,
         }
 
 
@@ -203,15 +199,13 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     held_out_logit = np.zeros(len(y), dtype=np.float64)
     for k, (a, b) in enumerate(splits):
         label = f"net {k + 1}/{len(splits)} " if len(splits) > 1 else ""
-        target, stop_target = None, None
+        target = None
         if config.teacher:
             started = time.perf_counter()
-            target, p_b = teacher_targets(F[a], y[a], config.teacher, config.seed + k, F[b])
-            stop_target = ((1 - config.stop_teacher) * y[b] + config.stop_teacher * p_b).astype(np.float32)
+            target = teacher_targets(F[a], y[a], config.teacher, config.seed + k)
             progress(f"{label}teacher: boosted trees' out-of-fold probabilities on {len(a)} rows, weight "
                      f"{config.teacher:g} ({time.perf_counter() - started:.1f} s)")
-        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress, target,
-                                  stop_target)
+        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress, target)
         epochs.append(record)
         members.append(net)
         if cross_fit:
@@ -236,21 +230,18 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
 
 def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.ndarray,
                 validation: tuple[np.ndarray, np.ndarray], label: str, progress: Progress,
-                target: np.ndarray | None = None, stop_target: np.ndarray | None = None):
+                target: np.ndarray | None = None):
     """One network, stopped early (best weights restored) on ``validation``; it learns ``target``
     (soft, distilled) where given, else the labels ``y``, which set the class weights either way."""
     from .network import build_network
 
     cfg = config.network
-    if cfg.monitor not in ("auc", "loss", "soft_loss"):
-        raise ValueError(f"monitor must be 'auc', 'loss' or 'soft_loss'; got {cfg.monitor!r}.")
-    if cfg.monitor == "soft_loss" and stop_target is None:
-        raise ValueError("monitor 'soft_loss' needs the teacher: set teacher > 0.")
+    if cfg.monitor not in ("auc", "loss"):
+        raise ValueError(f"monitor must be 'auc' or 'loss'; got {cfg.monitor!r}.")
     keras.utils.set_random_seed(seed)
     net = build_network(layout, cfg, name=f"lstm_cnn_{seed - config.seed}")
     monitor, mode = f"val_{cfg.monitor}", "max" if cfg.monitor == "auc" else "min"
-    callbacks: list = [SoftLoss(validation[0], stop_target)] if cfg.monitor == "soft_loss" else []
-    callbacks += [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.patience,
+    callbacks: list = [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=cfg.patience,
                                                      restore_best_weights=True),
                        EpochLog(progress, label, cfg.max_epochs, train_auc=not config.teacher)]
     lr = cfg.learning_rate
@@ -278,24 +269,21 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
                  "best_val_auc": float(history.history["val_auc"][best])}
 
 
-def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, F_other: np.ndarray,
-                    folds: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Soft targets ``(1 - weight) * y + weight * p``, ``p`` a boosted-tree model's out-of-fold probabilities,
-    and the fold models' mean probability on ``F_other`` (rows none of them saw).
+def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, folds: int = 4) -> np.ndarray:
+    """Soft targets ``(1 - weight) * y + weight * p``, ``p`` a boosted-tree model's out-of-fold probabilities.
 
     Out-of-fold, so a row's teacher probability never comes from trees that saw its label.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
 
-    p, p_other = np.zeros(len(y)), np.zeros(len(F_other))
+    p = np.zeros(len(y))
     for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(F, y):
         trees = HistGradientBoostingClassifier(learning_rate=0.05, max_iter=500, max_leaf_nodes=15,
                                                min_samples_leaf=50, l2_regularization=1.0, early_stopping=True,
                                                validation_fraction=0.15, n_iter_no_change=30, random_state=seed)
         p[b] = trees.fit(F[a], y[a]).predict_proba(F[b])[:, 1]
-        p_other += trees.predict_proba(F_other)[:, 1] / folds
-    return ((1 - weight) * y + weight * p).astype(np.float32), p_other
+    return ((1 - weight) * y + weight * p).astype(np.float32)
 
 
 def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -306,23 +294,6 @@ def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     logit = np.log(p / (1 - p)).reshape(-1, 1)
     fit = LogisticRegression(C=1e6, max_iter=1000).fit(logit, y.astype(int))
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
-
-
-class SoftLoss(keras.callbacks.Callback):
-    """Adds ``val_soft_loss`` to the epoch's logs: cross-entropy against soft validation targets.
-
-    Listed before EarlyStopping, which then reads it.
-    """
-
-    def __init__(self, F: np.ndarray, target: np.ndarray):
-        super().__init__()
-        self.F, self.target = F, target.astype(np.float64)
-
-    def on_epoch_end(self, epoch, logs=None):
-        z = self.model.predict(self.F, batch_size=4096, verbose=0).reshape(-1).astype(np.float64)
-        loss = np.mean(np.logaddexp(0, z) - self.target * z)  # BCE with logits
-        if logs is not None:
-            logs["val_soft_loss"] = float(loss)
 
 
 class EpochLog(keras.callbacks.Callback):
