@@ -96,8 +96,7 @@ class NormalScores(TransformerMixin, BaseEstimator):
 
 
 DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_change", "utilization",
-           "payment_utilization", "status_minus2", "status_minus1", "status_zero", "status_one", "status_two",
-           "status_three")
+           "payment_utilization", "status_minus2", "status_minus1", "status_zero")
 """Monthly channels ``HistoryFeatures`` can derive, each from the history channels with a given role:
 
 * ``delinquent``: 1 where the status (role ``status``) is > 0, i.e. a payment is late;
@@ -111,19 +110,15 @@ DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_c
 * ``payment_utilization``: payment / max(credit line, 1), clipped to [0, 1];
 * ``status_minus2`` / ``status_minus1`` / ``status_zero``: 1 where the status is <= -2 / -1 / 0
   (to the nearest integer), the special codes below "late" as categories; derived only where the
-  status channel's ``min`` allows the code;
-* ``status_one`` / ``status_two`` / ``status_three``: 1 where the status is 1 / 2 / 3 months late
-  (to the nearest integer), so the network need not read each delay off one scaled number.
+  status channel's ``min`` allows the code.
 
 A channel whose roles the schema lacks is skipped (see ``derivable``).
 """
 _NEEDS = {"delinquent": ("status",), "months_since_delinquency": ("status",),
           "payment_ratio": ("payment", "balance"), "balance_change": ("balance",),
           "utilization": ("balance", "credit_limit"), "payment_utilization": ("payment", "credit_limit"),
-          "status_minus2": ("status",), "status_minus1": ("status",), "status_zero": ("status",),
-          "status_one": ("status",), "status_two": ("status",), "status_three": ("status",)}
-_STATUS_CODE = {"status_minus2": -2, "status_minus1": -1, "status_zero": 0, "status_one": 1, "status_two": 2,
-                "status_three": 3}
+          "status_minus2": ("status",), "status_minus1": ("status",), "status_zero": ("status",)}
+_STATUS_CODE = {"status_minus2": -2, "status_minus1": -1, "status_zero": 0}
 UTILIZATION_CLIP = {"utilization": (-1.0, 2.0), "payment_utilization": (0.0, 1.0)}
 
 
