@@ -96,8 +96,7 @@ class NormalScores(TransformerMixin, BaseEstimator):
 
 
 DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_change", "utilization",
-           "payment_utilization", "status_minus2", "status_minus1", "status_zero", "spending",
-           "spending_utilization")
+           "payment_utilization", "status_minus2", "status_minus1", "status_zero", "spending")
 """Monthly channels ``HistoryFeatures`` can derive, each from the history channels with a given role:
 
 * ``delinquent``: 1 where the status (role ``status``) is > 0, i.e. a payment is late;
@@ -112,9 +111,9 @@ DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_c
 * ``status_minus2`` / ``status_minus1`` / ``status_zero``: 1 where the status is <= -2 / -1 / 0
   (to the nearest integer), the special codes below "late" as categories; derived only where the
   status channel's ``min`` allows the code;
-* ``spending``: signed log of the new charges, balance - (previous balance - payment), the month's
-  purchases net of refunds (roles ``balance`` and ``payment``);
-* ``spending_utilization``: the same new charges / max(credit line, 1), clipped to [-1, 2].
+* ``spending``: signed log of the month's new charges, balance - (previous balance - payment):
+  what the borrower spent beyond what was owed and paid (roles ``balance`` and ``payment``; 0 in
+  the first month, whose previous balance is unknown).
 
 A channel whose roles the schema lacks is skipped (see ``derivable``).
 """
@@ -122,7 +121,7 @@ _NEEDS = {"delinquent": ("status",), "months_since_delinquency": ("status",),
           "payment_ratio": ("payment", "balance"), "balance_change": ("balance",),
           "utilization": ("balance", "credit_limit"), "payment_utilization": ("payment", "credit_limit"),
           "status_minus2": ("status",), "status_minus1": ("status",), "status_zero": ("status",),
-          "spending": ("balance", "payment"), "spending_utilization": ("balance", "payment", "credit_limit")}
+          "spending": ("balance", "payment")}
 _STATUS_CODE = {"status_minus2": -2, "status_minus1": -1, "status_zero": 0}
 UTILIZATION_CLIP = {"utilization": (-1.0, 2.0), "payment_utilization": (0.0, 1.0)}
 
@@ -214,12 +213,10 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 bal = block["balance"]
                 diff = bal - np.concatenate([bal[:, :1], bal[:, :-1]], axis=1)
                 out.append(np.sign(diff) * np.log1p(np.abs(diff)))
-            elif d in ("spending", "spending_utilization"):
-                bal, pay = block["balance"], block["payment"]
-                spend = bal - np.concatenate([bal[:, :1], bal[:, :-1]], axis=1) + pay
-                spend[:, 0] = 0.0  # the month before the first is unknown
-                out.append(np.sign(spend) * np.log1p(np.abs(spend)) if d == "spending"
-                           else np.clip(spend / limit, -1.0, 2.0))
+            elif d == "spending":
+                bal, spend = block["balance"], np.zeros((len(X), T))
+                spend[:, 1:] = bal[:, 1:] - bal[:, :-1] + block["payment"][:, 1:]
+                out.append(np.sign(spend) * np.log1p(np.abs(spend)))
             elif d in UTILIZATION_CLIP:
                 low, high = UTILIZATION_CLIP[d]
                 amount = block["balance" if d == "utilization" else "payment"]

@@ -35,6 +35,16 @@ def test_payment_ratio_is_the_share_of_the_previous_balance_paid() -> None:
     assert_allclose(est.transform(X), [[0 / 100, 500 / 500, 100 / 1000]])  # never above 1
 
 
+def test_spending_is_the_new_charges_on_a_signed_log_scale() -> None:
+    X = np.array([[100, 150, 80, 0, 20, 100]], dtype=float)  # balance x3, payment x3
+    est = HistoryFeatures(("balance", "payment"), 3, ("spending",)).fit(X)
+    # month 0 has no previous balance; then 150 - 100 + 20 = 70 and 80 - 150 + 100 = 30
+    assert_allclose(est.transform(X), [[0.0, np.log1p(70), np.log1p(30)]])
+    refund = np.array([[100, 40, 0, 0]], dtype=float)  # 40 - 100 + 0 = -60: a refund or a credit
+    assert_allclose(HistoryFeatures(("balance", "payment"), 2, ("spending",)).fit(refund).transform(refund),
+                    [[0.0, -np.log1p(60)]])
+
+
 def test_a_derived_channel_without_its_role_is_refused() -> None:
     with pytest.raises(ValueError, match="role payment"):
         HistoryFeatures(("status", "balance"), 3, ("payment_ratio",)).fit(np.zeros((2, 6)))
