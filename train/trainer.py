@@ -42,7 +42,7 @@ class TrainConfig:
     class_weight: str = "none"
     """'none' keeps probabilities calibrated (imbalance is handled by the threshold rule); 'balanced' reweights."""
     derived: tuple[str, ...] = ("delinquent", "months_since_delinquency", "payment_ratio", "utilization",
-                                "payment_utilization", "status_minus2", "status_minus1", "status_zero")
+                                "payment_utilization", "status_minus2", "status_minus1", "status_zero", "spending")
     """Monthly channels derived from the history by role (see ``loanscore.train.preprocess.DERIVED``)."""
     calibration: str = "platt"
     """'platt' fits sigmoid(a * logit + b) on the validation split and exports it in the graph; 'none' leaves it out."""
