@@ -25,6 +25,11 @@ from sklearn.utils.validation import check_is_fitted
 from loanscore.runtime.schema import Schema
 
 
+def signed_log(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``, the one formula ``SignedLog`` and the derived amount channels share."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
 class SignedLog(TransformerMixin, BaseEstimator):
     """``sign(x) * log1p(|x|)``: tames heavy-tailed amounts and keeps the sign of credit balances.
 
@@ -41,7 +46,7 @@ class SignedLog(TransformerMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"SignedLog was fitted on {self.n_features_in_} columns, got {X.shape[1]}.")
-        return np.sign(X) * np.log1p(np.abs(X))
+        return signed_log(X)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(input_features if input_features is not None else [], dtype=object)
@@ -212,11 +217,11 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
             elif d == "balance_change":
                 bal = block["balance"]
                 diff = bal - np.concatenate([bal[:, :1], bal[:, :-1]], axis=1)
-                out.append(np.sign(diff) * np.log1p(np.abs(diff)))
+                out.append(signed_log(diff))
             elif d == "spending":
                 bal, spend = block["balance"], np.zeros((len(X), T))
                 spend[:, 1:] = bal[:, 1:] - bal[:, :-1] + block["payment"][:, 1:]
-                out.append(np.sign(spend) * np.log1p(np.abs(spend)))
+                out.append(signed_log(spend))
             elif d in UTILIZATION_CLIP:
                 low, high = UTILIZATION_CLIP[d]
                 amount = block["balance" if d == "utilization" else "payment"]
