@@ -132,12 +132,6 @@ def _history_features_converter(scope, operator, container) -> None:
             for t in range(1, T):
                 diff = OnnxSub(col("balance", t), col("balance", t - 1), op_version=v)
                 blocks.append(_signed_log(OnnxAdd(diff, col("payment", t), op_version=v), v))
-        elif d == "unpaid":
-            blocks.append(OnnxSub(col("balance", 0), col("balance", 0), op_version=v))  # 0: no previous month
-            for t in range(1, T):
-                blocks.append(_signed_log(OnnxSub(col("balance", t - 1), col("payment", t), op_version=v), v))
-        elif d == "headroom":
-            blocks += [_signed_log(OnnxSub(limit(), col("balance", t), op_version=v), v) for t in range(T)]
         elif d in UTILIZATION_CLIP:
             low, high = UTILIZATION_CLIP[d]
             for t in range(T):

@@ -45,19 +45,6 @@ def test_spending_is_the_new_charges_on_a_signed_log_scale() -> None:
                     [[0.0, -np.log1p(60)]])
 
 
-def test_unpaid_is_the_previous_balance_left_after_the_payment() -> None:
-    X = np.array([[100, 150, 80, 0, 20, 400]], dtype=float)  # balance x3, payment x3
-    est = HistoryFeatures(("balance", "payment"), 3, ("unpaid",)).fit(X)
-    # month 0 has no previous balance; then 100 - 20 = 80 and 150 - 400 = -250 (paid more than owed)
-    assert_allclose(est.transform(X), [[0.0, np.log1p(80), -np.log1p(250)]])
-
-
-def test_headroom_is_the_credit_still_available() -> None:
-    X = np.array([[1000, 12000, 10000]], dtype=float)  # balance x2, credit line
-    est = HistoryFeatures(("balance",), 2, ("headroom",), credit_limit=True).fit(X)
-    assert_allclose(est.transform(X), [[np.log1p(9000), -np.log1p(2000)]])  # the second month is over the line
-
-
 def test_a_derived_channel_without_its_role_is_refused() -> None:
     with pytest.raises(ValueError, match="role payment"):
         HistoryFeatures(("status", "balance"), 3, ("payment_ratio",)).fit(np.zeros((2, 6)))
