@@ -132,8 +132,6 @@ def _history_features_converter(scope, operator, container) -> None:
             for t in range(1, T):
                 diff = OnnxSub(col("balance", t), col("balance", t - 1), op_version=v)
                 blocks.append(_signed_log(OnnxAdd(diff, col("payment", t), op_version=v), v))
-        elif d in ("balance_log", "payment_log"):
-            blocks += [_signed_log(col(d.removesuffix("_log"), t), v) for t in range(T)]
         elif d in UTILIZATION_CLIP:
             low, high = UTILIZATION_CLIP[d]
             for t in range(T):

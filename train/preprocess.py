@@ -101,7 +101,7 @@ class NormalScores(TransformerMixin, BaseEstimator):
 
 
 DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_change", "utilization",
-           "payment_utilization", "status_minus2", "status_minus1", "status_zero", "spending", "balance_log", "payment_log")
+           "payment_utilization", "status_minus2", "status_minus1", "status_zero", "spending")
 """Monthly channels ``HistoryFeatures`` can derive, each from the history channels with a given role:
 
 * ``delinquent``: 1 where the status (role ``status``) is > 0, i.e. a payment is late;
@@ -118,9 +118,7 @@ DERIVED = ("delinquent", "months_since_delinquency", "payment_ratio", "balance_c
   status channel's ``min`` allows the code;
 * ``spending``: signed log of the month's new charges, balance - (previous balance - payment):
   what the borrower spent beyond what was owed and paid (roles ``balance`` and ``payment``; 0 in
-  the first month, whose previous balance is unknown);
-* ``balance_log`` / ``payment_log``: signed log of the balance / payment itself, next to its normal
-  score, so that the network can add and subtract amounts on one scale.
+  the first month, whose previous balance is unknown).
 
 A channel whose roles the schema lacks is skipped (see ``derivable``).
 """
@@ -128,8 +126,7 @@ _NEEDS = {"delinquent": ("status",), "months_since_delinquency": ("status",),
           "payment_ratio": ("payment", "balance"), "balance_change": ("balance",),
           "utilization": ("balance", "credit_limit"), "payment_utilization": ("payment", "credit_limit"),
           "status_minus2": ("status",), "status_minus1": ("status",), "status_zero": ("status",),
-          "spending": ("balance", "payment"),
-          "balance_log": ("balance",), "payment_log": ("payment",)}
+          "spending": ("balance", "payment")}
 _STATUS_CODE = {"status_minus2": -2, "status_minus1": -1, "status_zero": 0}
 UTILIZATION_CLIP = {"utilization": (-1.0, 2.0), "payment_utilization": (0.0, 1.0)}
 
@@ -225,8 +222,6 @@ class HistoryFeatures(TransformerMixin, BaseEstimator):
                 bal, spend = block["balance"], np.zeros((len(X), T))
                 spend[:, 1:] = bal[:, 1:] - bal[:, :-1] + block["payment"][:, 1:]
                 out.append(signed_log(spend))
-            elif d in ("balance_log", "payment_log"):
-                out.append(signed_log(block[d.removesuffix("_log")]))
             elif d in UTILIZATION_CLIP:
                 low, high = UTILIZATION_CLIP[d]
                 amount = block["balance" if d == "utilization" else "payment"]
