@@ -48,7 +48,9 @@ KEYS = ("roc_auc", "pr_auc", "brier", "ece", "f1", "seconds")
 def make_config(overrides: dict):
     from dataclasses import replace
 
+    from loanscore.runtime.schema import Schema
     from loanscore.train.network import NetworkConfig
+    from loanscore.train.preprocess import derivable
     from loanscore.train.threshold import ThresholdRule
     from loanscore.train.trainer import TrainConfig
 
@@ -58,6 +60,7 @@ def make_config(overrides: dict):
     threshold = ThresholdRule(**{**base.threshold.to_dict(), **overrides.pop("threshold", {})})
     if "derived" in overrides:
         overrides["derived"] = tuple(overrides["derived"])
+        derivable(Schema.default(), overrides["derived"])  # a channel name of another commit fails here
     return replace(base, network=network, threshold=threshold, **overrides)
 
 
