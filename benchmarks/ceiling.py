@@ -51,9 +51,9 @@ def _pin(slots) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _fit_and_score(data: str, folds: int, model: str, seed: int, k: int) -> tuple[str, int, int, np.ndarray, float]:
-    """Fit ``model`` (the LSTM-CNN with training seed ``seed``) on outer fold ``k``'s training rows; its
-    probabilities on the test rows."""
+def _fit_and_score(data: str, folds: int, model: str, seed: int | None, k: int):
+    """Fit ``model`` (the LSTM-CNN with training seed ``seed``; LightGBM has none) on outer fold ``k``'s
+    training rows; its probabilities on the test rows."""
     sys.path.insert(0, str(HERE))
     import quality
     from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -113,23 +113,24 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.workers):
         slots.put(i)
     started = time.perf_counter()
-    p: dict[tuple[str, int, int], np.ndarray] = {}
+    p: dict[tuple[str, int | None, int], np.ndarray] = {}
     seconds: dict[str, list[float]] = {"lstm_cnn": [], "lightgbm": []}
-    tasks = [(m, s, k) for k in range(args.folds) for m, s in [("lstm_cnn", s) for s in seeds] + [("lightgbm", 0)]]
+    models = [("lstm_cnn", seed) for seed in seeds] + [("lightgbm", None)]
+    tasks = [(m, s, k) for k in range(args.folds) for m, s in models]
     with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_pin, initargs=(slots,)) as pool:
         futures = [pool.submit(_fit_and_score, str(path), args.folds, m, s, k) for m, s, k in tasks]
         for done, future in enumerate(futures, 1):
             model, seed, k, probs, s = future.result()
             p[model, seed, k] = probs
             seconds[model].append(s)
-            label = f"{model} (seed {seed})" if model == "lstm_cnn" else model
+            label = model if seed is None else f"{model} (seed {seed})"
             print(f"[{done}/{len(tasks)}] {label} fold {k + 1}: ROC AUC {roc_auc_score(y[tests[k]], probs):.4f} "
                   f"[{s:.0f} s]", file=sys.stderr, flush=True)
 
     per_seed = {seed: fold_aucs(y, tests, [p["lstm_cnn", seed, k] for k in range(args.folds)]) for seed in seeds}
     p_lstm_cnn = [np.mean([p["lstm_cnn", seed, k] for seed in seeds], axis=0) for k in range(args.folds)]
     averaged = fold_aucs(y, tests, p_lstm_cnn)
-    rows = blends(y, tests, p_lstm_cnn, [p["lightgbm", 0, k] for k in range(args.folds)])
+    rows = blends(y, tests, p_lstm_cnn, [p["lightgbm", None, k] for k in range(args.folds)])
     best = max(rows, key=lambda r: r["mean"])
     print(f"{args.folds}-fold CV (seed {quality.SEED}) on {path.name}, {len(y)} rows; "
           f"total {time.perf_counter() - started:.0f} s\n")
