@@ -51,12 +51,29 @@ def _pin(slots) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def pinned_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` spawned processes, each pinned by ``_pin`` to a core of its own."""
+    ctx = mp.get_context("spawn")
+    slots = ctx.Queue()
+    for i in range(workers):
+        slots.put(i)
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin, initargs=(slots,))
+
+
+def outer_folds(y: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The benchmark's (training rows, test rows) per outer fold, as ``quality.py`` splits them."""
+    import quality
+    from sklearn.model_selection import StratifiedKFold
+
+    return list(StratifiedKFold(folds, shuffle=True, random_state=quality.SEED).split(np.zeros(len(y)), y))
+
+
 def _fit_and_score(data: str, folds: int, model: str, seed: int | None, k: int):
     """Fit ``model`` (the LSTM-CNN with training seed ``seed``; LightGBM has none) on outer fold ``k``'s
     training rows; its probabilities on the test rows."""
     sys.path.insert(0, str(HERE))
     import quality
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.model_selection import train_test_split
 
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import load_dataset
@@ -64,7 +81,7 @@ def _fit_and_score(data: str, folds: int, model: str, seed: int | None, k: int):
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    tr, te = list(StratifiedKFold(folds, shuffle=True, random_state=quality.SEED).split(np.zeros(len(ds.y)), ds.y))[k]
+    tr, te = outer_folds(ds.y, folds)[k]
     itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.y[tr], random_state=quality.SEED)
     started = time.perf_counter()
     options = {"config": TrainConfig(seed=seed)} if model == "lstm_cnn" else {}
@@ -98,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(HERE))
     import quality
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
 
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import load_dataset
@@ -107,17 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [TrainConfig().seed]
     path = quality.find_data(args.data)
     y = load_dataset(path, Schema.default()).y
-    tests = [te for _, te in StratifiedKFold(args.folds, shuffle=True, random_state=quality.SEED).split(np.zeros(len(y)), y)]
-    ctx = mp.get_context("spawn")
-    slots = ctx.Queue()
-    for i in range(args.workers):
-        slots.put(i)
+    tests = [te for _, te in outer_folds(y, args.folds)]
     started = time.perf_counter()
     p: dict[tuple[str, int | None, int], np.ndarray] = {}
     seconds: dict[str, list[float]] = {"lstm_cnn": [], "lightgbm": []}
     models = [("lstm_cnn", seed) for seed in seeds] + [("lightgbm", None)]
     tasks = [(m, s, k) for k in range(args.folds) for m, s in models]
-    with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_pin, initargs=(slots,)) as pool:
+    with pinned_pool(args.workers) as pool:
         futures = [pool.submit(_fit_and_score, str(path), args.folds, m, s, k) for m, s, k in tasks]
         for done, future in enumerate(futures, 1):
             model, seed, k, probs, s = future.result()

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -54,15 +52,16 @@ def nested_subsample(rows: np.ndarray, y: np.ndarray, fraction: float, seed: int
 def _fit_and_score(data: str, folds: int, model: str, fraction: float, k: int):
     """Fit ``model`` on ``fraction`` of outer fold ``k``'s training rows; its probabilities on the test rows."""
     sys.path.insert(0, str(HERE))
+    import ceiling
     import quality
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.model_selection import train_test_split
 
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import load_dataset
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    tr, te = list(StratifiedKFold(folds, shuffle=True, random_state=quality.SEED).split(np.zeros(len(ds.y)), ds.y))[k]
+    tr, te = ceiling.outer_folds(ds.y, folds)[k]
     tr = nested_subsample(tr, ds.y, fraction, quality.SEED)
     itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.y[tr], random_state=quality.SEED)
     started = time.perf_counter()
@@ -116,18 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     import ceiling
     import quality
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
 
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import load_dataset
 
     path = quality.find_data(args.data)
     y = load_dataset(path, Schema.default()).y
-    tests = [te for _, te in StratifiedKFold(args.folds, shuffle=True, random_state=quality.SEED).split(np.zeros(len(y)), y)]
-    ctx = mp.get_context("spawn")
-    slots = ctx.Queue()
-    for i in range(args.workers):
-        slots.put(i)
+    tests = [te for _, te in ceiling.outer_folds(y, args.folds)]
     started = time.perf_counter()
     p: dict[tuple[str, float, int], np.ndarray] = {}
     n_rows: dict[float, list[int]] = {f: [] for f in fractions}
@@ -135,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     # The largest LSTM-CNN fits first, so the small ones fill the cores at the end.
     tasks = sorted(((m, f, k) for k in range(args.folds) for f in fractions for m in MODELS),
                    key=lambda t: (t[0] != "lstm_cnn", -t[1], t[2]))
-    with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=ceiling._pin, initargs=(slots,)) as pool:
+    with ceiling.pinned_pool(args.workers) as pool:
         futures = [pool.submit(_fit_and_score, str(path), args.folds, m, f, k) for m, f, k in tasks]
         for done, future in enumerate(futures, 1):
             model, fraction, k, rows, probs, s = future.result()
