@@ -60,12 +60,14 @@ def pinned_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin, initargs=(slots,))
 
 
-def outer_folds(y: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The benchmark's (training rows, test rows) per outer fold, as ``quality.py`` splits them."""
+def outer_folds(y: np.ndarray, folds: int, shuffle: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, test rows) per outer fold, as ``quality.py`` splits them: the benchmark's own with the
+    default shuffle seed, one of ``quality.py --repeats``'s with 43, 44, …"""
     import quality
     from sklearn.model_selection import StratifiedKFold
 
-    return list(StratifiedKFold(folds, shuffle=True, random_state=quality.SEED).split(np.zeros(len(y)), y))
+    seed = quality.SEED if shuffle is None else shuffle
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
 def _fit_and_score(data: str, folds: int, model: str, seed: int | None, k: int):

@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/learning_curve.py [--data PATH] [--folds 5] [--fractions 0.1,0.25,0.5,0.75,1]
-                                        [--workers N] [--out results.json] [--plot curve.png]
+                                        [--shuffle 42] [--workers N] [--out results.json] [--plot curve.png]
 
 Two questions a lender asks before trusting the benchmark: does the network's
 lead over boosted trees hold on a smaller portfolio than these 19,200 training
@@ -13,7 +13,8 @@ order for every fraction, so a smaller set is part of every larger one); both
 models are then fitted on it exactly as ``quality.py`` fits them (its inner
 split, the LSTM-CNN pinned to one core as in ``ceiling.py``) and scored on the
 whole, unchanged test fold. At fraction 1 the rows are the benchmark's own, so
-that column reproduces ``ceiling.py``'s folds.
+that column reproduces ``ceiling.py``'s folds. ``--shuffle 43`` (44, …) uses the outer
+folds of ``quality.py --repeats`` instead, to see how much of a step is the one split's.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def nested_subsample(rows: np.ndarray, y: np.ndarray, fraction: float, seed: int
     return np.sort(np.concatenate(kept))
 
 
-def _fit_and_score(data: str, folds: int, model: str, fraction: float, k: int):
+def _fit_and_score(data: str, folds: int, shuffle: int, model: str, fraction: float, k: int):
     """Fit ``model`` on ``fraction`` of outer fold ``k``'s training rows; its probabilities on the test rows."""
     sys.path.insert(0, str(HERE))
     import ceiling
@@ -61,7 +62,7 @@ def _fit_and_score(data: str, folds: int, model: str, fraction: float, k: int):
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    tr, te = ceiling.outer_folds(ds.y, folds)[k]
+    tr, te = ceiling.outer_folds(ds.y, folds, shuffle)[k]
     tr = nested_subsample(tr, ds.y, fraction, quality.SEED)
     itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.y[tr], random_state=quality.SEED)
     started = time.perf_counter()
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fractions", default=",".join(f"{f:g}" for f in FRACTIONS),
                         help="comma-separated shares of each training fold, in (0, 1]")
+    parser.add_argument("--shuffle", type=int, help="the outer folds' shuffle seed (default: the benchmark's, 42)")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--out", type=Path, help="write the per-fold figures as JSON here")
     parser.add_argument("--plot", type=Path, help="draw the curve as a PNG here")
@@ -121,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 
     path = quality.find_data(args.data)
     y = load_dataset(path, Schema.default()).y
-    tests = [te for _, te in ceiling.outer_folds(y, args.folds)]
+    shuffle = quality.SEED if args.shuffle is None else args.shuffle
+    tests = [te for _, te in ceiling.outer_folds(y, args.folds, shuffle)]
     started = time.perf_counter()
     p: dict[tuple[str, float, int], np.ndarray] = {}
     n_rows: dict[float, list[int]] = {f: [] for f in fractions}
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = sorted(((m, f, k) for k in range(args.folds) for f in fractions for m in MODELS),
                    key=lambda t: (t[0] != "lstm_cnn", -t[1], t[2]))
     with ceiling.pinned_pool(args.workers) as pool:
-        futures = [pool.submit(_fit_and_score, str(path), args.folds, m, f, k) for m, f, k in tasks]
+        futures = [pool.submit(_fit_and_score, str(path), args.folds, shuffle, m, f, k) for m, f, k in tasks]
         for done, future in enumerate(futures, 1):
             model, fraction, k, rows, probs, s = future.result()
             p[model, fraction, k] = probs
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         diffs = [x - z for x, z in zip(a["folds"], b["folds"])]
         margins.append({"fraction": f, "folds": diffs, "mean": float(np.mean(diffs)),
                         "wins": int(sum(d > 0 for d in diffs))})
-    print(f"{args.folds}-fold CV (seed {quality.SEED}) on {path.name}, {len(y)} rows; "
+    print(f"{args.folds}-fold CV (shuffle seed {shuffle}) on {path.name}, {len(y)} rows; "
           f"total {time.perf_counter() - started:.0f} s\n")
     print("| share of the training fold | training rows | LSTM-CNN | LightGBM tuned | LSTM-CNN − LightGBM (wins) "
           "| LSTM-CNN s/fold |\n| --- | --- | --- | --- | --- | --- |")
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({m['wins']}/{args.folds}) | {a['seconds_median']:.0f} |")
     if args.out:
         args.out.write_text(json.dumps({"data": {"file": path.name, "rows": int(len(y))}, "folds": args.folds,
-                                        "seed": quality.SEED, "curve": curve, "margin": margins},
+                                        "seed": shuffle, "curve": curve, "margin": margins},
                                        indent=2) + "\n")
     if args.plot:
         plot(curve, ceiling.GOAL, args.folds, args.plot)
