@@ -13,8 +13,8 @@ order for every fraction, so a smaller set is part of every larger one); both
 models are then fitted on it exactly as ``quality.py`` fits them (its inner
 split, the LSTM-CNN pinned to one core as in ``ceiling.py``) and scored on the
 whole, unchanged test fold. At fraction 1 the rows are the benchmark's own, so
-that column reproduces ``ceiling.py``'s folds. ``--shuffle 43`` (44, …) uses the outer
-folds of ``quality.py --repeats`` instead, to see how much of a step is the one split's.
+that column reproduces ``ceiling.py``'s folds. ``--shuffle 43`` (44, …) uses the
+outer folds of ``quality.py --repeats`` instead: how much of a step is one split's.
 """
 
 from __future__ import annotations
