@@ -143,16 +143,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{done}/{len(tasks)}] {model} on {fraction:g} of fold {k + 1}'s training rows ({rows:,}): "
                   f"ROC AUC {roc_auc_score(y[tests[k]], probs):.4f} [{s:.0f} s]", file=sys.stderr, flush=True)
 
-    curve = []
-    for model in MODELS:
-        for f in fractions:
-            r = ceiling.fold_aucs(y, tests, [p[model, f, k] for k in range(args.folds)])
-            curve.append({"model": model, "fraction": f, "training_rows": round(float(np.mean(n_rows[f]))), **r,
-                          "seconds_median": float(np.median(seconds[model, f]))})
+    by = {(m, f): {"model": m, "fraction": f, "training_rows": round(float(np.mean(n_rows[f]))),
+                   **ceiling.fold_aucs(y, tests, [p[m, f, k] for k in range(args.folds)]),
+                   "seconds_median": float(np.median(seconds[m, f]))}
+          for m in MODELS for f in fractions}
     margins = []
     for f in fractions:
-        a, b = (next(r for r in curve if r["model"] == m and r["fraction"] == f) for m in MODELS)
-        diffs = [x - z for x, z in zip(a["folds"], b["folds"])]
+        diffs = [x - z for x, z in zip(by["lstm_cnn", f]["folds"], by["lightgbm", f]["folds"])]
         margins.append({"fraction": f, "folds": diffs, "mean": float(np.mean(diffs)),
                         "wins": int(sum(d > 0 for d in diffs))})
     print(f"{args.folds}-fold CV (shuffle seed {shuffle}) on {path.name}, {len(y)} rows; "
@@ -160,15 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     print("| share of the training fold | training rows | LSTM-CNN | LightGBM tuned | LSTM-CNN − LightGBM (wins) "
           "| LSTM-CNN s/fold |\n| --- | --- | --- | --- | --- | --- |")
     for f, m in zip(fractions, margins):
-        a, b = (next(r for r in curve if r["model"] == name and r["fraction"] == f) for name in MODELS)
+        a, b = by["lstm_cnn", f], by["lightgbm", f]
         print(f"| {f:g} | {a['training_rows']:,} | {a['mean']:.4f} | {b['mean']:.4f} | {m['mean']:+.4f} "
               f"({m['wins']}/{args.folds}) | {a['seconds_median']:.0f} |")
     if args.out:
         args.out.write_text(json.dumps({"data": {"file": path.name, "rows": int(len(y))}, "folds": args.folds,
-                                        "seed": shuffle, "curve": curve, "margin": margins},
+                                        "seed": shuffle, "curve": list(by.values()), "margin": margins},
                                        indent=2) + "\n")
     if args.plot:
-        plot(curve, ceiling.GOAL, args.folds, args.plot)
+        plot(list(by.values()), ceiling.GOAL, args.folds, args.plot)
     return 0
 
 
