@@ -70,21 +70,24 @@ def _fit_and_score(data: str, folds: int, shuffle: int, model: str, fraction: fl
     return model, fraction, k, len(tr), np.asarray(predict(te), dtype=np.float64), time.perf_counter() - started
 
 
-def plot(curve: list[dict], goal: float, folds: int, path: Path) -> None:
+def plot(curve: list[dict], folds: int, path: Path) -> None:
     """Mean test ROC AUC against training rows per model, each fold faint behind it, the goal dashed."""
     import matplotlib
+    import quality
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for model, color, label in (("lstm_cnn", "#1f5f99", "LSTM-CNN"), ("lightgbm", "#c05a1a", "LightGBM, tuned")):
+    for model in MODELS:
+        label, color = quality.STYLE[model]
         rows = [r for r in curve if r["model"] == model]
         x = [r["training_rows"] for r in rows]
         for fold in range(len(rows[0]["folds"])):
             ax.plot(x, [r["folds"][fold] for r in rows], color=color, alpha=0.18, linewidth=0.8)
         ax.plot(x, [r["mean"] for r in rows], color=color, marker="o", linewidth=2, label=label)
-    ax.axhline(goal, color="0.4", linestyle="--", linewidth=1, label=f"issue 3's goal ({goal:.3f})")
+    ax.axhline(quality.GOAL_AUC, color="0.4", linestyle="--", linewidth=1,
+               label=f"issue 3's goal ({quality.GOAL_AUC:.3f})")
     ax.set_xscale("log")
     xs = sorted({r["training_rows"] for r in curve})
     ax.set_xticks(xs, [f"{x:,}" for x in xs])
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "seed": shuffle, "curve": list(by.values()), "margin": margins},
                                        indent=2) + "\n")
     if args.plot:
-        plot(list(by.values()), ceiling.GOAL, args.folds, args.plot)
+        plot(list(by.values()), args.folds, args.plot)
     return 0
 
 

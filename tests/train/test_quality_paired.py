@@ -3,10 +3,11 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from quality import evaluate, main, paired  # noqa: E402
+from quality import evaluate, main, out_of_fold, paired  # noqa: E402
 
 
 def _results(**aucs: list[float]) -> dict:
@@ -62,9 +63,29 @@ def test_folds_run_in_worker_processes_give_the_same_results_in_fold_order(schem
     one = evaluate("logreg", ds, schema, folds, lambda s: None)
     two = evaluate("logreg", ds, schema, folds, lines.append, jobs=2)
     assert [m["fold"] for m in two["folds"]] == [1, 2, 3] and len(lines) == 3
+    for a, b in zip(one["folds"], two["folds"]):
+        np.testing.assert_array_equal(a.pop("test_predictions"), b.pop("test_predictions"))
     for m in one["folds"] + two["folds"]:
         del m["seconds"]  # the only figure that may differ
     assert two["folds"] == one["folds"]
+
+
+def test_out_of_fold_puts_each_probability_on_the_row_its_fold_tested(schema, tmp_path) -> None:
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from loanscore.train.data import load_dataset
+    from loanscore.train.synthetic import generate, write_csv
+
+    ds = load_dataset(write_csv(tmp_path / "d.csv", generate(schema, 600, seed=3)), schema)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(ds.X, ds.y))
+    rows = evaluate("logreg", ds, schema, folds, lambda s: None)["folds"]
+    p = out_of_fold([m.pop("test_predictions") for m in rows], folds, len(ds.y))
+    assert not np.isnan(p).any()
+    for m, (_, te) in zip(rows, folds):
+        assert roc_auc_score(ds.y[te], p[te]) == pytest.approx(m["roc_auc"], abs=1e-12)
+    # A row no fold tested stays unscored rather than borrowing another's probability.
+    assert np.isnan(out_of_fold([np.zeros(len(folds[0][1]))], folds[:1], len(ds.y))[folds[1][1]]).all()
 
 
 def test_repeats_keep_the_first_cross_validation_as_the_benchmark(schema, tmp_path, capsys) -> None:
@@ -73,10 +94,19 @@ def test_repeats_keep_the_first_cross_validation_as_the_benchmark(schema, tmp_pa
     from loanscore.train.synthetic import generate, write_csv
 
     data = write_csv(tmp_path / "d.csv", generate(schema, 600, seed=3))
-    main(["--data", str(data), "--folds", "3", "--models", "logreg", "--out", str(tmp_path / "one.json")])
+    main(["--data", str(data), "--folds", "3", "--models", "logreg", "--out", str(tmp_path / "one.json"),
+          "--plot", str(tmp_path / "one.png")])
     main(["--data", str(data), "--folds", "3", "--repeats", "2", "--models", "logreg", "--out", str(tmp_path / "two.json")])
     one, two = (json.loads((tmp_path / f).read_text()) for f in ("one.json", "two.json"))
     assert "repeated" not in one
+    assert (tmp_path / "one.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The diagram's deciles hold every row once, each tested by one fold: their defaults add up to the data's.
+    deciles = one["out_of_fold_deciles"]["logreg"]
+    assert len(deciles) == 10 and sum(d["count"] for d in deciles) == 600
+    y = np.loadtxt(data, delimiter=",", skiprows=1, usecols=-1)
+    assert sum(d["count"] * d["observed"] for d in deciles) == pytest.approx(y.sum())
+    assert all(a["high"] <= b["low"] for a, b in zip(deciles, deciles[1:]))
+    assert "test_predictions" not in json.dumps(two)  # the JSON keeps figures, not 600 probabilities a model
     pooled = two["repeated"]["folds"]["logreg"]
     assert [(m["repeat"], m["fold"]) for m in pooled] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
     strip = [{k: v for k, v in m.items() if k not in ("seconds", "repeat")} for m in two["results"]["logreg"]["folds"]]
