@@ -348,6 +348,7 @@ def plot(results: dict, deciles: dict[str, list[dict]], rows: int, path: Path) -
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110)
+    k = len(next(iter(results.values()))["folds"])
     best = max(r["summary"]["roc_auc"]["mean"] for r in results.values())
     for name, r in results.items():
         label, color = STYLE[name]
@@ -355,10 +356,10 @@ def plot(results: dict, deciles: dict[str, list[dict]], rows: int, path: Path) -
         if np.mean(aucs) < best - 0.03:  # logistic regression would flatten the rest: named, not drawn
             left.plot([], [], " ", label=f"{label} (mean {np.mean(aucs):.4f}): below the scale")
             continue
-        left.plot(range(1, len(aucs) + 1), aucs, marker="o", color=color, linewidth=2 if name == "lstm_cnn" else 1.2,
+        left.plot(range(1, k + 1), aucs, marker="o", color=color, linewidth=2 if name == "lstm_cnn" else 1.2,
                   label=f"{label} (mean {np.mean(aucs):.4f})")
     left.axhline(GOAL_AUC, color="0.4", linestyle="--", linewidth=1, label=f"issue 3's goal ({GOAL_AUC:.3f})")
-    left.set_xticks(range(1, len(next(iter(results.values()))["folds"]) + 1))
+    left.set_xticks(range(1, k + 1))
     left.set(xlabel="test fold", ylabel="ROC AUC", title="ROC AUC on each test fold")
     left.legend(loc="upper left", fontsize=8)
     left.grid(alpha=0.3)
@@ -378,7 +379,7 @@ def plot(results: dict, deciles: dict[str, list[dict]], rows: int, path: Path) -
               ylabel="observed default rate", title="Calibration of every row's out-of-fold probability")
     right.legend(loc="upper left", fontsize=8)
     right.grid(alpha=0.3)
-    fig.suptitle(f"{len(next(iter(results.values()))['folds'])}-fold CV on the development data "
+    fig.suptitle(f"{k}-fold CV on the development data "
                  f"({rows:,} rows; Brier and ECE are means over the folds)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)

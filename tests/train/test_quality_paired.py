@@ -106,7 +106,7 @@ def test_repeats_keep_the_first_cross_validation_as_the_benchmark(schema, tmp_pa
     y = np.loadtxt(data, delimiter=",", skiprows=1, usecols=-1)
     assert sum(d["count"] * d["observed"] for d in deciles) == pytest.approx(y.sum())
     assert all(a["high"] <= b["low"] for a, b in zip(deciles, deciles[1:]))
-    assert "test_predictions" not in json.dumps(two)  # the JSON keeps figures, not 600 probabilities a model
+    assert "test_predictions" not in json.dumps(two)  # the JSON keeps figures, not each row's probability
     pooled = two["repeated"]["folds"]["logreg"]
     assert [(m["repeat"], m["fold"]) for m in pooled] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
     strip = [{k: v for k, v in m.items() if k not in ("seconds", "repeat")} for m in two["results"]["logreg"]["folds"]]
