@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/holdout.py HELD_BACK.csv [--model MODEL_DIR] [--data DEV.csv]
-                                 [--bootstrap 2000] [--out results.json] [--plot roc.png]
+    python benchmarks/holdout.py HELD_BACK.csv [--model MODEL_DIR] [--data DEV.csv] [--models ...]
+                                 [--bootstrap 2000] [--out results.json] [--plot holdout.png]
 
 ``HELD_BACK.csv`` is a labelled file with the development data's columns (e.g.
 the 6,000 clients kept aside from the UCI set). It is scored by
@@ -15,13 +15,14 @@ the 6,000 clients kept aside from the UCI set). It is scored by
   plain LightGBM; ``lightgbm``: tuned on an inner split; ``lightgbm_refit``: that
   choice refitted on all development rows; ``logreg``), fitted on the
   development rows exactly as ``quality.py`` fits them on a training fold, each
-  with its threshold from the inner validation split.
+  with its threshold from the inner validation split (``--models``: a subset).
 
 It prints and writes every model's metrics on the held-back rows, and for the
 shipped model against each other one a paired bootstrap of the differences in
 ROC AUC and Brier score (rows resampled together; 95 % interval and the share
 of resamples the shipped model wins), because on a few thousand rows an AUC
-difference of a few thousandths is within sampling noise.
+difference of a few thousandths is within sampling noise. ``--plot`` draws
+the ROC curves and a reliability diagram (its deciles are in the JSON).
 It warns when the file repeats development rows (then it is not held back).
 
 Needs the ``[train]`` and ``[bench]`` extras.
@@ -91,23 +92,31 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_roc(path: Path, y: np.ndarray, predictions: dict) -> None:
+def plot(path: Path, y: np.ndarray, predictions: dict, results: dict, deciles: dict) -> None:
+    """Left: every model's ROC curve. Right: reliability by decile of score for the models it can show apart."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from sklearn.metrics import roc_curve
 
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, (ax, right) = plt.subplots(1, 2, figsize=(11, 4.8), dpi=110)
     for name, p in predictions.items():
         fpr, tpr, _ = roc_curve(y, p)
-        ax.plot(fpr, tpr, lw=1.4, label=f"{name} (AUC {roc_auc_score(y, p):.4f})")
+        label, color = quality.STYLE[name]
+        ax.plot(fpr, tpr, lw=2 if name == "shipped" else 1.2, color=color,
+                label=f"{label} (AUC {results[name]['roc_auc']:.4f})")
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
     ax.set(xlabel="false positive rate (payers declined)", ylabel="true positive rate (defaults caught)",
-           title=f"Held-back clients ({len(y)} rows)")
+           title="ROC curves")
     ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    quality.draw_calibration(right, [(f"{quality.STYLE[n][0]} (Brier {results[n]['brier']:.4f}, ECE "
+                                      f"{results[n]['ece']:.4f})", quality.STYLE[n][1], deciles[n])
+                                     for n in quality.CALIBRATION_SHOWN if n in deciles], "Calibration")
+    fig.suptitle(f"Held-back clients ({len(y):,} rows; comparators fitted on the development data)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path)
     plt.close(fig)
 
 
@@ -135,10 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="development CSV (default: $LOANSCORE_DEV_DATA or ../shared/data/...)")
     parser.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
-    parser.add_argument("--plot", type=Path, help="write ROC curves of every model here (PNG)")
+    parser.add_argument("--models", default=",".join(COMPARATORS),
+                        help=f"comma-separated comparators, a subset of {','.join(COMPARATORS)}")
+    parser.add_argument("--plot", type=Path, help="draw ROC curves and a reliability diagram here (PNG)")
     args = parser.parse_args(argv)
     if not args.held_back.is_file():
         parser.error(f"held-back file {args.held_back} does not exist")
+    comparators = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in comparators if m not in COMPARATORS]
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {', '.join(COMPARATORS)}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import pandas as pd
     from sklearn.model_selection import train_test_split
@@ -172,13 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     thresholds = {"shipped": threshold}
     itr, iva = train_test_split(dev, test_size=quality.INNER_VALIDATION, stratify=ds.y[dev],
                                 random_state=quality.SEED)
-    for name in COMPARATORS:
+    for name in comparators:
         predict, rule, info = quality.FITTERS[name](ds, schema, itr, iva)
         val_rows, p_val = info.get("validation_rows") or (iva, predict(iva))
         thresholds[name] = rule.choose(ds.y[val_rows], p_val)["value"]
         predictions[name] = predict(test)
 
     results = {name: classification_metrics(y, p, thresholds[name]) for name, p in predictions.items()}
+    deciles = {name: quality.calibration_deciles(y, p) for name, p in predictions.items()}
     versus = {name: paired_bootstrap(y.astype(float), p_shipped, p, args.bootstrap)
               for name, p in predictions.items() if name != "shipped"}
     seconds = time.perf_counter() - started
@@ -198,14 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     if cv:
         print(f"\nThe shipped configuration's 5-fold CV ROC AUC on the development data: {cv['mean']:.4f} ± {cv['sd']:.4f}")
     if args.plot:
-        plot_roc(args.plot, y, predictions)
-        print(f"ROC curves: {args.plot}", file=sys.stderr)
+        plot(args.plot, y, predictions, results, deciles)
+        print(f"ROC curves and calibration: {args.plot}", file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({
             "held_back": test_ds.fingerprint, "development": dev_ds.fingerprint,
             "model": {"dir": str(args.model or "shipped"), "sha256": manifest["sha256"]},
-            "rows_equal_to_development": shared, "results": results, "shipped_versus": versus,
+            "rows_equal_to_development": shared, "results": results, "shipped_versus": versus, "deciles": deciles,
             "seconds": round(seconds, 1),
         }, indent=2) + "\n")
     return 0

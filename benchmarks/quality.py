@@ -93,8 +93,11 @@ GOAL_AUC = 0.790
 """The issue's other goal: the LSTM-CNN's mean ROC AUC at least this."""
 STYLE = {"lstm_cnn": ("LSTM-CNN", "#1f5f99"), "lightgbm": ("LightGBM, tuned", "#c05a1a"),
          "lightgbm_refit": ("LightGBM, tuned, refitted", "#e3a36f"),
-         "lightgbm_reference": ("LightGBM, data README's", "#8c8c8c"), "logreg": ("logistic regression", "#4f8f3a")}
+         "lightgbm_reference": ("LightGBM, data README's", "#8c8c8c"), "logreg": ("logistic regression", "#4f8f3a"),
+         "shipped": ("shipped LSTM-CNN", "#1f5f99")}
 """How the plots name and colour each model."""
+CALIBRATION_SHOWN = ("lstm_cnn", "shipped", "lightgbm", "logreg")
+"""The models a reliability diagram draws: more lines would hide each other."""
 
 
 def find_data(arg: str | None) -> Path:
@@ -332,12 +335,26 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def out_of_fold_deciles(y: np.ndarray, predictions: dict[str, np.ndarray]) -> dict[str, list[dict]]:
-    """Per model, the deciles of every row's out-of-fold probability: rows, mean predicted, observed rate."""
+def calibration_deciles(y: np.ndarray, p: np.ndarray) -> list[dict]:
+    """The deciles of ``p``: rows, score range, mean predicted probability and observed default rate."""
     from loanscore.train.reports.evaluation import calibration_table
 
-    return {name: [{key: float(v) for key, v in row.items()} for row in calibration_table(y, p).to_dict("records")]
-            for name, p in predictions.items()}
+    return [{key: float(v) for key, v in row.items()} for row in calibration_table(y, p).to_dict("records")]
+
+
+def draw_calibration(ax, curves: list[tuple[str, str, list[dict]]], title: str) -> None:
+    """A reliability diagram on ``ax``: observed default rate against mean predicted, per (label, colour, deciles)."""
+    top = 0.0
+    ax.plot([0, 1], [0, 1], color="0.4", linestyle="--", linewidth=1, label="perfectly calibrated")
+    for label, color, deciles in curves:
+        predicted, observed = [d["mean_predicted"] for d in deciles], [d["observed"] for d in deciles]
+        top = max(top, *predicted, *observed)
+        ax.plot(predicted, observed, marker="o", color=color, label=label)
+    top = min(1.0, top * 1.08 + 0.02)
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="mean predicted probability (per decile of score)",
+           ylabel="observed default rate", title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
 
 
 def plot(results: dict, deciles: dict[str, list[dict]], rows: int, path: Path) -> None:
@@ -364,21 +381,11 @@ def plot(results: dict, deciles: dict[str, list[dict]], rows: int, path: Path) -
     left.legend(loc="upper left", fontsize=8)
     left.grid(alpha=0.3)
 
-    top = 0.0
-    right.plot([0, 1], [0, 1], color="0.4", linestyle="--", linewidth=1, label="perfectly calibrated")
-    for name in ("lstm_cnn", "lightgbm", "logreg"):
-        if name not in deciles:
-            continue
-        (label, color), s = STYLE[name], results[name]["summary"]
-        predicted, observed = [d["mean_predicted"] for d in deciles[name]], [d["observed"] for d in deciles[name]]
-        top = max(top, *predicted, *observed)
-        right.plot(predicted, observed, marker="o", color=color,
-                   label=f"{label} (Brier {s['brier']['mean']:.4f}, ECE {s['ece']['mean']:.4f})")
-    top = min(1.0, top * 1.08 + 0.02)
-    right.set(xlim=(0, top), ylim=(0, top), xlabel="mean predicted probability (per decile of score)",
-              ylabel="observed default rate", title="Calibration of every row's out-of-fold probability")
-    right.legend(loc="upper left", fontsize=8)
-    right.grid(alpha=0.3)
+    summary = {name: r["summary"] for name, r in results.items()}
+    draw_calibration(right, [(f"{STYLE[n][0]} (Brier {summary[n]['brier']['mean']:.4f}, "
+                              f"ECE {summary[n]['ece']['mean']:.4f})", STYLE[n][1], deciles[n])
+                             for n in CALIBRATION_SHOWN if n in deciles],
+                     "Calibration of every row's out-of-fold probability")
     fig.suptitle(f"{k}-fold CV on the development data "
                  f"({rows:,} rows; Brier and ECE are means over the folds)", fontsize=10)
     fig.tight_layout()
@@ -450,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{n} ROC AUC {s['mean']:.4f} ± {s['sd']:.4f}" for n, s in pooled["roc_auc"].items()))
         if pooled["paired_roc_auc"]:
             print(paired_report(pooled["paired_roc_auc"]))
-    deciles = out_of_fold_deciles(ds.y, predictions)
+    deciles = {name: calibration_deciles(ds.y, p) for name, p in predictions.items()}
     if args.out:
         from loanscore.train.trainer import TrainConfig, versions
 
