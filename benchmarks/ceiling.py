@@ -59,16 +59,6 @@ def pinned_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin, initargs=(slots,))
 
 
-def outer_folds(y: np.ndarray, folds: int, shuffle: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(training rows, test rows) per outer fold, as ``quality.py`` splits them: the benchmark's own with the
-    default shuffle seed, one of ``quality.py --repeats``'s with 43, 44, …"""
-    import quality
-    from sklearn.model_selection import StratifiedKFold
-
-    seed = quality.SEED if shuffle is None else shuffle
-    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
-
-
 def _fit_and_score(data: str, folds: int, model: str, seed: int | None, k: int):
     """Fit ``model`` (the LSTM-CNN with training seed ``seed``; LightGBM has none) on outer fold ``k``'s
     training rows; its probabilities on the test rows."""
@@ -82,7 +72,7 @@ def _fit_and_score(data: str, folds: int, model: str, seed: int | None, k: int):
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    tr, te = outer_folds(ds.y, folds)[k]
+    tr, te = quality.outer_folds(ds.y, folds)[k]
     itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.y[tr], random_state=quality.SEED)
     started = time.perf_counter()
     options = {"config": TrainConfig(seed=seed)} if model == "lstm_cnn" else {}
@@ -124,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [TrainConfig().seed]
     path = quality.find_data(args.data)
     y = load_dataset(path, Schema.default()).y
-    tests = [te for _, te in outer_folds(y, args.folds)]
+    tests = [te for _, te in quality.outer_folds(y, args.folds)]
     started = time.perf_counter()
     p: dict[tuple[str, int | None, int], np.ndarray] = {}
     seconds: dict[str, list[float]] = {"lstm_cnn": [], "lightgbm": []}

@@ -150,10 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.held_back.is_file():
         parser.error(f"held-back file {args.held_back} does not exist")
-    comparators = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in comparators if m not in COMPARATORS]
-    if unknown:
-        parser.error(f"unknown models {unknown}; choose from {', '.join(COMPARATORS)}")
+    comparators = quality.model_list(parser, args.models, COMPARATORS)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import pandas as pd
     from sklearn.model_selection import train_test_split

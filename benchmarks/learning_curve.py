@@ -53,7 +53,6 @@ def nested_subsample(rows: np.ndarray, y: np.ndarray, fraction: float, seed: int
 def _fit_and_score(data: str, folds: int, shuffle: int, model: str, fraction: float, k: int):
     """Fit ``model`` on ``fraction`` of outer fold ``k``'s training rows; its probabilities on the test rows."""
     sys.path.insert(0, str(HERE))
-    import ceiling
     import quality
     from sklearn.model_selection import train_test_split
 
@@ -62,7 +61,7 @@ def _fit_and_score(data: str, folds: int, shuffle: int, model: str, fraction: fl
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    tr, te = ceiling.outer_folds(ds.y, folds, shuffle)[k]
+    tr, te = quality.outer_folds(ds.y, folds, shuffle)[k]
     tr = nested_subsample(tr, ds.y, fraction, quality.SEED)
     itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.y[tr], random_state=quality.SEED)
     started = time.perf_counter()
@@ -127,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     path = quality.find_data(args.data)
     y = load_dataset(path, Schema.default()).y
     shuffle = quality.SEED if args.shuffle is None else args.shuffle
-    tests = [te for _, te in ceiling.outer_folds(y, args.folds, shuffle)]
+    tests = [te for _, te in quality.outer_folds(y, args.folds, shuffle)]
     started = time.perf_counter()
     p: dict[tuple[str, float, int], np.ndarray] = {}
     n_rows: dict[float, list[int]] = {f: [] for f in fractions}

@@ -61,6 +61,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -106,6 +107,23 @@ def find_data(arg: str | None) -> Path:
         sys.exit(f"error: development data not found at {path}. Pass --data PATH or set LOANSCORE_DEV_DATA "
                  f"(expected ../shared/data/uci_credit_card_dev.csv.gz relative to {ROOT}).")
     return path
+
+
+def outer_folds(y: np.ndarray, folds: int, shuffle: int = SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, test rows) per outer fold: the benchmark's with the default shuffle seed, one of
+    ``--repeats``'s with 43, 44, …; every script that compares with this benchmark splits by it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return list(StratifiedKFold(folds, shuffle=True, random_state=shuffle).split(np.zeros(len(y)), y))
+
+
+def model_list(parser: argparse.ArgumentParser, text: str, known: Sequence[str]) -> list[str]:
+    """The comma-separated ``--models`` value, refused by name where it lists a model outside ``known``."""
+    models = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in models if m not in known]
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {', '.join(known)}")
+    return models
 
 
 def fit_lstm_cnn(ds, schema, itr, iva, config=None):
@@ -407,17 +425,12 @@ def main(argv: list[str] | None = None) -> int:
                              "but each fold's training seconds then include the wait for the shared cores")
     parser.add_argument("--plot", type=Path, help="draw ROC AUC per fold and a reliability diagram as a PNG here")
     args = parser.parse_args(argv)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        parser.error(f"unknown models {unknown}; choose from {', '.join(MODELS)}")
+    models = model_list(parser, args.models, MODELS)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     path = find_data(args.data)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from sklearn.model_selection import StratifiedKFold
-
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import load_dataset
 
@@ -427,8 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     schema = Schema.default()
     ds = load_dataset(path, schema)
     k, seeds = args.folds, [SEED + r for r in range(args.repeats)]
-    folds = [split for seed in seeds
-             for split in StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(ds.y)), ds.y)]
+    folds = [split for seed in seeds for split in outer_folds(ds.y, k, seed)]
     started = time.perf_counter()
     results, repeated, predictions = {}, {}, {}
     for name in models:

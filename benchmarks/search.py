@@ -76,14 +76,13 @@ def _worker(slot: int, gpu: bool, data: str, folds: int, deadline: float, tasks,
             os.environ[var] = "1"
     sys.path.insert(0, str(HERE))
     import quality
-    from sklearn.model_selection import StratifiedKFold
 
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import load_dataset
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=quality.SEED).split(np.zeros(len(ds.y)), ds.y))
+    splits = quality.outer_folds(ds.y, folds)
     while True:
         task = tasks.get()
         if task is None or time.time() > deadline:
