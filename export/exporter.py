@@ -18,7 +18,9 @@ import onnx
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PROBABILITY, Model
-from loanscore.train.data import load_dataset, records_frame
+from loanscore.runtime.stability import Reference
+from loanscore.runtime.validate import check_columns
+from loanscore.train.data import Dataset, load_dataset, records_frame
 from loanscore.train.run import TrainedRun
 from loanscore.train.trainer import versions
 
@@ -80,6 +82,8 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
             progress(f"measuring parity on {data}")
             dataset = load_dataset(data, schema)
             parity["data"] = {"file": Path(data).name, **measure_parity(model, run, dataset.X, threshold, tolerance).to_dict()}
+            manifest["population"] = population_reference(model, dataset, run.info.get("training_data")).to_dict()
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
         write_model_documents(staging, data=data, name=out.name, progress=progress)  # MODEL_CARD.md; report.html for --data
         if out.exists():
@@ -96,6 +100,17 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
         f"[{time.perf_counter() - started:.0f} s]"
     )
     return ExportResult(out, parity, size)
+
+
+def population_reference(model: Model, dataset: Dataset, training: dict | None) -> Reference:
+    """Counts per bin of ``dataset``'s fields and scores, which ``loanscore monitor`` compares new applicants with."""
+    columns = model.schema.columns()
+    checked = check_columns(columns, {c.name: dataset.X[c.name].to_numpy() for c in columns}, len(dataset.X))
+    assert not checked.errors, "load_dataset refuses rows that break the contract"
+    p = model.run(checked.feeds)[0].reshape(-1)
+    source = {k: dataset.fingerprint[k] for k in ("file", "sha256", "rows")}
+    source["training_data"] = training is not None and training.get("sha256") == source["sha256"]
+    return Reference.build(columns, checked.feeds, p, model.threshold, source)
 
 
 def cross_validation(path: str | Path, run: TrainedRun) -> dict:

@@ -223,7 +223,12 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
             "using them in credit decisions. Check the law that applies before use, and review the slices above.",
             "No reason codes (adverse-action explanations) are produced.",
             "Inputs outside the schema's domain are refused; codes never seen in training are scored with a warning.",
-            "Monitor score and input distributions after deployment; retrain when they drift."]
+            "Monitor score and input distributions after deployment: `loanscore monitor FILE` gives the population "
+            "stability index of the score and of each field against "
+            + (f"the {manifest['population']['rows']:,} rows of `{manifest['population']['source'].get('file')}` "
+               "recorded at export" if "population" in manifest else
+               "a reference file (`--reference`; exporting with `--data` records one in the manifest)")
+            + ". Recalibrate or retrain when they shift."]
     w("\n".join(f"- {line}" for line in lim) + "\n")
 
     w("## Verifying this model\n")

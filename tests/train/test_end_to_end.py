@@ -109,6 +109,39 @@ def test_verify_and_score_with_the_exported_model(lender, tmp_path) -> None:
     assert all(0 <= float(r["probability_of_default"]) <= 1 and r["error"] == "" for r in rows)
 
 
+def test_export_records_the_training_population_and_monitor_reads_it(lender, tmp_path) -> None:
+    manifest = json.loads((lender["model"] / "manifest.json").read_text())
+    population = manifest["population"]
+    assert population["source"]["training_data"] is True and population["rows"] == 1500
+    assert population["fields"]["region"]["codes"] == ["north", "south", "east", "west"]
+    assert len(population["fields"]) == 2 + 2 + 2 * MONTHS
+    for bins in [population["score"], *population["fields"].values()]:
+        assert sum(bins["counts"]) == 1500
+
+    out = tmp_path / "stability.json"
+    result = CliRunner().invoke(main, ["monitor", str(lender["data"]), "--model", str(lender["model"]), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["score"]["psi"] == 0 and all(f["psi"] == 0 for f in report["fields"].values())
+
+    with open(lender["data"], newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["region"] = "north"
+    moved = write_rows(tmp_path / "north.csv", rows)
+    result = CliRunner().invoke(main, ["monitor", str(moved), "--model", str(lender["model"])])
+    assert result.exit_code == 4, result.output
+    assert next(line for line in result.output.splitlines() if line.startswith("region")).endswith("shift")
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def test_scorer_api_on_the_lender_schema(lender) -> None:
     scorer = Scorer.load(lender["model"])
     record = json.loads((lender["model"] / "golden.json").read_text())["cases"][0]["record"]

@@ -1,0 +1,123 @@
+"""``loanscore monitor``: is a batch of applicants still like the population the model learned from?"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ._common import reports_errors
+
+_HELP = """Compare the applicants in INPUT with the model's reference population.
+
+\b
+Scores INPUT (CSV or JSON Lines) and prints the population stability index
+(PSI) of the score and of every input field against the population the model
+was exported with (or against --reference FILE, e.g. last quarter's
+applicants). Below 0.10 is stable, 0.10-0.25 worth watching, from 0.25 a
+shift. "chance" is the PSI that a sample of this size exceeds by chance 1
+time in 100; a PSI below it says nothing.
+
+\b
+Exit status: 0 no shift, 4 the score or a field has shifted (PSI >= 0.25),
+2 nothing could be compared. Rows that cannot be scored are listed, not binned.
+
+\b
+Examples:
+  loanscore monitor applicants_2026_11.csv
+  loanscore monitor this_month.csv --reference last_month.csv -o stability.json
+"""
+
+SHOWN_REJECTS = 5
+
+
+@click.command(help=_HELP, short_help="Population stability (PSI) of a batch against the model's reference.")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@click.option("--reference", "reference_path", metavar="FILE",
+              help="Compare against this file's applicants instead of the reference in the model's manifest.")
+@click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT and --reference; auto goes by the extension, else by the first character.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@reports_errors
+def monitor(input_path: str, model_dir: str | None, reference_path: str | None, output: str | None,
+            input_format: str, quiet: bool) -> None:
+    from loanscore.runtime.errors import EXIT_OK, EXIT_SHIFT, InputError
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Scorer
+    from loanscore.runtime.stability import SHIFT, Reference, collect, monitor as compare_population
+    from loanscore.runtime.stream import Progress
+    from loanscore.runtime.tabular import open_output, open_reader
+
+    scorer = Scorer(Model.load(model_dir))
+    schema = scorer.schema
+
+    def read(path: str):  # type: ignore[no-untyped-def]
+        return open_reader(path, schema.input_names, fmt=input_format, id_column=schema.id, numbers=schema.number_names)
+
+    if reference_path is not None:
+        if reference_path == input_path == "-":
+            raise InputError("INPUT and --reference cannot both be stdin.")
+        reader = read(reference_path)
+        try:
+            reference, rejected = collect(scorer, reader, progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+        finally:
+            reader.close()
+        if rejected:
+            _echo_rejects(f"the reference {reader.name}", rejected, None)
+    else:
+        reference = Reference.from_manifest(scorer.model.manifest, f"The model in {scorer.model.directory}")
+    reader = read(input_path)
+    try:
+        report = compare_population(scorer, reader, reference,
+                                    progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+    finally:
+        reader.close()
+    if report.rejected:
+        _echo_rejects(report.source, report.rejected, output)
+    if report.scored == 0:
+        raise InputError(f"No row of {report.source} could be scored ({report.rows} read); there is nothing to compare.")
+    click.echo(render(report))
+    if output:
+        with open_output(output) as stream:
+            stream.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    sys.exit(EXIT_SHIFT if report.worst == SHIFT else EXIT_OK)
+
+
+def render(report) -> str:  # type: ignore[no-untyped-def]
+    """The report as a table a person reads top to bottom: the score first, then each field."""
+    ref = report.reference
+    src = ref.source
+    described = f"{src.get('file', 'reference')}, {ref.rows:,} rows" if src else f"{ref.rows:,} rows"
+    lines = [
+        f"Population stability of {report.source} against {described}",
+        f"{report.rows:,} rows read, {report.scored:,} scored"
+        + (f", {len(report.rejected):,} rejected (listed on stderr)" if report.rejected else ""),
+        f"mean P(default) {ref.mean_probability:.3f} -> {report.mean_probability:.3f}; "
+        f"declined from the threshold {ref.threshold:.4g}: {ref.decline_rate:.1%} -> {report.decline_rate:.1%}",
+        "",
+    ]
+    rows = [("", "PSI", "chance", "largest move (reference -> now)", "verdict")]
+    for s in [report.score, *report.fields]:
+        k = s.largest_move
+        rows.append((s.name, f"{s.psi:.3f}", f"{s.chance:.3f}",
+                     f"{s.labels[k]}: {s.reference[k]:.1%} -> {s.actual[k]:.1%}", s.verdict))
+    widths = [max(len(r[j]) for r in rows) for j in range(4)]
+    for i, r in enumerate(rows):
+        lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}")
+        if i == 1:
+            lines.append("")
+    verdict = report.worst
+    lines += ["", f"overall: {verdict} (PSI below 0.10 stable, 0.10-0.25 watch, from 0.25 shift)"]
+    return "\n".join(lines)
+
+
+def _echo_rejects(source: str, rejected: list[tuple[int | None, str]], output: str | None) -> None:
+    click.echo(f"{len(rejected):,} rows of {source} could not be scored and are left out of the comparison:", err=True)
+    for _, message in rejected[:SHOWN_REJECTS]:
+        click.echo(f"  {message}", err=True)
+    if len(rejected) > SHOWN_REJECTS:
+        where = f"all are listed in {output}" if output else "-o FILE lists them all"
+        click.echo(f"  ... and {len(rejected) - SHOWN_REJECTS:,} more ({where})", err=True)

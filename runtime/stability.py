@@ -1,0 +1,382 @@
+"""Population stability: are today's applicants like the ones the model learned from?
+
+A model is only as good as the resemblance between the population it scores
+and the one it was trained on. Credit-risk teams check that with the
+population stability index of the score and of every input field:
+
+    PSI = sum over bins of (actual share - reference share) * ln(actual share / reference share)
+
+with bins fixed on the reference population (deciles for numbers, one bin per
+known code, plus bins for unknown codes and missing values). The usual reading,
+a convention rather than a law, is below 0.10 stable, 0.10-0.25 worth watching,
+from 0.25 a shift to act on. A small batch scatters by chance alone, so each PSI
+comes with the level that chance alone exceeds one time in a hundred, found by
+drawing both samples again and again from one population.
+
+The reference is stored in the model's manifest by ``loanscore export --data``
+(counts per bin, never rows), or built here from another file.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .schema import Column
+from .scorer import Scorer
+from .stream import Progress
+from .tabular import Reader
+from .validate import check_columns
+
+PSI_WATCH = 0.10
+PSI_SHIFT = 0.25
+STABLE, WATCH, SHIFT, TOO_FEW = "stable", "watch", "shift", "too few rows to tell"
+SCORE = "probability_of_default"
+N_BINS = 10
+SHARE_FLOOR = 1e-4
+"""An empty bin counts as this share, so that a bin filling up from nothing gives a large, finite PSI."""
+CHANCE_DRAWS = 4000
+
+
+@dataclass(frozen=True)
+class Bins:
+    """How one variable is binned, and how many reference rows fell in each bin.
+
+    Numbers: right-closed bins ``(-inf, edges[0]], (edges[0], edges[1]], ..., (edges[-1], inf)``.
+    Codes: one bin per known code, then one for codes the model does not know.
+    Either way the last bin holds missing values.
+    """
+
+    name: str
+    kind: str  # "number" | "code"
+    counts: tuple[int, ...]
+    edges: tuple[float, ...] = ()
+    codes: tuple[int | str, ...] = ()
+
+    @classmethod
+    def fit(cls, name: str, values: np.ndarray, codes: tuple[int | str, ...] | None = None, n_bins: int = N_BINS) -> Bins:
+        """Bins for ``values`` (numbers with NaN, or strings with ``""``, for missing) and their counts."""
+        values = np.asarray(values).reshape(-1)
+        if codes is not None:
+            return cls(name, "code", (), codes=tuple(codes)).with_counts(values)
+        x = values.astype(np.float64)
+        present = x[~np.isnan(x)]
+        edges: tuple[float, ...] = ()
+        if len(present):
+            q = np.quantile(present, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
+            edges = tuple(float(e) for e in np.unique(q))
+        return cls(name, "number", (), edges=edges).with_counts(x)
+
+    def with_counts(self, values: np.ndarray) -> Bins:
+        return Bins(self.name, self.kind, tuple(int(c) for c in self.count(values)), self.edges, self.codes)
+
+    def count(self, values: np.ndarray) -> np.ndarray:
+        """How many of ``values`` fall in each bin (the last one: missing)."""
+        values = np.asarray(values).reshape(-1)
+        if self.kind == "code":
+            if values.dtype.kind == "O":
+                text = values.astype(str)
+                missing = text == ""
+                known = [text == str(c) for c in self.codes]
+            else:
+                x = values.astype(np.float64)
+                missing = np.isnan(x)
+                known = [x == float(c) for c in self.codes]
+            hits = np.array([int(k.sum()) for k in known], dtype=np.int64)
+            n_missing = int(missing.sum())
+            return np.concatenate([hits, [len(values) - n_missing - int(hits.sum()), n_missing]])
+        x = values.astype(np.float64)
+        missing = np.isnan(x)
+        where = np.searchsorted(np.asarray(self.edges, dtype=np.float64), x[~missing], side="left")
+        counts = np.bincount(where, minlength=len(self.edges) + 1)
+        return np.concatenate([counts, [int(missing.sum())]]).astype(np.int64)
+
+    def labels(self, decimals: int | None = None) -> list[str]:
+        """Words for each bin, e.g. ``<= 0``, ``(0, 2,000]``, ``> 50,000``, ``missing``."""
+        if self.kind == "code":
+            return [str(c) for c in self.codes] + ["other code", "missing"]
+        show = (lambda v: f"{v:.{decimals}f}") if decimals is not None else _number
+        e = self.edges
+        if not e:
+            return ["any value", "missing"]
+        out = [f"<= {show(e[0])}"]
+        for lo, hi in zip(e, e[1:]):
+            whole = float(lo).is_integer() and float(hi).is_integer()
+            out.append(show(hi) if whole and hi - lo == 1 else f"({show(lo)}, {show(hi)}]")
+        return out + [f"> {show(e[-1])}", "missing"]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "counts": list(self.counts)}
+        if self.kind == "code":
+            out["codes"] = list(self.codes)
+        else:
+            out["edges"] = list(self.edges)
+        return out
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> Bins:
+        kind = data["kind"]
+        bins = cls(name, kind, tuple(int(c) for c in data["counts"]),
+                   tuple(float(e) for e in data.get("edges", ())), tuple(data.get("codes", ())))
+        expected = len(bins.codes) + 2 if kind == "code" else len(bins.edges) + 2
+        if kind not in ("number", "code") or len(bins.counts) != expected or list(bins.edges) != sorted(set(bins.edges)):
+            raise ValueError(f"bins of {name} are inconsistent")
+        return bins
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The population a model is compared against: bins for the score and each input field."""
+
+    rows: int
+    score: Bins
+    fields: dict[str, Bins]
+    mean_probability: float
+    decline_rate: float
+    threshold: float
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, columns: list[Column], feeds: Mapping[str, np.ndarray], probability: np.ndarray,
+              threshold: float, source: Mapping[str, Any] | None = None) -> Reference:
+        """A reference from validated inputs (``feeds`` of the rows that were scored) and their probabilities."""
+        p = np.asarray(probability, dtype=np.float64).reshape(-1)
+        if not len(p):
+            raise ValueError("a reference population needs at least one scored row")
+        fields = {c.name: Bins.fit(c.name, feeds[c.name], c.codes if c.kind == "code" else None) for c in columns}
+        return cls(len(p), Bins.fit(SCORE, p), fields, float(p.mean()), float((p >= threshold).mean()),
+                   float(threshold), dict(source or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "note": "Counts per bin of the population the model was exported against; no rows are stored.",
+            "source": self.source,
+            "rows": self.rows,
+            "mean_probability": self.mean_probability,
+            "threshold": self.threshold,
+            "decline_rate": self.decline_rate,
+            "score": self.score.to_dict(),
+            "fields": {name: bins.to_dict() for name, bins in self.fields.items()},
+        }
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any], where: str) -> Reference:
+        data = manifest.get("population")
+        if data is None:
+            raise ModelError(
+                f"{where} records no reference population. Export the model with --data <its training data> "
+                "to record one, or compare against a file with --reference FILE."
+            )
+        try:
+            return cls(int(data["rows"]), Bins.from_dict(SCORE, data["score"]),
+                       {name: Bins.from_dict(name, b) for name, b in data["fields"].items()},
+                       float(data["mean_probability"]), float(data["decline_rate"]), float(data["threshold"]),
+                       dict(data.get("source", {})))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
+
+
+@dataclass(frozen=True)
+class Stability:
+    """One variable's comparison: shares per bin, its PSI and what that means at this sample size."""
+
+    name: str
+    labels: list[str]
+    reference: list[float]
+    actual: list[float]
+    counts: list[int]
+    psi: float
+    chance: float
+    verdict: str
+
+    @property
+    def largest_move(self) -> int:
+        """The bin contributing most to the PSI."""
+        return int(np.argmax(_terms(np.asarray(self.reference), np.asarray(self.actual))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"psi": round(self.psi, 6), "chance_99": round(self.chance, 6), "verdict": self.verdict,
+                "bins": [{"bin": b, "reference": round(e, 6), "actual": round(a, 6), "count": c}
+                         for b, e, a, c in zip(self.labels, self.reference, self.actual, self.counts)]}
+
+
+def compare(bins: Bins, counts: np.ndarray, labels: list[str] | None = None) -> Stability:
+    """The PSI of ``counts`` (binned by ``bins``) against the reference counts in ``bins``."""
+    ref = np.asarray(bins.counts, dtype=np.float64)
+    act = np.asarray(counts, dtype=np.float64)
+    n_ref, n = ref.sum(), act.sum()
+    e, a = ref / n_ref, act / n
+    psi = float(_terms(e, a).sum())
+    chance = chance_level(bins.counts, counts)
+    if psi < PSI_WATCH:
+        verdict = STABLE
+    elif psi <= chance:
+        verdict = TOO_FEW
+    else:
+        verdict = WATCH if psi < PSI_SHIFT else SHIFT
+    return Stability(bins.name, labels or bins.labels(), e.tolist(), a.tolist(), [int(c) for c in act], psi, chance, verdict)
+
+
+def chance_level(ref_counts: np.ndarray, counts: np.ndarray, *, draws: int = CHANCE_DRAWS, seed: int = 0) -> float:
+    """The PSI that two samples of these sizes from one population exceed by chance 1 time in 100.
+
+    Found by drawing both samples ``draws`` times from the pooled shares, so
+    that it holds for small batches and sparse bins too, where the
+    chi-square approximation and the share floor would mislead; seeded, so
+    the same counts give the same level.
+    """
+    ref = np.asarray(ref_counts, dtype=np.int64)
+    act = np.asarray(counts, dtype=np.int64)
+    n_ref, n = int(ref.sum()), int(act.sum())
+    pooled = (ref + act) / (n_ref + n)
+    rng = np.random.default_rng(seed)
+    r = rng.multinomial(n_ref, pooled, size=draws) / n_ref
+    a = rng.multinomial(n, pooled, size=draws) / n
+    return float(np.quantile(_terms(r, a).sum(axis=1), 0.99))
+
+
+def _terms(e: np.ndarray, a: np.ndarray) -> np.ndarray:
+    e, a = np.maximum(e, SHARE_FLOOR), np.maximum(a, SHARE_FLOOR)
+    return (a - e) * np.log(a / e)
+
+
+@dataclass
+class Report:
+    """What ``loanscore monitor`` found: rows read, rows that could not be scored, and each variable's stability."""
+
+    source: str
+    reference: Reference
+    rows: int = 0
+    rejected: list[tuple[int | None, str]] = field(default_factory=list)
+    score: Stability | None = None
+    fields: list[Stability] = field(default_factory=list)
+    mean_probability: float = math.nan
+    decline_rate: float = math.nan
+    seconds: float = 0.0
+
+    @property
+    def scored(self) -> int:
+        return self.rows - len(self.rejected)
+
+    @property
+    def worst(self) -> str:
+        """The gravest verdict over the score and the fields."""
+        verdicts = {s.verdict for s in [self.score, *self.fields] if s is not None}
+        return next((v for v in (SHIFT, WATCH, TOO_FEW) if v in verdicts), STABLE)
+
+    def to_dict(self) -> dict[str, Any]:
+        assert self.score is not None
+        return {
+            "source": self.source,
+            "reference": {"rows": self.reference.rows, **self.reference.source},
+            "rules": {"watch_from": PSI_WATCH, "shift_from": PSI_SHIFT, "share_floor": SHARE_FLOOR,
+                      "chance_99": "PSI two samples of one population exceed 1 time in 100"},
+            "rows": self.rows,
+            "scored": self.scored,
+            "rejected": [{"row": row, "error": message} for row, message in self.rejected],
+            "verdict": self.worst,
+            "mean_probability": {"reference": self.reference.mean_probability, "actual": self.mean_probability},
+            "decline_rate": {"threshold": self.reference.threshold, "reference": self.reference.decline_rate,
+                             "actual": self.decline_rate},
+            "score": self.score.to_dict(),
+            "fields": {s.name: s.to_dict() for s in self.fields},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def monitor(scorer: Scorer, reader: Reader, reference: Reference, *, progress: Progress | None = None) -> Report:
+    """Score every row of ``reader`` and compare the scored rows' fields and probabilities with ``reference``.
+
+    Rows that cannot be scored are listed in ``Report.rejected`` (row and
+    reason), never counted in a bin. Memory stays bounded: only counts are kept.
+    """
+    start = time.perf_counter()
+    columns = scorer.schema.columns()
+    missing = [c.name for c in columns if c.name not in reference.fields]
+    if missing:
+        raise ModelError(f"The reference population has no bins for {', '.join(missing)}; it belongs to another schema.")
+    report = Report(reader.name, reference)
+    score_counts = np.zeros(len(reference.score.counts), dtype=np.int64)
+    field_counts = {c.name: np.zeros(len(reference.fields[c.name].counts), dtype=np.int64) for c in columns}
+    total_p = 0.0
+    declined = 0
+    for n, feeds, p, rejected in _scored(scorer, reader, progress):
+        report.rows += n
+        report.rejected += rejected
+        score_counts += reference.score.count(p)
+        for c in columns:
+            field_counts[c.name] += reference.fields[c.name].count(feeds[c.name])
+        total_p += float(p.sum())
+        declined += int((p >= reference.threshold).sum())
+    report.seconds = time.perf_counter() - start
+    if report.scored == 0:
+        return report
+    report.score = compare(reference.score, score_counts, reference.score.labels(decimals=3))
+    report.fields = [compare(reference.fields[c.name], field_counts[c.name]) for c in columns]
+    report.mean_probability = total_p / report.scored
+    report.decline_rate = declined / report.scored
+    return report
+
+
+def collect(scorer: Scorer, reader: Reader, *, progress: Progress | None = None,
+            source: Mapping[str, Any] | None = None) -> tuple[Reference, list[tuple[int | None, str]]]:
+    """A reference built from the scored rows of ``reader`` (``monitor --reference``), and the rows not scored.
+
+    Unlike :func:`monitor` this holds the file's validated fields in memory
+    (about 100 bytes a row for the default schema): deciles need every value.
+    """
+    columns = scorer.schema.columns()
+    parts: dict[str, list[np.ndarray]] = {c.name: [] for c in columns}
+    probabilities: list[np.ndarray] = []
+    rejected: list[tuple[int | None, str]] = []
+    rows = 0
+    for n, feeds, p, bad in _scored(scorer, reader, progress):
+        rows += n
+        rejected += bad
+        for name in parts:
+            parts[name].append(feeds[name])
+        probabilities.append(p)
+    p = np.concatenate(probabilities) if probabilities else np.empty(0)
+    if not len(p):
+        raise ModelError(f"No row of the reference file {reader.name} could be scored; it cannot serve as a reference.")
+    feeds = {name: np.concatenate(arrays) for name, arrays in parts.items()}
+    info = {"file": reader.name, "rows_read": rows, **(source or {})}
+    return Reference.build(columns, feeds, p, scorer.threshold, info), rejected
+
+
+def _scored(scorer: Scorer, reader: Reader, progress: Progress | None
+            ) -> Iterator[tuple[int, dict[str, np.ndarray], np.ndarray, list[tuple[int | None, str]]]]:
+    """Per chunk: its row count, the scored rows' validated feeds and probabilities, and the rejected rows' errors."""
+    rows = 0
+    try:
+        for chunk in reader:
+            checked = check_columns(scorer.schema.columns(), chunk.columns, chunk.n, chunk.first_row)
+            p = scorer.model.run(checked.feeds)[0].reshape(-1).astype(np.float64)
+            errors = {i: "; ".join(str(e) for e in errs) for i, errs in checked.errors.items()}
+            errors.update(chunk.row_errors)  # a broken row's own reason replaces its fields' errors
+            first = chunk.first_row or 1
+            keep = np.ones(chunk.n, dtype=bool)
+            keep[list(errors)] = False
+            yield (chunk.n, {name: feed[keep] for name, feed in checked.feeds.items()}, p[keep],
+                   [(first + i, errors[i]) for i in sorted(errors)])
+            rows += chunk.n
+            if progress is not None:
+                progress.update(rows, reader.bytes_read)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _number(x: float) -> str:
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.6g}" if abs(x) < 1e6 else f"{x:,.0f}"
+
+
+__all__ = ["Bins", "Reference", "Report", "Stability", "chance_level", "compare", "monitor"]

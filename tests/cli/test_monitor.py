@@ -1,0 +1,117 @@
+"""``loanscore monitor``: the table, the exit status, rejected rows, the JSON report, a model without a reference."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["monitor", *args])
+
+
+@pytest.fixture()
+def files(write_csv, applicants):  # type: ignore[no-untyped-def]
+    rows = applicants(2000, seed=4)
+    moved = [dict(r, LIMIT_BAL=str(max(1, int(r["LIMIT_BAL"]) // 100))) for r in rows]
+    moved[4]["AGE"] = "500"
+    moved[9]["SEX"] = "x"
+    return {"base": write_csv(applicants(2000, seed=3), name="base.csv"), "same": write_csv(rows, name="same.csv"),
+            "moved": write_csv(moved, name="moved.csv")}
+
+
+def test_a_sample_of_the_same_population_is_stable(files) -> None:
+    result = run(str(files["same"]), "--reference", str(files["base"]))
+    assert result.exit_code == 0, result.output
+    assert "overall: stable" in result.output
+    assert "2,000 rows read, 2,000 scored" in result.output
+
+
+def test_a_shift_exits_4_and_names_the_field(files, tmp_path) -> None:
+    out = tmp_path / "stability.json"
+    result = run(str(files["moved"]), "--reference", str(files["base"]), "-o", str(out))
+    assert result.exit_code == 4, result.output
+    limit_line = next(line for line in result.output.splitlines() if line.startswith("LIMIT_BAL"))
+    assert limit_line.endswith("shift")
+    report = json.loads(out.read_text())
+    assert report["verdict"] == "shift"
+    assert report["fields"]["LIMIT_BAL"]["verdict"] == "shift" and report["fields"]["AGE"]["verdict"] == "stable"
+    assert report["fields"]["LIMIT_BAL"]["psi"] >= 0.25
+
+
+def test_rejected_rows_are_listed_with_row_field_and_reason_not_binned(files, tmp_path) -> None:
+    out = tmp_path / "stability.json"
+    result = run(str(files["moved"]), "--reference", str(files["base"]), "-o", str(out))
+    assert "2 rows of" in result.output and "could not be scored" in result.output
+    assert "AGE must be between 18 and 120. Got '500' in row 5." in result.output
+    assert "SEX must be a number. Got 'x' in row 10." in result.output
+    report = json.loads(out.read_text())
+    assert (report["rows"], report["scored"]) == (2000, 1998)
+    assert [r["row"] for r in report["rejected"]] == [5, 10]
+    for variable in [report["score"], *report["fields"].values()]:
+        assert sum(b["count"] for b in variable["bins"]) == 1998
+
+
+def test_the_file_against_itself_has_no_shift_at_all(files) -> None:
+    result = run(str(files["base"]), "--reference", str(files["base"]))
+    assert result.exit_code == 0, result.output
+    psi = [line.split()[1] for line in result.output.splitlines()[5:] if line and not line.startswith("overall")]
+    assert len(psi) == 24 and set(psi) == {"0.000"}  # the score and 23 fields
+
+
+def test_a_model_without_a_reference_says_how_to_get_one(files, model_dir, tmp_path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    del manifest["population"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    result = run(str(files["same"]), "--model", str(model))
+    assert result.exit_code == 2
+    assert "records no reference population" in result.output and "--data" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("problem", ["missing file", "no scorable row", "unwritable report"])
+def test_bad_input_gets_a_message_not_a_traceback(problem, files, write_csv, applicants, tmp_path) -> None:
+    args = [str(files["same"]), "--reference", str(files["base"])]
+    if problem == "missing file":
+        args[0] = str(tmp_path / "nope.csv")
+    elif problem == "no scorable row":
+        args[0] = str(write_csv([dict(r, AGE="7") for r in applicants(3)], name="bad.csv"))
+    else:
+        args += ["-o", str(tmp_path / "no" / "such" / "dir.json")]
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1].startswith("Error: ") and "Traceback" not in result.output
+    assert not list(tmp_path.glob("**/.*.tmp"))
+
+
+def test_the_development_data_against_the_shipped_reference(tmp_path) -> None:
+    """A random quarter of the development data, like the held-back clients, sits within chance of the reference."""
+    data = Path(os.environ.get("LOANSCORE_DEV_DATA", ROOT.parent / "shared" / "data" / "uci_credit_card_dev.csv.gz"))
+    if not data.is_file():
+        pytest.skip(f"development data not found at {data}; set LOANSCORE_DEV_DATA to run this test")
+    with gzip.open(data, "rt", newline="") as fh:
+        rows = list(csv.reader(fh))
+    sample = tmp_path / "quarter.csv"
+    with open(sample, "w", newline="") as fh:
+        csv.writer(fh).writerows([rows[0], *random.Random(0).sample(rows[1:], 6000)])
+    out = tmp_path / "stability.json"
+    result = run(str(sample), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["reference"]["training_data"] is True and report["scored"] == 6000
+    for name, variable in {"score": report["score"], **report["fields"]}.items():
+        assert variable["verdict"] == "stable" and variable["psi"] <= variable["chance_99"], name
