@@ -23,7 +23,9 @@ ROC AUC and Brier score (rows resampled together; 95 % interval and the share
 of resamples the shipped model wins), because on a few thousand rows an AUC
 difference of a few thousandths is within sampling noise. ``--plot`` draws
 the ROC curves and a reliability diagram (its deciles are in the JSON).
-It warns when the file repeats development rows (then it is not held back).
+It warns when the file repeats development rows (then it is not held back),
+and compares the file with the model's reference population as ``loanscore
+monitor`` does (population stability index of the score and of each field).
 
 Needs the ``[train]`` and ``[bench]`` extras.
 """
@@ -71,8 +73,8 @@ def paired_bootstrap(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, resamples:
     }
 
 
-def score_shipped(model_dir: Path | None, path: Path) -> tuple[np.ndarray, float, dict]:
-    """Probabilities from the runtime, as a branch office would get them; refuses a file with rejected rows."""
+def score_shipped(model_dir: Path | None, path: Path):  # type: ignore[no-untyped-def]
+    """Probabilities from the runtime, as a branch office would get them, and the ``Scorer``; refuses rejected rows."""
     from loanscore.runtime import Scorer
     from loanscore.train.data import read_text_frame
 
@@ -82,7 +84,29 @@ def score_shipped(model_dir: Path | None, path: Path) -> tuple[np.ndarray, float
     if batch.n_rejected:
         first = next(iter(batch.errors.values()))
         sys.exit(f"error: the model rejected {batch.n_rejected} held-back rows, e.g. {first[0]}")
-    return batch.probability, scorer.threshold, scorer.model.manifest
+    return batch.probability, scorer
+
+
+def population_stability(scorer, path: Path):  # type: ignore[no-untyped-def]
+    """``loanscore monitor``'s comparison of the file with the model's reference population, if it records one.
+
+    A held-back file drawn from the same population should be stable; if it is
+    not, the held-back figures measure a new population, not only new clients.
+    """
+    from loanscore.runtime.errors import ModelError
+    from loanscore.runtime.stability import Reference, monitor
+    from loanscore.runtime.tabular import open_reader
+
+    try:
+        reference = Reference.from_manifest(scorer.model.manifest, "the model")
+    except ModelError:
+        return None
+    schema = scorer.schema
+    reader = open_reader(path, schema.input_names, id_column=schema.id, numbers=schema.number_names)
+    try:
+        return monitor(scorer, reader, reference)
+    finally:
+        reader.close()
 
 
 def table(results: dict) -> str:
@@ -161,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     from loanscore.train.metrics import classification_metrics
 
     started = time.perf_counter()
-    p_shipped, threshold, manifest = score_shipped(args.model, args.held_back)
+    p_shipped, scorer = score_shipped(args.model, args.held_back)
+    threshold, manifest = scorer.threshold, scorer.model.manifest
     schema = Schema.from_dict(manifest["schema"])
     try:
         dev_ds = load_dataset(quality.find_data(args.data), schema)
@@ -194,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     deciles = {name: quality.calibration_deciles(y, p) for name, p in predictions.items()}
     versus = {name: paired_bootstrap(y.astype(float), p_shipped, p, args.bootstrap)
               for name, p in predictions.items() if name != "shipped"}
+    stability = population_stability(scorer, args.held_back)
     seconds = time.perf_counter() - started
     print(f"\n{n_test} held-back rows, each model at its own decision threshold; {seconds:.0f} s\n")
     print(table(results))
@@ -207,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{b['brier_diff']:+.5f} | [{blo:+.5f}, {bhi:+.5f}] | {b['share_a_lower_brier']:.1%} |")
     if overlap:
         print(f"\n{overlap}")
+    if stability is not None:
+        top = max(stability.fields, key=lambda f: f.psi)
+        print(f"\nPopulation stability against the model's reference ({stability.reference.source.get('file')}): "
+              f"score PSI {stability.score.psi:.4f} (chance level {stability.score.chance:.4f}), largest field PSI "
+              f"{top.name} {top.psi:.4f} (chance level {top.chance:.4f}); {stability.worst} (loanscore monitor)")
     cv = manifest.get("metrics", {}).get("cross_validation", {}).get("lstm_cnn", {}).get("roc_auc")
     if cv:
         print(f"\nThe shipped configuration's 5-fold CV ROC AUC on the development data: {cv['mean']:.4f} ± {cv['sd']:.4f}")
@@ -218,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps({
             "held_back": test_ds.fingerprint, "development": dev_ds.fingerprint,
             "model": {"dir": str(args.model or "shipped"), "sha256": manifest["sha256"]},
-            "rows_equal_to_development": shared, "results": results, "shipped_versus": versus, "deciles": deciles,
+            "rows_equal_to_development": shared,
+            "population_stability": stability.to_dict() if stability is not None else None, "results": results, "shipped_versus": versus, "deciles": deciles,
             "seconds": round(seconds, 1),
         }, indent=2) + "\n")
     return 0

@@ -50,6 +50,9 @@ def test_the_shipped_model_and_a_comparator_are_scored_compared_and_drawn(schema
         assert sum(d["count"] for d in deciles) == 400
         assert sum(d["count"] * d["observed"] for d in deciles) == pytest.approx(y.sum())
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    stability = r["population_stability"]  # generated clients against the real development population
+    assert stability["scored"] == 400 and sum(b["count"] for b in stability["score"]["bins"]) == 400
+    assert stability["reference"]["training_data"] is True and stability["verdict"] == "shift"
 
 
 def test_an_unknown_comparator_is_refused_by_name(tmp_path, capsys) -> None:
