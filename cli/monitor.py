@@ -77,8 +77,10 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
         reader.close()
     if report.rejected:
         _echo_rejects(report.source, report.rejected, output)
+    if report.rows == 0:
+        raise InputError(f"{report.source} has a header but no rows; there is nothing to compare.")
     if report.scored == 0:
-        raise InputError(f"No row of {report.source} could be scored ({report.rows} read); there is nothing to compare.")
+        raise InputError(f"None of the {report.rows:,} rows of {report.source} could be scored; there is nothing to compare.")
     click.echo(render(report))
     if output:
         with open_output(output) as stream:

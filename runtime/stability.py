@@ -165,6 +165,13 @@ class Reference:
             "fields": {name: bins.to_dict() for name, bins in self.fields.items()},
         }
 
+    def check_columns(self, columns: list[Column]) -> None:
+        """Refuse to compare a schema's fields with bins of other fields."""
+        names = [c.name for c in columns]
+        if set(names) != set(self.fields):
+            raise ModelError(f"The reference population's fields ({', '.join(self.fields)}) are not the model's "
+                             f"({', '.join(names)}); it belongs to another schema.")
+
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any], where: str) -> Reference:
         data = manifest.get("population")
@@ -248,7 +255,10 @@ def _terms(e: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Report:
-    """What ``loanscore monitor`` found: rows read, rows that could not be scored, and each variable's stability."""
+    """What ``loanscore monitor`` found: rows read, rows that could not be scored, and each variable's stability.
+
+    Filled batch by batch with :meth:`add` (only counts are kept), then :meth:`finish`.
+    """
 
     source: str
     reference: Reference
@@ -259,6 +269,33 @@ class Report:
     mean_probability: float = math.nan
     decline_rate: float = math.nan
     seconds: float = 0.0
+    _counts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _sum_p: float = field(default=0.0, repr=False)
+    _declined: int = field(default=0, repr=False)
+
+    def add(self, rows: int, feeds: Mapping[str, np.ndarray], probability: np.ndarray,
+            rejected: list[tuple[int | None, str]] | None = None) -> None:
+        """Count a batch of ``rows``: ``feeds`` and ``probability`` of its scored rows, ``rejected`` the others."""
+        ref = self.reference
+        if not self._counts:
+            self._counts = {name: np.zeros(len(b.counts), np.int64) for name, b in [(SCORE, ref.score), *ref.fields.items()]}
+        self._counts[SCORE] += ref.score.count(probability)
+        for name, bins in ref.fields.items():
+            self._counts[name] += bins.count(feeds[name])
+        self._sum_p += float(np.sum(probability))
+        self._declined += int(np.sum(probability >= ref.threshold))
+        self.rows += rows
+        self.rejected += rejected or []
+
+    def finish(self) -> Report:
+        """Compare the counts with the reference; nothing to compare when no row was scored."""
+        if self.scored:
+            ref = self.reference
+            self.score = compare(ref.score, self._counts[SCORE], ref.score.labels(decimals=3))
+            self.fields = [compare(bins, self._counts[name]) for name, bins in ref.fields.items()]
+            self.mean_probability = self._sum_p / self.scored
+            self.decline_rate = self._declined / self.scored
+        return self
 
     @property
     def scored(self) -> int:
@@ -297,31 +334,12 @@ def monitor(scorer: Scorer, reader: Reader, reference: Reference, *, progress: P
     reason), never counted in a bin. Memory stays bounded: only counts are kept.
     """
     start = time.perf_counter()
-    columns = scorer.schema.columns()
-    missing = [c.name for c in columns if c.name not in reference.fields]
-    if missing:
-        raise ModelError(f"The reference population has no bins for {', '.join(missing)}; it belongs to another schema.")
+    reference.check_columns(scorer.schema.columns())
     report = Report(reader.name, reference)
-    score_counts = np.zeros(len(reference.score.counts), dtype=np.int64)
-    field_counts = {c.name: np.zeros(len(reference.fields[c.name].counts), dtype=np.int64) for c in columns}
-    total_p = 0.0
-    declined = 0
     for n, feeds, p, rejected in _scored(scorer, reader, progress):
-        report.rows += n
-        report.rejected += rejected
-        score_counts += reference.score.count(p)
-        for c in columns:
-            field_counts[c.name] += reference.fields[c.name].count(feeds[c.name])
-        total_p += float(p.sum())
-        declined += int((p >= reference.threshold).sum())
+        report.add(n, feeds, p, rejected)
     report.seconds = time.perf_counter() - start
-    if report.scored == 0:
-        return report
-    report.score = compare(reference.score, score_counts, reference.score.labels(decimals=3))
-    report.fields = [compare(reference.fields[c.name], field_counts[c.name]) for c in columns]
-    report.mean_probability = total_p / report.scored
-    report.decline_rate = declined / report.scored
-    return report
+    return report.finish()
 
 
 def collect(scorer: Scorer, reader: Reader, *, progress: Progress | None = None,

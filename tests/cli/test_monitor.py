@@ -83,11 +83,15 @@ def test_a_model_without_a_reference_says_how_to_get_one(files, model_dir, tmp_p
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("problem", ["missing file", "no scorable row", "unwritable report"])
+@pytest.mark.parametrize("problem", ["missing file", "no rows", "no scorable row", "unwritable report"])
 def test_bad_input_gets_a_message_not_a_traceback(problem, files, write_csv, applicants, tmp_path) -> None:
     args = [str(files["same"]), "--reference", str(files["base"])]
     if problem == "missing file":
         args[0] = str(tmp_path / "nope.csv")
+    elif problem == "no rows":
+        empty = tmp_path / "empty.csv"
+        empty.write_text(",".join(applicants(1)[0]) + "\n")  # the header alone
+        args[0] = str(empty)
     elif problem == "no scorable row":
         args[0] = str(write_csv([dict(r, AGE="7") for r in applicants(3)], name="bad.csv"))
     else:

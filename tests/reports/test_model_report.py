@@ -17,7 +17,8 @@ from loanscore.train.metrics import classification_metrics
 from loanscore.train.reports.evaluation import threshold_costs, tradeoff, write_model_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "confusion_matrix", "threshold_tradeoff", "slices"}
+FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "confusion_matrix", "threshold_tradeoff", "slices",
+           "population_stability"}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,36 @@ def test_metrics_are_those_of_the_runtime_scores(report, tiny_model, taiwan_csv)
                                          for s in data["slices"] if s["four_fifths_flag"]]
 
 
+def test_population_stability_of_the_training_file_is_zero_and_shifted_data_is_flagged(report, tiny_model,
+                                                                                    taiwan_columns, tmp_path):
+    stability = json.loads(report["json"].read_text("utf-8"))["population_stability"]
+    assert stability["reference"]["training_data"] is True and stability["scored"] == 600
+    assert stability["score"]["psi"] == 0 and {f["psi"] for f in stability["fields"].values()} == {0}
+    assert "This file is the reference population itself" in report["html"].read_text("utf-8")
+
+    moved = {k: list(v) for k, v in taiwan_columns.items()}
+    moved["LIMIT_BAL"] = [max(1.0, float(x) / 100) for x in moved["LIMIT_BAL"]]
+    from loanscore.train.synthetic import write_csv
+
+    out = write_model_report(write_csv(tmp_path / "moved.csv", moved), tmp_path / "moved.html", tiny_model)
+    stability = json.loads(out["json"].read_text("utf-8"))["population_stability"]
+    assert stability["fields"]["LIMIT_BAL"]["verdict"] == "shift"
+    assert {f["verdict"] for name, f in stability["fields"].items() if name != "LIMIT_BAL"} == {"stable"}
+
+
+def test_a_model_without_a_reference_population_says_so(tiny_model, taiwan_csv, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    manifest = json.loads((model / "manifest.json").read_text("utf-8"))
+    del manifest["population"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    out = write_model_report(taiwan_csv, tmp_path / "r.html", model)
+    assert "records no reference population" in out["html"].read_text("utf-8")
+    assert {p.stem for p in out["figures"].glob("*.png")} == FIGURES - {"population_stability"}
+
+
 def test_tradeoff_arithmetic():
     y = np.array([0, 0, 1, 1])
     p = np.array([0.1, 0.4, 0.3, 0.9])
@@ -94,6 +125,7 @@ def test_export_writes_report_and_model_card(tiny_model, no_remote):
                  "Expert Systems with Applications 36(2)", "UCI Machine Learning Repository",
                  "default of credit card clients", "## Limitations", "2005", "interest rate",
                  "loanscore verify MODEL_DIR", "loanscore verify MODEL_DIR --reference RUN_DIR --data CSV",
+                 "`loanscore monitor FILE`", "the 600 rows of `applicants.csv` recorded at export",
                  f"**{manifest['threshold']['value']:g}**", manifest["sha256"]):
         assert text in card, text
     auc, all_rows = manifest["metrics"]["validation"]["roc_auc"], manifest["metrics"]["out_of_fold"]["roc_auc"]

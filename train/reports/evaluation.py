@@ -16,7 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loanscore.runtime.errors import ModelError
 from loanscore.runtime.scorer import Scorer
+from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH, SHIFT, WATCH, Reference
+from loanscore.runtime.stability import Report as StabilityReport
+from loanscore.runtime.validate import check_columns
 from loanscore.train.metrics import classification_metrics
 
 from ._data import LabelledData, read_labelled
@@ -48,6 +52,8 @@ class Evaluation:
     slices: pd.DataFrame
     costs: dict | None
     in_sample: bool
+    stability: StabilityReport | None = None
+    """The scored rows against the reference population in the manifest (``loanscore monitor``'s figures)."""
     model_name: str = ""
     """How the report names the model (default: its directory's name)."""
 
@@ -78,8 +84,23 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
         rejections=rejections, threshold=threshold, metrics=classification_metrics(y, p, threshold),
         slices=all_slices(schema, X, y, p, threshold, band_field=band_field, band_edges=band_edges, min_group=min_group),
         costs=threshold_costs(manifest), in_sample=_same_file(d.path, manifest),
+        stability=population_stability(scorer, {c: d.raw[c].to_numpy()[scored] for c in schema.input_names}, p,
+                                       d.path.name),
         model_name=model_name or scorer.model.directory.name,
     )
+
+
+def population_stability(scorer: Scorer, raw: dict[str, np.ndarray], p: np.ndarray, source: str) -> StabilityReport | None:
+    """The scored rows (raw values and probabilities) against the manifest's reference population, if it has one."""
+    try:
+        reference = Reference.from_manifest(scorer.model.manifest, "the model")
+    except ModelError:
+        return None
+    columns = scorer.schema.columns()
+    reference.check_columns(columns)
+    report = StabilityReport(source, reference)
+    report.add(len(p), check_columns(columns, raw, len(p)).feeds, p)
+    return report.finish()
 
 
 def write_model_report(data: str | Path, output: str | Path, model_dir: str | Path | None = None,
@@ -138,6 +159,7 @@ def build_model_report(ev: Evaluation) -> Report:
     _confusion(report, ev)
     _tradeoff(report, ev)
     _slices(report, ev)
+    _stability(report, ev)
     report.data.update({
         "model": ev.model_name, "model_sha256": ev.manifest.get("sha256"), "data_file": ev.data.path.name,
         "rows": {"read": ev.data.rows_read, "bad_label": ev.data.bad_label_rows, "rejected": int((~ev.scored).sum()),
@@ -368,6 +390,56 @@ def _slices(report: Report, ev: Evaluation) -> None:
             ax.legend(handles=handles, fontsize=7, loc="upper right")
     report.figure("slices", fig, "Approval rate (blue; amber where below four-fifths of the field's most-approved "
                   "group) and observed default rate (red) per group; dashed: four-fifths of the most-approved group.")
+
+
+def _stability(report: Report, ev: Evaluation) -> None:
+    report.section("Population stability")
+    st = ev.stability
+    if st is None or st.score is None:
+        report.text("The model records no reference population, so this file cannot be compared with the one it "
+                     "learned from; export it with --data <its training data> to record one.", note=True)
+        return
+    ref = st.reference
+    variables = [st.score, *st.fields]
+    top = max(st.fields, key=lambda f: f.psi)
+    report.text(f"This file's {st.scored:,} scored rows against the {ref.rows:,} rows of "
+                f"{ref.source.get('file', 'the reference')} recorded at export: score PSI {st.score.psi:.3f} "
+                f"(chance level {st.score.chance:.3f}), {st.score.verdict}; the largest of any field is {top.name}'s "
+                f"{top.psi:.3f} ({top.verdict}). Below {PSI_WATCH:.2f} stable, {PSI_WATCH:.2f}–{PSI_SHIFT:.2f} watch, "
+                f"from {PSI_SHIFT:.2f} shift; `loanscore monitor` gives the same figures for unlabelled files.")
+    if ev.in_sample:
+        report.text("This file is the reference population itself, so every PSI is 0.", note=True)
+    fig = new_figure(12, max(4.4, 0.24 * len(variables) + 1.2))
+    gs = fig.add_gridspec(1, 2, width_ratios=[1, 1.1])
+    ax, axp = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    k = len(st.score.labels) - 1  # the score has no missing values: leave that bin out
+    x = np.arange(k)
+    ax.bar(x, st.score.actual[:k], color=PAYER, alpha=0.8, label=f"this file (n={st.scored:,})")
+    ax.step(np.append(x, k) - 0.5, np.append(st.score.reference[:k], st.score.reference[k - 1]), where="post",
+            color="black", lw=1.4, label=f"reference (n={ref.rows:,})")
+    ax.set_xticks(x, st.score.labels[:k], rotation=45, ha="right", fontsize=7)
+    ax.set(ylabel="share of applicants", title=f"Score by the reference's deciles (PSI {st.score.psi:.3f})")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    colour = {SHIFT: DEFAULTER, WATCH: "#e0a100"}
+    y = np.arange(len(variables))[::-1]
+    axp.barh(y, [v.psi for v in variables], color=[colour.get(v.verdict, ACCENT) for v in variables])
+    axp.scatter([v.chance for v in variables], y, marker="|", s=120, color="black", label="chance level (99 %)")
+    for level, style in ((PSI_WATCH, ":"), (PSI_SHIFT, "--")):
+        axp.axvline(level, color=DEFAULTER, ls=style, lw=1)
+    axp.set_yticks(y, [v.name for v in variables], fontsize=7)
+    axp.set(xlabel=f"PSI (dotted {PSI_WATCH:.2f}: watch; dashed {PSI_SHIFT:.2f}: shift)",
+            xlim=(0, max(PSI_SHIFT * 1.2, max(v.psi for v in variables) * 1.05)), title="PSI of the score and each field")
+    axp.legend(fontsize=8, loc="lower right")
+    axp.grid(alpha=0.3, axis="x")
+    report.figure("population_stability", fig, "Left: this file's scores in the reference population's score "
+                  "deciles (the black line: 10 % each). Right: the population stability index of the score and of "
+                  "every field, amber from 0.10 and red from 0.25; ticks mark what chance alone exceeds 1 time in 100.")
+    report.details("Table: population stability per variable", ["variable", "PSI", "chance level", "verdict",
+                                                                "largest move (reference → this file)"],
+                   [[v.name, v.psi, v.chance, v.verdict, f"{v.labels[v.largest_move]}: "
+                     f"{pct(v.reference[v.largest_move])} → {pct(v.actual[v.largest_move])}"] for v in variables])
+    report.data["population_stability"] = st.to_dict()
 
 
 def _same_file(path: Path, manifest: dict) -> bool:
