@@ -58,6 +58,8 @@ class Bins:
     counts: tuple[int, ...]
     edges: tuple[float, ...] = ()
     codes: tuple[int | str, ...] = ()
+    whole: bool = False
+    """Numbers: every reference value was a whole number, so a bin ``(k - 1, k]`` can be called ``k``."""
 
     @classmethod
     def fit(cls, name: str, values: np.ndarray, codes: tuple[int | str, ...] | None = None, n_bins: int = N_BINS) -> Bins:
@@ -71,10 +73,11 @@ class Bins:
         if len(present):
             q = np.quantile(present, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
             edges = tuple(float(e) for e in np.unique(q))
-        return cls(name, "number", (), edges=edges).with_counts(x)
+        whole = bool(len(present)) and bool(np.all(present == np.round(present)))
+        return cls(name, "number", (), edges=edges, whole=whole).with_counts(x)
 
     def with_counts(self, values: np.ndarray) -> Bins:
-        return Bins(self.name, self.kind, tuple(int(c) for c in self.count(values)), self.edges, self.codes)
+        return Bins(self.name, self.kind, tuple(int(c) for c in self.count(values)), self.edges, self.codes, self.whole)
 
     def count(self, values: np.ndarray) -> np.ndarray:
         """How many of ``values`` fall in each bin (the last one: missing)."""
@@ -107,8 +110,7 @@ class Bins:
             return ["any value", "missing"]
         out = [f"<= {show(e[0])}"]
         for lo, hi in zip(e, e[1:]):
-            whole = float(lo).is_integer() and float(hi).is_integer()
-            out.append(show(hi) if whole and hi - lo == 1 else f"({show(lo)}, {show(hi)}]")
+            out.append(show(hi) if self.whole and hi - lo == 1 else f"({show(lo)}, {show(hi)}]")
         return out + [f"> {show(e[-1])}", "missing"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,13 +119,14 @@ class Bins:
             out["codes"] = list(self.codes)
         else:
             out["edges"] = list(self.edges)
+            out["whole"] = self.whole
         return out
 
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> Bins:
         kind = data["kind"]
-        bins = cls(name, kind, tuple(int(c) for c in data["counts"]),
-                   tuple(float(e) for e in data.get("edges", ())), tuple(data.get("codes", ())))
+        bins = cls(name, kind, tuple(int(c) for c in data["counts"]), tuple(float(e) for e in data.get("edges", ())),
+                   tuple(data.get("codes", ())), bool(data.get("whole", False)))
         expected = len(bins.codes) + 2 if kind == "code" else len(bins.edges) + 2
         if kind not in ("number", "code") or len(bins.counts) != expected or list(bins.edges) != sorted(set(bins.edges)):
             raise ValueError(f"bins of {name} are inconsistent")

@@ -30,6 +30,9 @@ def test_number_bins_are_right_closed_deciles_with_one_bin_per_frequent_value() 
     assert bins.counts == (50, 30, 20, 0, 5)  # <= 0, 1, 2, > 2, missing
     assert bins.labels() == ["<= 0", "1", "2", "> 2", "missing"]
     assert bins.count(np.array([-5.0, 0.0, 0.5, 1.0, 3.0, np.nan])).tolist() == [2, 2, 0, 1, 1]
+    halves = Bins.fit("x", np.array([0.0] * 50 + [0.5] * 5 + [1.0] * 45))  # whole edges, but 0.5 lies in (0, 1]
+    assert halves.edges == (0.0, 1.0) and halves.counts == (50, 50, 0, 0)
+    assert halves.labels() == ["<= 0", "(0, 1]", "> 1", "missing"]
 
 
 def test_amounts_get_ten_equal_bins() -> None:
