@@ -17,7 +17,7 @@ Scores INPUT (CSV or JSON Lines) and prints the population stability index
 was exported with (or against --reference FILE, e.g. last quarter's
 applicants). Below 0.10 is stable, 0.10-0.25 worth watching, from 0.25 a
 shift. "chance" is the PSI that a sample of this size exceeds by chance 1
-time in 100; a PSI below it says nothing.
+time in 100; a PSI below it may be chance alone.
 
 \b
 Exit status: 0 no shift, 4 the score or a field has shifted (PSI >= 0.25),
@@ -39,7 +39,7 @@ SHOWN_REJECTS = 5
               help="Compare against this file's applicants instead of the reference in the model's manifest.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT and --reference; auto goes by the extension, else by the first character.")
+              help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @reports_errors
 def monitor(input_path: str, model_dir: str | None, reference_path: str | None, output: str | None,
@@ -54,8 +54,8 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
 
-    def read(path: str):  # type: ignore[no-untyped-def]
-        return open_reader(path, schema.input_names, fmt=input_format, id_column=schema.id, numbers=schema.number_names)
+    def read(path: str, fmt: str = "auto"):  # type: ignore[no-untyped-def]
+        return open_reader(path, schema.input_names, fmt=fmt, id_column=schema.id, numbers=schema.number_names)
 
     if reference_path is not None:
         if reference_path == input_path == "-":
@@ -69,7 +69,7 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
             _echo_rejects(f"the reference {reader.name}", rejected, None)
     else:
         reference = Reference.from_manifest(scorer.model.manifest, f"The model in {scorer.model.directory}")
-    reader = read(input_path)
+    reader = read(input_path, input_format)
     try:
         report = compare_population(scorer, reader, reference,
                                     progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))

@@ -64,6 +64,19 @@ def test_rejected_rows_are_listed_with_row_field_and_reason_not_binned(files, tm
         assert sum(b["count"] for b in variable["bins"]) == 1998
 
 
+def test_json_lines_from_stdin_give_the_same_figures_as_the_csv_file(files, tmp_path) -> None:
+    with open(files["same"], newline="") as fh:
+        lines = "".join(json.dumps(row) + "\n" for row in csv.DictReader(fh))
+    as_csv, as_jsonl = tmp_path / "csv.json", tmp_path / "jsonl.json"
+    run(str(files["same"]), "--reference", str(files["base"]), "-o", str(as_csv))
+    result = CliRunner().invoke(main, ["monitor", "-", "--input-format", "jsonl", "--reference", str(files["base"]),
+                                       "-o", str(as_jsonl)], input=lines)
+    assert result.exit_code == 0, result.output
+    a, b = json.loads(as_csv.read_text()), json.loads(as_jsonl.read_text())
+    assert b["source"] == "stdin" and b["rows"] == 2000
+    assert (a["score"], a["fields"]) == (b["score"], b["fields"])
+
+
 def test_the_file_against_itself_has_no_shift_at_all(files) -> None:
     result = run(str(files["base"]), "--reference", str(files["base"]))
     assert result.exit_code == 0, result.output
