@@ -111,8 +111,10 @@ def render(report) -> str:  # type: ignore[no-untyped-def]
         lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}")
         if i == 1:
             lines.append("")
-    verdict = report.worst
-    lines += ["", f"overall: {verdict} (PSI below 0.10 stable, 0.10-0.25 watch, from 0.25 shift)"]
+    from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH
+
+    lines += ["", f"overall: {report.worst} (PSI below {PSI_WATCH:.2f} stable, {PSI_WATCH:.2f}-{PSI_SHIFT:.2f} watch, "
+                  f"from {PSI_SHIFT:.2f} shift)"]
     return "\n".join(lines)
 
 
