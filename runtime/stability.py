@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import InputError, ModelError
 from .schema import Column
 from .scorer import Scorer
 from .stream import Progress
@@ -364,8 +364,11 @@ def collect(scorer: Scorer, reader: Reader, *, progress: Progress | None = None,
             parts[name].append(feeds[name])
         probabilities.append(p)
     p = np.concatenate(probabilities) if probabilities else np.empty(0)
+    if not rows:
+        raise InputError(f"The reference file {reader.name} has a header but no rows; it cannot serve as a reference.")
     if not len(p):
-        raise ModelError(f"No row of the reference file {reader.name} could be scored; it cannot serve as a reference.")
+        raise InputError(f"None of the {rows:,} rows of the reference file {reader.name} could be scored; "
+                         "it cannot serve as a reference.")
     feeds = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     info = {"file": reader.name, "rows_read": rows, **(source or {})}
     return Reference.build(columns, feeds, p, scorer.threshold, info), rejected

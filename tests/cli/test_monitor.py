@@ -96,7 +96,7 @@ def test_a_model_without_a_reference_says_how_to_get_one(files, model_dir, tmp_p
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("problem", ["missing file", "no rows", "no scorable row", "unwritable report"])
+@pytest.mark.parametrize("problem", ["missing file", "no rows", "no scorable row", "empty reference", "unwritable report"])
 def test_bad_input_gets_a_message_not_a_traceback(problem, files, write_csv, applicants, tmp_path) -> None:
     args = [str(files["same"]), "--reference", str(files["base"])]
     if problem == "missing file":
@@ -105,6 +105,10 @@ def test_bad_input_gets_a_message_not_a_traceback(problem, files, write_csv, app
         empty = tmp_path / "empty.csv"
         empty.write_text(",".join(applicants(1)[0]) + "\n")  # the header alone
         args[0] = str(empty)
+    elif problem == "empty reference":
+        empty = tmp_path / "empty.csv"
+        empty.write_text(",".join(applicants(1)[0]) + "\n")
+        args[2] = str(empty)
     elif problem == "no scorable row":
         args[0] = str(write_csv([dict(r, AGE="7") for r in applicants(3)], name="bad.csv"))
     else:
