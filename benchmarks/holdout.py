@@ -74,39 +74,24 @@ def paired_bootstrap(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, resamples:
 
 
 def score_shipped(model_dir: Path | None, path: Path):  # type: ignore[no-untyped-def]
-    """Probabilities from the runtime, as a branch office would get them, and the ``Scorer``; refuses rejected rows."""
+    """Probabilities from the runtime, as a branch office would get them, the ``Scorer``, and the file's
+    population stability against the model's reference (``None`` without one); refuses rejected rows.
+
+    A held-back file drawn from the training population should be stable; if it
+    is not, the held-back figures measure a new population, not only new clients.
+    """
     from loanscore.runtime import Scorer
     from loanscore.train.data import read_text_frame
+    from loanscore.train.reports.evaluation import population_stability
 
     scorer = Scorer.load(model_dir) if model_dir else Scorer.load()
     frame = read_text_frame(path, "Held-back data")
-    batch = scorer.score_columns({c: frame[c].to_numpy() for c in frame.columns})
+    columns = {c: frame[c].to_numpy() for c in frame.columns}
+    batch = scorer.score_columns(columns)
     if batch.n_rejected:
         first = next(iter(batch.errors.values()))
         sys.exit(f"error: the model rejected {batch.n_rejected} held-back rows, e.g. {first[0]}")
-    return batch.probability, scorer
-
-
-def population_stability(scorer, path: Path):  # type: ignore[no-untyped-def]
-    """``loanscore monitor``'s comparison of the file with the model's reference population, if it records one.
-
-    A held-back file drawn from the same population should be stable; if it is
-    not, the held-back figures measure a new population, not only new clients.
-    """
-    from loanscore.runtime.errors import ModelError
-    from loanscore.runtime.stability import Reference, monitor
-    from loanscore.runtime.tabular import open_reader
-
-    try:
-        reference = Reference.from_manifest(scorer.model.manifest, "the model")
-    except ModelError:
-        return None
-    schema = scorer.schema
-    reader = open_reader(path, schema.input_names, id_column=schema.id, numbers=schema.number_names)
-    try:
-        return monitor(scorer, reader, reference)
-    finally:
-        reader.close()
+    return batch.probability, scorer, population_stability(scorer, columns, batch.probability, path.name)
 
 
 def table(results: dict) -> str:
@@ -185,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     from loanscore.train.metrics import classification_metrics
 
     started = time.perf_counter()
-    p_shipped, scorer = score_shipped(args.model, args.held_back)
+    p_shipped, scorer, stability = score_shipped(args.model, args.held_back)
     threshold, manifest = scorer.threshold, scorer.model.manifest
     schema = Schema.from_dict(manifest["schema"])
     try:
@@ -219,7 +204,6 @@ def main(argv: list[str] | None = None) -> int:
     deciles = {name: quality.calibration_deciles(y, p) for name, p in predictions.items()}
     versus = {name: paired_bootstrap(y.astype(float), p_shipped, p, args.bootstrap)
               for name, p in predictions.items() if name != "shipped"}
-    stability = population_stability(scorer, args.held_back)
     seconds = time.perf_counter() - started
     print(f"\n{n_test} held-back rows, each model at its own decision threshold; {seconds:.0f} s\n")
     print(table(results))
