@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             "held_back": test_ds.fingerprint, "development": dev_ds.fingerprint,
             "model": {"dir": str(args.model or "shipped"), "sha256": manifest["sha256"]},
             "rows_equal_to_development": shared,
-            "population_stability": stability.to_dict() if stability is not None else None, "results": results, "shipped_versus": versus, "deciles": deciles,
+            "population_stability": stability.to_dict() if stability is not None else None,
+            "results": results, "shipped_versus": versus, "deciles": deciles,
             "seconds": round(seconds, 1),
         }, indent=2) + "\n")
     return 0

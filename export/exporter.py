@@ -18,8 +18,8 @@ import onnx
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PROBABILITY, Model
+from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference
-from loanscore.runtime.validate import check_columns
 from loanscore.train.data import Dataset, load_dataset, records_frame
 from loanscore.train.run import TrainedRun
 from loanscore.train.trainer import versions
@@ -105,9 +105,8 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
 def population_reference(model: Model, dataset: Dataset, training: dict | None) -> Reference:
     """Counts per bin of ``dataset``'s fields and scores, which ``loanscore monitor`` compares new applicants with."""
     columns = model.schema.columns()
-    checked = check_columns(columns, {c.name: dataset.X[c.name].to_numpy() for c in columns}, len(dataset.X))
+    checked, p = Scorer(model).check_and_run({c.name: dataset.X[c.name].to_numpy() for c in columns}, len(dataset.X))
     assert not checked.errors, "load_dataset refuses rows that break the contract"
-    p = model.run(checked.feeds)[0].reshape(-1)
     source = {k: dataset.fingerprint[k] for k in ("file", "sha256", "rows")}
     source["training_data"] = training is not None and training.get("sha256") == source["sha256"]
     return Reference.build(columns, checked.feeds, p, model.threshold, source)

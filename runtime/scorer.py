@@ -27,7 +27,7 @@ import numpy as np
 from .errors import FieldError, ValidationError
 from .model import Model
 from .schema import Schema
-from .validate import check_columns, check_record
+from .validate import Checked, check_columns, check_record
 
 APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
 
@@ -145,14 +145,20 @@ class Scorer:
         if n == 0:
             empty = np.empty(0)
             return BatchResult(empty, empty.astype(str), {}, {})
-        checked = check_columns(self._columns, columns, n, first_row)
-        p = self.model.run(checked.feeds)[0].reshape(-1).astype(np.float64)
+        checked, p = self.check_and_run(columns, n, first_row)
         decision = self.bands.decide(p)
         if checked.errors:
             rejected = np.fromiter(checked.errors, dtype=np.int64)
             p[rejected] = np.nan
             decision[rejected] = ""
         return BatchResult(p, decision, checked.errors, checked.warnings)
+
+
+    def check_and_run(self, columns: Mapping[str, Any], n: int, first_row: int | None = 1) -> tuple[Checked, np.ndarray]:
+        """The validated inputs and every row's probability (a rejected row's is meaningless), for callers
+        that need the inputs as the graph saw them too, such as population stability."""
+        checked = check_columns(self._columns, columns, n, first_row)
+        return checked, self.model.run(checked.feeds)[0].reshape(-1).astype(np.float64)
 
 
 def _length(columns: Mapping[str, Any], expected: list[Any]) -> int:

@@ -30,9 +30,8 @@ import numpy as np
 from .errors import InputError, ModelError
 from .schema import Column
 from .scorer import Scorer
-from .stream import Progress
+from .stream import Progress, rejections
 from .tabular import Reader
-from .validate import check_columns
 
 PSI_WATCH = 0.10
 PSI_SHIFT = 0.25
@@ -380,10 +379,8 @@ def _scored(scorer: Scorer, reader: Reader, progress: Progress | None
     rows = 0
     try:
         for chunk in reader:
-            checked = check_columns(scorer.schema.columns(), chunk.columns, chunk.n, chunk.first_row)
-            p = scorer.model.run(checked.feeds)[0].reshape(-1).astype(np.float64)
-            errors = {i: "; ".join(str(e) for e in errs) for i, errs in checked.errors.items()}
-            errors.update(chunk.row_errors)  # a broken row's own reason replaces its fields' errors
+            checked, p = scorer.check_and_run(chunk.columns, chunk.n, chunk.first_row)
+            errors = rejections(checked.errors, chunk.row_errors)
             first = chunk.first_row or 1
             keep = np.ones(chunk.n, dtype=bool)
             keep[list(errors)] = False

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol
 
 import numpy as np
 
+from .errors import FieldError
 from .scorer import Scorer
 from .tabular import Reader, ScoredChunk
 
@@ -46,10 +48,11 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
             batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row)
             error = [""] * chunk.n
             warning = [""] * chunk.n
-            for i, errs in batch.errors.items():
-                error[i] = "; ".join(str(e) for e in errs)
             for i, warns in batch.warnings.items():
                 warning[i] = "; ".join(warns)
+            rejected = rejections(batch.errors, chunk.row_errors)
+            for i, message in rejected.items():
+                error[i] = message
             probability, decision = batch.probability, batch.decision
             if chunk.row_errors:
                 rows = np.fromiter(chunk.row_errors, dtype=np.int64)
@@ -57,12 +60,11 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
                 probability[rows] = np.nan
                 decision = decision.copy()
                 decision[rows] = ""
-                for i, message in chunk.row_errors.items():
-                    error[i] = message
+                for i in chunk.row_errors:
                     warning[i] = ""
             writer.write(ScoredChunk(chunk.passthrough, probability, decision.tolist(), error, warning))
             n_rows += chunk.n
-            n_rejected += len(batch.errors.keys() | chunk.row_errors.keys())
+            n_rejected += len(rejected)
             n_warned += sum(1 for w in warning if w)
             if progress is not None:
                 progress.update(n_rows, reader.bytes_read)
@@ -70,6 +72,13 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
         if progress is not None:
             progress.close()
     return Summary(n_rows, n_rejected, n_warned, time.perf_counter() - start)
+
+
+def rejections(field_errors: Mapping[int, Sequence[FieldError]], row_errors: Mapping[int, str]) -> dict[int, str]:
+    """Why each rejected row of a chunk was rejected: a broken row's own reason, else its field errors joined."""
+    out = {i: "; ".join(str(e) for e in errs) for i, errs in field_errors.items()}
+    out.update(row_errors)
+    return out
 
 
 class Progress:
