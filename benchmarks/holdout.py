@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from loanscore.runtime.errors import InputError
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import Dataset, load_dataset
-    from loanscore.train.metrics import classification_metrics
+    from loanscore.runtime.performance import classification_metrics
 
     started = time.perf_counter()
     p_shipped, scorer, stability = score_shipped(args.model, args.held_back)

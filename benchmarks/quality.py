@@ -224,7 +224,7 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     """Fit ``name`` on the training fold ``tr`` (inner split for validation) and score the test fold ``te``."""
     from sklearn.model_selection import train_test_split
 
-    from loanscore.train.metrics import classification_metrics
+    from loanscore.runtime.performance import classification_metrics
 
     itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.y[tr], random_state=SEED)
     started = time.perf_counter()

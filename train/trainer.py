@@ -110,7 +110,7 @@ def train(
     threshold = config.threshold.choose(y_val, p_val, "validation split" if validation["kind"] == "holdout"
                                         else f"out-of-fold predictions on all {len(y_val)} rows")
 
-    from .metrics import classification_metrics
+    from loanscore.runtime.performance import classification_metrics
 
     metrics = {"validation": classification_metrics(y_val, p_val, threshold["value"])}
     if validation["kind"] == "out_of_fold":

@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose
 
 from loanscore.cli.main import main
 from loanscore.runtime.scorer import Scorer
-from loanscore.train.metrics import classification_metrics
+from loanscore.runtime.performance import classification_metrics
 from loanscore.train.reports.evaluation import threshold_costs, tradeoff, write_model_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

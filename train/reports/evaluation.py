@@ -21,7 +21,7 @@ from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH, SHIFT, WATCH, Reference
 from loanscore.runtime.stability import Report as StabilityReport
 from loanscore.runtime.validate import check_columns
-from loanscore.train.metrics import classification_metrics
+from loanscore.runtime.performance import classification_metrics
 
 from ._data import LabelledData, read_labelled
 from .html import Report, new_figure, pct
