@@ -10,6 +10,7 @@ absolute times):
 * ``loanscore score`` CSV -> CSV rows/s (goal >= 50,000) and its peak RSS on a large file (goal <= 300 MB);
 * ``loanscore score`` of a one-row file, process start to exit (goal <= 0.5 s);
 * ``loanscore monitor`` of the same CSV against the model's reference population, rows/s next to ``score``'s;
+* ``loanscore backtest`` of the same CSV with an outcome column added, rows/s next to ``score``'s;
 * the installed size of the runtime's dependencies (goal <= 150 MB);
 * with TensorFlow installed and ``artifacts/run`` present: Keras ``predict`` on the same rows, for reference.
 
@@ -165,6 +166,18 @@ def main() -> None:
             results.update(cli_monitor_rows_per_s=monitor_rate, cli_monitor_ratio=monitor_rate / csv_rate)
             print(f"CLI monitor     {monitor_rate:10,.0f} rows/s on the same file (median of 3) = "
                   f"{monitor_rate / csv_rate:.2f}x score's")
+
+        labelled = Path(tmp) / "labelled.csv"  # outcomes drawn at 22 %: the back-test's figures do not matter here
+        outcome = scorer.schema.label
+        draws = iter(np.random.default_rng(2).random(args.rows) < 0.22)
+        with open(src) as fh, open(labelled, "w") as out:
+            out.write(fh.readline().rstrip("\n") + f",{outcome}\n")
+            out.writelines(f"{line.rstrip(chr(10))},{int(next(draws))}\n" for line in fh)
+        secs = [run_cli(["backtest", str(labelled), "--quiet", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
+        backtest_rate = args.rows / statistics.median(secs)
+        results.update(cli_backtest_rows_per_s=backtest_rate, cli_backtest_ratio=backtest_rate / csv_rate)
+        print(f"CLI backtest    {backtest_rate:10,.0f} rows/s on the same file with outcomes (median of 3) = "
+              f"{backtest_rate / csv_rate:.2f}x score's")
 
         tiny = Path(tmp) / "one.csv"
         with open(src) as fh, open(tiny, "w") as out:

@@ -33,6 +33,19 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+SHOWN_REJECTS = 5
+
+
+def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str, output: str | None) -> None:
+    """On stderr: how many rows of ``source`` met ``fate``, the first ones' reasons, and where the rest are."""
+    click.echo(f"{len(rejected):,} rows of {source} {fate}:", err=True)
+    for _, message in rejected[:SHOWN_REJECTS]:
+        click.echo(f"  {message}", err=True)
+    if len(rejected) > SHOWN_REJECTS:
+        where = f"all are listed in {output}" if output else "-o FILE lists them all"
+        click.echo(f"  ... and {len(rejected) - SHOWN_REJECTS:,} more ({where})", err=True)
+
+
 def require_train_extra() -> None:
     """Fail with an install hint, not an ImportError, when training packages are absent."""
     import importlib.util

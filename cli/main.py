@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .backtest import backtest
 from .model_commands import export, generate, train
 from .monitor import monitor
 from .report import report
@@ -16,7 +17,8 @@ Exit codes:
   1    some rows were rejected (see the error column); the rest were scored
   2    usage, input-file or model error: nothing was scored
   3    model verification failed (hash, golden cases or parity)
-  4    monitor: the score or a field has shifted (PSI >= 0.25)
+  4    an alert: monitor found a shift (PSI >= 0.25), backtest worse
+       discrimination or calibration than at development
   130  interrupted; no partial output is left behind
 """
 
@@ -27,5 +29,5 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, monitor, verify, train, export, generate, report):
+for command in (score, monitor, backtest, verify, train, export, generate, report):
     main.add_command(command)

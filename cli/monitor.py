@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ._common import reports_errors
+from ._common import echo_rejects, reports_errors
 
 _HELP = """Compare the applicants in INPUT with the model's reference population.
 
@@ -29,7 +29,7 @@ Examples:
   loanscore monitor this_month.csv --reference last_month.csv -o stability.json
 """
 
-SHOWN_REJECTS = 5
+LEFT_OUT = "could not be scored and are left out of the comparison"
 
 
 @click.command(help=_HELP, short_help="Population stability (PSI) of a batch against the model's reference.")
@@ -44,7 +44,7 @@ SHOWN_REJECTS = 5
 @reports_errors
 def monitor(input_path: str, model_dir: str | None, reference_path: str | None, output: str | None,
             input_format: str, quiet: bool) -> None:
-    from loanscore.runtime.errors import EXIT_OK, EXIT_SHIFT, InputError
+    from loanscore.runtime.errors import EXIT_OK, EXIT_ALERT, InputError
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stability import SHIFT, Reference, collect, monitor as compare_population
@@ -66,7 +66,7 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
         finally:
             reader.close()
         if rejected:
-            _echo_rejects(f"the reference {reader.name}", rejected, None)
+            echo_rejects(rejected, f"the reference {reader.name}", LEFT_OUT, None)
     else:
         reference = Reference.from_manifest(scorer.model.manifest, f"The model in {scorer.model.directory}")
     reader = read(input_path, input_format)
@@ -76,7 +76,7 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
     finally:
         reader.close()
     if report.rejected:
-        _echo_rejects(report.source, report.rejected, output)
+        echo_rejects(report.rejected, report.source, LEFT_OUT, output)
     if report.rows == 0:
         raise InputError(f"{report.source} has a header but no rows; there is nothing to compare.")
     if report.scored == 0:
@@ -85,7 +85,7 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
     if output:
         with open_output(output) as stream:
             stream.write(json.dumps(report.to_dict(), indent=2) + "\n")
-    sys.exit(EXIT_SHIFT if report.worst == SHIFT else EXIT_OK)
+    sys.exit(EXIT_ALERT if report.worst == SHIFT else EXIT_OK)
 
 
 def render(report) -> str:  # type: ignore[no-untyped-def]
@@ -116,12 +116,3 @@ def render(report) -> str:  # type: ignore[no-untyped-def]
     lines += ["", f"overall: {report.worst} (PSI below {PSI_WATCH:.2f} stable, {PSI_WATCH:.2f}-{PSI_SHIFT:.2f} watch, "
                   f"from {PSI_SHIFT:.2f} shift)"]
     return "\n".join(lines)
-
-
-def _echo_rejects(source: str, rejected: list[tuple[int | None, str]], output: str | None) -> None:
-    click.echo(f"{len(rejected):,} rows of {source} could not be scored and are left out of the comparison:", err=True)
-    for _, message in rejected[:SHOWN_REJECTS]:
-        click.echo(f"  {message}", err=True)
-    if len(rejected) > SHOWN_REJECTS:
-        where = f"all are listed in {output}" if output else "-o FILE lists them all"
-        click.echo(f"  ... and {len(rejected) - SHOWN_REJECTS:,} more ({where})", err=True)

@@ -228,7 +228,9 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
             + (f"the {manifest['population']['rows']:,} rows of `{manifest['population']['source'].get('file')}` "
                "recorded at export" if "population" in manifest else
                "a reference file (`--reference`; exporting with `--data` records one in the manifest)")
-            + ". Recalibrate or retrain when they shift."]
+            + ". Recalibrate or retrain when they shift.",
+            "Once applicants' outcomes are known, `loanscore backtest FILE` tests the model's ranking (ROC AUC) and "
+            "calibration (per score band) on them against the out-of-fold figures above."]
     w("\n".join(f"- {line}" for line in lim) + "\n")
 
     w("## Verifying this model\n")

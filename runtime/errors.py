@@ -10,7 +10,7 @@ code  meaning
 1     some rows were rejected (their ``error`` says why); the rest were scored
 2     usage, input-file or model error: nothing was scored
 3     model verification failed (hash, golden cases or parity)
-4     ``loanscore monitor``: the score or a field has shifted (PSI >= 0.25)
+4     an alert: ``monitor`` found a shift, ``backtest`` a worse model
 130   interrupted (Ctrl-C); no partial output is left behind
 ====  ==========================================================
 """
@@ -23,7 +23,7 @@ EXIT_OK = 0
 EXIT_ROWS_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_VERIFY = 3
-EXIT_SHIFT = 4
+EXIT_ALERT = 4
 EXIT_INTERRUPTED = 130
 
 

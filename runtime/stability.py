@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 from .errors import InputError, ModelError
 from .schema import Column
 from .scorer import Scorer
-from .stream import Progress, rejections
+from .stream import Progress, scored_batches
 from .tabular import Reader
 
 PSI_WATCH = 0.10
@@ -338,8 +338,8 @@ def monitor(scorer: Scorer, reader: Reader, reference: Reference, *, progress: P
     start = time.perf_counter()
     reference.check_columns(scorer.schema.columns())
     report = Report(reader.name, reference)
-    for n, feeds, p, rejected in _scored(scorer, reader, progress):
-        report.add(n, feeds, p, rejected)
+    for batch in scored_batches(scorer, reader, progress):
+        report.add(batch.chunk.n, batch.feeds, batch.probability, batch.rejected)
     report.seconds = time.perf_counter() - start
     return report.finish()
 
@@ -356,12 +356,12 @@ def collect(scorer: Scorer, reader: Reader, *, progress: Progress | None = None,
     probabilities: list[np.ndarray] = []
     rejected: list[tuple[int | None, str]] = []
     rows = 0
-    for n, feeds, p, bad in _scored(scorer, reader, progress):
-        rows += n
-        rejected += bad
+    for batch in scored_batches(scorer, reader, progress):
+        rows += batch.chunk.n
+        rejected += batch.rejected
         for name in parts:
-            parts[name].append(feeds[name])
-        probabilities.append(p)
+            parts[name].append(batch.feeds[name])
+        probabilities.append(batch.probability)
     p = np.concatenate(probabilities) if probabilities else np.empty(0)
     if not rows:
         raise InputError(f"The reference file {reader.name} has a header but no rows; it cannot serve as a reference.")
@@ -371,27 +371,6 @@ def collect(scorer: Scorer, reader: Reader, *, progress: Progress | None = None,
     feeds = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     info = {"file": reader.name, "rows_read": rows, **(source or {})}
     return Reference.build(columns, feeds, p, scorer.threshold, info), rejected
-
-
-def _scored(scorer: Scorer, reader: Reader, progress: Progress | None
-            ) -> Iterator[tuple[int, dict[str, np.ndarray], np.ndarray, list[tuple[int | None, str]]]]:
-    """Per chunk: its row count, the scored rows' validated feeds and probabilities, and the rejected rows' errors."""
-    rows = 0
-    try:
-        for chunk in reader:
-            checked, p = scorer.check_and_run(chunk.columns, chunk.n, chunk.first_row)
-            errors = rejections(checked.errors, chunk.row_errors)
-            first = chunk.first_row or 1
-            keep = np.ones(chunk.n, dtype=bool)
-            keep[list(errors)] = False
-            yield (chunk.n, {name: feed[keep] for name, feed in checked.feeds.items()}, p[keep],
-                   [(first + i, errors[i]) for i in sorted(errors)])
-            rows += chunk.n
-            if progress is not None:
-                progress.update(rows, reader.bytes_read)
-    finally:
-        if progress is not None:
-            progress.close()
 
 
 def _number(x: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import FieldError
 from .scorer import Scorer
-from .tabular import Reader, ScoredChunk
+from .tabular import Chunk, Reader, ScoredChunk
 
 
 class _Writer(Protocol):
@@ -79,6 +79,47 @@ def rejections(field_errors: Mapping[int, Sequence[FieldError]], row_errors: Map
     out = {i: "; ".join(str(e) for e in errs) for i, errs in field_errors.items()}
     out.update(row_errors)
     return out
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One chunk, scored, for callers that summarise rows instead of writing them (monitor, backtest).
+
+    ``keep`` marks the rows that were scored; ``feeds`` and ``probability``
+    hold those rows only; ``rejected`` lists the others as (row, reason).
+    """
+
+    chunk: Chunk
+    keep: np.ndarray
+    feeds: dict[str, np.ndarray]
+    probability: np.ndarray
+    rejected: list[tuple[int | None, str]]
+
+
+def scored_batches(scorer: Scorer, reader: Reader, progress: Progress | None = None, *,
+                   more_errors: Callable[[Chunk], Mapping[int, FieldError]] | None = None) -> Iterator[Batch]:
+    """Score ``reader`` chunk by chunk; ``more_errors`` rejects rows for reasons of the caller's own
+    (a back-test's missing outcome), reported with the row's field errors."""
+    rows = 0
+    try:
+        for chunk in reader:
+            checked, p = scorer.check_and_run(chunk.columns, chunk.n, chunk.first_row)
+            field_errors: Mapping[int, Sequence[FieldError]] = checked.errors
+            if more_errors is not None and (extra := more_errors(chunk)):
+                field_errors = {i: [*checked.errors.get(i, ()), *([extra[i]] if i in extra else [])]
+                                for i in sorted({*checked.errors, *extra})}
+            errors = rejections(field_errors, chunk.row_errors)
+            keep = np.ones(chunk.n, dtype=bool)
+            keep[list(errors)] = False
+            first = chunk.first_row or 1
+            yield Batch(chunk, keep, {name: feed[keep] for name, feed in checked.feeds.items()}, p[keep],
+                        [(first + i, errors[i]) for i in sorted(errors)])
+            rows += chunk.n
+            if progress is not None:
+                progress.update(rows, reader.bytes_read)
+    finally:
+        if progress is not None:
+            progress.close()
 
 
 class Progress:

@@ -1,0 +1,159 @@
+"""``loanscore backtest``: with the outcomes known, does the model still perform as it did at development?"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import click
+
+from ._common import echo_rejects, reports_errors
+
+_HELP = """Check the model on applicants whose outcomes are now known.
+
+\b
+INPUT (CSV or JSON Lines) holds the model's fields and each applicant's
+outcome, 1 defaulted or 0 repaid (column: the schema's label, or --outcome).
+Prints ROC AUC with its 95% interval, KS, Brier score, calibration per score
+band and the cost at the model's threshold, beside the figures the model was
+developed with, and tests:
+
+\b
+  discrimination  alert when the AUC is below the development AUC by more
+                  than chance explains (one-sided, 1 in 100)
+  calibration     alert when observed defaults differ from the expected
+                  count by more than chance explains, overall (p < 0.01) or
+                  in a score band (p < 0.01 / bands)
+
+\b
+Exit status: 0 pass, 4 alert, 2 nothing could be tested. Rows that cannot be
+scored or lack an outcome are listed, not tested.
+
+\b
+Examples:
+  loanscore backtest applicants_2025_with_outcomes.csv
+  loanscore backtest book.jsonl --outcome defaulted_12m -o backtest.json
+"""
+
+
+@click.command(help=_HELP, short_help="Discrimination and calibration on applicants with known outcomes.")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). "
+              "Default: the schema's label.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False),
+              help="Model directory. Default: the shipped model.")
+@click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT; auto goes by the extension, else by the first character.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@reports_errors
+def backtest(input_path: str, outcome: str | None, model_dir: str | None, output: str | None,
+             input_format: str, quiet: bool) -> None:
+    from loanscore.runtime.backtest import ALERT, backtest as run_backtest, is_training_data
+    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Scorer
+    from loanscore.runtime.stream import Progress
+    from loanscore.runtime.tabular import open_output, open_reader
+
+    scorer = Scorer(Model.load(model_dir))
+    schema = scorer.schema
+    outcome = outcome or schema.label
+    if outcome in schema.input_names:
+        raise InputError(f"--outcome {outcome} is one of the model's input fields, not an outcome.")
+    try:
+        reader = open_reader(input_path, [*schema.input_names, outcome], fmt=input_format,
+                             numbers=schema.number_names)
+    except InputError as exc:
+        if outcome in str(exc):
+            raise InputError(f"{exc} A back-test reads each applicant's outcome (1 defaulted, 0 repaid) from "
+                             f"{outcome}; name another column with --outcome.") from None
+        raise
+    try:
+        result = run_backtest(scorer, reader, outcome,
+                              progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+    finally:
+        reader.close()
+    result.training_data = is_training_data(input_path, scorer.model.manifest)
+    if result.rejected:
+        echo_rejects(result.rejected, result.source,
+                     "could not be scored or lack an outcome, and are left out of the back-test", output)
+    click.echo(render(result))
+    if output:
+        with open_output(output) as stream:
+            stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    sys.exit(EXIT_ALERT if result.verdict == ALERT else EXIT_OK)
+
+
+def render(result) -> str:  # type: ignore[no-untyped-def]
+    """The back-test as a person reads it: what was tested, the figures beside development's, then the verdicts."""
+    m, dev = result.metrics, result.development or {}
+    lo, hi = result.auc_interval
+    lines = [
+        f"Back-test of {result.source} (outcome: {result.outcome})",
+        f"{result.rows:,} rows read, {result.scored:,} tested"
+        + (f", {len(result.rejected):,} rejected (listed on stderr)" if result.rejected else "")
+        + f"; {result.defaults:,} defaults ({m['default_rate']:.1%}), {result.expected_defaults:,.1f} expected",
+        "",
+    ]
+    if result.training_data:
+        lines[-1:-1] = ["Note: this is the file the model was trained on, so these figures are in-sample and flatter "
+                        "the model;", "back-test on applicants it has not seen."]
+    if dev:
+        where = "out-of-fold" if dev.get("measured_on") == "out_of_fold" else "validation"
+        head = f"development ({where}, {dev.get('n', 0):,} rows)"
+    else:
+        head = "development (not recorded)"
+    costs = result.costs
+    table = [
+        ("", "now", head),
+        ("ROC AUC", _fmt(m["roc_auc"], ".4f") + ("" if math.isnan(lo) else f" (95% interval {lo:.4f}-{hi:.4f})"),
+         _fmt(dev.get("roc_auc"), ".4f")),
+        ("KS", _fmt(m["ks"], ".4f"), _fmt(dev.get("ks"), ".4f")),
+        ("PR AUC", _fmt(m["pr_auc"], ".4f"), _fmt(dev.get("pr_auc"), ".4f")),
+        ("Brier score", f"{m['brier']:.4f}", _fmt(dev.get("brier"), ".4f")),
+        ("ECE (10 bins)", f"{m['ece']:.4f}", _fmt(dev.get("ece"), ".4f")),
+        ("default rate", f"{m['default_rate']:.1%}", _fmt(dev.get("default_rate"), ".1%")),
+        (f"approved below {m['threshold']:.4g}", f"{m['approval_rate']:.1%}", _fmt(dev.get("approval_rate"), ".1%")),
+        ("recall of defaults", f"{m['recall']:.1%}", _fmt(dev.get("recall"), ".1%")),
+    ]
+    if costs is not None:
+        ratio = f"{costs['cost_default']:g}:{costs['cost_decline_good']:g}"
+        table.append((f"cost per applicant ({ratio})", f"{result.expected_cost:.4f}",
+                      _fmt(dev.get("expected_cost_per_applicant"), ".4f")))
+    w0, w1 = (max(len(r[j]) for r in table) for j in (0, 1))
+    lines += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in table]
+
+    lines += ["", f"Calibration by score band ({result.bands_from})"]
+    bands = [("band", "rows", "mean P(default)", "default rate", "defaults / expected", "p-value")]
+    for b in result.bands:
+        flag = "  <- alert" if b.p_value < result.band_alpha else ""
+        bands.append((b.label, f"{b.rows:,}", f"{b.mean_probability:.1%}", f"{b.default_rate:.1%}",
+                      f"{b.defaults:,} / {b.expected:,.1f}", f"{b.p_value:.4f}{flag}"))
+    widths = [max(len(r[j]) for r in bands) for j in range(5)]
+    for r in bands:
+        lines.append(f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:5], widths[1:]))
+                     + f"  {r[5]}")
+
+    worst = min(result.bands, key=lambda b: b.p_value)
+    if result.discrimination == "not tested":
+        why = "no development AUC in the manifest" if "roc_auc" not in dev else "the file holds only one outcome"
+        disc = f"not tested ({why})"
+    else:
+        disc = (f"{result.discrimination} (AUC {m['roc_auc']:.4f} against {dev['roc_auc']:.4f} at development; "
+                f"one-sided p {result.auc_p_value:.3g}, alert below 0.01)")
+    lines += [
+        "",
+        f"discrimination: {disc}",
+        f"calibration:    {result.calibration} ({result.defaults:,} defaults against {result.expected_defaults:,.1f} "
+        f"expected, p {result.calibration_p_value:.3g}; smallest band p {worst.p_value:.3g}, "
+        f"alert below {result.band_alpha:.2g})",
+        f"overall: {result.verdict}",
+    ]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    """A figure, blank where development did not record it, "n/a" where it is undefined (one outcome only)."""
+    return "" if value is None else "n/a" if math.isnan(value) else format(value, spec)

@@ -1,0 +1,153 @@
+"""``loanscore backtest`` with the shipped model: verdicts and exit status, rejected rows, formats, bad input."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+LABEL = "default.payment.next.month"
+
+
+def run(*args: str, **kwargs):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["backtest", *args], **kwargs)
+
+
+@pytest.fixture(scope="module")
+def book(scorer, schema, applicants) -> tuple[list[dict[str, str]], np.ndarray]:
+    """3,000 generated applicants with outcomes drawn from the shipped model's own probabilities."""
+    rows = applicants(3000, seed=8)
+    p = scorer.score_columns({c: [r[c] for r in rows] for c in schema.input_names}).probability
+    y = np.random.default_rng(8).random(len(p)) < p
+    return [dict(r, **{LABEL: str(int(d))}) for r, d in zip(rows, y)], p
+
+
+def test_outcomes_drawn_from_the_model_pass_calibration(book, write_csv, tmp_path) -> None:
+    rows, p = book
+    out = tmp_path / "backtest.json"
+    result = run(str(write_csv(rows)), "-o", str(out))
+    report = json.loads(out.read_text())
+    assert result.exit_code == (4 if report["verdict"] == "alert" else 0), result.output
+    assert report["calibration"]["verdict"] == "pass" and "calibration:    pass" in result.output
+    assert report["calibration"]["expected_defaults"] == pytest.approx(p.sum(), rel=1e-9)
+    assert report["training_data"] is False and "in-sample" not in result.output
+    assert "3,000 rows read, 3,000 tested" in result.output
+
+
+def test_reversed_outcomes_are_an_alert_with_exit_4(book, write_csv) -> None:
+    rows, _ = book
+    flipped = [dict(r, **{LABEL: str(1 - int(r[LABEL]))}) for r in rows]
+    result = run(str(write_csv(flipped)))
+    assert result.exit_code == 4, result.output
+    assert "discrimination: alert" in result.output and result.output.rstrip().endswith("overall: alert")
+
+
+def test_rows_without_a_usable_outcome_or_field_are_listed_not_tested(book, write_csv, tmp_path) -> None:
+    rows = [dict(r) for r in book[0][:200]]
+    rows[0][LABEL] = ""
+    rows[6][LABEL] = "2"
+    rows[9]["AGE"] = "500"
+    rows[12][LABEL] = "yes"
+    rows[12]["SEX"] = "x"
+    out = tmp_path / "backtest.json"
+    result = run(str(write_csv(rows)), "-o", str(out))
+    assert "4 rows of" in result.output and "left out of the back-test" in result.output
+    assert f"{LABEL} is missing; a back-test needs every row's outcome. Got '' in row 1." in result.output
+    assert f"{LABEL} must be 0 (repaid) or 1 (defaulted). Got '2' in row 7." in result.output
+    assert "AGE must be between 18 and 120. Got '500' in row 10." in result.output
+    assert f"SEX must be a number. Got 'x' in row 13.; {LABEL} must be 0 (repaid) or 1" in result.output
+    report = json.loads(out.read_text())
+    assert (report["rows"], report["scored"]) == (200, 196)
+    assert [r["row"] for r in report["rejected"]] == [1, 7, 10, 13]
+    assert "200 rows read, 196 tested, 4 rejected" in result.output
+
+
+def test_another_outcome_column_and_json_lines_on_stdin_give_the_same_figures(book, write_csv, tmp_path) -> None:
+    rows = book[0][:1000]
+    renamed = [{("defaulted_12m" if k == LABEL else k): v for k, v in r.items()} for r in rows]
+    lines = "".join(json.dumps({**r, "defaulted_12m": r["defaulted_12m"] == "1"}) + "\n" for r in renamed)
+    as_csv, as_jsonl = tmp_path / "csv.json", tmp_path / "jsonl.json"
+    first = run(str(write_csv(rows)), "-o", str(as_csv))
+    second = run("-", "--outcome", "defaulted_12m", "--input-format", "jsonl", "-o", str(as_jsonl), input=lines)
+    assert second.exit_code == first.exit_code, second.output
+    a, b = json.loads(as_csv.read_text()), json.loads(as_jsonl.read_text())
+    assert b["source"] == "stdin" and b["outcome"] == "defaulted_12m"
+    assert (a["metrics"], a["calibration"]) == (b["metrics"], b["calibration"])
+
+
+def test_a_file_of_repaid_loans_only_cannot_rank_but_is_still_checked_for_calibration(book, write_csv, tmp_path) -> None:
+    out = tmp_path / "backtest.json"
+    result = run(str(write_csv([dict(r, **{LABEL: "0"}) for r in book[0][:300]])), "-o", str(out))
+    assert result.exit_code == 4, result.output  # no default where about 45 % were expected
+    assert "ROC AUC                   n/a" in result.output
+    assert "discrimination: not tested (the file holds only one outcome)" in result.output
+    report = json.loads(out.read_text())  # strict JSON: an undefined AUC is null, not NaN
+    assert report["metrics"]["roc_auc"] is None and report["discrimination"]["interval_95"] == [None, None]
+    assert report["calibration"]["verdict"] == "alert"
+
+
+@pytest.mark.parametrize("problem", ["no outcome column", "outcome is a field", "no rows", "no usable row",
+                                     "missing file"])
+def test_bad_input_gets_a_message_not_a_traceback(problem, book, write_csv, applicants, tmp_path) -> None:
+    rows = book[0][:50]
+    args = [str(write_csv(rows))]
+    expected = "Error: "
+    if problem == "no outcome column":
+        args = [str(write_csv(applicants(5)))]
+        expected = f"lacks the required columns {LABEL}"
+    elif problem == "outcome is a field":
+        args += ["--outcome", "AGE"]
+        expected = "is one of the model's input fields"
+    elif problem == "no rows":
+        empty = tmp_path / "empty.csv"
+        empty.write_text(",".join(rows[0]) + "\n")
+        args = [str(empty)]
+        expected = "has a header but no rows"
+    elif problem == "no usable row":
+        args = [str(write_csv([dict(r, **{LABEL: ""}) for r in rows]))]
+        expected = "None of the 50 rows"
+    else:
+        args = [str(tmp_path / "nope.csv")]
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and "Traceback" not in result.output
+    if problem == "no outcome column":
+        assert "--outcome" in result.output
+
+
+def dev_data() -> Path:
+    data = Path(os.environ.get("LOANSCORE_DEV_DATA", ROOT.parent / "shared" / "data" / "uci_credit_card_dev.csv.gz"))
+    if not data.is_file():
+        pytest.skip(f"development data not found at {data}; set LOANSCORE_DEV_DATA to run this test")
+    return data
+
+
+def test_a_quarter_of_the_development_data_passes(tmp_path) -> None:
+    with gzip.open(dev_data(), "rt", newline="") as fh:
+        rows = list(csv.reader(fh))
+    sample = tmp_path / "quarter.csv"
+    with open(sample, "w", newline="") as fh:
+        csv.writer(fh).writerows([rows[0], *random.Random(1).sample(rows[1:], 6000)])
+    out = tmp_path / "backtest.json"
+    result = run(str(sample), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["scored"] == 6000 and report["training_data"] is False
+    assert report["development"]["measured_on"] == "out_of_fold"
+    assert len(report["calibration"]["bands"]) == 10  # the development score deciles
+
+
+def test_the_training_file_itself_is_called_in_sample() -> None:
+    result = run(str(dev_data()))
+    assert result.exit_code == 0, result.output
+    assert "this is the file the model was trained on, so these figures are in-sample" in result.output

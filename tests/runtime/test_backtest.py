@@ -1,0 +1,111 @@
+"""Back-testing: false alarms stay near 1 in 100, real degradation is caught, outcomes are read strictly."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from loanscore.runtime.backtest import ALERT, NOT_TESTED, PASS, evaluate, outcome_errors, outcomes
+from loanscore.runtime.performance import roc_auc
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    """A manifest whose development AUC is the true AUC of the simulated population below."""
+    rng = np.random.default_rng(0)
+    p = rng.beta(2, 7, 1_000_000)  # mean 0.22, like the development data's default rate
+    true_auc = roc_auc(rng.random(len(p)) < p, p)
+    return {"threshold": {"value": 0.2, "inputs": {"cost_default": 5.0, "cost_decline_good": 1.0},
+                          "expected_cost_per_applicant": 0.5},
+            "metrics": {"out_of_fold": {"n": 10_000, "roc_auc": true_auc}}}
+
+
+def sample(seed: int, n: int = 2000) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    return rng.beta(2, 7, n), rng.random(n), rng
+
+
+def test_a_sound_model_rarely_raises_an_alert(manifest) -> None:
+    """Outcomes drawn from the probabilities themselves: each test should alert about 1 time in 100
+    (calibration at most 2: the file's test plus the bands' Bonferroni share). 300 files of 2,000 rows."""
+    alerts = {"discrimination": 0, "calibration": 0}
+    for seed in range(300):
+        p, u, _ = sample(100 + seed)
+        result = evaluate(u < p, p, manifest)
+        alerts["discrimination"] += result.discrimination == ALERT
+        alerts["calibration"] += result.calibration == ALERT
+    assert alerts["discrimination"] <= 9 and alerts["calibration"] <= 9, alerts  # 3 %: nominal + 2 binomial sd
+
+
+def test_defaults_a_quarter_above_the_probabilities_are_a_calibration_alert(manifest) -> None:
+    caught = 0
+    for seed in range(100):
+        p, u, _ = sample(1000 + seed)
+        caught += evaluate(u < np.minimum(1.0, 1.25 * p), p, manifest).calibration == ALERT
+    assert caught >= 90
+
+
+def test_a_model_that_ranks_worse_is_a_discrimination_alert(manifest) -> None:
+    """Outcomes follow another ranking for 35 % of the rows: the AUC drops by about 0.05."""
+    caught = 0
+    for seed in range(100):
+        p, u, rng = sample(2000 + seed)
+        truth = p.copy()
+        rows = rng.permutation(len(p))[:700]
+        truth[rows] = rng.permutation(truth[rows])
+        caught += evaluate(u < truth, p, manifest).discrimination == ALERT
+    assert caught >= 90
+
+
+def test_the_figures_and_their_json(manifest) -> None:
+    p, u, _ = sample(5)
+    y = u < p
+    result = evaluate(y, p, manifest, source="book.csv", outcome="defaulted")
+    report = json.loads(json.dumps(result.to_dict()))
+    assert report["scored"] == 2000 and report["calibration"]["defaults"] == int(y.sum())
+    assert report["calibration"]["expected_defaults"] == pytest.approx(p.sum())
+    assert sum(b["rows"] for b in report["calibration"]["bands"]) == 2000
+    assert sum(b["defaults"] for b in report["calibration"]["bands"]) == int(y.sum())
+    assert report["calibration"]["bands_from"].startswith("this file's score deciles")
+    lo, hi = report["discrimination"]["interval_95"]
+    assert lo < report["discrimination"]["roc_auc"] < hi
+    declined = p >= 0.2
+    cost = (5 * np.sum(~declined & y) + np.sum(declined & ~y)) / 2000
+    assert report["expected_cost_per_applicant"]["actual"] == pytest.approx(cost)
+
+
+def test_bands_are_the_development_score_deciles_when_the_manifest_has_them(scorer) -> None:
+    manifest = scorer.model.manifest
+    edges = manifest["population"]["score"]["edges"]
+    p = np.linspace(0.001, 0.999, 999)
+    result = evaluate(np.random.default_rng(0).random(999) < p, p, manifest)
+    assert result.bands_from == "development score deciles"
+    assert len(result.bands) == len(edges) + 1
+    assert [b.rows for b in result.bands] == np.bincount(np.searchsorted(edges, p, side="left")).tolist()
+
+
+def test_one_outcome_only_cannot_test_ranking_but_still_tests_calibration(manifest) -> None:
+    p = np.full(500, 0.2)
+    result = evaluate(np.zeros(500), p, manifest)
+    assert result.discrimination == NOT_TESTED and math.isnan(result.metrics["roc_auc"])
+    assert result.calibration == ALERT  # 0 defaults where 100 were expected
+    assert evaluate(np.r_[np.ones(100), np.zeros(400)], p, manifest).calibration == PASS
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1", 1.0), ("0", 0.0), (" 1 ", 1.0), ("1.0", 1.0), ("0.0", 0.0), ("true", 1.0), ("False", 0.0), (1, 1.0),
+    (True, 1.0), (0.0, 0.0), (None, math.nan), ("", math.nan), ("2", math.nan), ("0.5", math.nan), ("yes", math.nan),
+])
+def test_outcomes_are_0_or_1_and_nothing_else(value, expected) -> None:
+    got = outcomes([value])[0]
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+def test_a_missing_or_unreadable_outcome_names_its_row_and_field() -> None:
+    errors = outcome_errors(["1", "", "2", "0"], "defaulted", first_row=11)
+    assert sorted(errors) == [1, 2]
+    assert str(errors[1]) == "defaulted is missing; a back-test needs every row's outcome. Got '' in row 12."
+    assert str(errors[2]) == "defaulted must be 0 (repaid) or 1 (defaulted). Got '2' in row 13."
