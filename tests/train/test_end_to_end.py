@@ -134,6 +134,20 @@ def test_export_records_the_training_population_and_monitor_reads_it(lender, tmp
     assert next(line for line in result.output.splitlines() if line.startswith("region")).endswith("shift")
 
 
+def test_backtest_reads_the_schemas_own_outcome_column(lender, tmp_path) -> None:
+    schema = Schema.load(lender["schema"])
+    fresh = write_csv(tmp_path / "fresh.csv", generate(schema, 1000, seed=2))
+    out = tmp_path / "backtest.json"
+    result = CliRunner().invoke(main, ["backtest", str(fresh), "--model", str(lender["model"]), "-o", str(out)])
+    assert result.exit_code in (0, 4), result.output
+    report = json.loads(out.read_text())
+    assert report["outcome"] == "went_bad" and report["scored"] == 1000 and report["training_data"] is False
+    assert report["calibration"]["bands_from"] == "development score deciles"
+    assert sum(b["rows"] for b in report["calibration"]["bands"]) == 1000
+    result = CliRunner().invoke(main, ["backtest", str(lender["data"]), "--model", str(lender["model"])])
+    assert "this is the file the model was trained on" in result.output
+
+
 def write_rows(path: Path, rows: list[dict]) -> Path:
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
