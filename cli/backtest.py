@@ -33,7 +33,7 @@ scored or lack an outcome are listed, not tested.
 \b
 Examples:
   loanscore backtest applicants_2025_with_outcomes.csv
-  loanscore backtest book.jsonl --outcome defaulted_12m -o backtest.json
+  loanscore backtest book.jsonl --outcome defaulted_12m -o backtest.json --plot backtest.svg
 """
 
 
@@ -44,11 +44,12 @@ Examples:
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--plot", metavar="FILE.svg", help="Also draw calibration by band and the ROC curve (SVG, atomically).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT; auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @reports_errors
-def backtest(input_path: str, outcome: str | None, model_dir: str | None, output: str | None,
+def backtest(input_path: str, outcome: str | None, model_dir: str | None, output: str | None, plot: str | None,
              input_format: str, quiet: bool) -> None:
     from loanscore.runtime.backtest import ALERT, backtest as run_backtest, is_training_data
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
@@ -83,6 +84,11 @@ def backtest(input_path: str, outcome: str | None, model_dir: str | None, output
     if output:
         with open_output(output) as stream:
             stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    if plot:
+        from loanscore.runtime.backtest_plot import render_svg
+
+        with open_output(plot) as stream:
+            stream.write(render_svg(result))
     sys.exit(EXIT_ALERT if result.verdict == ALERT else EXIT_OK)
 
 

@@ -121,6 +121,9 @@ class Backtest:
     training_data: bool = False
     """The file is the one the model was trained on: its figures are in-sample and flatter the model."""
     seconds: float = 0.0
+    outcomes: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    probabilities: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    """The tested rows' outcomes and probabilities, for curves (:mod:`loanscore.runtime.backtest_plot`)."""
 
     @property
     def scored(self) -> int:
@@ -269,7 +272,8 @@ def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data
                   binomial_two_sided(int(round(hits[k])), int(counts[k]), float(sums[k] / counts[k])))
              for k in range(n_bands) if counts[k]]
     return Backtest(source, outcome, len(y) + len(rejected or []) if rows is None else rows, metrics, se, expected, z,
-                    bands, bands_from, development_figures(manifest), _costs(manifest), list(rejected or []))
+                    bands, bands_from, development_figures(manifest), _costs(manifest), list(rejected or []),
+                    outcomes=y, probabilities=p)
 
 
 def backtest(scorer: Scorer, reader: Reader, outcome: str, *, progress: Progress | None = None) -> Backtest:

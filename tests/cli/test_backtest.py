@@ -44,12 +44,24 @@ def test_outcomes_drawn_from_the_model_pass_calibration(book, write_csv, tmp_pat
     assert "3,000 rows read, 3,000 tested" in result.output
 
 
-def test_reversed_outcomes_are_an_alert_with_exit_4(book, write_csv) -> None:
+def test_reversed_outcomes_are_an_alert_with_exit_4_and_a_plot_that_shows_it(book, write_csv, tmp_path) -> None:
+    import xml.etree.ElementTree as ET
+
     rows, _ = book
     flipped = [dict(r, **{LABEL: str(1 - int(r[LABEL]))}) for r in rows]
-    result = run(str(write_csv(flipped)))
+    plot, out = tmp_path / "backtest.svg", tmp_path / "backtest.json"
+    result = run(str(write_csv(flipped)), "--plot", str(plot), "-o", str(out))
     assert result.exit_code == 4, result.output
     assert "discrimination: alert" in result.output and result.output.rstrip().endswith("overall: alert")
+    svg = ET.parse(plot).getroot()  # well-formed XML
+    ns = "{http://www.w3.org/2000/svg}"
+    bands = json.loads(out.read_text())["calibration"]["bands"]
+    dots = svg.findall(f"{ns}circle")
+    alpha = 0.01 / len(bands)
+    assert len(dots) == len(bands)
+    assert [d.get("fill") == "#c0392b" for d in dots] == [b["p_value"] < alpha for b in bands]
+    assert len(svg.findall(f"{ns}polyline")) == 1  # the ROC curve
+    assert "ROC: alert" in "".join(svg.itertext())
 
 
 def test_rows_without_a_usable_outcome_or_field_are_listed_not_tested(book, write_csv, tmp_path) -> None:

@@ -109,3 +109,24 @@ def test_a_missing_or_unreadable_outcome_names_its_row_and_field() -> None:
     assert sorted(errors) == [1, 2]
     assert str(errors[1]) == "defaulted is missing; a back-test needs every row's outcome. Got '' in row 12."
     assert str(errors[2]) == "defaulted must be 0 (repaid) or 1 (defaulted). Got '2' in row 13."
+
+
+def test_the_roc_curve_drawn_has_the_auc_as_its_area(manifest) -> None:
+    from loanscore.runtime.backtest_plot import roc_points
+
+    p, u, _ = sample(9, n=3000)
+    p = np.round(p, 2)  # ties: the curve must take them in one diagonal step, as the AUC counts them half
+    y = u < p
+    fpr, tpr = np.array(roc_points(y, p, most=10_000)).T
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+    area = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)  # trapezoids
+    assert area == pytest.approx(roc_auc(y, p), abs=1e-12)
+
+
+def test_wilson_interval_by_hand() -> None:
+    from loanscore.runtime.backtest_plot import wilson_interval
+
+    lo, hi = wilson_interval(0, 10)  # no default in 10: the interval still reaches 0.2775
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
+    lo, hi = wilson_interval(50, 100)
+    assert (lo, hi) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))

@@ -1,0 +1,118 @@
+"""A back-test as a picture, in SVG written by hand: the runtime has no plotting library, and a validator
+would rather look at calibration than read ten rows of it.
+
+Left: each score band's observed default rate against its mean P(default),
+with a 95 % Wilson interval; a calibrated model's points straddle the
+diagonal. Right: the ROC curve, with the AUC now and at development.
+"""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from .backtest import Backtest
+from .performance import Z_95
+
+SIZE = 300  # each panel's plotting area, in pixels
+LEFT, TOP, GAP = 60, 62, 110
+BLUE, GREY, RED = "#1f5fa8", "#888888", "#c0392b"
+
+
+def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """A 95 % interval for a rate of ``k`` in ``n`` that stays inside [0, 1] and behaves for k = 0."""
+    if n == 0:
+        return 0.0, 1.0
+    centre = (k + z * z / 2) / (n + z * z)
+    half = z / (n + z * z) * math.sqrt(k * (n - k) / n + z * z / 4)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def roc_points(y: np.ndarray, p: np.ndarray, most: int = 400) -> list[tuple[float, float]]:
+    """(false-positive rate, true-positive rate) from (0, 0) to (1, 1), thinned to about ``most`` points."""
+    order = np.argsort(-p, kind="mergesort")
+    ps, ys = p[order], y[order].astype(bool)
+    last = np.r_[np.flatnonzero(ps[1:] != ps[:-1]), len(ps) - 1]
+    tps = np.cumsum(ys)[last]
+    fps = last + 1 - tps
+    tpr, fpr = tps / max(1, ys.sum()), fps / max(1, (~ys).sum())
+    keep = np.unique(np.linspace(0, len(tpr) - 1, min(most, len(tpr))).astype(int))
+    return [(0.0, 0.0), *zip(fpr[keep].tolist(), tpr[keep].tolist()), (1.0, 1.0)]
+
+
+def render_svg(result: Backtest) -> str:
+    """The SVG text for ``result``."""
+    width, height = 2 * SIZE + LEFT + GAP + 30, SIZE + TOP + 70
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           _text(LEFT, 20, f"Back-test of {result.source}: {result.scored:,} applicants, {result.defaults:,} defaults; "
+                 f"overall {result.verdict}", size=14, weight="bold")]
+    left, right = LEFT, LEFT + SIZE + GAP
+
+    out += _axes(left, "mean P(default) in the band", "observed default rate",
+                 f"Calibration by score band: {result.calibration}")
+    out.append(_line(left, 0, 0, 1, 1, GREY, dash=True))
+    for band in result.bands:
+        lo, hi = wilson_interval(band.defaults, band.rows)
+        colour = RED if band.p_value < result.band_alpha else BLUE
+        out.append(_line(left, band.mean_probability, lo, band.mean_probability, hi, colour))
+        x, yy = _xy(left, band.mean_probability, band.default_rate)
+        out.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="4" fill="{colour}">'
+                   f"<title>{escape(band.label)}: {band.defaults:,} of {band.rows:,} "
+                   f"(expected {band.expected:,.1f}), p {band.p_value:.3g}</title></circle>")
+    out.append(_text(left, TOP + SIZE + 58, "bars: 95 % interval of the observed rate; red: band alert", colour=GREY))
+
+    dev = (result.development or {}).get("roc_auc")
+    auc = result.metrics["roc_auc"]
+    out += _axes(right, "false-positive rate (payers declined)", "true-positive rate (defaulters declined)",
+                 f"ROC: {result.discrimination}")
+    out.append(_line(right, 0, 0, 1, 1, GREY, dash=True))
+    if not math.isnan(auc):
+        points = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in (_xy(right, a, b) for a, b in roc_points(result.outcomes, result.probabilities)))
+        out.append(f'<polyline points="{points}" fill="none" stroke="{BLUE}" stroke-width="2"/>')
+        lo, hi = result.auc_interval
+        legend = [f"AUC {auc:.4f} (95 % {lo:.4f}–{hi:.4f})"] + ([f"development {dev:.4f}"] if dev is not None else [])
+    else:
+        legend = ["AUC undefined: the file holds only one outcome"]
+    for k, line in enumerate(reversed(legend)):
+        out.append(_text(right + SIZE - 8, TOP + SIZE - 10 - 16 * k, line, anchor="end"))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _xy(x0: float, u: float, v: float) -> tuple[float, float]:
+    return x0 + u * SIZE, TOP + (1 - v) * SIZE
+
+
+def _line(x0: float, u1: float, v1: float, u2: float, v2: float, colour: str, *, dash: bool = False) -> str:
+    (a, b), (c, d) = _xy(x0, u1, v1), _xy(x0, u2, v2)
+    style = ' stroke-dasharray="4 4"' if dash else ""
+    return f'<line x1="{a:.1f}" y1="{b:.1f}" x2="{c:.1f}" y2="{d:.1f}" stroke="{colour}" stroke-width="1.5"{style}/>'
+
+
+def _text(x: float, y: float, text: str, *, size: int = 12, weight: str = "normal", colour: str = "black",
+          anchor: str = "start", rotate: bool = False) -> str:
+    turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" fill="{colour}" '
+            f'text-anchor="{anchor}"{turn}>{escape(text)}</text>')
+
+
+def _axes(x0: float, xlabel: str, ylabel: str, title: str) -> list[str]:
+    parts = [f'<rect x="{x0}" y="{TOP}" width="{SIZE}" height="{SIZE}" fill="none" stroke="black"/>',
+             _text(x0, TOP - 10, title, size=13, weight="bold")]
+    for k in range(6):
+        t = k / 5
+        x, y = _xy(x0, t, t)
+        parts += [_text(x, TOP + SIZE + 16, f"{t:.1f}", anchor="middle"),
+                  _text(x0 - 6, y + 4, f"{t:.1f}", anchor="end"),
+                  f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + SIZE}" stroke="#eeeeee"/>',
+                  f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + SIZE}" y2="{y:.1f}" stroke="#eeeeee"/>']
+    parts += [_text(x0 + SIZE / 2, TOP + SIZE + 36, xlabel, anchor="middle"),
+              _text(x0 - 38, TOP + SIZE / 2, ylabel, anchor="middle", rotate=True)]
+    return parts
+
+
+__all__ = ["render_svg", "roc_points", "wilson_interval"]
