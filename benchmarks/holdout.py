@@ -24,8 +24,10 @@ of resamples the shipped model wins), because on a few thousand rows an AUC
 difference of a few thousandths is within sampling noise. ``--plot`` draws
 the ROC curves and a reliability diagram (its deciles are in the JSON).
 It warns when the file repeats development rows (then it is not held back),
-and compares the file with the model's reference population as ``loanscore
-monitor`` does (population stability index of the score and of each field).
+compares the file with the model's reference population as ``loanscore
+monitor`` does (population stability index of the score and of each field),
+and back-tests the shipped model against its own out-of-fold figures as
+``loanscore backtest`` does (ROC AUC and calibration per score band).
 
 Needs the ``[train]`` and ``[bench]`` extras.
 """
@@ -164,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
+    from loanscore.runtime.backtest import evaluate
     from loanscore.runtime.errors import InputError
+    from loanscore.runtime.performance import classification_metrics
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import Dataset, load_dataset
-    from loanscore.runtime.performance import classification_metrics
 
     started = time.perf_counter()
     p_shipped, scorer, stability = score_shipped(args.model, args.held_back)
@@ -204,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     deciles = {name: quality.calibration_deciles(y, p) for name, p in predictions.items()}
     versus = {name: paired_bootstrap(y.astype(float), p_shipped, p, args.bootstrap)
               for name, p in predictions.items() if name != "shipped"}
+    backtest = evaluate(y, p_shipped, manifest, source=args.held_back.name, outcome=schema.label)
     seconds = time.perf_counter() - started
     print(f"\n{n_test} held-back rows, each model at its own decision threshold; {seconds:.0f} s\n")
     print(table(results))
@@ -222,6 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nPopulation stability against the model's reference ({stability.reference.source.get('file')}): "
               f"score PSI {stability.score.psi:.4f} (chance level {stability.score.chance:.4f}), largest field PSI "
               f"{top.name} {top.psi:.4f} (chance level {top.chance:.4f}); {stability.worst} (loanscore monitor)")
+    worst = min(backtest.bands, key=lambda b: b.p_value)
+    print(f"\nBack-test of the shipped model against its out-of-fold figures (loanscore backtest): discrimination "
+          f"{backtest.discrimination} (AUC {backtest.metrics['roc_auc']:.4f} against "
+          f"{(backtest.development or {}).get('roc_auc', float('nan')):.4f}, one-sided p {backtest.auc_p_value:.3g}); "
+          f"calibration {backtest.calibration} ({backtest.defaults} defaults against {backtest.expected_defaults:.1f} "
+          f"expected, p {backtest.calibration_p_value:.3g}; smallest band p {worst.p_value:.3g}, "
+          f"alert below {backtest.band_alpha:.2g})")
     cv = manifest.get("metrics", {}).get("cross_validation", {}).get("lstm_cnn", {}).get("roc_auc")
     if cv:
         print(f"\nThe shipped configuration's 5-fold CV ROC AUC on the development data: {cv['mean']:.4f} ± {cv['sd']:.4f}")
@@ -235,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             "model": {"dir": str(args.model or "shipped"), "sha256": manifest["sha256"]},
             "rows_equal_to_development": shared,
             "population_stability": stability.to_dict() if stability is not None else None,
+            "backtest": backtest.to_dict(),
             "results": results, "shipped_versus": versus, "deciles": deciles,
             "seconds": round(seconds, 1),
         }, indent=2) + "\n")

@@ -53,6 +53,10 @@ def test_the_shipped_model_and_a_comparator_are_scored_compared_and_drawn(schema
     stability = r["population_stability"]  # generated clients against the real development population
     assert stability["scored"] == 400 and sum(b["count"] for b in stability["score"]["bins"]) == 400
     assert stability["reference"]["training_data"] is True and stability["verdict"] == "shift"
+    backtest = r["backtest"]  # the runtime's back-test of the same probabilities
+    assert backtest["scored"] == 400 and backtest["metrics"]["roc_auc"] == r["results"]["shipped"]["roc_auc"]
+    assert sum(b["rows"] for b in backtest["calibration"]["bands"]) == 400
+    assert backtest["calibration"]["defaults"] == y.sum()
 
 
 def test_an_unknown_comparator_is_refused_by_name(tmp_path, capsys) -> None:
