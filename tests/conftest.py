@@ -1,13 +1,16 @@
 """Fixtures shared by the runtime and CLI tests: synthetic applicants and the shipped model.
 
-Applicants are generated from the schema (seeded, within its ranges); the
-development data is never read here.
+Applicants are generated from the schema (seeded, within its ranges). Tests
+that need the real development data ask for ``dev_data`` or ``dev_sample`` and
+skip, saying why, where it is absent.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import os
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 
 from loanscore.runtime.schema import Schema
 
+ROOT = Path(__file__).resolve().parents[1]
 ID = "ID"
 AMOUNT_CAP = 1_000_000
 """Generated amounts stay within +-1e6 NT$: inside the schema's +-1e8, and the size real files hold."""
@@ -76,6 +80,30 @@ def write_csv(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def dev_data() -> Path:
+    """The development data, from $LOANSCORE_DEV_DATA or ../shared/data beside the project."""
+    path = Path(os.environ.get("LOANSCORE_DEV_DATA", ROOT.parent / "shared" / "data" / "uci_credit_card_dev.csv.gz"))
+    if not path.is_file():
+        pytest.skip(f"development data not found at {path}; set LOANSCORE_DEV_DATA to run this test")
+    return path
+
+
+@pytest.fixture()
+def dev_sample(dev_data: Path, tmp_path: Path) -> Callable[[int, int], Path]:
+    """``dev_sample(rows, seed)``: a CSV of that many development rows drawn at random, like a held-back file."""
+
+    def sample(rows: int, seed: int) -> Path:
+        with gzip.open(dev_data, "rt", newline="") as fh:
+            lines = list(csv.reader(fh))
+        path = tmp_path / f"dev_sample_{seed}.csv"
+        with open(path, "w", newline="") as fh:
+            csv.writer(fh).writerows([lines[0], *random.Random(seed).sample(lines[1:], rows)])
+        return path
+
+    return sample
 
 
 def _shipped_model_dir() -> Path | None:

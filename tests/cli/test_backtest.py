@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
-import os
-import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +10,6 @@ from click.testing import CliRunner
 
 from loanscore.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
 LABEL = "default.payment.next.month"
 
 
@@ -137,19 +131,8 @@ def test_bad_input_gets_a_message_not_a_traceback(problem, book, write_csv, appl
         assert "--outcome" in result.output
 
 
-def dev_data() -> Path:
-    data = Path(os.environ.get("LOANSCORE_DEV_DATA", ROOT.parent / "shared" / "data" / "uci_credit_card_dev.csv.gz"))
-    if not data.is_file():
-        pytest.skip(f"development data not found at {data}; set LOANSCORE_DEV_DATA to run this test")
-    return data
-
-
-def test_a_quarter_of_the_development_data_passes(tmp_path) -> None:
-    with gzip.open(dev_data(), "rt", newline="") as fh:
-        rows = list(csv.reader(fh))
-    sample = tmp_path / "quarter.csv"
-    with open(sample, "w", newline="") as fh:
-        csv.writer(fh).writerows([rows[0], *random.Random(1).sample(rows[1:], 6000)])
+def test_a_quarter_of_the_development_data_passes(dev_sample, tmp_path) -> None:
+    sample = dev_sample(6000, seed=1)
     out = tmp_path / "backtest.json"
     result = run(str(sample), "-o", str(out))
     assert result.exit_code == 0, result.output
@@ -159,7 +142,7 @@ def test_a_quarter_of_the_development_data_passes(tmp_path) -> None:
     assert len(report["calibration"]["bands"]) == 10  # the development score deciles
 
 
-def test_the_training_file_itself_is_called_in_sample() -> None:
-    result = run(str(dev_data()))
+def test_the_training_file_itself_is_called_in_sample(dev_data) -> None:
+    result = run(str(dev_data))
     assert result.exit_code == 0, result.output
     assert "this is the file the model was trained on, so these figures are in-sample" in result.output

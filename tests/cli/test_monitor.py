@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import json
-import os
-import random
 import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from loanscore.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]
@@ -119,16 +114,9 @@ def test_bad_input_gets_a_message_not_a_traceback(problem, files, write_csv, app
     assert not list(tmp_path.glob("**/.*.tmp"))
 
 
-def test_the_development_data_against_the_shipped_reference(tmp_path) -> None:
+def test_the_development_data_against_the_shipped_reference(dev_sample, tmp_path) -> None:
     """A random quarter of the development data, like the held-back clients, sits within chance of the reference."""
-    data = Path(os.environ.get("LOANSCORE_DEV_DATA", ROOT.parent / "shared" / "data" / "uci_credit_card_dev.csv.gz"))
-    if not data.is_file():
-        pytest.skip(f"development data not found at {data}; set LOANSCORE_DEV_DATA to run this test")
-    with gzip.open(data, "rt", newline="") as fh:
-        rows = list(csv.reader(fh))
-    sample = tmp_path / "quarter.csv"
-    with open(sample, "w", newline="") as fh:
-        csv.writer(fh).writerows([rows[0], *random.Random(0).sample(rows[1:], 6000)])
+    sample = dev_sample(6000, seed=0)
     out = tmp_path / "stability.json"
     result = run(str(sample), "-o", str(out))
     assert result.exit_code == 0, result.output
