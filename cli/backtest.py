@@ -34,6 +34,7 @@ scored or lack an outcome are listed, not tested.
 Examples:
   loanscore backtest applicants_2025_with_outcomes.csv
   loanscore backtest book.jsonl --outcome defaulted_12m -o backtest.json --plot backtest.svg
+  loanscore backtest applicants_2025_with_outcomes.csv --by EDUCATION --by branch
 """
 
 
@@ -41,6 +42,9 @@ Examples:
 @click.argument("input_path", metavar="INPUT")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). "
               "Default: the schema's label.")
+@click.option("--by", "by", multiple=True, metavar="COLUMN",
+              help="Also test calibration within each value of COLUMN (a model field's development deciles, or a "
+                   "column of up to 20 values such as a region); repeatable.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
@@ -49,8 +53,8 @@ Examples:
               help="Format of INPUT; auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @reports_errors
-def backtest(input_path: str, outcome: str | None, model_dir: str | None, output: str | None, plot: str | None,
-             input_format: str, quiet: bool) -> None:
+def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_dir: str | None, output: str | None,
+             plot: str | None, input_format: str, quiet: bool) -> None:
     from loanscore.runtime.backtest import ALERT, backtest as run_backtest, is_training_data
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
     from loanscore.runtime.model import Model
@@ -63,16 +67,23 @@ def backtest(input_path: str, outcome: str | None, model_dir: str | None, output
     outcome = outcome or schema.label
     if outcome in schema.input_names:
         raise InputError(f"--outcome {outcome} is one of the model's input fields, not an outcome.")
+    if outcome in by:
+        raise InputError(f"--by {outcome} is the outcome; segment by another column.")
+    by = tuple(dict.fromkeys(by))
+    extra = [b for b in by if b not in schema.input_names]
     try:
-        reader = open_reader(input_path, [*schema.input_names, outcome], fmt=input_format,
+        reader = open_reader(input_path, [*schema.input_names, outcome, *extra], fmt=input_format,
                              numbers=schema.number_names)
     except InputError as exc:
         if outcome in str(exc):
             raise InputError(f"{exc} A back-test reads each applicant's outcome (1 defaulted, 0 repaid) from "
                              f"{outcome}; name another column with --outcome.") from None
+        absent = [b for b in extra if b in str(exc)]
+        if absent:
+            raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None
         raise
     try:
-        result = run_backtest(scorer, reader, outcome,
+        result = run_backtest(scorer, reader, outcome, by=by,
                               progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()
@@ -137,10 +148,18 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         flag = "  <- alert" if b.p_value < result.band_alpha else ""
         bands.append((b.label, f"{b.rows:,}", f"{b.mean_probability:.1%}", f"{b.default_rate:.1%}",
                       f"{b.defaults:,} / {b.expected:,.1f}", f"{b.p_value:.4f}{flag}"))
-    widths = [max(len(r[j]) for r in bands) for j in range(5)]
-    for r in bands:
-        lines.append(f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:5], widths[1:]))
-                     + f"  {r[5]}")
+    lines += _aligned(bands)
+
+    for name, parts in result.segments.items():
+        alpha = result.segment_alpha(name)
+        lines += ["", f"Calibration by {name} (alert below p {alpha:.2g} = 0.01 / {len(parts)} segments)"]
+        table = [("segment", "rows", "mean P(default)", "default rate", "defaults / expected", "ROC AUC", "p-value")]
+        for seg in parts:
+            flag = "  <- alert" if seg.p_value < alpha else ""
+            table.append((seg.label, f"{seg.rows:,}", f"{seg.expected / seg.rows:.1%}",
+                          f"{seg.defaults / seg.rows:.1%}", f"{seg.defaults:,} / {seg.expected:,.1f}",
+                          _fmt(seg.roc_auc, ".4f"), f"{seg.p_value:.4f}{flag}"))
+        lines += _aligned(table)
 
     worst = min(result.bands, key=lambda b: b.p_value)
     if result.discrimination == "not tested":
@@ -155,9 +174,19 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         f"calibration:    {result.calibration} ({result.defaults:,} defaults against {result.expected_defaults:,.1f} "
         f"expected, p {result.calibration_p_value:.3g}; smallest band p {worst.p_value:.3g}, "
         f"alert below {result.band_alpha:.2g})",
-        f"overall: {result.verdict}",
     ]
+    if result.segments:
+        name, seg = min(((n, g) for n, parts in result.segments.items() for g in parts), key=lambda t: t[1].p_value)
+        lines.append(f"segments:       {result.segment_calibration} (smallest p {seg.p_value:.3g}: {name} {seg.label})")
+    lines.append(f"overall: {result.verdict}")
     return "\n".join(lines)
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """A table's lines: the first column aligned left, the numbers right, the last column (p-value and flag) as is."""
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]) - 1)]
+    return [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:-1], widths[1:])) + f"  {r[-1]}"
+            for r in rows]
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -17,6 +17,12 @@ an internal model's yearly validation:
   p < 0.01, or a band's p < 0.01 / bands (Bonferroni: with a sound model the
   chance of any false alarm stays about 1 in 100).
 
+* Segments (optional). The same calibration test within each value of a
+  field (a region, a product, or a model field's development deciles), with
+  the ROC AUC for reading, not testing: within a segment the AUC is lower by
+  nature, as the segment's own differences in risk are gone. An alert when a
+  segment's p < 0.01 / segments of that field.
+
 Both tests ask whether the model got worse, not whether this batch differs
 from the development data; for that, see :mod:`loanscore.runtime.stability`.
 """
@@ -42,6 +48,7 @@ from .tabular import Chunk, Reader
 
 ALPHA = 0.01
 PASS, ALERT, NOT_TESTED = "pass", "alert", "not tested"
+MAX_SEGMENTS = 20
 
 _OUTCOMES = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
 
@@ -102,6 +109,31 @@ class Band:
                 "p_value": round(self.p_value, 6)}
 
 
+@dataclass(frozen=True)
+class Segment:
+    """The rows with one value of a field: defaults observed and expected, and the ROC AUC within them."""
+
+    label: str
+    rows: int
+    defaults: int
+    expected: float
+    variance: float
+    roc_auc: float
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided z test of defaults against expected, with the variance sum p (1 - p)."""
+        if self.variance <= 0:
+            return 1.0 if abs(self.defaults - self.expected) < 0.5 else 0.0
+        return math.erfc(abs(self.defaults - self.expected) / math.sqrt(2.0 * self.variance))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"segment": self.label, "rows": self.rows, "defaults": self.defaults,
+                "expected": round(self.expected, 3), "default_rate": round(self.defaults / self.rows, 6),
+                "mean_probability": round(self.expected / self.rows, 6), "roc_auc": self.roc_auc,
+                "p_value": self.p_value}
+
+
 @dataclass
 class Backtest:
     """What ``loanscore backtest`` found. Build it with :func:`evaluate` (arrays) or :func:`backtest` (a file)."""
@@ -121,6 +153,7 @@ class Backtest:
     training_data: bool = False
     """The file is the one the model was trained on: its figures are in-sample and flatter the model."""
     seconds: float = 0.0
+    segments: dict[str, list[Segment]] = field(default_factory=dict)
     outcomes: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     probabilities: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     """The tested rows' outcomes and probabilities, for curves (:mod:`loanscore.runtime.backtest_plot`)."""
@@ -170,9 +203,20 @@ class Backtest:
         worst_band = min((b.p_value for b in self.bands), default=1.0)
         return ALERT if self.calibration_p_value < ALPHA or worst_band < self.band_alpha else PASS
 
+    def segment_alpha(self, name: str) -> float:
+        return ALPHA / max(1, len(self.segments[name]))
+
+    @property
+    def segment_calibration(self) -> str:
+        """Alert when any segment of any field is miscalibrated beyond its field's Bonferroni level."""
+        if not self.segments:
+            return NOT_TESTED
+        alerts = [s for name, parts in self.segments.items() for s in parts if s.p_value < self.segment_alpha(name)]
+        return ALERT if alerts else PASS
+
     @property
     def verdict(self) -> str:
-        return ALERT if ALERT in (self.discrimination, self.calibration) else PASS
+        return ALERT if ALERT in (self.discrimination, self.calibration, self.segment_calibration) else PASS
 
     @property
     def expected_cost(self) -> float | None:
@@ -207,6 +251,9 @@ class Backtest:
                             "expected_defaults": self.expected_defaults, "z": _finite(self.calibration_z),
                             "p_value": self.calibration_p_value, "bands_from": self.bands_from,
                             "bands": [b.to_dict() for b in self.bands]},
+            "segments": {name: {"verdict": ALERT if any(s.p_value < self.segment_alpha(name) for s in parts) else PASS,
+                                "alpha": self.segment_alpha(name), "segments": [s.to_dict() for s in parts]}
+                         for name, parts in self.segments.items()},
             "expected_cost_per_applicant": None if self.costs is None else {
                 **self.costs, "actual": self.expected_cost, "development": dev.get("expected_cost_per_applicant")},
             "seconds": round(self.seconds, 3),
@@ -248,9 +295,44 @@ def score_bands(manifest: Mapping[str, Any], probability: np.ndarray) -> tuple[B
     return Bins.fit(SCORE, probability), "this file's score deciles (the model records no reference population)"
 
 
+def segment_index(name: str, values: Any, manifest: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
+    """Each row's segment of ``name`` and the segments' labels.
+
+    A model field binned in the manifest's reference population is cut as
+    there (deciles, or one segment per code); any other column by its
+    distinct values, of which there may be at most :data:`MAX_SEGMENTS`.
+    """
+    population = manifest.get("population") or {}
+    if name in population.get("fields", {}):
+        bins = Bins.from_dict(name, population["fields"][name])
+        meaning = next((c.get("labels", {}) for c in (manifest.get("schema") or {}).get("categorical", [])
+                        if c.get("name") == name), {})
+        return bins.index(values), [f"{b} {meaning[b]}" if b in meaning else b for b in bins.labels()]
+    text = np.array(["" if v is None else str(v).strip() for v in values], dtype=object)
+    labels, index = np.unique(text, return_inverse=True)
+    if len(labels) > MAX_SEGMENTS:
+        raise InputError(f"{name} has {len(labels):,} distinct values; segments need at most {MAX_SEGMENTS}. "
+                         "Segment by a coarser column, or by a model field of a model exported with --data "
+                         "(its development deciles are the segments).")
+    return index.astype(np.int64), ["missing" if v == "" else str(v) for v in labels]
+
+
+def _segments(index: np.ndarray, labels: list[str], y: np.ndarray, p: np.ndarray) -> list[Segment]:
+    out = []
+    for k, label in enumerate(labels):
+        rows = index == k
+        if rows.any():
+            ys, ps = y[rows], p[rows]
+            out.append(Segment(label, int(rows.sum()), int(ys.sum()), float(ps.sum()), float(np.sum(ps * (1 - ps))),
+                               roc_auc_with_se(ys, ps)[0]))
+    return out
+
+
 def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data", outcome: str = "outcome",
-             rows: int | None = None, rejected: list[tuple[int | None, str]] | None = None) -> Backtest:
-    """The back-test of probabilities ``p`` against outcomes ``y`` (0/1) for a model with ``manifest``."""
+             rows: int | None = None, rejected: list[tuple[int | None, str]] | None = None,
+             by: Mapping[str, Any] | None = None) -> Backtest:
+    """The back-test of probabilities ``p`` against outcomes ``y`` (0/1) for a model with ``manifest``;
+    ``by`` maps fields to each row's value, for calibration within segments."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     p = np.asarray(p, dtype=np.float64).reshape(-1)
     if not len(y):
@@ -271,17 +353,21 @@ def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data
     bands = [Band(labels[k], int(counts[k]), int(round(hits[k])), float(sums[k]),
                   binomial_two_sided(int(round(hits[k])), int(counts[k]), float(sums[k] / counts[k])))
              for k in range(n_bands) if counts[k]]
+    segments = {name: _segments(*segment_index(name, values, manifest), y, p) for name, values in (by or {}).items()}
     return Backtest(source, outcome, len(y) + len(rejected or []) if rows is None else rows, metrics, se, expected, z,
                     bands, bands_from, development_figures(manifest), _costs(manifest), list(rejected or []),
-                    outcomes=y, probabilities=p)
+                    segments=segments, outcomes=y, probabilities=p)
 
 
-def backtest(scorer: Scorer, reader: Reader, outcome: str, *, progress: Progress | None = None) -> Backtest:
+def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] = (),
+             progress: Progress | None = None) -> Backtest:
     """Score every row of ``reader`` and back-test the rows that were scored and have an outcome.
 
-    ``reader`` must read ``outcome`` as one of its input columns. Rows that
-    cannot be scored or lack an outcome are listed in ``rejected``, with row,
-    field and reason, never dropped silently; ``InputError`` if no row is left.
+    ``reader`` must read ``outcome`` and the ``by`` columns as input columns.
+    Rows that cannot be scored or lack an outcome are listed in ``rejected``,
+    with row, field and reason, never dropped silently; ``InputError`` if no
+    row is left. Model fields in ``by`` are segmented by their validated
+    values, other columns by their text.
     """
     start = time.perf_counter()
 
@@ -290,6 +376,7 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, progress: Progress
 
     ys: list[np.ndarray] = []
     ps: list[np.ndarray] = []
+    values: dict[str, list[np.ndarray]] = {name: [] for name in by}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
     for batch in scored_batches(scorer, reader, progress, more_errors=missing_outcomes):
@@ -297,6 +384,10 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, progress: Progress
         rejected += batch.rejected
         ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
         ps.append(batch.probability)
+        for name, parts in values.items():
+            feed = batch.feeds.get(name)
+            parts.append(feed.reshape(-1) if feed is not None
+                         else np.asarray(batch.chunk.columns[name], dtype=object)[batch.keep])
     y = np.concatenate(ys) if ys else np.empty(0)
     if not rows:
         raise InputError(f"{reader.name} has a header but no rows; there is nothing to back-test.")
@@ -305,7 +396,7 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, progress: Progress
         more = f" (and {len(rejected) - 3:,} more)" if len(rejected) > 3 else ""
         raise InputError(f"None of the {rows:,} rows of {reader.name} could be back-tested: {shown}{more}")
     result = evaluate(y, np.concatenate(ps), scorer.model.manifest, source=reader.name, outcome=outcome, rows=rows,
-                      rejected=rejected)
+                      rejected=rejected, by={name: np.concatenate(parts) for name, parts in values.items()})
     result.seconds = time.perf_counter() - start
     return result
 
@@ -324,4 +415,4 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-__all__ = ["ALERT", "NOT_TESTED", "PASS", "Backtest", "Band", "backtest", "evaluate", "outcomes"]
+__all__ = ["ALERT", "NOT_TESTED", "PASS", "Backtest", "Band", "Segment", "backtest", "evaluate", "outcomes"]

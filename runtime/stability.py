@@ -80,8 +80,17 @@ class Bins:
 
     def count(self, values: np.ndarray) -> np.ndarray:
         """How many of ``values`` fall in each bin (the last one: missing)."""
+        return np.bincount(self.index(values), minlength=self.n_bins).astype(np.int64)
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.codes) + 2 if self.kind == "code" else len(self.edges) + 2
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        """The bin of each of ``values`` (missing: the last bin; codes not known: the one before it)."""
         values = np.asarray(values).reshape(-1)
         if self.kind == "code":
+            where = np.full(len(values), len(self.codes), dtype=np.int64)
             if values.dtype.kind == "O":
                 text = values.astype(str)
                 missing = text == ""
@@ -90,14 +99,14 @@ class Bins:
                 x = values.astype(np.float64)
                 missing = np.isnan(x)
                 known = [x == float(c) for c in self.codes]
-            hits = np.array([int(k.sum()) for k in known], dtype=np.int64)
-            n_missing = int(missing.sum())
-            return np.concatenate([hits, [len(values) - n_missing - int(hits.sum()), n_missing]])
-        x = values.astype(np.float64)
-        missing = np.isnan(x)
-        where = np.searchsorted(np.asarray(self.edges, dtype=np.float64), x[~missing], side="left")
-        counts = np.bincount(where, minlength=len(self.edges) + 1)
-        return np.concatenate([counts, [int(missing.sum())]]).astype(np.int64)
+            for j, hit in enumerate(known):
+                where[hit] = j
+        else:
+            x = values.astype(np.float64)
+            missing = np.isnan(x)
+            where = np.searchsorted(np.asarray(self.edges, dtype=np.float64), x, side="left")
+        where[missing] = self.n_bins - 1
+        return where
 
     def labels(self, decimals: int | None = None) -> list[str]:
         """Words for each bin, e.g. ``<= 0``, ``(0, 2,000]``, ``> 50,000``, ``missing``."""
@@ -126,8 +135,7 @@ class Bins:
         kind = data["kind"]
         bins = cls(name, kind, tuple(int(c) for c in data["counts"]), tuple(float(e) for e in data.get("edges", ())),
                    tuple(data.get("codes", ())), bool(data.get("whole", False)))
-        expected = len(bins.codes) + 2 if kind == "code" else len(bins.edges) + 2
-        if kind not in ("number", "code") or len(bins.counts) != expected or list(bins.edges) != sorted(set(bins.edges)):
+        if kind not in ("number", "code") or len(bins.counts) != bins.n_bins or list(bins.edges) != sorted(set(bins.edges)):
             raise ValueError(f"bins of {name} are inconsistent")
         return bins
 

@@ -102,6 +102,32 @@ def test_a_file_of_repaid_loans_only_cannot_rank_but_is_still_checked_for_calibr
     assert report["calibration"]["verdict"] == "alert"
 
 
+def test_segments_by_a_model_field_and_by_another_column(book, write_csv, tmp_path) -> None:
+    rows = [dict(r, branch=("Taipei", "Tainan", "")[i % 3]) for i, r in enumerate(book[0])]
+    out = tmp_path / "backtest.json"
+    result = run(str(write_csv(rows)), "--by", "EDUCATION", "--by", "branch", "-o", str(out))
+    assert result.exit_code in (0, 4), result.output
+    assert "Calibration by EDUCATION (alert below p 0.0014 = 0.01 / 7 segments)" in result.output
+    assert "Calibration by branch (alert below p 0.0033 = 0.01 / 3 segments)" in result.output
+    segments = json.loads(out.read_text())["segments"]
+    education = {s["segment"]: s for s in segments["EDUCATION"]["segments"]}
+    assert "1 graduate school" in education and sum(s["rows"] for s in education.values()) == 3000
+    assert [s["segment"] for s in segments["branch"]["segments"]] == ["missing", "Tainan", "Taipei"]
+    assert [s["rows"] for s in segments["branch"]["segments"]] == [1000, 1000, 1000]
+    for s in segments["branch"]["segments"]:
+        assert s["segment"] in result.output.split("Calibration by branch")[1]
+
+
+@pytest.mark.parametrize(("by", "expected"), [
+    ("ID", "ID has 3,000 distinct values; segments need at most 20"),
+    ("nosuch", "lacks the required columns nosuch"),
+    (LABEL, f"--by {LABEL} is the outcome"),
+])
+def test_a_segment_column_that_cannot_serve_is_refused(by, expected, book, write_csv) -> None:
+    result = run(str(write_csv(book[0])), "--by", by)
+    assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("problem", ["no outcome column", "outcome is a field", "no rows", "no usable row",
                                      "missing file"])
 def test_bad_input_gets_a_message_not_a_traceback(problem, book, write_csv, applicants, tmp_path) -> None:

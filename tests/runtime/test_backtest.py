@@ -130,3 +130,32 @@ def test_wilson_interval_by_hand() -> None:
     assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
     lo, hi = wilson_interval(50, 100)
     assert (lo, hi) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))
+
+
+def test_a_segment_miscalibrated_both_ways_is_found_where_the_whole_file_looks_fine(manifest) -> None:
+    """Half the rows default 1.6 times as often as predicted, half 0.4 times: the whole file and its score
+    bands balance out; calibration within the segments does not."""
+    p, u, rng = sample(11, n=6000)
+    group = np.where(rng.random(len(p)) < 0.5, "north", "south")
+    y = u < np.where(group == "north", np.minimum(1.0, 1.6 * p), 0.4 * p)
+    result = evaluate(y, p, manifest, by={"region": group})
+    assert result.calibration == PASS and result.segment_calibration == ALERT and result.verdict == ALERT
+    assert [s.label for s in result.segments["region"]] == ["north", "south"]
+    assert evaluate(y, p, manifest).verdict == PASS  # without segments it goes unseen
+
+
+def test_segments_of_a_sound_model_rarely_alert(manifest) -> None:
+    alerts = 0
+    for seed in range(100):
+        p, u, rng = sample(3000 + seed)
+        group = rng.choice(["a", "b", "c", "d"], len(p))
+        alerts += evaluate(u < p, p, manifest, by={"group": group}).segment_calibration == ALERT
+    assert alerts <= 4  # nominal 1 in 100 (Bonferroni over 4 segments): 4 is nominal + 3 binomial sd
+
+
+def test_too_many_distinct_values_are_refused_with_advice(manifest) -> None:
+    from loanscore.runtime.errors import InputError
+
+    p, u, _ = sample(12, n=500)
+    with pytest.raises(InputError, match="has 500 distinct values; segments need at most 20"):
+        evaluate(u < p, p, manifest, by={"application_id": np.arange(500).astype(str)})
