@@ -345,8 +345,8 @@ def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data
     z = (float(y.sum()) - expected) / math.sqrt(spread) if spread > 0 else math.nan
     bins, bands_from = score_bands(manifest, p)
     labels = bins.labels(decimals=3)
-    where = np.searchsorted(np.asarray(bins.edges, dtype=np.float64), p, side="left")
-    n_bands = len(bins.edges) + 1
+    where = bins.index(p)
+    n_bands = bins.n_bins - 1  # a probability is never missing
     counts = np.bincount(where, minlength=n_bands)
     hits = np.bincount(where, weights=y, minlength=n_bands)
     sums = np.bincount(where, weights=p, minlength=n_bands)

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from .backtest import Backtest
-from .performance import Z_95
+from .performance import Z_95, declined_counts
 
 SIZE = 300  # each panel's plotting area, in pixels
 LEFT, TOP, GAP = 60, 62, 110
@@ -32,12 +32,8 @@ def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
 
 def roc_points(y: np.ndarray, p: np.ndarray, most: int = 400) -> list[tuple[float, float]]:
     """(false-positive rate, true-positive rate) from (0, 0) to (1, 1), thinned to about ``most`` points."""
-    order = np.argsort(-p, kind="mergesort")
-    ps, ys = p[order], y[order].astype(bool)
-    last = np.r_[np.flatnonzero(ps[1:] != ps[:-1]), len(ps) - 1]
-    tps = np.cumsum(ys)[last]
-    fps = last + 1 - tps
-    tpr, fpr = tps / max(1, ys.sum()), fps / max(1, (~ys).sum())
+    tps, fps = declined_counts(y, p)
+    tpr, fpr = tps / max(1.0, tps[-1]), fps / max(1.0, fps[-1])
     keep = np.unique(np.linspace(0, len(tpr) - 1, min(most, len(tpr))).astype(int))
     return [(0.0, 0.0), *zip(fpr[keep].tolist(), tpr[keep].tolist()), (1.0, 1.0)]
 

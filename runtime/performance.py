@@ -61,8 +61,10 @@ def roc_auc(y: Any, p: Any) -> float:
     return roc_auc_with_se(y, p)[0]
 
 
-def _cumulative(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True and false positives when declining from each distinct score down (ties taken together)."""
+def declined_counts(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    """True and false positives when declining from each distinct score down (ties taken together):
+    the points of the ROC and precision-recall curves."""
+    y, p = _labels_and_scores(y, p)
     order = np.argsort(-p, kind="mergesort")
     ps, ys = p[order], y[order]
     last = np.r_[np.flatnonzero(ps[1:] != ps[:-1]), len(ps) - 1]
@@ -76,7 +78,7 @@ def ks_statistic(y: Any, p: Any) -> float:
     m, n = int(y.sum()), int((~y).sum())
     if m == 0 or n == 0:
         return math.nan
-    tps, fps = _cumulative(y, p)
+    tps, fps = declined_counts(y, p)
     return float(max(0.0, np.max(tps / m - fps / n)))
 
 
@@ -86,7 +88,7 @@ def average_precision(y: Any, p: Any) -> float:
     m = int(y.sum())
     if m == 0:
         return math.nan
-    tps, fps = _cumulative(y, p)
+    tps, fps = declined_counts(y, p)
     recall_added = np.diff(np.r_[0.0, tps / m])
     return float(np.sum(recall_added * tps / (tps + fps)))
 
@@ -175,6 +177,7 @@ __all__ = [
     "brier_score",
     "classification_metrics",
     "confusion",
+    "declined_counts",
     "expected_calibration_error",
     "ks_statistic",
     "midranks",
