@@ -1,5 +1,4 @@
-"""A back-test as a picture, in SVG written by hand: the runtime has no plotting library, and a validator
-would rather look at calibration than read ten rows of it.
+"""A back-test as a picture (SVG): a validator would rather look at calibration than read ten rows of it.
 
 Left: each score band's observed default rate against its mean P(default),
 with a 95 % Wilson interval; a calibrated model's points straddle the
@@ -15,10 +14,10 @@ import numpy as np
 
 from .backtest import Backtest
 from .performance import Z_95, declined_counts
+from .svg import BLUE, GREY, RED, document, line, text
 
 SIZE = 300  # each panel's plotting area, in pixels
 LEFT, TOP, GAP = 60, 62, 110
-BLUE, GREY, RED = "#1f5fa8", "#888888", "#c0392b"
 
 
 def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -41,10 +40,7 @@ def roc_points(y: np.ndarray, p: np.ndarray, most: int = 400) -> list[tuple[floa
 def render_svg(result: Backtest) -> str:
     """The SVG text for ``result``."""
     width, height = 2 * SIZE + LEFT + GAP + 30, SIZE + TOP + 70
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-           f'<rect width="{width}" height="{height}" fill="white"/>',
-           _text(LEFT, 20, f"Back-test of {result.source}: {result.scored:,} applicants, {result.defaults:,} defaults; "
+    out = [text(LEFT, 20, f"Back-test of {result.source}: {result.scored:,} applicants, {result.defaults:,} defaults; "
                  f"overall {result.verdict}", size=14, weight="bold")]
     left, right = LEFT, LEFT + SIZE + GAP
 
@@ -59,7 +55,7 @@ def render_svg(result: Backtest) -> str:
         out.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="4" fill="{colour}">'
                    f"<title>{escape(band.label)}: {band.defaults:,} of {band.rows:,} "
                    f"(expected {band.expected:,.1f}), p {band.p_value:.3g}</title></circle>")
-    out.append(_text(left, TOP + SIZE + 58, "bars: 95 % interval of the observed rate; red: band alert", colour=GREY))
+    out.append(text(left, TOP + SIZE + 58, "bars: 95 % interval of the observed rate; red: band alert", colour=GREY))
 
     dev = (result.development or {}).get("roc_auc")
     auc = result.metrics["roc_auc"]
@@ -73,10 +69,9 @@ def render_svg(result: Backtest) -> str:
         legend = [f"AUC {auc:.4f} (95 % {lo:.4f}–{hi:.4f})"] + ([f"development {dev:.4f}"] if dev is not None else [])
     else:
         legend = ["AUC undefined: the file holds only one outcome"]
-    for k, line in enumerate(reversed(legend)):
-        out.append(_text(right + SIZE - 8, TOP + SIZE - 10 - 16 * k, line, anchor="end"))
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    for k, words in enumerate(reversed(legend)):
+        out.append(text(right + SIZE - 8, TOP + SIZE - 10 - 16 * k, words, anchor="end"))
+    return document(width, height, out)
 
 
 def _xy(x0: float, u: float, v: float) -> tuple[float, float]:
@@ -85,29 +80,21 @@ def _xy(x0: float, u: float, v: float) -> tuple[float, float]:
 
 def _line(x0: float, u1: float, v1: float, u2: float, v2: float, colour: str, *, dash: bool = False) -> str:
     (a, b), (c, d) = _xy(x0, u1, v1), _xy(x0, u2, v2)
-    style = ' stroke-dasharray="4 4"' if dash else ""
-    return f'<line x1="{a:.1f}" y1="{b:.1f}" x2="{c:.1f}" y2="{d:.1f}" stroke="{colour}" stroke-width="1.5"{style}/>'
-
-
-def _text(x: float, y: float, text: str, *, size: int = 12, weight: str = "normal", colour: str = "black",
-          anchor: str = "start", rotate: bool = False) -> str:
-    turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" fill="{colour}" '
-            f'text-anchor="{anchor}"{turn}>{escape(text)}</text>')
+    return line(a, b, c, d, colour, dash=dash)
 
 
 def _axes(x0: float, xlabel: str, ylabel: str, title: str) -> list[str]:
     parts = [f'<rect x="{x0}" y="{TOP}" width="{SIZE}" height="{SIZE}" fill="none" stroke="black"/>',
-             _text(x0, TOP - 10, title, size=13, weight="bold")]
+             text(x0, TOP - 10, title, size=13, weight="bold")]
     for k in range(6):
         t = k / 5
         x, y = _xy(x0, t, t)
-        parts += [_text(x, TOP + SIZE + 16, f"{t:.1f}", anchor="middle"),
-                  _text(x0 - 6, y + 4, f"{t:.1f}", anchor="end"),
+        parts += [text(x, TOP + SIZE + 16, f"{t:.1f}", anchor="middle"),
+                  text(x0 - 6, y + 4, f"{t:.1f}", anchor="end"),
                   f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + SIZE}" stroke="#eeeeee"/>',
                   f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + SIZE}" y2="{y:.1f}" stroke="#eeeeee"/>']
-    parts += [_text(x0 + SIZE / 2, TOP + SIZE + 36, xlabel, anchor="middle"),
-              _text(x0 - 38, TOP + SIZE / 2, ylabel, anchor="middle", rotate=True)]
+    parts += [text(x0 + SIZE / 2, TOP + SIZE + 36, xlabel, anchor="middle"),
+              text(x0 - 38, TOP + SIZE / 2, ylabel, anchor="middle", rotate=True)]
     return parts
 
 
