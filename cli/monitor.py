@@ -27,6 +27,7 @@ Exit status: 0 no shift, 4 the score or a field has shifted (PSI >= 0.25),
 Examples:
   loanscore monitor applicants_2026_11.csv
   loanscore monitor this_month.csv --reference last_month.csv -o stability.json
+  loanscore monitor applicants_2026_11.csv --plot stability.svg
 """
 
 LEFT_OUT = "could not be scored and are left out of the comparison"
@@ -38,12 +39,14 @@ LEFT_OUT = "could not be scored and are left out of the comparison"
 @click.option("--reference", "reference_path", metavar="FILE",
               help="Compare against this file's applicants instead of the reference in the model's manifest.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--plot", metavar="FILE.svg",
+              help="Also draw the PSI of every variable and the distributions that moved (SVG, atomically).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @reports_errors
 def monitor(input_path: str, model_dir: str | None, reference_path: str | None, output: str | None,
-            input_format: str, quiet: bool) -> None:
+            plot: str | None, input_format: str, quiet: bool) -> None:
     from loanscore.runtime.errors import EXIT_OK, EXIT_ALERT, InputError
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
@@ -85,6 +88,11 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
     if output:
         with open_output(output) as stream:
             stream.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    if plot:
+        from loanscore.runtime.stability_plot import render_svg
+
+        with open_output(plot) as stream:
+            stream.write(render_svg(report))
     sys.exit(EXIT_ALERT if report.worst == SHIFT else EXIT_OK)
 
 

@@ -1,16 +1,21 @@
-"""``loanscore monitor``: the table, the exit status, rejected rows, the JSON report, a model without a reference."""
+"""``loanscore monitor``: the table, the exit status, rejected rows, the JSON report and plot, a model without a reference."""
 
 from __future__ import annotations
 
 import csv
 import json
 import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from loanscore.cli.main import main
 
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]
@@ -35,8 +40,8 @@ def test_a_sample_of_the_same_population_is_stable(files) -> None:
 
 
 def test_a_shift_exits_4_and_names_the_field(files, tmp_path) -> None:
-    out = tmp_path / "stability.json"
-    result = run(str(files["moved"]), "--reference", str(files["base"]), "-o", str(out))
+    out, plot = tmp_path / "stability.json", tmp_path / "stability.svg"
+    result = run(str(files["moved"]), "--reference", str(files["base"]), "-o", str(out), "--plot", str(plot))
     assert result.exit_code == 4, result.output
     limit_line = next(line for line in result.output.splitlines() if line.startswith("LIMIT_BAL"))
     assert limit_line.endswith("shift")
@@ -44,6 +49,8 @@ def test_a_shift_exits_4_and_names_the_field(files, tmp_path) -> None:
     assert report["verdict"] == "shift"
     assert report["fields"]["LIMIT_BAL"]["verdict"] == "shift" and report["fields"]["AGE"]["verdict"] == "stable"
     assert report["fields"]["LIMIT_BAL"]["psi"] >= 0.25
+    words = "".join(ET.parse(plot).getroot().itertext())
+    assert "LIMIT_BAL, the field that moved most" in words and "overall shift" in words
 
 
 def test_rejected_rows_are_listed_with_row_field_and_reason_not_binned(files, tmp_path) -> None:
@@ -124,3 +131,19 @@ def test_the_development_data_against_the_shipped_reference(dev_sample, tmp_path
     assert report["reference"]["training_data"] is True and report["scored"] == 6000
     for name, variable in {"score": report["score"], **report["fields"]}.items():
         assert variable["verdict"] == "stable" and variable["psi"] <= variable["chance_99"], name
+
+
+def test_the_readme_drift_example_shifts_exactly_what_it_moved(dev_data, tmp_path) -> None:
+    """benchmarks/drift_example.py, as the README runs it: halved credit lines and a later PAY_0 shift; the rest stays."""
+    out, plot = tmp_path / "drift.json", tmp_path / "drift.svg"
+    script = ROOT / "benchmarks" / "drift_example.py"
+    done = subprocess.run([sys.executable, str(script), "--data", str(dev_data), "--rows", "3000", "--seed", "2",
+                           "--out", str(out), "--plot", str(plot)], capture_output=True, text=True)
+    assert done.returncode == 0 and "exit status 4" in done.stdout, done.stdout + done.stderr
+    report = json.loads(out.read_text())
+    assert [(r["row"], r["error"]) for r in report["rejected"]] == [
+        (row, f"AGE must be between 18 and 120. Got '500' in row {row}.") for row in (11, 21, 31)]
+    verdicts = {name: f["verdict"] for name, f in report["fields"].items()}
+    assert verdicts.pop("LIMIT_BAL") == verdicts.pop("PAY_0") == report["score"]["verdict"] == "shift"
+    assert set(verdicts.values()) == {"stable"}
+    assert "PAY_0, the field that moved most" in "".join(ET.parse(plot).getroot().itertext())
