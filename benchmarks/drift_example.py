@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/drift_example.py [--data DEV.csv] [--rows 5000] [--seed 0]
+    python benchmarks/drift_example.py [--data DEV.csv] [--rows 5000] [--seed 0] [--months 1]
                                        [--plot results/monitor_drift.svg] [--out drift.json]
 
 Takes ``--rows`` development rows at random (seeded) and moves them the way a
@@ -15,6 +15,12 @@ credit-risk team would, ``loanscore monitor applicants_drifted.csv --plot …``,
 against the shipped model's training population, printing what it prints.
 Expected: exit status 4 (a shift) naming LIMIT_BAL, PAY_0 and the score; the
 three ages rejected with row, field and reason; every other field stable.
+
+``--months N`` (N > 1) makes N files of ``--rows`` different rows each,
+``applicants_month1.csv`` … , in which a growing share of the rows has
+moved (none in the first, all in the last, evenly between), as when a new
+channel takes over, and runs ``loanscore monitor`` on all of them in order:
+the trend a monthly review would show.
 
 Needs the runtime only, and the development data.
 """
@@ -52,8 +58,9 @@ def drift(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", help="development CSV (default: $LOANSCORE_DEV_DATA or ../shared/data/...)")
-    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--rows", type=int, default=5000, help="rows per file")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--months", type=int, default=1, help="several files, the drift growing file by file")
     parser.add_argument("--plot", type=Path, help="write monitor's picture here (SVG)")
     parser.add_argument("--out", type=Path, help="write monitor's JSON report here")
     args = parser.parse_args()
@@ -62,13 +69,22 @@ def main() -> None:
     with (gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")) as stream:
         reader = csv.DictReader(stream)
         header, rows = list(reader.fieldnames or []), list(reader)
-    rows = drift(random.Random(args.seed).sample(rows, args.rows))
+    drawn = random.Random(args.seed).sample(rows, args.rows * args.months)
+    if args.months == 1:
+        files = {"applicants_drifted.csv": drift(drawn)}
+    else:
+        files = {}
+        for k in range(args.months):
+            month = drawn[k * args.rows:(k + 1) * args.rows]
+            moved = round(args.rows * k / (args.months - 1))
+            files[f"applicants_month{k + 1}.csv"] = drift(month[:moved]) + month[moved:]
     with tempfile.TemporaryDirectory() as folder:
-        with open(Path(folder) / "applicants_drifted.csv", "w", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
-        command = [LOANSCORE, "monitor", "applicants_drifted.csv", "--quiet"]
+        for name, content in files.items():
+            with open(Path(folder) / name, "w", newline="") as stream:
+                writer = csv.DictWriter(stream, fieldnames=header)
+                writer.writeheader()
+                writer.writerows(content)
+        command = [LOANSCORE, "monitor", *files, "--quiet"]
         command += ["--plot", str(args.plot.resolve())] if args.plot else []
         command += ["-o", str(args.out.resolve())] if args.out else []
         print("$ loanscore", " ".join(command[1:]), flush=True)

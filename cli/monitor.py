@@ -20,40 +20,50 @@ shift. "chance" is the PSI that a sample of this size exceeds by chance 1
 time in 100; a PSI below it may be chance alone.
 
 \b
+Several INPUT files (e.g. one a month, oldest first) are each compared with
+the reference and shown side by side, so that a drift is seen building up;
+--plot then draws each variable's PSI file by file.
+
+\b
 Exit status: 0 no shift, 4 the score or a field has shifted (PSI >= 0.25),
-2 nothing could be compared. Rows that cannot be scored are listed, not binned.
+2 a file could not be compared (the others still are). Rows that cannot be
+scored are listed, not binned.
 
 \b
 Examples:
   loanscore monitor applicants_2026_11.csv
   loanscore monitor this_month.csv --reference last_month.csv -o stability.json
   loanscore monitor applicants_2026_11.csv --plot stability.svg
+  loanscore monitor applicants_2026_0*.csv --plot trend.svg
 """
 
 LEFT_OUT = "could not be scored and are left out of the comparison"
 
 
 @click.command(help=_HELP, short_help="Population stability (PSI) of a batch against the model's reference.")
-@click.argument("input_path", metavar="INPUT")
+@click.argument("input_paths", metavar="INPUT...", nargs=-1, required=True)
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("--reference", "reference_path", metavar="FILE",
               help="Compare against this file's applicants instead of the reference in the model's manifest.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg",
-              help="Also draw the PSI of every variable and the distributions that moved (SVG, atomically).")
+              help="Also draw the PSI of every variable and the distributions that moved, or with several INPUT "
+                   "files each variable's PSI file by file (SVG, atomically).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @reports_errors
-def monitor(input_path: str, model_dir: str | None, reference_path: str | None, output: str | None,
+def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path: str | None, output: str | None,
             plot: str | None, input_format: str, quiet: bool) -> None:
-    from loanscore.runtime.errors import EXIT_OK, EXIT_ALERT, InputError
+    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, EXIT_USAGE, InputError
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
-    from loanscore.runtime.stability import SHIFT, Reference, collect, monitor as compare_population
+    from loanscore.runtime.stability import SHIFT, Reference, collect, gravest, monitor as compare_population
     from loanscore.runtime.stream import Progress
     from loanscore.runtime.tabular import open_output, open_reader
 
+    if [*input_paths, reference_path].count("-") > 1:
+        raise InputError("Only one of INPUT and --reference can be stdin (-).")
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
 
@@ -61,8 +71,6 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
         return open_reader(path, schema.input_names, fmt=fmt, id_column=schema.id, numbers=schema.number_names)
 
     if reference_path is not None:
-        if reference_path == input_path == "-":
-            raise InputError("INPUT and --reference cannot both be stdin.")
         reader = read(reference_path)
         try:
             reference, rejected = collect(scorer, reader, progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
@@ -72,28 +80,52 @@ def monitor(input_path: str, model_dir: str | None, reference_path: str | None, 
             echo_rejects(rejected, f"the reference {reader.name}", LEFT_OUT, None)
     else:
         reference = Reference.from_manifest(scorer.model.manifest, f"The model in {scorer.model.directory}")
-    reader = read(input_path, input_format)
-    try:
-        report = compare_population(scorer, reader, reference,
-                                    progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
-    finally:
-        reader.close()
-    if report.rejected:
-        echo_rejects(report.rejected, report.source, LEFT_OUT, output)
-    if report.rows == 0:
-        raise InputError(f"{report.source} has a header but no rows; there is nothing to compare.")
-    if report.scored == 0:
-        raise InputError(f"None of the {report.rows:,} rows of {report.source} could be scored; there is nothing to compare.")
-    click.echo(render(report))
+
+    def compare(path: str):  # type: ignore[no-untyped-def]
+        reader = read(path, input_format)
+        try:
+            report = compare_population(scorer, reader, reference,
+                                        progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+        finally:
+            reader.close()
+        if report.rejected:
+            echo_rejects(report.rejected, report.source, LEFT_OUT, output)
+        if report.rows == 0:
+            raise InputError(f"{report.source} has a header but no rows; there is nothing to compare.")
+        if report.scored == 0:
+            raise InputError(f"None of the {report.rows:,} rows of {report.source} could be scored; "
+                             "there is nothing to compare.")
+        return report
+
+    if len(input_paths) == 1:
+        report = compare(input_paths[0])
+        click.echo(render(report))
+        document, drawing, failed = report.to_dict(), report, []
+    else:
+        reports, failed = [], []
+        for path in input_paths:
+            try:
+                reports.append(compare(path))
+            except InputError as exc:
+                click.echo(f"Error: {exc} It is left out of the trend.", err=True)
+                failed.append({"file": path, "error": str(exc)})
+        if not reports:
+            raise InputError(f"None of the {len(input_paths)} files could be compared.")
+        click.echo(render_trend(reports, failed))
+        document = {"reference": reports[0].to_dict()["reference"], "verdict": gravest(r.worst for r in reports),
+                    "files": [r.to_dict() for r in reports], "not_compared": failed}
+        drawing = reports
     if output:
         with open_output(output) as stream:
-            stream.write(json.dumps(report.to_dict(), indent=2) + "\n")
+            stream.write(json.dumps(document, indent=2) + "\n")
     if plot:
-        from loanscore.runtime.stability_plot import render_svg
+        from loanscore.runtime.stability_plot import render_svg, render_trend_svg
 
         with open_output(plot) as stream:
-            stream.write(render_svg(report))
-    sys.exit(EXIT_ALERT if report.worst == SHIFT else EXIT_OK)
+            stream.write(render_trend_svg(drawing) if isinstance(drawing, list) else render_svg(drawing))
+    if failed:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_ALERT if document["verdict"] == SHIFT else EXIT_OK)
 
 
 def render(report) -> str:  # type: ignore[no-untyped-def]
@@ -123,4 +155,38 @@ def render(report) -> str:  # type: ignore[no-untyped-def]
 
     lines += ["", f"overall: {report.worst} (PSI below {PSI_WATCH:.2f} stable, {PSI_WATCH:.2f}-{PSI_SHIFT:.2f} watch, "
                   f"from {PSI_SHIFT:.2f} shift)"]
+    return "\n".join(lines)
+
+
+MARKS = {"stable": " ", "watch": "*", "shift": "!", "too few rows to tell": "?"}
+"""How a PSI cell of the trend table shows its verdict."""
+
+
+def render_trend(reports, failed) -> str:  # type: ignore[no-untyped-def]
+    """Several files against one reference: a column per file (in the order given), a row per variable."""
+    from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH, gravest
+
+    ref = reports[0].reference
+    src = ref.source
+    described = f"{src.get('file', 'reference')}, {ref.rows:,} rows" if src else f"{ref.rows:,} rows"
+    lines = [f"Population stability of {len(reports)} files against {described}", ""]
+    for k, r in enumerate(reports, 1):
+        rejected = f", {len(r.rejected):,} rejected (listed on stderr)" if r.rejected else ""
+        lines.append(f"  {k}  {r.source}: {r.rows:,} rows read, {r.scored:,} scored{rejected}")
+    lines += [f"  -  {f['file']}: not compared ({f['error']})" for f in failed] + [""]
+    rows = [("", "reference ", *[f"{k} " for k in range(1, len(reports) + 1)], "worst")]
+    rows.append(("mean P(default)", *[f"{x.mean_probability:.3f} " for x in [ref, *reports]], ""))
+    rows.append((f"declined (>= {ref.threshold:.4g})", *[f"{x.decline_rate:.1%} " for x in [ref, *reports]], ""))
+    names = [reports[0].score.name, *[s.name for s in reports[0].fields]]
+    for j, name in enumerate(names):
+        cells = [(r.score if j == 0 else r.fields[j - 1]) for r in reports]
+        rows.append((name, "", *[f"{s.psi:.3f}{MARKS[s.verdict]}" for s in cells], gravest(s.verdict for s in cells)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0]), *[c.rjust(w + 1) for c, w in zip(r[1:-1], widths[1:-1])], r[-1]]
+        lines.append("  ".join(cells).rstrip())
+        if i in (0, 2, 3):
+            lines.append("")
+    lines += ["", f"PSI: * watch ({PSI_WATCH:.2f}-{PSI_SHIFT:.2f}), ! shift (from {PSI_SHIFT:.2f}), "
+                  f"? above {PSI_WATCH:.2f} but within chance; overall: {gravest(r.worst for r in reports)}"]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,6 +258,12 @@ def chance_level(ref_counts: np.ndarray, counts: np.ndarray, *, draws: int = CHA
     return float(np.quantile(_terms(r, a).sum(axis=1), 0.99))
 
 
+def gravest(verdicts: Iterable[str]) -> str:
+    """The verdict that calls for most action: shift, then watch, then too few rows to tell, then stable."""
+    seen = set(verdicts)
+    return next((v for v in (SHIFT, WATCH, TOO_FEW) if v in seen), STABLE)
+
+
 def _terms(e: np.ndarray, a: np.ndarray) -> np.ndarray:
     e, a = np.maximum(e, SHARE_FLOOR), np.maximum(a, SHARE_FLOOR)
     return (a - e) * np.log(a / e)
@@ -314,8 +320,7 @@ class Report:
     @property
     def worst(self) -> str:
         """The gravest verdict over the score and the fields."""
-        verdicts = {s.verdict for s in [self.score, *self.fields] if s is not None}
-        return next((v for v in (SHIFT, WATCH, TOO_FEW) if v in verdicts), STABLE)
+        return gravest(s.verdict for s in [self.score, *self.fields] if s is not None)
 
     def to_dict(self) -> dict[str, Any]:
         assert self.score is not None
@@ -387,4 +392,4 @@ def _number(x: float) -> str:
     return f"{x:,.6g}" if abs(x) < 1e6 else f"{x:,.0f}"
 
 
-__all__ = ["Bins", "Reference", "Report", "Stability", "chance_level", "compare", "monitor"]
+__all__ = ["Bins", "Reference", "Report", "Stability", "chance_level", "compare", "gravest", "monitor"]

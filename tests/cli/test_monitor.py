@@ -86,6 +86,40 @@ def test_the_file_against_itself_has_no_shift_at_all(files) -> None:
     assert len(psi) == 24 and set(psi) == {"0.000"}  # the score and 23 fields
 
 
+def test_several_files_side_by_side_show_where_the_shift_began(files, tmp_path) -> None:
+    out, plot = tmp_path / "trend.json", tmp_path / "trend.svg"
+    result = run(str(files["same"]), str(files["moved"]), str(files["same"]), "--reference", str(files["base"]),
+                 "-o", str(out), "--plot", str(plot))
+    assert result.exit_code == 4, result.output
+    assert f"Population stability of 3 files against {files['base']}, 2,000 rows" in result.output
+    assert f"  2  {files['moved']}: 2,000 rows read, 1,998 scored, 2 rejected" in result.output
+    limit = next(line for line in result.output.splitlines() if line.startswith("LIMIT_BAL")).split()
+    assert limit[2].endswith("!") and limit[-1] == "shift" and not limit[1].endswith("!") and limit[1] == limit[3]
+    report = json.loads(out.read_text())
+    assert report["verdict"] == "shift" and report["not_compared"] == []
+    assert [f["verdict"] for f in report["files"]] == ["stable", "shift", "stable"]
+    assert report["files"][0]["fields"] == report["files"][2]["fields"]  # the same file gives the same figures
+    names = {p.find("{http://www.w3.org/2000/svg}title").text.split(":")[0]
+             for p in ET.parse(plot).getroot().iter("{http://www.w3.org/2000/svg}polyline")}
+    assert {"LIMIT_BAL", "AGE", "probability_of_default"} <= names
+
+
+def test_a_file_that_cannot_be_compared_is_named_and_the_others_still_are(files, tmp_path) -> None:
+    out = tmp_path / "trend.json"
+    missing = tmp_path / "2026_10.csv"
+    result = run(str(files["same"]), str(missing), str(files["same"]), "--reference", str(files["base"]), "-o", str(out))
+    assert result.exit_code == 2, result.output
+    assert f"Error: Cannot read {missing}" in result.output and "It is left out of the trend." in result.output
+    assert "Traceback" not in result.output
+    report = json.loads(out.read_text())
+    assert [f["verdict"] for f in report["files"]] == ["stable", "stable"]
+    assert [f["file"] for f in report["not_compared"]] == [str(missing)]
+    alone = run(str(missing), str(tmp_path / "also_missing.csv"))
+    assert alone.exit_code == 2 and "None of the 2 files could be compared." in alone.output
+    twice = run("-", "-")
+    assert twice.exit_code == 2 and "Only one of INPUT and --reference can be stdin" in twice.output
+
+
 def test_a_model_without_a_reference_says_how_to_get_one(files, model_dir, tmp_path) -> None:
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
@@ -147,3 +181,18 @@ def test_the_readme_drift_example_shifts_exactly_what_it_moved(dev_data, tmp_pat
     assert verdicts.pop("LIMIT_BAL") == verdicts.pop("PAY_0") == report["score"]["verdict"] == "shift"
     assert set(verdicts.values()) == {"stable"}
     assert "PAY_0, the field that moved most" in "".join(ET.parse(plot).getroot().itertext())
+
+
+def test_the_drift_example_over_months_builds_up_file_by_file(dev_data, tmp_path) -> None:
+    """drift_example.py --months 3: none, half and all of the rows moved; the PSI of what moved grows in that order."""
+    out = tmp_path / "trend.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "drift_example.py"), "--data", str(dev_data),
+                           "--rows", "2000", "--months", "3", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0 and "exit status 4" in done.stdout, done.stdout + done.stderr
+    files = json.loads(out.read_text())["files"]
+    assert [f["source"] for f in files] == [f"applicants_month{k}.csv" for k in (1, 2, 3)]
+    assert files[0]["verdict"] == "stable" and files[2]["verdict"] == "shift"
+    for name in ("LIMIT_BAL", "PAY_0"):
+        psi = [f["fields"][name]["psi"] for f in files]
+        assert psi[0] < psi[1] < psi[2] and psi[2] >= 0.25, name
+    assert {f["fields"]["AGE"]["verdict"] for f in files} == {"stable"}

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from loanscore.runtime.stability import SHIFT, STABLE, TOO_FEW, WATCH, Reference, Report, Stability, collect, monitor
-from loanscore.runtime.stability_plot import VERDICT_COLOUR, _nice, render_svg
+from loanscore.runtime.stability_plot import VERDICT_COLOUR, _nice, render_svg, render_trend_svg
 from loanscore.runtime.tabular import open_reader
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -86,6 +86,9 @@ def test_every_verdict_has_its_colour(scorer) -> None:  # type: ignore[no-untype
         assert next(r for tip, r in found.items() if tip.startswith(f"{name}: PSI ")).get("fill") == VERDICT_COLOUR[verdict]
     assert len(set(VERDICT_COLOUR.values())) == 4
     assert "S, the field that moved most" in "".join(ET.fromstring(render_svg(report)).itertext())
+    trend = ET.fromstring(render_trend_svg([report, report]))
+    strokes = {p.find(f"{NS}title").text.split(":")[0]: p.get("stroke") for p in trend.iter(f"{NS}polyline")}
+    assert strokes["T"] == "#cccccc" and "#cccccc" not in (strokes["W"], strokes["S"])  # watch is named, too few is not
 
 
 @pytest.mark.parametrize("value, end", [(0.3, 0.3), (0.31, 0.4), (1.197, 1.5), (0.853, 1.0), (0.0042, 0.005), (1.0, 1.0),
@@ -93,3 +96,37 @@ def test_every_verdict_has_its_colour(scorer) -> None:  # type: ignore[no-untype
 def test_axis_ends_are_round_numbers_just_above_the_largest_value(value: float, end: float) -> None:
     assert _nice(value) == pytest.approx(end)
     assert value <= _nice(value) <= 1.5 * value
+
+
+def points(polyline: ET.Element) -> list[tuple[float, float]]:
+    return [tuple(map(float, p.split(","))) for p in polyline.get("points").split()]  # type: ignore[misc]
+
+
+def test_the_trend_draws_each_variable_file_by_file_and_names_the_ones_that_drift(scorer, shifted: Report,
+                                                                                  tmp_path, applicants, to_csv) -> None:
+    same = tmp_path / "same.csv"
+    same.write_text(to_csv(applicants(3000, seed=3)))
+    stable = monitor(scorer, open_reader(str(same), scorer.schema.input_names, id_column="ID",
+                                         numbers=scorer.schema.number_names), shifted.reference)
+    reports = [stable, shifted, stable]
+    root = ET.fromstring(render_trend_svg(reports))
+    lines = {p.find(f"{NS}title").text.split(":")[0]: p for p in root.iter(f"{NS}polyline")}
+    variables = [shifted.score.name, *[s.name for s in shifted.fields]]
+    assert set(variables) <= set(lines) and len(lines) == len(variables) + 2  # + mean P(default) and declined
+
+    def psi(name: str) -> list[float]:
+        return [next(s for s in [r.score, *r.fields] if s.name == name).psi for r in reports]
+
+    (_, high), (_, low) = points(lines["PAY_0"])[1], points(lines["PAY_0"])[0]
+    per_psi = (low - high) / (psi("PAY_0")[1] - psi("PAY_0")[0])  # pixels per unit of PSI, y growing downwards
+    for name in variables:
+        drawn = points(lines[name])
+        assert [x for x, _ in drawn] == [x for x, _ in points(lines["PAY_0"])]  # one x per file, in order
+        for (_, y), value in zip(drawn, psi(name)):  # drawn to scale, to the 0.1 px the SVG is written in
+            assert y == pytest.approx(low - (value - psi("PAY_0")[0]) * per_psi, abs=0.11), name
+    assert lines["PAY_0"].get("stroke") not in ("#cccccc", None) and lines["AGE"].get("stroke") == "#cccccc"
+    assert lines[shifted.score.name].get("stroke") == "black"
+    words = [t.text for t in root.iter(f"{NS}text")]
+    assert "PAY_0" in words and "AGE" not in words  # a drifting field is named at its line's end; a quiet one is not
+    assert f"grey: the {len(variables) - 2} fields never at watch or shift" in words
+    assert "2  " + shifted.source + f": {shifted.scored:,} rows scored, overall shift" in words
