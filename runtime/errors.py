@@ -17,6 +17,7 @@ code  meaning
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -84,7 +85,10 @@ class ValidationError(LoanscoreError, ValueError):
 
 
 def _show(value: object) -> str:
-    text = "" if value is None else str(value)
+    if isinstance(value, (bool, list, dict)):  # from JSON: quote it as the file wrote it, not as Python prints it
+        text = json.dumps(value, separators=(",", ":"))
+    else:
+        text = "" if value is None else str(value)
     if len(text) > 40:
         text = text[:37] + "..."
     return f"'{text}'"

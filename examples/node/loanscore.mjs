@@ -1,0 +1,154 @@
+// Score applicants with a loanscore model from Node.js: model.onnx holds the
+// preprocessing and the network, manifest.json the input contract and the
+// threshold. This file is the contract in JavaScript, written to give the same
+// probabilities, decisions, errors and warnings as the Python runtime
+// (tests/examples/test_node.py holds the two to agreement).
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+const MAX_CHARS = 64; // longer values are rejected: no real field is that long
+const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none']);
+const FLOAT32_MAX = 3.4028234663852886e38;
+const DECIMAL = /^[+-]?(\d+(_\d+)*(\.(\d+(_\d+)*)?)?|\.\d+(_\d+)*)([eE][+-]?\d+(_\d+)*)?$/;
+const SPECIAL = /^[+-]?(inf|infinity|nan)$/i;
+
+/** Load a model directory; refuse a model.onnx whose SHA-256 is not the manifest's. */
+export async function loadModel(directory) {
+  const manifest = JSON.parse(readFileSync(join(directory, 'manifest.json'), 'utf8'));
+  const onnxPath = join(directory, manifest.model_file ?? 'model.onnx');
+  const bytes = readFileSync(onnxPath);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== manifest.sha256) {
+    throw new Error(`${onnxPath} does not match its manifest (SHA-256 ${sha256.slice(0, 12)}…, ` +
+                    `expected ${String(manifest.sha256).slice(0, 12)}…): the model was changed or damaged.`);
+  }
+  const session = await ort.InferenceSession.create(bytes);
+  return { manifest, session, columns: columnsOf(manifest.schema), threshold: manifest.threshold.value };
+}
+
+/** Every raw input column, in the graph's order, as the validator sees it. */
+export function columnsOf(schema) {
+  const columns = [];
+  for (const f of schema.numeric ?? []) {
+    columns.push({ name: f.name, kind: 'number', missing: f.missing ?? 'impute', min: f.min ?? null,
+                   max: f.max ?? null, minExclusive: Boolean(f.min_exclusive) });
+  }
+  for (const f of schema.categorical ?? []) {
+    columns.push({ name: f.name, kind: 'code', missing: f.missing ?? 'impute', codes: f.codes,
+                   isString: f.codes.some((c) => typeof c === 'string') });
+  }
+  for (const h of schema.history ?? []) {
+    for (const name of h.columns) {
+      columns.push({ name, kind: 'number', missing: h.missing ?? 'impute', min: h.min ?? null, max: h.max ?? null,
+                     minExclusive: false });
+    }
+  }
+  return columns;
+}
+
+/**
+ * Score records (objects of field -> number, numeric text or null). A record
+ * that breaks the contract gets `errors` (one message per bad field, naming
+ * its row) and no probability; the others are scored in one graph call.
+ */
+export async function scoreRecords(model, records, firstRow = 1) {
+  const checked = records.map((record, i) => check(model.columns, record, firstRow + i));
+  const feeds = {};
+  for (const [j, col] of model.columns.entries()) {
+    const values = checked.map((c) => c.values[j]);
+    feeds[col.name] = col.isString
+      ? new ort.Tensor('string', values, [records.length, 1])
+      : new ort.Tensor('float32', Float32Array.from(values), [records.length, 1]);
+  }
+  const { probability } = await model.session.run(feeds, ['probability']);
+  return checked.map((c, i) => {
+    if (c.errors.length) return { probability: null, decision: '', errors: c.errors, warnings: c.warnings };
+    const p = probability.data[i];
+    return { probability: p, decision: p >= model.threshold ? 'decline' : 'approve', errors: [], warnings: c.warnings };
+  });
+}
+
+/** One record against the columns: the graph's value per column, error messages and warnings. */
+export function check(columns, record, row) {
+  const values = [];
+  const errors = [];
+  const warnings = [];
+  for (const col of columns) {
+    const raw = record[col.name];
+    if (col.isString) {
+      let text = raw === null || raw === undefined ? '' : String(raw).trim();
+      if ([...text].length > MAX_CHARS) {
+        errors.push(message(col.name, raw, `is too long (${[...text].length} characters; at most ${MAX_CHARS})`, row));
+        text = '';
+      } else if (MISSING.has(text.toLowerCase())) {
+        if (col.missing === 'reject') errors.push(message(col.name, raw, 'is required and cannot be missing', row));
+        text = '';
+      } else if (!col.codes.includes(text)) {
+        warnings.push(`${col.name} code '${text}' was not seen in training; scored as an unknown code`);
+      }
+      values.push(text);
+      continue;
+    }
+    let [x, reason] = parse(raw);
+    if (reason === null && !Number.isNaN(x)) reason = problem(col, x);
+    else if (reason === null && col.missing === 'reject') reason = 'is required and cannot be missing';
+    if (reason !== null) {
+      errors.push(message(col.name, raw, reason, row));
+      x = NaN;
+    } else if (col.kind === 'code' && !Number.isNaN(x) && !col.codes.includes(x)) {
+      warnings.push(`${col.name} code ${number(x)} was not seen in training; scored as an unknown code`);
+    }
+    values.push(x);
+  }
+  return { values, errors, warnings };
+}
+
+/** A raw value as a number (NaN when missing) and why it is no number, or null. */
+function parse(v) {
+  if (v === null || v === undefined) return [NaN, null];
+  if (typeof v === 'boolean') return [NaN, 'must be a number, not true/false'];
+  if (typeof v === 'number') return [v, null];
+  if (typeof v !== 'string') return [NaN, `must be a number, not a ${Array.isArray(v) ? 'list' : 'dict'}`];
+  if ([...v].length > MAX_CHARS) return [NaN, `is too long (${[...v].length} characters; at most ${MAX_CHARS})`];
+  const s = v.trim().replace(/^\0+|\0+$/g, '').trim();
+  if (MISSING.has(s.toLowerCase())) return [NaN, null];
+  if (SPECIAL.test(s)) return [s.toLowerCase().endsWith('nan') ? NaN : (s.startsWith('-') ? -Infinity : Infinity), null];
+  if (DECIMAL.test(s)) return [Number(s.replaceAll('_', '')), null];
+  return [NaN, 'must be a number'];
+}
+
+function problem(col, x) {
+  if (!Number.isFinite(x)) return 'must be a finite number';
+  if (Math.abs(x) > FLOAT32_MAX) return 'is too large to be a number the model can read';
+  if (col.kind === 'code') return Number.isInteger(x) ? null : `must be a whole-number code, ${domain(col)}`;
+  if (col.min !== null && (col.minExclusive ? x <= col.min : x < col.min)) return `must be ${domain(col)}`;
+  if (col.max !== null && x > col.max) return `must be ${domain(col)}`;
+  return null;
+}
+
+/** The allowed values in words, as the Python runtime words them. */
+export function domain(col) {
+  if (col.kind === 'code') return 'one of ' + col.codes.join(', ');
+  const low = col.min === null ? '' : number(col.min);
+  const high = col.max === null ? '' : number(col.max);
+  if (col.min !== null && col.max !== null) {
+    return col.minExclusive ? `greater than ${low} and at most ${high}` : `between ${low} and ${high}`;
+  }
+  if (col.min !== null) return `${col.minExclusive ? 'greater than' : 'at least'} ${low}`;
+  if (col.max !== null) return `at most ${high}`;
+  return 'a finite number';
+}
+
+/** A number as Python prints it: whole numbers without a decimal point, in full. */
+function number(x) {
+  return Number.isInteger(x) ? BigInt(x).toString() : String(x);
+}
+
+function message(field, value, reason, row) {
+  let text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (text.length > 40) text = text.slice(0, 37) + '...';
+  return `${field} ${reason}. Got '${text}'${row === null ? '' : ` in row ${row}`}.`;
+}

@@ -1,0 +1,35 @@
+// node score.mjs [MODEL_DIR] [FILE.jsonl] — score JSON Lines (one applicant object a line; stdin without FILE).
+// Prints one JSON line per input line: row, probability, decision, errors, warnings. A line that is no JSON
+// object is an error of its row, and the other rows are still scored. Exit status 1 when a row was rejected.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel, scoreRecords } from './loanscore.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = process.argv.slice(2);
+const model = await loadModel(modelDir);
+const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
+
+const records = [];
+const unreadable = new Map();
+lines.forEach((line, i) => {
+  try {
+    const record = JSON.parse(line);
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object');
+    records.push(record);
+  } catch (err) {
+    unreadable.set(i, `row ${i + 1} is not a JSON object of field: value pairs (${err.message}).`);
+    records.push({});
+  }
+});
+const results = records.length ? await scoreRecords(model, records) : [];
+let rejected = 0;
+results.forEach((result, i) => {
+  if (unreadable.has(i)) Object.assign(result, { probability: null, decision: '', errors: [unreadable.get(i)] });
+  rejected += result.errors.length > 0;
+  process.stdout.write(JSON.stringify({ row: i + 1, ...result }) + '\n');
+});
+if (rejected) console.error(`${rejected} of ${results.length} rows rejected; their errors say why.`);
+process.exitCode = rejected ? 1 : 0;
