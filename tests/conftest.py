@@ -130,3 +130,58 @@ def scorer(model_dir: Path):  # type: ignore[no-untyped-def]
     from loanscore.runtime.scorer import Scorer
 
     return Scorer.load(model_dir)
+
+
+NODE_EXAMPLE = ROOT / "examples" / "node"
+NODE_TOLERANCE = 1e-6
+"""Python (onnxruntime 1.28) and Node.js (onnxruntime-node 1.30) run the same float32 graph."""
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Node.js with examples/node installed; a skip saying what is missing, a failure under LOANSCORE_REQUIRE_NODE=1 (CI)."""
+    import shutil
+
+    found = shutil.which("node")
+    if found is None:
+        missing = "Node.js is not installed"
+    elif not (NODE_EXAMPLE / "node_modules" / "onnxruntime-node").is_dir():
+        missing = "examples/node has no node_modules: run npm ci --ignore-scripts --prefix examples/node"
+    else:
+        return found
+    if os.environ.get("LOANSCORE_REQUIRE_NODE") == "1":
+        pytest.fail(missing)
+    pytest.skip(missing)
+
+
+@pytest.fixture()
+def node_parity(node: str, tmp_path: Path) -> Callable[..., tuple[int, list[dict], str]]:
+    """``node_parity(model_dir, records, *lines)``: score ``records`` with examples/node/score.mjs and with the
+    Python runtime, assert the two agree row by row, and return Node's exit status, results and stderr.
+
+    ``lines`` are appended to the JSON Lines file as they are (lines that are no JSON object); Python is not
+    asked about them.
+    """
+    import json
+    import subprocess
+
+    from loanscore.runtime.scorer import Scorer
+
+    def run(model: Path, records: list[dict], *lines: str) -> tuple[int, list[dict], str]:
+        path = tmp_path / "records.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records) + "".join(line + "\n" for line in lines))
+        done = subprocess.run([node, str(NODE_EXAMPLE / "score.mjs"), str(model), str(path)],
+                              capture_output=True, text=True, timeout=300)
+        js = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(js) == len(records) + len(lines), done.stderr
+        for i, (got, want) in enumerate(zip(js, Scorer.load(model).score_records(records))):
+            assert got["row"] == i + 1
+            assert got["errors"] == [str(e) for e in want.errors], i + 1
+            assert (got["warnings"], got["decision"]) == (list(want.warnings), want.decision or ""), i + 1
+            if want.errors:
+                assert got["probability"] is None, i + 1
+            else:
+                assert abs(got["probability"] - want.probability) <= NODE_TOLERANCE, i + 1
+        return done.returncode, js, done.stderr
+
+    return run

@@ -230,3 +230,17 @@ def test_exporting_a_run_again_gives_the_same_bytes(lender, tmp_path) -> None:
     model = onnx.load_from_string(first)
     assert [n.name for n in model.graph.node][:2] == [f"{model.graph.node[0].op_type}_0", f"{model.graph.node[1].op_type}_1"]
     assert [o.domain for o in model.opset_import] == sorted({o.domain for o in model.opset_import})
+
+
+def test_the_node_example_reads_the_lender_schema_from_the_manifest(lender, node_parity) -> None:
+    """examples/node on a schema it was not written for: string codes, 12 months, another required field."""
+    golden = [case["record"] for case in json.loads((lender["model"] / "golden.json").read_text())["cases"]]
+    record = golden[0]
+    odd = [{**record, "region": "mars"}, {**record, "region": " south "}, {**record, "region": None},
+           {**record, "region": "x" * 70}, {**record, "income": None}, {**record, "income": 0},
+           {**record, "housing": 7}, {**record, "arrears_m12": "late"}, {**record, "balance_m01": "NA"},
+           {**record, "years_at_address": 81}]
+    status, js, _ = node_parity(lender["model"], golden + odd)
+    assert status == 1
+    assert js[len(golden)]["warnings"] == ["region code 'mars' was not seen in training; scored as an unknown code"]
+    assert js[len(golden) + 4]["errors"] == [f"income is required and cannot be missing. Got '' in row {len(golden) + 5}."]
