@@ -25,6 +25,9 @@ LABEL_W, SHARE_W = 130, 260  # the distribution panels: bin labels, then bars
 GAP = 60
 VERDICT_COLOUR = {STABLE: BLUE, WATCH: ORANGE, SHIFT: RED, TOO_FEW: GREY}
 REFERENCE_COLOUR = "#bbbbbb"
+TREND_TOP, TREND_W, TREND_H, TREND_GAP = 70, 380, 300, 210  # the trend's two panels
+PALETTE = ("#8e44ad", "#16a085", "#a0522d", "#d6338a", "#6b8e23", "#2c3e50")
+"""Colours of the fields that drift, in the order of the schema (not the verdicts' red and orange)."""
 
 
 def render_svg(report: Report) -> str:
@@ -99,7 +102,7 @@ def _distribution(x0: float, y0: float, s: Stability, role: str) -> tuple[float,
 
 
 def _nice(value: float) -> float:
-    """The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) that is at least ``value``: an axis end."""
+    """An axis end: the smallest 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten that is at least ``value``."""
     power = 10 ** math.floor(math.log10(value)) if value > 0 else 1.0
     return next(m * power for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= value * (1 - 1e-12))
 
@@ -149,8 +152,8 @@ def render_trend_svg(reports: list[Report]) -> str:
     if quiet:
         out.append(text(left, TREND_TOP + TREND_H + 52, f"grey: the {len(quiet)} fields never at watch or shift", colour=GREY))
 
-    out += _frame(right, [x - left + right for x in xs], 1.0, "mean P(default) and share declined", lambda t: f"{t:.0%}")
     rx = [x - left + right for x in xs]
+    out += _frame(right, rx, 1.0, "mean P(default) and share declined", lambda t: f"{t:.0%}")
     for value, colour, words in [(lambda r: r.mean_probability, BLUE, "mean P(default)"),
                                  (lambda r: r.decline_rate, ORANGE, f"declined (P >= {ref.threshold:.4g})")]:
         ys = [_y(value(r), 1.0) for r in reports]
@@ -169,11 +172,6 @@ def render_trend_svg(reports: list[Report]) -> str:
         out.append(text(20, y + 16 * k, f"{k}  {r.source}: {r.scored:,} rows scored, overall {r.worst}"))
     width = max(right + TREND_W + 90, 40 + 8.5 * len(title))
     return document(width, y + 16 * n + 20, out)
-
-
-TREND_TOP, TREND_W, TREND_H, TREND_GAP = 70, 380, 300, 210
-PALETTE = ("#8e44ad", "#16a085", "#a0522d", "#d6338a", "#6b8e23", "#2c3e50")
-"""Colours of the fields that drift, in the order of the schema (not the verdicts' red and orange)."""
 
 
 def _y(value: float, top: float) -> float:
