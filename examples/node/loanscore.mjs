@@ -55,14 +55,17 @@ export function columnsOf(schema) {
  * its row) and no probability; the others are scored in one graph call.
  */
 export async function scoreRecords(model, records, firstRow = 1) {
-  const checked = records.map((record, i) => check(model.columns, record, firstRow + i));
+  const n = records.length;
+  const columns = model.columns.map((col) => (col.isString ? new Array(n) : new Float32Array(n)));
+  const checked = records.map((record, i) => {
+    const c = check(model.columns, record, firstRow + i);
+    c.values.forEach((value, j) => { columns[j][i] = value; });
+    return c;
+  });
   const feeds = {};
-  for (const [j, col] of model.columns.entries()) {
-    const values = checked.map((c) => c.values[j]);
-    feeds[col.name] = col.isString
-      ? new ort.Tensor('string', values, [records.length, 1])
-      : new ort.Tensor('float32', Float32Array.from(values), [records.length, 1]);
-  }
+  model.columns.forEach((col, j) => {
+    feeds[col.name] = new ort.Tensor(col.isString ? 'string' : 'float32', columns[j], [n, 1]);
+  });
   const { probability } = await model.session.run(feeds, ['probability']);
   return checked.map((c, i) => {
     if (c.errors.length) return { probability: null, decision: '', errors: c.errors, warnings: c.warnings };
