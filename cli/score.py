@@ -18,10 +18,16 @@ one), any --keep-columns, then probability_of_default, decision
 A row that cannot be scored is kept, with its error; the exit status is then 1.
 
 \b
+--reasons N adds a reasons column after decision: the N fields (or history
+channels) that raise the applicant's P(default) the most above the typical
+applicant's, e.g. "repayment_status +0.213; payment_amount +0.052". It scores
+each row once more per field and channel, so it is several times slower.
+
+\b
 Examples:
   loanscore score applicants.csv -o scores.csv
   loanscore score applicants.jsonl --format jsonl > scores.jsonl
-  loanscore score --json '{"LIMIT_BAL": 50000, "AGE": 35, ...}'
+  loanscore score --json '{"LIMIT_BAL": 50000, "AGE": 35, ...}' --reasons 3
 """
 
 
@@ -49,6 +55,8 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--keep-columns", multiple=True, callback=_split_columns, metavar="A,B", help="Input columns to copy to the output.")
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
+@click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N",
+              help="Add the N reasons that raise each applicant's P(default) the most (reason codes).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
 @reports_errors
@@ -62,6 +70,7 @@ def score(
     keep_columns: tuple[str, ...],
     approve_below: float | None,
     decline_from: float | None,
+    reasons: int,
     quiet: bool,
     chunk_rows: int,
 ) -> None:
@@ -77,6 +86,8 @@ def score(
 
     model = Model.load(model_dir)
     scorer = Scorer(model, _bands(Bands, model.threshold, approve_below, decline_from))
+    if reasons:
+        scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
     schema = model.schema
     inputs = schema.input_names
     if json_text is not None:
@@ -92,12 +103,13 @@ def score(
             numbers=schema.number_names,
         )
     with _Interrupts() as interrupts:
-        code = _run(scorer, reader, output, out_format, quiet, interrupts)
+        code = _run(scorer, reader, output, out_format, quiet, interrupts, reasons)
     if code:
         sys.exit(code)
 
 
-def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: _Interrupts) -> int:  # type: ignore[no-untyped-def]
+def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: _Interrupts,  # type: ignore[no-untyped-def]
+         reasons: int) -> int:
     """Stream ``reader`` through ``scorer`` into ``output``; the exit status."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
@@ -106,8 +118,8 @@ def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: 
     try:
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
-            writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough))
-            summary = score_stream(scorer, reader, writer, progress=progress)
+            writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0))
+            summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
         _silence_stdout()

@@ -12,6 +12,10 @@ Embed it like this; one ``Scorer`` serves every thread of the app::
     else:
         show(result.probability, result.decision)
 
+    result = scorer.score(form_values, reasons=3)  # also: the 3 fields that raise P(default) the most
+    for reason in result.reasons:                   # e.g. "repayment_status +0.213"
+        print(reason.field, reason.effect)
+
     batch = scorer.score_columns({"LIMIT_BAL": limits, "AGE": ages, ...})  # numpy arrays, fastest
 """
 
@@ -20,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +32,9 @@ from .errors import FieldError, ValidationError
 from .model import Model
 from .schema import Schema
 from .validate import Checked, check_columns, check_record
+
+if TYPE_CHECKING:
+    from .reasons import Explainer, Reason
 
 APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
 
@@ -55,12 +62,16 @@ class Bands:
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """One applicant's score. ``probability`` and ``decision`` are ``None`` when ``errors`` is not empty."""
+    """One applicant's score. ``probability`` and ``decision`` are ``None`` when ``errors`` is not empty.
+
+    ``reasons`` is filled only when asked for (``reasons=N``), largest effect first.
+    """
 
     probability: float | None
     decision: str | None
     errors: tuple[FieldError, ...] = ()
     warnings: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -72,13 +83,15 @@ class BatchResult:
     """Scores for ``n`` applicants in input order.
 
     ``probability`` is NaN and ``decision`` is ``""`` where a row was rejected;
-    ``errors``/``warnings`` map 0-based row positions to what was found.
+    ``errors``/``warnings`` map 0-based row positions to what was found;
+    ``reasons`` holds each row's reasons when they were asked for (none for a rejected row).
     """
 
     probability: np.ndarray
     decision: np.ndarray
     errors: Mapping[int, Sequence[FieldError]]
     warnings: Mapping[int, Sequence[str]]
+    reasons: Sequence[tuple[Reason, ...]] | None = None
 
     def __len__(self) -> int:
         return len(self.probability)
@@ -90,7 +103,8 @@ class BatchResult:
     def __getitem__(self, i: int) -> ScoreResult:
         if i in self.errors:
             return ScoreResult(None, None, tuple(self.errors[i]), tuple(self.warnings.get(i, ())))
-        return ScoreResult(float(self.probability[i]), str(self.decision[i]), (), tuple(self.warnings.get(i, ())))
+        return ScoreResult(float(self.probability[i]), str(self.decision[i]), (), tuple(self.warnings.get(i, ())),
+                           self.reasons[i] if self.reasons is not None else ())
 
 
 class Scorer:
@@ -104,6 +118,7 @@ class Scorer:
         self.model = model
         self.bands = bands or Bands(model.threshold, model.threshold)
         self._columns = model.schema.columns()
+        self._explainer: Explainer | None = None
 
     @classmethod
     def load(
@@ -120,38 +135,52 @@ class Scorer:
     def threshold(self) -> float:
         return self.model.threshold
 
-    def score(self, record: Mapping[str, Any]) -> ScoreResult:
-        """Score one applicant; raise ``ValidationError`` naming every bad field."""
+    @property
+    def explainer(self) -> Explainer:
+        """What finds reason codes; raises ``ModelError`` if the manifest records no population."""
+        if self._explainer is None:
+            from .reasons import Explainer
+
+            self._explainer = Explainer(self.model)
+        return self._explainer
+
+    def score(self, record: Mapping[str, Any], *, reasons: int = 0) -> ScoreResult:
+        """Score one applicant, with up to ``reasons`` reason codes; raise ``ValidationError`` naming every bad field."""
         checked = check_record(self._columns, record)
         if checked.errors:
             raise ValidationError(checked.errors[0])
         p = float(self.model.run(checked.feeds)[0][0, 0])
+        why = self.explainer.reasons(checked.feeds, np.array([p]), reasons)[0] if reasons > 0 else ()
         decision = APPROVE if p < self.bands.approve_below else DECLINE if p >= self.bands.decline_from else REVIEW
-        return ScoreResult(p, decision, (), tuple(checked.warnings.get(0, ())))
+        return ScoreResult(p, decision, (), tuple(checked.warnings.get(0, ())), why)
 
-    def score_records(self, records: Iterable[Mapping[str, Any]], *, first_row: int = 1) -> list[ScoreResult]:
+    def score_records(self, records: Iterable[Mapping[str, Any]], *, first_row: int = 1,
+                      reasons: int = 0) -> list[ScoreResult]:
         """Score many applicants; a bad record gets errors in its result instead of raising."""
         records = list(records)
         columns = {c.name: [r.get(c.name) for r in records] for c in self._columns}
-        batch = self.score_columns(columns, first_row=first_row)
+        batch = self.score_columns(columns, first_row=first_row, reasons=reasons)
         return [batch[i] for i in range(len(records))]
 
-    def score_columns(self, columns: Mapping[str, Any], *, first_row: int | None = 1) -> BatchResult:
+    def score_columns(self, columns: Mapping[str, Any], *, first_row: int | None = 1, reasons: int = 0) -> BatchResult:
         """Score applicants given column-wise (name -> sequence or numpy array), the fastest path.
 
-        Columns absent from ``columns`` count as missing values.
+        Columns absent from ``columns`` count as missing values. ``reasons=N``
+        adds up to N reason codes per row, at the cost of scoring each row once
+        more per field and history channel.
         """
         n = _length(columns, self._columns)
         if n == 0:
             empty = np.empty(0)
-            return BatchResult(empty, empty.astype(str), {}, {})
+            return BatchResult(empty, empty.astype(str), {}, {}, [] if reasons > 0 else None)
         checked, p = self.check_and_run(columns, n, first_row)
+        why = self.explainer.reasons(checked.feeds, p, reasons, skip=checked.errors) if reasons > 0 else None
         decision = self.bands.decide(p)
         if checked.errors:
             rejected = np.fromiter(checked.errors, dtype=np.int64)
             p[rejected] = np.nan
             decision[rejected] = ""
-        return BatchResult(p, decision, checked.errors, checked.warnings)
+        return BatchResult(p, decision, checked.errors, checked.warnings, why)
 
 
     def check_and_run(self, columns: Mapping[str, Any], n: int, first_row: int | None = 1) -> tuple[Checked, np.ndarray]:

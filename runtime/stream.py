@@ -33,8 +33,10 @@ class Summary:
         return self.n_rows - self.n_rejected
 
 
-def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: Progress | None = None) -> Summary:
-    """Score every chunk of ``reader`` with ``scorer`` and hand the results to ``writer``.
+def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: Progress | None = None,
+                 reasons: int = 0) -> Summary:
+    """Score every chunk of ``reader`` with ``scorer`` and hand the results to ``writer``,
+    with up to ``reasons`` reason codes per scored row.
 
     A row that ``reader`` found broken (``Chunk.row_errors``) is rejected with
     that error alone: its fields cannot be trusted to be in their columns, so
@@ -45,7 +47,7 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
     n_rows = n_rejected = n_warned = 0
     try:
         for chunk in reader:
-            batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row)
+            batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row, reasons=reasons)
             error = [""] * chunk.n
             warning = [""] * chunk.n
             for i, warns in batch.warnings.items():
@@ -53,16 +55,17 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
             rejected = rejections(batch.errors, chunk.row_errors)
             for i, message in rejected.items():
                 error[i] = message
-            probability, decision = batch.probability, batch.decision
+            probability, decision, why = batch.probability, batch.decision, batch.reasons
             if chunk.row_errors:
                 rows = np.fromiter(chunk.row_errors, dtype=np.int64)
                 probability = probability.copy()
                 probability[rows] = np.nan
                 decision = decision.copy()
                 decision[rows] = ""
+                why = None if why is None else [() if i in chunk.row_errors else r for i, r in enumerate(why)]
                 for i in chunk.row_errors:
                     warning[i] = ""
-            writer.write(ScoredChunk(chunk.passthrough, probability, decision.tolist(), error, warning))
+            writer.write(ScoredChunk(chunk.passthrough, probability, decision.tolist(), error, warning, why))
             n_rows += chunk.n
             n_rejected += len(rejected)
             n_warned += sum(1 for w in warning if w)

@@ -56,8 +56,9 @@ overhead, small enough that a chunk of a wide file stays a few megabytes."""
 BLOCK_BYTES = 1 << 20
 """Raw bytes decoded at a time; errors are located inside the block."""
 
-PROBABILITY, DECISION, ERROR, WARNING = "probability_of_default", "decision", "error", "warning"
+PROBABILITY, DECISION, REASONS, ERROR, WARNING = "probability_of_default", "decision", "reasons", "error", "warning"
 RESULT_COLUMNS = (PROBABILITY, DECISION, ERROR, WARNING)
+"""What every output row holds after its passthrough columns; with reason codes, REASONS follows DECISION."""
 FORMATS = ("csv", "jsonl")
 
 _BOM = codecs.BOM_UTF8
@@ -216,7 +217,7 @@ def _missing_message(
 
 
 def _check_passthrough(keep: Sequence[str]) -> None:
-    clash = [k for k in keep if k in RESULT_COLUMNS]
+    clash = [k for k in keep if k in (*RESULT_COLUMNS, REASONS)]
     if clash:
         raise InputError(f"Cannot keep the column {clash[0]}: the output writes its own {clash[0]} column.")
 
@@ -610,39 +611,58 @@ def open_reader(
 
 @dataclass
 class ScoredChunk:
-    """What a writer writes for one chunk: ``probability`` is NaN where a row was rejected."""
+    """What a writer writes for one chunk: ``probability`` is NaN where a row was rejected.
+
+    ``reasons`` (each row's reason codes, see :mod:`.reasons`) is ``None`` unless they were asked for.
+    """
 
     passthrough: dict[str, Sequence[Any]]
     probability: np.ndarray
     decision: Sequence[str]
     error: Sequence[str]
     warning: Sequence[str]
+    reasons: Sequence[Sequence[Any]] | None = None
+
+
+def _result_columns(reasons: bool) -> tuple[str, ...]:
+    return (PROBABILITY, DECISION, REASONS, ERROR, WARNING) if reasons else RESULT_COLUMNS
 
 
 class CsvWriter:
     """Write scored rows as CSV: passthrough columns, then :data:`RESULT_COLUMNS`.
 
     Probabilities have 6 decimals; a rejected row has an empty probability and
-    decision and a non-empty ``error``.
+    decision and a non-empty ``error``. Reason codes, when written, are one
+    cell such as ``repayment_status +0.213; payment_amount +0.052``.
     """
 
-    def __init__(self, stream: IO[str], passthrough: Sequence[str]):
+    def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False):
         self._passthrough = tuple(passthrough)
+        self._reasons = reasons
         self._writer = csv.writer(stream, lineterminator="\n")
-        self._writer.writerow([*self._passthrough, *RESULT_COLUMNS])
+        self._writer.writerow([*self._passthrough, *_result_columns(reasons)])
 
     def write(self, chunk: ScoredChunk) -> None:
         p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
         cols = [chunk.passthrough[c] for c in self._passthrough]
-        self._writer.writerows(zip(*cols, p, chunk.decision, chunk.error, chunk.warning))
+        if self._reasons:
+            why = ["; ".join(map(str, r)) for r in _reasons_of(chunk)]
+            self._writer.writerows(zip(*cols, p, chunk.decision, why, chunk.error, chunk.warning))
+        else:
+            self._writer.writerows(zip(*cols, p, chunk.decision, chunk.error, chunk.warning))
 
 
 class JsonLinesWriter:
-    """Write scored rows as JSON Lines; where CSV has an empty cell, JSON has ``null``."""
+    """Write scored rows as JSON Lines; where CSV has an empty cell, JSON has ``null``.
 
-    def __init__(self, stream: IO[str], passthrough: Sequence[str]):
+    Reason codes, when written, are a list of ``{"field": ..., "effect": ...}``
+    (empty for a rejected row).
+    """
+
+    def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False):
         self._stream = stream
-        self._names = (*passthrough, *RESULT_COLUMNS)
+        self._reasons = reasons
+        self._names = (*passthrough, *_result_columns(reasons))
         self._passthrough = tuple(passthrough)
 
     def write(self, chunk: ScoredChunk) -> None:
@@ -651,16 +671,25 @@ class JsonLinesWriter:
         dec = [d or None for d in chunk.decision]
         err = [e or None for e in chunk.error]
         warn = [w or None for w in chunk.warning]
+        results: list[Sequence[Any]] = [p, dec, err, warn]
+        if self._reasons:
+            results.insert(2, [[r.to_dict() for r in row] for row in _reasons_of(chunk)])
         dumps, names = json.dumps, self._names
         self._stream.write(
-            "".join(dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in zip(*cols, p, dec, err, warn))
+            "".join(dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in zip(*cols, *results))
         )
 
 
-def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str]) -> CsvWriter | JsonLinesWriter:
+def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
+    if chunk.reasons is None:
+        raise ValueError("this writer writes reason codes, but the chunk was scored without them")
+    return chunk.reasons
+
+
+def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False) -> CsvWriter | JsonLinesWriter:
     if fmt not in FORMATS:
         raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
-    return (CsvWriter if fmt == "csv" else JsonLinesWriter)(stream, passthrough)
+    return (CsvWriter if fmt == "csv" else JsonLinesWriter)(stream, passthrough, reasons=reasons)
 
 
 @contextmanager

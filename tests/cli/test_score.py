@@ -244,6 +244,48 @@ def test_single_applicant_json_errors_do_not_talk_about_rows(score, applicants):
     assert rows_of(result.stdout)[0]["error"] == "AGE must be between 18 and 120. Got '500'."
 
 
+def test_reasons_column_in_csv_jsonl_and_json(score, scorer, applicants, write_csv, tmp_path):
+    rows = applicants(40, seed=5)
+    rows[3]["AGE"] = "500"
+    path = write_csv(rows)
+    result = score(path, "--reasons", "2", "--keep-columns", "AGE")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "ID,AGE,probability_of_default,decision,reasons,error,warning"
+    out = rows_of(result.stdout)
+    assert [r["ID"] for r in out] == [str(i) for i in range(1, 41)]
+    assert out[3]["reasons"] == "" and out[3]["error"]
+    api = scorer.score_records(rows, reasons=2)
+    for row, want in zip(out, api):
+        assert row["reasons"] == "; ".join(f"{r.field} {r.effect:+.3f}" for r in want.reasons)
+    assert sum(1 for r in out if r["reasons"]) > 30
+
+    lines = score(path, "--reasons", "2", "--format", "jsonl").stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert list(records[0]) == ["ID", "probability_of_default", "decision", "reasons", "error", "warning"]
+    assert records[3]["reasons"] == []
+    for record, want in zip(records, api):
+        assert [r["field"] for r in record["reasons"]] == [r.field for r in want.reasons]
+        assert [r["effect"] for r in record["reasons"]] == [round(r.effect, 6) for r in want.reasons]
+
+    one = score("--json", json.dumps(rows[0]), "--reasons", "3")
+    assert one.exit_code == 0
+    assert rows_of(one.stdout)[0]["reasons"] == "; ".join(map(str, scorer.score(rows[0], reasons=3).reasons))
+    assert "reasons" not in rows_of(score(path).stdout)[0]
+
+
+def test_reasons_from_a_model_without_a_population_exit_2_and_nothing_written(score, model_dir, applicants,
+                                                                              write_csv, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    del manifest["population"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "out.csv"
+    result = score(write_csv(applicants(3)), "--model", model, "--reasons", "1", "-o", out)
+    assert result.exit_code == 2 and "records no reference population" in result.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("text", "fragment"), [("{bad", "--json is not valid JSON"), ("[]", "must be one JSON object")])
 def test_single_applicant_bad_json_exit_2(score, text, fragment):
     result = score("--json", text)

@@ -10,12 +10,15 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from loanscore.cli.main import main
 from loanscore.runtime import Scorer
+from loanscore.runtime.reasons import MIN_EFFECT
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.validate import check_record
 from loanscore.train.synthetic import generate, write_csv
 
 MONTHS = 12
@@ -168,6 +171,35 @@ def test_scorer_api_on_the_lender_schema(lender) -> None:
     with pytest.raises(ValidationError) as info:
         scorer.score({**record, "income": None})
     assert info.value.field == "income" and "cannot be missing" in info.value.reason
+
+
+def test_reasons_on_the_lender_schema_with_string_codes_and_a_12_month_history(lender) -> None:
+    scorer = Scorer.load(lender["model"])
+    typical = scorer.explainer.typical
+    assert isinstance(typical["region"], str) and typical["region"] in LENDER_SCHEMA["categorical"][0]["codes"]
+    assert [name for name, _ in scorer.explainer.groups] == ["income", "years_at_address", "region", "housing",
+                                                             "arrears", "balance"]
+    records = [c["record"] for c in json.loads((lender["model"] / "golden.json").read_text())["cases"]]
+    for record in records[:10]:
+        result = scorer.score(record, reasons=6)
+        got = {r.field: r.effect for r in result.reasons}
+        for name, columns in scorer.explainer.groups:
+            effect = result.probability - scorer.score({**record, **{c: typical[c] for c in columns}}).probability
+            if effect >= MIN_EFFECT:
+                assert got.pop(name) == pytest.approx(effect, abs=1e-6), name
+        assert got == {}
+    other_region = next(code for code in LENDER_SCHEMA["categorical"][0]["codes"] if code != typical["region"])
+    record = {**records[0], "region": other_region}
+    (region,) = [j for j, (name, _) in enumerate(scorer.explainer.groups) if name == "region"]
+    checked = check_record(scorer.schema.columns(), record)
+    p = scorer.score(record).probability
+    effect = scorer.explainer.effects(checked.feeds, np.array([p]))[0, region]
+    assert effect == pytest.approx(p - scorer.score({**record, "region": typical["region"]}).probability, abs=1e-6)
+    result = CliRunner().invoke(main, ["score", str(lender["data"]), "--model", str(lender["model"]), "--reasons", "2",
+                                       "--format", "jsonl", "-q"])
+    assert result.exit_code == 0, result.output
+    fields = {r["field"] for line in result.output.splitlines() for r in json.loads(line)["reasons"]}
+    assert fields and fields <= {"income", "years_at_address", "region", "housing", "arrears", "balance"}
 
 
 def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, tmp_path) -> None:

@@ -1,0 +1,130 @@
+"""Reason codes: which of an applicant's fields raise their probability of default the most.
+
+A lender who declines an applicant usually has to say why (an adverse-action
+notice), and a clerk reviewing a borderline case wants to know what drove the
+score. The model is not additive, so the reasons are found by asking it: each
+group of inputs (a static field, or a whole history channel) is set to the
+development population's typical value, the applicant is scored again, and the
+fall in P(default) is that group's effect. The groups with the largest positive
+effects are the reasons, largest first.
+
+The typical applicant comes from the population bins that ``loanscore export
+--data`` records in the manifest: the median of each number (exact for decile
+bins), the most frequent code of each categorical. No rows are stored or needed.
+
+Effects are the model's own answer to "what if this field were typical?", so
+they hold for the model as shipped, protected fields included: a field the
+lender may not consider must be left out of training, not out of the reasons.
+They need not add up to P(default) minus the typical applicant's P(default);
+on the development data their sum is close to it (median 0.258 against 0.252).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .model import Model
+from .schema import Schema
+
+MIN_EFFECT = 0.001
+"""Effects below this (0.1 percentage point) are noise, not a reason."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One group of inputs that raises the applicant's P(default) above the typical applicant's.
+
+    ``effect`` is P(default) minus P(default) with ``field`` (a field, or a
+    history channel with all its months) set to its typical value.
+    """
+
+    field: str
+    effect: float
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.effect:+.3f}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "effect": round(self.effect, 6)}
+
+
+class Explainer:
+    """Finds each scored row's reasons by rescoring it with one group of inputs at a time made typical."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.groups = groups(model.schema)
+        self.typical = typical_values(model.schema, model.manifest, f"{model.directory}'s manifest")
+
+    def effects(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray) -> np.ndarray:
+        """An ``(n, groups)`` array: each row's P(default) minus its P(default) with the group made typical."""
+        n = len(probability)
+        out = np.empty((n, len(self.groups)), dtype=np.float64)
+        for j, (_, names) in enumerate(self.groups):
+            varied = dict(feeds)
+            for name in names:
+                varied[name] = np.full((n, 1), self.typical[name], dtype=feeds[name].dtype)
+            out[:, j] = probability - self.model.run(varied)[0].reshape(-1)
+        return out
+
+    def reasons(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray, top: int,
+                skip: Mapping[int, Any] | None = None) -> list[tuple[Reason, ...]]:
+        """Up to ``top`` reasons per row, largest effect first; none for the rows in ``skip`` (rejected)."""
+        effects = self.effects(feeds, np.asarray(probability, dtype=np.float64).reshape(-1))
+        order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
+        names = [name for name, _ in self.groups]
+        out: list[tuple[Reason, ...]] = []
+        for i, (row, picks) in enumerate(zip(effects, order)):
+            if skip and i in skip:
+                out.append(())
+                continue
+            out.append(tuple(Reason(names[j], float(row[j])) for j in picks if row[j] >= MIN_EFFECT))
+        return out
+
+
+def groups(schema: Schema) -> list[tuple[str, tuple[str, ...]]]:
+    """The groups of inputs a reason can name: each static field alone, each history channel whole."""
+    out: list[tuple[str, tuple[str, ...]]] = [(f.name, (f.name,)) for f in schema.numeric]
+    out += [(f.name, (f.name,)) for f in schema.categorical]
+    out += [(h.name, h.columns) for h in schema.history]
+    return out
+
+
+def typical_values(schema: Schema, manifest: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Each input column's typical value (float, or str for string codes) from the manifest's population bins."""
+    from .stability import Bins  # deferred: stability imports the scorer, which imports this module lazily
+
+    population = manifest.get("population")
+    if population is None:
+        raise ModelError(
+            f"{where} records no reference population, so there is no typical applicant to compare with. "
+            "Export the model with --data <its training data> to record one."
+        )
+    out: dict[str, Any] = {}
+    for col in schema.columns():
+        try:
+            bins = Bins.from_dict(col.name, population["fields"][col.name])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
+        out[col.name] = _typical(bins, col.is_string)
+    return out
+
+
+def _typical(bins: Any, is_string: bool) -> Any:
+    """The median of a number's bins (the upper edge of the bin holding the middle row), or the commonest code."""
+    counts = np.asarray(bins.counts[:-1], dtype=np.int64)  # the last bin holds missing values
+    if bins.kind == "code":
+        known = counts[: len(bins.codes)]
+        if not known.any():
+            return "" if is_string else np.nan
+        code = bins.codes[int(np.argmax(known))]
+        return str(code) if is_string else float(code)
+    if not counts.any() or not bins.edges:
+        return np.nan
+    middle = int(np.searchsorted(np.cumsum(counts), counts.sum() / 2, side="left"))
+    return float(bins.edges[min(middle, len(bins.edges) - 1)])
