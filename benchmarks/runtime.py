@@ -9,6 +9,7 @@ absolute times):
 * ``Scorer.score_columns`` rows/s vs raw onnxruntime rows/s on the same arrays (goal >= 0.8x);
 * ``loanscore score`` CSV -> CSV rows/s (goal >= 50,000) and its peak RSS on a large file (goal <= 300 MB);
 * ``loanscore score`` of a one-row file, process start to exit (goal <= 0.5 s);
+* reason codes (``--reasons 3``): ``Scorer.score`` and ``loanscore score`` with them, next to without;
 * ``loanscore monitor`` of the same CSV against the model's reference population, rows/s next to ``score``'s;
 * ``loanscore backtest`` of the same CSV with an outcome column added, rows/s next to ``score``'s;
 * the installed size of the runtime's dependencies (goal <= 150 MB);
@@ -145,6 +146,12 @@ def main() -> None:
     print(f"one applicant   raw session.run p50 {raw_1 * 1e6:8.1f} us | Scorer.score(dict) p50 {api_1 * 1e6:8.1f} us | "
           f"ratio {api_1 / raw_1:.2f}x (goal <= 5x)")
 
+    if "population" in scorer.model.manifest:
+        why_1 = p50(lambda: scorer.score(one_record, reasons=3), 1000)
+        results.update(score_one_reasons_us=why_1 * 1e6, score_one_reasons_ratio=why_1 / api_1)
+        print(f"with reasons    Scorer.score(dict, reasons=3) p50 {why_1 * 1e6:8.1f} us = {why_1 / api_1:.2f}x Scorer.score "
+              f"({len(scorer.explainer.groups)} groups, each a rescoring)")
+
     raw_rate = best_rate(lambda: session.run(["probability"], feeds), args.rows)
     api_rate = best_rate(lambda: scorer.score_columns(cols), args.rows)
     results.update(raw_rows_per_s=raw_rate, columns_rows_per_s=api_rate, columns_ratio=api_rate / raw_rate)
@@ -160,6 +167,12 @@ def main() -> None:
         csv_rate = args.rows / statistics.median(secs)
         results["cli_csv_rows_per_s"] = csv_rate
         print(f"CLI CSV->CSV    {csv_rate:10,.0f} rows/s over {args.rows:,} rows (median of 3, includes start-up; goal >= 50,000)")
+        if "population" in scorer.model.manifest:
+            secs = [run_cli(["score", str(src), "-o", str(Path(tmp) / "why.csv"), "--quiet", "--reasons", "3",
+                             "--model", model_dir]) for _ in range(3)]
+            why_rate = args.rows / statistics.median(secs)
+            results.update(cli_reasons_rows_per_s=why_rate, cli_reasons_ratio=why_rate / csv_rate)
+            print(f"CLI --reasons 3 {why_rate:10,.0f} rows/s on the same file (median of 3) = {why_rate / csv_rate:.2f}x score's")
         if "population" in scorer.model.manifest:  # generated applicants differ from the real ones: exit 4 (shift)
             secs = [run_cli(["monitor", str(src), "--quiet", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
             monitor_rate = args.rows / statistics.median(secs)
