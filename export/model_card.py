@@ -221,7 +221,13 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
             "ranks repayment behaviour, it does not price or size credit.",
             "Protected attributes (e.g. sex, age, marital status) may be model inputs; many jurisdictions forbid "
             "using them in credit decisions. Check the law that applies before use, and review the slices above.",
-            "No reason codes (adverse-action explanations) are produced.",
+            ("Reason codes (`loanscore score --reasons N`) name the fields and history channels that raise an "
+             "applicant's P(default) most above the typical applicant of the population recorded at export, by "
+             "rescoring. They report protected fields as the model uses them: leaving a field out of the reasons "
+             "would not take it out of the score; train without it instead."
+             if "population" in manifest else
+             "No reason codes: they compare each applicant with the training population, which this model's "
+             "manifest does not record (export with `--data`)."),
             "Inputs outside the schema's domain are refused; codes never seen in training are scored with a warning.",
             "Monitor score and input distributions after deployment: `loanscore monitor FILE` gives the population "
             "stability index of the score and of each field against "

@@ -126,6 +126,7 @@ def test_export_writes_report_and_model_card(tiny_model, no_remote):
                  "default of credit card clients", "## Limitations", "2005", "interest rate",
                  "loanscore verify MODEL_DIR", "loanscore verify MODEL_DIR --reference RUN_DIR --data CSV",
                  "`loanscore monitor FILE`", "the 600 rows of `applicants.csv` recorded at export",
+                 "Reason codes (`loanscore score --reasons N`)",
                  f"**{manifest['threshold']['value']:g}**", manifest["sha256"]):
         assert text in card, text
     auc, all_rows = manifest["metrics"]["validation"]["roc_auc"], manifest["metrics"]["out_of_fold"]["roc_auc"]

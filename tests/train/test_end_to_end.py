@@ -217,6 +217,7 @@ def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, t
     cv = json.loads((tmp_path / "m" / "manifest.json").read_text())["metrics"]["cross_validation"]
     assert cv["lstm_cnn"] == summary and "5-fold" in cv["protocol"]
     card = (tmp_path / "m" / "MODEL_CARD.md").read_text("utf-8")
+    assert "No reason codes: they compare each applicant with the training population" in card  # exported without --data
     assert cv["paired_roc_auc"] == bench["paired_roc_auc"]
     assert "| LSTM-CNN, this configuration | 0.7000 ± 0.0100 | – |" in card
     assert ("| LightGBM, tuned on an inner split | 0.7000 ± 0.0100 | +0.0010 (-0.0015 to +0.0035), ahead on 2/3 folds |"
