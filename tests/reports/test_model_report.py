@@ -18,7 +18,7 @@ from loanscore.train.reports.evaluation import threshold_costs, tradeoff, write_
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "confusion_matrix", "threshold_tradeoff", "slices",
-           "population_stability"}
+           "population_stability", "reasons"}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,27 @@ def test_a_model_without_a_reference_population_says_so(tiny_model, taiwan_csv, 
     (model / "manifest.json").write_text(json.dumps(manifest))
     out = write_model_report(taiwan_csv, tmp_path / "r.html", model)
     assert "records no reference population" in out["html"].read_text("utf-8")
-    assert {p.stem for p in out["figures"].glob("*.png")} == FIGURES - {"population_stability"}
+    assert {p.stem for p in out["figures"].glob("*.png")} == FIGURES - {"population_stability", "reasons"}
+    assert "no typical applicant to explain a score against" in out["html"].read_text("utf-8")
+
+
+def test_reason_codes_are_those_the_runtime_gives_the_declined(report, tiny_model, taiwan_csv):
+    tally = json.loads(report["json"].read_text("utf-8"))["reason_codes"]
+    scorer = Scorer.load(tiny_model)
+    frame = pd.read_csv(taiwan_csv)
+    batch = scorer.score_columns({c: frame[c].to_numpy() for c in scorer.schema.input_names}, reasons=3)
+    declined = [batch.reasons[i] for i in np.flatnonzero(batch.decision == "decline")]
+    assert tally["declined"] == len(declined) > 0
+    assert tally["without_reason"] == sum(1 for r in declined if not r)
+    rows = {r["field"]: r for r in tally["per_field"]}
+    assert set(rows) == {name for name, _ in scorer.explainer.groups}
+    for name, row in rows.items():
+        assert row["first"] == sum(1 for r in declined if r and r[0].field == name), name
+        assert row["among_first"] == sum(1 for r in declined if name in {x.field for x in r}), name
+        assert row["first_share"] == pytest.approx(row["first"] / len(declined))
+    assert sum(r["first"] for r in rows.values()) == len(declined) - tally["without_reason"]
+    firsts = [r["first"] for r in tally["per_field"]]
+    assert firsts == sorted(firsts, reverse=True)
 
 
 def test_tradeoff_arithmetic():

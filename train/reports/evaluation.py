@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from loanscore.runtime.errors import ModelError
+from loanscore.runtime.reasons import Reason
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH, SHIFT, WATCH, Reference
 from loanscore.runtime.stability import Report as StabilityReport
@@ -31,6 +32,8 @@ from .sources import source_for
 GRID = np.round(np.arange(0.01, 0.991, 0.01), 2)
 """Thresholds of the trade-off chart."""
 CALIBRATION_BINS = 10
+REASONS = 3
+"""Reason codes per declined applicant that the report tallies: what an adverse-action notice would state."""
 PAYER, DEFAULTER, ACCENT = "#3b7dd8", "#d8553b", "#52606d"
 
 
@@ -54,6 +57,9 @@ class Evaluation:
     in_sample: bool
     stability: StabilityReport | None = None
     """The scored rows against the reference population in the manifest (``loanscore monitor``'s figures)."""
+    reasons: pd.DataFrame | None = None
+    """Per field or history channel: how often it is a declined applicant's first reason, and among their first
+    three (:func:`reason_tally`); ``None`` where the manifest records no population to explain against."""
     model_name: str = ""
     """How the report names the model (default: its directory's name)."""
 
@@ -64,7 +70,8 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
     scorer = Scorer.load(model_dir)
     schema = scorer.schema
     d = read_labelled(data, schema)
-    batch = scorer.score_columns({c: d.raw[c].to_numpy() for c in schema.input_names})
+    explains = "population" in scorer.model.manifest
+    batch = scorer.score_columns({c: d.raw[c].to_numpy() for c in schema.input_names}, reasons=REASONS if explains else 0)
     scored = np.isfinite(batch.probability)
     rejections: dict[str, int] = {}
     for errs in batch.errors.values():
@@ -87,7 +94,24 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
         stability=population_stability(scorer, {c: d.raw[c].to_numpy()[scored] for c in schema.input_names}, p,
                                        d.path.name),
         model_name=model_name or scorer.model.directory.name,
+        reasons=reason_tally(scorer, batch.reasons, batch.decision == "decline") if batch.reasons is not None else None,
     )
+
+
+def reason_tally(scorer: Scorer, reasons: Sequence[Sequence[Reason]], declined: np.ndarray) -> pd.DataFrame:
+    """Per group of inputs that a reason can name: declined applicants whose first reason it is, and whose first
+    :data:`REASONS` reasons include it. ``attrs`` holds how many were declined and how many got no reason."""
+    picked = [reasons[i] for i in np.flatnonzero(declined)]
+    names = [name for name, _ in scorer.explainer.groups]
+    first = pd.Series([r[0].field for r in picked if r], dtype=object).value_counts()
+    among = pd.Series([x.field for r in picked for x in r[:REASONS]], dtype=object).value_counts()
+    n = max(len(picked), 1)
+    table = pd.DataFrame({"field": names, "first": [int(first.get(k, 0)) for k in names],
+                          "among_first": [int(among.get(k, 0)) for k in names]})
+    table["first_share"], table["among_first_share"] = table["first"] / n, table["among_first"] / n
+    table = table.sort_values(["first", "among_first"], ascending=False, kind="stable").reset_index(drop=True)
+    table.attrs.update(declined=len(picked), without=sum(1 for r in picked if not r))
+    return table
 
 
 def population_stability(scorer: Scorer, raw: dict[str, np.ndarray], p: np.ndarray, source: str) -> StabilityReport | None:
@@ -159,6 +183,7 @@ def build_model_report(ev: Evaluation) -> Report:
     _confusion(report, ev)
     _tradeoff(report, ev)
     _slices(report, ev)
+    _reasons(report, ev)
     _stability(report, ev)
     report.data.update({
         "model": ev.model_name, "model_sha256": ev.manifest.get("sha256"), "data_file": ev.data.path.name,
@@ -390,6 +415,48 @@ def _slices(report: Report, ev: Evaluation) -> None:
             ax.legend(handles=handles, fontsize=7, loc="upper right")
     report.figure("slices", fig, "Approval rate (blue; amber where below four-fifths of the field's most-approved "
                   "group) and observed default rate (red) per group; dashed: four-fifths of the most-approved group.")
+
+
+def _reasons(report: Report, ev: Evaluation) -> None:
+    report.section("Reason codes of the declined")
+    t = ev.reasons
+    if t is None:
+        report.text("The model records no reference population, so it has no typical applicant to explain a score "
+                    "against; export it with --data <its training data> to record one.", note=True)
+        return
+    declined, without = t.attrs["declined"], t.attrs["without"]
+    if not declined:
+        report.text("No applicant of this file is declined at the threshold, so there are no reasons to tally.")
+        return
+    report.text(f"What `loanscore score --reasons {REASONS}` tells this file's {declined:,} declined applicants: for "
+                "each field, and each history channel as a whole, the fall in P(default) when it is set to the typical "
+                "applicant's value (the training population's median or commonest code). "
+                + ("Every declined applicant gets at least one reason." if not without else
+                   f"{without:,} declined applicants get no reason of at least 0.001."))
+    sliced = {f.removesuffix(" band") for f in ev.slices["field"]} & set(t["field"])  # "AGE band" slices AGE
+    if sliced:
+        shown = t[t["field"].isin(sliced)]
+        report.text("Fields sliced for fairness above are reasons as the model uses them: "
+                    + "; ".join(f"{r['field']} among the first {REASONS} for {pct(r['among_first_share'])}"
+                                for r in shown.to_dict("records"))
+                    + ". Where a field may not be considered, train without it: leaving it out of the reasons would "
+                    "not take it out of the score.", note=True)
+    fig = new_figure(9, max(2.6, 0.36 * len(t) + 1.0))
+    ax = fig.add_subplot(1, 1, 1)
+    y = np.arange(len(t))[::-1]
+    colours = ["#f0b429" if f in sliced else PAYER for f in t["field"]]
+    ax.barh(y + 0.2, t["first_share"], height=0.4, color=colours, label="first reason")
+    ax.barh(y - 0.2, t["among_first_share"], height=0.4, color=colours, alpha=0.45, label=f"among the first {REASONS}")
+    ax.set_yticks(y, t["field"], fontsize=8)
+    ax.set(xlabel=f"share of the {declined:,} declined applicants", xlim=(0, 1))
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    report.figure("reasons", fig, f"How often each field or history channel is a declined applicant's first reason "
+                  f"(solid) and among their first {REASONS} (pale); amber: fields sliced for fairness.")
+    report.table(["field or channel", "first reason", "share", f"among the first {REASONS}", "share"],
+                 [[r["field"], r["first"], pct(r["first_share"]), r["among_first"], pct(r["among_first_share"])]
+                  for r in t.to_dict("records")])
+    report.data["reason_codes"] = {"declined": declined, "without_reason": without, "per_field": t.to_dict("records")}
 
 
 def _stability(report: Report, ev: Evaluation) -> None:
