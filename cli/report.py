@@ -52,7 +52,7 @@ def model(model_dir: Path | None, data: Path, output: Path, band_field: str, ban
 
     ROC, PR, calibration, KS, score histogram, confusion matrix, threshold
     trade-off, metrics, fairness slices with the four-fifths rule, the reason
-  codes of the declined, and population stability.
+    codes of the declined, and population stability.
     """
     try:
         edges = [float(e) for e in band_edges.split(",") if e.strip()]

@@ -645,11 +645,10 @@ class CsvWriter:
     def write(self, chunk: ScoredChunk) -> None:
         p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
         cols = [chunk.passthrough[c] for c in self._passthrough]
+        results: list[Sequence[Any]] = [p, chunk.decision, chunk.error, chunk.warning]
         if self._reasons:
-            why = ["; ".join(map(str, r)) for r in _reasons_of(chunk)]
-            self._writer.writerows(zip(*cols, p, chunk.decision, why, chunk.error, chunk.warning))
-        else:
-            self._writer.writerows(zip(*cols, p, chunk.decision, chunk.error, chunk.warning))
+            results.insert(2, ["; ".join(map(str, row)) for row in _reasons_of(chunk)])
+        self._writer.writerows(zip(*cols, *results))
 
 
 class JsonLinesWriter:
