@@ -67,21 +67,40 @@ class Explainer:
     def effects(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray) -> np.ndarray:
         """An ``(n, groups)`` array: each row's P(default) minus its P(default) with the group made typical.
 
-        Every variant of a block of rows goes to onnxruntime in one call: one applicant costs one
-        call of ``groups`` rows, not ``groups`` calls.
+        A row whose group already holds the typical values is not rescored: its effect is 0. The other
+        variants of a block of rows go to onnxruntime in one call, so one applicant costs one call.
         """
         n, g = len(probability), len(self.groups)
-        out = np.empty((n, g), dtype=np.float64)
+        out = np.zeros((n, g), dtype=np.float64)
         step = max(1, BLOCK_ROWS // g)
         for start in range(0, n, step):
-            rows = slice(start, min(start + step, n))
-            block = {name: feed[rows] for name, feed in feeds.items()}
-            m = rows.stop - rows.start
-            varied = {name: np.concatenate([self._variant(name, feed, names) for _, names in self.groups])
+            block = {name: feed[start:start + step] for name, feed in feeds.items()}
+            m = len(next(iter(block.values())))
+            parts = [(j, rows) for j, (_, names) in enumerate(self.groups)
+                     if len(rows := np.flatnonzero(self._differs(block, names, m)))]
+            if not parts:
+                continue
+            varied = {name: np.concatenate([self._variant(name, feed if len(rows) == m else feed[rows], self.groups[j][1])
+                                            for j, rows in parts])
                       for name, feed in block.items()}
-            made_typical = self.model.run(varied)[0].reshape(g, m).T
-            out[rows] = probability[rows, None] - made_typical
+            made_typical = self.model.run(varied)[0].reshape(-1)
+            at = 0
+            for j, rows in parts:
+                out[start + rows, j] = probability[start + rows] - made_typical[at:at + len(rows)]
+                at += len(rows)
         return out
+
+    def _differs(self, block: Mapping[str, np.ndarray], names: tuple[str, ...], m: int) -> np.ndarray:
+        """Rows of ``block`` (``m`` rows) where any of ``names`` is not its typical value (missing counts as a value)."""
+        differs = np.zeros(m, dtype=bool)
+        for name in names:
+            values, typical = block[name][:, 0], self.typical[name]
+            if values.dtype.kind == "O":
+                differs |= values != typical
+            else:
+                same = values == np.float32(typical) if typical == typical else np.isnan(values)
+                differs |= ~same
+        return differs
 
     def _variant(self, name: str, feed: np.ndarray, group: tuple[str, ...]) -> np.ndarray:
         return np.full(feed.shape, self.typical[name], dtype=feed.dtype) if name in group else feed

@@ -12,6 +12,7 @@ import pytest
 from loanscore.runtime import ModelError, Scorer
 from loanscore.runtime.reasons import MIN_EFFECT, Explainer, _typical, groups
 from loanscore.runtime.stability import Bins
+from loanscore.runtime.validate import check_record
 
 TOLERANCE = 1e-6
 """The same float32 graph run on the same inputs in batches of other sizes."""
@@ -68,6 +69,9 @@ def test_the_typical_applicant_has_no_reasons_and_a_late_payer_is_told_why(score
     late = {**typical, **{c: 2 for c in scorer.schema.history[0].columns}}
     result = scorer.score(late, reasons=5)
     assert [r.field for r in result.reasons] == ["repayment_status"]
+    checked = check_record(scorer.schema.columns(), late)
+    effects = scorer.explainer.effects(checked.feeds, np.array([result.probability]))[0]
+    assert np.count_nonzero(effects) == 1  # the groups at their typical values are not rescored: exactly 0
     p_typical = scorer.score(typical).probability
     assert result.reasons[0].effect == pytest.approx(result.probability - p_typical, abs=TOLERANCE)
     assert result.reasons[0].effect > 0.2
