@@ -111,3 +111,13 @@ def test_a_model_without_a_population_says_how_to_get_one(model_dir, tmp_path) -
     assert scorer.score(json.loads((model / "golden.json").read_text())["cases"][0]["record"]).ok
     with pytest.raises(ModelError, match="records no reference population.*--data"):
         Explainer(scorer.model)
+
+
+def test_one_scorer_shared_by_threads_gives_the_sequential_reasons(model_dir, golden) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    scorer = Scorer.load(model_dir)  # a fresh one: its explainer is built by whichever thread comes first
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda r: scorer.score(r, reasons=3).reasons, golden[:40] * 3))
+    expected = [scorer.score(r, reasons=3).reasons for r in golden[:40]]
+    assert got == expected * 3
