@@ -62,23 +62,22 @@ def main() -> None:
           + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in typical.items()))
 
     names = [name for name, _ in explainer.groups]
-    batch = scorer.score_columns(columns, reasons=len(names))
-    scored = np.array([i not in batch.errors for i in range(len(batch))])
-    p = batch.probability
-    checked, _ = scorer.check_and_run(columns, len(p))
-    effects = explainer.effects(checked.feeds, p)[scored]
-    declined = (batch.decision == "decline")[scored]
+    checked, p = scorer.check_and_run(columns, len(next(iter(columns.values()))))
+    all_effects = explainer.effects(checked.feeds, p)
+    scored = np.array([i not in checked.errors for i in range(len(p))])
+    effects = all_effects[scored]
+    declined = (scorer.bands.decide(p) == "decline")[scored]
+    reasons = [r for r, keep in zip(explainer.pick(all_effects, 3), scored) if keep]
+    told = [reasons[i] for i in np.flatnonzero(declined)]
     first = effects[declined].argmax(axis=1)
     print(f"\n{scored.sum():,} rows scored, {declined.sum():,} declined at the threshold {scorer.threshold:.4f}")
-    top3 = [{r.field for r in batch.reasons[i][:3]} for i in np.flatnonzero(scored)[declined]]
     print(f"{'field or channel':<20} {'first reason of declined':>25} {'among the first 3':>18} {'mean effect, declined':>22}")
     for j, name in sorted(enumerate(names), key=lambda t: -np.sum(first == t[0])):
         top = np.sum((first == j) & (effects[declined, j] >= MIN_EFFECT))
-        among = sum(name in t for t in top3) / max(len(top3), 1)
+        among = sum(any(r.field == name for r in why) for why in told) / max(len(told), 1)
         print(f"{name:<20} {top:>10,} ({top / max(declined.sum(), 1):6.1%})       {among:>14.1%}"
               f"    {effects[declined, j].mean():>+18.4f}")
-    told = np.mean([bool(batch.reasons[i]) for i in np.flatnonzero(scored)[declined]])
-    print(f"declined applicants with at least one reason: {told:.1%}")
+    print(f"declined applicants with at least one reason: {np.mean([bool(why) for why in told]):.1%}")
     gap = p[scored] - p_typical
     print(f"additivity: median sum of effects {np.median(effects.sum(axis=1)):.4f} against median "
           f"P(default) - P(typical) {np.median(gap):.4f}; among declined {np.median(effects[declined].sum(axis=1)):.4f} "

@@ -24,13 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import ModelError
 from .model import Model
 from .schema import Schema
+
+if TYPE_CHECKING:
+    from .stability import Bins
 
 MIN_EFFECT = 0.001
 """Effects below this (0.1 percentage point) are noise, not a reason."""
@@ -75,7 +78,7 @@ class Explainer:
         step = max(1, BLOCK_ROWS // g)
         for start in range(0, n, step):
             block = {name: feed[start:start + step] for name, feed in feeds.items()}
-            m = len(next(iter(block.values())))
+            m = min(step, n - start)
             parts = [(j, rows) for j, (_, names) in enumerate(self.groups)
                      if len(rows := np.flatnonzero(self._differs(block, names, m)))]
             if not parts:
@@ -108,7 +111,10 @@ class Explainer:
     def reasons(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray, top: int,
                 skip: Mapping[int, Any] | None = None) -> list[tuple[Reason, ...]]:
         """Up to ``top`` reasons per row, largest effect first; none for the rows in ``skip`` (rejected)."""
-        effects = self.effects(feeds, np.asarray(probability, dtype=np.float64).reshape(-1))
+        return self.pick(self.effects(feeds, np.asarray(probability, dtype=np.float64).reshape(-1)), top, skip)
+
+    def pick(self, effects: np.ndarray, top: int, skip: Mapping[int, Any] | None = None) -> list[tuple[Reason, ...]]:
+        """The reasons :meth:`effects` gives, for callers that also need the effects themselves."""
         order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
         names = [name for name, _ in self.groups]
         out: list[tuple[Reason, ...]] = []
@@ -148,7 +154,7 @@ def typical_values(schema: Schema, manifest: Mapping[str, Any], where: str) -> d
     return out
 
 
-def _typical(bins: Any, is_string: bool) -> Any:
+def _typical(bins: Bins, is_string: bool) -> Any:
     """The median of a number's bins (the upper edge of the bin holding the middle row), or the commonest code."""
     counts = np.asarray(bins.counts[:-1], dtype=np.int64)  # the last bin holds missing values
     if bins.kind == "code":
