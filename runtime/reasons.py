@@ -22,7 +22,7 @@ for the development data's declined applicants their sum is close to it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,23 +67,26 @@ class Explainer:
         self.groups = groups(model.schema)
         self.typical = typical_values(model.schema, model.manifest, f"{model.directory}'s manifest")
 
-    def effects(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray) -> np.ndarray:
+    def effects(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray,
+                groups: Sequence[tuple[str, tuple[str, ...]]] | None = None) -> np.ndarray:
         """An ``(n, groups)`` array: each row's P(default) minus its P(default) with the group made typical.
 
-        A row whose group already holds the typical values is not rescored: its effect is 0. The other
-        variants of a block of rows go to onnxruntime in one call, so one applicant costs one call.
+        ``groups`` defaults to :attr:`groups`. A row whose group already holds the typical values is not
+        rescored: its effect is 0. The other variants of a block of rows go to onnxruntime in one call, so
+        one applicant costs one call.
         """
-        n, g = len(probability), len(self.groups)
+        groups = self.groups if groups is None else groups
+        n, g = len(probability), len(groups)
         out = np.zeros((n, g), dtype=np.float64)
         step = max(1, BLOCK_ROWS // g)
         for start in range(0, n, step):
             block = {name: feed[start:start + step] for name, feed in feeds.items()}
             m = min(step, n - start)
-            parts = [(j, rows) for j, (_, names) in enumerate(self.groups)
+            parts = [(j, rows) for j, (_, names) in enumerate(groups)
                      if len(rows := np.flatnonzero(self._differs(block, names, m)))]
             if not parts:
                 continue
-            varied = {name: np.concatenate([self._variant(name, feed if len(rows) == m else feed[rows], self.groups[j][1])
+            varied = {name: np.concatenate([self._variant(name, feed if len(rows) == m else feed[rows], groups[j][1])
                                             for j, rows in parts])
                       for name, feed in block.items()}
             made_typical = self.model.run(varied)[0].reshape(-1)

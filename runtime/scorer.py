@@ -16,11 +16,14 @@ Embed it like this; one ``Scorer`` serves every thread of the app::
     for reason in result.reasons:                   # e.g. "repayment_status +0.213"
         print(reason.field, reason.effect)
 
+    case = scorer.explain(form_values)     # every field's effect, the history month by month
+
     batch = scorer.score_columns({"LIMIT_BAL": limits, "AGE": ages, ...})  # numpy arrays, fastest
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ from .schema import Schema
 from .validate import Checked, check_columns, check_record
 
 if TYPE_CHECKING:
+    from .explain import Explanation
     from .reasons import Explainer, Reason
 
 APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
@@ -153,6 +157,16 @@ class Scorer:
         why = self.explainer.reasons(checked.feeds, np.array([p]), reasons)[0] if reasons > 0 else ()
         decision = APPROVE if p < self.bands.approve_below else DECLINE if p >= self.bands.decline_from else REVIEW
         return ScoreResult(p, decision, (), tuple(checked.warnings.get(0, ())), why)
+
+    def explain(self, record: Mapping[str, Any]) -> Explanation:
+        """Every field's effect on one applicant's P(default), the history month by month, for a case review
+        (:mod:`.explain`); raise ``ValidationError`` naming every bad field."""
+        from .explain import explain_feeds
+
+        checked = check_record(self._columns, record)
+        if checked.errors:
+            raise ValidationError(checked.errors[0])
+        return dataclasses.replace(explain_feeds(self, checked.feeds)[0], warnings=tuple(checked.warnings.get(0, ())))
 
     def score_records(self, records: Iterable[Mapping[str, Any]], *, first_row: int = 1,
                       reasons: int = 0) -> list[ScoreResult]:

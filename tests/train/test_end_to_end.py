@@ -277,3 +277,23 @@ def test_the_node_example_reads_the_lender_schema_from_the_manifest(lender, node
     assert status == 1
     assert js[len(golden)]["warnings"] == ["region code 'mars' was not seen in training; scored as an unknown code"]
     assert js[len(golden) + 4]["errors"] == [f"income is required and cannot be missing. Got '' in row {len(golden) + 5}."]
+
+
+def test_explain_on_the_lender_schema_draws_12_months_of_string_coded_applicants(lender, tmp_path) -> None:
+    scorer = Scorer.load(lender["model"])
+    record = json.loads((lender["model"] / "golden.json").read_text())["cases"][0]["record"]
+    case = scorer.explain(record)
+    arrears = next(e for e in case.effects if e.field == "arrears")
+    assert len(arrears.columns) == len(arrears.months) == 12
+    region = next(e for e in case.effects if e.field == "region")
+    assert isinstance(region.values[0], str) and region.months == ()
+    typical = scorer.explainer.typical
+    for column, month in zip(arrears.columns, arrears.months):
+        alone = scorer.score({**record, column: typical[column]}).probability
+        assert month == pytest.approx(case.probability - alone, abs=1e-6), column
+    plot = tmp_path / "case.svg"
+    result = CliRunner().invoke(main, ["explain", str(lender["data"]), "--model", str(lender["model"]), "--row", "5",
+                                       "--plot", str(plot), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "by month" in result.output and result.output.count("arrears_") >= 12
+    assert plot.read_text().count("<title>arrears_") == 12

@@ -1,0 +1,210 @@
+"""``loanscore explain``: one applicant's score taken apart, for a credit officer reviewing the case."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from ._common import reports_errors
+from .score import _bands
+
+_HELP = """Explain the scores of chosen applicants in INPUT (CSV or JSON Lines).
+
+\b
+For each applicant: P(default) and the decision, the typical applicant's
+P(default), and for every field and history channel the applicant's value
+against the typical applicant's, its effect (P(default) minus P(default) with
+the field made typical) and P(default) and decision were it typical; under each
+history channel, the effect of each month alone. Largest effect first.
+
+\b
+Choose applicants with --id (the schema's id column) or --row (1-based data
+row), each as often as needed; without either, every row is explained.
+--plot draws one applicant's explanation as an SVG picture.
+
+\b
+Examples:
+  loanscore explain applicants.csv --id 17
+  loanscore explain applicants.csv --row 3 --plot row3.svg
+  loanscore explain applicants.csv --id 17 --id 18 --format jsonl -o cases.jsonl
+  loanscore explain --json '{"LIMIT_BAL": 50000, "AGE": 35, ...}'
+"""
+
+
+@dataclass(frozen=True)
+class _Case:
+    """One chosen row: where it is, and its explanation or why it could not be scored."""
+
+    row: int | None
+    id: Any
+    explanation: Any = None
+    error: str = ""
+
+    def title(self, source: str) -> str:
+        if self.row is None:
+            return f"The applicant ({source})"
+        where = f"row {self.row:,} of {source}"
+        return f"Applicant {self.id} ({where})" if self.id not in (None, "") else where[0].upper() + where[1:]
+
+
+@click.command(help=_HELP, short_help="Every field's effect on chosen applicants' scores.")
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.option("--id", "ids", multiple=True, metavar="ID", help="Explain the applicant(s) with this id.")
+@click.option("--row", "rows", multiple=True, type=click.IntRange(1), metavar="N", help="Explain data row N (1 = the first after the header).")
+@click.option("--json", "json_text", metavar="TEXT", help="Explain one applicant given as a JSON object ('-' reads stdin) instead of INPUT.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@click.option("-o", "--output", default="-", show_default=True, help="Output file; '-' is stdout. A file appears only once complete.")
+@click.option("--format", "out_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="Output format.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
+              help="Input format; auto goes by the extension, else by the first character.")
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg", help="Draw the one chosen applicant's explanation.")
+@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
+@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
+@reports_errors
+def explain(
+    input_path: str | None,
+    ids: tuple[str, ...],
+    rows: tuple[int, ...],
+    json_text: str | None,
+    model_dir: str | None,
+    output: str,
+    out_format: str,
+    input_format: str,
+    plot: str | None,
+    approve_below: float | None,
+    decline_from: float | None,
+    quiet: bool,
+) -> None:
+    if (input_path is None) == (json_text is None):
+        raise click.UsageError("Give a file to explain (INPUT) or one applicant as --json TEXT, not both.")
+    if json_text is not None and (ids or rows):
+        raise click.UsageError("--id and --row choose rows of INPUT; --json is a single applicant.")
+    if plot and json_text is None and len(set(ids)) + len(set(rows)) != 1:
+        raise click.UsageError("--plot draws one applicant: choose exactly one with --id or --row.")
+
+    from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED, InputError
+    from loanscore.runtime.explain import render_text
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Bands, Scorer
+    from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
+
+    model = Model.load(model_dir)
+    scorer = Scorer(model, _bands(Bands, model.threshold, approve_below, decline_from))
+    scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
+    schema = model.schema
+    if json_text is not None:
+        text = sys.stdin.read() if json_text == "-" else json_text
+        source = "stdin" if json_text == "-" else "--json"
+        reader = json_record_reader(text, schema.input_names, id_column=schema.id, name=source)
+    else:
+        assert input_path is not None
+        reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
+                             numbers=schema.number_names)
+        source = reader.name
+    try:
+        if ids and schema.id not in reader.passthrough:
+            what = f"no {schema.id} column" if schema.id else "no id column in the model's schema"
+            raise InputError(f"--id needs the applicants' ids, but {source} has {what}; choose rows with --row.")
+        chosen: Iterable[_Case] = _cases(scorer, reader, set(ids), set(rows), quiet)
+        if ids or rows or plot:  # a few rows, all checked before anything is written
+            chosen = found = list(chosen)
+            _check_found(found, ids, rows, source, schema.id, plot is not None)
+            if plot and found and not found[0].error:
+                _write_plot(plot, found[0].explanation, schema, found[0].title(source))
+        n = rejected = 0
+        with open_output(output) as stream:
+            for case in chosen:
+                n += 1
+                rejected += bool(case.error)
+                if out_format == "jsonl":
+                    body = case.explanation.to_dict() if case.explanation else {"error": case.error}
+                    stream.write(json.dumps({"id": case.id, "row": case.row, **body}) + "\n")
+                elif case.error:
+                    stream.write(f"{case.title(source)}\nNot explained: {case.error}\n\n")
+                else:
+                    stream.write(render_text(case.explanation, schema, case.title(source)) + "\n")
+    finally:
+        reader.close()
+    if not quiet:
+        done = f"explained {n - rejected:,} of {n:,} applicants"
+        click.echo(done + (f"; {rejected:,} could not be scored" if rejected else "") +
+                   (f" -> {output}" if output != "-" else "") + (f"; plot -> {plot}" if plot and not rejected else ""),
+                   err=True)
+    sys.exit(EXIT_ROWS_REJECTED if rejected else EXIT_OK)
+
+
+def _cases(scorer, reader, ids: set[str], rows: set[int], quiet: bool) -> Iterator[_Case]:  # type: ignore[no-untyped-def]
+    """The chosen rows of ``reader`` (all without ``ids`` or ``rows``), explained, in input order."""
+    from loanscore.runtime.explain import explain_feeds
+    from loanscore.runtime.stream import Progress, rejections
+    from loanscore.runtime.validate import check_columns
+
+    every = not (ids or rows)
+    last = max(rows) if rows and not ids else None
+    progress = Progress.for_terminal(reader.total_bytes, quiet=quiet or not every)
+    done = 0
+    try:
+        for chunk in reader:
+            first = chunk.first_row or 1
+            id_values = chunk.passthrough.get(scorer.schema.id or "", [None] * chunk.n)
+            picked = [i for i in range(chunk.n)
+                      if every or first + i in rows or (id_values[i] is not None and _id_text(id_values[i]) in ids)]
+            if picked:
+                checked = check_columns(scorer.model.schema.columns(), chunk.columns, chunk.n, chunk.first_row)
+                errors = rejections(checked.errors, chunk.row_errors)
+                good = [i for i in picked if i not in errors]
+                explained = dict(zip(good, explain_feeds(scorer, {k: v[good] for k, v in checked.feeds.items()})
+                                     if good else []))
+                for i in picked:
+                    row = None if chunk.first_row is None else first + i
+                    if i in explained:
+                        warnings = tuple(checked.warnings.get(i, ()))
+                        yield _Case(row, id_values[i], dataclasses.replace(explained[i], warnings=warnings))
+                    else:
+                        yield _Case(row, id_values[i], error=errors[i])
+            done += chunk.n
+            if progress is not None:
+                progress.update(done, reader.bytes_read)
+            if last is not None and first + chunk.n > last:
+                break
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _id_text(value: Any) -> str:
+    """An id as typed on the command line: JSON's 17 and 17.0 are both "17"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_found(cases: list[_Case], ids: tuple[str, ...], rows: tuple[int, ...], source: str, id_column: str | None,
+                 one: bool) -> None:
+    """Fail, before anything is written, if a chosen id or row is not in ``source`` (or --plot got several)."""
+    from loanscore.runtime.errors import InputError
+
+    seen_ids = {_id_text(c.id) for c in cases if c.id is not None}
+    seen_rows = {c.row for c in cases}
+    missing = [f"{id_column} {i}" for i in dict.fromkeys(ids) if i not in seen_ids]
+    missing += [f"row {r:,}" for r in dict.fromkeys(rows) if r not in seen_rows]
+    if missing:
+        raise InputError(f"{source} has no {', no '.join(missing)}; nothing was explained.")
+    if one and len(cases) > 1:
+        where = ", ".join(f"row {c.row:,}" for c in cases)
+        raise InputError(f"--plot draws one applicant, but {id_column} {ids[0]} is on {where}; choose one with --row.")
+
+
+def _write_plot(path: str, explanation: Any, schema: Any, title: str) -> None:
+    from loanscore.runtime.explain_plot import render_svg
+    from loanscore.runtime.tabular import open_output
+
+    with open_output(path) as stream:
+        stream.write(render_svg(explanation, schema, title))

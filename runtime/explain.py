@@ -1,0 +1,183 @@
+"""One applicant's score taken apart, for a credit officer reviewing the case.
+
+``score --reasons`` names the few fields that raise each applicant's P(default)
+the most. Reviewing one declined (or borderline) applicant, an officer wants the
+whole picture: every field's value against the typical applicant's, its effect,
+what P(default) and the decision would be were that field typical, and which
+months of the payment history drove the score. Effects are found as reason
+codes are (:mod:`.reasons`): by rescoring with the field, the channel, or one
+month of a channel set to the typical applicant's value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .schema import Schema
+
+if TYPE_CHECKING:
+    from .scorer import Scorer
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What one static field or history channel does to an applicant's P(default).
+
+    ``values`` and ``typical`` hold one value per column (a history channel's
+    months, oldest first), ``None`` where missing. ``months`` holds, for a
+    history channel, the effect of each month alone made typical.
+    """
+
+    field: str
+    columns: tuple[str, ...]
+    values: tuple[Any, ...]
+    typical: tuple[Any, ...]
+    effect: float
+    if_typical: float
+    """P(default) with this field (every month of a channel) set to the typical applicant's value."""
+    decision_if_typical: str
+    months: tuple[float, ...] = ()
+
+    @property
+    def is_typical(self) -> bool:
+        return self.values == self.typical
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"field": self.field, "columns": list(self.columns), "values": list(self.values),
+               "typical": list(self.typical), "effect": round(self.effect, 6),
+               "probability_if_typical": round(self.if_typical, 6), "decision_if_typical": self.decision_if_typical}
+        if self.months:
+            out["months"] = [{"column": c, "effect": round(e, 6)} for c, e in zip(self.columns, self.months)]
+        return out
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """An applicant's P(default), the typical applicant's, and every field's :class:`Effect`, largest first."""
+
+    probability: float
+    decision: str
+    cutoffs: tuple[float, float]
+    """The decision bands: approve below the first, decline from the second."""
+    typical_probability: float
+    effects: tuple[Effect, ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"probability_of_default": round(self.probability, 6), "decision": self.decision,
+                "approve_below": self.cutoffs[0], "decline_from": self.cutoffs[1],
+                "typical_probability_of_default": round(self.typical_probability, 6),
+                "effects": [e.to_dict() for e in self.effects], "warnings": list(self.warnings)}
+
+
+def explain_feeds(scorer: Scorer, feeds: Mapping[str, np.ndarray]) -> list[Explanation]:
+    """Explain each row of ``feeds`` (validated model inputs, as :func:`.validate.check_columns` gives them).
+
+    Each row costs one rescoring per field, per channel and per month (27 for the
+    Taiwan schema), all in one onnxruntime call for up to a few thousand rows.
+    """
+    explainer = scorer.explainer
+    schema = scorer.schema
+    months = [(f"{h.name}:{c}", (c,)) for h in schema.history for c in h.columns]
+    p = scorer.model.run(dict(feeds))[0].reshape(-1).astype(np.float64)
+    effects = explainer.effects(feeds, p, [*explainer.groups, *months])
+    g = len(explainer.groups)
+    history = {h.name for h in schema.history}
+    typical_p = float(scorer.model.run({name: np.full((1, 1), explainer.typical[name], dtype=feed.dtype)
+                                        for name, feed in feeds.items()})[0].reshape(-1)[0])
+    decide = scorer.bands.decide
+    cutoffs = (scorer.bands.approve_below, scorer.bands.decline_from)
+    out = []
+    for i in range(len(p)):
+        if_typical = p[i] - effects[i, :g]
+        after = decide(if_typical)
+        by_month = dict(zip((name for name, _ in months), effects[i, g:].tolist()))
+        parts = []
+        for j, (name, columns) in enumerate(explainer.groups):
+            parts.append(Effect(
+                name, columns, tuple(_value(feeds[c][i, 0]) for c in columns),
+                tuple(_value(explainer.typical[c]) for c in columns), float(effects[i, j]), float(if_typical[j]),
+                str(after[j]), tuple(by_month[f"{name}:{c}"] for c in columns) if name in history else (),
+            ))
+        order = sorted(range(g), key=lambda j: -parts[j].effect)
+        out.append(Explanation(float(p[i]), str(decide(p[i:i + 1])[0]), cutoffs, typical_p,
+                               tuple(parts[j] for j in order)))
+    return out
+
+
+def _value(x: Any) -> Any:
+    """A JSON-ready value: None for missing, int for whole numbers, else float or str."""
+    if isinstance(x, str):
+        return x
+    x = float(x)
+    if math.isnan(x):
+        return None
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
+# -- text -------------------------------------------------------------------------
+
+
+def render_text(explanation: Explanation, schema: Schema, title: str) -> str:
+    """A plain-text page for one applicant: fields as rows, largest effect first, months under their channel."""
+    labels = {c.name: c.labels for c in schema.columns()}
+    head = ("field", "applicant", "typical", "effect", "if typical")
+    rows: list[tuple[str, ...]] = []
+    notes: dict[int, list[str]] = {}
+    for effect in explanation.effects:
+        values = [shown(v, labels.get(c, {})) for c, v in zip(effect.columns, effect.values)]
+        typical = [shown(v, labels.get(c, {})) for c, v in zip(effect.columns, effect.typical)]
+        if effect.is_typical:
+            rows.append((effect.field, " ".join(values), " ".join(typical), "0", "(is typical)"))
+        else:
+            rows.append((effect.field, " ".join(values), " ".join(typical), signed(effect.effect),
+                         f"{effect.if_typical:.3f} {effect.decision_if_typical}"))
+        if effect.months and not effect.is_typical:
+            cells = [f"{c} {'0' if v == t else signed(m)}"
+                     for c, v, t, m in zip(effect.columns, effect.values, effect.typical, effect.months)]
+            notes[len(rows) - 1] = ["  ".join(cells[k:k + 6]) for k in range(0, len(cells), 6)]
+    widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
+
+    def line(r: Sequence[str]) -> str:
+        return "  ".join(cell.rjust(w) if k in (3,) else cell.ljust(w) for k, (cell, w) in enumerate(zip(r, widths))).rstrip()
+
+    low, high = explanation.cutoffs
+    bands = f"declines from {high:.4f}" if low == high else f"approves below {low:.4f}, declines from {high:.4f}"
+    out = [title,
+           f"P(default) {explanation.probability:.4f}: {explanation.decision} (the model {bands})",
+           *(f"Warning: {w}" for w in explanation.warnings),
+           f"The typical applicant's P(default): {explanation.typical_probability:.4f}",
+           "", line(head)]
+    for k, r in enumerate(rows):
+        out.append(line(r))
+        out += [f"  {'by month' if m == 0 else '':<{widths[0] - 2}}  {text}" for m, text in enumerate(notes.get(k, []))]
+    out += ["",
+            "effect: P(default) minus P(default) with the field set to the typical applicant's value (a history",
+            "channel: every month; by month: that month alone); if typical: P(default) and decision then.",
+            "Effects need not add up: the model is not additive.", ""]
+    return "\n".join(out)
+
+
+def signed(x: float) -> str:
+    """``+0.123``; an effect that rounds to nothing shows as ``0.000``, not ``-0.000``."""
+    return "0.000" if abs(x) < 0.0005 else f"{x:+.3f}"
+
+
+def shown(value: Any, labels: Mapping[str, str]) -> str:
+    """A value as a clerk reads it: thousands separated, a code with its label, ``missing`` for none."""
+    if value is None:
+        return "missing"
+    if isinstance(value, str):
+        return f"{value} ({labels[value]})" if value in labels else value
+    if isinstance(value, int):
+        text = f"{value:,}"
+        return f"{text} ({labels[str(value)]})" if str(value) in labels else text
+    return f"{value:,.2f}"
+
+
+__all__ = ["Effect", "Explanation", "explain_feeds", "render_text", "shown", "signed"]

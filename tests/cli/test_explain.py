@@ -1,0 +1,125 @@
+"""`loanscore explain`: choosing applicants, what it prints, bad input and the picture."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+from loanscore.cli.main import main
+from loanscore.runtime.explain import render_text
+
+
+@pytest.fixture()
+def explain(model_dir):
+    """``explain(*args, input=None)``: run `loanscore explain` in-process with the shipped model."""
+
+    def run(*args, input=None):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(main, ["explain", *map(str, args)], input=input, catch_exceptions=False)
+
+    return run
+
+
+def test_an_id_prints_that_applicants_explanation(explain, scorer, applicants, write_csv):
+    rows = applicants(12, seed=4)
+    path = write_csv(rows)
+    result = explain(path, "--id", "7")
+    assert result.exit_code == 0, result.output
+    record = {k: v for k, v in rows[6].items() if k != "ID"}
+    assert result.stdout == render_text(scorer.explain(record), scorer.schema, f"Applicant 7 (row 7 of {path})") + "\n"
+    assert "explained 1 of 1 applicants" in result.stderr
+
+
+def test_ids_and_rows_come_in_input_order_as_json_lines(explain, scorer, applicants, write_csv, tmp_path):
+    rows = applicants(30, seed=5)
+    out = tmp_path / "cases.jsonl"
+    result = explain(write_csv(rows), "--id", "21", "--row", "3", "--id", "9", "--format", "jsonl", "-o", out)
+    assert result.exit_code == 0, result.output
+    cases = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(c["id"], c["row"]) for c in cases] == [("3", 3), ("9", 9), ("21", 21)]
+    for case in cases:
+        want = scorer.explain({k: v for k, v in rows[case["row"] - 1].items() if k != "ID"})
+        assert case["probability_of_default"] == pytest.approx(want.probability, abs=1e-6)
+        assert [e["field"] for e in case["effects"]] == [e.field for e in want.effects]
+        status = next(e for e in case["effects"] if e["field"] == "repayment_status")
+        assert [m["column"] for m in status["months"]] == list(scorer.schema.history[0].columns)
+
+
+def test_without_a_choice_every_row_is_explained(explain, applicants, write_csv):
+    result = explain(write_csv(applicants(6, seed=1)), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["row"] for line in result.stdout.splitlines()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_id_or_row_not_in_the_file_writes_nothing(explain, applicants, write_csv, tmp_path):
+    out = tmp_path / "cases.txt"
+    result = explain(write_csv(applicants(5)), "--id", "2", "--id", "77", "--row", "9", "-o", out)
+    assert result.exit_code == 2
+    assert "has no ID 77, no row 9; nothing was explained." in result.stderr
+    assert not out.exists()
+
+
+def test_a_rejected_row_is_named_with_its_field_and_reason_and_the_others_explained(explain, applicants, write_csv):
+    rows = applicants(5, seed=2)
+    rows[1]["AGE"] = "500"
+    result = explain(write_csv(rows), "--row", "1", "--row", "2")
+    assert result.exit_code == 1
+    assert "Applicant 2 (row 2 of" in result.stdout
+    assert "Not explained: AGE must be between 18 and 120. Got '500' in row 2." in result.stdout
+    assert "Applicant 1 (row 1 of" in result.stdout and "by month" in result.stdout
+    assert "explained 1 of 2 applicants; 1 could not be scored" in result.stderr
+
+
+def test_one_applicant_as_json(explain, scorer, applicants):
+    record = {k: v for k, v in applicants(1, seed=9)[0].items() if k != "ID"}
+    result = explain("--json", json.dumps(record), "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    case = json.loads(result.stdout)
+    assert case["row"] is None and case["probability_of_default"] == pytest.approx(scorer.score(record).probability, abs=1e-6)
+    text = explain("--json", json.dumps(record)).stdout
+    assert text.startswith("The applicant (--json)\n")
+
+
+def test_the_plot_draws_the_chosen_applicant(explain, applicants, write_csv, tmp_path):
+    plot = tmp_path / "case.svg"
+    result = explain(write_csv(applicants(4, seed=3)), "--row", "2", "--plot", plot, "-q")
+    assert result.exit_code == 0, result.output
+    root = ET.fromstring(plot.read_text())
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "Applicant 2 (row 2 of" in plot.read_text()
+
+
+def test_the_plot_needs_exactly_one_applicant(explain, applicants, write_csv, tmp_path):
+    rows = applicants(4)
+    rows[3]["ID"] = "2"
+    path, plot = write_csv(rows), tmp_path / "case.svg"
+    two = explain(path, "--row", "1", "--row", "2", "--plot", plot)
+    assert two.exit_code == 2 and "--plot draws one applicant" in two.stderr
+    same_id = explain(path, "--id", "2", "--plot", plot)
+    assert same_id.exit_code == 2 and "ID 2 is on row 2, row 4; choose one with --row." in same_id.stderr
+    assert not plot.exists()
+
+
+def test_usage_errors(explain, applicants, write_csv, to_csv, tmp_path):
+    path = write_csv(applicants(3))
+    assert explain().exit_code == 2
+    assert explain(path, "--json", "{}").exit_code == 2
+    assert "--json is a single applicant" in explain("--json", "{}", "--row", "1").stderr
+    no_ids = tmp_path / "no_ids.csv"
+    no_ids.write_text(to_csv([{k: v for k, v in r.items() if k != "ID"} for r in applicants(3)]))
+    result = explain(no_ids, "--id", "1")
+    assert result.exit_code == 2 and "has no ID column; choose rows with --row" in result.stderr
+    assert explain(no_ids, "--row", "3", "-q").exit_code == 0
+
+
+def test_a_model_without_a_population_fails_before_any_output(explain, model_dir, applicants, write_csv, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    del manifest["population"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    result = explain(write_csv(applicants(2)), "--model", model, "--row", "1")
+    assert result.exit_code == 2 and "records no reference population" in result.stderr
+    assert result.stdout == ""
