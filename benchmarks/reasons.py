@@ -57,7 +57,7 @@ def main() -> None:
     explainer = scorer.explainer
     columns = read_columns(args.data)
     typical = explainer.typical
-    p_typical = scorer.score(typical).probability
+    p_typical = explainer.typical_probability
     print(f"typical applicant (P(default) {p_typical:.4f}): "
           + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in typical.items()))
 

@@ -88,8 +88,6 @@ def explain_feeds(scorer: Scorer, feeds: Mapping[str, np.ndarray]) -> list[Expla
     effects = explainer.effects(feeds, p, [*explainer.groups, *months])
     g = len(explainer.groups)
     history = {h.name for h in schema.history}
-    typical_p = float(scorer.model.run({name: np.full((1, 1), explainer.typical[name], dtype=feed.dtype)
-                                        for name, feed in feeds.items()})[0].reshape(-1)[0])
     decide = scorer.bands.decide
     cutoffs = (scorer.bands.approve_below, scorer.bands.decline_from)
     out = []
@@ -105,7 +103,7 @@ def explain_feeds(scorer: Scorer, feeds: Mapping[str, np.ndarray]) -> list[Expla
                 str(after[j]), tuple(by_month[f"{name}:{c}"] for c in columns) if name in history else (),
             ))
         order = sorted(range(g), key=lambda j: -parts[j].effect)
-        out.append(Explanation(float(p[i]), str(decide(p[i:i + 1])[0]), cutoffs, typical_p,
+        out.append(Explanation(float(p[i]), str(decide(p[i:i + 1])[0]), cutoffs, explainer.typical_probability,
                                tuple(parts[j] for j in order)))
     return out
 

@@ -22,6 +22,7 @@ for the development data's declined applicants their sum is close to it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,13 @@ class Explainer:
         self.groups = groups(model.schema)
         self.typical = typical_values(model.schema, model.manifest, f"{model.directory}'s manifest")
 
+    @functools.cached_property
+    def typical_probability(self) -> float:
+        """The typical applicant's P(default): what every effect is measured towards."""
+        feeds = {c.name: np.full((1, 1), self.typical[c.name], dtype=object if c.is_string else np.float32)
+                 for c in self.model.schema.columns()}
+        return float(self.model.run(feeds)[0].reshape(-1)[0])
+
     def effects(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray,
                 groups: Sequence[tuple[str, tuple[str, ...]]] | None = None) -> np.ndarray:
         """An ``(n, groups)`` array: each row's P(default) minus its P(default) with the group made typical.
@@ -81,14 +89,18 @@ class Explainer:
         step = max(1, BLOCK_ROWS // g)
         for start in range(0, n, step):
             block = {name: feed[start:start + step] for name, feed in feeds.items()}
-            m = min(step, n - start)
+            moved = {name: self._differs(feed[:, 0], self.typical[name]) for name, feed in block.items()}
             parts = [(j, rows) for j, (_, names) in enumerate(groups)
-                     if len(rows := np.flatnonzero(self._differs(block, names, m)))]
+                     if len(rows := np.flatnonzero(np.logical_or.reduce([moved[c] for c in names])))]
             if not parts:
                 continue
-            varied = {name: np.concatenate([self._variant(name, feed if len(rows) == m else feed[rows], groups[j][1])
-                                            for j, rows in parts])
-                      for name, feed in block.items()}
+            take = np.concatenate([rows for _, rows in parts])
+            varied = {name: feed[take] for name, feed in block.items()}  # every variant's row, then ...
+            at = 0
+            for j, rows in parts:  # ... each variant's group set to typical
+                for name in groups[j][1]:
+                    varied[name][at:at + len(rows)] = self.typical[name]
+                at += len(rows)
             made_typical = self.model.run(varied)[0].reshape(-1)
             at = 0
             for j, rows in parts:
@@ -96,20 +108,12 @@ class Explainer:
                 at += len(rows)
         return out
 
-    def _differs(self, block: Mapping[str, np.ndarray], names: tuple[str, ...], m: int) -> np.ndarray:
-        """Rows of ``block`` (``m`` rows) where any of ``names`` is not its typical value (missing counts as a value)."""
-        differs = np.zeros(m, dtype=bool)
-        for name in names:
-            values, typical = block[name][:, 0], self.typical[name]
-            if values.dtype.kind == "O":
-                differs |= values != typical
-            else:
-                same = values == np.float32(typical) if typical == typical else np.isnan(values)
-                differs |= ~same
-        return differs
-
-    def _variant(self, name: str, feed: np.ndarray, group: tuple[str, ...]) -> np.ndarray:
-        return np.full(feed.shape, self.typical[name], dtype=feed.dtype) if name in group else feed
+    @staticmethod
+    def _differs(values: np.ndarray, typical: Any) -> np.ndarray:
+        """Where ``values`` are not ``typical`` (missing counts as a value)."""
+        if values.dtype.kind == "O":
+            return values != typical
+        return ~(values == np.float32(typical)) if typical == typical else ~np.isnan(values)
 
     def reasons(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray, top: int,
                 skip: Mapping[int, Any] | None = None) -> list[tuple[Reason, ...]]:
