@@ -52,3 +52,7 @@ console.log(`one applicant, p50: session.run ${(raw1 * 1e6).toFixed(0)} us, scor
             `(${(api1 / raw1).toFixed(2)}x, validation included)`);
 console.log(`${rows.toLocaleString('en')} rows, median of 5: session.run ${(rows / rawN).toFixed(0)} rows/s, ` +
             `scoreRecords ${(rows / apiN).toFixed(0)} rows/s (${(rawN / apiN).toFixed(2)}x session.run's rate, validation included)`);
+const why1 = await median(() => scoreRecords(model, one, 1, { reasons: 3 }), 500, 50);
+const whyN = await median(() => scoreRecords(model, records, 1, { reasons: 3 }), 3, 0);
+console.log(`reason codes (reasons: 3): one applicant ${(why1 * 1e6).toFixed(0)} us p50 (${(why1 / api1).toFixed(2)}x scoreRecords); ` +
+            `${rows.toLocaleString('en')} rows ${(rows / whyN).toFixed(0)} rows/s (${(whyN / apiN).toFixed(2)}x the time, median of 3)`);

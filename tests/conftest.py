@@ -167,14 +167,16 @@ def node_parity(node: str, tmp_path: Path) -> Callable[..., tuple[int, list[dict
 
     from loanscore.runtime.scorer import Scorer
 
-    def run(model: Path, records: list[dict], *lines: str) -> tuple[int, list[dict], str]:
+    def run(model: Path, records: list[dict], *lines: str, reasons: int = 0) -> tuple[int, list[dict], str]:
         path = tmp_path / "records.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in records) + "".join(line + "\n" for line in lines))
-        done = subprocess.run([node, str(NODE_EXAMPLE / "score.mjs"), str(model), str(path)],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run([node, str(NODE_EXAMPLE / "score.mjs"), *(["--reasons", str(reasons)] if reasons else []),
+                               str(model), str(path)], capture_output=True, text=True, timeout=300)
         js = [json.loads(line) for line in done.stdout.splitlines()]
         assert len(js) == len(records) + len(lines), done.stderr
-        for i, (got, want) in enumerate(zip(js, Scorer.load(model).score_records(records))):
+        scorer = Scorer.load(model)
+        every = len(scorer.explainer.groups) if reasons else 0  # Python's every reason, to compare Node's first few
+        for i, (got, want) in enumerate(zip(js, scorer.score_records(records, reasons=every))):
             assert got["row"] == i + 1
             assert got["errors"] == [str(e) for e in want.errors], i + 1
             assert (got["warnings"], got["decision"]) == (list(want.warnings), want.decision or ""), i + 1
@@ -182,6 +184,29 @@ def node_parity(node: str, tmp_path: Path) -> Callable[..., tuple[int, list[dict
                 assert got["probability"] is None, i + 1
             else:
                 assert abs(got["probability"] - want.probability) <= NODE_TOLERANCE, i + 1
+            if reasons:
+                same_reasons(got["reasons"], want.reasons, reasons, i + 1)
         return done.returncode, js, done.stderr
 
     return run
+
+
+def same_reasons(got: list[dict], every: Sequence, top: int, row: int) -> None:
+    """Node's first ``top`` reasons against Python's every reason, allowing for effects that differ by
+    NODE_TOLERANCE: only those within it of the 0.001 floor or of each other may be left out or swapped."""
+    from loanscore.runtime.reasons import MIN_EFFECT
+
+    python = {r.field: r.effect for r in every}
+    assert len(got) <= top, row
+    effects = [r["effect"] for r in got]
+    assert effects == sorted(effects, reverse=True), row
+    for r in got:
+        if r["field"] in python:
+            assert abs(r["effect"] - python[r["field"]]) <= NODE_TOLERANCE, (row, r)
+        else:
+            assert r["effect"] < MIN_EFFECT + NODE_TOLERANCE, (row, r)  # below the floor in Python
+    floor = effects[-1] if len(got) == top else MIN_EFFECT
+    named = {r["field"] for r in got}
+    for field, effect in python.items():
+        if field not in named:
+            assert effect <= floor + NODE_TOLERANCE, (row, field, effect)

@@ -1,8 +1,8 @@
 // Score applicants with a loanscore model from Node.js: model.onnx holds the
 // preprocessing and the network, manifest.json the input contract and the
 // threshold. This file is the contract in JavaScript, written to give the same
-// probabilities, decisions, errors and warnings as the Python runtime
-// (tests/examples/test_node.py holds the two to agreement).
+// probabilities, decisions, errors, warnings and reason codes as the Python
+// runtime (tests/examples/test_node.py holds the two to agreement).
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -53,8 +53,11 @@ export function columnsOf(schema) {
  * Score records (objects of field -> number, numeric text or null). A record
  * that breaks the contract gets `errors` (one message per bad field, naming
  * its row) and no probability; the others are scored in one graph call.
+ * With `{ reasons: N }` each scored record also gets `reasons`: up to N
+ * `{ field, effect }`, the fields or history channels that raise its
+ * P(default) the most above the typical applicant's (see reasonCodes).
  */
-export async function scoreRecords(model, records, firstRow = 1) {
+export async function scoreRecords(model, records, firstRow = 1, { reasons = 0 } = {}) {
   const n = records.length;
   const columns = model.columns.map((col) => (col.isString ? new Array(n) : new Float32Array(n)));
   const checked = records.map((record, i) => {
@@ -62,15 +65,97 @@ export async function scoreRecords(model, records, firstRow = 1) {
     c.values.forEach((value, j) => { columns[j][i] = value; });
     return c;
   });
+  const probability = await run(model, columns, n);
+  const why = reasons > 0 ? await reasonCodes(model, columns, probability, checked.map((c) => c.errors.length === 0), reasons) : null;
+  return checked.map((c, i) => {
+    if (c.errors.length) {
+      return { probability: null, decision: '', errors: c.errors, warnings: c.warnings, ...(why && { reasons: [] }) };
+    }
+    const p = probability[i];
+    return { probability: p, decision: p >= model.threshold ? 'decline' : 'approve', errors: [], warnings: c.warnings,
+             ...(why && { reasons: why[i] }) };
+  });
+}
+
+/** The graph's P(default) for `n` rows given column by column (Float32Array, or Array of strings). */
+async function run(model, columns, n) {
   const feeds = {};
   model.columns.forEach((col, j) => {
     feeds[col.name] = new ort.Tensor(col.isString ? 'string' : 'float32', columns[j], [n, 1]);
   });
   const { probability } = await model.session.run(feeds, ['probability']);
-  return checked.map((c, i) => {
-    if (c.errors.length) return { probability: null, decision: '', errors: c.errors, warnings: c.warnings };
-    const p = probability.data[i];
-    return { probability: p, decision: p >= model.threshold ? 'decline' : 'approve', errors: [], warnings: c.warnings };
+  return probability.data;
+}
+
+// -- reason codes ------------------------------------------------------------------
+// As the Python runtime finds them (loanscore/runtime/reasons.py): each static
+// field, and each history channel whole, is set to the typical applicant's
+// value and the row scored again; the fall in P(default) is that group's effect.
+
+const MIN_EFFECT = 0.001; // smaller effects are noise, not a reason
+const BLOCK_ROWS = 65536; // variant rows per graph call
+
+/** The typical applicant: the median of each number's population bins, the commonest known code of each categorical. */
+export function typicalValues(manifest, columns) {
+  const fields = manifest.population?.fields;
+  if (!fields) {
+    throw new Error('the manifest records no reference population, so there is no typical applicant to compare ' +
+                    'with. Export the model with --data <its training data> to record one.');
+  }
+  const typical = {};
+  for (const col of columns) {
+    const bins = fields[col.name];
+    if (!bins) throw new Error(`the manifest's population has no bins for ${col.name}; export the model again.`);
+    const counts = bins.counts.slice(0, -1); // the last bin holds missing values
+    if (bins.kind === 'code') {
+      const known = counts.slice(0, bins.codes.length);
+      const best = known.reduce((b, c, i) => (c > known[b] ? i : b), 0);
+      typical[col.name] = known[best] > 0 ? (col.isString ? String(bins.codes[best]) : Number(bins.codes[best]))
+        : (col.isString ? '' : NaN);
+      continue;
+    }
+    const total = counts.reduce((a, b) => a + b, 0);
+    let middle = 0;
+    for (let seen = counts[0]; seen < total / 2; seen += counts[++middle]);
+    typical[col.name] = total > 0 && bins.edges.length ? bins.edges[Math.min(middle, bins.edges.length - 1)] : NaN;
+  }
+  return typical;
+}
+
+/** The groups a reason can name, in the Python runtime's order: [name, column indexes]. */
+export function groupsOf(schema, columns) {
+  const index = new Map(columns.map((col, j) => [col.name, j]));
+  return [...(schema.numeric ?? []), ...(schema.categorical ?? [])].map((f) => [f.name, [index.get(f.name)]])
+    .concat((schema.history ?? []).map((h) => [h.name, h.columns.map((c) => index.get(c))]));
+}
+
+/** Up to `top` reasons per row ([] for a row not `scored`), largest effect first. */
+async function reasonCodes(model, columns, probability, scored, top) {
+  model.typical ??= typicalValues(model.manifest, model.columns);
+  model.groups ??= groupsOf(model.manifest.schema, model.columns);
+  const typical = model.columns.map((col) => (col.isString ? model.typical[col.name] : Math.fround(model.typical[col.name])));
+  const same = (j, i) => columns[j][i] === typical[j] || (Number.isNaN(columns[j][i]) && Number.isNaN(typical[j]));
+  const effects = Array.from(probability, () => new Float64Array(model.groups.length));
+  const variants = []; // [row, group] pairs whose group is not already typical
+  scored.forEach((ok, i) => {
+    if (!ok) return;
+    model.groups.forEach(([, cols], g) => { if (!cols.every((j) => same(j, i))) variants.push([i, g]); });
+  });
+  for (let start = 0; start < variants.length; start += BLOCK_ROWS) {
+    const block = variants.slice(start, start + BLOCK_ROWS);
+    const varied = columns.map((values, j) => {
+      const out = model.columns[j].isString ? new Array(block.length) : new Float32Array(block.length);
+      block.forEach(([i], k) => { out[k] = values[i]; });
+      return out;
+    });
+    block.forEach(([, g], k) => { for (const j of model.groups[g][1]) varied[j][k] = typical[j]; });
+    const madeTypical = await run(model, varied, block.length);
+    block.forEach(([i, g], k) => { effects[i][g] = probability[i] - madeTypical[k]; });
+  }
+  return effects.map((row, i) => {
+    if (!scored[i]) return [];
+    const order = [...row.keys()].sort((a, b) => row[b] - row[a]); // stable: ties keep the groups' order
+    return order.slice(0, top).filter((g) => row[g] >= MIN_EFFECT).map((g) => ({ field: model.groups[g][0], effect: row[g] }));
   });
 }
 

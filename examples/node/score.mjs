@@ -1,6 +1,7 @@
-// node score.mjs [MODEL_DIR] [FILE.jsonl] — score JSON Lines (one applicant object a line; stdin without FILE).
-// Prints one JSON line per input line: row, probability, decision, errors, warnings. A line that is no JSON
-// object is an error of its row, and the other rows are still scored. Exit status 1 when a row was rejected.
+// node score.mjs [--reasons N] [MODEL_DIR] [FILE.jsonl] — score JSON Lines (one applicant object a line; stdin
+// without FILE). Prints one JSON line per input line: row, probability, decision, errors, warnings, and with
+// --reasons N up to N reason codes. A line that is no JSON object is an error of its row, and the other rows
+// are still scored. Exit status 1 when a row was rejected, 2 for a bad --reasons.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { loadModel, scoreRecords } from './loanscore.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = process.argv.slice(2);
+const args = process.argv.slice(2);
+let reasons = 0;
+const flag = args.indexOf('--reasons');
+if (flag >= 0) {
+  reasons = Number(args[flag + 1]);
+  if (!Number.isInteger(reasons) || reasons < 0) {
+    console.error(`--reasons takes a whole number of reasons, got '${args[flag + 1] ?? ''}'.`);
+    process.exit(2);
+  }
+  args.splice(flag, 2);
+}
+const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = args;
 const model = await loadModel(modelDir);
 const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
 
@@ -24,10 +36,12 @@ lines.forEach((line, i) => {
     records.push({});
   }
 });
-const results = records.length ? await scoreRecords(model, records) : [];
+const results = records.length ? await scoreRecords(model, records, 1, { reasons }) : [];
 let rejected = 0;
 results.forEach((result, i) => {
-  if (unreadable.has(i)) Object.assign(result, { probability: null, decision: '', errors: [unreadable.get(i)] });
+  if (unreadable.has(i)) {
+    Object.assign(result, { probability: null, decision: '', errors: [unreadable.get(i)], ...(reasons && { reasons: [] }) });
+  }
   rejected += result.errors.length > 0;
   process.stdout.write(JSON.stringify({ row: i + 1, ...result }) + '\n');
 });

@@ -51,6 +51,19 @@ def test_real_rows_score_the_same_in_node(node_parity, model_dir, scorer, dev_sa
     assert {r["decision"] for r in js} == {"approve", "decline"}
 
 
+def test_reason_codes_are_the_same_in_node(node_parity, model_dir, scorer, applicants, dev_sample) -> None:
+    """Generated applicants (seldom typical anywhere), real ones (often typical in several fields) and a rejected row."""
+    generated = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(200, seed=13)]
+    with open(dev_sample(1000, seed=6), newline="") as stream:
+        real = [{k: int(float(v)) for k, v in row.items() if k in scorer.schema.input_names} for row in csv.DictReader(stream)]
+    records = [*generated, *real, dict(generated[0], AGE=500)]
+    status, js, _ = node_parity(model_dir, records, "{not json", reasons=3)
+    assert status == 1 and js[-2]["reasons"] == [] and js[-1]["reasons"] == []
+    told = [r for r in js if r["decision"] == "decline"]
+    assert len(told) > 300 and all(r["reasons"] for r in told)
+    assert {r["reasons"][0]["field"] for r in told} >= {"repayment_status", "payment_amount"}
+
+
 def test_a_line_that_is_no_json_object_is_its_rows_error_and_the_rest_are_scored(node_parity, model_dir, applicants) -> None:
     records = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(3, seed=12)]
     status, js, _ = node_parity(model_dir, records, "{not json", "[1, 2]")
