@@ -54,3 +54,28 @@ def require_train_extra() -> None:
     missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
         raise LoanscoreError(f"{TRAIN_EXTRA_HINT} Missing: {', '.join(missing)}.")
+
+
+def decision_bands(bands_cls, threshold: float, approve_below: float | None, decline_from: float | None):  # type: ignore[no-untyped-def]
+    """Fill in the cut-off not given so that the bands stay ordered around the model's threshold."""
+    if approve_below is None:
+        approve_below = threshold if decline_from is None else min(threshold, decline_from)
+    if decline_from is None:
+        decline_from = max(threshold, approve_below)
+    if approve_below > decline_from:
+        raise click.BadParameter(
+            f"--approve-below ({approve_below:g}) must not exceed --decline-from ({decline_from:g}).",
+            param_hint="'--approve-below'",
+        )
+    return bands_cls(approve_below, decline_from)
+
+
+def silence_stdout() -> None:
+    """After a broken pipe (`| head`): send what is left to /dev/null, so exiting prints no second error."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -11,8 +11,7 @@ from typing import Any
 
 import click
 
-from ._common import reports_errors
-from .score import _bands
+from ._common import decision_bands, reports_errors, silence_stdout
 
 _HELP = """Explain the scores of chosen applicants in INPUT (CSV or JSON Lines).
 
@@ -96,7 +95,7 @@ def explain(
     from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
 
     model = Model.load(model_dir)
-    scorer = Scorer(model, _bands(Bands, model.threshold, approve_below, decline_from))
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from))
     scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
     schema = model.schema
     if json_text is not None:
@@ -130,6 +129,9 @@ def explain(
                     stream.write(f"{case.title(source)}\nNot explained: {case.error}\n\n")
                 else:
                     stream.write(render_text(case.explanation, schema, case.title(source)) + "\n")
+    except BrokenPipeError:  # e.g. `loanscore explain big.csv | head`: stop quietly, like other tools
+        silence_stdout()
+        sys.exit(EXIT_OK)
     finally:
         reader.close()
     if not quiet:

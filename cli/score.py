@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._common import reports_errors
+from ._common import decision_bands, reports_errors, silence_stdout
 
 _HELP = """Score the applicants in INPUT (CSV or JSON Lines; '-' reads stdin).
 
@@ -85,7 +85,7 @@ def score(
     from loanscore.runtime.tabular import json_record_reader, open_reader
 
     model = Model.load(model_dir)
-    scorer = Scorer(model, _bands(Bands, model.threshold, approve_below, decline_from))
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from))
     if reasons:
         scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
     schema = model.schema
@@ -122,27 +122,13 @@ def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: 
             summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
-        _silence_stdout()
+        silence_stdout()
         return EXIT_OK
     finally:
         reader.close()
     if not quiet:
         click.echo(_summary_line(summary, reader.name, output), err=True)
     return EXIT_ROWS_REJECTED if summary.n_rejected else EXIT_OK
-
-
-def _bands(bands_cls, threshold: float, approve_below: float | None, decline_from: float | None):  # type: ignore[no-untyped-def]
-    """Fill in the cut-off not given so that the bands stay ordered around the model's threshold."""
-    if approve_below is None:
-        approve_below = threshold if decline_from is None else min(threshold, decline_from)
-    if decline_from is None:
-        decline_from = max(threshold, approve_below)
-    if approve_below > decline_from:
-        raise click.BadParameter(
-            f"--approve-below ({approve_below:g}) must not exceed --decline-from ({decline_from:g}).",
-            param_hint="'--approve-below'",
-        )
-    return bands_cls(approve_below, decline_from)
 
 
 def _summary_line(summary, source: str, output: str) -> str:  # type: ignore[no-untyped-def]
@@ -215,13 +201,3 @@ def _isatty(stream) -> bool:  # type: ignore[no-untyped-def]
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def _silence_stdout() -> None:
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass

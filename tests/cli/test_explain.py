@@ -123,3 +123,15 @@ def test_a_model_without_a_population_fails_before_any_output(explain, model_dir
     result = explain(write_csv(applicants(2)), "--model", model, "--row", "1")
     assert result.exit_code == 2 and "records no reference population" in result.stderr
     assert result.stdout == ""
+
+
+def test_stdout_closed_early_is_not_an_error(model_dir, applicants, write_csv):
+    import subprocess
+    import sys
+
+    path = write_csv(applicants(300))  # about 400 kB of text: more than a pipe holds
+    cli = "import sys; from loanscore.cli.main import main; sys.argv[0] = 'loanscore'; main()"
+    proc = subprocess.run(f"{sys.executable!r} -c {cli!r} explain {path} | head -2; exit ${{PIPESTATUS[0]}}",
+                          shell=True, executable="/bin/bash", capture_output=True, timeout=120)
+    assert proc.stdout.decode().startswith("Applicant 1 (row 1 of")
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
