@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,7 @@ def explain(
 
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED, InputError
     from loanscore.runtime.explain import render_text
+    from loanscore.runtime.explain_plot import render_svg
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
@@ -112,13 +114,15 @@ def explain(
             what = f"no {schema.id} column" if schema.id else "no id column in the model's schema"
             raise InputError(f"--id needs the applicants' ids, but {source} has {what}; choose rows with --row.")
         chosen: Iterable[_Case] = _cases(scorer, reader, set(ids), set(rows), quiet)
+        drawn: _Case | None = None
         if ids or rows or plot:  # a few rows, all checked before anything is written
             chosen = found = list(chosen)
             _check_found(found, ids, rows, source, schema.id, plot is not None)
-            if plot and found and not found[0].error:
-                _write_plot(plot, found[0].explanation, schema, found[0].title(source))
+            drawn = found[0] if plot and found and not found[0].error else None
         n = rejected = 0
-        with open_output(output) as stream:
+        with open_output(output) as stream, open_output(plot) if drawn and plot else nullcontext() as drawing:
+            if drawing is not None and drawn is not None:  # both files appear together, or neither
+                drawing.write(render_svg(drawn.explanation, schema, drawn.title(source)))
             for case in chosen:
                 n += 1
                 rejected += bool(case.error)
@@ -137,7 +141,7 @@ def explain(
     if not quiet:
         done = f"explained {n - rejected:,} of {n:,} applicants"
         click.echo(done + (f"; {rejected:,} could not be scored" if rejected else "") +
-                   (f" -> {output}" if output != "-" else "") + (f"; plot -> {plot}" if plot and not rejected else ""),
+                   (f" -> {output}" if output != "-" else "") + (f"; plot -> {plot}" if drawn else ""),
                    err=True)
     sys.exit(EXIT_ROWS_REJECTED if rejected else EXIT_OK)
 
@@ -202,11 +206,3 @@ def _check_found(cases: list[_Case], ids: tuple[str, ...], rows: tuple[int, ...]
     if one and len(cases) > 1:
         where = ", ".join(f"row {c.row:,}" for c in cases)
         raise InputError(f"--plot draws one applicant, but {id_column} {ids[0]} is on {where}; choose one with --row.")
-
-
-def _write_plot(path: str, explanation: Any, schema: Any, title: str) -> None:
-    from loanscore.runtime.explain_plot import render_svg
-    from loanscore.runtime.tabular import open_output
-
-    with open_output(path) as stream:
-        stream.write(render_svg(explanation, schema, title))

@@ -135,3 +135,14 @@ def test_stdout_closed_early_is_not_an_error(model_dir, applicants, write_csv):
                           shell=True, executable="/bin/bash", capture_output=True, timeout=120)
     assert proc.stdout.decode().startswith("Applicant 1 (row 1 of")
     assert proc.returncode == 0 and b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
+
+
+def test_the_output_and_the_plot_appear_together_or_not_at_all(explain, applicants, write_csv, tmp_path):
+    path, out, plot = write_csv(applicants(3)), tmp_path / "case.txt", tmp_path / "case.svg"
+    no_dir = explain(path, "--row", "1", "-o", out, "--plot", tmp_path / "absent" / "case.svg")
+    assert no_dir.exit_code == 2 and "does not exist" in no_dir.stderr
+    assert not out.exists()
+    assert explain(path, "--row", "1", "-o", tmp_path / "absent" / "case.txt", "--plot", plot).exit_code == 2
+    assert not plot.exists()
+    both = explain(path, "--row", "1", "-o", out, "--plot", plot)
+    assert both.exit_code == 0 and out.read_text().startswith("Applicant 1") and plot.read_text().startswith("<svg")
