@@ -78,7 +78,7 @@ class Explanation:
 def explain_feeds(scorer: Scorer, feeds: Mapping[str, np.ndarray]) -> list[Explanation]:
     """Explain each row of ``feeds`` (validated model inputs, as :func:`.validate.check_columns` gives them).
 
-    Each row costs one rescoring per field, per channel and per month (27 for the
+    Each row costs one rescoring per field, per channel and per month (26 for the
     Taiwan schema), all in one onnxruntime call for up to a few thousand rows.
     """
     explainer = scorer.explainer
