@@ -224,10 +224,12 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
             ("Reason codes (`loanscore score --reasons N`) name the fields and history channels that raise an "
              "applicant's P(default) most above the typical applicant of the population recorded at export, by "
              "rescoring. They report protected fields as the model uses them: leaving a field out of the reasons "
-             "would not take it out of the score; train without it instead."
+             "would not take it out of the score; train without it instead. `loanscore explain` takes one "
+             "applicant's score apart for a case review: every field, and the history month by month."
              if "population" in manifest else
              "No reason codes: they compare each applicant with the training population, which this model's "
              "manifest does not record (export with `--data`)."),
+            *_delay_limitation(evaluation),
             "Inputs outside the schema's domain are refused; codes never seen in training are scored with a warning.",
             "Monitor score and input distributions after deployment: `loanscore monitor FILE` gives the population "
             "stability index of the score and of each field against "
@@ -263,3 +265,19 @@ def _g(x: Any) -> str:
 
 def _pct(x: Any) -> str:
     return "–" if x is None else f"{100 * float(x):.1f} %"
+
+
+def _delay_limitation(evaluation: dict[str, Any] | None) -> list[str]:
+    """The report's "does a later payment raise the score?" as one line, where a month reads the other way."""
+    rows = (evaluation or {}).get("delay_response") or []
+    months = [r for r in rows if r["month"] != "all months" and r["rows"]]
+    if not months:
+        return []
+    worst = max(months, key=lambda r: r["lowered_share"])
+    every = next((r for r in rows if r["month"] == "all months"), None)
+    line = (f"One month more delay in a single month of {worst['channel']} lowers P(default) for up to "
+            f"{_pct(worst['lowered_share'])} of applicants ({worst['month']})")
+    if every:
+        line += f"; in every month at once, for {_pct(every['lowered_share'])}"
+    return [line + ". The months act together (a new delinquency after an on-time month may score worse than an "
+            "old one); see the report's \"Does a later payment raise the score?\"."]

@@ -18,7 +18,7 @@ from loanscore.train.reports.evaluation import threshold_costs, tradeoff, write_
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "confusion_matrix", "threshold_tradeoff", "slices",
-           "population_stability", "reasons"}
+           "population_stability", "reasons", "delay_response"}
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,23 @@ def test_reason_codes_are_those_the_runtime_gives_the_declined(report, tiny_mode
     assert sum(r["first"] for r in rows.values()) == len(declined) - tally["without_reason"]
     firsts = [r["first"] for r in tally["per_field"]]
     assert firsts == sorted(firsts, reverse=True)
+
+
+def test_the_delay_response_is_the_runtimes_answer_to_one_month_later(report, tiny_model, taiwan_csv):
+    table = json.loads(report["json"].read_text("utf-8"))["delay_response"]
+    scorer = Scorer.load(tiny_model)
+    status = scorer.schema.history[0]
+    assert [r["month"] for r in table] == [*status.columns, "all months"]
+    records = pd.read_csv(taiwan_csv)[scorer.schema.input_names].to_dict("records")
+    p = np.array([r.probability for r in scorer.score_records(records)])
+    for row in table:
+        columns = status.columns if row["month"] == "all months" else (row["month"],)
+        later = [{**r, **{c: min(max(r[c], 0) + 1, status.max) for c in columns}} for r in records]
+        moved = np.array([any(a[c] != b[c] for c in columns) for a, b in zip(records, later)])
+        change = np.array([r.probability for r in scorer.score_records(later)]) - p
+        assert row["rows"] == moved.sum()
+        assert row["raised"] == np.sum(change[moved] >= 0.001) and row["lowered"] == np.sum(change[moved] <= -0.001)
+        assert row["mean_change"] == pytest.approx(change[moved].mean(), abs=1e-6)
 
 
 def test_tradeoff_arithmetic():

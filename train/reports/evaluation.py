@@ -60,6 +60,9 @@ class Evaluation:
     reasons: pd.DataFrame | None = None
     """Per field or history channel: how often it is a declined applicant's first reason, and among their first
     three (:func:`reason_tally`); ``None`` where the manifest records no population to explain against."""
+    delay: pd.DataFrame | None = None
+    """Per month of each repayment-status channel: how P(default) answers one more month of delay there
+    (:func:`delay_response`); ``None`` where the schema has no status channel."""
     model_name: str = ""
     """How the report names the model (default: its directory's name)."""
 
@@ -95,6 +98,8 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
                                        d.path.name),
         model_name=model_name or scorer.model.directory.name,
         reasons=reason_tally(scorer, batch.reasons, batch.decision == "decline") if batch.reasons is not None else None,
+        delay=delay_response(scorer, check_columns(schema.columns(), {c: d.raw[c].to_numpy()[scored]
+                                                                      for c in schema.input_names}, len(p)).feeds, p),
     )
 
 
@@ -112,6 +117,48 @@ def reason_tally(scorer: Scorer, reasons: Sequence[Sequence[Reason]], declined: 
     table = table.sort_values(["first", "among_first"], ascending=False, kind="stable").reset_index(drop=True)
     table.attrs.update(declined=len(picked), without=sum(1 for r in picked if not r))
     return table
+
+
+DELAY_STEP = 0.001
+"""A change in P(default) smaller than this (0.1 percentage point) counts as none."""
+DELAY_FLAG = 0.05
+"""A month where one month later lowers P(default) for this share of applicants or more is marked for review."""
+BLOCK = 65_536
+
+
+def delay_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray) -> pd.DataFrame | None:
+    """How P(default) answers one more month of delay, month by month, in each repayment-status channel.
+
+    A credit model should score a later payment as riskier: a validator asks whether it does. For each month
+    of each channel whose role is ``status`` (and for all its months at once), every scored row not already at
+    the schema's maximum is scored again with that month's status one month later (``max(status, 0) + 1``:
+    paid in full, unused and revolving credit all become one month late) and the change in P(default) tallied.
+    """
+    channels = [h for h in scorer.schema.history if h.role == "status"]
+    if not channels or not len(p):
+        return None
+    rows = []
+    for h in channels:
+        top = np.inf if h.max is None else h.max
+        for label, columns in [*((c, (c,)) for c in h.columns), ("all months", h.columns)]:
+            later = {c: np.minimum(np.maximum(feeds[c], 0) + 1, top).astype(np.float32) for c in columns}
+            moved = np.logical_or.reduce([(later[c] != feeds[c])[:, 0] for c in columns])
+            change = np.zeros(0)
+            if moved.any():
+                idx = np.flatnonzero(moved)
+                parts = []
+                for start in range(0, len(idx), BLOCK):
+                    take = idx[start:start + BLOCK]
+                    varied = {name: (later[name] if name in later else feed)[take] for name, feed in feeds.items()}
+                    parts.append(scorer.model.run(varied)[0].reshape(-1) - p[take])
+                change = np.concatenate(parts)
+            n = max(len(change), 1)
+            rows.append({"channel": h.name, "month": label, "rows": int(len(change)),
+                         "mean_change": float(change.mean()) if len(change) else 0.0,
+                         "raised": int(np.sum(change >= DELAY_STEP)), "lowered": int(np.sum(change <= -DELAY_STEP)),
+                         "raised_share": float(np.sum(change >= DELAY_STEP) / n),
+                         "lowered_share": float(np.sum(change <= -DELAY_STEP) / n)})
+    return pd.DataFrame(rows)
 
 
 def population_stability(scorer: Scorer, raw: dict[str, np.ndarray], p: np.ndarray, source: str) -> StabilityReport | None:
@@ -184,6 +231,7 @@ def build_model_report(ev: Evaluation) -> Report:
     _tradeoff(report, ev)
     _slices(report, ev)
     _reasons(report, ev)
+    _delay(report, ev)
     _stability(report, ev)
     report.data.update({
         "model": ev.model_name, "model_sha256": ev.manifest.get("sha256"), "data_file": ev.data.path.name,
@@ -457,6 +505,41 @@ def _reasons(report: Report, ev: Evaluation) -> None:
                  [[r["field"], r["first"], pct(r["first_share"]), r["among_first"], pct(r["among_first_share"])]
                   for r in t.to_dict("records")])
     report.data["reason_codes"] = {"declined": declined, "without_reason": without, "per_field": t.to_dict("records")}
+
+
+def _delay(report: Report, ev: Evaluation) -> None:
+    t = ev.delay
+    if t is None:
+        return
+    report.section("Does a later payment raise the score?")
+    report.text("Each scored applicant again, with one month's repayment status one month later (paid in full, "
+                "unused and revolving credit become one month late; the schema's maximum stays), then with every "
+                f"month's: the share whose P(default) rises, and falls, by {DELAY_STEP} or more. A model that reads "
+                "the history as a lender would raises it nearly always.")
+    worst = t.loc[t["lowered_share"].idxmax()]
+    if worst["lowered_share"] >= DELAY_FLAG:
+        report.text(f"{worst['month']} of {worst['channel']}: one month later lowers P(default) for "
+                    f"{pct(worst['lowered_share'])} of the {worst['rows']:,} applicants it changes. The months of a "
+                    "channel act together (a new delinquency after an on-time month may score worse than an old one); "
+                    "check that this reading is one the lender accepts.", note=True)
+    fig = new_figure(9, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    labels = [f"{r['channel']}\n{r['month']}" if len(t["channel"].unique()) > 1 else r["month"]
+              for r in t.to_dict("records")]
+    x = np.arange(len(t))
+    ax.bar(x - 0.2, t["raised_share"], width=0.4, color=DEFAULTER, label="P(default) rises")
+    ax.bar(x + 0.2, t["lowered_share"], width=0.4, color=PAYER, label="P(default) falls")
+    ax.set_xticks(x, labels, fontsize=7, rotation=45 if len(t) > 8 else 0, ha="right" if len(t) > 8 else "center")
+    ax.set(ylabel="share of the applicants changed", ylim=(0, 1.15))
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
+    ax.grid(alpha=0.3, axis="y")
+    report.figure("delay_response", fig, f"One month later in each month (oldest to newest) and in all months: the "
+                  f"share of applicants whose P(default) rises (red) and falls (blue) by {DELAY_STEP} or more.")
+    report.table(["channel", "month", "applicants changed", "mean change", "rises", "falls"],
+                 [[r["channel"], r["month"], f"{r['rows']:,}", f"{r['mean_change']:+.4f}", pct(r["raised_share"]),
+                   pct(r["lowered_share"])] for r in t.to_dict("records")],
+                 flagged=[r["lowered_share"] >= DELAY_FLAG for r in t.to_dict("records")])
+    report.data["delay_response"] = t.to_dict("records")
 
 
 def _stability(report: Report, ev: Evaluation) -> None:
