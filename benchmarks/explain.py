@@ -16,7 +16,6 @@ not a real person) for the README. Runtime-only install suffices.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,16 +26,7 @@ from loanscore.runtime import Scorer
 from loanscore.runtime.explain import explain_feeds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reasons import DEV_DATA, ROOT, read_columns  # noqa: E402 -- the sibling benchmark's reader
-
-
-def median_seconds(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from reasons import DEV_DATA, ROOT, read_columns, seconds  # noqa: E402 -- the sibling benchmark's helpers
 
 
 def main() -> None:
@@ -80,13 +70,13 @@ def main() -> None:
     none = sum(all(e.decision_if_typical == "decline" for e in c.effects) for c in declined)
     print(f"  no single field    {none:>14,} ({none / len(declined):6.1%}) stay declined whichever one is made typical")
 
-    records = [{name: columns[name][i] for name in scorer.schema.input_names} for i in range(200)]
-    one_score = median_seconds(lambda: [scorer.score(r) for r in records]) / len(records)
-    one_explain = median_seconds(lambda: [scorer.explain(r) for r in records]) / len(records)
-    whole = median_seconds(lambda: explain_feeds(scorer, feeds))
-    plain = median_seconds(lambda: scorer.score_columns(columns))
+    records = [{name: columns[name][i] for name in scorer.schema.input_names} for i in range(min(n, 200))]
+    one_score = seconds(lambda: [scorer.score(r) for r in records]) / len(records)
+    one_explain = seconds(lambda: [scorer.explain(r) for r in records]) / len(records)
+    whole = seconds(lambda: explain_feeds(scorer, feeds))
+    plain = seconds(lambda: scorer.score_columns(columns))
     print(f"\none applicant: Scorer.explain {one_explain * 1e3:.2f} ms against Scorer.score {one_score * 1e3:.2f} ms "
-          f"({one_explain / one_score:.1f}x; 200 rows, median of 3)")
+          f"({one_explain / one_score:.1f}x; {len(records)} rows, median of 3)")
     print(f"whole file: explained {len(cases) / whole:,.0f} rows/s against scored {n / plain:,.0f} rows/s "
           f"({whole / plain:.1f}x the time, median of 3)")
 
