@@ -22,6 +22,7 @@ A row that cannot be scored is kept, with its error; the exit status is then 1.
 channels) that raise the applicant's P(default) the most above the typical
 applicant's, e.g. "repayment_status +0.213; payment_amount +0.052". It scores
 each row once more per field and channel, so it is several times slower.
+`loanscore explain` takes one applicant's score apart, month by month.
 
 \b
 Examples:
