@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, scoreRecords } from '../examples/node/loanscore.mjs';
+import { explainRecords, loadModel, scoreRecords } from '../examples/node/loanscore.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ort = createRequire(join(here, '..', 'examples', 'node', 'package.json'))('onnxruntime-node');
@@ -56,3 +56,5 @@ const why1 = await median(() => scoreRecords(model, one, 1, { reasons: 3 }), 500
 const whyN = await median(() => scoreRecords(model, records, 1, { reasons: 3 }), 3, 0);
 console.log(`reason codes (reasons: 3): one applicant ${(why1 * 1e6).toFixed(0)} us p50 (${(why1 / api1).toFixed(2)}x scoreRecords); ` +
             `${rows.toLocaleString('en')} rows ${(rows / whyN).toFixed(0)} rows/s (${(whyN / apiN).toFixed(2)}x the time, median of 3)`);
+const case1 = await median(() => explainRecords(model, one), 500, 50);
+console.log(`case explanation (explainRecords): one applicant ${(case1 * 1e6).toFixed(0)} us p50 (${(case1 / api1).toFixed(2)}x scoreRecords)`);

@@ -191,6 +191,54 @@ def node_parity(node: str, tmp_path: Path) -> Callable[..., tuple[int, list[dict
     return run
 
 
+@pytest.fixture()
+def node_explain_parity(node: str, tmp_path: Path) -> Callable[[Path, list[dict]], list[dict]]:
+    """``node_explain_parity(model_dir, records)``: explain ``records`` with examples/node/explain.mjs and with
+    ``Scorer.explain``, assert the two agree field by field and month by month, and return Node's results."""
+    import json
+    import subprocess
+
+    from loanscore.runtime.scorer import Scorer
+
+    def run(model: Path, records: list[dict]) -> list[dict]:
+        path = tmp_path / "records.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        done = subprocess.run([node, str(NODE_EXAMPLE / "explain.mjs"), str(model), str(path)],
+                              capture_output=True, text=True, timeout=300)
+        js = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(js) == len(records), done.stderr
+        scorer = Scorer.load(model)
+        for i, (got, record, scored) in enumerate(zip(js, records, scorer.score_records(records))):
+            if scored.errors:  # messages as a file's rows get them
+                assert got["errors"] == [str(e) for e in scored.errors] and got["probability"] is None, i + 1
+                continue
+            same_explanation(got, scorer.explain(record), scorer.threshold, i + 1)
+        return js
+
+    return run
+
+
+def same_explanation(got: dict, want, threshold: float, row: int) -> None:  # type: ignore[no-untyped-def]
+    """Node's explanation against Python's: the same values, effects within NODE_TOLERANCE, and the same order
+    except where two effects are within it of each other."""
+    close = lambda a, b: abs(a - b) <= NODE_TOLERANCE  # noqa: E731
+    assert close(got["probability"], want.probability) and got["decision"] == want.decision, row
+    assert close(got["typicalProbability"], want.typical_probability), row
+    assert list(got["warnings"]) == list(want.warnings), row
+    python = {e.field: e for e in want.effects}
+    assert sorted(e["field"] for e in got["effects"]) == sorted(python), row
+    for e in got["effects"]:
+        w = python[e["field"]]
+        assert (tuple(e["columns"]), tuple(e["values"]), tuple(e["typical"])) == (w.columns, w.values, w.typical), row
+        assert close(e["effect"], w.effect) and close(e["probabilityIfTypical"], w.if_typical), (row, e["field"])
+        if abs(w.if_typical - threshold) > NODE_TOLERANCE:
+            assert e["decisionIfTypical"] == w.decision_if_typical, (row, e["field"])
+        months = [m["effect"] for m in e.get("months", [])]
+        assert len(months) == len(w.months) and all(close(a, b) for a, b in zip(months, w.months)), (row, e["field"])
+    order = [python[e["field"]].effect for e in got["effects"]]
+    assert all(a >= b - 2 * NODE_TOLERANCE for a, b in zip(order, order[1:])), row
+
+
 def same_reasons(got: list[dict], every: Sequence, top: int, row: int) -> None:
     """Node's first ``top`` reasons against Python's every reason, allowing for effects that differ by
     NODE_TOLERANCE: only those within it of the 0.001 floor or of each other may be left out or swapped."""

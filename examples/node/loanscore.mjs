@@ -29,6 +29,26 @@ export async function loadModel(directory) {
   return { manifest, session, columns: columnsOf(manifest.schema), threshold: manifest.threshold.value };
 }
 
+/**
+ * JSON Lines text as records, one per non-blank line. A line that is no JSON object becomes an empty record,
+ * and `unreadable` maps its 0-based position to the error that row should report.
+ */
+export function readRecords(text) {
+  const records = [];
+  const unreadable = new Map();
+  text.split('\n').filter((line) => line.trim() !== '').forEach((line, i) => {
+    try {
+      const record = JSON.parse(line);
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object');
+      records.push(record);
+    } catch (err) {
+      unreadable.set(i, `row ${i + 1} is not a JSON object of field: value pairs (${err.message}).`);
+      records.push({});
+    }
+  });
+  return { records, unreadable };
+}
+
 /** Every raw input column, in the graph's order, as the validator sees it. */
 export function columnsOf(schema) {
   const columns = [];
@@ -58,6 +78,20 @@ export function columnsOf(schema) {
  * P(default) the most above the typical applicant's (see reasonCodes).
  */
 export async function scoreRecords(model, records, firstRow = 1, { reasons = 0 } = {}) {
+  const { columns, checked, scored } = checkRecords(model, records, firstRow);
+  const probability = await run(model, columns, records.length);
+  const why = reasons > 0 ? await reasonCodes(model, columns, probability, scored, reasons) : null;
+  return checked.map((c, i) => {
+    if (c.errors.length) {
+      return { probability: null, decision: '', errors: c.errors, warnings: c.warnings, ...(why && { reasons: [] }) };
+    }
+    const p = probability[i];
+    return { probability: p, decision: decide(model, p), errors: [], warnings: c.warnings, ...(why && { reasons: why[i] }) };
+  });
+}
+
+/** Each record checked, and the graph's inputs column by column (a rejected value holds a placeholder). */
+function checkRecords(model, records, firstRow) {
   const n = records.length;
   const columns = model.columns.map((col) => (col.isString ? new Array(n) : new Float32Array(n)));
   const checked = records.map((record, i) => {
@@ -65,16 +99,11 @@ export async function scoreRecords(model, records, firstRow = 1, { reasons = 0 }
     c.values.forEach((value, j) => { columns[j][i] = value; });
     return c;
   });
-  const probability = await run(model, columns, n);
-  const why = reasons > 0 ? await reasonCodes(model, columns, probability, checked.map((c) => c.errors.length === 0), reasons) : null;
-  return checked.map((c, i) => {
-    if (c.errors.length) {
-      return { probability: null, decision: '', errors: c.errors, warnings: c.warnings, ...(why && { reasons: [] }) };
-    }
-    const p = probability[i];
-    return { probability: p, decision: p >= model.threshold ? 'decline' : 'approve', errors: [], warnings: c.warnings,
-             ...(why && { reasons: why[i] }) };
-  });
+  return { columns, checked, scored: checked.map((c) => c.errors.length === 0) };
+}
+
+function decide(model, p) {
+  return p >= model.threshold ? 'decline' : 'approve';
 }
 
 /** The graph's P(default) for `n` rows given column by column (Float32Array, or Array of strings). */
@@ -131,15 +160,41 @@ export function groupsOf(schema, columns) {
 
 /** Up to `top` reasons per row ([] for a row not `scored`), largest effect first. */
 async function reasonCodes(model, columns, probability, scored, top) {
-  model.typical ??= typicalValues(model.manifest, model.columns);
-  model.groups ??= groupsOf(model.manifest.schema, model.columns);
-  const typical = model.columns.map((col) => (col.isString ? model.typical[col.name] : Math.fround(model.typical[col.name])));
+  const effects = await effectsOf(model, columns, probability, scored, prepare(model).groups);
+  return effects.map((row, i) => {
+    if (!scored[i]) return [];
+    return largestFirst(row).slice(0, top).filter((g) => row[g] >= MIN_EFFECT)
+      .map((g) => ({ field: model.groups[g][0], effect: row[g] }));
+  });
+}
+
+/** The model's typical applicant (float32 as the graph reads it) and reason groups, worked out once. */
+function prepare(model) {
+  if (!model.groups) {
+    const typical = typicalValues(model.manifest, model.columns);
+    model.typical = model.columns.map((col) => (col.isString ? typical[col.name] : Math.fround(typical[col.name])));
+    model.groups = groupsOf(model.manifest.schema, model.columns);
+  }
+  return model;
+}
+
+/** Group indexes by effect, largest first; ties keep the groups' order (the sort is stable), as in Python. */
+function largestFirst(row) {
+  return [...row.keys()].sort((a, b) => row[b] - row[a]);
+}
+
+/**
+ * Each scored row's P(default) minus its P(default) with one group of columns made typical, for every group
+ * ([name, column indexes]); 0 where the group already is typical. One graph call per BLOCK_ROWS variants.
+ */
+async function effectsOf(model, columns, probability, scored, groups) {
+  const typical = model.typical;
   const same = (j, i) => columns[j][i] === typical[j] || (Number.isNaN(columns[j][i]) && Number.isNaN(typical[j]));
-  const effects = Array.from(probability, () => new Float64Array(model.groups.length));
+  const effects = Array.from(probability, () => new Float64Array(groups.length));
   const variants = []; // [row, group] pairs whose group is not already typical
   scored.forEach((ok, i) => {
     if (!ok) return;
-    model.groups.forEach(([, cols], g) => { if (!cols.every((j) => same(j, i))) variants.push([i, g]); });
+    groups.forEach(([, cols], g) => { if (!cols.every((j) => same(j, i))) variants.push([i, g]); });
   });
   for (let start = 0; start < variants.length; start += BLOCK_ROWS) {
     const block = variants.slice(start, start + BLOCK_ROWS);
@@ -148,14 +203,46 @@ async function reasonCodes(model, columns, probability, scored, top) {
       block.forEach(([i], k) => { out[k] = values[i]; });
       return out;
     });
-    block.forEach(([, g], k) => { for (const j of model.groups[g][1]) varied[j][k] = typical[j]; });
+    block.forEach(([, g], k) => { for (const j of groups[g][1]) varied[j][k] = typical[j]; });
     const madeTypical = await run(model, varied, block.length);
     block.forEach(([i, g], k) => { effects[i][g] = probability[i] - madeTypical[k]; });
   }
-  return effects.map((row, i) => {
-    if (!scored[i]) return [];
-    const order = [...row.keys()].sort((a, b) => row[b] - row[a]); // stable: ties keep the groups' order
-    return order.slice(0, top).filter((g) => row[g] >= MIN_EFFECT).map((g) => ({ field: model.groups[g][0], effect: row[g] }));
+  return effects;
+}
+
+// -- case explanations -----------------------------------------------------------------
+// As `loanscore explain` gives them (loanscore/runtime/explain.py).
+
+/**
+ * Take each record's score apart for a case review: every field and history channel made typical in turn
+ * (its effect, and P(default) and the decision then), and each month of a channel alone, largest effect
+ * first. A record that breaks the contract gets `errors` and no explanation.
+ */
+export async function explainRecords(model, records, firstRow = 1) {
+  prepare(model);
+  const { columns, checked, scored } = checkRecords(model, records, firstRow);
+  const probability = await run(model, columns, records.length);
+  const history = new Set((model.manifest.schema.history ?? []).map((h) => h.name));
+  const months = model.groups.filter(([name]) => history.has(name)).flatMap(([, cols]) => cols.map((j) => [null, [j]]));
+  const effects = await effectsOf(model, columns, probability, scored, [...model.groups, ...months]);
+  model.typicalProbability ??= (await run(model, model.typical.map((t, j) => (model.columns[j].isString ? [t] : Float32Array.of(t))), 1))[0];
+  const value = (x) => (typeof x === 'string' ? x : Number.isNaN(x) ? null : x);
+  return checked.map((c, i) => {
+    if (c.errors.length) return { probability: null, decision: '', errors: c.errors, warnings: c.warnings };
+    const row = effects[i];
+    let month = model.groups.length;
+    const parts = model.groups.map(([field, cols], g) => ({
+      field,
+      columns: cols.map((j) => model.columns[j].name),
+      values: cols.map((j) => value(columns[j][i])),
+      typical: cols.map((j) => value(model.typical[j])),
+      effect: row[g],
+      probabilityIfTypical: probability[i] - row[g],
+      decisionIfTypical: decide(model, probability[i] - row[g]),
+      ...(history.has(field) && { months: cols.map((j) => ({ column: model.columns[j].name, effect: row[month++] })) }),
+    }));
+    return { probability: probability[i], decision: decide(model, probability[i]), typicalProbability: model.typicalProbability,
+             effects: largestFirst(row.subarray(0, model.groups.length)).map((g) => parts[g]), errors: [], warnings: c.warnings };
   });
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, scoreRecords } from './loanscore.mjs';
+import { loadModel, readRecords, scoreRecords } from './loanscore.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -22,20 +22,7 @@ if (flag >= 0) {
 }
 const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = args;
 const model = await loadModel(modelDir);
-const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
-
-const records = [];
-const unreadable = new Map();
-lines.forEach((line, i) => {
-  try {
-    const record = JSON.parse(line);
-    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error('not a JSON object');
-    records.push(record);
-  } catch (err) {
-    unreadable.set(i, `row ${i + 1} is not a JSON object of field: value pairs (${err.message}).`);
-    records.push({});
-  }
-});
+const { records, unreadable } = readRecords(readFileSync(file, 'utf8'));
 const results = records.length ? await scoreRecords(model, records, 1, { reasons }) : [];
 let rejected = 0;
 results.forEach((result, i) => {

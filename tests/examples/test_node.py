@@ -64,6 +64,17 @@ def test_reason_codes_are_the_same_in_node(node_parity, model_dir, scorer, appli
     assert {r["reasons"][0]["field"] for r in told} >= {"repayment_status", "payment_amount"}
 
 
+def test_case_explanations_are_the_same_in_node(node_explain_parity, model_dir, scorer, applicants, dev_sample) -> None:
+    generated = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(60, seed=14)]
+    with open(dev_sample(300, seed=8), newline="") as stream:
+        real = [{k: int(float(v)) for k, v in row.items() if k in scorer.schema.input_names} for row in csv.DictReader(stream)]
+    records = [*generated, *real, dict(generated[0], AGE=500), dict(real[0], SEX=9, EDUCATION=None)]
+    js = node_explain_parity(model_dir, records)
+    assert js[-2]["errors"] and "effects" not in js[-2]
+    status = next(e for e in js[0]["effects"] if e["field"] == "repayment_status")
+    assert [m["column"] for m in status["months"]] == list(scorer.schema.history[0].columns)
+
+
 def test_a_line_that_is_no_json_object_is_its_rows_error_and_the_rest_are_scored(node_parity, model_dir, applicants) -> None:
     records = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(3, seed=12)]
     status, js, _ = node_parity(model_dir, records, "{not json", "[1, 2]")

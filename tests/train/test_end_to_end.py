@@ -265,6 +265,13 @@ def test_exporting_a_run_again_gives_the_same_bytes(lender, tmp_path) -> None:
     assert [o.domain for o in model.opset_import] == sorted({o.domain for o in model.opset_import})
 
 
+def test_the_node_example_explains_the_lender_schemas_string_codes_and_12_months(lender, node_explain_parity) -> None:
+    golden = [case["record"] for case in json.loads((lender["model"] / "golden.json").read_text())["cases"]]
+    js = node_explain_parity(lender["model"], golden[:40] + [{**golden[0], "region": "mars"}])
+    arrears = next(e for e in js[0]["effects"] if e["field"] == "arrears")
+    assert len(arrears["months"]) == 12 and js[-1]["warnings"]
+
+
 def test_the_node_example_reads_the_lender_schema_from_the_manifest(lender, node_parity) -> None:
     """examples/node on a schema it was not written for: string codes, 12 months, another required field."""
     golden = [case["record"] for case in json.loads((lender["model"] / "golden.json").read_text())["cases"]]
