@@ -111,9 +111,9 @@ class Explainer:
     @staticmethod
     def _differs(values: np.ndarray, typical: Any) -> np.ndarray:
         """Where ``values`` are not ``typical`` (missing counts as a value)."""
-        if values.dtype.kind == "O":
-            return values != typical
-        return ~(values == np.float32(typical)) if typical == typical else ~np.isnan(values)
+        if typical != typical:  # the typical value is missing (NaN)
+            return ~np.isnan(values)
+        return values != (typical if values.dtype.kind == "O" else np.float32(typical))
 
     def reasons(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray, top: int,
                 skip: Mapping[int, Any] | None = None) -> list[tuple[Reason, ...]]:
