@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loanscore.runtime import Scorer, ValidationError
 from loanscore.runtime.explain import explain_feeds, render_text
 from loanscore.runtime.explain_plot import render_svg
@@ -138,3 +140,29 @@ def test_the_picture_has_a_bar_per_field_and_a_cell_per_month(scorer: Scorer, go
     assert [r.get("fill") for r in bars] == [RED if e.effect > 0 else BLUE for e in moved]
     assert all(r.find("{http://www.w3.org/2000/svg}title").text.startswith(e.field) for r, e in zip(bars, moved))
     assert "Applicant 2: P(default)" in svg
+
+
+def _field(col):  # type: ignore[no-untyped-def]
+    """Any valid value of a column, missing ones and codes never seen in training included."""
+    missing = st.just(None) if col.missing == "impute" else st.nothing()
+    if col.kind == "code":
+        return st.one_of(st.sampled_from(col.codes), st.just(9 if not col.is_string else "zz"), missing)
+    low = -10**6 if col.min is None else col.min + (1 if col.min_exclusive else 0)
+    high = 10**7 if col.max is None else min(col.max, 10**7)
+    return st.one_of(st.integers(int(low), int(high)), missing)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_any_valid_applicants_effects_are_rescorings(scorer: Scorer, data) -> None:
+    typical = scorer.explainer.typical
+    record = {col.name: data.draw(_field(col), label=col.name) for col in scorer.schema.columns()}
+    case = scorer.explain(record)
+    p = scorer.score(record).probability
+    assert case.probability == pytest.approx(p, abs=TOLERANCE)
+    for effect in case.effects:
+        made_typical = scorer.score({**record, **{c: typical[c] for c in effect.columns}}).probability
+        assert effect.effect == pytest.approx(p - made_typical, abs=TOLERANCE), effect.field
+        for column, month in zip(effect.columns, effect.months):
+            assert month == pytest.approx(p - scorer.score({**record, column: typical[column]}).probability,
+                                          abs=TOLERANCE), column
