@@ -8,11 +8,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._common import decision_bands, reports_errors, silence_stdout
+
+if TYPE_CHECKING:
+    from loanscore.runtime.explain import Explanation
 
 _HELP = """Explain the scores of chosen applicants in INPUT (CSV or JSON Lines).
 
@@ -43,7 +46,7 @@ class _Case:
 
     row: int | None
     id: Any
-    explanation: Any = None
+    explanation: Explanation | None = None
     error: str = ""
 
     def title(self, source: str) -> str:
@@ -118,19 +121,19 @@ def explain(
         if ids or rows or plot:  # a few rows, all checked before anything is written
             chosen = found = list(chosen)
             _check_found(found, ids, rows, source, schema.id, plot is not None)
-            drawn = found[0] if plot and found and not found[0].error else None
+            drawn = found[0] if plot and found and found[0].explanation else None
         n = rejected = 0
         with open_output(output) as stream, open_output(plot) if drawn and plot else nullcontext() as drawing:
-            if drawing is not None and drawn is not None:  # both files appear together, or neither
+            if drawing is not None and drawn is not None and drawn.explanation:  # both files appear, or neither
                 drawing.write(render_svg(drawn.explanation, schema, drawn.title(source)))
             for case in chosen:
                 n += 1
-                rejected += bool(case.error)
-                if out_format == "jsonl":
-                    body = case.explanation.to_dict() if case.explanation else {"error": case.error}
-                    stream.write(json.dumps({"id": case.id, "row": case.row, **body}) + "\n")
-                elif case.error:
-                    stream.write(f"{case.title(source)}\nNot explained: {case.error}\n\n")
+                if case.explanation is None:
+                    rejected += 1
+                    stream.write(json.dumps({"id": case.id, "row": case.row, "error": case.error}) + "\n"
+                                 if out_format == "jsonl" else f"{case.title(source)}\nNot explained: {case.error}\n\n")
+                elif out_format == "jsonl":
+                    stream.write(json.dumps({"id": case.id, "row": case.row, **case.explanation.to_dict()}) + "\n")
                 else:
                     stream.write(render_text(case.explanation, schema, case.title(source)) + "\n")
     except BrokenPipeError:  # e.g. `loanscore explain big.csv | head`: stop quietly, like other tools
@@ -163,7 +166,7 @@ def _cases(scorer, reader, ids: set[str], rows: set[int], quiet: bool) -> Iterat
             picked = [i for i in range(chunk.n)
                       if every or first + i in rows or (id_values[i] is not None and _id_text(id_values[i]) in ids)]
             if picked:
-                checked = check_columns(scorer.model.schema.columns(), chunk.columns, chunk.n, chunk.first_row)
+                checked = check_columns(scorer.schema.columns(), chunk.columns, chunk.n, chunk.first_row)
                 errors = rejections(checked.errors, chunk.row_errors)
                 good = [i for i in picked if i not in errors]
                 explained = dict(zip(good, explain_feeds(scorer, {k: v[good] for k, v in checked.feeds.items()})
@@ -186,10 +189,10 @@ def _cases(scorer, reader, ids: set[str], rows: set[int], quiet: bool) -> Iterat
 
 
 def _id_text(value: Any) -> str:
-    """An id as typed on the command line: JSON's 17 and 17.0 are both "17"."""
+    """An id as typed on the command line: JSON's 17 and 17.0, and CSV's " 17", are all "17"."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return str(value).strip()
 
 
 def _check_found(cases: list[_Case], ids: tuple[str, ...], rows: tuple[int, ...], source: str, id_column: str | None,
