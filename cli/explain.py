@@ -53,7 +53,8 @@ class _Case:
         if self.row is None:
             return f"The applicant ({source})"
         where = f"row {self.row:,} of {source}"
-        return f"Applicant {self.id} ({where})" if self.id not in (None, "") else where[0].upper() + where[1:]
+        ident = "" if self.id is None else _id_text(self.id)
+        return f"Applicant {ident} ({where})" if ident else where[0].upper() + where[1:]
 
 
 @click.command(help=_HELP, short_help="Every field's effect on chosen applicants' scores.")
