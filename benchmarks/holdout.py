@@ -89,11 +89,11 @@ def score_shipped(model_dir: Path | None, path: Path):  # type: ignore[no-untype
     scorer = Scorer.load(model_dir) if model_dir else Scorer.load()
     frame = read_text_frame(path, "Held-back data")
     columns = {c: frame[c].to_numpy() for c in frame.columns}
-    batch = scorer.score_columns(columns)
-    if batch.n_rejected:
-        first = next(iter(batch.errors.values()))
-        sys.exit(f"error: the model rejected {batch.n_rejected} held-back rows, e.g. {first[0]}")
-    return batch.probability, scorer, population_stability(scorer, columns, batch.probability, path.name)
+    checked, p = scorer.check_and_run(columns, len(frame))
+    if checked.errors:
+        first = next(iter(checked.errors.values()))
+        sys.exit(f"error: the model rejected {len(checked.errors)} held-back rows, e.g. {first[0]}")
+    return p, scorer, population_stability(scorer, checked.feeds, p, path.name)
 
 
 def table(results: dict) -> str:

@@ -89,17 +89,16 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
     X = d.values[scored].reset_index(drop=True)
     threshold = scorer.threshold
     manifest = scorer.model.manifest
+    feeds = check_columns(schema.columns(), {c: d.raw[c].to_numpy()[scored] for c in schema.input_names}, len(p)).feeds
     return Evaluation(
         model_dir=scorer.model.directory, manifest=manifest, data=d, y=y, p=p, X=X, scored=scored,
         rejections=rejections, threshold=threshold, metrics=classification_metrics(y, p, threshold),
         slices=all_slices(schema, X, y, p, threshold, band_field=band_field, band_edges=band_edges, min_group=min_group),
         costs=threshold_costs(manifest), in_sample=_same_file(d.path, manifest),
-        stability=population_stability(scorer, {c: d.raw[c].to_numpy()[scored] for c in schema.input_names}, p,
-                                       d.path.name),
+        stability=population_stability(scorer, feeds, p, d.path.name),
         model_name=model_name or scorer.model.directory.name,
         reasons=reason_tally(scorer, batch.reasons, batch.decision == "decline") if batch.reasons is not None else None,
-        delay=delay_response(scorer, check_columns(schema.columns(), {c: d.raw[c].to_numpy()[scored]
-                                                                      for c in schema.input_names}, len(p)).feeds, p),
+        delay=delay_response(scorer, feeds, p),
     )
 
 
@@ -161,8 +160,9 @@ def delay_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray) 
     return pd.DataFrame(rows)
 
 
-def population_stability(scorer: Scorer, raw: dict[str, np.ndarray], p: np.ndarray, source: str) -> StabilityReport | None:
-    """The scored rows (raw values and probabilities) against the manifest's reference population, if it has one."""
+def population_stability(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray, source: str) -> StabilityReport | None:
+    """The scored rows (validated inputs, as ``check_columns`` gives them, and probabilities) against the
+    manifest's reference population, if it has one."""
     try:
         reference = Reference.from_manifest(scorer.model.manifest, "the model")
     except ModelError:
@@ -170,7 +170,7 @@ def population_stability(scorer: Scorer, raw: dict[str, np.ndarray], p: np.ndarr
     columns = scorer.schema.columns()
     reference.check_columns(columns)
     report = StabilityReport(source, reference)
-    report.add(len(p), check_columns(columns, raw, len(p)).feeds, p)
+    report.add(len(p), feeds, p)
     return report.finish()
 
 
