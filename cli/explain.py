@@ -25,6 +25,8 @@ P(default), and for every field and history channel the applicant's value
 against the typical applicant's, its effect (P(default) minus P(default) with
 the field made typical) and P(default) and decision were it typical; under each
 history channel, the effect of each month alone. Largest effect first.
+Where the model words its reasons (or --statements FILE does), the text ends
+with the first four as an adverse-action notice would state them.
 
 \b
 Choose applicants with --id (the schema's id column) or --row (1-based data
@@ -70,6 +72,8 @@ class _Case:
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg", help="Draw the one chosen applicant's explanation.")
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
+@click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @reports_errors
 def explain(
@@ -84,6 +88,7 @@ def explain(
     plot: str | None,
     approve_below: float | None,
     decline_from: float | None,
+    statements_path: str | None,
     quiet: bool,
 ) -> None:
     if (input_path is None) == (json_text is None):
@@ -101,7 +106,8 @@ def explain(
     from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
 
     model = Model.load(model_dir)
-    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from))
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
+                    statements=statements_path)
     scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
     schema = model.schema
     if json_text is not None:

@@ -22,6 +22,9 @@ A row that cannot be scored is kept, with its error; the exit status is then 1.
 channels) that raise the applicant's P(default) the most above the typical
 applicant's, e.g. "repayment_status +0.213; payment_amount +0.052". It scores
 each row once more per field and channel, so it is several times slower.
+Where the model words its reasons, a reason_statements column follows, e.g.
+"Late repayments in recent months; Small payments in recent months";
+--statements FILE words them your way (another language, your reason codes).
 `loanscore explain` takes one applicant's score apart, month by month.
 
 \b
@@ -58,6 +61,8 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
 @click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N",
               help="Add the N reasons that raise each applicant's P(default) the most (reason codes).")
+@click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
 @reports_errors
@@ -72,9 +77,12 @@ def score(
     approve_below: float | None,
     decline_from: float | None,
     reasons: int,
+    statements_path: str | None,
     quiet: bool,
     chunk_rows: int,
 ) -> None:
+    if statements_path and not reasons:
+        raise click.UsageError("--statements words reason codes; add --reasons N.")
     if input_path is not None and json_text is not None:
         raise click.UsageError("Give either INPUT or --json, not both.")
     if input_path is None and json_text is None:
@@ -86,7 +94,8 @@ def score(
     from loanscore.runtime.tabular import json_record_reader, open_reader
 
     model = Model.load(model_dir)
-    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from))
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
+                    statements=statements_path)
     if reasons:
         scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
     schema = model.schema
@@ -119,7 +128,9 @@ def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: 
     try:
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
-            writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0))
+            worded = reasons > 0 and bool(scorer.explainer.statements)
+            writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0,
+                                                  statements=worded))
             summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools

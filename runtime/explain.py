@@ -18,10 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .reasons import MIN_EFFECT
 from .schema import Schema
 
 if TYPE_CHECKING:
     from .scorer import Scorer
+
+
+STATED = 4
+"""Reasons the text page words: an adverse-action notice gives the principal reasons, usually no more than four."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class Effect:
     """P(default) with this field (every month of a channel) set to the typical applicant's value."""
     decision_if_typical: str
     months: tuple[float, ...] = ()
+    statement: str = ""
+    """What the field says as a reason for this applicant (:mod:`.statements`); empty when the model words none."""
 
     @property
     def is_typical(self) -> bool:
@@ -53,6 +60,8 @@ class Effect:
                "probability_if_typical": round(self.if_typical, 6), "decision_if_typical": self.decision_if_typical}
         if self.months:
             out["months"] = [{"column": c, "effect": round(e, 6)} for c, e in zip(self.columns, self.months)]
+        if self.statement:
+            out["statement"] = self.statement
         return out
 
 
@@ -90,6 +99,7 @@ def explain_feeds(scorer: Scorer, feeds: Mapping[str, np.ndarray]) -> list[Expla
     history = {h.name for h in schema.history}
     decide = scorer.bands.decide
     cutoffs = (scorer.bands.approve_below, scorer.bands.decline_from)
+    words = explainer.wordings(feeds) if explainer.statements else None
     out = []
     for i in range(len(p)):
         if_typical = p[i] - effects[i, :g]
@@ -101,6 +111,7 @@ def explain_feeds(scorer: Scorer, feeds: Mapping[str, np.ndarray]) -> list[Expla
                 name, columns, tuple(_value(feeds[c][i, 0]) for c in columns),
                 tuple(_value(explainer.typical[c]) for c in columns), float(effects[i, j]), float(if_typical[j]),
                 str(after[j]), tuple(by_month[f"{name}:{c}"] for c in columns) if name in history else (),
+                words[j][i] if words else "",
             ))
         order = sorted(range(g), key=lambda j: -parts[j].effect)
         out.append(Explanation(float(p[i]), str(decide(p[i:i + 1])[0]), cutoffs, explainer.typical_probability,
@@ -154,6 +165,10 @@ def render_text(explanation: Explanation, schema: Schema, title: str) -> str:
     for k, r in enumerate(rows):
         out.append(line(r))
         out += [f"  {'by month' if m == 0 else '':<{widths[0] - 2}}  {text}" for m, text in enumerate(notes.get(k, []))]
+    stated = [e for e in explanation.effects if e.statement and e.effect >= MIN_EFFECT][:STATED]
+    if stated:
+        out += ["", "Reasons as stated to the applicant:"]
+        out += [f"  {k}. {e.statement} ({e.field} {signed(e.effect)})" for k, e in enumerate(stated, 1)]
     out += ["",
             "effect: P(default) minus P(default) with the field set to the typical applicant's value (a history",
             "channel: every month; by month: that month alone); if typical: P(default) and decision then.",

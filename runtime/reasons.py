@@ -31,7 +31,8 @@ import numpy as np
 
 from .errors import ModelError
 from .model import Model
-from .schema import Schema
+from .schema import NO_STATEMENT, Schema
+from .statements import Statements, directions, schema_statements, wording
 
 if TYPE_CHECKING:
     from .stability import Bins
@@ -52,21 +53,28 @@ class Reason:
 
     field: str
     effect: float
+    statement: str = ""
+    """What the reason says to the applicant (:mod:`.statements`); empty when the model words no reasons."""
 
     def __str__(self) -> str:
         return f"{self.field} {self.effect:+.3f}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "effect": round(self.effect, 6)}
+        out: dict[str, Any] = {"field": self.field, "effect": round(self.effect, 6)}
+        if self.statement:
+            out["statement"] = self.statement
+        return out
 
 
 class Explainer:
     """Finds each scored row's reasons by rescoring it with one group of inputs at a time made typical."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, statements: Statements | None = None):
+        """``statements`` replaces the reason statements the model's schema words (:mod:`.statements`)."""
         self.model = model
         self.groups = groups(model.schema)
         self.typical = typical_values(model.schema, model.manifest, f"{model.directory}'s manifest")
+        self.statements = dict(schema_statements(model.schema) if statements is None else statements)
 
     @functools.cached_property
     def typical_probability(self) -> float:
@@ -118,18 +126,32 @@ class Explainer:
     def reasons(self, feeds: Mapping[str, np.ndarray], probability: np.ndarray, top: int,
                 skip: Mapping[int, Any] | None = None) -> list[tuple[Reason, ...]]:
         """Up to ``top`` reasons per row, largest effect first; none for the rows in ``skip`` (rejected)."""
-        return self.pick(self.effects(feeds, np.asarray(probability, dtype=np.float64).reshape(-1)), top, skip)
+        effects = self.effects(feeds, np.asarray(probability, dtype=np.float64).reshape(-1))
+        return self.pick(effects, top, skip, feeds)
 
-    def pick(self, effects: np.ndarray, top: int, skip: Mapping[int, Any] | None = None) -> list[tuple[Reason, ...]]:
-        """The reasons :meth:`effects` gives, for callers that also need the effects themselves."""
+    def pick(self, effects: np.ndarray, top: int, skip: Mapping[int, Any] | None = None,
+             feeds: Mapping[str, np.ndarray] | None = None) -> list[tuple[Reason, ...]]:
+        """The reasons :meth:`effects` gives, for callers that also need the effects themselves; worded
+        (:attr:`Reason.statement`) when ``feeds`` are given and the model has statements."""
         order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
         names = [name for name, _ in self.groups]
+        words = self.wordings(feeds) if feeds is not None and self.statements else None
         out: list[tuple[Reason, ...]] = []
         for i, (row, picks) in enumerate(zip(effects, order)):
             if skip and i in skip:
                 out.append(())
                 continue
-            out.append(tuple(Reason(names[j], float(row[j])) for j in picks if row[j] >= MIN_EFFECT))
+            out.append(tuple(Reason(names[j], float(row[j]), words[j][i] if words else "")
+                             for j in picks if row[j] >= MIN_EFFECT))
+        return out
+
+    def wordings(self, feeds: Mapping[str, np.ndarray]) -> list[list[str]]:
+        """Per group, each row's statement for its value above or below the typical applicant's."""
+        way = directions(self.model.schema, self.typical, feeds)
+        out = []
+        for name, _ in self.groups:
+            texts = {d: wording(self.statements.get(name, NO_STATEMENT), d, name) for d in (-1, 0, 1)}
+            out.append([texts[d] for d in way.get(name, np.zeros(len(next(iter(feeds.values()))), np.int8)).tolist()])
         return out
 
 

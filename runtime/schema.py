@@ -27,6 +27,15 @@ _MISSING = ("impute", "reject")
 _ROLES = ("status", "balance", "payment", "other")
 _NUMERIC_ROLES = ("credit_limit", "age", "other")
 
+Statement = tuple[str, str]
+"""A reason statement: its wording when the applicant's value is above the typical one, and when below.
+
+A field that raises P(default) is a reason (:mod:`.reasons`); its statement is
+what an adverse-action notice or a clerk's screen says, e.g. "Late repayments
+in recent months". A statement without a direction has the same text twice.
+"""
+NO_STATEMENT: Statement = ("", "")
+
 
 @dataclass(frozen=True)
 class Column:
@@ -75,6 +84,7 @@ class NumericField:
     role: NumericRole = "other"
     """``credit_limit`` lets training relate balances to the limit; ``age`` marks the field reports band."""
     description: str = ""
+    reason: Statement = NO_STATEMENT
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class CategoricalField:
     labels: dict[str, str] = field(default_factory=dict)
     missing: Missing = "impute"
     description: str = ""
+    reason: Statement = NO_STATEMENT
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class HistoryChannel:
     missing: Missing = "impute"
     role: Role = "other"
     description: str = ""
+    reason: Statement = NO_STATEMENT
 
 
 @dataclass(frozen=True)
@@ -156,8 +168,12 @@ class Schema:
         """JSON-ready form; ``Schema.from_dict(s.to_dict()) == s``."""
 
         def clean(obj: Any) -> dict[str, Any]:
-            out = {}
+            out: dict[str, Any] = {}
             for k, v in obj.__dict__.items():
+                if k == "reason":
+                    if v != NO_STATEMENT:
+                        out[k] = statement_to_data(v)
+                    continue
                 if v is None or v == "" or v == {} or (k == "min_exclusive" and not v) or (k == "role" and v == "other"):
                     continue
                 out[k] = list(v) if isinstance(v, tuple) else v
@@ -253,7 +269,7 @@ def _range(entry: dict[str, Any], where: str) -> tuple[float | None, float | Non
     return low, high
 
 
-_COMMON = {"name", "description", "missing"}
+_COMMON = {"name", "description", "missing", "reason"}
 
 
 def _numeric(entry: dict[str, Any], source: str) -> NumericField:
@@ -269,6 +285,7 @@ def _numeric(entry: dict[str, Any], source: str) -> NumericField:
         missing=_choice(entry, "missing", _MISSING, "impute", where),
         role=_choice(entry, "role", _NUMERIC_ROLES, "other", where),
         description=str(entry.get("description", "")),
+        reason=statement_from_data(entry.get("reason"), f"{where}: 'reason'", directional=True),
     )
 
 
@@ -292,6 +309,7 @@ def _categorical(entry: dict[str, Any], source: str) -> CategoricalField:
         labels={str(k): str(v) for k, v in labels.items()},
         missing=_choice(entry, "missing", _MISSING, "impute", where),
         description=str(entry.get("description", "")),
+        reason=statement_from_data(entry.get("reason"), f"{where}: 'reason'", directional=False),
     )
 
 
@@ -311,7 +329,32 @@ def _history(entry: dict[str, Any], source: str) -> HistoryChannel:
         missing=_choice(entry, "missing", _MISSING, "impute", where),
         role=_choice(entry, "role", _ROLES, "other", where),
         description=str(entry.get("description", "")),
+        reason=statement_from_data(entry.get("reason"), f"{where}: 'reason'", directional=True),
     )
+
+
+def statement_from_data(value: Any, where: str, *, directional: bool) -> Statement:
+    """A ``reason`` entry: one statement, or (numbers and history channels) a table of ``higher``/``lower`` ones.
+
+    ``where`` names the entry in an error message."""
+    if value is None:
+        return NO_STATEMENT
+    if isinstance(value, str) and value.strip():
+        return (value.strip(), value.strip())
+    if (directional and isinstance(value, dict) and value and set(value) <= {"higher", "lower"}
+            and all(isinstance(v, str) and v.strip() for v in value.values())):
+        return (value.get("higher", "").strip(), value.get("lower", "").strip())
+    wanted = ("a statement, or a table of 'higher' and 'lower' statements (for a value above or below the "
+              "typical applicant's)") if directional else "a statement (a code has no above or below)"
+    raise SchemaError(f"{where} must be {wanted}; got {value!r}.")
+
+
+def statement_to_data(statement: Statement) -> str | dict[str, str]:
+    """The inverse of :func:`statement_from_data`."""
+    higher, lower = statement
+    if higher == lower:
+        return higher
+    return {k: v for k, v in (("higher", higher), ("lower", lower)) if v}
 
 
 def _num(x: float) -> str:

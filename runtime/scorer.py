@@ -14,7 +14,7 @@ Embed it like this; one ``Scorer`` serves every thread of the app::
 
     result = scorer.score(form_values, reasons=3)  # also: the 3 fields that raise P(default) the most
     for reason in result.reasons:                   # e.g. "repayment_status +0.213"
-        print(reason.field, reason.effect)
+        print(reason.field, reason.effect, reason.statement)  # "Late repayments in recent months"
 
     case = scorer.explain(form_values)     # every field's effect, the history month by month
 
@@ -39,6 +39,7 @@ from .validate import Checked, check_columns, check_record
 if TYPE_CHECKING:
     from .explain import Explanation
     from .reasons import Explainer, Reason
+    from .statements import Statements
 
 APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
 
@@ -118,18 +119,27 @@ class Scorer:
     shared between threads.
     """
 
-    def __init__(self, model: Model, bands: Bands | None = None):
+    def __init__(self, model: Model, bands: Bands | None = None, *,
+                 statements: str | Path | Statements | None = None):
+        """``statements`` (a statements file, or a mapping as :func:`.statements.load_statements` gives)
+        replaces the reason statements the model words; see :mod:`.statements`."""
         self.model = model
         self.bands = bands or Bands(model.threshold, model.threshold)
         self._columns = model.schema.columns()
         self._explainer: Explainer | None = None
+        if isinstance(statements, (str, Path)):
+            from .statements import load_statements
+
+            statements = load_statements(statements, model.schema)
+        self._statements = statements
 
     @classmethod
     def load(
-        cls, model_dir: str | Path | None = None, *, bands: Bands | None = None, threads: int | None = None
+        cls, model_dir: str | Path | None = None, *, bands: Bands | None = None, threads: int | None = None,
+        statements: str | Path | Statements | None = None,
     ) -> Scorer:
         """Load ``model_dir`` (default: the shipped model), checking it against its manifest."""
-        return cls(Model.load(model_dir, threads=threads), bands)
+        return cls(Model.load(model_dir, threads=threads), bands, statements=statements)
 
     @property
     def schema(self) -> Schema:
@@ -145,7 +155,7 @@ class Scorer:
         if self._explainer is None:
             from .reasons import Explainer
 
-            self._explainer = Explainer(self.model)
+            self._explainer = Explainer(self.model, self._statements)
         return self._explainer
 
     def score(self, record: Mapping[str, Any], *, reasons: int = 0) -> ScoreResult:

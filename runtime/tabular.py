@@ -57,6 +57,7 @@ BLOCK_BYTES = 1 << 20
 """Raw bytes decoded at a time; errors are located inside the block."""
 
 PROBABILITY, DECISION, REASONS, ERROR, WARNING = "probability_of_default", "decision", "reasons", "error", "warning"
+STATEMENTS = "reason_statements"
 RESULT_COLUMNS = (PROBABILITY, DECISION, ERROR, WARNING)
 """What every output row holds after its passthrough columns; with reason codes, REASONS follows DECISION."""
 FORMATS = ("csv", "jsonl")
@@ -217,7 +218,7 @@ def _missing_message(
 
 
 def _check_passthrough(keep: Sequence[str]) -> None:
-    clash = [k for k in keep if k in (*RESULT_COLUMNS, REASONS)]
+    clash = [k for k in keep if k in (*RESULT_COLUMNS, REASONS, STATEMENTS)]
     if clash:
         raise InputError(f"Cannot keep the column {clash[0]}: the output writes its own {clash[0]} column.")
 
@@ -624,8 +625,10 @@ class ScoredChunk:
     reasons: Sequence[Sequence[Any]] | None = None
 
 
-def _result_columns(reasons: bool) -> tuple[str, ...]:
-    return (PROBABILITY, DECISION, REASONS, ERROR, WARNING) if reasons else RESULT_COLUMNS
+def _result_columns(reasons: bool, statements: bool = False) -> tuple[str, ...]:
+    if not reasons:
+        return RESULT_COLUMNS
+    return (PROBABILITY, DECISION, REASONS, *((STATEMENTS,) if statements else ()), ERROR, WARNING)
 
 
 class CsvWriter:
@@ -633,14 +636,17 @@ class CsvWriter:
 
     Probabilities have 6 decimals; a rejected row has an empty probability and
     decision and a non-empty ``error``. Reason codes, when written, are one
-    cell such as ``repayment_status +0.213; payment_amount +0.052``.
+    cell such as ``repayment_status +0.213; payment_amount +0.052``; with
+    ``statements``, the next cell words them, in the same order.
     """
 
-    def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False):
+    def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
+                 statements: bool = False):
         self._passthrough = tuple(passthrough)
         self._reasons = reasons
+        self._statements = reasons and statements
         self._writer = csv.writer(stream, lineterminator="\n")
-        self._writer.writerow([*self._passthrough, *_result_columns(reasons)])
+        self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements)])
 
     def write(self, chunk: ScoredChunk) -> None:
         p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
@@ -648,6 +654,8 @@ class CsvWriter:
         results: list[Sequence[Any]] = [p, chunk.decision, chunk.error, chunk.warning]
         if self._reasons:
             results.insert(2, ["; ".join(map(str, row)) for row in _reasons_of(chunk)])
+        if self._statements:
+            results.insert(3, ["; ".join(r.statement for r in row) for row in _reasons_of(chunk)])
         self._writer.writerows(zip(*cols, *results))
 
 
@@ -655,7 +663,7 @@ class JsonLinesWriter:
     """Write scored rows as JSON Lines; where CSV has an empty cell, JSON has ``null``.
 
     Reason codes, when written, are a list of ``{"field": ..., "effect": ...}``
-    (empty for a rejected row).
+    (empty for a rejected row), with ``"statement"`` when the model words its reasons.
     """
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False):
@@ -685,10 +693,14 @@ def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
     return chunk.reasons
 
 
-def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False) -> CsvWriter | JsonLinesWriter:
+def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
+                statements: bool = False) -> CsvWriter | JsonLinesWriter:
+    """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself)."""
     if fmt not in FORMATS:
         raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
-    return (CsvWriter if fmt == "csv" else JsonLinesWriter)(stream, passthrough, reasons=reasons)
+    if fmt == "csv":
+        return CsvWriter(stream, passthrough, reasons=reasons, statements=statements)
+    return JsonLinesWriter(stream, passthrough, reasons=reasons)
 
 
 @contextmanager

@@ -230,6 +230,7 @@ def same_explanation(got: dict, want, threshold: float, row: int) -> None:  # ty
     for e in got["effects"]:
         w = python[e["field"]]
         assert (tuple(e["columns"]), tuple(e["values"]), tuple(e["typical"])) == (w.columns, w.values, w.typical), row
+        assert e.get("statement", "") == w.statement, (row, e["field"])
         assert close(e["effect"], w.effect) and close(e["probabilityIfTypical"], w.if_typical), (row, e["field"])
         if abs(w.if_typical - threshold) > NODE_TOLERANCE:
             assert e["decisionIfTypical"] == w.decision_if_typical, (row, e["field"])
@@ -245,12 +246,14 @@ def same_reasons(got: list[dict], every: Sequence, top: int, row: int) -> None:
     from loanscore.runtime.reasons import MIN_EFFECT
 
     python = {r.field: r.effect for r in every}
+    stated = {r.field: r.statement for r in every}
     assert len(got) <= top, row
     effects = [r["effect"] for r in got]
     assert effects == sorted(effects, reverse=True), row
     for r in got:
         if r["field"] in python:
             assert abs(r["effect"] - python[r["field"]]) <= NODE_TOLERANCE, (row, r)
+            assert r.get("statement", "") == stated[r["field"]], (row, r)
         else:
             assert r["effect"] < MIN_EFFECT + NODE_TOLERANCE, (row, r)  # below the floor in Python
     floor = effects[-1] if len(got) == top else MIN_EFFECT

@@ -75,7 +75,8 @@ export function columnsOf(schema) {
  * its row) and no probability; the others are scored in one graph call.
  * With `{ reasons: N }` each scored record also gets `reasons`: up to N
  * `{ field, effect }`, the fields or history channels that raise its
- * P(default) the most above the typical applicant's (see reasonCodes).
+ * P(default) the most above the typical applicant's (see reasonCodes), each
+ * with its `statement` where the model words its reasons (see wordingOf).
  */
 export async function scoreRecords(model, records, firstRow = 1, { reasons = 0 } = {}) {
   const { columns, checked, scored } = checkRecords(model, records, firstRow);
@@ -164,8 +165,33 @@ async function reasonCodes(model, columns, probability, scored, top) {
   return effects.map((row, i) => {
     if (!scored[i]) return [];
     return largestFirst(row).slice(0, top).filter((g) => row[g] >= MIN_EFFECT)
-      .map((g) => ({ field: model.groups[g][0], effect: row[g] }));
+      .map((g) => ({ field: model.groups[g][0], effect: row[g], ...wordingOf(model, columns, g, i) }));
   });
+}
+
+/**
+ * `{ statement }`: what group `g` says as a reason for row `i`, as loanscore/runtime/statements.py words it:
+ * the schema's `reason`, its `higher` or `lower` text by whether the value is above or below the typical
+ * applicant's (a history channel: the sign of the summed differences over the months, after signed_log, else
+ * of the largest one); the group's name where no text fits. `{}` when the model words no reasons.
+ */
+function wordingOf(model, columns, g, i) {
+  if (!model.statements.some(Boolean)) return {};
+  const [name, cols] = model.groups[g];
+  if (!model.statements[g]) return { statement: name };
+  const [higher, lower, transform] = model.statements[g];
+  const scale = transform === 'signed_log' ? (x) => Math.sign(x) * Math.log1p(Math.abs(x)) : (x) => x;
+  let sum = 0;
+  let largest = 0; // where the differences cancel out, the largest (the newest of equal ones) decides
+  for (const j of transform === null ? [] : cols) { // a code is neither above nor below
+    const d = scale(columns[j][i]) - scale(model.typical[j]);
+    if (Number.isNaN(d)) continue; // a missing month is no difference
+    sum += d;
+    if (Math.abs(d) >= Math.abs(largest)) largest = d;
+  }
+  const way = Math.sign(sum) || Math.sign(largest);
+  const text = way > 0 ? higher : way < 0 ? lower : higher === lower ? higher : '';
+  return { statement: text || name };
 }
 
 /** The model's typical applicant (float32 as the graph reads it) and reason groups, worked out once. */
@@ -174,6 +200,14 @@ function prepare(model) {
     const typical = typicalValues(model.manifest, model.columns);
     model.typical = model.columns.map((col) => (col.isString ? typical[col.name] : Math.fround(typical[col.name])));
     model.groups = groupsOf(model.manifest.schema, model.columns);
+    const schema = model.manifest.schema;
+    const codes = new Set(schema.categorical ?? []);
+    const entries = [...(schema.numeric ?? []), ...(schema.categorical ?? []), ...(schema.history ?? [])];
+    model.statements = entries.map((e) => {
+      if (e.reason === undefined) return null;
+      const [higher, lower] = typeof e.reason === 'string' ? [e.reason, e.reason] : [e.reason.higher ?? '', e.reason.lower ?? ''];
+      return [higher, lower, codes.has(e) ? null : e.transform ?? 'none'];
+    });
   }
   return model;
 }
@@ -240,6 +274,7 @@ export async function explainRecords(model, records, firstRow = 1) {
       probabilityIfTypical: probability[i] - row[g],
       decisionIfTypical: decide(model, probability[i] - row[g]),
       ...(history.has(field) && { months: cols.map((j) => ({ column: model.columns[j].name, effect: row[month++] })) }),
+      ...wordingOf(model, columns, g, i),
     }));
     return { probability: probability[i], decision: decide(model, probability[i]), typicalProbability: model.typicalProbability,
              effects: largestFirst(row.subarray(0, model.groups.length)).map((g) => parts[g]), errors: [], warnings: c.warnings };

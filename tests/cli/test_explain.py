@@ -146,3 +146,24 @@ def test_the_output_and_the_plot_appear_together_or_not_at_all(explain, applican
     assert not plot.exists()
     both = explain(path, "--row", "1", "-o", out, "--plot", plot)
     assert both.exit_code == 0 and out.read_text().startswith("Applicant 1") and plot.read_text().startswith("<svg")
+
+
+def test_the_text_ends_with_the_reasons_as_stated_and_a_statements_file_rewords_them(explain, applicants, write_csv,
+                                                                                    tmp_path):
+    rows = applicants(20, seed=6)
+    path = write_csv(rows)
+    words = tmp_path / "words.json"
+    words.write_text(json.dumps({"repayment_status": {"higher": "D1 Late", "lower": "D2 Inactive"}}))
+    shipped = [json.loads(line) for line in explain(path, "--format", "jsonl", "-q").stdout.splitlines()]
+    reworded = [json.loads(line) for line in explain(path, "--format", "jsonl", "--statements", words).stdout.splitlines()]
+    for a, b in zip(shipped, reworded):
+        for x, y in zip(a["effects"], b["effects"]):
+            assert x["field"] == y["field"] and x["effect"] == y["effect"]
+            assert x["statement"] != x["field"]  # the shipped model words every field
+            want = {"Late repayments in recent months": "D1 Late", "Little recent use of revolving credit": "D2 Inactive"}
+            assert y["statement"] == want.get(x["statement"], x["field"])
+    assert any(e["statement"] == "D1 Late" for case in reworded for e in case["effects"])
+    text = explain(path, "--row", "1").stdout
+    assert "\nReasons as stated to the applicant:\n  1. " in text
+    result = explain(path, "--row", "1", "--statements", tmp_path / "absent.toml")
+    assert result.exit_code == 2 and "Cannot read statements file" in result.stderr and result.stdout == ""

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from loanscore.cli.main import main
+from loanscore.runtime import Scorer
 
 LOANSCORE = [sys.executable, "-c", "import sys; from loanscore.cli.main import main; sys.argv[0] = 'loanscore'; main()"]
 
@@ -140,6 +141,9 @@ def test_non_utf8_exit_2_and_nothing_written(score, applicants, write_csv, tmp_p
         (["--keep-columns", "ID,,AGE"], "holds an empty column name"),
         (["--keep-columns", "BRANCH"], "lacks the columns to keep BRANCH"),
         (["--keep-columns", "error"], "Cannot keep the column error"),
+        (["--keep-columns", "reason_statements"], "Cannot keep the column reason_statements"),
+        (["--statements", "words.toml"], "--statements words reason codes; add --reasons N"),
+        (["--reasons", "1", "--statements", "/nonexistent/words.toml"], "Cannot read statements file"),
         (["--json", "{}"], "Give either INPUT or --json, not both"),
         (["--model", "/nonexistent/model"], "Model directory /nonexistent/model does not exist"),
         (["-o", "/nonexistent/dir/out.csv"], "the directory /nonexistent/dir does not exist"),
@@ -250,27 +254,66 @@ def test_reasons_column_in_csv_jsonl_and_json(score, scorer, applicants, write_c
     path = write_csv(rows)
     result = score(path, "--reasons", "2", "--keep-columns", "AGE")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == "ID,AGE,probability_of_default,decision,reasons,error,warning"
+    assert result.stdout.splitlines()[0] == "ID,AGE,probability_of_default,decision,reasons,reason_statements,error,warning"
     out = rows_of(result.stdout)
     assert [r["ID"] for r in out] == [str(i) for i in range(1, 41)]
-    assert out[3]["reasons"] == "" and out[3]["error"]
+    assert out[3]["reasons"] == out[3]["reason_statements"] == "" and out[3]["error"]
     api = scorer.score_records(rows, reasons=2)
     for row, want in zip(out, api):
         assert row["reasons"] == "; ".join(f"{r.field} {r.effect:+.3f}" for r in want.reasons)
+        assert row["reason_statements"] == "; ".join(r.statement for r in want.reasons)
     assert sum(1 for r in out if r["reasons"]) > 30
+    worded = {s for r in api for s in (x.statement for x in r.reasons)}
+    assert "Late repayments in recent months" in worded and not worded & set(scorer.explainer.statements)
 
     lines = score(path, "--reasons", "2", "--format", "jsonl").stdout.splitlines()
     records = [json.loads(line) for line in lines]
     assert list(records[0]) == ["ID", "probability_of_default", "decision", "reasons", "error", "warning"]
     assert records[3]["reasons"] == []
     for record, want in zip(records, api):
-        assert [r["field"] for r in record["reasons"]] == [r.field for r in want.reasons]
-        assert [r["effect"] for r in record["reasons"]] == [round(r.effect, 6) for r in want.reasons]
+        assert record["reasons"] == [{"field": r.field, "effect": round(r.effect, 6), "statement": r.statement}
+                                     for r in want.reasons]
 
     one = score("--json", json.dumps(rows[0]), "--reasons", "3")
     assert one.exit_code == 0
     assert rows_of(one.stdout)[0]["reasons"] == "; ".join(map(str, scorer.score(rows[0], reasons=3).reasons))
     assert "reasons" not in rows_of(score(path).stdout)[0]
+
+
+def test_a_statements_file_rewords_the_reasons_and_a_model_without_statements_has_none(
+        score, scorer, model_dir, applicants, write_csv, tmp_path):
+    rows = applicants(30, seed=8)
+    path = write_csv(rows)
+    words = tmp_path / "words.toml"
+    words.write_text('[repayment_status]\nhigher = "D1 Late"\nlower = "D2 Inactive"\n[LIMIT_BAL]\nlower = "C1 Low line"\n')
+    out = rows_of(score(path, "--reasons", "3", "--statements", words).stdout)
+    want = Scorer(scorer.model, statements=words).score_records(rows, reasons=3)
+    assert [r["reason_statements"] for r in out] == ["; ".join(x.statement for x in w.reasons) for w in want]
+    stated = {x for r in want for x in (y.statement for y in r.reasons)}
+    assert "D1 Late" in stated and "Late repayments in recent months" not in stated
+    assert stated - {"D1 Late", "D2 Inactive", "C1 Low line"} <= {"LIMIT_BAL", "AGE", "SEX", "EDUCATION", "MARRIAGE",
+                                                                  "repayment_status", "bill_amount", "payment_amount"}
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('INCOME = "Low income"\n')
+    target = tmp_path / "out.csv"
+    result = score(path, "--reasons", "1", "--statements", bad, "-o", target)
+    assert result.exit_code == 2 and "words 'INCOME', which the model does not have" in result.stderr
+    assert not target.exists()
+
+    plain = tmp_path / "model"
+    shutil.copytree(model_dir, plain)
+    manifest = json.loads((plain / "manifest.json").read_text())
+    for entry in (*manifest["schema"]["numeric"], *manifest["schema"]["categorical"], *manifest["schema"]["history"]):
+        del entry["reason"]
+    (plain / "manifest.json").write_text(json.dumps(manifest))
+    result = score(path, "--model", plain, "--reasons", "2")
+    assert result.stdout.splitlines()[0] == "ID,probability_of_default,decision,reasons,error,warning"
+    assert [r["reasons"] for r in rows_of(result.stdout)] == [r["reasons"] for r in rows_of(score(path, "--reasons", "2").stdout)]
+    lines = score(path, "--model", plain, "--reasons", "2", "--format", "jsonl").stdout.splitlines()
+    assert all("statement" not in r for line in lines for r in json.loads(line)["reasons"])
+    worded = score(path, "--model", plain, "--reasons", "2", "--statements", words).stdout
+    assert "reason_statements" in worded.splitlines()[0] and "D1 Late" in worded
 
 
 def test_reasons_from_a_model_without_a_population_exit_2_and_nothing_written(score, model_dir, applicants,
@@ -341,8 +384,7 @@ def big_csv(applicants, to_csv, tmp_path):
     path = tmp_path / "big.csv"
     with open(path, "w") as fh:
         fh.write(head + "\n")
-        for _ in range(300):
-            fh.write(body)
+        fh.writelines(body for _ in range(300))
     return path
 
 

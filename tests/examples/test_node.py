@@ -62,6 +62,8 @@ def test_reason_codes_are_the_same_in_node(node_parity, model_dir, scorer, appli
     told = [r for r in js if r["decision"] == "decline"]
     assert len(told) > 300 and all(r["reasons"] for r in told)
     assert {r["reasons"][0]["field"] for r in told} >= {"repayment_status", "payment_amount"}
+    assert {r["reasons"][0]["statement"] for r in told} >= {"Late repayments in recent months",
+                                                            "Small payments in recent months"}
 
 
 def test_case_explanations_are_the_same_in_node(node_explain_parity, model_dir, scorer, applicants, dev_sample) -> None:

@@ -31,11 +31,12 @@ LENDER_SCHEMA = {
         {"name": "years_at_address", "min": 0, "max": 80},
     ],
     "categorical": [
-        {"name": "region", "codes": ["north", "south", "east", "west"]},
+        {"name": "region", "codes": ["north", "south", "east", "west"], "reason": "Region of residence"},
         {"name": "housing", "codes": [1, 2, 3]},
     ],
     "history": [
-        {"name": "arrears", "role": "status", "columns": [f"arrears_m{i:02d}" for i in range(1, MONTHS + 1)], "min": -1, "max": 8},
+        {"name": "arrears", "role": "status", "columns": [f"arrears_m{i:02d}" for i in range(1, MONTHS + 1)], "min": -1, "max": 8,
+         "reason": {"higher": "Arrears in the last year"}},
         {"name": "balance", "role": "balance", "columns": [f"balance_m{i:02d}" for i in range(1, MONTHS + 1)],
          "min": -1_000_000, "max": 10_000_000, "transform": "signed_log"},
     ],
@@ -200,6 +201,11 @@ def test_reasons_on_the_lender_schema_with_string_codes_and_a_12_month_history(l
     assert result.exit_code == 0, result.output
     fields = {r["field"] for line in result.output.splitlines() for r in json.loads(line)["reasons"]}
     assert fields and fields <= {"income", "years_at_address", "region", "housing", "arrears", "balance"}
+    # The schema words two reasons (arrears only when above typical); the others are named by their field.
+    stated = {(r["field"], r["statement"]) for line in result.output.splitlines() for r in json.loads(line)["reasons"]}
+    assert ("arrears", "Arrears in the last year") in stated
+    assert {s for f, s in stated if f not in ("region", "arrears")} <= {"income", "years_at_address", "housing", "balance"}
+    assert {s for f, s in stated if f == "region"} <= {"Region of residence"}
 
 
 def test_cv_results_enter_the_manifest_only_for_the_same_configuration(lender, tmp_path) -> None:

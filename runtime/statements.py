@@ -1,0 +1,102 @@
+"""Reason statements: what a reason code says to the applicant, in the lender's words.
+
+A reason names a field or history channel (``repayment_status +0.213``); an
+adverse-action notice or a clerk's screen needs a sentence ("Late repayments in
+recent months"). The schema's ``reason`` entries give each field its statement,
+so they travel in the model's manifest; a statements file given when scoring
+replaces them all, for another language or the lender's own reason codes,
+without training or exporting again.
+
+Whether the applicant's value is above or below the typical applicant's picks
+between a ``higher`` and a ``lower`` statement. For a history channel that is
+the sign of the mean difference over the months, on the scale the model reads
+(after ``signed_log``), so that one large month does not outweigh five smaller
+ones; where the differences cancel out, the largest one decides.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import SchemaError
+from .schema import (
+    NO_STATEMENT,
+    CategoricalField,
+    HistoryChannel,
+    NumericField,
+    Schema,
+    Statement,
+    statement_from_data,
+)
+
+Statements = Mapping[str, Statement]
+"""Each field's or history channel's statement, by name; a name not in it has none."""
+
+
+def schema_statements(schema: Schema) -> dict[str, Statement]:
+    """The statements the schema (and so the model's manifest) words."""
+    entries: list[NumericField | CategoricalField | HistoryChannel] = [*schema.numeric, *schema.categorical,
+                                                                       *schema.history]
+    return {e.name: e.reason for e in entries if e.reason != NO_STATEMENT}
+
+
+def load_statements(path: str | Path, schema: Schema) -> dict[str, Statement]:
+    """Read a statements file (TOML or JSON): each key a field or channel of ``schema``, each value as the
+    schema's ``reason`` takes it. It replaces the model's statements: a name it leaves out has none."""
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise SchemaError(f"Cannot read statements file {path}: {exc.strerror or exc}.") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise SchemaError(f"Statements file {path} is not valid {kind}: {exc}.") from None
+    if not isinstance(data, dict):
+        raise SchemaError(f"Statements file {path}: expected a table of field names, got {type(data).__name__}.")
+    codes = [f.name for f in schema.categorical]
+    known = [*(f.name for f in schema.numeric), *codes, *(h.name for h in schema.history)]
+    unknown = [name for name in data if name not in known]
+    if unknown:
+        raise SchemaError(
+            f"Statements file {path} words {', '.join(map(repr, unknown))}, which the model does not have; "
+            f"its fields and history channels are {', '.join(known)}."
+        )
+    out = {name: statement_from_data(value, f"Statements file {path}: {name}", directional=name not in codes)
+           for name, value in data.items()}
+    return {name: s for name, s in out.items() if s != NO_STATEMENT}
+
+
+def directions(schema: Schema, typical: Mapping[str, Any], feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """For each number and history channel, per row of ``feeds``: +1 above the typical applicant, -1 below,
+    0 neither (equal, or missing). A code is neither, so it has no entry."""
+    out: dict[str, np.ndarray] = {}
+    entries: list[NumericField | HistoryChannel] = [*schema.numeric, *schema.history]
+    for entry in entries:
+        names = entry.columns if isinstance(entry, HistoryChannel) else (entry.name,)
+        x = np.stack([feeds[c][:, 0] for c in names], axis=1).astype(np.float64)
+        t = np.array([typical[c] for c in names], dtype=np.float32).astype(np.float64)  # as the graph reads it
+        if entry.transform == "signed_log":
+            x, t = np.sign(x) * np.log1p(np.abs(x)), np.sign(t) * np.log1p(np.abs(t))
+        d = np.nan_to_num(x - t)  # a missing month is no difference
+        way = np.sign(d.sum(axis=1))
+        tied = np.flatnonzero(way == 0)  # e.g. statuses -2, -1, +3 against 0, 0, 0: the largest difference decides
+        if len(tied):
+            last = d.shape[1] - 1 - np.argmax(np.abs(d[tied, ::-1]), axis=1)  # the newest of equally large ones
+            way[tied] = np.sign(d[tied, last])
+        out[entry.name] = way.astype(np.int8)
+    return out
+
+
+def wording(statement: Statement, direction: int, name: str) -> str:
+    """The statement for a value above (+1) or below (-1) typical; the field's name where none is worded."""
+    higher, lower = statement
+    text = higher if direction > 0 else lower if direction < 0 else higher if higher == lower else ""
+    return text or name
