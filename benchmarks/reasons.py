@@ -5,9 +5,11 @@
 DATA defaults to the development data ($LOANSCORE_DEV_DATA or ../shared/data).
 Prints the typical applicant the effects are measured from, then per field or
 history channel: how often it is a declined applicant's first reason, how
-often among their first three, and its mean effect; then how close the
-effects come to adding up, and the rows/s of scoring with reasons next to
-scoring without (median of 3, same process). Runtime-only install suffices.
+often among their first three, and its mean effect; where the model words its
+reasons, how often each statement is a declined applicant's first; then how
+close the effects come to adding up, and the rows/s of scoring with reasons
+next to scoring without (median of 3, same process). Runtime-only install
+suffices.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def main() -> None:
     scored = np.array([i not in checked.errors for i in range(len(p))])
     effects = all_effects[scored]
     declined = (scorer.bands.decide(p) == "decline")[scored]
-    reasons = [r for r, keep in zip(explainer.pick(all_effects, 3), scored) if keep]
+    reasons = [r for r, keep in zip(explainer.pick(all_effects, 3, feeds=checked.feeds), scored) if keep]
     told = [reasons[i] for i in np.flatnonzero(declined)]
     first = effects[declined].argmax(axis=1)
     print(f"\n{scored.sum():,} rows scored, {declined.sum():,} declined at the threshold {scorer.threshold:.4f}")
@@ -78,6 +80,13 @@ def main() -> None:
         print(f"{name:<20} {top:>10,} ({top / max(declined.sum(), 1):6.1%})       {among:>14.1%}"
               f"    {effects[declined, j].mean():>+18.4f}")
     print(f"declined applicants with at least one reason: {np.mean([bool(why) for why in told]):.1%}")
+    if explainer.statements:
+        stated = [why[0].statement for why in told if why]
+        print(f"\n{'first reason as stated to a declined applicant':<48} {'applicants':>16}")
+        for text in sorted(set(stated), key=lambda t: -stated.count(t)):
+            print(f"{text:<48} {stated.count(text):>7,} ({stated.count(text) / len(told):6.1%})")
+        wording = seconds(lambda: explainer.wordings(checked.feeds))
+        print(f"wording the reasons of {len(p):,} rows: {wording * 1000:.0f} ms (median of 3)")
     gap = p[scored] - p_typical
     print(f"additivity: median sum of effects {np.median(effects.sum(axis=1)):.4f} against median "
           f"P(default) - P(typical) {np.median(gap):.4f}; among declined {np.median(effects[declined].sum(axis=1)):.4f} "
