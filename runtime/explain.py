@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 STATED = 4
 """Reasons the text page words: an adverse-action notice gives the principal reasons, usually no more than four."""
+STATED_TITLE = "Reasons as stated to the applicant"
 
 
 @dataclass(frozen=True)
@@ -165,15 +166,19 @@ def render_text(explanation: Explanation, schema: Schema, title: str) -> str:
     for k, r in enumerate(rows):
         out.append(line(r))
         out += [f"  {'by month' if m == 0 else '':<{widths[0] - 2}}  {text}" for m, text in enumerate(notes.get(k, []))]
-    stated = [e for e in explanation.effects if e.statement and e.effect >= MIN_EFFECT][:STATED]
-    if stated:
-        out += ["", "Reasons as stated to the applicant:"]
-        out += [f"  {k}. {e.statement} ({e.field} {signed(e.effect)})" for k, e in enumerate(stated, 1)]
+    if told := stated(explanation):
+        out += ["", f"{STATED_TITLE}:"]
+        out += [f"  {k}. {e.statement} ({e.field} {signed(e.effect)})" for k, e in enumerate(told, 1)]
     out += ["",
             "effect: P(default) minus P(default) with the field set to the typical applicant's value (a history",
             "channel: every month; by month: that month alone); if typical: P(default) and decision then.",
             "Effects need not add up: the model is not additive.", ""]
     return "\n".join(out)
+
+
+def stated(explanation: Explanation) -> list[Effect]:
+    """The first :data:`STATED` reasons, worded; none where the model words no reasons."""
+    return [e for e in explanation.effects if e.statement and e.effect >= MIN_EFFECT][:STATED]
 
 
 def signed(x: float) -> str:
@@ -193,4 +198,4 @@ def shown(value: Any, labels: Mapping[str, str]) -> str:
     return f"{value:,.2f}"
 
 
-__all__ = ["Effect", "Explanation", "explain_feeds", "render_text", "shown", "signed"]
+__all__ = ["Effect", "Explanation", "explain_feeds", "render_text", "shown", "signed", "stated"]

@@ -2,12 +2,13 @@
 
 Left: each field's effect on P(default) as a bar (red raises it, blue lowers
 it). Right: the payment history month by month, each cell the effect of that
-month alone made typical, so the months that drove the score stand out.
+month alone made typical, so the months that drove the score stand out. Below,
+where the model words its reasons, the first four as the applicant is told them.
 """
 
 from __future__ import annotations
 
-from .explain import Effect, Explanation, shown, signed
+from .explain import STATED_TITLE, Effect, Explanation, shown, signed, stated
 from .schema import Schema
 from .svg import BLUE, GREY, RED, bar, document, line, text
 
@@ -23,12 +24,18 @@ def render_svg(explanation: Explanation, schema: Schema, title: str) -> str:
     months = max((len(e.columns) for e in history), default=0)
     right = LABEL + 2 * PAD + BARS + GAP
     width = right + (CHANNEL + months * CELL_W if history else 0) + 30
-    height = TOP + max(len(effects) * ROW, len(history) * CELL_H) + 50
+    body = TOP + max(len(effects) * ROW, len(history) * CELL_H)
+    told = stated(explanation)
+    height = body + (ROW * (len(told) + 1) + 10 if told else 0) + 50
     out = [text(10, 22, f"{title}: P(default) {explanation.probability:.3f}, {explanation.decision}; "
                         f"the typical applicant {explanation.typical_probability:.3f}", size=14, weight="bold")]
     out += _bars(effects, {c.name: c.labels for c in schema.columns()})
     if history:
         out += _months(history, right, months)
+    if told:
+        out.append(text(10, body + ROW + 15, f"{STATED_TITLE}:", size=13, weight="bold"))
+        out += [text(24, body + ROW * (k + 1) + 15, f"{k}. {e.statement} ({e.field} {signed(e.effect)})")
+                for k, e in enumerate(told, 1)]
     out.append(text(10, height - 12, "effect: P(default) minus P(default) with the field (a cell: that month alone) "
                                      "set to the typical applicant's value; hover for the values", colour=GREY))
     return document(width, height, out)

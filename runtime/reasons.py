@@ -135,7 +135,10 @@ class Explainer:
         (:attr:`Reason.statement`) when ``feeds`` are given and the model has statements."""
         order = np.argsort(-effects, axis=1, kind="stable")[:, :top]
         names = [name for name, _ in self.groups]
-        words = self.wordings(feeds) if feeds is not None and self.statements else None
+        words = None
+        if feeds is not None and self.statements:
+            picked = np.unique(order[np.take_along_axis(effects, order, axis=1) >= MIN_EFFECT])
+            words = self.wordings(feeds, picked.tolist())
         out: list[tuple[Reason, ...]] = []
         for i, (row, picks) in enumerate(zip(effects, order)):
             if skip and i in skip:
@@ -145,13 +148,17 @@ class Explainer:
                              for j in picks if row[j] >= MIN_EFFECT))
         return out
 
-    def wordings(self, feeds: Mapping[str, np.ndarray]) -> list[list[str]]:
-        """Per group, each row's statement for its value above or below the typical applicant's."""
-        way = directions(self.model.schema, self.typical, feeds)
-        out = []
-        for name, _ in self.groups:
+    def wordings(self, feeds: Mapping[str, np.ndarray], groups: Sequence[int] | None = None) -> dict[int, list[str]]:
+        """For each group (or those indexed by ``groups``), each row's statement for its value above or
+        below the typical applicant's."""
+        groups = range(len(self.groups)) if groups is None else groups
+        names = [self.groups[j][0] for j in groups]
+        way = directions(self.model.schema, self.typical, feeds, only=names)
+        n = len(next(iter(feeds.values())))
+        out = {}
+        for j, name in zip(groups, names):
             texts = {d: wording(self.statements.get(name, NO_STATEMENT), d, name) for d in (-1, 0, 1)}
-            out.append([texts[d] for d in way.get(name, np.zeros(len(next(iter(feeds.values()))), np.int8)).tolist()])
+            out[j] = [texts[d] for d in way[name].tolist()] if name in way else [texts[0]] * n
         return out
 
 

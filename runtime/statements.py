@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,18 +74,20 @@ def load_statements(path: str | Path, schema: Schema) -> dict[str, Statement]:
     return {name: s for name, s in out.items() if s != NO_STATEMENT}
 
 
-def directions(schema: Schema, typical: Mapping[str, Any], feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """For each number and history channel, per row of ``feeds``: +1 above the typical applicant, -1 below,
-    0 neither (equal, or missing). A code is neither, so it has no entry."""
+def directions(schema: Schema, typical: Mapping[str, Any], feeds: Mapping[str, np.ndarray],
+               only: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """For each number and history channel (or those named in ``only``), per row of ``feeds``: +1 above the
+    typical applicant, -1 below, 0 neither (equal, or missing). A code is neither, so it has no entry."""
     out: dict[str, np.ndarray] = {}
     entries: list[NumericField | HistoryChannel] = [*schema.numeric, *schema.history]
-    for entry in entries:
+    for entry in entries if only is None else [e for e in entries if e.name in only]:
         names = entry.columns if isinstance(entry, HistoryChannel) else (entry.name,)
-        x = np.stack([feeds[c][:, 0] for c in names], axis=1).astype(np.float64)
+        x = np.concatenate([feeds[c] for c in names], axis=1, dtype=np.float64)
         t = np.array([typical[c] for c in names], dtype=np.float32).astype(np.float64)  # as the graph reads it
         if entry.transform == "signed_log":
             x, t = np.sign(x) * np.log1p(np.abs(x)), np.sign(t) * np.log1p(np.abs(t))
-        d = np.nan_to_num(x - t)  # a missing month is no difference
+        d = x - t
+        d[np.isnan(d)] = 0.0  # a missing month is no difference
         way = np.sign(d.sum(axis=1))
         tied = np.flatnonzero(way == 0)  # e.g. statuses -2, -1, +3 against 0, 0, 0: the largest difference decides
         if len(tied):

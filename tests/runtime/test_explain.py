@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loanscore.runtime import Scorer, ValidationError
-from loanscore.runtime.explain import explain_feeds, render_text
+from loanscore.runtime.explain import STATED, explain_feeds, render_text, signed, stated
 from loanscore.runtime.explain_plot import render_svg
 from loanscore.runtime.reasons import MIN_EFFECT
 from loanscore.runtime.scorer import Bands
@@ -140,6 +140,12 @@ def test_the_picture_has_a_bar_per_field_and_a_cell_per_month(scorer: Scorer, go
     assert [r.get("fill") for r in bars] == [RED if e.effect > 0 else BLUE for e in moved]
     assert all(r.find("{http://www.w3.org/2000/svg}title").text.startswith(e.field) for r, e in zip(bars, moved))
     assert "Applicant 2: P(default)" in svg
+    told = stated(case)
+    assert told and len(told) <= STATED
+    lines = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    at = lines.index("Reasons as stated to the applicant:")
+    assert lines[at + 1:at + 1 + len(told)] == [f"{k}. {e.statement} ({e.field} {signed(e.effect)})"
+                                                for k, e in enumerate(told, 1)]
 
 
 def _field(col):  # type: ignore[no-untyped-def]
