@@ -223,7 +223,8 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
             "using them in credit decisions. Check the law that applies before use, and review the slices above.",
             ("Reason codes (`loanscore score --reasons N`) name the fields and history channels that raise an "
              "applicant's P(default) most above the typical applicant of the population recorded at export, by "
-             "rescoring. They report protected fields as the model uses them: leaving a field out of the reasons "
+             "rescoring, and word them with the schema's reason statements (a statements file can reword them). "
+             "They report protected fields as the model uses them: leaving a field out of the reasons "
              "would not take it out of the score; train without it instead. `loanscore explain` takes one "
              "applicant's score apart for a case review: every field, and the history month by month."
              if "population" in manifest else

@@ -111,6 +111,10 @@ def test_reason_codes_are_those_the_runtime_gives_the_declined(report, tiny_mode
     assert sum(r["first"] for r in rows.values()) == len(declined) - tally["without_reason"]
     firsts = [r["first"] for r in tally["per_field"]]
     assert firsts == sorted(firsts, reverse=True)
+    stated = [r[0].statement for r in declined if r]
+    assert tally["first_stated"] == {text: stated.count(text) for text in tally["first_stated"]}
+    assert sum(tally["first_stated"].values()) == len(stated) and "Late repayments in recent months" in stated
+    assert "first reason as stated" in report["html"].read_text("utf-8")
 
 
 def test_the_delay_response_is_the_runtimes_answer_to_one_month_later(report, tiny_model, taiwan_csv):

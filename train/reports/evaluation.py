@@ -104,7 +104,8 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
 
 def reason_tally(scorer: Scorer, reasons: Sequence[Sequence[Reason]], declined: np.ndarray) -> pd.DataFrame:
     """Per group of inputs that a reason can name: declined applicants whose first reason it is, and whose first
-    :data:`REASONS` reasons include it. ``attrs`` holds how many were declined and how many got no reason."""
+    :data:`REASONS` reasons include it. ``attrs`` holds how many were declined, how many got no reason, and how
+    many were first told each statement (where the model words its reasons)."""
     picked = [reasons[i] for i in np.flatnonzero(declined)]
     names = [name for name, _ in scorer.explainer.groups]
     first = pd.Series([r[0].field for r in picked if r], dtype=object).value_counts()
@@ -114,7 +115,9 @@ def reason_tally(scorer: Scorer, reasons: Sequence[Sequence[Reason]], declined: 
                           "among_first": [int(among.get(k, 0)) for k in names]})
     table["first_share"], table["among_first_share"] = table["first"] / n, table["among_first"] / n
     table = table.sort_values(["first", "among_first"], ascending=False, kind="stable").reset_index(drop=True)
-    table.attrs.update(declined=len(picked), without=sum(1 for r in picked if not r))
+    stated = pd.Series([r[0].statement for r in picked if r and r[0].statement], dtype=object).value_counts()
+    table.attrs.update(declined=len(picked), without=sum(1 for r in picked if not r),
+                       stated={str(k): int(v) for k, v in stated.items()})
     return table
 
 
@@ -505,6 +508,13 @@ def _reasons(report: Report, ev: Evaluation) -> None:
                  [[r["field"], r["first"], pct(r["first_share"]), r["among_first"], pct(r["among_first_share"])]
                   for r in t.to_dict("records")])
     report.data["reason_codes"] = {"declined": declined, "without_reason": without, "per_field": t.to_dict("records")}
+    if stated := t.attrs["stated"]:
+        report.text("The first reason as `--reasons` states it (the `reason_statements` column; the schema's "
+                    "wording, or a statements file's): a history channel's statement follows whether its months "
+                    "lie above or below the typical applicant's.")
+        report.table(["first reason as stated", "declined applicants", "share"],
+                     [[text, count, pct(count / declined)] for text, count in stated.items()])
+        report.data["reason_codes"]["first_stated"] = stated
 
 
 def _delay(report: Report, ev: Evaluation) -> None:
