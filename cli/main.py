@@ -10,6 +10,7 @@ from .model_commands import export, generate, train
 from .monitor import monitor
 from .report import report
 from .score import score
+from .statements import statements
 from .verify import verify
 
 EPILOG = """\b
@@ -30,5 +31,5 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, explain, monitor, backtest, verify, train, export, generate, report):
+for command in (score, explain, statements, monitor, backtest, verify, train, export, generate, report):
     main.add_command(command)

@@ -16,6 +16,7 @@ ones; where the differences cancel out, the largest one decides.
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections.abc import Collection, Mapping
@@ -102,3 +103,26 @@ def wording(statement: Statement, direction: int, name: str) -> str:
     higher, lower = statement
     text = higher if direction > 0 else lower if direction < 0 else higher if higher == lower else ""
     return text or name
+
+
+def statements_toml(schema: Schema, statements: Statements, heading: str) -> str:
+    """``statements`` as a statements file (TOML) to edit: every field and channel of ``schema``, its
+    description as a comment, one without a statement commented out. ``heading`` opens it as a comment."""
+    quote = functools.partial(json.dumps, ensure_ascii=False)  # a JSON string is a TOML basic string
+    directional: list[NumericField | HistoryChannel] = [*schema.numeric, *schema.history]
+    lines = [f"# {line}".rstrip() for line in heading.splitlines()]
+    lines += ["", "# Codes: one statement each."]
+    for f in schema.categorical:
+        text = statements.get(f.name, NO_STATEMENT)[0]
+        lines.append(f"{'' if text else '# '}{f.name} = {quote(text)}{_comment(f.description)}")
+    lines += ["", "# Numbers and history channels: `higher` when the applicant's value is above the typical",
+              "# applicant's, `lower` when below (a history channel: its months taken together)."]
+    for e in directional:
+        higher, lower = statements.get(e.name, NO_STATEMENT)
+        lines += ["", f"{'' if higher or lower else '# '}[{e.name}]{_comment(e.description)}"]
+        lines += [f"{'' if text else '# '}{key} = {quote(text)}" for key, text in (("higher", higher), ("lower", lower))]
+    return "\n".join(lines) + "\n"
+
+
+def _comment(description: str) -> str:
+    return f"  # {' '.join(description.split())}" if description else ""

@@ -440,3 +440,20 @@ def test_score_imports_no_training_stack(model_dir, applicants, write_csv):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_the_models_statements_written_reworded_and_read_back(score, applicants, write_csv, tmp_path):
+    words = tmp_path / "words.toml"
+    result = CliRunner().invoke(main, ["statements", "-o", str(words)])
+    assert result.exit_code == 0, result.output
+    text = words.read_text("utf-8")
+    assert 'higher = "Late repayments in recent months"' in text
+    words.write_text(text.replace("Late repayments in recent months", "R01 Late"), "utf-8")
+    path = write_csv(applicants(20, seed=3))
+    reworded = rows_of(score(path, "--reasons", "3", "--statements", words).stdout)
+    shipped = rows_of(score(path, "--reasons", "3").stdout)
+    assert [r["reason_statements"].replace("Late repayments in recent months", "R01 Late") for r in shipped] == \
+        [r["reason_statements"] for r in reworded]
+    assert any("R01 Late" in r["reason_statements"] for r in reworded)
+    bad = CliRunner().invoke(main, ["statements", "-o", str(tmp_path / "no" / "words.toml")])
+    assert bad.exit_code == 2 and "does not exist" in bad.stderr

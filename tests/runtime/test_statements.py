@@ -11,7 +11,7 @@ from loanscore.runtime import SchemaError, Scorer
 from loanscore.runtime.explain import STATED, render_text
 from loanscore.runtime.reasons import MIN_EFFECT
 from loanscore.runtime.schema import Schema
-from loanscore.runtime.statements import directions, load_statements, schema_statements, wording
+from loanscore.runtime.statements import directions, load_statements, schema_statements, statements_toml, wording
 
 LATE, LITTLE_USE = "Late repayments in recent months", "Little recent use of revolving credit"
 
@@ -158,3 +158,14 @@ def test_an_explanation_states_the_first_reasons_as_a_notice_would(scorer: Score
     assert len(stated) == min(STATED, len(raising)) and len(raising) > STATED
     assert stated[0] == f"  1. {LATE} (repayment_status +{by_field['repayment_status'].effect:.3f})"
     assert all(f"{e.statement} ({e.field} " in line for e, line in zip(raising, stated))
+
+
+def test_the_statements_file_written_reads_back_as_the_same_statements(schema: Schema, tmp_path) -> None:
+    words = {**schema_statements(schema), "AGE": ("Older", ""), "SEX": ("Sex \"as recorded\"", "Sex \"as recorded\"")}
+    del words["EDUCATION"], words["bill_amount"]
+    text = statements_toml(schema, words, "A heading\nover two lines")
+    assert text.startswith("# A heading\n# over two lines\n")
+    assert '# EDUCATION = ""' in text and "# [bill_amount]  # bill statement" in text and '# lower = ""' in text
+    path = _statements_file(tmp_path, text)
+    assert load_statements(path, schema) == words
+    assert load_statements(_statements_file(tmp_path, statements_toml(schema, {}, "none"), "none.toml"), schema) == {}
