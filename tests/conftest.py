@@ -156,8 +156,9 @@ def node() -> str:
 
 @pytest.fixture()
 def node_parity(node: str, tmp_path: Path) -> Callable[..., tuple[int, list[dict], str]]:
-    """``node_parity(model_dir, records, *lines)``: score ``records`` with examples/node/score.mjs and with the
-    Python runtime, assert the two agree row by row, and return Node's exit status, results and stderr.
+    """``node_parity(model_dir, records, *lines, reasons=0, statements=None)``: score ``records`` with
+    examples/node/score.mjs and with the Python runtime (both given the statements file, JSON, if any), assert
+    the two agree row by row, and return Node's exit status, results and stderr.
 
     ``lines`` are appended to the JSON Lines file as they are (lines that are no JSON object); Python is not
     asked about them.
@@ -167,14 +168,16 @@ def node_parity(node: str, tmp_path: Path) -> Callable[..., tuple[int, list[dict
 
     from loanscore.runtime.scorer import Scorer
 
-    def run(model: Path, records: list[dict], *lines: str, reasons: int = 0) -> tuple[int, list[dict], str]:
+    def run(model: Path, records: list[dict], *lines: str, reasons: int = 0,
+            statements: Path | None = None) -> tuple[int, list[dict], str]:
         path = tmp_path / "records.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in records) + "".join(line + "\n" for line in lines))
+        words = ["--statements", str(statements)] if statements else []
         done = subprocess.run([node, str(NODE_EXAMPLE / "score.mjs"), *(["--reasons", str(reasons)] if reasons else []),
-                               str(model), str(path)], capture_output=True, text=True, timeout=300)
+                               *words, str(model), str(path)], capture_output=True, text=True, timeout=300)
         js = [json.loads(line) for line in done.stdout.splitlines()]
         assert len(js) == len(records) + len(lines), done.stderr
-        scorer = Scorer.load(model)
+        scorer = Scorer.load(model, statements=statements)
         every = len(scorer.explainer.groups) if reasons else 0  # Python's every reason, to compare Node's first few
         for i, (got, want) in enumerate(zip(js, scorer.score_records(records, reasons=every))):
             assert got["row"] == i + 1

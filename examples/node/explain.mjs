@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { explainRecords, loadModel, readRecords } from './loanscore.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; }); // `| head`
 const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = process.argv.slice(2);
 const model = await loadModel(modelDir);
 const { records, unreadable } = readRecords(readFileSync(file, 'utf8'));

@@ -202,14 +202,40 @@ function prepare(model) {
     model.groups = groupsOf(model.manifest.schema, model.columns);
     const schema = model.manifest.schema;
     const codes = new Set(schema.categorical ?? []);
-    const entries = [...(schema.numeric ?? []), ...(schema.categorical ?? []), ...(schema.history ?? [])];
-    model.statements = entries.map((e) => {
-      if (e.reason === undefined) return null;
-      const [higher, lower] = typeof e.reason === 'string' ? [e.reason, e.reason] : [e.reason.higher ?? '', e.reason.lower ?? ''];
-      return [higher, lower, codes.has(e) ? null : e.transform ?? 'none'];
-    });
+    model.entries = [...(schema.numeric ?? []), ...(schema.categorical ?? []), ...(schema.history ?? [])]
+      .map((e) => ({ transform: codes.has(e) ? null : e.transform ?? 'none', reason: e.reason }));
+    model.statements = model.entries.map((e, g) => statementOf(e.reason, e.transform, model.groups[g][0]));
   }
   return model;
+}
+
+/**
+ * Reword the reasons: `table` maps fields and history channels to a statement, or (numbers and channels) to
+ * `{ higher, lower }`, as a loanscore statements file does (`loanscore statements`; JSON here). It replaces
+ * the manifest's wording: a name it leaves out is named by its field. Throws on a name or form it cannot take.
+ */
+export function useStatements(model, table) {
+  prepare(model);
+  const names = model.groups.map(([name]) => name);
+  const unknown = Object.keys(table).filter((name) => !names.includes(name));
+  if (unknown.length) {
+    throw new Error(`the statements word ${unknown.map((name) => `'${name}'`).join(', ')}, which the model does not ` +
+                    `have; its fields and history channels are ${names.join(', ')}.`);
+  }
+  model.statements = names.map((name, g) => statementOf(table[name], model.entries[g].transform, name));
+}
+
+/** A `reason` as [higher, lower, transform] (transform null for a code), or null for none; throws if malformed. */
+function statementOf(reason, transform, name) {
+  if (reason === undefined || reason === null) return null;
+  const text = (value) => typeof value === 'string' && value.trim() !== '';
+  if (text(reason)) return [reason.trim(), reason.trim(), transform];
+  const keys = reason && typeof reason === 'object' && !Array.isArray(reason) ? Object.keys(reason) : null;
+  if (transform !== null && keys?.length && keys.every((k) => ['higher', 'lower'].includes(k) && text(reason[k]))) {
+    return [reason.higher?.trim() ?? '', reason.lower?.trim() ?? '', transform];
+  }
+  throw new Error(`${name} must be ${transform === null ? 'a statement (a code has no above or below)'
+    : 'a statement, or a table of \'higher\' and \'lower\' statements'}; got ${JSON.stringify(reason)}.`);
 }
 
 /** Group indexes by effect, largest first; ties keep the groups' order (the sort is stable), as in Python. */

@@ -1,14 +1,16 @@
-// node score.mjs [--reasons N] [MODEL_DIR] [FILE.jsonl] — score JSON Lines (one applicant object a line; stdin
-// without FILE). Prints one JSON line per input line: row, probability, decision, errors, warnings, and with
-// --reasons N up to N reason codes. A line that is no JSON object is an error of its row, and the other rows
-// are still scored. Exit status 1 when a row was rejected, 2 for a bad --reasons.
+// node score.mjs [--reasons N [--statements WORDS.json]] [MODEL_DIR] [FILE.jsonl] — score JSON Lines (one
+// applicant object a line; stdin without FILE). Prints one JSON line per input line: row, probability,
+// decision, errors, warnings, and with --reasons N up to N reason codes, worded by the manifest's statements or
+// by a statements file (as `loanscore statements` writes, in JSON). A line that is no JSON object is an error
+// of its row, and the other rows are still scored. Exit status 1 when a row was rejected, 2 for a bad option.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, readRecords, scoreRecords } from './loanscore.mjs';
+import { loadModel, readRecords, scoreRecords, useStatements } from './loanscore.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; }); // `| head`
 const args = process.argv.slice(2);
 let reasons = 0;
 const flag = args.indexOf('--reasons');
@@ -20,8 +22,27 @@ if (flag >= 0) {
   }
   args.splice(flag, 2);
 }
+let statements = null;
+const words = args.indexOf('--statements');
+if (words >= 0) {
+  try {
+    statements = JSON.parse(readFileSync(args[words + 1], 'utf8'));
+  } catch (err) {
+    console.error(`--statements takes a statements file in JSON: ${err.message}`);
+    process.exit(2);
+  }
+  args.splice(words, 2);
+}
 const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = args;
 const model = await loadModel(modelDir);
+if (statements !== null) {
+  try {
+    useStatements(model, statements);
+  } catch (err) {
+    console.error(`--statements: ${err.message}`);
+    process.exit(2);
+  }
+}
 const { records, unreadable } = readRecords(readFileSync(file, 'utf8'));
 const results = records.length ? await scoreRecords(model, records, 1, { reasons }) : [];
 let rejected = 0;

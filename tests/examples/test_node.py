@@ -66,6 +66,24 @@ def test_reason_codes_are_the_same_in_node(node_parity, model_dir, scorer, appli
                                                             "Small payments in recent months"}
 
 
+def test_a_statements_file_rewords_the_reasons_as_in_python(node, node_parity, model_dir, scorer, applicants,
+                                                             tmp_path) -> None:
+    records = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(150, seed=15)]
+    words = tmp_path / "words.json"
+    words.write_text(json.dumps({"repayment_status": {"higher": "D1 Late", "lower": "D2 Inactive"},
+                                 "LIMIT_BAL": {"lower": " C1 Low line "}, "SEX": "Sex"}))
+    status, js, _ = node_parity(model_dir, records, reasons=3, statements=words)
+    stated = {r["statement"] for result in js for r in result["reasons"]}
+    assert status == 0 and {"D1 Late", "C1 Low line"} <= stated and "Late repayments in recent months" not in stated
+    for table, message in (({"FOO": "x"}, "the statements word 'FOO', which the model does not have"),
+                           ({"SEX": {"higher": "x"}}, "SEX must be a statement (a code has no above or below)"),
+                           ({"AGE": {"higher": ""}}, "AGE must be a statement, or a table")):
+        words.write_text(json.dumps(table))
+        done = subprocess.run([node, str(EXAMPLE / "score.mjs"), "--reasons", "1", "--statements", str(words),
+                               str(model_dir)], input="{}\n", capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and message in done.stderr and done.stdout == "", table
+
+
 def test_case_explanations_are_the_same_in_node(node_explain_parity, model_dir, scorer, applicants, dev_sample) -> None:
     generated = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(60, seed=14)]
     with open(dev_sample(300, seed=8), newline="") as stream:
