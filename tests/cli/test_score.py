@@ -455,5 +455,8 @@ def test_the_models_statements_written_reworded_and_read_back(score, applicants,
     assert [r["reason_statements"].replace("Late repayments in recent months", "R01 Late") for r in shipped] == \
         [r["reason_statements"] for r in reworded]
     assert any("R01 Late" in r["reason_statements"] for r in reworded)
+    as_json = tmp_path / "words.json"
+    assert CliRunner().invoke(main, ["statements", "--format", "json", "-o", str(as_json)]).exit_code == 0
+    assert Scorer.load(statements=as_json).explainer.statements == Scorer.load().explainer.statements
     bad = CliRunner().invoke(main, ["statements", "-o", str(tmp_path / "no" / "words.toml")])
     assert bad.exit_code == 2 and "does not exist" in bad.stderr
