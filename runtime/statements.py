@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -26,15 +27,8 @@ from typing import Any
 import numpy as np
 
 from .errors import SchemaError
-from .schema import (
-    NO_STATEMENT,
-    CategoricalField,
-    HistoryChannel,
-    NumericField,
-    Schema,
-    Statement,
-    statement_from_data,
-)
+from .schema import NO_STATEMENT, CategoricalField, HistoryChannel, NumericField, Schema, Statement
+from .schema import statement_from_data
 
 Statements = Mapping[str, Statement]
 """Each field's or history channel's statement, by name; a name not in it has none."""
@@ -114,14 +108,19 @@ def statements_toml(schema: Schema, statements: Statements, heading: str) -> str
     lines += ["", "# Codes: one statement each."]
     for f in schema.categorical:
         text = statements.get(f.name, NO_STATEMENT)[0]
-        lines.append(f"{'' if text else '# '}{f.name} = {quote(text)}{_comment(f.description)}")
+        lines.append(f"{'' if text else '# '}{_key(f.name)} = {quote(text)}{_comment(f.description)}")
     lines += ["", "# Numbers and history channels: `higher` when the applicant's value is above the typical",
               "# applicant's, `lower` when below (a history channel: its months taken together)."]
     for e in directional:
         higher, lower = statements.get(e.name, NO_STATEMENT)
-        lines += ["", f"{'' if higher or lower else '# '}[{e.name}]{_comment(e.description)}"]
+        lines += ["", f"{'' if higher or lower else '# '}[{_key(e.name)}]{_comment(e.description)}"]
         lines += [f"{'' if text else '# '}{key} = {quote(text)}" for key, text in (("higher", higher), ("lower", lower))]
     return "\n".join(lines) + "\n"
+
+
+def _key(name: str) -> str:
+    """A TOML key: bare where it may be, else quoted."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
 
 
 def _comment(description: str) -> str:

@@ -169,3 +169,7 @@ def test_the_statements_file_written_reads_back_as_the_same_statements(schema: S
     path = _statements_file(tmp_path, text)
     assert load_statements(path, schema) == words
     assert load_statements(_statements_file(tmp_path, statements_toml(schema, {}, "none"), "none.toml"), schema) == {}
+    odd = Schema.from_dict({"label": "bad", "categorical": [{"name": "home region", "codes": [1], "reason": "Région"}],
+                            "history": [{"name": "arrears.12m", "columns": ["a1", "a2"], "reason": {"lower": "Peu"}}]})
+    path = _statements_file(tmp_path, statements_toml(odd, schema_statements(odd), "odd names"), "odd.toml")
+    assert load_statements(path, odd) == {"home region": ("Région", "Région"), "arrears.12m": ("", "Peu")}
