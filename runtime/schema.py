@@ -132,10 +132,7 @@ class Schema:
     def load(cls, path: str | Path) -> Schema:
         """Read a schema from a ``.toml`` or ``.json`` file."""
         path = Path(path)
-        try:
-            text = path.read_text("utf-8")
-        except OSError as exc:
-            raise SchemaError(f"Cannot read schema file {path}: {exc.strerror or exc}.") from None
+        text = read_text(path, "schema file")
         try:
             data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
         except (ValueError, tomllib.TOMLDecodeError) as exc:
@@ -229,6 +226,17 @@ class Schema:
             )
         if self.months < 2:
             raise SchemaError(f"{source}: a history needs at least 2 months, got {self.months}.")
+
+
+def read_text(path: Path, what: str) -> str:
+    """A settings file's text: UTF-8, with or without the byte-order mark some Windows editors write."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise SchemaError(f"Cannot read {what} {path}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{what[0].upper()}{what[1:]} {path} is not UTF-8 text (byte {exc.start + 1} cannot be "
+                          "read); save it as UTF-8.") from None
 
 
 def _req_str(entry: dict[str, Any], key: str, where: str) -> str:

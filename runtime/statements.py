@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import SchemaError
 from .schema import NO_STATEMENT, CategoricalField, HistoryChannel, NumericField, Schema, Statement
-from .schema import statement_from_data
+from .schema import read_text, statement_from_data
 
 Statements = Mapping[str, Statement]
 """Each field's or history channel's statement, by name; a name not in it has none."""
@@ -45,10 +45,7 @@ def load_statements(path: str | Path, schema: Schema) -> dict[str, Statement]:
     """Read a statements file (TOML or JSON): each key a field or channel of ``schema``, each value as the
     schema's ``reason`` takes it. It replaces the model's statements: a name it leaves out has none."""
     path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise SchemaError(f"Cannot read statements file {path}: {exc.strerror or exc}.") from None
+    text = read_text(path, "statements file")
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:

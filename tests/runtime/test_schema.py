@@ -77,3 +77,12 @@ def test_unreadable_and_invalid_files(tmp_path) -> None:
     bad.write_text("{not json")
     with pytest.raises(SchemaError, match="is not valid JSON"):
         Schema.load(bad)
+
+
+def test_a_schema_saved_with_a_byte_order_mark_or_as_utf_16(schema: Schema, tmp_path) -> None:
+    path = tmp_path / "s.json"
+    path.write_bytes(json.dumps(schema.to_dict()).encode("utf-8-sig"))
+    assert Schema.load(path) == schema
+    path.write_bytes(json.dumps(schema.to_dict()).encode("utf-16"))
+    with pytest.raises(SchemaError, match="Schema file .* is not UTF-8 text .*; save it as UTF-8"):
+        Schema.load(path)

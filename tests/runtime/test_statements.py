@@ -173,3 +173,13 @@ def test_the_statements_file_written_reads_back_as_the_same_statements(schema: S
                             "history": [{"name": "arrears.12m", "columns": ["a1", "a2"], "reason": {"lower": "Peu"}}]})
     path = _statements_file(tmp_path, statements_toml(odd, schema_statements(odd), "odd names"), "odd.toml")
     assert load_statements(path, odd) == {"home region": ("Région", "Région"), "arrears.12m": ("", "Peu")}
+
+
+def test_a_windows_editors_byte_order_mark_is_read_and_utf_16_is_named(schema: Schema, tmp_path) -> None:
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes('SEX = "性別"\n'.encode("utf-8-sig"))
+    assert load_statements(bom, schema) == {"SEX": ("性別", "性別")}
+    wide = tmp_path / "wide.toml"
+    wide.write_bytes('SEX = "Sex"\n'.encode("utf-16"))
+    with pytest.raises(SchemaError, match=r"wide.toml is not UTF-8 text \(byte 1 cannot be read\); save it as UTF-8"):
+        load_statements(wide, schema)
