@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 
 from .errors import SchemaError
 from .schema import NO_STATEMENT, CategoricalField, HistoryChannel, NumericField, Schema, Statement
-from .schema import read_text, statement_from_data
+from .schema import read_text, statement_from_data, toml
 
 Statements = Mapping[str, Statement]
 """Each field's or history channel's statement, by name; a name not in it has none."""
@@ -47,8 +46,8 @@ def load_statements(path: str | Path, schema: Schema) -> dict[str, Statement]:
     path = Path(path)
     text = read_text(path, "statements file")
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        data = json.loads(text) if path.suffix.lower() == ".json" else toml(text)
+    except ValueError as exc:  # TOMLDecodeError is one
         kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
         raise SchemaError(f"Statements file {path} is not valid {kind}: {exc}.") from None
     if not isinstance(data, dict):
