@@ -10,8 +10,8 @@ without training or exporting again.
 Whether the applicant's value is above or below the typical applicant's picks
 between a ``higher`` and a ``lower`` statement. For a history channel that is
 the sign of the mean difference over the months, on the scale the model reads
-(after ``signed_log``), so that one large month does not outweigh five smaller
-ones; where the differences cancel out, the largest one decides.
+(after ``signed_log``), so that one very large amount does not outweigh several
+months; where the differences cancel out, the largest one decides.
 """
 
 from __future__ import annotations
