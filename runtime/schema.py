@@ -123,19 +123,14 @@ class Schema:
     @classmethod
     def default(cls) -> Schema:
         """The Taiwan credit-card schema of the development data."""
-        text = (Path(__file__).parent / "schemas" / "taiwan.toml").read_text("utf-8")
-        return cls.from_dict(toml(text), source="built-in taiwan schema")
+        data = read_settings(Path(__file__).parent / "schemas" / "taiwan.toml", "built-in schema")
+        return cls.from_dict(data, source="built-in taiwan schema")
 
     @classmethod
     def load(cls, path: str | Path) -> Schema:
         """Read a schema from a ``.toml`` or ``.json`` file."""
         path = Path(path)
-        text = read_text(path, "schema file")
-        try:
-            data = json.loads(text) if path.suffix.lower() == ".json" else toml(text)
-        except ValueError as exc:  # TOMLDecodeError is one
-            raise SchemaError(f"Schema file {path} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}.") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_settings(path, "schema file"), source=str(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "schema") -> Schema:
@@ -226,22 +221,25 @@ class Schema:
             raise SchemaError(f"{source}: a history needs at least 2 months, got {self.months}.")
 
 
-def toml(text: str) -> Any:
-    """Parse TOML, importing the parser only here: scoring reads no TOML and starts faster without it."""
-    import tomllib
-
-    return tomllib.loads(text)
-
-
-def read_text(path: Path, what: str) -> str:
-    """A settings file's text: UTF-8, with or without the byte-order mark some Windows editors write."""
+def read_settings(path: Path, what: str) -> Any:
+    """A schema or statements file's content: JSON for ``.json``, else TOML; UTF-8, with or without the
+    byte-order mark some Windows editors write. ``what`` names the file in error messages."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise SchemaError(f"Cannot read {what} {path}: {exc.strerror or exc}.") from None
     except UnicodeDecodeError as exc:
         raise SchemaError(f"{what[0].upper()}{what[1:]} {path} is not UTF-8 text (byte {exc.start + 1} cannot be "
                           "read); save it as UTF-8.") from None
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+    try:
+        if kind == "JSON":
+            return json.loads(text)
+        import tomllib  # only here: scoring reads no TOML and starts faster without it
+
+        return tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError is one
+        raise SchemaError(f"{what[0].upper()}{what[1:]} {path} is not valid {kind}: {exc}.") from None
 
 
 def _req_str(entry: dict[str, Any], key: str, where: str) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import SchemaError
 from .schema import NO_STATEMENT, CategoricalField, HistoryChannel, NumericField, Schema, Statement
-from .schema import read_text, statement_from_data, toml
+from .schema import read_settings, statement_from_data
 
 Statements = Mapping[str, Statement]
 """Each field's or history channel's statement, by name; a name not in it has none."""
@@ -44,12 +44,7 @@ def load_statements(path: str | Path, schema: Schema) -> dict[str, Statement]:
     """Read a statements file (TOML or JSON): each key a field or channel of ``schema``, each value as the
     schema's ``reason`` takes it. It replaces the model's statements: a name it leaves out has none."""
     path = Path(path)
-    text = read_text(path, "statements file")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else toml(text)
-    except ValueError as exc:  # TOMLDecodeError is one
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise SchemaError(f"Statements file {path} is not valid {kind}: {exc}.") from None
+    data = read_settings(path, "statements file")
     if not isinstance(data, dict):
         raise SchemaError(f"Statements file {path}: expected a table of field names, got {type(data).__name__}.")
     codes = [f.name for f in schema.categorical]
