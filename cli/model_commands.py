@@ -25,6 +25,9 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--teacher", type=click.FloatRange(0, 1), default=0.6, show_default=True,
               help="Weight of boosted trees' out-of-fold probabilities in the training target "
                    "(knowledge distillation; the trees are not exported). 0: labels only.")
+@click.option("--monotone", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Weight of a training penalty wherever one month's later repayment status lowers the "
+                   "score. Needs a history channel with role 'status'. 0: none.")
 @click.option("--amounts", type=click.Choice(["normal_scores", "signed_log"]), default="normal_scores",
               show_default=True, help="Encoding of the schema's signed_log fields (bills, payments, credit line).")
 @click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
@@ -41,7 +44,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | None, seed: int,
-          ensemble: int | None, teacher: float, amounts: str, class_weight: str, threshold_rule: str,
+          ensemble: int | None, teacher: float, monotone: float, amounts: str, class_weight: str, threshold_rule: str,
           cost_default: float, cost_decline_good: float, approval_rate: float) -> None:
     """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
 
@@ -55,7 +58,11 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
     from loanscore.train.trainer import TrainConfig, train as run_training
 
     schema = Schema.load(schema_path) if schema_path else Schema.default()
-    config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher,
+    if monotone and not any(h.role == "status" for h in schema.history):
+        raise click.BadParameter("the schema has no history channel with role 'status' for a later repayment to "
+                                 "be scored against; give one that role, or leave --monotone at 0.",
+                                 param_hint="--monotone")
+    config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher, monotone=monotone,
                          threshold=ThresholdRule(threshold_rule, cost_default, cost_decline_good, approval_rate))
     if epochs is not None:
         config = replace(config, network=replace(config.network, max_epochs=epochs))

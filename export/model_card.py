@@ -89,6 +89,10 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
           f"{config['teacher']:g} × the out-of-fold probability of gradient-boosted trees fitted on that network's "
           "training rows. The trees are not part of the model; early stopping, calibration and the threshold's "
           "figures use the labels alone.\n")
+    if config.get("monotone"):
+        w(f"Trained to score a later repayment as no less risky: each training step also scored every row with "
+          f"one month's later repayment status (one month drawn per row) and added {config['monotone']:g} × the "
+          "mean fall of the logit where it fell. The penalty shapes training only; the graph is the plain network.\n")
 
     w("## Intended use and users\n")
     w("- **Users:** credit-risk analysts and credit officers of a lender, through the `loanscore` command or the "

@@ -54,6 +54,9 @@ class TrainConfig:
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
+    monotone: float = 0.0
+    """Weight of the penalty on a later repayment status scoring lower (see ``loanscore.train.monotone``);
+    0: none. Needs a history channel with role 'status'."""
 
     def to_dict(self) -> dict:
         return {
@@ -68,6 +71,7 @@ class TrainConfig:
             "calibration": self.calibration,
             "amounts": self.amounts,
             "teacher": self.teacher,
+            "monotone": self.monotone,
         }
 
 
@@ -169,6 +173,8 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         raise ValueError(f"calibration must be 'none' or 'platt'; got {config.calibration!r}.")
     if not 0 <= config.teacher <= 1:
         raise ValueError(f"teacher must be a weight between 0 and 1; got {config.teacher!r}.")
+    if config.monotone < 0:
+        raise ValueError(f"monotone must be a weight of 0 or more; got {config.monotone!r}.")
     from .network import calibrated
     from .preprocess import build_preprocessor, layout_of
     from .run import TrainedRun
@@ -183,17 +189,26 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
 
         pool = np.sort(np.concatenate([idx_train, idx_val]))
         preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[pool])
-        F = preprocessor.transform(dataset.X.iloc[pool]).astype(np.float32)
-        y = dataset.y[pool].astype(np.float32)
-        splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
+        rows = pool
     else:
         pool = None
         preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[idx_train])
-        F = preprocessor.transform(dataset.X.iloc[np.concatenate([idx_train, idx_val])]).astype(np.float32)
-        y = dataset.y[np.concatenate([idx_train, idx_val])].astype(np.float32)
+        rows = np.concatenate([idx_train, idx_val])
+    F = preprocessor.transform(dataset.X.iloc[rows]).astype(np.float32)
+    y = dataset.y[rows].astype(np.float32)
+    if cross_fit:
+        splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
+    else:
         n = len(idx_train)
         splits = [(np.arange(n), np.arange(n, len(y)))] * config.ensemble
     layout = layout_of(preprocessor, schema)
+    later = None
+    if config.monotone:
+        from .monotone import later_features, status_columns
+
+        if not status_columns(schema):
+            raise ValueError("monotone needs a history channel with role 'status' in the schema; it has none.")
+        later = later_features(dataset.X.iloc[rows], schema, preprocessor.transform)
 
     members, epochs = [], []
     held_out_logit = np.zeros(len(y), dtype=np.float64)
@@ -205,7 +220,8 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
             target = teacher_targets(F[a], y[a], config.teacher, config.seed + k)
             progress(f"{label}teacher: boosted trees' out-of-fold probabilities on {len(a)} rows, weight "
                      f"{config.teacher:g} ({time.perf_counter() - started:.1f} s)")
-        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress, target)
+        net, record = _fit_member(layout, config, config.seed + k, F[a], y[a], (F[b], y[b]), label, progress, target,
+                                  None if later is None else (later[a], later[b]))
         epochs.append(record)
         members.append(net)
         if cross_fit:
@@ -230,9 +246,10 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
 
 def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.ndarray,
                 validation: tuple[np.ndarray, np.ndarray], label: str, progress: Progress,
-                target: np.ndarray | None = None):
+                target: np.ndarray | None = None, later: tuple[np.ndarray, np.ndarray] | None = None):
     """One network, stopped early (best weights restored) on ``validation``; it learns ``target``
-    (soft, distilled) where given, else the labels ``y``, which set the class weights either way."""
+    (soft, distilled) where given, else the labels ``y``, which set the class weights either way.
+    ``later``: the training and validation rows with one status month later, for the delay penalty."""
     from .network import build_network
 
     cfg = config.network
@@ -255,13 +272,19 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
         raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
     optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
                  else keras.optimizers.Adam(lr))
-    net.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
+    fitted, x, x_val = net, F, validation[0]
+    if later is not None:
+        from .monotone import MonotoneTraining
+
+        fitted = MonotoneTraining(net, config.monotone, seed)
+        x, x_val = {"features": F, "later": later[0]}, {"features": validation[0], "later": later[1]}
+    fitted.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                   metrics=[keras.metrics.AUC(name="auc", from_logits=True)])
     weights = None
     if config.class_weight == "balanced":  # by the labels: Keras's class_weight would misread soft targets
         rate = float(y.mean())
         weights = np.where(y > 0.5, 0.5 / rate, 0.5 / (1 - rate)).astype(np.float32)
-    history = net.fit(F, y if target is None else target, sample_weight=weights, validation_data=validation,
+    history = fitted.fit(x, y if target is None else target, sample_weight=weights, validation_data=(x_val, validation[1]),
                       batch_size=cfg.batch_size, epochs=cfg.max_epochs, verbose=0, shuffle=True, callbacks=callbacks)
     curve = np.asarray(history.history[monitor])
     best = int(np.argmax(curve) if mode == "max" else np.argmin(curve))

@@ -1,0 +1,89 @@
+"""The delay penalty: later statuses as the report makes them, the loss it adds, and training with it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime.schema import Schema
+from loanscore.train.monotone import MonotoneTraining, later_features, lowered_share, one_month_later
+from loanscore.train.synthetic import generate, write_csv
+
+
+def test_one_month_later_follows_the_report_step() -> None:
+    got = one_month_later([-2, -1, 0, 1, 8, 9, np.nan], top=9)
+    np.testing.assert_array_equal(got, [1, 1, 1, 2, 9, 9, np.nan])
+
+
+def test_later_features_move_one_status_month_each() -> None:
+    schema = Schema.default()
+    X = pd.DataFrame(generate(schema, 30, seed=3, label=False))[schema.input_names].astype(float)
+    later = later_features(X, schema, lambda frame: frame.to_numpy())
+    status = [c for h in schema.history if h.role == "status" for c in h.columns]
+    assert later.shape == (30, len(status), len(schema.input_names))
+    for m, column in enumerate(status):
+        moved = pd.DataFrame(later[:, m], columns=schema.input_names)
+        np.testing.assert_array_equal(moved[column], one_month_later(X[column], 9))
+        others = [c for c in schema.input_names if c != column]
+        np.testing.assert_array_equal(moved[others].to_numpy(), X[others].to_numpy(np.float32))
+
+
+def test_penalty_is_added_only_where_the_later_history_scores_lower() -> None:
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    net.set_weights([np.array([[1.0], [-2.0], [0.0]], np.float32), np.zeros(1, np.float32)])
+    F = np.array([[1, 0, 0], [0, 0, 0], [2, 0, 0]], np.float32)
+    later = np.repeat((F + [[0, 1, 0]])[:, None, :], 2, axis=1)  # both months alike: the draw cannot matter
+    later[2] = F[2]  # a row already at the top: no change
+    y = np.array([1, 0, 1], np.float32)
+    trainer = MonotoneTraining(net, weight=3.0, seed=0)
+    trainer.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    x = {"features": F, "later": later}
+    logit = net(F)
+    plain = float(keras.losses.BinaryCrossentropy(from_logits=True)(y[:, None], logit))
+    loss = float(trainer.compute_loss(x=x, y=y[:, None], y_pred=logit, training=True))
+    # One step later lowers the logit by 2 on rows 1 and 2, not on row 3: penalty 3 * (2 + 2 + 0) / 3.
+    np.testing.assert_allclose(loss, plain + 3.0 * 4 / 3, rtol=1e-5)
+    assert float(trainer.compute_loss(x=x, y=y[:, None], y_pred=logit, training=False)) == np.float32(plain)
+    shares = lowered_share(lambda f: 1 / (1 + np.exp(-np.asarray(net(f)).reshape(-1))), F, later)
+    assert shares == [1.0, 1.0]  # of the two rows that moved, both fell
+
+
+def test_training_with_the_penalty_is_deterministic_and_exports_with_parity(tmp_path: Path) -> None:
+    from loanscore.export.exporter import export_run
+
+    data = write_csv(tmp_path / "d.csv", generate(Schema.default(), 600, seed=4))
+    runner = CliRunner()
+    for name in ("a", "b"):
+        result = runner.invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / name), "--epochs", "2",
+                                      "--ensemble", "2", "--monotone", "2"])
+        assert result.exit_code == 0, result.output
+    weights = [keras.saving.load_model(tmp_path / n / "model.keras", compile=False).get_weights() for n in "ab"]
+    for wa, wb in zip(*weights, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["config"]["monotone"] == 2.0
+    result = export_run(tmp_path / "a", tmp_path / "model", data=data, progress=lambda s: None)
+    assert result.parity["data"]["max_abs_diff"] <= 1e-5  # the penalty shapes training; the graph is the network
+    card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    assert "one month's later repayment status" in card
+
+
+def test_monotone_without_a_status_channel_is_refused(tmp_path: Path) -> None:
+    schema = Schema.default().to_dict()
+    for h in schema["history"]:
+        if h.get("role") == "status":
+            h["role"] = "other"
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    data = write_csv(tmp_path / "d.csv", generate(Schema.default(), 50, seed=1))
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "run"),
+                                       "--schema", str(tmp_path / "schema.json"), "--monotone", "1"])
+    assert result.exit_code == 2
+    assert "no history channel with role 'status'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
