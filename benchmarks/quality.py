@@ -130,13 +130,23 @@ def fit_lstm_cnn(ds, schema, itr, iva, config=None):
     """``config``: the default ``TrainConfig`` unless a screening run (``search.py``) passes another."""
     from loanscore.train.trainer import TrainConfig, fit_model
 
+    from loanscore.train.monotone import later_features, lowered_share, status_columns
+
     config = config or TrainConfig()
     run = fit_model(ds, itr, iva, schema, config, progress=lambda s: None)
     validation = run.info["validation"]
+
+    def later_lowers(idx):
+        """Per status month, the share of rows whose P(default) falls when that month is one month later."""
+        X = ds.X.iloc[idx]
+        return lowered_share(lambda F: run.predict(X, features=F), run.features(X),
+                             later_features(X, schema, run.features))
+
     return (lambda idx: run.predict(ds.X.iloc[idx])), config.threshold, {
         "epochs": [e["epochs_run"] for e in run.epochs], "ensemble": len(run.epochs),
         "cross_fit": config.cross_fit, "validation": validation["kind"],
-        "validation_rows": (validation["rows"], validation["p"])}
+        "validation_rows": (validation["rows"], validation["p"]),
+        **({"later_lowers": later_lowers} if status_columns(schema) else {})}
 
 
 def fit_lightgbm(ds, schema, itr, iva):
@@ -234,6 +244,8 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     threshold = rule.choose(ds.y[val_rows], p_val)["value"]
     p_te = predict(te)
     m = classification_metrics(ds.y[te], p_te, threshold)
+    if "later_lowers" in info:
+        m["later_lowers"] = info.pop("later_lowers")(te)
     m.update(seconds=seconds, info=info, cost=rule.expected_cost(ds.y[te], p_te, threshold),
              test_predictions=np.asarray(p_te, dtype=np.float64))
     if rule.rule == "cost":  # what the labels' own minimum on the validation rows would have given instead

@@ -92,7 +92,8 @@ def _worker(slot: int, gpu: bool, data: str, folds: int, deadline: float, tasks,
         try:
             m = quality.run_fold("lstm_cnn", ds, schema, *splits[k], config=make_config(overrides))
             results.put({"variant": name, "fold": k + 1, "device": "gpu" if gpu else "cpu",
-                         **{key: float(m[key]) for key in KEYS}, "epochs": m["info"]["epochs"]})
+                         **{key: float(m[key]) for key in KEYS}, "epochs": m["info"]["epochs"],
+                         "later_lowers": m.get("later_lowers")})
         except Exception as exc:  # one broken variant must not stop the others
             results.put({"variant": name, "fold": k + 1, "error": f"{type(exc).__name__}: {exc}"})
 
@@ -111,17 +112,20 @@ def summarize(variants: dict, done: list[dict], folds: int) -> list[dict]:
         paired = [got[f]["roc_auc"] - by[base][f]["roc_auc"] for f in got if f in by[base]]
         row["delta_auc"] = float(np.mean(paired)) if paired else float("nan")
         row["wins"] = f"{sum(d > 0 for d in paired)}/{len(paired)}"
+        worst = [max(r["later_lowers"]) for r in got.values() if r.get("later_lowers")]
+        row["later_lowers_worst"] = float(np.mean(worst)) if worst else float("nan")
         rows.append(row)
     return sorted(rows, key=lambda r: (-r["folds"], -r["roc_auc"]))
 
 
 def table(rows: list[dict], folds: int) -> str:
-    lines = ["| variant | folds | ROC AUC | Δ vs first (paired) | wins | PR AUC | Brier | ECE | F1 | s/fold |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| variant | folds | ROC AUC | Δ vs first (paired) | wins | PR AUC | Brier | ECE | F1 | later month lowers P "
+             "(worst month) | s/fold |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         lines.append(f"| {r['variant']} | {r['folds']}/{folds} | {r['roc_auc']:.4f} | {r['delta_auc']:+.4f} | "
                      f"{r['wins']} | {r['pr_auc']:.4f} | {r['brier']:.5f} | {r['ece']:.4f} | {r['f1']:.4f} | "
-                     f"{r['seconds']:.0f} |")
+                     f"{r.get('later_lowers_worst', float('nan')):.1%} | {r['seconds']:.0f} |")
     return "\n".join(lines)
 
 
