@@ -73,7 +73,8 @@ class _Case:
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements.")
+              help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
+                   "`loanscore statements -o FILE` writes the model's own, ready to edit.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @reports_errors
 def explain(

@@ -62,7 +62,8 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N",
               help="Add the N reasons that raise each applicant's P(default) the most (reason codes).")
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements.")
+              help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
+                   "`loanscore statements -o FILE` writes the model's own, ready to edit.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
 @reports_errors
