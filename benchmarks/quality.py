@@ -130,7 +130,8 @@ def fit_lstm_cnn(ds, schema, itr, iva, config=None):
     """``config``: the default ``TrainConfig`` unless a screening run (``search.py``) passes another."""
     from loanscore.train.trainer import TrainConfig, fit_model
 
-    from loanscore.train.monotone import later_features, lowered_share, status_columns
+    from loanscore.train.delay import status_columns
+    from loanscore.train.monotone import later_features, lowered_share
 
     config = config or TrainConfig()
     run = fit_model(ds, itr, iva, schema, config, progress=lambda s: None)

@@ -54,11 +54,12 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
     from dataclasses import replace
 
     from loanscore.runtime.schema import Schema
+    from loanscore.train.delay import status_columns
     from loanscore.train.threshold import ThresholdRule
     from loanscore.train.trainer import TrainConfig, train as run_training
 
     schema = Schema.load(schema_path) if schema_path else Schema.default()
-    if monotone and not any(h.role == "status" for h in schema.history):
+    if monotone and not status_columns(schema):
         raise click.BadParameter("the schema has no history channel with role 'status' for a later repayment to "
                                  "be scored against; give one that role, or leave --monotone at 0.",
                                  param_hint="--monotone")

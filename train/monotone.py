@@ -3,8 +3,9 @@
 A validator expects one month more of delay to raise P(default). Left to itself the network lowers it
 for 5-12 % of applicants when a single older month is made later (``loanscore report model``): the
 months stand in for one another. With ``TrainConfig.monotone`` > 0 every training step also scores each
-row with one of its repayment-status months one month later (a month drawn per row and step) and adds
-``monotone * mean(relu(logit - later logit))``, a penalty only where the later history scores lower.
+row with one of its repayment-status months one month later (the report's step, ``loanscore.train.delay``;
+a month drawn per row and step) and adds ``monotone * mean(relu(logit - later logit))``, a penalty only
+where the later history scores lower.
 It shapes training only: the exported graph is the plain network.
 """
 
@@ -19,19 +20,7 @@ from keras import ops
 
 from loanscore.runtime.schema import Schema
 
-
-def status_columns(schema: Schema) -> list[tuple[str, float]]:
-    """Every month of every ``status`` channel, with the highest status the schema allows."""
-    return [(c, np.inf if h.max is None else float(h.max)) for h in schema.history if h.role == "status"
-            for c in h.columns]
-
-
-def one_month_later(values: pd.Series | np.ndarray, top: float) -> np.ndarray:
-    """``max(status, 0) + 1`` up to ``top``: paid in full, unused and revolving credit become one month late.
-
-    The same step as the model report's delay check; a missing month stays missing.
-    """
-    return np.minimum(np.maximum(np.asarray(values, dtype=np.float64), 0) + 1, top)
+from .delay import one_month_later, status_columns
 
 
 def later_features(X: pd.DataFrame, schema: Schema, features: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:

@@ -204,7 +204,8 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     layout = layout_of(preprocessor, schema)
     later = None
     if config.monotone:
-        from .monotone import later_features, status_columns
+        from .delay import status_columns
+        from .monotone import later_features
 
         if not status_columns(schema):
             raise ValueError("monotone needs a history channel with role 'status' in the schema; it has none.")

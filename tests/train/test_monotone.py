@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from loanscore.cli.main import main
 from loanscore.runtime.schema import Schema
-from loanscore.train.monotone import MonotoneTraining, later_features, lowered_share, one_month_later
+from loanscore.train.delay import one_month_later
+from loanscore.train.monotone import MonotoneTraining, later_features, lowered_share
 from loanscore.train.synthetic import generate, write_csv
 
 

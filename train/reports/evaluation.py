@@ -24,6 +24,7 @@ from loanscore.runtime.stability import Report as StabilityReport
 from loanscore.runtime.validate import check_columns
 from loanscore.runtime.performance import classification_metrics
 
+from ..delay import one_month_later
 from ._data import LabelledData, read_labelled
 from .html import Report, new_figure, pct
 from .slices import AGE_EDGES, AGE_FIELD, FOUR_FIFTHS, MIN_GROUP, all_slices
@@ -143,7 +144,7 @@ def delay_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray) 
     for h in channels:
         top = np.inf if h.max is None else h.max
         for label, columns in [*((c, (c,)) for c in h.columns), ("all months", h.columns)]:
-            later = {c: np.minimum(np.maximum(feeds[c], 0) + 1, top).astype(np.float32) for c in columns}
+            later = {c: one_month_later(feeds[c], top).astype(np.float32) for c in columns}
             moved = np.logical_or.reduce([(later[c] != feeds[c])[:, 0] for c in columns])
             change = np.zeros(0)
             if moved.any():
