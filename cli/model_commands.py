@@ -25,9 +25,10 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--teacher", type=click.FloatRange(0, 1), default=0.6, show_default=True,
               help="Weight of boosted trees' out-of-fold probabilities in the training target "
                    "(knowledge distillation; the trees are not exported). 0: labels only.")
-@click.option("--monotone", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--monotone", type=click.FloatRange(min=0), default=None,
               help="Weight of a training penalty wherever one month's later repayment status lowers the "
-                   "score. Needs a history channel with role 'status'. 0: none.")
+                   "score (default 4, the shipped model's, where the schema has a history channel with role "
+                   "'status'). 0: none.")
 @click.option("--amounts", type=click.Choice(["normal_scores", "signed_log"]), default="normal_scores",
               show_default=True, help="Encoding of the schema's signed_log fields (bills, payments, credit line).")
 @click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
@@ -44,7 +45,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | None, seed: int,
-          ensemble: int | None, teacher: float, monotone: float, amounts: str, class_weight: str, threshold_rule: str,
+          ensemble: int | None, teacher: float, monotone: float | None, amounts: str, class_weight: str, threshold_rule: str,
           cost_default: float, cost_decline_good: float, approval_rate: float) -> None:
     """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
 
@@ -63,8 +64,10 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
         raise click.BadParameter("the schema has no history channel with role 'status' for a later repayment to "
                                  "be scored against; give one that role, or leave --monotone at 0.",
                                  param_hint="--monotone")
-    config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher, monotone=monotone,
+    config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher,
                          threshold=ThresholdRule(threshold_rule, cost_default, cost_decline_good, approval_rate))
+    if monotone is not None:
+        config = replace(config, monotone=monotone)
     if epochs is not None:
         config = replace(config, network=replace(config.network, max_epochs=epochs))
     if ensemble is not None:

@@ -90,8 +90,8 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
           "training rows. The trees are not part of the model; early stopping, calibration and the threshold's "
           "figures use the labels alone.\n")
     if config.get("monotone"):
-        w(f"Trained to score a later repayment as no less risky: each training step also scored every row with "
-          f"one month's later repayment status (one month drawn per row) and added {config['monotone']:g} × the "
+        w(f"Trained to score a later repayment as no less risky: each training step also scored a quarter of "
+          f"its rows with one month's later repayment status (one month drawn per row) and added {config['monotone']:g} × the "
           "mean fall of the logit where it fell. The penalty shapes training only; the graph is the plain network.\n")
 
     w("## Intended use and users\n")
@@ -268,21 +268,26 @@ def _g(x: Any) -> str:
     return "–" if x is None else f"{float(x):g}"
 
 
-def _pct(x: Any) -> str:
-    return "–" if x is None else f"{100 * float(x):.1f} %"
+def _pct(x: Any, digits: int = 1) -> str:
+    return "–" if x is None else f"{100 * float(x):.{digits}f} %"
 
 
 def _delay_limitation(evaluation: dict[str, Any] | None) -> list[str]:
-    """The report's "does a later payment raise the score?" as one line, where a month reads the other way."""
+    """The report's "does a later payment raise the score?" as one line: how often a month reads the other way."""
+    from loanscore.train.reports.evaluation import DELAY_FLAG, DELAY_STEP
+
     rows = (evaluation or {}).get("delay_response") or []
     months = [r for r in rows if r["month"] != "all months" and r["rows"]]
     if not months:
         return []
     worst = max(months, key=lambda r: r["lowered_share"])
     every = next((r for r in rows if r["month"] == "all months"), None)
-    line = (f"One month more delay in a single month of {worst['channel']} lowers P(default) for up to "
-            f"{_pct(worst['lowered_share'])} of applicants ({worst['month']})")
+    line = (f"One month more delay in a single month of {worst['channel']} lowers P(default) by {DELAY_STEP:g} or "
+            f"more for at most {worst['lowered']:,} of {worst['rows']:,} applicants "
+            f"({_pct(worst['lowered_share'], 2)}, {worst['month']})")
     if every:
-        line += f"; in every month at once, for {_pct(every['lowered_share'])}"
-    return [line + ". The months act together (a new delinquency after an on-time month may score worse than an "
-            "old one); see the report's \"Does a later payment raise the score?\"."]
+        line += f"; in every month at once, for {every['lowered']:,} ({_pct(every['lowered_share'], 2)})"
+    if worst["lowered_share"] >= DELAY_FLAG:
+        line += (". The months act together (a new delinquency after an on-time month may score worse than an "
+                 "old one)")
+    return [line + "; see the report's \"Does a later payment raise the score?\"."]

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -15,6 +15,7 @@ import numpy as np
 from loanscore.runtime.schema import Schema
 
 from .data import Dataset, load_dataset
+from .delay import status_columns
 from .network import NetworkConfig
 from .threshold import ThresholdRule
 
@@ -54,9 +55,10 @@ class TrainConfig:
     amounts: str = "normal_scores"
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
-    monotone: float = 0.0
+    monotone: float = 4.0
     """Weight of the penalty on a later repayment status scoring lower (see ``loanscore.train.monotone``);
-    0: none. Needs a history channel with role 'status'."""
+    0: none. Needs a history channel with role 'status': ``train`` leaves it out, and says so, for a schema
+    without one."""
 
     def to_dict(self) -> dict:
         return {
@@ -100,6 +102,9 @@ def train(
         raise ValueError("The 'cost' threshold rule needs calibrated probabilities: keep calibration='platt', "
                          "or choose the threshold on the validation labels with rule 'cost_empirical'.")
     dataset = data if isinstance(data, Dataset) else load_dataset(data, schema)
+    if config.monotone and not status_columns(schema):
+        progress("the schema has no history channel with role 'status': trained without the delay penalty")
+        config = replace(config, monotone=0.0)
 
     from sklearn.model_selection import train_test_split
 
@@ -204,7 +209,6 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     layout = layout_of(preprocessor, schema)
     later = None
     if config.monotone:
-        from .delay import status_columns
         from .monotone import later_features
 
         if not status_columns(schema):

@@ -35,25 +35,26 @@ def test_later_features_move_one_status_month_each() -> None:
         np.testing.assert_array_equal(moved[others].to_numpy(), X[others].to_numpy(np.float32))
 
 
-def test_penalty_is_added_only_where_the_later_history_scores_lower() -> None:
+def test_penalty_is_added_only_where_the_later_history_scores_lower_on_a_quarter_of_the_batch() -> None:
     keras.utils.set_random_seed(0)
     net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     net.set_weights([np.array([[1.0], [-2.0], [0.0]], np.float32), np.zeros(1, np.float32)])
-    F = np.array([[1, 0, 0], [0, 0, 0], [2, 0, 0]], np.float32)
+    F = np.array([[k, 0, 0] for k in range(8)], np.float32)
     later = np.repeat((F + [[0, 1, 0]])[:, None, :], 2, axis=1)  # both months alike: the draw cannot matter
-    later[2] = F[2]  # a row already at the top: no change
-    y = np.array([1, 0, 1], np.float32)
+    later[1] = F[1]  # a row already at the top: no change
+    y = np.array([1, 0, 1, 0, 1, 0, 0, 0], np.float32)
     trainer = MonotoneTraining(net, weight=3.0, seed=0)
     trainer.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
     x = {"features": F, "later": later}
     logit = net(F)
     plain = float(keras.losses.BinaryCrossentropy(from_logits=True)(y[:, None], logit))
     loss = float(trainer.compute_loss(x=x, y=y[:, None], y_pred=logit, training=True))
-    # One step later lowers the logit by 2 on rows 1 and 2, not on row 3: penalty 3 * (2 + 2 + 0) / 3.
-    np.testing.assert_allclose(loss, plain + 3.0 * 4 / 3, rtol=1e-5)
+    # The first quarter of the batch (rows 1 and 2) is measured: one step later lowers the logit by 2 on
+    # row 1, not on row 2, which is at the top: penalty 3 * (2 + 0) / 2. Rows 3-8 fall too but are not measured.
+    np.testing.assert_allclose(loss, plain + 3.0 * 2 / 2, rtol=1e-5)
     assert float(trainer.compute_loss(x=x, y=y[:, None], y_pred=logit, training=False)) == np.float32(plain)
     shares = lowered_share(lambda f: 1 / (1 + np.exp(-np.asarray(net(f)).reshape(-1))), F, later)
-    assert shares == [1.0, 1.0]  # of the two rows that moved, both fell
+    assert shares == [1.0, 1.0]  # of the seven rows that moved, all fell
 
 
 def test_training_with_the_penalty_is_deterministic_and_exports_with_parity(tmp_path: Path) -> None:
@@ -75,7 +76,7 @@ def test_training_with_the_penalty_is_deterministic_and_exports_with_parity(tmp_
     assert "one month's later repayment status" in card
 
 
-def test_monotone_without_a_status_channel_is_refused(tmp_path: Path) -> None:
+def test_without_a_status_channel_an_asked_penalty_is_refused_and_the_default_left_out(tmp_path: Path) -> None:
     schema = Schema.default().to_dict()
     for h in schema["history"]:
         if h.get("role") == "status":
@@ -87,4 +88,9 @@ def test_monotone_without_a_status_channel_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no history channel with role 'status'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                                       "--ensemble", "1", "--schema", str(tmp_path / "schema.json")])
+    assert result.exit_code == 0, result.output
+    assert "trained without the delay penalty" in result.output
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["config"]["monotone"] == 0.0
 
