@@ -45,8 +45,8 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | None, seed: int,
-          ensemble: int | None, teacher: float, monotone: float | None, amounts: str, class_weight: str, threshold_rule: str,
-          cost_default: float, cost_decline_good: float, approval_rate: float) -> None:
+          ensemble: int | None, teacher: float, monotone: float | None, amounts: str, class_weight: str,
+          threshold_rule: str, cost_default: float, cost_decline_good: float, approval_rate: float) -> None:
     """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
 
     Progress is shown per epoch; the same command and seed give the same model.

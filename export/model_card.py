@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from loanscore.runtime.model import MANIFEST
+from loanscore.train.reports.evaluation import DELAY_FLAG, DELAY_STEP
 from loanscore.train.reports.sources import source_for
 
 CARD_FILE = "MODEL_CARD.md"
@@ -91,8 +92,9 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
           "figures use the labels alone.\n")
     if config.get("monotone"):
         w(f"Trained to score a later repayment as no less risky: each training step also scored a quarter of "
-          f"its rows with one month's later repayment status (one month drawn per row) and added {config['monotone']:g} × the "
-          "mean fall of the logit where it fell. The penalty shapes training only; the graph is the plain network.\n")
+          f"its rows with one month's later repayment status (one month drawn per row) and added "
+          f"{config['monotone']:g} × the mean fall of the logit where it fell. The penalty shapes training only; "
+          "the graph is the plain network.\n")
 
     w("## Intended use and users\n")
     w("- **Users:** credit-risk analysts and credit officers of a lender, through the `loanscore` command or the "
@@ -274,8 +276,6 @@ def _pct(x: Any, digits: int = 1) -> str:
 
 def _delay_limitation(evaluation: dict[str, Any] | None) -> list[str]:
     """The report's "does a later payment raise the score?" as one line: how often a month reads the other way."""
-    from loanscore.train.reports.evaluation import DELAY_FLAG, DELAY_STEP
-
     rows = (evaluation or {}).get("delay_response") or []
     months = [r for r in rows if r["month"] != "all months" and r["rows"]]
     if not months:
