@@ -95,6 +95,71 @@ def test_case_explanations_are_the_same_in_node(node_explain_parity, model_dir, 
     assert [m["column"] for m in status["months"]] == list(scorer.schema.history[0].columns)
 
 
+def _drawn_in_python(result: dict, schema, title: str) -> str:  # type: ignore[no-untyped-def]
+    """Python's drawing (explain_plot.render_svg) of one of Node's explanations, as it came out of explain.mjs."""
+    from loanscore.runtime.explain import Effect, Explanation
+    from loanscore.runtime.explain_plot import render_svg
+
+    effects = tuple(Effect(e["field"], tuple(e["columns"]), tuple(e["values"]), tuple(e["typical"]), e["effect"],
+                           e["probabilityIfTypical"], e["decisionIfTypical"],
+                           tuple(m["effect"] for m in e.get("months", [])), e.get("statement", ""))
+                    for e in result["effects"])
+    return render_svg(Explanation(result["probability"], result["decision"], (0.5, 0.5),
+                                  result["typicalProbability"], effects), schema, title)
+
+
+def test_case_drawings_are_the_same_in_node(node, model_dir, scorer, applicants, dev_sample, tmp_path) -> None:
+    """explain.mjs --plot against explain_plot.render_svg given the same explanations: the same bytes."""
+    generated = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(20, seed=16)]
+    with open(dev_sample(40, seed=9), newline="") as stream:
+        real = [{k: int(float(v)) for k, v in row.items() if k in scorer.schema.input_names or k == "ID"}
+                for row in csv.DictReader(stream)]
+    records = [*generated, *real, dict(real[0], AGE=500)]
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    drawn = tmp_path / "drawn"
+    done = subprocess.run([node, str(EXAMPLE / "explain.mjs"), "--plot", str(drawn), str(model_dir), str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "1 of 61 rows rejected" in done.stderr
+    js = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(p.name for p in drawn.iterdir()) == sorted(f"row-{k}.svg" for k in range(1, 61))  # not the rejected
+    for k, result in enumerate(js[:-1], 1):
+        ident = records[k - 1].get("ID")
+        where = f"row {k} of {path}"
+        title = f"Applicant {ident} ({where})" if ident is not None else where[0].upper() + where[1:]
+        assert (drawn / f"row-{k}.svg").read_text() == _drawn_in_python(result, scorer.schema, title), k
+    assert "Reasons as stated to the applicant" in (drawn / "row-1.svg").read_text()
+
+
+def test_numbers_are_drawn_as_python_formats_them_in_node(node, scorer) -> None:
+    """Ties (1,234.125 to two places, an effect of 0.0625 to three), -0.0, negatives, labels and a missing value:
+    where JavaScript's toFixed rounds a tie up and Python to even."""
+    status = next(h for h in scorer.schema.history if h.role == "status")
+    effects = [
+        {"field": "LIMIT_BAL", "columns": ["LIMIT_BAL"], "values": [1234.125], "typical": [-2.5], "effect": 0.0625,
+         "probabilityIfTypical": 0.4375, "decisionIfTypical": "approve", "statement": "A <small> & low line"},
+        {"field": "SEX", "columns": ["SEX"], "values": [2], "typical": [2], "effect": 0.0,
+         "probabilityIfTypical": 0.5, "decisionIfTypical": "decline"},
+        {"field": "AGE", "columns": ["AGE"], "values": [None], "typical": [-1234567], "effect": -0.0,
+         "probabilityIfTypical": 0.5, "decisionIfTypical": "decline", "statement": "Age"},
+        {"field": status.name, "columns": list(status.columns), "values": [2, 0, None, -1, 1.5, 0],
+         "typical": [0] * len(status.columns), "effect": -0.1875, "probabilityIfTypical": 0.6875,
+         "decisionIfTypical": "decline",
+         "months": [{"column": c, "effect": e} for c, e in zip(status.columns, [0.03125, -0.0, 0.0005, -0.25, 0.125, 0.0])]},
+    ]
+    result = {"probability": 0.5, "decision": "decline", "typicalProbability": 0.0625, "effects": effects}
+    program = ("import { explanationSvg } from './explain_svg.mjs'; import { readFileSync } from 'node:fs';"
+               "const [result, schema] = JSON.parse(readFileSync(0, 'utf8'));"
+               "process.stdout.write(explanationSvg(result, schema, 'Case & <test>'));")
+    manifest = json.loads((scorer.model.directory / "manifest.json").read_text())
+    done = subprocess.run([node, "--input-type=module", "-e", program], input=json.dumps([result, manifest["schema"]]),
+                          capture_output=True, text=True, timeout=60, cwd=EXAMPLE)
+    assert done.returncode == 0, done.stderr
+    python = _drawn_in_python(result, scorer.schema, "Case & <test>")
+    assert done.stdout == python
+    assert "1,234.12 (typical -2.50)" in python and "LIMIT_BAL: 1,234.12" in python and "+0.062" in python
+
+
 def test_a_line_that_is_no_json_object_is_its_rows_error_and_the_rest_are_scored(node_parity, model_dir, applicants) -> None:
     records = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(3, seed=12)]
     status, js, _ = node_parity(model_dir, records, "{not json", "[1, 2]")
