@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { explainRecords, loadModel, scoreRecords } from '../examples/node/loanscore.mjs';
+import { explanationSvg } from '../examples/node/explain_svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ort = createRequire(join(here, '..', 'examples', 'node', 'package.json'))('onnxruntime-node');
@@ -58,3 +59,6 @@ console.log(`reason codes (reasons: 3): one applicant ${(why1 * 1e6).toFixed(0)}
             `${rows.toLocaleString('en')} rows ${(rows / whyN).toFixed(0)} rows/s (${(whyN / apiN).toFixed(2)}x the time, median of 3)`);
 const case1 = await median(() => explainRecords(model, one), 500, 50);
 console.log(`case explanation (explainRecords): one applicant ${(case1 * 1e6).toFixed(0)} us p50 (${(case1 / api1).toFixed(2)}x scoreRecords)`);
+const [taken] = await explainRecords(model, one);
+const drawn = await median(async () => explanationSvg(taken, model.manifest.schema, 'Applicant 1'), 500, 50);
+console.log(`its drawing (explanationSvg): ${(drawn * 1e6).toFixed(0)} us p50 (${(drawn / case1).toFixed(2)}x explainRecords)`);
