@@ -195,22 +195,24 @@ def node_parity(node: str, tmp_path: Path) -> Callable[..., tuple[int, list[dict
 
 
 @pytest.fixture()
-def node_explain_parity(node: str, tmp_path: Path) -> Callable[[Path, list[dict]], list[dict]]:
-    """``node_explain_parity(model_dir, records)``: explain ``records`` with examples/node/explain.mjs and with
-    ``Scorer.explain``, assert the two agree field by field and month by month, and return Node's results."""
+def node_explain_parity(node: str, tmp_path: Path) -> Callable[..., list[dict]]:
+    """``node_explain_parity(model_dir, records, statements=None)``: explain ``records`` with
+    examples/node/explain.mjs and with ``Scorer.explain`` (both given the statements file, JSON, if any), assert
+    the two agree field by field and month by month, and return Node's results."""
     import json
     import subprocess
 
     from loanscore.runtime.scorer import Scorer
 
-    def run(model: Path, records: list[dict]) -> list[dict]:
+    def run(model: Path, records: list[dict], statements: Path | None = None) -> list[dict]:
         path = tmp_path / "records.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
-        done = subprocess.run([node, str(NODE_EXAMPLE / "explain.mjs"), str(model), str(path)],
+        words = ["--statements", str(statements)] if statements else []
+        done = subprocess.run([node, str(NODE_EXAMPLE / "explain.mjs"), *words, str(model), str(path)],
                               capture_output=True, text=True, timeout=300)
         js = [json.loads(line) for line in done.stdout.splitlines()]
         assert len(js) == len(records), done.stderr
-        scorer = Scorer.load(model)
+        scorer = Scorer.load(model, statements=statements)
         for i, (got, record, scored) in enumerate(zip(js, records, scorer.score_records(records))):
             if scored.errors:  # messages as a file's rows get them
                 assert got["errors"] == [str(e) for e in scored.errors] and got["probability"] is None, i + 1

@@ -1,7 +1,8 @@
-// node explain.mjs [--plot DIR] [MODEL_DIR] [FILE.jsonl] — take each applicant's score apart (one JSON object a
-// line; stdin without FILE), as `loanscore explain --format jsonl` does: one JSON line per input line with row,
-// probability, decision, typicalProbability and every field's effect (history channels month by month), largest
-// first. --plot DIR also draws each explained row as `loanscore explain --plot` does, to DIR/row-N.svg.
+// node explain.mjs [--plot DIR] [--statements WORDS.json] [MODEL_DIR] [FILE.jsonl] — take each applicant's score
+// apart (one JSON object a line; stdin without FILE), as `loanscore explain --format jsonl` does: one JSON line per
+// input line with row, probability, decision, typicalProbability and every field's effect (history channels month
+// by month), largest first, worded by the manifest's statements or a statements file (as for score.mjs).
+// --plot DIR also draws each explained row as `loanscore explain --plot` does, to DIR/row-N.svg.
 // A line that is no JSON object is an error of its row. Exit status 1 when a row was rejected, 2 for a bad option.
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -9,23 +10,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { explainRecords, loadModel, readRecords } from './loanscore.mjs';
 import { explanationSvg } from './explain_svg.mjs';
+import { takeOption, useStatementsFile } from './options.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; }); // `| head`
 const args = process.argv.slice(2);
-let plot = null;
-const flag = args.indexOf('--plot');
-if (flag >= 0) {
-  plot = args[flag + 1];
-  if (!plot) {
-    console.error('--plot takes the folder to draw the explanations into.');
-    process.exit(2);
-  }
-  args.splice(flag, 2);
-  mkdirSync(plot, { recursive: true });
-}
+const plot = takeOption(args, '--plot', 'the folder to draw the explanations into');
+const statements = takeOption(args, '--statements', 'a statements file in JSON');
 const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = args;
 const model = await loadModel(modelDir);
+if (statements !== null) useStatementsFile(model, statements);
+if (plot !== null) mkdirSync(plot, { recursive: true });
 const { records, unreadable } = readRecords(readFileSync(file, 'utf8'));
 const results = records.length ? await explainRecords(model, records) : [];
 const source = file === 0 ? 'stdin' : file;

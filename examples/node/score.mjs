@@ -7,42 +7,22 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, readRecords, scoreRecords, useStatements } from './loanscore.mjs';
+import { loadModel, readRecords, scoreRecords } from './loanscore.mjs';
+import { takeOption, useStatementsFile } from './options.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; }); // `| head`
 const args = process.argv.slice(2);
-let reasons = 0;
-const flag = args.indexOf('--reasons');
-if (flag >= 0) {
-  reasons = Number(args[flag + 1]);
-  if (!Number.isInteger(reasons) || reasons < 0) {
-    console.error(`--reasons takes a whole number of reasons, got '${args[flag + 1] ?? ''}'.`);
-    process.exit(2);
-  }
-  args.splice(flag, 2);
+const given = takeOption(args, '--reasons', 'a whole number of reasons');
+const reasons = given === null ? 0 : Number(given);
+if (!Number.isInteger(reasons) || reasons < 0) {
+  console.error(`--reasons takes a whole number of reasons, got '${given}'.`);
+  process.exit(2);
 }
-let statements = null;
-const words = args.indexOf('--statements');
-if (words >= 0) {
-  try {
-    statements = JSON.parse(readFileSync(args[words + 1], 'utf8'));
-  } catch (err) {
-    console.error(`--statements takes a statements file in JSON: ${err.message}`);
-    process.exit(2);
-  }
-  args.splice(words, 2);
-}
+const statements = takeOption(args, '--statements', 'a statements file in JSON');
 const [modelDir = join(here, '..', '..', 'artifacts', 'model'), file = 0] = args;
 const model = await loadModel(modelDir);
-if (statements !== null) {
-  try {
-    useStatements(model, statements);
-  } catch (err) {
-    console.error(`--statements: ${err.message}`);
-    process.exit(2);
-  }
-}
+if (statements !== null) useStatementsFile(model, statements);
 const { records, unreadable } = readRecords(readFileSync(file, 'utf8'));
 const results = records.length ? await scoreRecords(model, records, 1, { reasons }) : [];
 let rejected = 0;

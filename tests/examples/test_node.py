@@ -95,6 +95,23 @@ def test_case_explanations_are_the_same_in_node(node_explain_parity, model_dir, 
     assert [m["column"] for m in status["months"]] == list(scorer.schema.history[0].columns)
 
 
+def test_a_statements_file_rewords_the_explanations_as_in_python(node, node_explain_parity, model_dir, applicants,
+                                                                  tmp_path) -> None:
+    records = [{k: int(v) for k, v in row.items() if k != "ID"} for row in applicants(30, seed=17)]
+    words = tmp_path / "words.json"
+    words.write_text(json.dumps({"repayment_status": {"higher": "D1 Late", "lower": "D2 Inactive"}, "SEX": "Sex"}))
+    js = node_explain_parity(model_dir, records, statements=words)
+    stated = {e["statement"] for result in js for e in result["effects"]}
+    assert {"D1 Late", "Sex", "LIMIT_BAL"} <= stated and "Late repayments in recent months" not in stated
+    words.write_text("{not json")
+    done = subprocess.run([node, str(EXAMPLE / "explain.mjs"), "--statements", str(words), str(model_dir)],
+                          input="{}\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--statements takes a statements file in JSON" in done.stderr and done.stdout == ""
+    done = subprocess.run([node, str(EXAMPLE / "explain.mjs"), str(model_dir), "--plot"], input="{}\n",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--plot takes the folder" in done.stderr and done.stdout == ""
+
+
 def _drawn_in_python(result: dict, schema, title: str) -> str:  # type: ignore[no-untyped-def]
     """Python's drawing (explain_plot.render_svg) of one of Node's explanations, as it came out of explain.mjs."""
     from loanscore.runtime.explain import Effect, Explanation
