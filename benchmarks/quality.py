@@ -130,24 +130,24 @@ def fit_lstm_cnn(ds, schema, itr, iva, config=None):
     """``config``: the default ``TrainConfig`` unless a screening run (``search.py``) passes another."""
     from loanscore.train.trainer import TrainConfig, fit_model
 
-    from loanscore.train.delay import status_columns
-    from loanscore.train.monotone import later_features, lowered_share
+    from loanscore.train.monotone import later_features, lowered_share, riskier_steps
 
     config = config or TrainConfig()
     run = fit_model(ds, itr, iva, schema, config, progress=lambda s: None)
     validation = run.info["validation"]
 
     def later_lowers(idx):
-        """Per status month, the share of rows whose P(default) falls when that month is one month later."""
+        """Per riskier step (a status month one month later; with other monotone roles, their steps after),
+        the share of rows whose P(default) falls when the step is taken."""
         X = ds.X.iloc[idx]
         return lowered_share(lambda F: run.predict(X, features=F), run.features(X),
-                             later_features(X, schema, run.features))
+                             later_features(X, schema, run.features, config.monotone_roles))
 
     return (lambda idx: run.predict(ds.X.iloc[idx])), config.threshold, {
         "epochs": [e["epochs_run"] for e in run.epochs], "ensemble": len(run.epochs),
         "cross_fit": config.cross_fit, "validation": validation["kind"],
         "validation_rows": (validation["rows"], validation["p"]),
-        **({"later_lowers": later_lowers} if status_columns(schema) else {})}
+        **({"later_lowers": later_lowers} if riskier_steps(schema, config.monotone_roles) else {})}
 
 
 def fit_lightgbm(ds, schema, itr, iva):

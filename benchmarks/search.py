@@ -58,6 +58,8 @@ def make_config(overrides: dict):
     overrides = dict(overrides)
     network = NetworkConfig.from_dict({**base.network.to_dict(), **overrides.pop("network", {})})
     threshold = ThresholdRule(**{**base.threshold.to_dict(), **overrides.pop("threshold", {})})
+    if "monotone_roles" in overrides:
+        overrides["monotone_roles"] = tuple(overrides["monotone_roles"])
     if "derived" in overrides:
         overrides["derived"] = tuple(overrides["derived"])
         derivable(Schema.default(), overrides["derived"])  # a channel name of another commit fails here

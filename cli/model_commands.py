@@ -26,9 +26,12 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               help="Weight of boosted trees' out-of-fold probabilities in the training target "
                    "(knowledge distillation; the trees are not exported). 0: labels only.")
 @click.option("--monotone", type=click.FloatRange(min=0), default=None,
-              help="Weight of a training penalty wherever one month's later repayment status lowers the "
-                   "score (default 4, the shipped model's, where the schema has a history channel with role "
-                   "'status'). 0: none.")
+              help="Weight of a training penalty wherever a riskier applicant (--monotone-roles; by default one "
+                   "month's later repayment status) scores lower (default 4, the shipped model's, where the "
+                   "schema has a column with those roles). 0: none.")
+@click.option("--monotone-roles", default="status", show_default=True, metavar="ROLES",
+              help="What the penalty covers, comma-separated: status (a repayment month one month later), "
+                   "credit_limit and payment (the credit line, or a month's payment, 20 % lower).")
 @click.option("--amounts", type=click.Choice(["normal_scores", "signed_log"]), default="normal_scores",
               show_default=True, help="Encoding of the schema's signed_log fields (bills, payments, credit line).")
 @click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
@@ -45,8 +48,9 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | None, seed: int,
-          ensemble: int | None, teacher: float, monotone: float | None, amounts: str, class_weight: str,
-          threshold_rule: str, cost_default: float, cost_decline_good: float, approval_rate: float) -> None:
+          ensemble: int | None, teacher: float, monotone: float | None, monotone_roles: str, amounts: str,
+          class_weight: str, threshold_rule: str, cost_default: float, cost_decline_good: float,
+          approval_rate: float) -> None:
     """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
 
     Progress is shown per epoch; the same command and seed give the same model.
@@ -55,16 +59,21 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
     from dataclasses import replace
 
     from loanscore.runtime.schema import Schema
-    from loanscore.train.delay import status_columns
+    from loanscore.train.monotone import ROLES, riskier_steps
     from loanscore.train.threshold import ThresholdRule
     from loanscore.train.trainer import TrainConfig, train as run_training
 
     schema = Schema.load(schema_path) if schema_path else Schema.default()
-    if monotone and not status_columns(schema):
-        raise click.BadParameter("the schema has no history channel with role 'status' for a later repayment to "
-                                 "be scored against; give one that role, or leave --monotone at 0.",
-                                 param_hint="--monotone")
+    roles = tuple(r.strip() for r in monotone_roles.split(",") if r.strip())
+    if not roles or set(roles) - set(ROLES):
+        raise click.BadParameter(f"give one or more of {', '.join(ROLES)}, comma-separated; got '{monotone_roles}'.",
+                                 param_hint="--monotone-roles")
+    if monotone and not riskier_steps(schema, roles):
+        raise click.BadParameter(f"the schema has no column with role {' or '.join(map(repr, roles))} for the "
+                                 "penalty to score a riskier applicant with; give one that role, or leave "
+                                 "--monotone at 0.", param_hint="--monotone")
     config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher,
+                         monotone_roles=roles,
                          threshold=ThresholdRule(threshold_rule, cost_default, cost_decline_good, approval_rate))
     if monotone is not None:
         config = replace(config, monotone=monotone)

@@ -28,6 +28,10 @@ CV_MODELS = {"lstm_cnn": "LSTM-CNN, this configuration", "lightgbm": "LightGBM, 
              "lightgbm_refit": "LightGBM, tuned, refitted on the whole training fold",
              "lightgbm_reference": "LightGBM, plain (400 trees, no search)", "logreg": "logistic regression"}
 
+RISKIER = {"status": "one month's later repayment status", "credit_limit": "a credit line 20 % lower",
+           "payment": "one month's payment 20 % lower"}
+"""How the model card words each monotone role's step (``loanscore.train.monotone``)."""
+
 
 def write_model_documents(model_dir: str | Path, *, data: str | Path | None = None, name: str | None = None,
                           progress: Callable[[str], None] = lambda s: None) -> Path:
@@ -91,8 +95,11 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
           "training rows. The trees are not part of the model; early stopping, calibration and the threshold's "
           "figures use the labels alone.\n")
     if config.get("monotone"):
-        w(f"Trained to score a later repayment as no less risky: each training step also scored a quarter of "
-          f"its rows with one month's later repayment status (one month drawn per row) and added "
+        roles = config.get("monotone_roles", ["status"])
+        riskier = " or ".join(RISKIER[r] for r in roles if r in RISKIER)
+        what, unit = ("a later repayment", "month") if roles == ["status"] else ("a riskier applicant", "step")
+        w(f"Trained to score {what} as no less risky: each training step also scored a quarter of "
+          f"its rows with {riskier} (one {unit} drawn per row) and added "
           f"{config['monotone']:g} × the mean fall of the logit where it fell. The penalty shapes training only; "
           "the graph is the plain network.\n")
 

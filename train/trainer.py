@@ -15,7 +15,7 @@ import numpy as np
 from loanscore.runtime.schema import Schema
 
 from .data import Dataset, load_dataset
-from .delay import status_columns
+from .monotone import riskier_steps
 from .network import NetworkConfig
 from .threshold import ThresholdRule
 
@@ -56,9 +56,11 @@ class TrainConfig:
     """Encoding of the fields whose schema transform is signed_log: 'normal_scores' (their training
     quantiles mapped to normal scores) or 'signed_log' (standardized)."""
     monotone: float = 4.0
-    """Weight of the penalty on a later repayment status scoring lower (see ``loanscore.train.monotone``);
-    0: none. Needs a history channel with role 'status': ``train`` leaves it out, and says so, for a schema
-    without one."""
+    """Weight of the penalty on a riskier applicant scoring lower (see ``loanscore.train.monotone``); 0: none.
+    Needs a column that ``monotone_roles`` covers: ``train`` leaves it out, and says so, for a schema without one."""
+    monotone_roles: tuple[str, ...] = ("status",)
+    """What the penalty covers (``loanscore.train.monotone.ROLES``): 'status', a repayment month one month
+    later; 'credit_limit' and 'payment', the credit line or a month's payment 20 % lower."""
 
     def to_dict(self) -> dict:
         return {
@@ -74,6 +76,7 @@ class TrainConfig:
             "amounts": self.amounts,
             "teacher": self.teacher,
             "monotone": self.monotone,
+            "monotone_roles": list(self.monotone_roles),
         }
 
 
@@ -102,8 +105,9 @@ def train(
         raise ValueError("The 'cost' threshold rule needs calibrated probabilities: keep calibration='platt', "
                          "or choose the threshold on the validation labels with rule 'cost_empirical'.")
     dataset = data if isinstance(data, Dataset) else load_dataset(data, schema)
-    if config.monotone and not status_columns(schema):
-        progress("the schema has no history channel with role 'status': trained without the delay penalty")
+    if config.monotone and not riskier_steps(schema, config.monotone_roles):
+        progress(f"the schema has no column with role {' or '.join(map(repr, config.monotone_roles))}: trained "
+                 "without the delay penalty")
         config = replace(config, monotone=0.0)
 
     from sklearn.model_selection import train_test_split
@@ -180,6 +184,7 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         raise ValueError(f"teacher must be a weight between 0 and 1; got {config.teacher!r}.")
     if config.monotone < 0:
         raise ValueError(f"monotone must be a weight of 0 or more; got {config.monotone!r}.")
+    riskier_steps(schema, config.monotone_roles)  # an unknown role fails here, before any training
     from .network import calibrated
     from .preprocess import build_preprocessor, layout_of
     from .run import TrainedRun
@@ -211,9 +216,10 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     if config.monotone:
         from .monotone import later_features
 
-        if not status_columns(schema):
-            raise ValueError("monotone needs a history channel with role 'status' in the schema; it has none.")
-        later = later_features(dataset.X.iloc[rows], schema, preprocessor.transform)
+        if not riskier_steps(schema, config.monotone_roles):
+            raise ValueError(f"monotone needs a column with role {' or '.join(map(repr, config.monotone_roles))} "
+                             "in the schema; it has none.")
+        later = later_features(dataset.X.iloc[rows], schema, preprocessor.transform, config.monotone_roles)
 
     members, epochs = [], []
     held_out_logit = np.zeros(len(y), dtype=np.float64)

@@ -8,12 +8,13 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from loanscore.cli.main import main
 from loanscore.runtime.schema import Schema
 from loanscore.train.delay import one_month_later
-from loanscore.train.monotone import MonotoneTraining, later_features, lowered_share
+from loanscore.train.monotone import LOWER, MonotoneTraining, later_features, lowered_share, riskier_steps
 from loanscore.train.synthetic import generate, write_csv
 
 
@@ -33,6 +34,38 @@ def test_later_features_move_one_status_month_each() -> None:
         np.testing.assert_array_equal(moved[column], one_month_later(X[column], 9))
         others = [c for c in schema.input_names if c != column]
         np.testing.assert_array_equal(moved[others].to_numpy(), X[others].to_numpy(np.float32))
+
+
+def test_other_roles_lower_the_credit_line_and_each_payment_after_the_status_months() -> None:
+    schema = Schema.default()
+    X = pd.DataFrame(generate(schema, 30, seed=5, label=False))[schema.input_names].astype(float)
+    roles = ("status", "credit_limit", "payment")
+    steps = [column for column, _ in riskier_steps(schema, roles)]
+    payments = [c for h in schema.history if h.role == "payment" for c in h.columns]
+    assert steps == [c for h in schema.history if h.role == "status" for c in h.columns] + ["LIMIT_BAL", *payments]
+    later = later_features(X, schema, lambda frame: frame.to_numpy(), roles)
+    assert later.shape == (30, len(steps), len(schema.input_names))
+    for m, column in enumerate(steps[6:], 6):
+        moved = pd.DataFrame(later[:, m], columns=schema.input_names)
+        np.testing.assert_allclose(moved[column], (X[column] * LOWER).astype(np.float32))
+        others = [c for c in schema.input_names if c != column]
+        np.testing.assert_array_equal(moved[others].to_numpy(), X[others].to_numpy(np.float32))
+    assert [c for c, _ in riskier_steps(schema, ("payment",))] == payments
+    with pytest.raises(ValueError, match="monotone roles must be among status, credit_limit, payment; got bills"):
+        riskier_steps(schema, ("status", "bills"))
+
+
+def test_train_takes_the_roles_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "d.csv", generate(Schema.default(), 300, seed=6))
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "bad"),
+                                       "--monotone-roles", "status,limit"])
+    assert result.exit_code == 2 and "give one or more of status, credit_limit, payment" in result.output
+    assert not (tmp_path / "bad").exists()
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                                       "--ensemble", "1", "--monotone-roles", "status, credit_limit,payment"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "run.json").read_text())["config"]
+    assert config["monotone_roles"] == ["status", "credit_limit", "payment"] and config["monotone"] == 4.0
 
 
 def test_penalty_is_added_only_where_the_later_history_scores_lower_on_a_quarter_of_the_batch() -> None:
@@ -86,7 +119,7 @@ def test_without_a_status_channel_an_asked_penalty_is_refused_and_the_default_le
     result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "run"),
                                        "--schema", str(tmp_path / "schema.json"), "--monotone", "1"])
     assert result.exit_code == 2
-    assert "no history channel with role 'status'" in result.output and "Traceback" not in result.output
+    assert "no column with role 'status'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
     result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
                                        "--ensemble", "1", "--schema", str(tmp_path / "schema.json")])
