@@ -127,3 +127,17 @@ def test_without_a_status_channel_an_asked_penalty_is_refused_and_the_default_le
     assert "trained without the delay penalty" in result.output
     assert json.loads((tmp_path / "run" / "run.json").read_text())["config"]["monotone"] == 0.0
 
+
+
+def test_the_model_card_names_the_steps_the_penalty_covered() -> None:
+    from loanscore.export.model_card import model_card
+
+    manifest = json.loads((Path(__file__).resolve().parents[2] / "artifacts" / "model" / "manifest.json").read_text())
+    shipped = model_card(manifest)
+    assert "Trained to score a later repayment as no less risky" in shipped
+    assert "with one month's later repayment status (one month drawn per row)" in shipped
+    manifest["training"]["config"]["monotone_roles"] = ["status", "credit_limit", "payment"]
+    wider = model_card(manifest)
+    assert ("Trained to score a riskier applicant as no less risky: each training step also scored a quarter of its "
+            "rows with one month's later repayment status or a credit line 20 % lower or one month's payment 20 % "
+            "lower (one step drawn per row)") in wider
