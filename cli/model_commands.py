@@ -59,7 +59,7 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
     from dataclasses import replace
 
     from loanscore.runtime.schema import Schema
-    from loanscore.train.monotone import ROLES, riskier_steps
+    from loanscore.train.monotone import ROLES, named, riskier_steps
     from loanscore.train.threshold import ThresholdRule
     from loanscore.train.trainer import TrainConfig, train as run_training
 
@@ -69,9 +69,9 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
         raise click.BadParameter(f"give one or more of {', '.join(ROLES)}, comma-separated; got '{monotone_roles}'.",
                                  param_hint="--monotone-roles")
     if monotone and not riskier_steps(schema, roles):
-        raise click.BadParameter(f"the schema has no column with role {' or '.join(map(repr, roles))} for the "
-                                 "penalty to score a riskier applicant with; give one that role, or leave "
-                                 "--monotone at 0.", param_hint="--monotone")
+        raise click.BadParameter(f"the schema has no column with role {named(roles)} for the penalty to score a "
+                                 "riskier applicant with; give one that role, or leave --monotone at 0.",
+                                 param_hint="--monotone")
     config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher,
                          monotone_roles=roles,
                          threshold=ThresholdRule(threshold_rule, cost_default, cost_decline_good, approval_rate))

@@ -53,6 +53,11 @@ def riskier_steps(schema: Schema, roles: tuple[str, ...] = ("status",)) -> list[
     return steps
 
 
+def named(roles: tuple[str, ...]) -> str:
+    """``'status' or 'payment'``: the roles as messages name them."""
+    return " or ".join(map(repr, roles))
+
+
 def _lower(values: pd.Series) -> np.ndarray:
     return np.asarray(values, dtype=np.float64) * LOWER
 

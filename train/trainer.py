@@ -15,7 +15,7 @@ import numpy as np
 from loanscore.runtime.schema import Schema
 
 from .data import Dataset, load_dataset
-from .monotone import riskier_steps
+from .monotone import later_features, named, riskier_steps
 from .network import NetworkConfig
 from .threshold import ThresholdRule
 
@@ -106,8 +106,8 @@ def train(
                          "or choose the threshold on the validation labels with rule 'cost_empirical'.")
     dataset = data if isinstance(data, Dataset) else load_dataset(data, schema)
     if config.monotone and not riskier_steps(schema, config.monotone_roles):
-        progress(f"the schema has no column with role {' or '.join(map(repr, config.monotone_roles))}: trained "
-                 "without the delay penalty")
+        progress(f"the schema has no column with role {named(config.monotone_roles)}: trained without the delay "
+                 "penalty")
         config = replace(config, monotone=0.0)
 
     from sklearn.model_selection import train_test_split
@@ -184,7 +184,10 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         raise ValueError(f"teacher must be a weight between 0 and 1; got {config.teacher!r}.")
     if config.monotone < 0:
         raise ValueError(f"monotone must be a weight of 0 or more; got {config.monotone!r}.")
-    riskier_steps(schema, config.monotone_roles)  # an unknown role fails here, before any training
+    steps = riskier_steps(schema, config.monotone_roles)  # an unknown role fails here, before any training
+    if config.monotone and not steps:
+        raise ValueError(f"monotone needs a column with role {named(config.monotone_roles)} in the schema; "
+                         "it has none.")
     from .network import calibrated
     from .preprocess import build_preprocessor, layout_of
     from .run import TrainedRun
@@ -214,11 +217,6 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     layout = layout_of(preprocessor, schema)
     later = None
     if config.monotone:
-        from .monotone import later_features
-
-        if not riskier_steps(schema, config.monotone_roles):
-            raise ValueError(f"monotone needs a column with role {' or '.join(map(repr, config.monotone_roles))} "
-                             "in the schema; it has none.")
         later = later_features(dataset.X.iloc[rows], schema, preprocessor.transform, config.monotone_roles)
 
     members, epochs = [], []
