@@ -59,7 +59,7 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
     from dataclasses import replace
 
     from loanscore.runtime.schema import Schema
-    from loanscore.train.monotone import ROLES, named, riskier_steps
+    from loanscore.train.riskier import ROLES, named, riskier_steps
     from loanscore.train.threshold import ThresholdRule
     from loanscore.train.trainer import TrainConfig, train as run_training
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from loanscore.runtime.model import MANIFEST
-from loanscore.train.reports.evaluation import DELAY_FLAG, DELAY_STEP
+from loanscore.train.reports.evaluation import MIN_CHANGE, REVIEW_SHARE, penalized_roles, review_note
 from loanscore.train.reports.sources import source_for
+from loanscore.train.riskier import WORDS
 
 CARD_FILE = "MODEL_CARD.md"
 REPORT_FILE = "report.html"
@@ -27,10 +28,6 @@ AMOUNTS = {"signed_log": "signed-log amounts", "normal_scores": "amounts as norm
 CV_MODELS = {"lstm_cnn": "LSTM-CNN, this configuration", "lightgbm": "LightGBM, tuned on an inner split",
              "lightgbm_refit": "LightGBM, tuned, refitted on the whole training fold",
              "lightgbm_reference": "LightGBM, plain (400 trees, no search)", "logreg": "logistic regression"}
-
-RISKIER = {"status": "one month's later repayment status", "credit_limit": "a credit line 20 % lower",
-           "payment": "one month's payment 20 % lower"}
-"""How the model card words each monotone role's step (``loanscore.train.monotone``)."""
 
 
 def write_model_documents(model_dir: str | Path, *, data: str | Path | None = None, name: str | None = None,
@@ -96,7 +93,7 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
           "figures use the labels alone.\n")
     if config.get("monotone"):
         roles = config.get("monotone_roles", ["status"])
-        riskier = " or ".join(RISKIER[r] for r in roles if r in RISKIER)
+        riskier = " or ".join(WORDS[r] for r in roles if r in WORDS)
         what, unit = ("a later repayment", "month") if roles == ["status"] else ("a riskier applicant", "step")
         w(f"Trained to score {what} as no less risky: each training step also scored a quarter of "
           f"its rows with {riskier} (one {unit} drawn per row) and added "
@@ -243,7 +240,7 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
              if "population" in manifest else
              "No reason codes: they compare each applicant with the training population, which this model's "
              "manifest does not record (export with `--data`)."),
-            *_delay_limitation(evaluation),
+            *_riskier_limitations(evaluation, penalized_roles(manifest)),
             "Inputs outside the schema's domain are refused; codes never seen in training are scored with a warning.",
             "Monitor score and input distributions after deployment: `loanscore monitor FILE` gives the population "
             "stability index of the score and of each field against "
@@ -281,20 +278,29 @@ def _pct(x: Any, digits: int = 1) -> str:
     return "–" if x is None else f"{100 * float(x):.{digits}f} %"
 
 
-def _delay_limitation(evaluation: dict[str, Any] | None) -> list[str]:
-    """The report's "does a later payment raise the score?" as one line: how often a month reads the other way."""
-    rows = (evaluation or {}).get("delay_response") or []
-    months = [r for r in rows if r["month"] != "all months" and r["rows"]]
-    if not months:
-        return []
-    worst = max(months, key=lambda r: r["lowered_share"])
-    every = next((r for r in rows if r["month"] == "all months"), None)
-    line = (f"One month more delay in a single month of {worst['channel']} lowers P(default) by {DELAY_STEP:g} or "
-            f"more for at most {worst['lowered']:,} of {worst['rows']:,} applicants "
-            f"({_pct(worst['lowered_share'], 2)}, {worst['month']})")
-    if every:
-        line += f"; in every month at once, for {every['lowered']:,} ({_pct(every['lowered_share'], 2)})"
-    if worst["lowered_share"] >= DELAY_FLAG:
-        line += (". The months act together (a new delinquency after an on-time month may score worse than an "
-                 "old one)")
-    return [line + "; see the report's \"Does a later payment raise the score?\"."]
+STEP_LINES = {"status": "One month more delay in a single month of {}", "credit_limit": "A credit line ({}) 20 % lower",
+              "payment": "A single month's payment in {} 20 % lower"}
+
+
+def _riskier_limitations(evaluation: dict[str, Any] | None, penalized: list[str]) -> list[str]:
+    """The report's "does a riskier applicant score higher?", a line per step: how often it reads the other way."""
+    rows = (evaluation or {}).get("riskier_response") or []
+    lines = []
+    for role in dict.fromkeys(r["role"] for r in rows):
+        ones = [r for r in rows if r["role"] == role and r["month"] != "all months" and r["rows"]]
+        if not ones:
+            continue
+        worst = max(ones, key=lambda r: r["lowered_share"])
+        single = worst["month"] is not None
+        line = (STEP_LINES[role].format(worst["channel"]) + f" lowers P(default) by {MIN_CHANGE:g} or more for "
+                f"{'at most ' if single else ''}{worst['lowered']:,} of {worst['rows']:,} applicants "
+                f"({_pct(worst['lowered_share'], 2)}{', ' + worst['month'] if single else ''})")
+        every = next((r for r in rows if r["role"] == role and r["month"] == "all months"), None)
+        if every:
+            line += f"; in every month at once, for {every['lowered']:,} ({_pct(every['lowered_share'], 2)})"
+        if worst["lowered_share"] >= REVIEW_SHARE:
+            line += ". " + review_note(role, penalized)
+        lines.append(line + ".")
+    if lines:
+        lines[-1] = lines[-1][:-1] + "; see the report's \"Does a riskier applicant score higher?\"."
+    return lines

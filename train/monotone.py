@@ -4,7 +4,7 @@ A validator expects one month more of delay to raise P(default). Left to itself 
 for 5-12 % of applicants when a single older month is made later (``loanscore report model``): the
 months stand in for one another. With ``TrainConfig.monotone`` > 0 every training step also scores a
 quarter of its rows with one of their repayment-status months one month later (the report's step,
-``loanscore.train.delay``; a month drawn per row and step) and adds ``monotone * mean(relu(logit - later
+``loanscore.train.riskier``; a month drawn per row and step) and adds ``monotone * mean(relu(logit - later
 logit))`` over them, a penalty only where the riskier applicant scores lower.
 ``TrainConfig.monotone_roles`` can add the same for a credit line or a month's payment 20 % lower
 (``credit_limit``, ``payment``): without it a fifth lower line, or payment, lowers P(default) for about
@@ -15,7 +15,6 @@ It shapes training only: the exported graph is the plain network.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 import keras
 import numpy as np
@@ -24,7 +23,7 @@ from keras import ops
 
 from loanscore.runtime.schema import Schema
 
-from .delay import one_month_later, status_columns
+from .riskier import riskier_steps
 
 SAMPLE = 4
 """The penalty is measured on the first 1/SAMPLE of each (shuffled) batch: scoring the whole batch twice more
@@ -32,43 +31,13 @@ made an epoch 1.7-1.9x as slow as without the penalty, a quarter 1.1-1.3x; a wei
 removes the violations as well as 1-2 on the whole batch."""
 
 
-ROLES = ("status", "credit_limit", "payment")
-"""What the penalty can cover: a ``status`` history channel's months one month later; the ``credit_limit``
-field, or each month of a ``payment`` channel, LOWER times as large."""
-LOWER = 0.8
-
-
-def riskier_steps(schema: Schema, roles: tuple[str, ...] = ("status",)) -> list[tuple[str, Callable]]:
-    """Every column ``roles`` cover, in the schema's order, with the step that makes an applicant riskier."""
-    unknown = sorted(set(roles) - set(ROLES))
-    if unknown:
-        raise ValueError(f"monotone roles must be among {', '.join(ROLES)}; got {', '.join(unknown)}.")
-    steps = []
-    if "status" in roles:
-        steps += [(column, partial(one_month_later, top=top)) for column, top in status_columns(schema)]
-    if "credit_limit" in roles:
-        steps += [(f.name, _lower) for f in schema.numeric if f.role == "credit_limit"]
-    if "payment" in roles:
-        steps += [(c, _lower) for h in schema.history if h.role == "payment" for c in h.columns]
-    return steps
-
-
-def named(roles: tuple[str, ...]) -> str:
-    """``'status' or 'payment'``: the roles as messages name them."""
-    return " or ".join(map(repr, roles))
-
-
-def _lower(values: pd.Series) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64) * LOWER
-
-
 def later_features(X: pd.DataFrame, schema: Schema, features: Callable[[pd.DataFrame], np.ndarray],
                    roles: tuple[str, ...] = ("status",)) -> np.ndarray:
     """``[rows, steps, width]``: each row's features with one column made riskier (``riskier_steps``)."""
     out = []
-    for column, step in riskier_steps(schema, roles):
+    for step in riskier_steps(schema, roles):
         later = X.copy()
-        later[column] = step(X[column])
+        later[step.column] = step.apply(X[step.column])
         out.append(features(later).astype(np.float32))
     return np.stack(out, axis=1)
 

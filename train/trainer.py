@@ -15,7 +15,8 @@ import numpy as np
 from loanscore.runtime.schema import Schema
 
 from .data import Dataset, load_dataset
-from .monotone import later_features, named, riskier_steps
+from .monotone import later_features
+from .riskier import named, riskier_steps
 from .network import NetworkConfig
 from .threshold import ThresholdRule
 
@@ -59,7 +60,7 @@ class TrainConfig:
     """Weight of the penalty on a riskier applicant scoring lower (see ``loanscore.train.monotone``); 0: none.
     Needs a column that ``monotone_roles`` covers: ``train`` leaves it out, and says so, for a schema without one."""
     monotone_roles: tuple[str, ...] = ("status",)
-    """What the penalty covers (``loanscore.train.monotone.ROLES``): 'status', a repayment month one month
+    """What the penalty covers (``loanscore.train.riskier.ROLES``): 'status', a repayment month one month
     later; 'credit_limit' and 'payment', the credit line or a month's payment 20 % lower."""
 
     def to_dict(self) -> dict:

@@ -18,7 +18,7 @@ from loanscore.train.reports.evaluation import threshold_costs, tradeoff, write_
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "confusion_matrix", "threshold_tradeoff", "slices",
-           "population_stability", "reasons", "delay_response"}
+           "population_stability", "reasons", "riskier_response"}
 
 
 @pytest.fixture(scope="module")
@@ -117,21 +117,28 @@ def test_reason_codes_are_those_the_runtime_gives_the_declined(report, tiny_mode
     assert "first reason as stated" in report["html"].read_text("utf-8")
 
 
-def test_the_delay_response_is_the_runtimes_answer_to_one_month_later(report, tiny_model, taiwan_csv):
-    table = json.loads(report["json"].read_text("utf-8"))["delay_response"]
+def test_the_riskier_response_is_the_runtimes_answer_to_each_step(report, tiny_model, taiwan_csv):
+    table = json.loads(report["json"].read_text("utf-8"))["riskier_response"]
     scorer = Scorer.load(tiny_model)
-    status = scorer.schema.history[0]
-    assert [r["month"] for r in table] == [*status.columns, "all months"]
+    status, payment = (next(h for h in scorer.schema.history if h.role == role) for role in ("status", "payment"))
+    assert [(r["role"], r["month"]) for r in table] == [
+        *(("status", m) for m in [*status.columns, "all months"]), ("credit_limit", None),
+        *(("payment", m) for m in [*payment.columns, "all months"])]
     records = pd.read_csv(taiwan_csv)[scorer.schema.input_names].to_dict("records")
     p = np.array([r.probability for r in scorer.score_records(records)])
+    steps = {"status": lambda v: min(max(v, 0) + 1, status.max), "credit_limit": lambda v: v * 0.8,
+             "payment": lambda v: v * 0.8}
     for row in table:
-        columns = status.columns if row["month"] == "all months" else (row["month"],)
-        later = [{**r, **{c: min(max(r[c], 0) + 1, status.max) for c in columns}} for r in records]
+        channel = status if row["role"] == "status" else payment
+        columns = channel.columns if row["month"] == "all months" else [row["month"] or row["channel"]]
+        later = [{**r, **{c: steps[row["role"]](r[c]) for c in columns}} for r in records]
         moved = np.array([any(a[c] != b[c] for c in columns) for a, b in zip(records, later)])
         change = np.array([r.probability for r in scorer.score_records(later)]) - p
-        assert row["rows"] == moved.sum()
+        assert row["rows"] == moved.sum() > 0, row
         assert row["raised"] == np.sum(change[moved] >= 0.001) and row["lowered"] == np.sum(change[moved] <= -0.001)
         assert row["mean_change"] == pytest.approx(change[moved].mean(), abs=1e-6)
+    zero_payments = sum(1 for r in records if r[payment.columns[0]] == 0)
+    assert zero_payments and table[8]["rows"] == len(records) - zero_payments  # a zero payment stays zero
 
 
 def test_tradeoff_arithmetic():
@@ -179,6 +186,12 @@ def test_export_writes_report_and_model_card(tiny_model, no_remote):
     assert "chosen on: the costs. On the out-of-fold predictions on all 600 rows it approves" in card
     assert f"the lowest cost on those rows' labels: {threshold['empirical_minimum']['expected_cost_per_applicant']:.4f}" in card
     assert re.search(r"\| SEX \| 1 male.*\|", card) and "| AGE band |" in card
+    limit = next(r for r in json.loads((tiny_model / "report.json").read_text("utf-8"))["riskier_response"]
+                 if r["role"] == "credit_limit")
+    assert (f"A credit line (LIMIT_BAL) 20 % lower lowers P(default) by 0.001 or more for {limit['lowered']:,} of "
+            f"{limit['rows']:,} applicants") in card
+    assert "One month more delay in a single month of repayment_status lowers" in card
+    assert "A single month's payment in payment_amount 20 % lower lowers" in card
 
 
 def test_verify_still_passes_with_the_documents(tiny_model):

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from loanscore.cli.main import main
 from loanscore.runtime.schema import Schema
-from loanscore.train.delay import one_month_later
-from loanscore.train.monotone import LOWER, MonotoneTraining, later_features, lowered_share, riskier_steps
+from loanscore.train.monotone import MonotoneTraining, later_features, lowered_share
+from loanscore.train.riskier import LOWER, one_month_later, riskier_steps
 from loanscore.train.synthetic import generate, write_csv
 
 
@@ -40,7 +40,7 @@ def test_other_roles_lower_the_credit_line_and_each_payment_after_the_status_mon
     schema = Schema.default()
     X = pd.DataFrame(generate(schema, 30, seed=5, label=False))[schema.input_names].astype(float)
     roles = ("status", "credit_limit", "payment")
-    steps = [column for column, _ in riskier_steps(schema, roles)]
+    steps = [s.column for s in riskier_steps(schema, roles)]
     payments = [c for h in schema.history if h.role == "payment" for c in h.columns]
     assert steps == [c for h in schema.history if h.role == "status" for c in h.columns] + ["LIMIT_BAL", *payments]
     later = later_features(X, schema, lambda frame: frame.to_numpy(), roles)
@@ -50,7 +50,7 @@ def test_other_roles_lower_the_credit_line_and_each_payment_after_the_status_mon
         np.testing.assert_allclose(moved[column], (X[column] * LOWER).astype(np.float32))
         others = [c for c in schema.input_names if c != column]
         np.testing.assert_array_equal(moved[others].to_numpy(), X[others].to_numpy(np.float32))
-    assert [c for c, _ in riskier_steps(schema, ("payment",))] == payments
+    assert [s.column for s in riskier_steps(schema, ("payment",))] == payments
     with pytest.raises(ValueError, match="monotone roles must be among status, credit_limit, payment; got bills"):
         riskier_steps(schema, ("status", "bills"))
 
@@ -106,7 +106,7 @@ def test_training_with_the_penalty_is_deterministic_and_exports_with_parity(tmp_
     result = export_run(tmp_path / "a", tmp_path / "model", data=data, progress=lambda s: None)
     assert result.parity["data"]["max_abs_diff"] <= 1e-5  # the penalty shapes training; the graph is the network
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
-    assert "one month's later repayment status" in card
+    assert "one month's repayment status one month later" in card
 
 
 def test_without_a_status_channel_an_asked_penalty_is_refused_and_the_default_left_out(tmp_path: Path) -> None:
@@ -135,9 +135,9 @@ def test_the_model_card_names_the_steps_the_penalty_covered() -> None:
     manifest = json.loads((Path(__file__).resolve().parents[2] / "artifacts" / "model" / "manifest.json").read_text())
     shipped = model_card(manifest)
     assert "Trained to score a later repayment as no less risky" in shipped
-    assert "with one month's later repayment status (one month drawn per row)" in shipped
+    assert "with one month's repayment status one month later (one month drawn per row)" in shipped
     manifest["training"]["config"]["monotone_roles"] = ["status", "credit_limit", "payment"]
     wider = model_card(manifest)
     assert ("Trained to score a riskier applicant as no less risky: each training step also scored a quarter of its "
-            "rows with one month's later repayment status or a credit line 20 % lower or one month's payment 20 % "
+            "rows with one month's repayment status one month later or a credit line 20 % lower or one month's payment 20 % "
             "lower (one step drawn per row)") in wider

@@ -24,7 +24,7 @@ from loanscore.runtime.stability import Report as StabilityReport
 from loanscore.runtime.validate import check_columns
 from loanscore.runtime.performance import classification_metrics
 
-from ..delay import one_month_later
+from ..riskier import ROLES, WORDS, riskier_steps
 from ._data import LabelledData, read_labelled
 from .html import Report, new_figure, pct
 from .slices import AGE_EDGES, AGE_FIELD, FOUR_FIFTHS, MIN_GROUP, all_slices
@@ -61,9 +61,9 @@ class Evaluation:
     reasons: pd.DataFrame | None = None
     """Per field or history channel: how often it is a declined applicant's first reason, and among their first
     three (:func:`reason_tally`); ``None`` where the manifest records no population to explain against."""
-    delay: pd.DataFrame | None = None
-    """Per month of each repayment-status channel: how P(default) answers one more month of delay there
-    (:func:`delay_response`); ``None`` where the schema has no status channel."""
+    riskier: list[dict] | None = None
+    """Per riskier step (a repayment month one month later, a credit line or a month's payment lower): how
+    P(default) answers it (:func:`riskier_response`); ``None`` where the schema has no column such a step covers."""
     model_name: str = ""
     """How the report names the model (default: its directory's name)."""
 
@@ -99,7 +99,7 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
         stability=population_stability(scorer, feeds, p, d.path.name),
         model_name=model_name or scorer.model.directory.name,
         reasons=reason_tally(scorer, batch.reasons, batch.decision == "decline") if batch.reasons is not None else None,
-        delay=delay_response(scorer, feeds, p),
+        riskier=riskier_response(scorer, feeds, p),
     )
 
 
@@ -122,46 +122,68 @@ def reason_tally(scorer: Scorer, reasons: Sequence[Sequence[Reason]], declined: 
     return table
 
 
-DELAY_STEP = 0.001
+MIN_CHANGE = 0.001
 """A change in P(default) smaller than this (0.1 percentage point) counts as none."""
-DELAY_FLAG = 0.05
-"""A month where one month later lowers P(default) for this share of applicants or more is marked for review."""
+REVIEW_SHARE = 0.05
+"""A step that lowers P(default) for this share of the applicants it changes, or more, is marked for review."""
 BLOCK = 65_536
 
 
-def delay_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray) -> pd.DataFrame | None:
-    """How P(default) answers one more month of delay, month by month, in each repayment-status channel.
+def riskier_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray) -> list[dict] | None:
+    """How P(default) answers a riskier applicant, one column at a time and, for a history channel, in all its
+    months at once.
 
-    A credit model should score a later payment as riskier: a validator asks whether it does. For each month
-    of each channel whose role is ``status`` (and for all its months at once), every scored row not already at
-    the schema's maximum is scored again with that month's status one month later (``max(status, 0) + 1``:
-    paid in full, unused and revolving credit all become one month late) and the change in P(default) tallied.
+    A validator expects one more month of delay, a lower credit line or a smaller payment to raise P(default).
+    Each step (``loanscore.train.riskier``: a status ``max(status, 0) + 1`` up to the schema's maximum, so that
+    paid in full, unused and revolving credit become one month late; an amount 20 % lower) is taken on every
+    scored row it changes (not one already at the top, nor a zero or missing amount), and the change in
+    P(default) tallied: a row per column (``month`` None for a field) and per channel's months at once.
     """
-    channels = [h for h in scorer.schema.history if h.role == "status"]
-    if not channels or not len(p):
+    steps = riskier_steps(scorer.schema, ROLES)
+    if not steps or not len(p):
         return None
+    groups: dict[tuple[str, str], list] = {}
+    for step in steps:
+        groups.setdefault((step.role, step.source), []).append(step)
     rows = []
-    for h in channels:
-        top = np.inf if h.max is None else h.max
-        for label, columns in [*((c, (c,)) for c in h.columns), ("all months", h.columns)]:
-            later = {c: one_month_later(feeds[c], top).astype(np.float32) for c in columns}
-            moved = np.logical_or.reduce([(later[c] != feeds[c])[:, 0] for c in columns])
-            change = np.zeros(0)
-            if moved.any():
-                idx = np.flatnonzero(moved)
-                parts = []
-                for start in range(0, len(idx), BLOCK):
-                    take = idx[start:start + BLOCK]
-                    varied = {name: (later[name] if name in later else feed)[take] for name, feed in feeds.items()}
-                    parts.append(scorer.model.run(varied)[0].reshape(-1) - p[take])
-                change = np.concatenate(parts)
+    for (role, source), group in groups.items():
+        if len(group) == 1 and group[0].column == source:  # a field
+            variants = [(None, group)]
+        else:  # a history channel: month by month, then every month at once
+            variants = [(s.column, [s]) for s in group] + ([("all months", group)] if len(group) > 1 else [])
+        for month, chosen in variants:
+            later = {s.column: s.apply(feeds[s.column]).astype(np.float32) for s in chosen}
+            moved = np.logical_or.reduce([(v != feeds[c])[:, 0] & ~np.isnan(feeds[c][:, 0]) for c, v in later.items()])
+            change = _rescored(scorer, {**feeds, **later}, p, np.flatnonzero(moved))
             n = max(len(change), 1)
-            rows.append({"channel": h.name, "month": label, "rows": int(len(change)),
-                         "mean_change": float(change.mean()) if len(change) else 0.0,
-                         "raised": int(np.sum(change >= DELAY_STEP)), "lowered": int(np.sum(change <= -DELAY_STEP)),
-                         "raised_share": float(np.sum(change >= DELAY_STEP) / n),
-                         "lowered_share": float(np.sum(change <= -DELAY_STEP) / n)})
-    return pd.DataFrame(rows)
+            raised, lowered = int(np.sum(change >= MIN_CHANGE)), int(np.sum(change <= -MIN_CHANGE))
+            rows.append({"role": role, "channel": source, "month": month, "rows": len(change),
+                         "mean_change": float(change.mean()) if len(change) else 0.0, "raised": raised,
+                         "lowered": lowered, "raised_share": raised / n, "lowered_share": lowered / n})
+    return rows
+
+
+def penalized_roles(manifest: dict) -> list[str]:
+    """The riskier steps whose scoring lower the training penalty covered (``loanscore train --monotone-roles``)."""
+    config = (manifest.get("training") or {}).get("config") or {}
+    return list(config.get("monotone_roles", ["status"])) if config.get("monotone") else []
+
+
+def review_note(role: str, penalized: list[str]) -> str:
+    """What a reviewer should know of a step that lowers P(default) for REVIEW_SHARE of applicants or more."""
+    if role == "status":
+        return "The months of a channel act together (a new delinquency after an on-time month may score worse than an old one)"
+    return ("Training penalized this step, not enough to remove it" if role in penalized else
+            f"Training did not penalize this step (`loanscore train --monotone-roles` with {role} does)")
+
+
+def _rescored(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """P(default) of ``rows`` with ``feeds`` minus ``p``, in blocks of BLOCK rows to bound the memory."""
+    parts = [np.zeros(0)]
+    for start in range(0, len(rows), BLOCK):
+        take = rows[start:start + BLOCK]
+        parts.append(scorer.model.run({name: feed[take] for name, feed in feeds.items()})[0].reshape(-1) - p[take])
+    return np.concatenate(parts)
 
 
 def population_stability(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray, source: str) -> StabilityReport | None:
@@ -235,7 +257,7 @@ def build_model_report(ev: Evaluation) -> Report:
     _tradeoff(report, ev)
     _slices(report, ev)
     _reasons(report, ev)
-    _delay(report, ev)
+    _riskier(report, ev)
     _stability(report, ev)
     report.data.update({
         "model": ev.model_name, "model_sha256": ev.manifest.get("sha256"), "data_file": ev.data.path.name,
@@ -518,39 +540,59 @@ def _reasons(report: Report, ev: Evaluation) -> None:
         report.data["reason_codes"]["first_stated"] = stated
 
 
-def _delay(report: Report, ev: Evaluation) -> None:
-    t = ev.delay
-    if t is None:
+def _riskier(report: Report, ev: Evaluation) -> None:
+    records = ev.riskier
+    if records is None:
         return
-    report.section("Does a later payment raise the score?")
-    report.text("Each scored applicant again, with one month's repayment status one month later (paid in full, "
-                "unused and revolving credit become one month late; the schema's maximum stays), then with every "
-                f"month's: the share whose P(default) rises, and falls, by {DELAY_STEP} or more. A model that reads "
-                "the history as a lender would raises it nearly always.")
-    worst = t.loc[t["lowered_share"].idxmax()]
-    if worst["lowered_share"] >= DELAY_FLAG:
-        report.text(f"{worst['month']} of {worst['channel']}: one month later lowers P(default) for "
-                    f"{pct(worst['lowered_share'])} of the {worst['rows']:,} applicants it changes. The months of a "
-                    "channel act together (a new delinquency after an on-time month may score worse than an old one); "
-                    "check that this reading is one the lender accepts.", note=True)
+    report.section("Does a riskier applicant score higher?")
+    covered = penalized_roles(ev.manifest)
+    steps = sorted({r["role"] for r in records}, key=ROLES.index)
+    report.text("Each scored applicant again, one step riskier at a time: " + "; ".join(
+        {"status": "one month's repayment status one month later (paid in full, unused and revolving credit become "
+                   "one month late; the schema's maximum stays), then every month's",
+         "credit_limit": "the credit line 20 % lower",
+         "payment": "one month's payment 20 % lower (a zero payment stays zero), then every month's"}[r]
+        for r in steps) + f". The share whose P(default) rises, and falls, by {MIN_CHANGE} or more among the "
+        "applicants the step changes: a model that reads the applicant as a lender would raises it nearly always. "
+        + (f"Training penalized {', '.join(WORDS[r] for r in covered if r in WORDS)} scoring lower "
+           "(`loanscore train --monotone-roles`)." if covered else "Training penalized none of these steps."))
+    for role in steps:
+        worst = max((r for r in records if r["role"] == role and r["month"] != "all months"),
+                    key=lambda r: r["lowered_share"])
+        if worst["lowered_share"] < REVIEW_SHARE:
+            continue
+        where = worst["channel"] if worst["month"] is None else f"{worst['month']} of {worst['channel']}"
+        report.text(f"{where}: {WORDS[role]} lowers P(default) for {pct(worst['lowered_share'])} of the "
+                    f"{worst['rows']:,} applicants it changes. {review_note(role, covered)}. Check that this reading "
+                    "is one the lender accepts.", note=True)
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["role"], r["channel"]), []).append(r)
     fig = new_figure(9, 3.4)
-    ax = fig.add_subplot(1, 1, 1)
-    labels = [f"{r['channel']}\n{r['month']}" if len(t["channel"].unique()) > 1 else r["month"]
-              for r in t.to_dict("records")]
-    x = np.arange(len(t))
-    ax.bar(x - 0.2, t["raised_share"], width=0.4, color=DEFAULTER, label="P(default) rises")
-    ax.bar(x + 0.2, t["lowered_share"], width=0.4, color=PAYER, label="P(default) falls")
-    ax.set_xticks(x, labels, fontsize=7, rotation=45 if len(t) > 8 else 0, ha="right" if len(t) > 8 else "center")
-    ax.set(ylabel="share of the applicants changed", ylim=(0, 1.15))
-    ax.legend(fontsize=8, loc="upper center", ncol=2)
-    ax.grid(alpha=0.3, axis="y")
-    report.figure("delay_response", fig, f"One month later in each month (oldest to newest) and in all months: the "
-                  f"share of applicants whose P(default) rises (red) and falls (blue) by {DELAY_STEP} or more.")
-    report.table(["channel", "month", "applicants changed", "mean change", "rises", "falls"],
-                 [[r["channel"], r["month"], f"{r['rows']:,}", f"{r['mean_change']:+.4f}", pct(r["raised_share"]),
-                   pct(r["lowered_share"])] for r in t.to_dict("records")],
-                 flagged=[r["lowered_share"] >= DELAY_FLAG for r in t.to_dict("records")])
-    report.data["delay_response"] = t.to_dict("records")
+    grid = fig.add_gridspec(1, len(groups), width_ratios=[len(g) + 0.6 for g in groups.values()])
+    for i, ((role, channel), g) in enumerate(groups.items()):
+        ax = fig.add_subplot(grid[0, i])
+        x = np.arange(len(g))
+        ax.bar(x - 0.2, [r["raised_share"] for r in g], width=0.4, color=DEFAULTER, label="P(default) rises")
+        ax.bar(x + 0.2, [r["lowered_share"] for r in g], width=0.4, color=PAYER, label="P(default) falls")
+        ax.set_xticks(x, [r["month"] or channel for r in g], fontsize=7, rotation=45 if len(g) > 1 else 0,
+                      ha="right" if len(g) > 1 else "center")
+        ax.set_title(WORDS[role], fontsize=8)
+        ax.set(ylim=(0, 1.15), xlim=(-0.8, len(g) - 0.2))
+        ax.grid(alpha=0.3, axis="y")
+        if i:
+            ax.tick_params(labelleft=False)
+        else:
+            ax.set_ylabel("share of the applicants changed")
+            ax.legend(fontsize=7, loc="upper left", ncol=2)
+    report.figure("riskier_response", fig, "Each riskier step, month by month (oldest to newest) and in all months: "
+                  f"the share of the applicants it changes whose P(default) rises (red) and falls (blue) by "
+                  f"{MIN_CHANGE} or more.")
+    report.table(["step", "channel or field", "month", "applicants changed", "mean change", "rises", "falls"],
+                 [[WORDS[r["role"]], r["channel"], r["month"] or "–", f"{r['rows']:,}", f"{r['mean_change']:+.4f}",
+                   pct(r["raised_share"]), pct(r["lowered_share"])] for r in records],
+                 flagged=[r["lowered_share"] >= REVIEW_SHARE for r in records])
+    report.data["riskier_response"] = records
 
 
 def _stability(report: Report, ev: Evaluation) -> None:
