@@ -130,24 +130,30 @@ def fit_lstm_cnn(ds, schema, itr, iva, config=None):
     """``config``: the default ``TrainConfig`` unless a screening run (``search.py``) passes another."""
     from loanscore.train.trainer import TrainConfig, fit_model
 
-    from loanscore.train.monotone import later_features, lowered_share, riskier_steps
+    from loanscore.train.monotone import later_features, lowered_share
+    from loanscore.train.riskier import ROLES, riskier_steps
 
     config = config or TrainConfig()
     run = fit_model(ds, itr, iva, schema, config, progress=lambda s: None)
     validation = run.info["validation"]
 
     def later_lowers(idx):
-        """Per riskier step (a status month one month later; with other monotone roles, their steps after),
-        the share of rows whose P(default) falls when the step is taken."""
+        """Per riskier step (``loanscore.train.riskier``: a status month one month later, a credit line or a
+        month's payment 20 % lower), the share of rows whose P(default) falls when the step is taken:
+        ``later_lowers`` for the steps the training penalty covered, ``riskier_lowers`` per role for all."""
         X = ds.X.iloc[idx]
-        return lowered_share(lambda F: run.predict(X, features=F), run.features(X),
-                             later_features(X, schema, run.features, config.monotone_roles))
+        steps = riskier_steps(schema, ROLES)
+        shares = lowered_share(lambda F: run.predict(X, features=F), run.features(X),
+                               later_features(X, schema, run.features, ROLES))
+        per_role = {role: [s for step, s in zip(steps, shares) if step.role == role] for role in ROLES}
+        return ([s for step, s in zip(steps, shares) if step.role in config.monotone_roles],
+                {role: got for role, got in per_role.items() if got})
 
     return (lambda idx: run.predict(ds.X.iloc[idx])), config.threshold, {
         "epochs": [e["epochs_run"] for e in run.epochs], "ensemble": len(run.epochs),
         "cross_fit": config.cross_fit, "validation": validation["kind"],
         "validation_rows": (validation["rows"], validation["p"]),
-        **({"later_lowers": later_lowers} if riskier_steps(schema, config.monotone_roles) else {})}
+        **({"later_lowers": later_lowers} if riskier_steps(schema, ROLES) else {})}
 
 
 def fit_lightgbm(ds, schema, itr, iva):
@@ -246,7 +252,7 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     p_te = predict(te)
     m = classification_metrics(ds.y[te], p_te, threshold)
     if "later_lowers" in info:
-        m["later_lowers"] = info.pop("later_lowers")(te)
+        m["later_lowers"], m["riskier_lowers"] = info.pop("later_lowers")(te)
     m.update(seconds=seconds, info=info, cost=rule.expected_cost(ds.y[te], p_te, threshold),
              test_predictions=np.asarray(p_te, dtype=np.float64))
     if rule.rule == "cost":  # what the labels' own minimum on the validation rows would have given instead
@@ -298,6 +304,16 @@ def summarize(rows: list[dict]) -> dict:
     summary = {key: {"mean": float(np.mean([r[key] for r in rows])), "sd": float(np.std([r[key] for r in rows], ddof=1))}
                for key in SUMMARY}
     return {"summary": summary, "folds": rows}
+
+
+def riskier_report(folds: list[dict]) -> str:
+    """Per role of ``loanscore.train.riskier``: how often its worst single step lowers P(default), fold by fold."""
+    lines = ["LSTM-CNN: share of a test fold whose P(default) falls by 0.001 or more when one column is made riskier "
+             "(the role's worst column; per fold):"]
+    for role in folds[0]["riskier_lowers"]:
+        worst = [max(f["riskier_lowers"][role]) for f in folds]
+        lines.append(f"  {role}: {' / '.join(f'{w:.2%}' for w in worst)} (mean {np.mean(worst):.2%})")
+    return "\n".join(lines)
 
 
 def paired(results: dict, reference: str = "lstm_cnn", folds: int | None = None) -> dict:
@@ -470,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.folds}-fold stratified CV (shuffle, seed {SEED}) on {path.name}, {len(ds.y)} rows; "
           f"mean ± sd over folds; total {total:.0f} s\n")
     print(table(results))
+    if "riskier_lowers" in (results.get("lstm_cnn", {}).get("folds") or [{}])[0]:
+        print(f"\n{riskier_report(results['lstm_cnn']['folds'])}")
     comparison = paired(results)
     if comparison:
         print(f"\n{paired_report(comparison)}")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from quality import evaluate, main, out_of_fold, paired  # noqa: E402
+from quality import evaluate, main, out_of_fold, paired, riskier_report  # noqa: E402
 
 
 def _results(**aucs: list[float]) -> dict:
@@ -49,6 +49,13 @@ def test_a_model_against_itself_differs_by_nothing() -> None:
 
 def test_without_the_lstm_cnn_there_is_nothing_to_pair() -> None:
     assert paired(_results(lightgbm=[0.78, 0.79], logreg=[0.72, 0.73])) == {}
+
+
+def test_the_riskier_report_gives_each_roles_worst_column_per_fold() -> None:
+    folds = [{"riskier_lowers": {"status": [0.0, 0.001], "credit_limit": [0.12]}},
+             {"riskier_lowers": {"status": [0.003, 0.0], "credit_limit": [0.14]}}]
+    lines = riskier_report(folds).splitlines()
+    assert lines[1:] == ["  status: 0.10% / 0.30% (mean 0.20%)", "  credit_limit: 12.00% / 14.00% (mean 13.00%)"]
 
 
 def test_folds_run_in_worker_processes_give_the_same_results_in_fold_order(schema, tmp_path) -> None:
