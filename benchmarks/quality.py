@@ -453,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="LSTM-CNN folds trained at once, in worker processes: the same figures in less time, "
                              "but each fold's training seconds then include the wait for the shared cores")
     parser.add_argument("--plot", type=Path, help="draw ROC AUC per fold and a reliability diagram as a PNG here")
+    parser.add_argument("--without", default="", metavar="FIELDS",
+                        help="comma-separated fields (or history channels) every model goes without, e.g. "
+                             "SEX,MARRIAGE,AGE: what leaving protected attributes out costs")
     args = parser.parse_args(argv)
     models = model_list(parser, args.models, MODELS)
     if args.repeats < 1:
@@ -460,13 +463,18 @@ def main(argv: list[str] | None = None) -> int:
     path = find_data(args.data)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from loanscore.runtime.errors import SchemaError
     from loanscore.runtime.schema import Schema
     from loanscore.train.data import load_dataset
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    schema = Schema.default()
+    without = [f.strip() for f in args.without.split(",") if f.strip()]
+    try:
+        schema = Schema.default().without(without)
+    except SchemaError as exc:
+        parser.error(str(exc))
     ds = load_dataset(path, schema)
     k, seeds = args.folds, [SEED + r for r in range(args.repeats)]
     folds = [split for seed in seeds for split in outer_folds(ds.y, k, seed)]
@@ -474,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     results, repeated, predictions = {}, {}, {}
     for name in models:
         log(f"{name}: {k}-fold CV on {path.name} ({len(ds.y)} rows)"
+            + (f" without {', '.join(without)}" if without else "")
             + (f", {args.repeats} times (seeds {', '.join(map(str, seeds))})" if args.repeats > 1 else ""))
         rows = evaluate(name, ds, schema, folds, log, jobs=args.jobs if name == "lstm_cnn" else 1)["folds"]
         predictions[name] = out_of_fold([m.pop("test_predictions") for m in rows][:k], folds[:k], len(ds.y))
@@ -506,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.out.write_text(json.dumps({
             "data": {"file": path.name, "rows": int(len(ds.y))}, "folds": args.folds, "seed": SEED,
+            **({"without": without} if without else {}),
             "inner_validation": INNER_VALIDATION, "lstm_cnn_config": TrainConfig().to_dict(),
             "lightgbm_grid": LGBM_GRID, "lightgbm_fixed": LGBM_FIXED, "lightgbm_reference": LGBM_REFERENCE,
             "seconds": total,

@@ -18,6 +18,9 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               help="Run directory to write (model.keras, preprocessor.skops, metrics.json, ...).")
 @click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Schema file (TOML or JSON); default: the built-in Taiwan schema.")
+@click.option("--without", default="", metavar="FIELDS",
+              help="Comma-separated fields (or history channels) the model must not read, e.g. SEX,MARRIAGE,AGE "
+                   "where the law forbids them in credit decisions; its report still slices decisions by them.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping may end sooner).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed for the split, weights and shuffling.")
 @click.option("--ensemble", type=click.IntRange(1, 20), default=None,
@@ -47,7 +50,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--approval-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.75,
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors
-def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | None, seed: int,
+def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epochs: int | None, seed: int,
           ensemble: int | None, teacher: float, monotone: float | None, monotone_roles: str, amounts: str,
           class_weight: str, threshold_rule: str, cost_default: float, cost_decline_good: float,
           approval_rate: float) -> None:
@@ -58,12 +61,17 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, epochs: int | Non
     require_train_extra()
     from dataclasses import replace
 
+    from loanscore.runtime.errors import SchemaError
     from loanscore.runtime.schema import Schema
     from loanscore.train.riskier import ROLES, named, riskier_steps
     from loanscore.train.threshold import ThresholdRule
     from loanscore.train.trainer import TrainConfig, train as run_training
 
     schema = Schema.load(schema_path) if schema_path else Schema.default()
+    try:
+        schema = schema.without(without.split(","))
+    except SchemaError as exc:
+        raise click.BadParameter(str(exc), param_hint="--without") from None
     roles = tuple(r.strip() for r in monotone_roles.split(",") if r.strip())
     if not roles or set(roles) - set(ROLES):
         raise click.BadParameter(f"give one or more of {', '.join(ROLES)}, comma-separated; got '{monotone_roles}'.",

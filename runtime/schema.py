@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +119,10 @@ class Schema:
     numeric: tuple[NumericField, ...]
     categorical: tuple[CategoricalField, ...]
     history: tuple[HistoryChannel, ...]
+    left_out: tuple[NumericField | CategoricalField, ...] = ()
+    """Fields taken out of the model (:meth:`without`): it neither reads nor validates them, but a model report
+    still slices its decisions by them where the data has them, so that leaving a protected attribute out
+    does not hide what the model does to its groups."""
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -137,9 +142,13 @@ class Schema:
         """Build and check a schema; every problem names the entry and the key."""
         if not isinstance(data, dict):
             raise SchemaError(f"{source}: expected a table of keys, got {type(data).__name__}.")
-        unknown = set(data) - {"name", "label", "id", "numeric", "categorical", "history"}
+        unknown = set(data) - {"name", "label", "id", "numeric", "categorical", "history", "left_out"}
         if unknown:
-            raise SchemaError(f"{source}: unknown keys {sorted(unknown)}; allowed are name, label, id, numeric, categorical, history.")
+            raise SchemaError(f"{source}: unknown keys {sorted(unknown)}; allowed are name, label, id, numeric, "
+                              "categorical, history, left_out.")
+        left_out = data.get("left_out", {})
+        if not isinstance(left_out, dict) or set(left_out) - {"numeric", "categorical"}:
+            raise SchemaError(f"{source}: 'left_out' must be a table with 'numeric' and 'categorical' lists.")
         try:
             schema = cls(
                 name=str(data.get("name", "custom")),
@@ -148,6 +157,8 @@ class Schema:
                 numeric=tuple(_numeric(e, source) for e in data.get("numeric", [])),
                 categorical=tuple(_categorical(e, source) for e in data.get("categorical", [])),
                 history=tuple(_history(e, source) for e in data.get("history", [])),
+                left_out=(*(_numeric(e, f"{source}: left_out") for e in left_out.get("numeric", [])),
+                          *(_categorical(e, f"{source}: left_out") for e in left_out.get("categorical", []))),
             )
         except (TypeError, ValueError) as exc:
             raise SchemaError(f"{source}: {exc}") from None
@@ -175,7 +186,32 @@ class Schema:
         data["numeric"] = [clean(f) for f in self.numeric]
         data["categorical"] = [clean(f) for f in self.categorical]
         data["history"] = [clean(h) for h in self.history]
+        if self.left_out:
+            data["left_out"] = {kind: [clean(f) for f in self.left_out if isinstance(f, cls)]
+                                for kind, cls in (("numeric", NumericField), ("categorical", CategoricalField))}
         return data
+
+    def without(self, names: Iterable[str]) -> Schema:
+        """This schema less the fields (or whole history channels) ``names``: to train a model that does not
+        read them, such as the protected attributes a jurisdiction forbids in credit decisions."""
+        drop = {n.strip() for n in names if n.strip()}
+        known = [f.name for f in (*self.numeric, *self.categorical, *self.history)]
+        unknown = sorted(drop - set(known))
+        if unknown:
+            raise SchemaError(f"schema '{self.name}' has no field or history channel {', '.join(unknown)}; "
+                              f"it has {', '.join(known)}.")
+        kept = replace(self, numeric=tuple(f for f in self.numeric if f.name not in drop),
+                       categorical=tuple(f for f in self.categorical if f.name not in drop),
+                       history=tuple(h for h in self.history if h.name not in drop),
+                       left_out=self.left_out + tuple(f for f in (*self.numeric, *self.categorical) if f.name in drop))
+        kept._check(f"schema '{self.name}' without {', '.join(sorted(drop))}")
+        return kept
+
+    def with_left_out(self) -> Schema:
+        """The fields a report slices by: the model's, and those :meth:`without` took out of it."""
+        return replace(self, numeric=self.numeric + tuple(f for f in self.left_out if isinstance(f, NumericField)),
+                       categorical=self.categorical + tuple(f for f in self.left_out if isinstance(f, CategoricalField)),
+                       left_out=())
 
     # -- views ------------------------------------------------------------------
     @property
@@ -209,6 +245,10 @@ class Schema:
         for special in (self.label, self.id):
             if special and special in names:
                 raise SchemaError(f"{source}: '{special}' is the label or id column and cannot also be a feature.")
+        clash = sorted({f.name for f in self.left_out} & {*names, self.label, self.id})
+        if clash or len({f.name for f in self.left_out}) < len(self.left_out):
+            raise SchemaError(f"{source}: a left-out field is listed twice, or is also a model input, the label or "
+                              f"the id: {clash or sorted(f.name for f in self.left_out)}.")
         if not self.history:
             raise SchemaError(f"{source}: at least one [[history]] channel is needed; the LSTM reads it.")
         lengths = {len(h.columns) for h in self.history}

@@ -86,3 +86,34 @@ def test_a_schema_saved_with_a_byte_order_mark_or_as_utf_16(schema: Schema, tmp_
     path.write_bytes(json.dumps(schema.to_dict()).encode("utf-16"))
     with pytest.raises(SchemaError, match="Schema file .* is not UTF-8 text .*; save it as UTF-8"):
         Schema.load(path)
+
+
+def test_without_takes_fields_out_of_the_model_but_keeps_them_for_the_slices(schema: Schema) -> None:
+    lean = schema.without(["SEX", " MARRIAGE", "AGE", ""])
+    assert not {"SEX", "MARRIAGE", "AGE"} & set(lean.input_names)
+    assert len(lean.input_names) == len(schema.input_names) - 3
+    assert [f.name for f in lean.left_out] == ["AGE", "SEX", "MARRIAGE"]
+    assert Schema.from_dict(json.loads(json.dumps(lean.to_dict()))) == lean
+    assert sorted(lean.with_left_out().input_names) == sorted(schema.input_names)
+    assert "left_out" not in schema.to_dict()
+    assert lean.without(["EDUCATION"]).left_out[-1].name == "EDUCATION"  # taken out again, kept in order
+    assert schema.without(["bill_amount"]).history == tuple(h for h in schema.history if h.name != "bill_amount")
+
+
+@pytest.mark.parametrize("names, fragment", [
+    (["GENDER"], "has no field or history channel GENDER; it has LIMIT_BAL, AGE, SEX"),
+    (["repayment_status", "bill_amount", "payment_amount"], "at least one [[history]] channel is needed"),
+])
+def test_without_refuses_what_it_cannot_do(schema: Schema, names, fragment: str) -> None:
+    with pytest.raises(SchemaError) as err:
+        schema.without(names)
+    assert fragment in str(err.value)
+
+
+def test_a_left_out_field_cannot_also_be_an_input(schema: Schema) -> None:
+    data = schema.without(["SEX"]).to_dict()
+    data["left_out"]["categorical"][0]["name"] = "EDUCATION"
+    with pytest.raises(SchemaError, match="also a model input"):
+        Schema.from_dict(data)
+    with pytest.raises(SchemaError, match="'left_out' must be a table"):
+        Schema.from_dict({**schema.to_dict(), "left_out": ["SEX"]})

@@ -82,6 +82,21 @@ def read_labelled(path: str | Path, schema: Schema) -> LabelledData:
     return LabelledData(path, frame, values, y, rows_read, int((~good).sum()), quality, len(checked.errors))
 
 
+def with_left_out(d: LabelledData, schema: Schema) -> tuple[Schema, pd.DataFrame]:
+    """The fields to slice by and their values: the model's, and those it was trained without (``Schema.left_out``)
+    where the file has them, invalid values as NaN (a missing group)."""
+    if not schema.left_out:
+        return schema, d.values
+    wider = schema.with_left_out().without(f.name for f in schema.left_out if f.name not in d.raw.columns)
+    extra = [c for c in wider.columns() if c.name not in d.values.columns]
+    checked = check_columns(extra, {c.name: d.raw[c.name].to_numpy() for c in extra}, len(d.raw))
+    bad: dict[str, list[int]] = {}
+    for i, errs in checked.errors.items():
+        for e in errs:
+            bad.setdefault(e.field, []).append(i)
+    return wider, d.values.assign(**{c.name: _values(c, d.raw[c.name], bad.get(c.name, [])) for c in extra})
+
+
 def _is_missing(text: pd.Series) -> np.ndarray:
     return text.str.strip().str.lower().isin(MISSING_TOKENS).to_numpy()
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from loanscore.runtime.errors import ModelError
 from loanscore.runtime.reasons import Reason
+from loanscore.runtime.schema import Schema
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH, SHIFT, WATCH, Reference
 from loanscore.runtime.stability import Report as StabilityReport
@@ -25,7 +26,7 @@ from loanscore.runtime.validate import check_columns
 from loanscore.runtime.performance import classification_metrics
 
 from ..riskier import ROLES, WORDS, riskier_steps
-from ._data import LabelledData, read_labelled
+from ._data import LabelledData, read_labelled, with_left_out
 from .html import Report, new_figure, pct
 from .slices import AGE_EDGES, AGE_FIELD, FOUR_FIFTHS, MIN_GROUP, all_slices
 from .sources import source_for
@@ -87,14 +88,15 @@ def evaluate(data: str | Path, model_dir: str | Path | None = None, *, model_nam
 
         raise InputError(f"{d.path} has only one class among its {len(y)} scored rows; "
                          "ROC AUC and the other metrics need both defaulters and payers.")
-    X = d.values[scored].reset_index(drop=True)
+    sliced, values = with_left_out(d, schema)
+    X = values[scored].reset_index(drop=True)
     threshold = scorer.threshold
     manifest = scorer.model.manifest
     feeds = check_columns(schema.columns(), {c: d.raw[c].to_numpy()[scored] for c in schema.input_names}, len(p)).feeds
     return Evaluation(
         model_dir=scorer.model.directory, manifest=manifest, data=d, y=y, p=p, X=X, scored=scored,
         rejections=rejections, threshold=threshold, metrics=classification_metrics(y, p, threshold),
-        slices=all_slices(schema, X, y, p, threshold, band_field=band_field, band_edges=band_edges, min_group=min_group),
+        slices=all_slices(sliced, X, y, p, threshold, band_field=band_field, band_edges=band_edges, min_group=min_group),
         costs=threshold_costs(manifest), in_sample=_same_file(d.path, manifest),
         stability=population_stability(scorer, feeds, p, d.path.name),
         model_name=model_name or scorer.model.directory.name,
@@ -443,6 +445,10 @@ def _slices(report: Report, ev: Evaluation) -> None:
         f"{MIN_GROUP} rows); a ratio below {FOUR_FIFTHS:g} breaks the four-fifths rule and is highlighted. "
         "The rule is a screening signal for adverse impact, not a legal finding; a gap in approval rates can follow "
         "a gap in observed default rates, which the table shows beside it.", note=True)
+    if left_out := [f.name for f in Schema.from_dict(ev.manifest["schema"]).left_out]:
+        absent = [n for n in left_out if n not in ev.X.columns]
+        report.text(f"The model was trained without {', '.join(left_out)} and does not read them; the slices below "
+                    "take them from this file" + (f", which lacks {', '.join(absent)}" if absent else "") + ".")
     header = ["field", "group", "rows", "default rate", "approval rate", "AUC", "approval ratio", "below 4/5", "note"]
     rows, flags = [], []
     for r in s.to_dict("records"):

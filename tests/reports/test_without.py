@@ -1,0 +1,76 @@
+"""A model trained without protected attributes: it does not read them, and its report still slices by them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime.scorer import Scorer
+from loanscore.train.reports.evaluation import write_model_report
+
+LEFT_OUT = ["SEX", "MARRIAGE", "AGE"]
+
+
+@pytest.fixture(scope="module")
+def lean_model(taiwan_csv, tmp_path_factory) -> Path:
+    pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow)")
+    root = tmp_path_factory.mktemp("lean")
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "--data", str(taiwan_csv), "--out", str(root / "run"), "--without",
+                                   ",".join(LEFT_OUT), "--epochs", "2", "--ensemble", "2"])
+    assert trained.exit_code == 0, trained.output
+    exported = runner.invoke(main, ["export", str(root / "run"), "--out", str(root / "model"), "--data", str(taiwan_csv)])
+    assert exported.exit_code == 0, exported.output
+    return root / "model"
+
+
+def test_the_model_does_not_read_what_it_was_trained_without(lean_model, taiwan_csv):
+    manifest = json.loads((lean_model / "manifest.json").read_text("utf-8"))
+    assert not set(LEFT_OUT) & {i["name"] for i in manifest["inputs"]}
+    assert [f["name"] for f in manifest["schema"]["left_out"]["numeric"]] == ["AGE"]
+    frame = pd.read_csv(taiwan_csv)
+    scorer = Scorer.load(lean_model)
+    records = frame.to_dict("records")
+    shuffled = [{**r, "SEX": 9, "MARRIAGE": "?", "AGE": -1} for r in records]  # invalid for the full schema
+    p = [r.probability for r in scorer.score_records(records)]
+    assert [r.probability for r in scorer.score_records(shuffled)] == p
+    assert not any(r.errors for r in scorer.score_records(shuffled))
+
+
+def test_its_report_and_card_still_slice_by_them(lean_model):
+    slices = json.loads((lean_model / "report.json").read_text("utf-8"))["slices"]
+    assert {"SEX", "MARRIAGE", "AGE band", "EDUCATION"} <= {s["field"] for s in slices}
+    assert sum(s["count"] for s in slices if s["field"] == "SEX") == 600
+    html = (lean_model / "report.html").read_text("utf-8")
+    assert "The model was trained without AGE, SEX, MARRIAGE and does not read them; the slices below take them " \
+           "from this file." in html
+    card = (lean_model / "MODEL_CARD.md").read_text("utf-8")
+    assert "Trained without AGE, SEX, MARRIAGE (`loanscore train --without`)" in card
+    assert "| SEX | 1 male" in card
+
+
+def test_a_file_without_those_columns_is_still_reported(lean_model, taiwan_csv, tmp_path):
+    frame = pd.read_csv(taiwan_csv)
+    frame["MARRIAGE"] = frame["MARRIAGE"].astype(object)
+    frame.loc[:9, "MARRIAGE"] = "x"  # invalid for the full schema: a missing group; the model never reads it
+    path = tmp_path / "no_sex.csv"
+    frame.drop(columns=["SEX"]).to_csv(path, index=False)
+    out = write_model_report(path, tmp_path / "r.html", lean_model)
+    data = json.loads(out["json"].read_text("utf-8"))
+    fields = {s["field"] for s in data["slices"]}
+    assert "SEX" not in fields and "MARRIAGE" in fields and data["rows"]["scored"] == 600
+    assert [s["count"] for s in data["slices"] if s["field"] == "MARRIAGE" and s["group"] == "missing"] == [10]
+    assert "from this file, which lacks SEX." in out["html"].read_text("utf-8")
+
+
+def test_train_refuses_an_unknown_field(taiwan_csv, tmp_path):
+    result = CliRunner().invoke(main, ["train", "--data", str(taiwan_csv), "--out", str(tmp_path / "run"),
+                                       "--without", "SEX,GENDER"])
+    assert result.exit_code == 2
+    assert "has no field or history channel GENDER" in result.output and not (tmp_path / "run").exists()
