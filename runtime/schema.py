@@ -209,9 +209,9 @@ class Schema:
 
     def with_left_out(self) -> Schema:
         """The fields a report slices by: the model's, and those :meth:`without` took out of it."""
-        return replace(self, numeric=self.numeric + tuple(f for f in self.left_out if isinstance(f, NumericField)),
-                       categorical=self.categorical + tuple(f for f in self.left_out if isinstance(f, CategoricalField)),
-                       left_out=())
+        numeric = tuple(f for f in self.left_out if isinstance(f, NumericField))
+        categorical = tuple(f for f in self.left_out if isinstance(f, CategoricalField))
+        return replace(self, numeric=self.numeric + numeric, categorical=self.categorical + categorical, left_out=())
 
     # -- views ------------------------------------------------------------------
     @property

@@ -25,7 +25,8 @@ def lean_model(taiwan_csv, tmp_path_factory) -> Path:
     trained = runner.invoke(main, ["train", "--data", str(taiwan_csv), "--out", str(root / "run"), "--without",
                                    ",".join(LEFT_OUT), "--epochs", "2", "--ensemble", "2"])
     assert trained.exit_code == 0, trained.output
-    exported = runner.invoke(main, ["export", str(root / "run"), "--out", str(root / "model"), "--data", str(taiwan_csv)])
+    exported = runner.invoke(main, ["export", str(root / "run"), "--out", str(root / "model"),
+                                    "--data", str(taiwan_csv)])
     assert exported.exit_code == 0, exported.output
     return root / "model"
 
@@ -37,10 +38,10 @@ def test_the_model_does_not_read_what_it_was_trained_without(lean_model, taiwan_
     frame = pd.read_csv(taiwan_csv)
     scorer = Scorer.load(lean_model)
     records = frame.to_dict("records")
-    shuffled = [{**r, "SEX": 9, "MARRIAGE": "?", "AGE": -1} for r in records]  # invalid for the full schema
+    nonsense = [{**r, "SEX": 9, "MARRIAGE": "?", "AGE": -1} for r in records]  # invalid for the full schema
     p = [r.probability for r in scorer.score_records(records)]
-    assert [r.probability for r in scorer.score_records(shuffled)] == p
-    assert not any(r.errors for r in scorer.score_records(shuffled))
+    assert [r.probability for r in scorer.score_records(nonsense)] == p
+    assert not any(r.errors for r in scorer.score_records(nonsense))
 
 
 def test_its_report_and_card_still_slice_by_them(lean_model):

@@ -174,7 +174,8 @@ def penalized_roles(manifest: dict) -> list[str]:
 def review_note(role: str, penalized: list[str]) -> str:
     """What a reviewer should know of a step that lowers P(default) for REVIEW_SHARE of applicants or more."""
     if role == "status":
-        return "The months of a channel act together (a new delinquency after an on-time month may score worse than an old one)"
+        return ("The months of a channel act together (a new delinquency after an on-time month may score worse "
+                "than an old one)")
     return ("Training penalized this step, not enough to remove it" if role in penalized else
             f"Training did not penalize this step (`loanscore train --monotone-roles` with {role} does)")
 
