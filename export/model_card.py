@@ -86,10 +86,13 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
       f"{AMOUNTS.get(config.get('amounts', 'signed_log'), 'amount encoding')}, scaling, one-hot codes) is inside "
       "the one ONNX graph, so the runtime needs only "
       "onnxruntime and numpy. Output: the probability that the applicant defaults on the next monthly payment.\n")
-    left_out = [f["name"] for kind in ("numeric", "categorical") for f in schema.get("left_out", {}).get(kind, [])]
-    if left_out:
-        w(f"Trained without {', '.join(left_out)} (`loanscore train --without`): the model does not read them, and "
-          "its evaluation report still slices its decisions by them where the data has them.\n")
+    taken = schema.get("left_out", {})
+    left_out = [f["name"] for kind in ("numeric", "categorical") for f in taken.get(kind, [])]
+    channels = [f"the history channel {h['name']} ({', '.join(h['columns'])})" for h in taken.get("history", [])]
+    if left_out or channels:
+        w(f"Trained without {', '.join(left_out + channels)} (`loanscore train --without`): the model does not read "
+          "them" + (", and its evaluation report still slices its decisions by "
+                    f"{', '.join(left_out)} where the data has them" if left_out else "") + ".\n")
     if config.get("teacher"):
         w(f"Trained by knowledge distillation: each network learned {1 - config['teacher']:g} × the label + "
           f"{config['teacher']:g} × the out-of-fold probability of gradient-boosted trees fitted on that network's "

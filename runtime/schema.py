@@ -119,10 +119,10 @@ class Schema:
     numeric: tuple[NumericField, ...]
     categorical: tuple[CategoricalField, ...]
     history: tuple[HistoryChannel, ...]
-    left_out: tuple[NumericField | CategoricalField, ...] = ()
-    """Fields taken out of the model (:meth:`without`): it neither reads nor validates them, but a model report
-    still slices its decisions by them where the data has them, so that leaving a protected attribute out
-    does not hide what the model does to its groups."""
+    left_out: tuple[NumericField | CategoricalField | HistoryChannel, ...] = ()
+    """Fields and history channels taken out of the model (:meth:`without`): it neither reads nor validates them,
+    but its model card names them, and a model report still slices its decisions by the fields where the data
+    has them, so that leaving a protected attribute out does not hide what the model does to its groups."""
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -147,8 +147,9 @@ class Schema:
             raise SchemaError(f"{source}: unknown keys {sorted(unknown)}; allowed are name, label, id, numeric, "
                               "categorical, history, left_out.")
         left_out = data.get("left_out", {})
-        if not isinstance(left_out, dict) or set(left_out) - {"numeric", "categorical"}:
-            raise SchemaError(f"{source}: 'left_out' must be a table with 'numeric' and 'categorical' lists.")
+        if not isinstance(left_out, dict) or set(left_out) - {"numeric", "categorical", "history"}:
+            raise SchemaError(f"{source}: 'left_out' must be a table with 'numeric', 'categorical' and 'history' "
+                              "lists.")
         try:
             schema = cls(
                 name=str(data.get("name", "custom")),
@@ -158,7 +159,8 @@ class Schema:
                 categorical=tuple(_categorical(e, source) for e in data.get("categorical", [])),
                 history=tuple(_history(e, source) for e in data.get("history", [])),
                 left_out=(*(_numeric(e, f"{source}: left_out") for e in left_out.get("numeric", [])),
-                          *(_categorical(e, f"{source}: left_out") for e in left_out.get("categorical", []))),
+                          *(_categorical(e, f"{source}: left_out") for e in left_out.get("categorical", [])),
+                          *(_history(e, f"{source}: left_out") for e in left_out.get("history", []))),
             )
         except (TypeError, ValueError) as exc:
             raise SchemaError(f"{source}: {exc}") from None
@@ -187,8 +189,8 @@ class Schema:
         data["categorical"] = [clean(f) for f in self.categorical]
         data["history"] = [clean(h) for h in self.history]
         if self.left_out:
-            data["left_out"] = {kind: [clean(f) for f in self.left_out if isinstance(f, cls)]
-                                for kind, cls in (("numeric", NumericField), ("categorical", CategoricalField))}
+            kinds = (("numeric", NumericField), ("categorical", CategoricalField), ("history", HistoryChannel))
+            data["left_out"] = {kind: [clean(f) for f in self.left_out if isinstance(f, cls)] for kind, cls in kinds}
         return data
 
     def without(self, names: Iterable[str]) -> Schema:
@@ -203,17 +205,24 @@ class Schema:
         kept = replace(self, numeric=tuple(f for f in self.numeric if f.name not in drop),
                        categorical=tuple(f for f in self.categorical if f.name not in drop),
                        history=tuple(h for h in self.history if h.name not in drop),
-                       left_out=self.left_out + tuple(f for f in (*self.numeric, *self.categorical) if f.name in drop))
+                       left_out=self.left_out + tuple(f for f in (*self.numeric, *self.categorical, *self.history)
+                                                      if f.name in drop))
         kept._check(f"schema '{self.name}' without {', '.join(sorted(drop))}")
         return kept
 
     def with_left_out(self) -> Schema:
-        """The fields a report slices by: the model's, and those :meth:`without` took out of it."""
-        numeric = tuple(f for f in self.left_out if isinstance(f, NumericField))
-        categorical = tuple(f for f in self.left_out if isinstance(f, CategoricalField))
+        """The fields a report slices by: the model's, and those :meth:`without` took out of it (not the history
+        channels it took out: a report slices by fields only)."""
+        numeric = tuple(f for f in self.left_out_fields if isinstance(f, NumericField))
+        categorical = tuple(f for f in self.left_out_fields if isinstance(f, CategoricalField))
         return replace(self, numeric=self.numeric + numeric, categorical=self.categorical + categorical, left_out=())
 
     # -- views ------------------------------------------------------------------
+    @property
+    def left_out_fields(self) -> tuple[NumericField | CategoricalField, ...]:
+        """The fields (not the history channels) :meth:`without` took out of the model."""
+        return tuple(f for f in self.left_out if not isinstance(f, HistoryChannel))
+
     @property
     def months(self) -> int:
         return len(self.history[0].columns) if self.history else 0
@@ -245,10 +254,11 @@ class Schema:
         for special in (self.label, self.id):
             if special and special in names:
                 raise SchemaError(f"{source}: '{special}' is the label or id column and cannot also be a feature.")
-        clash = sorted({f.name for f in self.left_out} & {*names, self.label, self.id})
-        if clash or len({f.name for f in self.left_out}) < len(self.left_out):
-            raise SchemaError(f"{source}: a left-out field is listed twice, or is also a model input, the label or "
-                              f"the id: {clash or sorted(f.name for f in self.left_out)}.")
+        taken = [c for f in self.left_out for c in (f.columns if isinstance(f, HistoryChannel) else (f.name,))]
+        clash = sorted(set(taken) & {*names, self.label, self.id})
+        if clash or len(set(taken)) < len(taken) or len({f.name for f in self.left_out}) < len(self.left_out):
+            raise SchemaError(f"{source}: a left-out field or channel is listed twice, or is also a model input, "
+                              f"the label or the id: {clash or sorted(f.name for f in self.left_out)}.")
         if not self.history:
             raise SchemaError(f"{source}: at least one [[history]] channel is needed; the LSTM reads it.")
         lengths = {len(h.columns) for h in self.history}

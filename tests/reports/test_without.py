@@ -1,4 +1,5 @@
-"""A model trained without protected attributes: it does not read them, and its report still slices by them."""
+"""A model trained without protected attributes (and a history channel): it does not read them, its report still
+slices by the attributes, and its card names all of them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from loanscore.runtime.scorer import Scorer
 from loanscore.train.reports.evaluation import write_model_report
 
 LEFT_OUT = ["SEX", "MARRIAGE", "AGE"]
+CHANNEL = "bill_amount"
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,7 @@ def lean_model(taiwan_csv, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lean")
     runner = CliRunner()
     trained = runner.invoke(main, ["train", "--data", str(taiwan_csv), "--out", str(root / "run"), "--without",
-                                   ",".join(LEFT_OUT), "--epochs", "2", "--ensemble", "2"])
+                                   ",".join([*LEFT_OUT, CHANNEL]), "--epochs", "2", "--ensemble", "2"])
     assert trained.exit_code == 0, trained.output
     exported = runner.invoke(main, ["export", str(root / "run"), "--out", str(root / "model"),
                                     "--data", str(taiwan_csv)])
@@ -33,12 +35,15 @@ def lean_model(taiwan_csv, tmp_path_factory) -> Path:
 
 def test_the_model_does_not_read_what_it_was_trained_without(lean_model, taiwan_csv):
     manifest = json.loads((lean_model / "manifest.json").read_text("utf-8"))
-    assert not set(LEFT_OUT) & {i["name"] for i in manifest["inputs"]}
+    bills = [f"BILL_AMT{m}" for m in range(6, 0, -1)]
+    assert not {*LEFT_OUT, *bills} & {i["name"] for i in manifest["inputs"]}
     assert [f["name"] for f in manifest["schema"]["left_out"]["numeric"]] == ["AGE"]
+    assert [(h["name"], h["columns"]) for h in manifest["schema"]["left_out"]["history"]] == [(CHANNEL, bills)]
     frame = pd.read_csv(taiwan_csv)
     scorer = Scorer.load(lean_model)
     records = frame.to_dict("records")
-    nonsense = [{**r, "SEX": 9, "MARRIAGE": "?", "AGE": -1} for r in records]  # invalid for the full schema
+    nonsense = [{**r, "SEX": 9, "MARRIAGE": "?", "AGE": -1, **dict.fromkeys(bills, "n/a")}  # invalid for the full schema
+                for r in records]
     p = [r.probability for r in scorer.score_records(records)]
     assert [r.probability for r in scorer.score_records(nonsense)] == p
     assert not any(r.errors for r in scorer.score_records(nonsense))
@@ -52,7 +57,9 @@ def test_its_report_and_card_still_slice_by_them(lean_model):
     assert "The model was trained without AGE, SEX, MARRIAGE and does not read them; the slices below take them " \
            "from this file." in html
     card = (lean_model / "MODEL_CARD.md").read_text("utf-8")
-    assert "Trained without AGE, SEX, MARRIAGE (`loanscore train --without`)" in card
+    assert ("Trained without AGE, SEX, MARRIAGE, the history channel bill_amount (BILL_AMT6, BILL_AMT5, BILL_AMT4, "
+            "BILL_AMT3, BILL_AMT2, BILL_AMT1) (`loanscore train --without`): the model does not read them, and its "
+            "evaluation report still slices its decisions by AGE, SEX, MARRIAGE where the data has them.") in card
     assert "| SEX | 1 male" in card
 
 

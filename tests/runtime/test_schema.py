@@ -97,7 +97,11 @@ def test_without_takes_fields_out_of_the_model_but_keeps_them_for_the_slices(sch
     assert sorted(lean.with_left_out().input_names) == sorted(schema.input_names)
     assert "left_out" not in schema.to_dict()
     assert lean.without(["EDUCATION"]).left_out[-1].name == "EDUCATION"  # taken out again, kept in order
-    assert schema.without(["bill_amount"]).history == tuple(h for h in schema.history if h.name != "bill_amount")
+    no_bills = schema.without(["bill_amount"])
+    assert no_bills.history == tuple(h for h in schema.history if h.name != "bill_amount")
+    assert [h.name for h in no_bills.left_out] == ["bill_amount"] and no_bills.left_out_fields == ()
+    assert Schema.from_dict(json.loads(json.dumps(no_bills.to_dict()))) == no_bills
+    assert no_bills.with_left_out().input_names == no_bills.input_names  # a report slices by fields only
 
 
 @pytest.mark.parametrize("names, fragment", [
@@ -114,6 +118,10 @@ def test_a_left_out_field_cannot_also_be_an_input(schema: Schema) -> None:
     data = schema.without(["SEX"]).to_dict()
     data["left_out"]["categorical"][0]["name"] = "EDUCATION"
     with pytest.raises(SchemaError, match="also a model input"):
+        Schema.from_dict(data)
+    data = schema.without(["bill_amount"]).to_dict()
+    data["left_out"]["history"][0]["columns"][-1] = "PAY_AMT1"
+    with pytest.raises(SchemaError, match=r"also a model input, the label or the id: \['PAY_AMT1'\]"):
         Schema.from_dict(data)
     with pytest.raises(SchemaError, match="'left_out' must be a table"):
         Schema.from_dict({**schema.to_dict(), "left_out": ["SEX"]})

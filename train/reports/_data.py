@@ -85,9 +85,9 @@ def read_labelled(path: str | Path, schema: Schema) -> LabelledData:
 def with_left_out(d: LabelledData, schema: Schema) -> tuple[Schema, pd.DataFrame]:
     """The fields to slice by and their values: the model's, and those it was trained without (``Schema.left_out``)
     where the file has them, invalid values as NaN (a missing group)."""
-    if not schema.left_out:
+    if not schema.left_out_fields:
         return schema, d.values
-    wider = schema.with_left_out().without(f.name for f in schema.left_out if f.name not in d.raw.columns)
+    wider = schema.with_left_out().without(f.name for f in schema.left_out_fields if f.name not in d.raw.columns)
     extra = [c for c in wider.columns() if c.name not in d.values.columns]
     checked = check_columns(extra, {c.name: d.raw[c.name].to_numpy() for c in extra}, len(d.raw))
     bad: dict[str, list[int]] = {}

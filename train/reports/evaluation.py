@@ -446,7 +446,7 @@ def _slices(report: Report, ev: Evaluation) -> None:
         f"{MIN_GROUP} rows); a ratio below {FOUR_FIFTHS:g} breaks the four-fifths rule and is highlighted. "
         "The rule is a screening signal for adverse impact, not a legal finding; a gap in approval rates can follow "
         "a gap in observed default rates, which the table shows beside it.", note=True)
-    if left_out := [f.name for f in Schema.from_dict(ev.manifest["schema"]).left_out]:
+    if left_out := [f.name for f in Schema.from_dict(ev.manifest["schema"]).left_out_fields]:
         absent = [n for n in left_out if n not in ev.X.columns]
         report.text(f"The model was trained without {', '.join(left_out)} and does not read them; the slices below "
                     "take them from this file" + (f", which lacks {', '.join(absent)}" if absent else "") + ".")
