@@ -43,62 +43,47 @@ def groups(status: np.ndarray, balance: np.ndarray) -> pd.Series:
     return pd.Series(late, dtype=object) + ", " + band
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("data", nargs="?", type=Path, default=DEV_DATA)
-    ap.add_argument("--model", type=Path, default=None)
-    args = ap.parse_args()
-    if not args.data.is_file():
-        sys.exit(f"{args.data} not found: give a labelled CSV of applicants, or set LOANSCORE_DEV_DATA.")
-    scorer = Scorer.load(args.model)
+def lowered(feeds: dict[str, np.ndarray], payments: tuple[str, ...], balances: tuple[str, ...],
+            carry: bool) -> dict[str, np.ndarray]:
+    """``feeds`` with every payment LOWER times as large and, with ``carry``, the unpaid part added to that month's
+    balance and every later one (payment i pays the balance before month i, as the derived channels read it)."""
+    out = dict(feeds)
+    for i, c in enumerate(payments):
+        unpaid = np.nan_to_num(feeds[c] * (1 - LOWER))
+        out[c] = (feeds[c] * LOWER).astype(np.float32)
+        for b in balances[i:] if carry else ():
+            out[b] = (out[b] + unpaid).astype(np.float32)
+    return out
+
+
+def response(scorer: Scorer, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The step's effect by group of the newest month ("groups") and by months without a balance ("idle"), with
+    the share of changed rows per step variant; the observed default rate by quartile of the newest payment
+    within the same groups ("observed"); the overall shares ("overall")."""
     schema = scorer.schema
     channel = {h.role: h.columns for h in schema.history}
-    if not {"status", "balance", "payment"} <= set(channel):
-        sys.exit("the model's schema needs history channels with the roles status, balance and payment.")
-    frame = pd.read_csv(args.data)
-    checked = check_columns(schema.columns(), {c: frame[c].to_numpy() for c in schema.input_names}, len(frame))
-    if checked.errors:
-        sys.exit(f"{len(checked.errors)} rows do not validate; run `loanscore validate` on the file first.")
-    feeds = checked.feeds
+    payments, balances = channel["payment"], channel["balance"]
+    feeds = check_columns(schema.columns(), {c: frame[c].to_numpy() for c in schema.input_names}, len(frame)).feeds
 
     def p_of(f: dict[str, np.ndarray]) -> np.ndarray:
         return np.concatenate([scorer.model.run({k: v[i:i + BLOCK] for k, v in f.items()})[0].reshape(-1)
                                for i in range(0, len(frame), BLOCK)])
 
     p = p_of(feeds)
-    payments, balances = channel["payment"], channel["balance"]
-    status, balance = frame[channel["status"][-1]].to_numpy(), frame[balances[-1]].to_numpy()
-    group = groups(status, balance)
+    group = groups(frame[channel["status"][-1]].to_numpy(), frame[balances[-1]].to_numpy())
+    idle = pd.Series((frame[list(balances)].to_numpy() <= 0).sum(axis=1))
     moved = np.logical_or.reduce([feeds[c][:, 0] > 0 for c in payments])
-    print(f"{args.data.name}: {len(frame):,} rows, {moved.sum():,} with a payment to lower")
-
-    idle = pd.Series((np.column_stack([frame[b].to_numpy() for b in balances]) <= 0).sum(axis=1))
-    table, idle_table = {}, {}
+    tables: dict[str, dict] = {"groups": {"rows": group[moved].value_counts()},
+                               "idle": {"rows": idle[moved].value_counts()}, "overall": {}}
     for carry in (False, True):
-        f = dict(feeds)
-        for i, c in enumerate(payments):
-            unpaid = np.nan_to_num(feeds[c] * (1 - LOWER))
-            f[c] = (feeds[c] * LOWER).astype(np.float32)
-            for b in balances[i:] if carry else ():
-                f[b] = (f[b] + unpaid).astype(np.float32)
-        change = pd.Series(p_of(f) - p)[moved]
-        name = "carried into the balances" if carry else "balances as filed"
-        table[f"falls ({'carried' if carry else 'as filed'})"] = (change <= -MIN_CHANGE).groupby(group[moved]).mean()
-        table[f"rises ({'carried' if carry else 'as filed'})"] = (change >= MIN_CHANGE).groupby(group[moved]).mean()
-        idle_table[f"falls ({'carried' if carry else 'as filed'})"] = (change <= -MIN_CHANGE).groupby(idle[moved]).mean()
-        print(f"every payment {1 - LOWER:.0%} lower, {name}: P falls for {np.mean(change <= -MIN_CHANGE):.1%}, "
-              f"rises for {np.mean(change >= MIN_CHANGE):.1%}, mean change {change.mean():+.4f}")
-    out = pd.DataFrame(table)
-    out.insert(0, "rows", group[moved].value_counts())
-    print("\nShare of the changed rows whose P(default) falls / rises, by the newest month:")
-    print(out.to_string(float_format=lambda v: f"{v:.1%}"))
-    idle_out = pd.DataFrame(idle_table)
-    idle_out.insert(0, "rows", idle[moved].value_counts())
-    idle_out.index.name = "months"
-    print(f"\nThe same by the number of months whose balance ({channel['balance'][0]}...) is zero or below:")
-    print(idle_out.to_string(float_format=lambda v: f"{v:.1%}"))
+        change = pd.Series(p_of(lowered(feeds, payments, balances, carry)) - p)[moved]
+        name = "carried" if carry else "as filed"
+        for key, by in (("groups", group), ("idle", idle)):
+            tables[key][f"falls ({name})"] = (change <= -MIN_CHANGE).groupby(by[moved]).mean()
+            tables[key][f"rises ({name})"] = (change >= MIN_CHANGE).groupby(by[moved]).mean()
+        tables["overall"][name] = pd.Series({"rows": len(change), "falls": np.mean(change <= -MIN_CHANGE),
+                                             "rises": np.mean(change >= MIN_CHANGE), "mean change": change.mean()})
 
-    y = frame[schema.label].to_numpy()
     newest = frame[payments[-1]].to_numpy()
     paid = newest > 0
     quartile = pd.Series(np.full(len(frame), "", dtype=object))
@@ -106,12 +91,44 @@ def main() -> None:
         rows = np.flatnonzero(paid & (group == g).to_numpy())
         quartile.iloc[rows] = pd.qcut(newest[rows], 4, labels=["Q1 smallest", "Q2", "Q3", "Q4 largest"],
                                       duplicates="drop").astype(str)
-    observed = pd.DataFrame({"group": group, "quartile": quartile, "y": y})[paid]
+    observed = pd.DataFrame({"group": group, "quartile": quartile, "y": frame[schema.label].to_numpy()})[paid]
     rates = observed.pivot_table(index="group", columns="quartile", values="y", aggfunc="mean")
     rates.insert(0, "rows", observed.groupby("group").size())
-    print(f"\nObserved default rate by quartile of the newest payment ({payments[-1]} > 0), no model:")
-    print(rates.to_string(float_format=lambda v: f"{v:.3f}"))
+    out = {k: pd.DataFrame(v) for k, v in tables.items()}
+    out["idle"].index.name = "months"
+    return {**out, "observed": rates}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", nargs="?", type=Path, default=DEV_DATA)
+    ap.add_argument("--model", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if not args.data.is_file():
+        sys.exit(f"{args.data} not found: give a labelled CSV of applicants, or set LOANSCORE_DEV_DATA.")
+    scorer = Scorer.load(args.model)
+    schema = scorer.schema
+    roles = {h.role: h.columns for h in schema.history}
+    if not {"status", "balance", "payment"} <= set(roles):
+        sys.exit("the model's schema needs history channels with the roles status, balance and payment.")
+    frame = pd.read_csv(args.data)
+    checked = check_columns(schema.columns(), {c: frame[c].to_numpy() for c in schema.input_names}, len(frame))
+    if checked.errors or schema.label not in frame:
+        sys.exit(f"{args.data} needs the label {schema.label} and valid rows ({len(checked.errors)} do not "
+                 "validate; `loanscore validate` names them).")
+    r = response(scorer, frame)
+    percent = lambda v: f"{v:.1%}"  # noqa: E731
+    print(f"{args.data.name}: {len(frame):,} rows; every payment {1 - LOWER:.0%} lower:")
+    print(r["overall"].T.to_string(formatters={"rows": "{:,.0f}".format, "falls": percent, "rises": percent,
+                                               "mean change": "{:+.4f}".format}))
+    print("\nShare of the changed rows whose P(default) falls / rises, by the newest month:")
+    print(r["groups"].to_string(float_format=percent))
+    print(f"\nThe same by the number of months whose balance ({roles['balance'][0]}, ...) is zero or below:")
+    print(r["idle"].to_string(float_format=percent))
+    print(f"\nObserved default rate by quartile of the newest payment ({roles['payment'][-1]} > 0), no model:")
+    print(r["observed"].to_string(float_format=lambda v: f"{v:.3f}"))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
