@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from loanscore.runtime.model import MANIFEST
-from loanscore.train.reports.evaluation import MIN_CHANGE, REVIEW_SHARE, penalized_roles, review_note
+from loanscore.train.reports.evaluation import MIN_CHANGE, REVIEW_SHARE, by_status, penalized_roles, review_note
 from loanscore.train.reports.sources import source_for
 from loanscore.train.riskier import WORDS
 
@@ -302,6 +302,8 @@ def _riskier_limitations(evaluation: dict[str, Any] | None, penalized: list[str]
         line = (STEP_LINES[role].format(worst["channel"]) + f" lowers P(default) by {MIN_CHANGE:g} or more for "
                 f"{'at most ' if single else ''}{worst['lowered']:,} of {worst['rows']:,} applicants "
                 f"({_pct(worst['lowered_share'], 2)}{', ' + worst['month'] if single else ''})")
+        if worst["lowered_share"] >= REVIEW_SHARE:
+            line += by_status(worst)
         every = next((r for r in rows if r["role"] == role and r["month"] == "all months"), None)
         if every:
             line += f"; in every month at once, for {every['lowered']:,} ({_pct(every['lowered_share'], 2)})"

@@ -137,6 +137,10 @@ def test_the_riskier_response_is_the_runtimes_answer_to_each_step(report, tiny_m
         assert row["rows"] == moved.sum() > 0, row
         assert row["raised"] == np.sum(change[moved] >= 0.001) and row["lowered"] == np.sum(change[moved] <= -0.001)
         assert row["mean_change"] == pytest.approx(change[moved].mean(), abs=1e-6)
+        late = np.array([r[status.columns[-1]] >= 1 for r in records])
+        for name, among in (("on_time", moved & ~late), ("late", moved & late)):
+            assert row[f"{name}_rows"] == among.sum() > 0, row
+            assert row[f"{name}_lowered_share"] == pytest.approx(np.mean(change[among] <= -0.001), abs=1e-12)
     zero_payments = sum(1 for r in records if r[payment.columns[0]] == 0)
     assert zero_payments and table[8]["rows"] == len(records) - zero_payments  # a zero payment stays zero
 
@@ -224,3 +228,19 @@ def test_cli_model_report_needs_the_label(tiny_model, taiwan_csv, tmp_path):
                                        "--output", str(tmp_path / "r.html")])
     assert result.exit_code == 2
     assert "default.payment.next.month" in result.output and "label" in result.output
+
+
+def test_the_card_says_where_a_marked_step_lowers_the_score():
+    from loanscore.export.model_card import _riskier_limitations
+
+    row = {"role": "credit_limit", "channel": "LIMIT_BAL", "month": None, "rows": 1000, "lowered": 120,
+           "lowered_share": 0.12, "on_time_rows": 800, "on_time_lowered_share": 0.025, "late_rows": 200,
+           "late_lowered_share": 0.5}
+    marked, = _riskier_limitations({"riskier_response": [row]}, [])
+    assert ("for 120 of 1,000 applicants (12.00 %); 2.5 % of the 800 on time in the newest month and 50.0 % of the "
+            "200 late. Training did not penalize this step") in marked
+    unmarked, = _riskier_limitations({"riskier_response": [{**row, "lowered": 20, "lowered_share": 0.02}]}, [])
+    assert "on time" not in unmarked
+    no_status = {k: v for k, v in row.items() if not k.startswith(("on_time", "late"))}
+    without_status, = _riskier_limitations({"riskier_response": [no_status]}, [])
+    assert "(12.00 %). Training did not penalize" in without_status

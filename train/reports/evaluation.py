@@ -139,11 +139,15 @@ def riskier_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray
     Each step (``loanscore.train.riskier``: a status ``max(status, 0) + 1`` up to the schema's maximum, so that
     paid in full, unused and revolving credit become one month late; an amount 20 % lower) is taken on every
     scored row it changes (not one already at the top, nor a zero or missing amount), and the change in
-    P(default) tallied: a row per column (``month`` None for a field) and per channel's months at once.
+    P(default) tallied: a row per column (``month`` None for a field) and per channel's months at once. Where the
+    schema has a status channel, the share that falls is also split by its newest month, on time (0 or less) or
+    late (1 or more): a model may read a smaller amount as safer for a borrower already behind, and the data
+    may agree (``benchmarks/riskier_groups.py``).
     """
     steps = riskier_steps(scorer.schema, ROLES)
     if not steps or not len(p):
         return None
+    newest = next((feeds[h.columns[-1]][:, 0] for h in scorer.schema.history if h.role == "status"), None)
     groups: dict[tuple[str, str], list] = {}
     for step in steps:
         groups.setdefault((step.role, step.source), []).append(step)
@@ -159,10 +163,25 @@ def riskier_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray
             change = _rescored(scorer, {**feeds, **later}, p, np.flatnonzero(moved))
             n = max(len(change), 1)
             raised, lowered = int(np.sum(change >= MIN_CHANGE)), int(np.sum(change <= -MIN_CHANGE))
-            rows.append({"role": role, "channel": source, "month": month, "rows": len(change),
-                         "mean_change": float(change.mean()) if len(change) else 0.0, "raised": raised,
-                         "lowered": lowered, "raised_share": raised / n, "lowered_share": lowered / n})
+            row = {"role": role, "channel": source, "month": month, "rows": len(change),
+                   "mean_change": float(change.mean()) if len(change) else 0.0, "raised": raised,
+                   "lowered": lowered, "raised_share": raised / n, "lowered_share": lowered / n}
+            if newest is not None:
+                status = newest[moved]
+                for name, among in (("on_time", status <= 0), ("late", status >= 1)):
+                    row[f"{name}_rows"] = int(among.sum())
+                    row[f"{name}_lowered_share"] = float(np.sum(change[among] <= -MIN_CHANGE) / max(among.sum(), 1))
+            rows.append(row)
     return rows
+
+
+def by_status(row: dict) -> str:
+    """``'; 2.5 % of the 18,531 on time in the newest month and 45.4 % of the 5,469 late'``, where the row has
+    it: where a step that lowers P(default) does so."""
+    if not row.get("late_rows"):
+        return ""
+    return (f"; {pct(row['on_time_lowered_share'])} of the {row['on_time_rows']:,} on time in the newest month and "
+            f"{pct(row['late_lowered_share'])} of the {row['late_rows']:,} late")
 
 
 def penalized_roles(manifest: dict) -> list[str]:
@@ -570,8 +589,8 @@ def _riskier(report: Report, ev: Evaluation) -> None:
             continue
         where = worst["channel"] if worst["month"] is None else f"{worst['month']} of {worst['channel']}"
         report.text(f"{where}: {WORDS[role]} lowers P(default) for {pct(worst['lowered_share'])} of the "
-                    f"{worst['rows']:,} applicants it changes. {review_note(role, covered)}. Check that this reading "
-                    "is one the lender accepts.", note=True)
+                    f"{worst['rows']:,} applicants it changes{by_status(worst)}. {review_note(role, covered)}. Check "
+                    "that this reading is one the lender accepts.", note=True)
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         groups.setdefault((r["role"], r["channel"]), []).append(r)
@@ -595,10 +614,19 @@ def _riskier(report: Report, ev: Evaluation) -> None:
     report.figure("riskier_response", fig, "Each riskier step, month by month (oldest to newest) and in all months: "
                   f"the share of the applicants it changes whose P(default) rises (red) and falls (blue) by "
                   f"{MIN_CHANGE} or more.")
-    report.table(["step", "channel or field", "month", "applicants changed", "mean change", "rises", "falls"],
+    split = "late_rows" in records[0]
+    report.table(["step", "channel or field", "month", "applicants changed", "mean change", "rises", "falls"]
+                 + (["falls: on time", "falls: late"] if split else []),
                  [[WORDS[r["role"]], r["channel"], r["month"] or "–", f"{r['rows']:,}", f"{r['mean_change']:+.4f}",
-                   pct(r["raised_share"]), pct(r["lowered_share"])] for r in records],
+                   pct(r["raised_share"]), pct(r["lowered_share"])]
+                  + ([pct(r["on_time_lowered_share"]), pct(r["late_lowered_share"])] if split else [])
+                  for r in records],
                  flagged=[r["lowered_share"] >= REVIEW_SHARE for r in records])
+    if split:
+        report.text("On time and late: the applicants changed, by their newest repayment status (0 or less, 1 or "
+                    "more). A smaller amount may read as safer for a borrower already behind, where the data can "
+                    "agree: the repository's `benchmarks/riskier_groups.py` sets these shares beside the observed "
+                    "default rates.", note=True)
     report.data["riskier_response"] = records
 
 
