@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .backtest import backtest
+from .compare import compare
 from .explain import explain
 from .model_commands import export, generate, train
 from .monitor import monitor
@@ -31,5 +32,5 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, explain, statements, monitor, backtest, verify, train, export, generate, report):
+for command in (score, explain, statements, monitor, backtest, compare, verify, train, export, generate, report):
     main.add_command(command)

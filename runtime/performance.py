@@ -45,16 +45,40 @@ def roc_auc_with_se(y: Any, p: Any) -> tuple[float, float]:
     score's distribution. NaN when either class is absent.
     """
     y, p = _labels_and_scores(y, p)
+    if y.all() or not y.any():
+        return math.nan, math.nan
+    v10, v01 = _placements(y, p)
+    return float(v10.mean()), math.sqrt(_spread(v10) + _spread(v01))
+
+
+def paired_auc_difference(y: Any, p_a: Any, p_b: Any) -> tuple[float, float]:
+    """AUC(b) - AUC(a) on the same rows and its DeLong standard error (DeLong et al., 1988, for correlated AUCs).
+
+    Two models scored on the same applicants are judged on the same draw of
+    the population, so their AUCs move together; the difference's variance
+    subtracts that shared part (the covariance of the two models' placements),
+    which makes it far smaller than either AUC's own. NaN when either class
+    is absent.
+    """
+    y, a = _labels_and_scores(y, p_a)
+    _, b = _labels_and_scores(y, p_b)
+    if y.all() or not y.any():
+        return math.nan, math.nan
+    (a10, a01), (b10, b01) = _placements(y, a), _placements(y, b)
+    return float(b10.mean() - a10.mean()), math.sqrt(max(0.0, _spread(b10 - a10) + _spread(b01 - a01)))
+
+
+def _placements(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each defaulter's share of payers it outscores, and each payer's share of defaulters that outscore it."""
     pos, neg = p[y], p[~y]
     m, n = len(pos), len(neg)
-    if m == 0 or n == 0:
-        return math.nan, math.nan
     both = midranks(np.concatenate([pos, neg]))
-    v10 = (both[:m] - midranks(pos)) / n
-    v01 = 1.0 - (both[m:] - midranks(neg)) / m
-    auc = float(v10.mean())
-    var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
-    return auc, math.sqrt(var)
+    return (both[:m] - midranks(pos)) / n, 1.0 - (both[m:] - midranks(neg)) / m
+
+
+def _spread(v: np.ndarray) -> float:
+    """The variance of the mean of ``v``."""
+    return float(v.var(ddof=1) / len(v)) if len(v) > 1 else 0.0
 
 
 def roc_auc(y: Any, p: Any) -> float:
@@ -182,6 +206,7 @@ __all__ = [
     "ks_statistic",
     "midranks",
     "normal_cdf",
+    "paired_auc_difference",
     "roc_auc",
     "roc_auc_with_se",
 ]

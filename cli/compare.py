@@ -1,0 +1,171 @@
+"""``loanscore compare``: champion against challenger on applicants whose outcomes are known."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+from ._common import echo_rejects, reports_errors
+
+_HELP = """Compare two models on the same applicants with known outcomes.
+
+\b
+INPUT (CSV or JSON Lines) holds both models' fields and each applicant's
+outcome, 1 defaulted or 0 repaid (column: the champion's label, or
+--outcome). Both models score every row; on the rows both could score it
+prints each model's figures at its own threshold, the difference in ROC AUC
+(DeLong's test for two AUCs on the same rows: 95% interval and p-value), the
+difference in Brier score, and the swap set: who is approved by one model and
+declined by the other, and how often they defaulted.
+
+\b
+Exit status: 0 compared, 2 nothing could be compared. Rows that either model
+cannot score, or that lack an outcome, are listed and left out.
+
+\b
+Examples:
+  loanscore compare outcomes_2025.csv --challenger models/retrained
+  loanscore compare outcomes_2025.csv --model models/current --challenger models/lean -o compare.json
+"""
+
+
+@click.command(help=_HELP, short_help="Champion against challenger on applicants with known outcomes.")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--challenger", "challenger_dir", required=True, type=click.Path(file_okay=False),
+              help="Model directory of the challenger.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False),
+              help="Model directory of the champion (the model in use). Default: the shipped model.")
+@click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). "
+              "Default: the champion's label.")
+@click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT; auto goes by the extension, else by the first character.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@reports_errors
+def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome: str | None, output: str | None,
+            input_format: str, quiet: bool) -> None:
+    from loanscore.runtime.backtest import is_training_data
+    from loanscore.runtime.compare import compare as run_compare
+    from loanscore.runtime.errors import InputError
+    from loanscore.runtime.model import Model, default_model_dir
+    from loanscore.runtime.scorer import Scorer
+    from loanscore.runtime.stream import Progress
+    from loanscore.runtime.tabular import open_output, open_reader
+
+    champion = Scorer(Model.load(model_dir))
+    challenger = Scorer(Model.load(challenger_dir))
+    names = (_name(model_dir or str(default_model_dir()), "champion"), _name(challenger_dir, "challenger"))
+    outcome = outcome or champion.schema.label
+    inputs = list(dict.fromkeys([*champion.schema.input_names, *challenger.schema.input_names]))
+    if outcome in inputs:
+        raise InputError(f"--outcome {outcome} is one of the models' input fields, not an outcome.")
+    numbers = set(champion.schema.number_names) & set(challenger.schema.number_names)
+    try:
+        reader = open_reader(input_path, [*inputs, outcome], fmt=input_format, numbers=numbers)
+    except InputError as exc:
+        if outcome in str(exc):
+            raise InputError(f"{exc} A comparison reads each applicant's outcome (1 defaulted, 0 repaid) from "
+                             f"{outcome}; name another column with --outcome.") from None
+        raise
+    try:
+        result = run_compare(champion, challenger, reader, outcome, names=names,
+                             progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+    finally:
+        reader.close()
+    result.training_data = [role for role, scorer in (("champion", champion), ("challenger", challenger))
+                            if is_training_data(input_path, scorer.model.manifest)]
+    if result.rejected:
+        echo_rejects(result.rejected, result.source,
+                     "could not be scored by both models or lack an outcome, and are left out", output)
+    click.echo(render(result))
+    if output:
+        with open_output(output) as stream:
+            stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
+
+
+def _name(directory: str, role: str) -> str:
+    from pathlib import Path
+
+    return f"{role} ({Path(directory).resolve().name})"
+
+
+def render(result) -> str:  # type: ignore[no-untyped-def]
+    """The comparison as a person reads it: each model's figures side by side, the tests, then the swap set."""
+    a, b = result.champion, result.challenger
+    ma, mb = a.metrics, b.metrics
+    lines = [
+        f"{a.name} against {b.name} on {result.source} (outcome: {result.outcome})",
+        f"{result.rows:,} rows read, {result.compared:,} compared"
+        + (f", {len(result.rejected):,} rejected (listed on stderr)" if result.rejected else "")
+        + f"; {int(ma['confusion_matrix']['tp'] + ma['confusion_matrix']['fn']):,} defaults ({ma['default_rate']:.1%})",
+        "",
+    ]
+    if result.training_data:
+        lines[-1:-1] = [f"Note: this is the file the {' and the '.join(result.training_data)} was trained on, so "
+                        "its figures are in-sample and flatter it; compare on applicants neither model has seen."]
+    table = [("", a.name, b.name, "challenger - champion")]
+    for label, key, spec in (("ROC AUC", "roc_auc", ".4f"), ("KS", "ks", ".4f"), ("PR AUC", "pr_auc", ".4f"),
+                             ("Brier score", "brier", ".4f"), ("ECE (10 bins)", "ece", ".4f")):
+        table.append((label, _fmt(ma[key], spec), _fmt(mb[key], spec), _signed(mb[key] - ma[key], spec)))
+    table += [
+        ("threshold", f"{a.threshold:.4g}", f"{b.threshold:.4g}", ""),
+        ("approved", f"{ma['approval_rate']:.1%}", f"{mb['approval_rate']:.1%}",
+         _signed(100 * (mb["approval_rate"] - ma["approval_rate"]), ".1f") + " points"),
+        ("default rate of the approved", _bad_rate(ma), _bad_rate(mb), ""),
+        ("recall of defaults", f"{ma['recall']:.1%}", f"{mb['recall']:.1%}", ""),
+    ]
+    if result.costs is not None:
+        ratio = f"{result.costs['cost_default']:g}:{result.costs['cost_decline_good']:g}"
+        table.append((f"cost per applicant ({ratio})", f"{a.cost:.4f}", f"{b.cost:.4f}", _signed(b.cost - a.cost, ".4f")))
+    widths = [max(len(r[j]) for r in table) for j in range(4)]
+    lines += [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:])) for r in table]
+
+    lo, hi = result.auc_interval
+    lines += [
+        "",
+        "ROC AUC: " + ("not tested (the file holds only one outcome)" if math.isnan(result.auc_difference) else
+                       f"{_signed(result.auc_difference, '.4f')} (95% interval {_signed(lo, '.4f')} to "
+                       f"{_signed(hi, '.4f')}; two-sided p {result.auc_p_value:.3g}, DeLong's test for two AUCs on "
+                       f"the same rows) -> {_verdict(result.auc_difference, result.auc_p_value, 'ranks')}"),
+        f"Brier:   {_signed(result.brier_difference, '.5f')} (two-sided p {_fmt(result.brier_p_value, '.3g')}, paired "
+        f"on the rows' squared errors) -> {_verdict(-result.brier_difference, result.brier_p_value, 'prices risk')}",
+        "",
+        "Swap set: each model at its own threshold",
+    ]
+    swaps = [("", "rows", "share", "defaults", "default rate")]
+    for group, (n, d) in result.swaps.items():
+        swaps.append((group, f"{n:,}", f"{n / result.compared:.1%}", f"{d:,}", f"{d / n:.1%}" if n else "-"))
+    widths = [max(len(r[j]) for r in swaps) for j in range(5)]
+    lines += [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:])) for r in swaps]
+    (n_in, d_in), (n_out, d_out) = result.swaps["approved by the challenger only"], result.swaps[
+        "approved by the champion only"]
+    if n_in and n_out:
+        lines.append(f"The challenger swaps in {n_in:,} applicants who defaulted at {d_in / n_in:.1%} for {n_out:,} "
+                     f"who defaulted at {d_out / n_out:.1%}.")
+    elif not n_in and not n_out:
+        lines.append("The two models decide every compared applicant alike.")
+    return "\n".join(lines)
+
+
+def _verdict(gain: float, p: float, what: str) -> str:
+    if math.isnan(p):
+        return "not tested"
+    if p >= 0.05:
+        return f"no difference shown at the 5% level in how each {what}"
+    return f"the challenger {what} {'better' if gain > 0 else 'worse'} (p < 0.05)"
+
+
+def _bad_rate(m: dict) -> str:
+    cm = m["confusion_matrix"]
+    approved = cm["tn"] + cm["fn"]
+    return f"{cm['fn'] / approved:.1%}" if approved else "-"
+
+
+def _signed(value: float, spec: str) -> str:
+    return "n/a" if math.isnan(value) else format(value, "+" + spec)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "" if value is None else "n/a" if math.isnan(value) else format(value, spec)

@@ -1,0 +1,97 @@
+"""``loanscore compare`` with the shipped model as champion: figures, swap set, rejected rows, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+LABEL = "default.payment.next.month"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["compare", *args])
+
+
+@pytest.fixture(scope="module")
+def stricter(model_dir: Path, tmp_path_factory) -> Path:
+    """The shipped model with a higher threshold (0.3): the same scores, other decisions."""
+    copy = tmp_path_factory.mktemp("stricter") / "model"
+    shutil.copytree(model_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text("utf-8"))
+    manifest["threshold"]["value"] = 0.3
+    (copy / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def book(scorer, schema, applicants) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray]:
+    """1,000 generated applicants with outcomes drawn from the shipped model's own probabilities."""
+    rows = applicants(1000, seed=11)
+    p = scorer.score_columns({c: [r[c] for r in rows] for c in schema.input_names}).probability
+    y = np.random.default_rng(11).random(len(p)) < p
+    return [dict(r, **{LABEL: str(int(d))}) for r, d in zip(rows, y)], p, y
+
+
+def test_a_higher_threshold_swaps_in_exactly_the_applicants_between_the_two(book, stricter, model_dir, write_csv,
+                                                                            tmp_path) -> None:
+    rows, p, y = book
+    out = tmp_path / "compare.json"
+    result = run(str(write_csv(rows)), "--model", str(model_dir), "--challenger", str(stricter), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    low = float(json.loads((model_dir / "manifest.json").read_text())["threshold"]["value"])
+    between = (p >= low) & (p < 0.3)
+    swaps = {s["group"]: (s["rows"], s["defaults"]) for s in report["swap_set"]}
+    assert swaps["approved by the challenger only"] == (between.sum(), y[between].sum()) and between.sum() > 0
+    assert swaps["approved by the champion only"] == (0, 0)
+    assert swaps["approved by both"][0] == (p < low).sum() and swaps["declined by both"][0] == (p >= 0.3).sum()
+    assert report["roc_auc_difference"]["challenger_minus_champion"] == 0.0 and report["compared"] == 1000
+    assert report["roc_auc_difference"]["p_value"] == 1.0 and report["brier_difference"]["p_value"] == 1.0
+    approved = (p < 0.3).mean() - (p < low).mean()
+    assert f"+{100 * approved:.1f} points" in result.output
+    assert "The challenger swaps in" not in result.output  # it swaps none out
+    assert "no difference shown at the 5% level in how each ranks" in result.output
+
+
+def test_a_model_against_itself_decides_alike(book, model_dir, write_csv) -> None:
+    rows, _, _ = book
+    result = run(str(write_csv(rows)), "--challenger", str(model_dir))
+    assert result.exit_code == 0, result.output
+    assert "The two models decide every compared applicant alike." in result.output
+    assert result.output.startswith("champion (model) against challenger (model) on ")
+
+
+def test_rejected_rows_are_listed_with_the_model_and_the_rest_compared(book, stricter, write_csv, tmp_path) -> None:
+    rows, _, _ = book
+    bad = [dict(r) for r in rows[:20]]
+    bad[3]["LIMIT_BAL"] = "-5"
+    bad[7][LABEL] = ""
+    out = tmp_path / "compare.json"
+    result = run(str(write_csv(bad)), "--challenger", str(stricter), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["rows"] == 20 and report["compared"] == 18
+    errors = {r["row"]: r["error"] for r in report["rejected"]}
+    assert sorted(errors) == [4, 8]
+    assert errors[4].startswith("champion (model): LIMIT_BAL") and "; challenger (model): LIMIT_BAL" in errors[4]
+    assert "default.payment.next.month is missing" in errors[8]
+    assert "2 rows of" in result.output and "could not be scored by both models or lack an outcome" in result.output
+
+
+def test_a_file_without_the_outcome_says_which_column_it_needs(applicants, stricter, write_csv) -> None:
+    result = run(str(write_csv(applicants(5))), "--challenger", str(stricter))
+    assert result.exit_code == 2
+    assert "default.payment.next.month" in result.output and "--outcome" in result.output
+
+
+def test_a_missing_challenger_is_a_clear_error(book, write_csv, tmp_path) -> None:
+    rows, _, _ = book
+    result = run(str(write_csv(rows[:5])), "--challenger", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2 and "nowhere" in result.output and "Traceback" not in result.output
