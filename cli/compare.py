@@ -118,19 +118,22 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     ]
     if result.costs is not None:
         ratio = f"{result.costs['cost_default']:g}:{result.costs['cost_decline_good']:g}"
-        table.append((f"cost per applicant ({ratio})", f"{a.cost:.4f}", f"{b.cost:.4f}", _signed(b.cost - a.cost, ".4f")))
+        table.append((f"cost per applicant ({ratio})", f"{a.cost:.4f}", f"{b.cost:.4f}",
+                      _signed(b.cost - a.cost, ".4f")))
     widths = [max(len(r[j]) for r in table) for j in range(4)]
     lines += [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:])) for r in table]
 
     lo, hi = result.auc_interval
+    ranking = _verdict(result.auc_difference, result.auc_p_value, "ranks", "ranking")
+    pricing = _verdict(-result.brier_difference, result.brier_p_value, "prices risk", "pricing")
     lines += [
         "",
         "ROC AUC: " + ("not tested (the file holds only one outcome)" if math.isnan(result.auc_difference) else
                        f"{_signed(result.auc_difference, '.4f')} (95% interval {_signed(lo, '.4f')} to "
                        f"{_signed(hi, '.4f')}; two-sided p {result.auc_p_value:.3g}, DeLong's test for two AUCs on "
-                       f"the same rows) -> {_verdict(result.auc_difference, result.auc_p_value, 'ranks')}"),
+                       f"the same rows) -> {ranking}"),
         f"Brier:   {_signed(result.brier_difference, '.5f')} (two-sided p {_fmt(result.brier_p_value, '.3g')}, paired "
-        f"on the rows' squared errors) -> {_verdict(-result.brier_difference, result.brier_p_value, 'prices risk')}",
+        f"on the rows' squared errors) -> {pricing}",
         "",
         "Swap set: each model at its own threshold",
     ]
@@ -149,11 +152,11 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines)
 
 
-def _verdict(gain: float, p: float, what: str) -> str:
+def _verdict(gain: float, p: float, what: str, noun: str) -> str:
     if math.isnan(p):
         return "not tested"
     if p >= 0.05:
-        return f"no difference shown at the 5% level in how each {what}"
+        return f"no difference in {noun} shown at the 5% level"
     return f"the challenger {what} {'better' if gain > 0 else 'worse'} (p < 0.05)"
 
 

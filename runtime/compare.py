@@ -130,7 +130,8 @@ def compare_arrays(y: Any, p_champion: Any, p_challenger: Any, champion: Mapping
         threshold = float(manifest["threshold"]["value"])
         metrics = classification_metrics(y, p, threshold)
         cm = metrics["confusion_matrix"]
-        cost = None if costs is None else (costs["cost_default"] * cm["fn"] + costs["cost_decline_good"] * cm["fp"]) / len(y)
+        cost = (None if costs is None else
+                (costs["cost_default"] * cm["fn"] + costs["cost_decline_good"] * cm["fp"]) / len(y))
         sides.append(Side(name, threshold, metrics, cost))
     d_auc, se_auc = paired_auc_difference(y, a, b)
     squared = (b - y) ** 2 - (a - y) ** 2
