@@ -28,6 +28,7 @@ cannot score, or that lack an outcome, are listed and left out.
 Examples:
   loanscore compare outcomes_2025.csv --challenger models/retrained
   loanscore compare outcomes_2025.csv --model models/current --challenger models/lean -o compare.json
+  loanscore compare outcomes_2025.csv --challenger models/retrained --plot compare.svg
 """
 
 
@@ -40,12 +41,14 @@ Examples:
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). "
               "Default: the champion's label.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--plot", metavar="FILE.svg", help="Also draw both ROC curves and the default rate among the approved "
+              "against the share approved (SVG, atomically).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT; auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @reports_errors
 def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome: str | None, output: str | None,
-            input_format: str, quiet: bool) -> None:
+            plot: str | None, input_format: str, quiet: bool) -> None:
     from loanscore.runtime.backtest import is_training_data
     from loanscore.runtime.compare import compare as run_compare
     from loanscore.runtime.errors import InputError
@@ -83,6 +86,11 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
     if output:
         with open_output(output) as stream:
             stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    if plot:
+        from loanscore.runtime.compare_plot import render_svg
+
+        with open_output(plot) as stream:
+            stream.write(render_svg(result))
 
 
 def _name(directory: str, role: str) -> str:

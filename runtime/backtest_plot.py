@@ -74,8 +74,9 @@ def render_svg(result: Backtest) -> str:
     return document(width, height, out)
 
 
-def _xy(x0: float, u: float, v: float) -> tuple[float, float]:
-    return x0 + u * SIZE, TOP + (1 - v) * SIZE
+def _xy(x0: float, u: float, v: float, top: float = 1.0) -> tuple[float, float]:
+    """Pixels of (u, v) in the panel at ``x0`` whose axes run from 0 to 1 (x) and 0 to ``top`` (y)."""
+    return x0 + u * SIZE, TOP + (1 - v / top) * SIZE
 
 
 def _line(x0: float, u1: float, v1: float, u2: float, v2: float, colour: str, *, dash: bool = False) -> str:
@@ -83,14 +84,14 @@ def _line(x0: float, u1: float, v1: float, u2: float, v2: float, colour: str, *,
     return line(a, b, c, d, colour, dash=dash)
 
 
-def _axes(x0: float, xlabel: str, ylabel: str, title: str) -> list[str]:
+def _axes(x0: float, xlabel: str, ylabel: str, title: str, top: float = 1.0) -> list[str]:
     parts = [f'<rect x="{x0}" y="{TOP}" width="{SIZE}" height="{SIZE}" fill="none" stroke="black"/>',
              text(x0, TOP - 10, title, size=13, weight="bold")]
     for k in range(6):
         t = k / 5
-        x, y = _xy(x0, t, t)
+        x, y = _xy(x0, t, t * top, top)
         parts += [text(x, TOP + SIZE + 16, f"{t:.1f}", anchor="middle"),
-                  text(x0 - 6, y + 4, f"{t:.1f}", anchor="end"),
+                  text(x0 - 6, y + 4, f"{t * top:.{1 if top >= 1 else 2}f}", anchor="end"),
                   f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + SIZE}" stroke="#eeeeee"/>',
                   f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + SIZE}" y2="{y:.1f}" stroke="#eeeeee"/>']
     parts += [text(x0 + SIZE / 2, TOP + SIZE + 36, xlabel, anchor="middle"),

@@ -75,6 +75,10 @@ class Comparison:
     training_data: list[str] = field(default_factory=list)
     """Which models ('champion', 'challenger') were trained on this very file: their figures flatter them."""
     seconds: float = 0.0
+    outcomes: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    p_champion: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    p_challenger: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    """The compared rows' outcomes and both models' probabilities, for curves (:mod:`.compare_plot`)."""
 
     @property
     def compared(self) -> int:
@@ -140,7 +144,8 @@ def compare_arrays(y: Any, p_champion: Any, p_challenger: Any, champion: Mapping
     masks = (approve_a & approve_b, ~approve_a & ~approve_b, approve_b & ~approve_a, approve_a & ~approve_b)
     swaps = {g: (int(m.sum()), int(y[m].sum())) for g, m in zip(SWAPS, masks)}
     return Comparison(source, outcome, len(y) + len(rejected or []) if rows is None else rows, sides[0], sides[1],
-                      d_auc, se_auc, float(squared.mean()), se_brier, swaps, costs, list(rejected or []))
+                      d_auc, se_auc, float(squared.mean()), se_brier, swaps, costs, list(rejected or []),
+                      outcomes=y, p_champion=a, p_challenger=b)
 
 
 def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, *, names: tuple[str, str],

@@ -60,6 +60,27 @@ def test_a_higher_threshold_swaps_in_exactly_the_applicants_between_the_two(book
     assert "no difference in ranking shown at the 5% level" in result.output
 
 
+def test_the_plot_draws_both_models_and_their_operating_points(book, stricter, write_csv, tmp_path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from loanscore.runtime.compare_plot import strategy_points
+
+    rows, p, y = book
+    plot = tmp_path / "compare.svg"
+    result = run(str(write_csv(rows)), "--challenger", str(stricter), "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    svg = ET.parse(plot).getroot()  # well-formed XML
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(svg.findall(f"{ns}polyline")) == 4  # two ROC curves, two strategy curves
+    tips = [c.find(f"{ns}title").text for c in svg.findall(f"{ns}circle")]
+    assert len(tips) == 2 and "approves" in tips[1] and "threshold 0.3" in tips[1]
+    curve = strategy_points(y.astype(float), p)
+    assert curve[-1] == (1.0, y.mean())  # approving everyone: the file's default rate
+    at = np.searchsorted(np.sort(p), 0.3)  # the challenger's dot lies on its curve
+    share, rate = at / len(p), y[np.argsort(p, kind="mergesort")][:at].mean()
+    assert f"approves {share:.1%}, of whom {rate:.1%} defaulted" in tips[1]
+
+
 def test_a_model_against_itself_decides_alike(book, model_dir, write_csv) -> None:
     rows, _, _ = book
     result = run(str(write_csv(rows)), "--challenger", str(model_dir))
