@@ -27,7 +27,7 @@ cannot score, or that lack an outcome, are listed and left out.
 \b
 Examples:
   loanscore compare outcomes_2025.csv --challenger models/retrained
-  loanscore compare outcomes_2025.csv --model models/current --challenger models/lean -o compare.json
+  loanscore compare outcomes_2025.csv --model models/current --challenger models/lean --by SEX --by AGE -o compare.json
   loanscore compare outcomes_2025.csv --challenger models/retrained --plot compare.svg
 """
 
@@ -40,6 +40,9 @@ Examples:
               help="Model directory of the champion (the model in use). Default: the shipped model.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). "
               "Default: the champion's label.")
+@click.option("--by", "by", multiple=True, metavar="COLUMN",
+              help="Also show both models' decisions within each value of COLUMN (a model field's development "
+                   "deciles, or a column of up to 20 values such as SEX or a region); repeatable.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw both ROC curves and the default rate among the approved "
               "against the share approved (SVG, atomically).")
@@ -47,8 +50,8 @@ Examples:
               help="Format of INPUT; auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @reports_errors
-def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome: str | None, output: str | None,
-            plot: str | None, input_format: str, quiet: bool) -> None:
+def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome: str | None, by: tuple[str, ...],
+            output: str | None, plot: str | None, input_format: str, quiet: bool) -> None:
     from loanscore.runtime.backtest import is_training_data
     from loanscore.runtime.compare import compare as run_compare
     from loanscore.runtime.errors import InputError
@@ -64,16 +67,23 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
     inputs = list(dict.fromkeys([*champion.schema.input_names, *challenger.schema.input_names]))
     if outcome in inputs:
         raise InputError(f"--outcome {outcome} is one of the models' input fields, not an outcome.")
+    if outcome in by:
+        raise InputError(f"--by {outcome} is the outcome; segment by another column.")
+    by = tuple(dict.fromkeys(by))
+    extra = [b for b in by if b not in inputs]
     numbers = set(champion.schema.number_names) & set(challenger.schema.number_names)
     try:
-        reader = open_reader(input_path, [*inputs, outcome], fmt=input_format, numbers=numbers)
+        reader = open_reader(input_path, [*inputs, outcome, *extra], fmt=input_format, numbers=numbers)
     except InputError as exc:
         if outcome in str(exc):
             raise InputError(f"{exc} A comparison reads each applicant's outcome (1 defaulted, 0 repaid) from "
                              f"{outcome}; name another column with --outcome.") from None
+        absent = [b for b in extra if b in str(exc)]
+        if absent:
+            raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None
         raise
     try:
-        result = run_compare(champion, challenger, reader, outcome, names=names,
+        result = run_compare(champion, challenger, reader, outcome, names=names, by=by,
                              progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()
@@ -157,6 +167,18 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                      f"who defaulted at {d_out / n_out:.1%}.")
     elif not n_in and not n_out:
         lines.append("The two models decide every compared applicant alike.")
+    for name, parts in result.segments.items():
+        lines += ["", f"By {name}: approval rates at each model's threshold"]
+        table = [("segment", "rows", "default rate", "champion", "challenger", "challenger only", "champion only",
+                  "AUC champion", "AUC challenger")]
+        for seg in parts:
+            table.append((seg["segment"], f"{seg['rows']:,}", f"{seg['defaults'] / seg['rows']:.1%}",
+                          f"{seg['champion_approval_rate']:.1%}", f"{seg['challenger_approval_rate']:.1%}",
+                          f"{seg['approved_by_challenger_only']:,}", f"{seg['approved_by_champion_only']:,}",
+                          _fmt(seg["champion_roc_auc"], ".4f"), _fmt(seg["challenger_roc_auc"], ".4f")))
+        widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
+        lines += [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:]))
+                  for r in table]
     return "\n".join(lines)
 
 

@@ -15,6 +15,10 @@ asks three things:
   how often they defaulted. Swapping in applicants who default less than those
   swapped out is what a lower loss rate at the same approval rate means.
 
+Segments (optional): the same decisions within each value of a column, such
+as a protected attribute a challenger was trained without, so that a change
+of model is seen group by group before it is made.
+
 Both models read the rows they need from one file; a row either model cannot
 score, or whose outcome is missing, is listed with its reason and left out of
 the comparison, never dropped silently.
@@ -24,15 +28,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .backtest import _costs, _json_safe, outcome_errors, outcomes
+from .backtest import _costs, _json_safe, outcome_errors, outcomes, segment_index
 from .errors import InputError
-from .performance import Z_95, classification_metrics, normal_cdf, paired_auc_difference
+from .performance import Z_95, classification_metrics, normal_cdf, paired_auc_difference, roc_auc
 from .scorer import Scorer
 from .stream import Progress, rejections
 from .tabular import Reader
@@ -75,6 +79,8 @@ class Comparison:
     training_data: list[str] = field(default_factory=list)
     """Which models ('champion', 'challenger') were trained on this very file: their figures flatter them."""
     seconds: float = 0.0
+    segments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Per ``by`` column, per value: rows, defaults, each model's approval rate and ROC AUC, and the swaps."""
     outcomes: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     p_champion: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     p_challenger: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
@@ -114,15 +120,17 @@ class Comparison:
                                  "test": "two-sided z test on the rows' paired differences in squared error"},
             "swap_set": [{"group": g, "rows": n, "defaults": d, "default_rate": d / n if n else None}
                          for g, (n, d) in self.swaps.items()],
-            "costs": self.costs, "seconds": round(self.seconds, 3),
+            "segments": self.segments, "costs": self.costs, "seconds": round(self.seconds, 3),
         })
 
 
 def compare_arrays(y: Any, p_champion: Any, p_challenger: Any, champion: Mapping[str, Any],
                    challenger: Mapping[str, Any], *, names: tuple[str, str] = ("champion", "challenger"),
                    source: str = "data", outcome: str = "outcome", rows: int | None = None,
-                   rejected: list[tuple[int | None, str]] | None = None) -> Comparison:
-    """The comparison of two models' probabilities on the same rows; ``champion``/``challenger`` are manifests."""
+                   rejected: list[tuple[int | None, str]] | None = None,
+                   segments: Mapping[str, tuple[np.ndarray, list[str]]] | None = None) -> Comparison:
+    """The comparison of two models' probabilities on the same rows; ``champion``/``challenger`` are manifests;
+    ``segments`` maps a column to each row's segment index and the segments' labels."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     a = np.asarray(p_champion, dtype=np.float64).reshape(-1)
     b = np.asarray(p_challenger, dtype=np.float64).reshape(-1)
@@ -143,19 +151,41 @@ def compare_arrays(y: Any, p_champion: Any, p_challenger: Any, champion: Mapping
     approve_a, approve_b = a < sides[0].threshold, b < sides[1].threshold
     masks = (approve_a & approve_b, ~approve_a & ~approve_b, approve_b & ~approve_a, approve_a & ~approve_b)
     swaps = {g: (int(m.sum()), int(y[m].sum())) for g, m in zip(SWAPS, masks)}
+    parts = {name: _segment_rows(index, labels, y, a, b, approve_a, approve_b)
+             for name, (index, labels) in (segments or {}).items()}
     return Comparison(source, outcome, len(y) + len(rejected or []) if rows is None else rows, sides[0], sides[1],
                       d_auc, se_auc, float(squared.mean()), se_brier, swaps, costs, list(rejected or []),
-                      outcomes=y, p_champion=a, p_challenger=b)
+                      segments=parts, outcomes=y, p_champion=a, p_challenger=b)
+
+
+def _segment_rows(index: np.ndarray, labels: list[str], y: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  approve_a: np.ndarray, approve_b: np.ndarray) -> list[dict[str, Any]]:
+    out = []
+    for k, label in enumerate(labels):
+        rows = index == k
+        n = int(rows.sum())
+        if n:
+            out.append({"segment": label, "rows": n, "defaults": int(y[rows].sum()),
+                        "champion_approval_rate": float(approve_a[rows].mean()),
+                        "challenger_approval_rate": float(approve_b[rows].mean()),
+                        "approved_by_challenger_only": int((approve_b & ~approve_a)[rows].sum()),
+                        "approved_by_champion_only": int((approve_a & ~approve_b)[rows].sum()),
+                        "champion_roc_auc": roc_auc(y[rows], a[rows]), "challenger_roc_auc": roc_auc(y[rows], b[rows])})
+    return out
 
 
 def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, *, names: tuple[str, str],
-            progress: Progress | None = None) -> Comparison:
+            by: Sequence[str] = (), progress: Progress | None = None) -> Comparison:
     """Score every row of ``reader`` with both models and compare them on the rows both scored, with an outcome.
 
-    ``reader`` must read both models' inputs and ``outcome``. A row that either model rejects, or whose outcome
-    is missing, is listed in ``rejected`` with the model that rejected it; ``InputError`` if no row is left.
+    ``reader`` must read both models' inputs, ``outcome`` and the ``by`` columns. A row that either model rejects,
+    or whose outcome is missing, is listed in ``rejected`` with the model that rejected it; ``InputError`` if no row
+    is left. A ``by`` column that is a model's field is segmented by its validated values as in that model's
+    reference population (the champion's first), any other column by its text.
     """
     start = time.perf_counter()
+    owner = {name: next((m for m in (champion, challenger) if name in m.schema.input_names), None) for name in by}
+    values: dict[str, list[np.ndarray]] = {name: [] for name in by}
     ys, pas, pbs = [], [], []
     rejected: list[tuple[int | None, str]] = []
     rows = 0
@@ -166,11 +196,12 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
             bad_outcome = outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)
             for i, error in bad_outcome.items():
                 why.setdefault(i, []).append(str(error))
-            probabilities = []
+            probabilities, feeds = [], {}
             for name, scorer in zip(names, (champion, challenger)):
                 columns = {c: chunk.columns[c] for c in scorer.schema.input_names}
                 checked, p = scorer.check_and_run(columns, chunk.n, chunk.first_row)
                 probabilities.append(p)
+                feeds[id(scorer)] = checked.feeds
                 for i, message in rejections(checked.errors, {}).items():
                     why.setdefault(i, []).append(f"{name}: {message}")
             for i, message in chunk.row_errors.items():
@@ -180,6 +211,10 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
             ys.append(outcomes(chunk.columns[outcome])[keep])
             pas.append(probabilities[0][keep])
             pbs.append(probabilities[1][keep])
+            for name, parts in values.items():
+                model = owner[name]
+                parts.append(feeds[id(model)][name].reshape(-1)[keep] if model is not None
+                             else np.asarray(chunk.columns[name], dtype=object)[keep])
             rejected += [(first + i, "; ".join(why[i])) for i in sorted(why)]
             rows += chunk.n
             if progress is not None:
@@ -194,9 +229,11 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
         shown = "; ".join(message for _, message in rejected[:3])
         more = f" (and {len(rejected) - 3:,} more)" if len(rejected) > 3 else ""
         raise InputError(f"None of the {rows:,} rows of {reader.name} could be compared: {shown}{more}")
+    segments = {name: segment_index(name, np.concatenate(parts), (owner[name] or champion).model.manifest)
+                for name, parts in values.items()}
     result = compare_arrays(y, np.concatenate(pas), np.concatenate(pbs), champion.model.manifest,
                             challenger.model.manifest, names=names, source=reader.name, outcome=outcome, rows=rows,
-                            rejected=rejected)
+                            rejected=rejected, segments=segments)
     result.seconds = time.perf_counter() - start
     return result
 

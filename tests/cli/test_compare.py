@@ -116,3 +116,28 @@ def test_a_missing_challenger_is_a_clear_error(book, write_csv, tmp_path) -> Non
     rows, _, _ = book
     result = run(str(write_csv(rows[:5])), "--challenger", str(tmp_path / "nowhere"))
     assert result.exit_code == 2 and "nowhere" in result.output and "Traceback" not in result.output
+
+
+def test_by_a_field_and_by_another_column_the_decisions_are_split_by_group(book, stricter, write_csv,
+                                                                           tmp_path) -> None:
+    rows, p, y = book
+    with_branch = [dict(r, branch=f"b{i % 3}") for i, r in enumerate(rows)]
+    out = tmp_path / "compare.json"
+    result = run(str(write_csv(with_branch)), "--challenger", str(stricter), "--by", "SEX", "--by", "branch",
+                 "-o", str(out))
+    assert result.exit_code == 0, result.output
+    segments = json.loads(out.read_text())["segments"]
+    sex = np.array([r["SEX"] for r in rows])
+    women = next(s for s in segments["SEX"] if s["segment"] == "2 female")
+    assert women["rows"] == (sex == "2").sum() and women["defaults"] == y[sex == "2"].sum()
+    assert women["challenger_approval_rate"] == pytest.approx((p[sex == "2"] < 0.3).mean())
+    assert women["approved_by_champion_only"] == 0
+    assert [s["segment"] for s in segments["branch"]] == ["b0", "b1", "b2"]
+    assert sum(s["rows"] for s in segments["branch"]) == 1000
+    assert "By SEX: approval rates at each model's threshold" in result.output and "2 female" in result.output
+
+
+def test_a_by_column_the_file_lacks_is_named(book, stricter, write_csv) -> None:
+    rows, _, _ = book
+    result = run(str(write_csv(rows[:5])), "--challenger", str(stricter), "--by", "region")
+    assert result.exit_code == 2 and "region: named by --by" in result.output
