@@ -9,6 +9,7 @@ from .compare import compare
 from .explain import explain
 from .model_commands import export, generate, train
 from .monitor import monitor
+from .recalibrate import recalibrate
 from .report import report
 from .score import score
 from .statements import statements
@@ -32,5 +33,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, explain, statements, monitor, backtest, compare, verify, train, export, generate, report):
+for command in (score, explain, statements, monitor, backtest, compare, verify, train, export, recalibrate, generate,
+                report):
     main.add_command(command)

@@ -17,7 +17,7 @@ import onnx
 
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.integrity import sha256_file
-from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PROBABILITY, Model
+from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference
 from loanscore.train.data import Dataset, load_dataset, records_frame
@@ -33,7 +33,6 @@ from .preprocess_graph import preprocess_graph
 from .signature import ML_OPSET, OPSET
 
 MODEL_FILE = "model.onnx"
-PARITY = "parity.json"
 
 
 @dataclass(frozen=True)

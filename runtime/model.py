@@ -18,6 +18,7 @@ from .schema import Schema
 
 MANIFEST = "manifest.json"
 GOLDEN = "golden.json"
+PARITY = "parity.json"
 FORMAT_VERSION = 1
 PROBABILITY = "probability"
 FEATURES = "features"

@@ -14,6 +14,7 @@ import numpy as np
 
 from loanscore.runtime.schema import Schema
 
+from .calibration import platt
 from .data import Dataset, load_dataset
 from .monotone import later_features
 from .riskier import named, riskier_steps
@@ -317,16 +318,6 @@ def teacher_targets(F: np.ndarray, y: np.ndarray, weight: float, seed: int, fold
                                                validation_fraction=0.15, n_iter_no_change=30, random_state=seed)
         p[b] = trees.fit(F[a], y[a]).predict_proba(F[b])[:, 1]
     return ((1 - weight) * y + weight * p).astype(np.float32)
-
-
-def platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling on the (uncalibrated) probabilities ``p``: ``(a, b)`` with P = sigmoid(a * logit(p) + b)."""
-    from sklearn.linear_model import LogisticRegression
-
-    p = np.clip(np.asarray(p, dtype=np.float64).reshape(-1), 1e-7, 1 - 1e-7)
-    logit = np.log(p / (1 - p)).reshape(-1, 1)
-    fit = LogisticRegression(C=1e6, max_iter=1000).fit(logit, y.astype(int))
-    return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
 class EpochLog(keras.callbacks.Callback):

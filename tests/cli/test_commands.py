@@ -13,15 +13,16 @@ from loanscore.cli.main import main
 def test_help_lists_commands_and_exit_codes() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("score", "explain", "statements", "backtest", "monitor", "verify", "train", "export", "report",
-                    "generate"):
+    for command in ("score", "explain", "statements", "backtest", "compare", "monitor", "verify", "train", "export",
+                    "recalibrate", "report", "generate"):
         assert command in result.output
     assert "130  interrupted" in result.output and "3    model verification failed" in result.output
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="only meaningful without the [train] extra")
 @pytest.mark.parametrize("args", [["train", "--data", "{csv}", "--out", "run"], ["export", ".", "--out", "m"],
-                                  ["report", "eda", "--data", "{csv}", "--output", "e.html"]])
+                                  ["report", "eda", "--data", "{csv}", "--output", "e.html"],
+                                  ["recalibrate", "{csv}", "--out", "m"]])
 def test_training_commands_explain_the_missing_extra(args, tmp_path) -> None:
     csv = tmp_path / "d.csv"
     csv.write_text("ID\n1\n")

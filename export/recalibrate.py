@@ -1,0 +1,209 @@
+"""``loanscore recalibrate``: the same model, its probabilities refitted to a lender's own recent outcomes.
+
+A model trained on one portfolio ranks applicants elsewhere about as well, but
+its probabilities carry that portfolio's default rate (the Taiwan data's 22 %).
+When ``loanscore backtest`` finds the probabilities off on known outcomes, the
+first remedy is to recalibrate, not to retrain: Platt scaling on the model's
+own log-odds, ``P' = sigmoid(a * logit(P) + b)``, fitted on those outcomes.
+The map is increasing, so the ranking (ROC AUC, KS) stays exactly as it was.
+
+It is written into the graph, not applied beside it: the exported model ends
+in ``sigmoid(scale * mean logit + shift)`` (the training's own Platt layer),
+and ``a * (scale * z + shift) + b`` is again such a layer, so the new model
+has the same operators and size, and the runtime, the Node example and any
+other consumer of the ONNX file need no change. The golden cases are mapped
+the same way, parity with the map is checked on every scored row, and
+nothing is written unless it holds.
+
+Threshold: a ``cost`` rule's threshold follows from the costs alone, so it is
+kept and decisions now follow the recalibrated probabilities; any other
+rule's threshold is mapped, so that exactly the same applicants are declined
+as before. The population reference for ``loanscore monitor`` becomes this
+file's. Figures on the file are in-sample for the calibration (two
+parameters fitted on it); its ranking figures are not affected.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from loanscore.runtime.backtest import outcome_errors, outcomes
+from loanscore.runtime.errors import InputError, ModelError
+from loanscore.runtime.integrity import sha256_file
+from loanscore.runtime.model import GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
+from loanscore.runtime.performance import brier_score, expected_calibration_error
+from loanscore.runtime.scorer import Scorer
+from loanscore.runtime.stability import Reference
+from loanscore.runtime.stream import scored_batches
+from loanscore.runtime.tabular import open_reader
+from loanscore.runtime.verify import verify_model
+from loanscore.train.calibration import mapped, platt
+
+from .model_card import write_model_card
+
+MIN_EACH = 50
+"""Defaults and repayments each needed on the file: two parameters from fewer would follow its noise."""
+
+
+@dataclass(frozen=True)
+class Recalibration:
+    model_dir: Path
+    scale: float
+    shift: float
+    rows: int
+    scored: int
+    rejected: list[tuple[int | None, str]]
+    before: dict[str, float]
+    after: dict[str, float]
+    threshold: dict[str, Any]
+    max_abs_diff: float
+
+
+def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path, *, outcome: str | None = None,
+                progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Recalibration:
+    """Fit Platt scaling on ``data``'s outcomes and write the recalibrated model to ``out`` (atomically).
+
+    The graph must compute the fitted map within the golden cases' tolerance (the one it was exported with).
+    """
+    model = Model.load(model_dir)
+    scorer = Scorer(model)
+    schema = model.schema
+    outcome = outcome or schema.label
+    reader = open_reader(data, [*schema.input_names, outcome], numbers=schema.number_names)
+    ys, ps, feeds, rejected, rows = [], [], [], [], 0
+    try:
+        for batch in scored_batches(scorer, reader, more_errors=lambda c: outcome_errors(
+                c.columns[outcome], outcome, c.first_row)):
+            rows += batch.chunk.n
+            rejected += batch.rejected
+            ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+            ps.append(batch.probability)
+            feeds.append(batch.feeds)
+    finally:
+        reader.close()
+    y, p = (np.concatenate(v) if v else np.empty(0) for v in (ys, ps))
+    defaults = int(y.sum())
+    if min(defaults, len(y) - defaults) < MIN_EACH:
+        raise InputError(f"{data} has {defaults:,} defaults and {len(y) - defaults:,} repayments among its "
+                         f"{len(y):,} scorable rows; recalibrating needs at least {MIN_EACH} of each.")
+    scale, shift = platt(p, y)
+    if scale <= 0:
+        raise InputError(f"On {data} the model ranks applicants the wrong way round (Platt slope {scale:.3f}): higher "
+                         "probabilities went with fewer defaults. Check the outcome column (1 defaulted, 0 repaid) "
+                         "before recalibrating; a model this far off needs retraining, not recalibration.")
+    progress(f"Platt scaling on {len(y):,} rows ({defaults:,} defaults): P' = sigmoid({scale:.4f} * logit(P) "
+             f"{shift:+.4f})")
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    staging.chmod(0o755)
+    try:
+        graph = onnx.load(model.directory / model.manifest["model_file"])
+        _rescale_output(graph, scale, shift)
+        onnx.save(graph, staging / model.manifest["model_file"])
+        source = {"file": Path(data).name, "sha256": sha256_file(Path(data)), "rows": rows, "scored": len(y),
+                  "defaults": defaults}
+        manifest, threshold = _manifest(model.manifest, staging / model.manifest["model_file"], scale, shift, source)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        golden = json.loads((model.directory / GOLDEN).read_text("utf-8"))
+        tolerance = float(golden["tolerance"])
+        for case in golden["cases"]:
+            case["probability"] = float(mapped(np.array([case["probability"]]), scale, shift)[0])
+        golden["note"] += f" Recalibrated: sigmoid({scale:.6g} * logit(p) + {shift:.6g}) of the exported probability."
+        (staging / GOLDEN).write_text(json.dumps(golden, indent=1) + "\n")
+
+        inputs = {c: np.concatenate([f[c] for f in feeds]) for c in schema.input_names}
+        p_new = Model.load(staging).run(inputs)[0].reshape(-1).astype(np.float64)
+        diff = float(np.max(np.abs(p_new - mapped(p, scale, shift))))
+        if not diff <= tolerance:
+            raise ModelError(f"The recalibrated graph does not compute the fitted map: max |diff| {diff:.3g} on "
+                             f"{len(y):,} rows (tolerance {tolerance:g}); nothing was written.")
+        after = mapped(p, scale, shift)
+        manifest["recalibrations"][-1].update(
+            before=_figures(y, p, model.threshold), after=_figures(y, after, threshold["value"]),
+            max_abs_diff=diff)
+        manifest["population"] = Reference.build(
+            schema.columns(), inputs, p_new, threshold["value"],
+            {"file": source["file"], "sha256": source["sha256"], "rows": len(y), "training_data": False,
+             "recorded": "at recalibration"}).to_dict()
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        exported = model.directory / PARITY
+        parity = json.loads(exported.read_text("utf-8")) if exported.exists() else {}
+        parity = {"recalibration": {"file": source["file"], "n": len(y), "max_abs_diff": diff, "tolerance": tolerance,
+                                    "against": "sigmoid(scale * logit(p) + shift) of the model before"},
+                  **({"export": parity} if parity else {})}
+        (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
+        verify_model(staging)
+        write_model_card(staging, name=out.name)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    record = manifest["recalibrations"][-1]
+    return Recalibration(out, scale, shift, rows, len(y), rejected, record["before"], record["after"], threshold, diff)
+
+
+def _rescale_output(model: onnx.ModelProto, scale: float, shift: float) -> None:
+    """Turn the graph's last ``sigmoid(z * w + c)`` into ``sigmoid(z * (scale * w) + (scale * c + shift))``."""
+    graph = model.graph
+    producer = {o: n for n in graph.node for o in n.output}
+    inits = {i.name: i for i in graph.initializer}
+    node = producer.get(PROBABILITY)
+    while node is not None and node.op_type == "Identity":
+        node = producer.get(node.input[0])
+    add = producer.get(node.input[0]) if node is not None and node.op_type == "Sigmoid" else None
+    matmul = next((producer.get(i) for i in (add.input if add is not None and add.op_type == "Add" else ())
+                   if producer.get(i) is not None and producer[i].op_type == "MatMul"), None)
+    if matmul is None:
+        raise ModelError("The model's output is not the sigmoid of an affine map (the exported Platt layer), so it "
+                         "cannot be recalibrated in place; re-export it with this version of loanscore.")
+    weight = next(i for i in matmul.input if i in inits)
+    bias = next(i for i in add.input if i in inits)
+    uses = {name: sum(name in n.input for n in graph.node) for name in (weight, bias)}
+    for node_, name, value in ((matmul, weight, lambda w: scale * w), (add, bias, lambda b: scale * b + shift)):
+        old = numpy_helper.to_array(inits[name])
+        new = numpy_helper.from_array(value(old.astype(np.float64)).astype(old.dtype),
+                                      name if uses[name] == 1 else f"{name}_recalibrated")
+        if uses[name] == 1:
+            graph.initializer.remove(inits[name])
+        else:  # shared with another node: give this one its own copy
+            node_.input[list(node_.input).index(name)] = new.name
+        graph.initializer.append(new)
+
+
+def _manifest(manifest: dict, onnx_path: Path, scale: float, shift: float, source: dict) -> tuple[dict, dict]:
+    out = json.loads(json.dumps(manifest))
+    threshold = dict(out["threshold"])
+    old_value = float(threshold["value"])
+    if threshold.get("rule") == "cost":
+        how = "kept: a cost rule's threshold follows from the costs; decisions follow the recalibrated probabilities"
+    else:
+        threshold["value"] = float(mapped(np.array([old_value]), scale, shift)[0])
+        how = (f"mapped from {old_value:.6g}: the {threshold.get('rule')} rule's threshold moves with the "
+               "probabilities, so the same applicants are declined")
+    threshold["recalibrated"] = how
+    out["threshold"] = threshold
+    out.update(sha256=sha256_file(onnx_path), created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    out.setdefault("recalibrations", []).append({
+        **source, "scale": scale, "shift": shift, "from_sha256": manifest["sha256"], "threshold": how})
+    return out, threshold
+
+
+def _figures(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    return {"mean_probability": float(p.mean()), "default_rate": float(y.mean()), "brier": brier_score(y, p),
+            "ece": expected_calibration_error(y, p), "decline_rate": float(np.mean(p >= threshold))}

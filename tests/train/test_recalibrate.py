@@ -1,0 +1,120 @@
+"""``loanscore recalibrate``: Platt scaling on a lender's outcomes, written into the graph, ranking unchanged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime import Scorer
+from loanscore.runtime.backtest import evaluate
+from loanscore.runtime.performance import roc_auc
+from loanscore.train.calibration import mapped
+from loanscore.train.synthetic import generate, write_csv
+
+LABEL = "default.payment.next.month"
+
+
+def lender(schema, scorer, n: int, seed: int, path: Path, factor: float = 0.5) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Generated applicants whose outcomes are drawn at ``factor`` times the model's P(default): a portfolio
+    that defaults less often than the one the model learned from."""
+    cols = generate(schema, n, seed=seed, label=False)
+    p = scorer.score_columns(cols).probability
+    y = (np.random.default_rng(seed).random(n) < factor * p).astype(int)
+    return write_csv(path, {**cols, LABEL: y.tolist()}), p, y
+
+
+@pytest.fixture(scope="module")
+def recalibrated(schema, model_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("recal")
+    scorer = Scorer.load(model_dir)
+    fit, p, y = lender(schema, scorer, 3000, 1, root / "fit.csv")
+    result = CliRunner().invoke(main, ["recalibrate", str(fit), "--model", str(model_dir), "--out", str(root / "m")])
+    assert result.exit_code == 0, result.output
+    return root, scorer, Scorer.load(root / "m"), p, y, result.output
+
+
+def test_the_new_graph_is_the_fitted_map_of_the_old_and_passes_verify(recalibrated, schema, model_dir) -> None:
+    root, old, new, _, _, output = recalibrated
+    manifest = json.loads((root / "m" / "manifest.json").read_text())
+    record = manifest["recalibrations"][-1]
+    assert record["from_sha256"] == old.model.manifest["sha256"] != manifest["sha256"]
+    cols = generate(schema, 500, seed=9, label=False)  # rows the fit never saw
+    p_old, p_new = (s.score_columns(cols).probability for s in (old, new))
+    np.testing.assert_allclose(p_new, mapped(p_old, record["scale"], record["shift"]), atol=1e-6)
+    assert roc_auc(np.arange(500) % 2, p_new) == roc_auc(np.arange(500) % 2, p_old)  # same order, any labels
+    assert CliRunner().invoke(main, ["verify", str(root / "m")]).exit_code == 0
+    assert sorted(p.name for p in (root / "m").iterdir()) == ["MODEL_CARD.md", "golden.json", "manifest.json",
+                                                              "model.onnx", "parity.json"]
+    assert "verify passed" in output and f"{record['scale']:.4f}" in output
+
+
+def test_it_moves_the_probabilities_to_the_lenders_default_rate(recalibrated, schema, tmp_path) -> None:
+    root, old, new, p, y, _ = recalibrated
+    record = json.loads((root / "m" / "manifest.json").read_text())["recalibrations"][-1]
+    assert record["before"]["mean_probability"] == pytest.approx(p.mean()) and record["scored"] == 3000
+    assert record["after"]["mean_probability"] == pytest.approx(y.mean(), abs=0.005)
+    assert record["after"]["brier"] < record["before"]["brier"]
+    # Out of sample: fresh applicants of the same lender. The old model's calibration is an alert, the new one's not.
+    _, p_test, y_test = lender(schema, old, 3000, 2, tmp_path / "test.csv")
+    p_new = mapped(p_test, record["scale"], record["shift"])
+    assert evaluate(y_test, p_test, old.model.manifest).calibration == "alert"
+    assert evaluate(y_test, p_new, new.model.manifest).calibration == "pass"
+
+
+def test_a_cost_threshold_is_kept_and_another_rule_is_mapped_to_decline_the_same(recalibrated, model_dir,
+                                                                                tmp_path) -> None:
+    root, old, new, _, _, _ = recalibrated
+    assert new.threshold == old.threshold and "kept" in new.model.manifest["threshold"]["recalibrated"]
+    by_rate = tmp_path / "by_rate"
+    shutil.copytree(model_dir, by_rate)
+    manifest = json.loads((by_rate / "manifest.json").read_text())
+    manifest["threshold"].update(rule="approval_rate", value=0.3, inputs={"approval_rate": 0.7})
+    (by_rate / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(main, ["recalibrate", str(root / "fit.csv"), "--model", str(by_rate),
+                                       "--out", str(tmp_path / "m2")])
+    assert result.exit_code == 0, result.output
+    moved = Scorer.load(tmp_path / "m2")
+    record = moved.model.manifest["recalibrations"][-1]
+    assert moved.threshold == pytest.approx(float(mapped(np.array([0.3]), record["scale"], record["shift"])[0]))
+    assert record["before"]["decline_rate"] == pytest.approx(record["after"]["decline_rate"])
+    assert "mapped from 0.3" in moved.model.manifest["threshold"]["recalibrated"]
+
+
+def test_the_card_says_it_was_recalibrated(recalibrated) -> None:
+    root = recalibrated[0]
+    card = (root / "m" / "MODEL_CARD.md").read_text("utf-8")
+    assert "**Recalibrated** (`loanscore recalibrate`) on `fit.csv`: 3,000 applicants with known outcomes" in card
+    assert "their calibration figures (Brier, ECE) describe the model before recalibration" in card
+
+
+def test_too_few_defaults_reversed_outcomes_and_bad_rows(schema, model_dir, tmp_path) -> None:
+    scorer = Scorer.load(model_dir)
+    few, _, _ = lender(schema, scorer, 300, 3, tmp_path / "few.csv", factor=0.2)
+    result = CliRunner().invoke(main, ["recalibrate", str(few), "--model", str(model_dir), "--out",
+                                       str(tmp_path / "x")])
+    assert result.exit_code == 2 and "recalibrating needs at least 50 of each" in result.output
+    assert not (tmp_path / "x").exists()
+
+    cols = generate(schema, 2000, seed=4, label=False)
+    p = scorer.score_columns(cols).probability
+    y = (np.random.default_rng(4).random(2000) < p).astype(int)
+    write_csv(tmp_path / "reversed.csv", {**cols, LABEL: (1 - y).tolist()})
+    result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / "reversed.csv"), "--model", str(model_dir),
+                                       "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "ranks applicants the wrong way round" in result.output
+
+    labels = [str(v) for v in y]
+    labels[5] = ""
+    cols["LIMIT_BAL"][9] = -1
+    write_csv(tmp_path / "bad.csv", {**cols, LABEL: labels})
+    result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / "bad.csv"), "--model", str(model_dir),
+                                       "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    assert "2 rows of bad.csv could not be scored or lack an outcome" in result.output
+    assert "1,998 of 2,000 rows" in result.output
