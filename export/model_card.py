@@ -242,9 +242,10 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
     lim = []
     if source:
         lim += ["The data are from 2005 and from one bank in Taiwan: economic conditions, products, credit culture and "
-                "regulation differ elsewhere and today. Recalibrate and re-validate on the lender's own recent data.",
+                "regulation differ elsewhere and today. Re-validate (`loanscore backtest`) and recalibrate "
+                "(`loanscore recalibrate`) on the lender's own recent outcomes.",
                 "The default rate in the training data is about 22 %; probabilities are calibrated to it and shift "
-                "where the real rate differs.",
+                "where the real rate differs, until the model is recalibrated.",
                 "EDUCATION codes 0, 5, 6 and MARRIAGE code 0 occur in the data but are undocumented.",
                 "The label is default on one month's payment (October 2005), not lifetime loss."]
     lim += ["No interest rate, loan term, amount requested, income, employment or credit-bureau data: the model "
