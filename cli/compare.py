@@ -121,8 +121,11 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         "",
     ]
     if result.training_data:
-        lines[-1:-1] = [f"Note: this is the file the {' and the '.join(result.training_data)} was trained on, so "
-                        "its figures are in-sample and flatter it; compare on applicants neither model has seen."]
+        both = len(result.training_data) > 1
+        lines[-1:-1] = [f"Note: this is the file the {' and the '.join(result.training_data)} "
+                        f"{'were' if both else 'was'} trained on, so {'their' if both else 'its'} figures are "
+                        f"in-sample and flatter {'them' if both else 'it'}; compare on applicants neither model has "
+                        "seen."]
     table = [("", a.name, b.name, "challenger - champion")]
     for label, key, spec in (("ROC AUC", "roc_auc", ".4f"), ("KS", "ks", ".4f"), ("PR AUC", "pr_auc", ".4f"),
                              ("Brier score", "brier", ".4f"), ("ECE (10 bins)", "ece", ".4f")):

@@ -141,3 +141,10 @@ def test_a_by_column_the_file_lacks_is_named(book, stricter, write_csv) -> None:
     rows, _, _ = book
     result = run(str(write_csv(rows[:5])), "--challenger", str(stricter), "--by", "region")
     assert result.exit_code == 2 and "region: named by --by" in result.output
+
+
+def test_the_training_file_is_recognised(model_dir, stricter, dev_data) -> None:
+    result = run(str(dev_data), "--model", str(model_dir), "--challenger", str(stricter), "-q")
+    assert result.exit_code == 0, result.output
+    assert ("Note: this is the file the champion and the challenger were trained on, so their figures are in-sample "
+            "and flatter them") in result.output
