@@ -81,7 +81,13 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
     scorer = Scorer(model)
     schema = model.schema
     outcome = outcome or schema.label
-    reader = open_reader(data, [*schema.input_names, outcome], numbers=schema.number_names)
+    try:
+        reader = open_reader(data, [*schema.input_names, outcome], numbers=schema.number_names)
+    except InputError as exc:
+        if outcome not in str(exc):
+            raise
+        raise InputError(f"{exc} Recalibrating reads each applicant's outcome (1 defaulted, 0 repaid) from "
+                         f"{outcome}; name another column with --outcome.") from None
     ys, ps, feeds, rejected, rows = [], [], [], [], 0
     try:
         for batch in scored_batches(scorer, reader, more_errors=lambda c: outcome_errors(

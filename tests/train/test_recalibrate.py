@@ -109,6 +109,11 @@ def test_too_few_defaults_reversed_outcomes_and_bad_rows(schema, model_dir, tmp_
                                        "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "ranks applicants the wrong way round" in result.output
 
+    write_csv(tmp_path / "no_outcome.csv", cols)
+    result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / "no_outcome.csv"), "--model", str(model_dir),
+                                       "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "name another column with --outcome" in result.output
+
     labels = [str(v) for v in y]
     labels[5] = ""
     cols["LIMIT_BAL"][9] = -1
