@@ -46,6 +46,20 @@ def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str,
         click.echo(f"  ... and {len(rejected) - SHOWN_REJECTS:,} more ({where})", err=True)
 
 
+def write_figures(result: Any, output: str | None, plot: str | None, draw: Callable[[Any], str]) -> None:
+    """``-o FILE``: every figure of ``result`` as JSON; ``--plot FILE.svg``: ``draw(result)``; each atomically."""
+    import json
+
+    from loanscore.runtime.tabular import open_output
+
+    if output:
+        with open_output(output) as stream:
+            stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    if plot:
+        with open_output(plot) as stream:
+            stream.write(draw(result))
+
+
 def require_train_extra() -> None:
     """Fail with an install hint, not an ImportError, when training packages are absent."""
     import importlib.util

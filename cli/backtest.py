@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 
 import click
 
-from ._common import echo_rejects, reports_errors
+from ._common import echo_rejects, reports_errors, write_figures
 
 _HELP = """Check the model on applicants whose outcomes are now known.
 
@@ -60,7 +59,7 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_di
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_output, open_reader
+    from loanscore.runtime.tabular import open_reader
 
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
@@ -92,14 +91,9 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_di
         echo_rejects(result.rejected, result.source,
                      "could not be scored or lack an outcome, and are left out of the back-test", output)
     click.echo(render(result))
-    if output:
-        with open_output(output) as stream:
-            stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
-    if plot:
-        from loanscore.runtime.backtest_plot import render_svg
+    from loanscore.runtime.backtest_plot import render_svg
 
-        with open_output(plot) as stream:
-            stream.write(render_svg(result))
+    write_figures(result, output, plot, render_svg)
     sys.exit(EXIT_ALERT if result.verdict == ALERT else EXIT_OK)
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import click
 
-from ._common import echo_rejects, reports_errors
+from ._common import echo_rejects, reports_errors, write_figures
 
 _HELP = """Compare two models on the same applicants with known outcomes.
 
@@ -58,7 +57,7 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
     from loanscore.runtime.model import Model, default_model_dir
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_output, open_reader
+    from loanscore.runtime.tabular import open_reader
 
     champion = Scorer(Model.load(model_dir))
     challenger = Scorer(Model.load(challenger_dir))
@@ -93,14 +92,9 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
         echo_rejects(result.rejected, result.source,
                      "could not be scored by both models or lack an outcome, and are left out", output)
     click.echo(render(result))
-    if output:
-        with open_output(output) as stream:
-            stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
-    if plot:
-        from loanscore.runtime.compare_plot import render_svg
+    from loanscore.runtime.compare_plot import render_svg
 
-        with open_output(plot) as stream:
-            stream.write(render_svg(result))
+    write_figures(result, output, plot, render_svg)
 
 
 def _name(directory: str, role: str) -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from .network_graph import network_graph
 from .parity import PROBABILITY_TOLERANCE, measure_parity
 from .preprocess_graph import preprocess_graph
 from .signature import ML_OPSET, OPSET
+from .staging import staged
 
 MODEL_FILE = "model.onnx"
 
@@ -50,10 +49,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
     run = TrainedRun.load(run_dir)
     schema = run.schema
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
-    try:
+    with staged(out) as staging:
         progress("converting preprocessing (skl2onnx) and network (tf2onnx)")
         merged = merge_graphs(
             preprocess_graph(run.preprocessor, schema), network_graph(run.model, run.layout),
@@ -85,12 +81,6 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
         write_model_documents(staging, data=data, name=out.name, progress=progress)  # MODEL_CARD.md; report.html for --data
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     size = (out / MODEL_FILE).stat().st_size
     worst = parity.get("data", parity["golden"])
     progress(

@@ -26,9 +26,7 @@ parameters fitted on it); its ranking figures are not affected.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +50,7 @@ from loanscore.runtime.verify import verify_model
 from loanscore.train.calibration import mapped, platt
 
 from .model_card import write_model_card
+from .staging import staged
 
 MIN_EACH = 50
 """Defaults and repayments each needed on the file: two parameters from fewer would follow its noise."""
@@ -113,10 +112,7 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
              f"{shift:+.4f})")
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    staging.chmod(0o755)
-    try:
+    with staged(out) as staging:
         graph = onnx.load(model.directory / model.manifest["model_file"])
         _rescale_output(graph, scale, shift)
         onnx.save(graph, staging / model.manifest["model_file"])
@@ -154,12 +150,6 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
         verify_model(staging)
         write_model_card(staging, name=out.name)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     record = manifest["recalibrations"][-1]
     return Recalibration(out, scale, shift, rows, len(y), rejected, record["before"], record["after"], threshold, diff)
 

@@ -389,16 +389,21 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] 
             parts.append(feed.reshape(-1) if feed is not None
                          else np.asarray(batch.chunk.columns[name], dtype=object)[batch.keep])
     y = np.concatenate(ys) if ys else np.empty(0)
-    if not rows:
-        raise InputError(f"{reader.name} has a header but no rows; there is nothing to back-test.")
-    if not len(y):
-        shown = "; ".join(message for _, message in rejected[:3])
-        more = f" (and {len(rejected) - 3:,} more)" if len(rejected) > 3 else ""
-        raise InputError(f"None of the {rows:,} rows of {reader.name} could be back-tested: {shown}{more}")
+    something_left(reader.name, rows, len(y), rejected, "back-test")
     result = evaluate(y, np.concatenate(ps), scorer.model.manifest, source=reader.name, outcome=outcome, rows=rows,
                       rejected=rejected, by={name: np.concatenate(parts) for name, parts in values.items()})
     result.seconds = time.perf_counter() - start
     return result
+
+
+def something_left(name: str, rows: int, kept: int, rejected: list[tuple[int | None, str]], verb: str) -> None:
+    """``InputError`` when the file had no rows, or none of them could be used, with the first reasons."""
+    if not rows:
+        raise InputError(f"{name} has a header but no rows; there is nothing to {verb}.")
+    if not kept:
+        shown = "; ".join(message for _, message in rejected[:3])
+        more = f" (and {len(rejected) - 3:,} more)" if len(rejected) > 3 else ""
+        raise InputError(f"None of the {rows:,} rows of {name} could be used to {verb}: {shown}{more}")
 
 
 def _finite(x: float) -> float | None:

@@ -34,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .backtest import _costs, _json_safe, outcome_errors, outcomes, segment_index
-from .errors import InputError
+from .backtest import _costs, _json_safe, outcome_errors, outcomes, segment_index, something_left
 from .performance import Z_95, classification_metrics, normal_cdf, paired_auc_difference, roc_auc
 from .scorer import Scorer
 from .stream import Progress, rejections
@@ -223,12 +222,7 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
         if progress is not None:
             progress.close()
     y = np.concatenate(ys) if ys else np.empty(0)
-    if not rows:
-        raise InputError(f"{reader.name} has a header but no rows; there is nothing to compare.")
-    if not len(y):
-        shown = "; ".join(message for _, message in rejected[:3])
-        more = f" (and {len(rejected) - 3:,} more)" if len(rejected) > 3 else ""
-        raise InputError(f"None of the {rows:,} rows of {reader.name} could be compared: {shown}{more}")
+    something_left(reader.name, rows, len(y), rejected, "compare")
     segments = {name: segment_index(name, np.concatenate(parts), (owner[name] or champion).model.manifest)
                 for name, parts in values.items()}
     result = compare_arrays(y, np.concatenate(pas), np.concatenate(pbs), champion.model.manifest,
