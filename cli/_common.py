@@ -46,6 +46,31 @@ def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str,
         click.echo(f"  ... and {len(rejected) - SHOWN_REJECTS:,} more ({where})", err=True)
 
 
+def open_labelled(input_path: str, inputs: list[str], outcome: str, by: tuple[str, ...], *, fmt: str,
+                  numbers: Any, who: str) -> tuple[Any, tuple[str, ...]]:
+    """A reader of ``inputs``, the outcome and the ``--by`` columns, and those columns deduplicated; errors name
+    the option that asked for a missing column. ``who`` is the command's subject ("A back-test")."""
+    from loanscore.runtime.errors import InputError
+    from loanscore.runtime.tabular import open_reader
+
+    if outcome in inputs:
+        raise InputError(f"--outcome {outcome} is one of the model's input fields, not an outcome.")
+    if outcome in by:
+        raise InputError(f"--by {outcome} is the outcome; segment by another column.")
+    by = tuple(dict.fromkeys(by))
+    extra = [b for b in by if b not in inputs]
+    try:
+        return open_reader(input_path, [*inputs, outcome, *extra], fmt=fmt, numbers=numbers), by
+    except InputError as exc:
+        if outcome in str(exc):
+            raise InputError(f"{exc} {who} reads each applicant's outcome (1 defaulted, 0 repaid) from "
+                             f"{outcome}; name another column with --outcome.") from None
+        absent = [b for b in extra if b in str(exc)]
+        if absent:
+            raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None
+        raise
+
+
 def write_figures(result: Any, output: str | None, plot: str | None, draw: Callable[[Any], str]) -> None:
     """``-o FILE``: every figure of ``result`` as JSON; ``--plot FILE.svg``: ``draw(result)``; each atomically."""
     import json

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ._common import echo_rejects, reports_errors, write_figures
+from ._common import echo_rejects, open_labelled, reports_errors, write_figures
 
 _HELP = """Check the model on applicants whose outcomes are now known.
 
@@ -55,32 +55,17 @@ Examples:
 def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_dir: str | None, output: str | None,
              plot: str | None, input_format: str, quiet: bool) -> None:
     from loanscore.runtime.backtest import ALERT, backtest as run_backtest, is_training_data
-    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
+    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.backtest_plot import render_svg
 
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
     outcome = outcome or schema.label
-    if outcome in schema.input_names:
-        raise InputError(f"--outcome {outcome} is one of the model's input fields, not an outcome.")
-    if outcome in by:
-        raise InputError(f"--by {outcome} is the outcome; segment by another column.")
-    by = tuple(dict.fromkeys(by))
-    extra = [b for b in by if b not in schema.input_names]
-    try:
-        reader = open_reader(input_path, [*schema.input_names, outcome, *extra], fmt=input_format,
-                             numbers=schema.number_names)
-    except InputError as exc:
-        if outcome in str(exc):
-            raise InputError(f"{exc} A back-test reads each applicant's outcome (1 defaulted, 0 repaid) from "
-                             f"{outcome}; name another column with --outcome.") from None
-        absent = [b for b in extra if b in str(exc)]
-        if absent:
-            raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None
-        raise
+    reader, by = open_labelled(input_path, schema.input_names, outcome, by, fmt=input_format,
+                               numbers=schema.number_names, who="A back-test")
     try:
         result = run_backtest(scorer, reader, outcome, by=by,
                               progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
@@ -91,8 +76,6 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_di
         echo_rejects(result.rejected, result.source,
                      "could not be scored or lack an outcome, and are left out of the back-test", output)
     click.echo(render(result))
-    from loanscore.runtime.backtest_plot import render_svg
-
     write_figures(result, output, plot, render_svg)
     sys.exit(EXIT_ALERT if result.verdict == ALERT else EXIT_OK)
 

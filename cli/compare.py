@@ -6,7 +6,7 @@ import math
 
 import click
 
-from ._common import echo_rejects, reports_errors, write_figures
+from ._common import echo_rejects, open_labelled, reports_errors, write_figures
 
 _HELP = """Compare two models on the same applicants with known outcomes.
 
@@ -53,34 +53,19 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
             output: str | None, plot: str | None, input_format: str, quiet: bool) -> None:
     from loanscore.runtime.backtest import is_training_data
     from loanscore.runtime.compare import compare as run_compare
-    from loanscore.runtime.errors import InputError
     from loanscore.runtime.model import Model, default_model_dir
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.compare_plot import render_svg
 
     champion = Scorer(Model.load(model_dir))
     challenger = Scorer(Model.load(challenger_dir))
     names = (_name(model_dir or str(default_model_dir()), "champion"), _name(challenger_dir, "challenger"))
     outcome = outcome or champion.schema.label
     inputs = list(dict.fromkeys([*champion.schema.input_names, *challenger.schema.input_names]))
-    if outcome in inputs:
-        raise InputError(f"--outcome {outcome} is one of the models' input fields, not an outcome.")
-    if outcome in by:
-        raise InputError(f"--by {outcome} is the outcome; segment by another column.")
-    by = tuple(dict.fromkeys(by))
-    extra = [b for b in by if b not in inputs]
     numbers = set(champion.schema.number_names) & set(challenger.schema.number_names)
-    try:
-        reader = open_reader(input_path, [*inputs, outcome, *extra], fmt=input_format, numbers=numbers)
-    except InputError as exc:
-        if outcome in str(exc):
-            raise InputError(f"{exc} A comparison reads each applicant's outcome (1 defaulted, 0 repaid) from "
-                             f"{outcome}; name another column with --outcome.") from None
-        absent = [b for b in extra if b in str(exc)]
-        if absent:
-            raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None
-        raise
+    reader, by = open_labelled(input_path, inputs, outcome, by, fmt=input_format, numbers=numbers,
+                               who="A comparison")
     try:
         result = run_compare(champion, challenger, reader, outcome, names=names, by=by,
                              progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
@@ -92,8 +77,6 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
         echo_rejects(result.rejected, result.source,
                      "could not be scored by both models or lack an outcome, and are left out", output)
     click.echo(render(result))
-    from loanscore.runtime.compare_plot import render_svg
-
     write_figures(result, output, plot, render_svg)
 
 
