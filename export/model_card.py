@@ -111,8 +111,9 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
         before, after = r.get("before", {}), r.get("after", {})
         w(f"**Recalibrated** (`loanscore recalibrate`) on `{r.get('file')}`: {r.get('scored', 0):,} applicants with "
           f"known outcomes, {r.get('defaults', 0):,} defaults. The probabilities are P' = sigmoid("
-          f"{r.get('scale', 1):.4f} × logit(P) {r.get('shift', 0):+.4f}) of the model `{str(r.get('from_sha256'))[:12]}…`"
-          f" gave, written into the graph's last layer; the ranking is unchanged. On that file (in-sample for the "
+          f"{r.get('scale', 1):.4f} × logit(P) {r.get('shift', 0):+.4f}) of what the model "
+          f"`{str(r.get('from_sha256'))[:12]}…` gave, written into the graph's last layer; the ranking is unchanged. "
+          "On that file (in-sample for the "
           f"two parameters): mean P(default) {_pct(before.get('mean_probability'))} → "
           f"{_pct(after.get('mean_probability'))} against an observed {_pct(after.get('default_rate'))}; Brier "
           f"{_num(before.get('brier'))} → {_num(after.get('brier'))}; ECE {_num(before.get('ece'))} → "
