@@ -12,6 +12,7 @@ absolute times):
 * reason codes (``--reasons 3``): ``Scorer.score`` and ``loanscore score`` with them, next to without;
 * ``loanscore monitor`` of the same CSV against the model's reference population, rows/s next to ``score``'s;
 * ``loanscore backtest`` of the same CSV with an outcome column added, rows/s next to ``score``'s;
+* ``loanscore compare`` of that file, the model against itself (each row scored twice), rows/s next to ``score``'s;
 * the installed size of the runtime's dependencies (goal <= 150 MB);
 * with TensorFlow installed and ``artifacts/run`` present: Keras ``predict`` on the same rows, for reference.
 
@@ -191,6 +192,12 @@ def main() -> None:
         results.update(cli_backtest_rows_per_s=backtest_rate, cli_backtest_ratio=backtest_rate / csv_rate)
         print(f"CLI backtest    {backtest_rate:10,.0f} rows/s on the same file with outcomes (median of 3) = "
               f"{backtest_rate / csv_rate:.2f}x score's")
+        secs = [run_cli(["compare", str(labelled), "--quiet", "--model", model_dir, "--challenger", model_dir])
+                for _ in range(3)]
+        compare_rate = args.rows / statistics.median(secs)
+        results.update(cli_compare_rows_per_s=compare_rate, cli_compare_ratio=compare_rate / csv_rate)
+        print(f"CLI compare     {compare_rate:10,.0f} rows/s, the model against itself (two scorings a row; median "
+              f"of 3) = {compare_rate / csv_rate:.2f}x score's")
 
         tiny = Path(tmp) / "one.csv"
         with open(src) as fh, open(tiny, "w") as out:
