@@ -82,3 +82,15 @@ def test_train_refuses_an_unknown_field(taiwan_csv, tmp_path):
                                        "--without", "SEX,GENDER"])
     assert result.exit_code == 2
     assert "has no field or history channel GENDER" in result.output and not (tmp_path / "run").exists()
+
+
+def test_compare_shows_what_leaving_them_out_does_to_each_group(lean_model, model_dir, taiwan_csv, tmp_path):
+    out = tmp_path / "compare.json"
+    for champion, challenger in ((model_dir, lean_model), (lean_model, model_dir)):
+        result = CliRunner().invoke(main, ["compare", str(taiwan_csv), "--model", str(champion), "--challenger",
+                                           str(challenger), "--by", "SEX", "-q", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        report = json.loads(out.read_text("utf-8"))
+        groups = {s["segment"]: s["rows"] for s in report["segments"]["SEX"]}
+        assert report["compared"] == 600 and sum(groups.values()) == 600
+        assert set(groups) == {"1 male", "2 female"}  # the field's codes and meanings, from the model that reads it
