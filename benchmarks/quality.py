@@ -140,14 +140,21 @@ def fit_lstm_cnn(ds, schema, itr, iva, config=None):
     def later_lowers(idx):
         """Per riskier step (``loanscore.train.riskier``: a status month one month later, a credit line or a
         month's payment 20 % lower), the share of rows whose P(default) falls when the step is taken:
-        ``later_lowers`` for the steps the training penalty covered, ``riskier_lowers`` per role for all."""
+        ``later_lowers`` for the steps the training penalty covered, ``riskier_lowers`` per role for all, and
+        ``riskier_lowers_on_time`` the same among the rows on time in the newest month."""
         X = ds.X.iloc[idx]
         steps = riskier_steps(schema, ROLES)
         shares = lowered_share(lambda F: run.predict(X, features=F), run.features(X),
                                later_features(X, schema, run.features, ROLES))
         per_role = {role: [s for step, s in zip(steps, shares) if step.role == role] for role in ROLES}
+        newest = next((h.columns[-1] for h in schema.history if h.role == "status"), None)
+        on_time = X[X[newest] <= 0] if newest else X.iloc[:0]
+        by_status = lowered_share(lambda F: run.predict(on_time, features=F), run.features(on_time),
+                                  later_features(on_time, schema, run.features, ROLES)) if len(on_time) else []
         return ([s for step, s in zip(steps, shares) if step.role in config.monotone_roles],
-                {role: got for role, got in per_role.items() if got})
+                {role: got for role, got in per_role.items() if got},
+                {role: [s for step, s in zip(steps, by_status) if step.role == role] for role in ROLES
+                 if by_status and per_role[role]})
 
     return (lambda idx: run.predict(ds.X.iloc[idx])), config.threshold, {
         "epochs": [e["epochs_run"] for e in run.epochs], "ensemble": len(run.epochs),
@@ -252,7 +259,7 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
     p_te = predict(te)
     m = classification_metrics(ds.y[te], p_te, threshold)
     if "later_lowers" in info:
-        m["later_lowers"], m["riskier_lowers"] = info.pop("later_lowers")(te)
+        m["later_lowers"], m["riskier_lowers"], m["riskier_lowers_on_time"] = info.pop("later_lowers")(te)
     m.update(seconds=seconds, info=info, cost=rule.expected_cost(ds.y[te], p_te, threshold),
              test_predictions=np.asarray(p_te, dtype=np.float64))
     if rule.rule == "cost":  # what the labels' own minimum on the validation rows would have given instead

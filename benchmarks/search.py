@@ -95,7 +95,8 @@ def _worker(slot: int, gpu: bool, data: str, folds: int, deadline: float, tasks,
             m = quality.run_fold("lstm_cnn", ds, schema, *splits[k], config=make_config(overrides))
             results.put({"variant": name, "fold": k + 1, "device": "gpu" if gpu else "cpu",
                          **{key: float(m[key]) for key in KEYS}, "epochs": m["info"]["epochs"],
-                         "later_lowers": m.get("later_lowers")})
+                         "later_lowers": m.get("later_lowers"), "riskier_lowers": m.get("riskier_lowers"),
+                         "riskier_lowers_on_time": m.get("riskier_lowers_on_time")})
         except Exception as exc:  # one broken variant must not stop the others
             results.put({"variant": name, "fold": k + 1, "error": f"{type(exc).__name__}: {exc}"})
 

@@ -35,6 +35,9 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--monotone-roles", default="status", show_default=True, metavar="ROLES",
               help="What the penalty covers, comma-separated: status (a repayment month one month later), "
                    "credit_limit and payment (the credit line, or a month's payment, 20 % lower).")
+@click.option("--monotone-scope", type=click.Choice(["all", "on_time"]), default="all", show_default=True,
+              help="For whom the credit_limit and payment steps are penalized: all applicants, or only those on "
+                   "time in the newest month (among the late, the data show smaller amounts are not riskier).")
 @click.option("--amounts", type=click.Choice(["normal_scores", "signed_log"]), default="normal_scores",
               show_default=True, help="Encoding of the schema's signed_log fields (bills, payments, credit line).")
 @click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none", show_default=True,
@@ -51,7 +54,8 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epochs: int | None, seed: int,
-          ensemble: int | None, teacher: float, monotone: float | None, monotone_roles: str, amounts: str,
+          ensemble: int | None, teacher: float, monotone: float | None, monotone_roles: str, monotone_scope: str,
+          amounts: str,
           class_weight: str, threshold_rule: str, cost_default: float, cost_decline_good: float,
           approval_rate: float) -> None:
     """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
@@ -81,7 +85,7 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epo
                                  "riskier applicant with; give one that role, or leave --monotone at 0.",
                                  param_hint="--monotone")
     config = TrainConfig(seed=seed, class_weight=class_weight, amounts=amounts, teacher=teacher,
-                         monotone_roles=roles,
+                         monotone_roles=roles, monotone_scope=monotone_scope,
                          threshold=ThresholdRule(threshold_rule, cost_default, cost_decline_good, approval_rate))
     if monotone is not None:
         config = replace(config, monotone=monotone)

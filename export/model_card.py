@@ -104,8 +104,10 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
         what, unit = ("a later repayment", "month") if roles == ["status"] else ("a riskier applicant", "step")
         w(f"Trained to score {what} as no less risky: each training step also scored a quarter of "
           f"its rows with {riskier} (one {unit} drawn per row) and added "
-          f"{config['monotone']:g} × the mean fall of the logit where it fell. The penalty shapes training only; "
-          "the graph is the plain network.\n")
+          f"{config['monotone']:g} × the mean fall of the logit where it fell"
+          + (" (the credit-line and payment steps only for applicants on time in the newest month)"
+             if config.get("monotone_scope") == "on_time" else "")
+          + ". The penalty shapes training only; the graph is the plain network.\n")
 
     for r in manifest.get("recalibrations", []):
         before, after = r.get("before", {}), r.get("after", {})

@@ -16,7 +16,7 @@ from loanscore.runtime.schema import Schema
 
 from .calibration import platt
 from .data import Dataset, load_dataset
-from .monotone import later_features
+from .monotone import SCOPES, later_features
 from .riskier import named, riskier_steps
 from .network import NetworkConfig
 from .threshold import ThresholdRule
@@ -63,6 +63,9 @@ class TrainConfig:
     monotone_roles: tuple[str, ...] = ("status",)
     """What the penalty covers (``loanscore.train.riskier.ROLES``): 'status', a repayment month one month
     later; 'credit_limit' and 'payment', the credit line or a month's payment 20 % lower."""
+    monotone_scope: str = "all"
+    """For whom the credit-line and payment steps are penalized (``loanscore.train.monotone.SCOPES``): 'all', or
+    'on_time', only applicants on time in the newest month."""
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +82,7 @@ class TrainConfig:
             "teacher": self.teacher,
             "monotone": self.monotone,
             "monotone_roles": list(self.monotone_roles),
+            **({"monotone_scope": self.monotone_scope} if self.monotone_scope != "all" else {}),
         }
 
 
@@ -101,6 +105,8 @@ def train(
     schema = schema or Schema.default()
     config = config or TrainConfig()
     started = time.perf_counter()
+    if config.monotone_scope not in SCOPES:
+        raise ValueError(f"monotone_scope must be one of {', '.join(SCOPES)}; got {config.monotone_scope!r}.")
     if config.class_weight not in ("none", "balanced"):
         raise ValueError(f"class_weight must be 'none' or 'balanced'; got {config.class_weight!r}.")
     if config.threshold.rule == "cost" and config.calibration == "none":
@@ -219,7 +225,8 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     layout = layout_of(preprocessor, schema)
     later = None
     if config.monotone:
-        later = later_features(dataset.X.iloc[rows], schema, preprocessor.transform, config.monotone_roles)
+        later = later_features(dataset.X.iloc[rows], schema, preprocessor.transform, config.monotone_roles,
+                               config.monotone_scope)
 
     members, epochs = [], []
     held_out_logit = np.zeros(len(y), dtype=np.float64)

@@ -55,6 +55,25 @@ def test_other_roles_lower_the_credit_line_and_each_payment_after_the_status_mon
         riskier_steps(schema, ("status", "bills"))
 
 
+def test_on_time_scope_leaves_the_late_applicants_amounts_alone_but_not_their_status() -> None:
+    schema = Schema.default()
+    X = pd.DataFrame(generate(schema, 60, seed=5, label=False))[schema.input_names].astype(float)
+    roles = ("status", "credit_limit", "payment")
+    steps = riskier_steps(schema, roles)
+    every, on_time = (later_features(X, schema, lambda frame: frame.to_numpy(), roles, scope)
+                      for scope in ("all", "on_time"))
+    late = X["PAY_0"].to_numpy() >= 1
+    assert 0 < late.sum() < len(X)
+    for m, step in enumerate(steps):
+        np.testing.assert_array_equal(on_time[~late, m], every[~late, m])
+        if step.role == "status":
+            np.testing.assert_array_equal(on_time[late, m], every[late, m])
+        else:  # a late row's credit line or payment is left as it is
+            np.testing.assert_array_equal(on_time[late, m], X.to_numpy(np.float32)[late])
+    with pytest.raises(ValueError, match="monotone scope must be one of all, on_time"):
+        later_features(X, schema, lambda frame: frame.to_numpy(), roles, "late")
+
+
 def test_train_takes_the_roles_and_refuses_an_unknown_one(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "d.csv", generate(Schema.default(), 300, seed=6))
     result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "bad"),
@@ -141,3 +160,7 @@ def test_the_model_card_names_the_steps_the_penalty_covered() -> None:
     assert ("Trained to score a riskier applicant as no less risky: each training step also scored a quarter of its "
             "rows with one month's repayment status one month later or a credit line 20 % lower or one month's payment 20 % "
             "lower (one step drawn per row)") in wider
+    assert "only for applicants on time" not in wider and "where it fell. The penalty shapes training only" in wider
+    manifest["training"]["config"]["monotone_scope"] = "on_time"
+    assert ("where it fell (the credit-line and payment steps only for applicants on time in the newest month). "
+            "The penalty shapes training only") in model_card(manifest)
