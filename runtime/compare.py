@@ -183,7 +183,8 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
     reference population (the champion's first), any other column by its text.
     """
     start = time.perf_counter()
-    owner = {name: next((m for m in (champion, challenger) if name in m.schema.input_names), None) for name in by}
+    scorers = (champion, challenger)
+    owner = {name: next((k for k, m in enumerate(scorers) if name in m.schema.input_names), None) for name in by}
     values: dict[str, list[np.ndarray]] = {name: [] for name in by}
     ys, pas, pbs = [], [], []
     rejected: list[tuple[int | None, str]] = []
@@ -195,12 +196,12 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
             bad_outcome = outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)
             for i, error in bad_outcome.items():
                 why.setdefault(i, []).append(str(error))
-            probabilities, feeds = [], {}
-            for name, scorer in zip(names, (champion, challenger)):
+            probabilities, feeds = [], []
+            for name, scorer in zip(names, scorers):
                 columns = {c: chunk.columns[c] for c in scorer.schema.input_names}
                 checked, p = scorer.check_and_run(columns, chunk.n, chunk.first_row)
                 probabilities.append(p)
-                feeds[id(scorer)] = checked.feeds
+                feeds.append(checked.feeds)
                 for i, message in rejections(checked.errors, {}).items():
                     why.setdefault(i, []).append(f"{name}: {message}")
             for i, message in chunk.row_errors.items():
@@ -211,8 +212,8 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
             pas.append(probabilities[0][keep])
             pbs.append(probabilities[1][keep])
             for name, parts in values.items():
-                model = owner[name]
-                parts.append(feeds[id(model)][name].reshape(-1)[keep] if model is not None
+                k = owner[name]
+                parts.append(feeds[k][name].reshape(-1)[keep] if k is not None
                              else np.asarray(chunk.columns[name], dtype=object)[keep])
             rejected += [(first + i, "; ".join(why[i])) for i in sorted(why)]
             rows += chunk.n
@@ -223,7 +224,7 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
             progress.close()
     y = np.concatenate(ys) if ys else np.empty(0)
     something_left(reader.name, rows, len(y), rejected, "compare")
-    segments = {name: segment_index(name, np.concatenate(parts), (owner[name] or champion).model.manifest)
+    segments = {name: segment_index(name, np.concatenate(parts), scorers[owner[name] or 0].model.manifest)
                 for name, parts in values.items()}
     result = compare_arrays(y, np.concatenate(pas), np.concatenate(pbs), champion.model.manifest,
                             challenger.model.manifest, names=names, source=reader.name, outcome=outcome, rows=rows,

@@ -213,8 +213,8 @@ class Schema:
     def with_left_out(self) -> Schema:
         """The fields a report slices by: the model's, and those :meth:`without` took out of it (not the history
         channels it took out: a report slices by fields only)."""
-        numeric = tuple(f for f in self.left_out_fields if isinstance(f, NumericField))
-        categorical = tuple(f for f in self.left_out_fields if isinstance(f, CategoricalField))
+        numeric = tuple(f for f in self.left_out if isinstance(f, NumericField))
+        categorical = tuple(f for f in self.left_out if isinstance(f, CategoricalField))
         return replace(self, numeric=self.numeric + numeric, categorical=self.categorical + categorical, left_out=())
 
     # -- views ------------------------------------------------------------------
