@@ -8,26 +8,53 @@ import click
 
 from ._common import TRAIN_EXTRA_HINT, echo_rejects, reports_errors
 
-_HELP = """Refit the model's probabilities to applicants with known outcomes.
+_HELP = """Refit the model's probabilities to a lender's own applicants.
 
 \b
-INPUT (CSV or JSON Lines) holds the model's fields and each applicant's
-outcome, 1 defaulted or 0 repaid (column: the schema's label, or --outcome),
-ideally recent applicants of the lender's own. Fits Platt scaling on the
-model's log-odds, P' = sigmoid(a * logit(P) + b), writes it into a copy of
-the graph in --out with a new manifest, golden cases and model card, and
-prints calibration before and after. The ranking (ROC AUC) is unchanged.
-Nothing is written unless the new graph computes the fitted map and passes
-`loanscore verify`. Needs the [train] extra (onnx, scikit-learn).
+INPUT (CSV or JSON Lines) holds the model's fields, ideally of recent
+applicants of the lender's own, and, unless --default-rate is given, each
+applicant's outcome, 1 defaulted or 0 repaid (column: the schema's label, or
+--outcome). A map on the model's log-odds, P' = sigmoid(a * logit(P) + b):
+
+\b
+  --method platt      a and b fitted on the outcomes (the default)
+  --method intercept  a = 1, b fitted on the outcomes: one parameter
+  --default-rate R    a = 1, b such that INPUT's mean P' is R, the lender's
+                      long-run default rate; INPUT needs no outcomes
+
+It is written into a copy of the graph in --out with a new manifest, golden
+cases and model card, and calibration before and after is printed. The
+ranking (ROC AUC) is unchanged. Nothing is written unless the new graph
+computes the fitted map and passes `loanscore verify`. Needs the [train]
+extra (onnx, scikit-learn).
 
 \b
 Examples:
   loanscore recalibrate outcomes_2025.csv --out models/recalibrated
   loanscore recalibrate book.jsonl --model models/current --outcome defaulted_12m --out models/next
+  loanscore recalibrate applicants_q3.csv --default-rate 4.5% --out models/central_tendency
 """
 
 
-@click.command(help=_HELP, short_help="Refit the probabilities to known outcomes (Platt scaling in the graph).")
+class Rate(click.ParamType):
+    """A rate as a fraction (0.045) or a percentage (4.5%)."""
+
+    name = "RATE"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        try:
+            rate = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a rate: write 0.045 or 4.5%.", param, ctx)
+        if not 0 < rate < 1:
+            self.fail(f"{value!r} is not strictly between 0 and 1 (0 % and 100 %).", param, ctx)
+        return rate
+
+
+@click.command(help=_HELP, short_help="Refit the probabilities to a lender's outcomes or default rate (in the graph).")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write.")
@@ -35,8 +62,13 @@ Examples:
               help="Model directory to recalibrate. Default: the shipped model.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). "
               "Default: the schema's label.")
+@click.option("--method", type=click.Choice(["platt", "intercept"]), help="The map to fit on the outcomes: slope "
+              "and shift (platt, the default) or the shift alone (intercept).")
+@click.option("--default-rate", "default_rate", type=Rate(), help="The lender's long-run default rate, as 0.045 or "
+              "4.5%: shift INPUT's mean P(default) to it; INPUT needs no outcomes.")
 @reports_errors
-def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str | None) -> None:
+def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str | None, method: str | None,
+                default_rate: float | None) -> None:
     import importlib.util
 
     from loanscore.runtime.errors import LoanscoreError
@@ -46,22 +78,32 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
         raise LoanscoreError(f"{TRAIN_EXTRA_HINT} Missing: {', '.join(missing)}.")
     from loanscore.export.recalibrate import recalibrate as run
 
-    result = run(model_dir, input_path, out, outcome=outcome)
+    if default_rate is not None and (method or outcome):
+        raise click.UsageError("--default-rate fits the shift to a stated rate and reads no outcomes; leave out "
+                               f"--{'method' if method else 'outcome'}.")
+    result = run(model_dir, input_path, out, outcome=outcome, default_rate=default_rate,
+                 method="default_rate" if default_rate is not None else method or "platt")
     if result.rejected:
-        echo_rejects(result.rejected, Path(input_path).name,
-                     "could not be scored or lack an outcome, and are left out of the fit", None)
+        what = "could not be scored" + (" or lack an outcome" if default_rate is None else "")
+        echo_rejects(result.rejected, Path(input_path).name, f"{what}, and are left out of the fit", None)
     b, a = result.before, result.after
-    rows = [("", "before", "after"),
-            ("mean P(default)", f"{b['mean_probability']:.2%}", f"{a['mean_probability']:.2%}"),
-            ("observed default rate", f"{b['default_rate']:.2%}", f"{a['default_rate']:.2%}"),
-            ("Brier score", f"{b['brier']:.4f}", f"{a['brier']:.4f}"),
-            ("ECE (10 bins)", f"{b['ece']:.4f}", f"{a['ece']:.4f}"),
-            ("declined", f"{b['decline_rate']:.1%}", f"{a['decline_rate']:.1%}")]
+    lines = [("mean P(default)", "mean_probability", "{:.2%}"), ("observed default rate", "default_rate", "{:.2%}"),
+             ("stated default rate", "target_rate", "{:.2%}"), ("Brier score", "brier", "{:.4f}"),
+             ("ECE (10 bins)", "ece", "{:.4f}"), ("declined", "decline_rate", "{:.1%}")]
+    rows = [("", "before", "after")] + [(label, form.format(b[key]), form.format(a[key]))
+                                         for label, key, form in lines if key in b]
     widths = [max(len(r[j]) for r in rows) for j in range(3)]
-    click.echo(f"Recalibrated on {Path(input_path).name}: {result.scored:,} of {result.rows:,} rows; "
-               f"P' = sigmoid({result.scale:.4f} * logit(P) {result.shift:+.4f})\n")
+    errors = ", ".join(f"{'a' if k == 'scale' else 'b'} ± {v:.4f}" for k, v in result.standard_errors.items())
+    click.echo(f"Recalibrated ({result.method}) on {Path(input_path).name}: {result.scored:,} of {result.rows:,} "
+               f"rows; P' = sigmoid({result.scale:.4f} * logit(P) {result.shift:+.4f})"
+               + (f"; standard errors {errors}" if errors else "") + "\n")
     click.echo("\n".join(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows))
+    if "scale" in result.standard_errors:
+        lo, hi = (result.scale + z * result.standard_errors["scale"] for z in (-1.96, 1.96))
+        click.echo(f"\nslope a: 95 % interval {lo:.3f} to {hi:.3f}; " + (
+            "it contains 1, so the spread held: --method intercept (the shift alone) would fit with one "
+            "parameter." if lo <= 1 <= hi else "it excludes 1, so the spread changed too: the slope is needed."))
     click.echo(f"\nthreshold {result.threshold['value']:.4g}: {result.threshold['recalibrated']}")
-    click.echo(f"(in-sample: the two parameters were fitted on this file; the ranking is unchanged.)\n"
+    click.echo("(in-sample: the map was fitted on this file; the ranking is unchanged.)\n"
                f"wrote {result.model_dir} (the graph computes the map to max |diff| {result.max_abs_diff:.2e}; "
                "verify passed)")

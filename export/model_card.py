@@ -111,15 +111,21 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
 
     for r in manifest.get("recalibrations", []):
         before, after = r.get("before", {}), r.get("after", {})
-        w(f"**Recalibrated** (`loanscore recalibrate`) on `{r.get('file')}`: {r.get('scored', 0):,} applicants with "
-          f"known outcomes, {r.get('defaults', 0):,} defaults. The probabilities are P' = sigmoid("
+        how = (f"its applicants' mean P(default) shifted to a stated default rate of {_pct(r.get('target_rate'))} "
+               "(calibration to the lender's central tendency; no outcomes used)"
+               if r.get("method") == "default_rate" else
+               f"{r.get('defaults', 0):,} of them defaults, "
+               + ("the shift alone fitted" if r.get("method") == "intercept" else "Platt scaling fitted"))
+        w(f"**Recalibrated** (`loanscore recalibrate`) on `{r.get('file')}`: {r.get('scored', 0):,} applicants, "
+          f"{how}. The probabilities are P' = sigmoid("
           f"{r.get('scale', 1):.4f} × logit(P) {r.get('shift', 0):+.4f}) of what the model "
           f"`{str(r.get('from_sha256'))[:12]}…` gave, written into the graph's last layer; the ranking is unchanged. "
-          "On that file (in-sample for the "
-          f"two parameters): mean P(default) {_pct(before.get('mean_probability'))} → "
-          f"{_pct(after.get('mean_probability'))} against an observed {_pct(after.get('default_rate'))}; Brier "
-          f"{_num(before.get('brier'))} → {_num(after.get('brier'))}; ECE {_num(before.get('ece'))} → "
-          f"{_num(after.get('ece'))}. Threshold {r.get('threshold')}. The metrics below are the development "
+          f"On that file: mean P(default) {_pct(before.get('mean_probability'))} → "
+          f"{_pct(after.get('mean_probability'))}"
+          + (f" against an observed {_pct(after.get('default_rate'))} (in-sample for the map); Brier "
+             f"{_num(before.get('brier'))} → {_num(after.get('brier'))}; ECE {_num(before.get('ece'))} → "
+             f"{_num(after.get('ece'))}" if "default_rate" in after else "")
+          + f". Threshold {r.get('threshold')}. The metrics below are the development "
           "figures: their ranking figures still hold, their calibration figures (Brier, ECE) describe the model "
           "before recalibration.\n")
 

@@ -1,11 +1,19 @@
-"""``loanscore recalibrate``: the same model, its probabilities refitted to a lender's own recent outcomes.
+"""``loanscore recalibrate``: the same model, its probabilities refitted to a lender's own data.
 
 A model trained on one portfolio ranks applicants elsewhere about as well, but
 its probabilities carry that portfolio's default rate (the Taiwan data's 22 %).
 When ``loanscore backtest`` finds the probabilities off on known outcomes, the
-first remedy is to recalibrate, not to retrain: Platt scaling on the model's
-own log-odds, ``P' = sigmoid(a * logit(P) + b)``, fitted on those outcomes.
-The map is increasing, so the ranking (ROC AUC, KS) stays exactly as it was.
+first remedy is to recalibrate, not to retrain. Three maps on the model's own
+log-odds, all increasing, so the ranking (ROC AUC, KS) stays exactly as it was:
+
+* ``platt``: ``P' = sigmoid(a * logit(P) + b)`` fitted on outcomes; fixes both
+  the level and how spread out the probabilities are;
+* ``intercept``: ``a = 1``, ``b`` the maximum-likelihood shift on outcomes
+  (the mean of P' is then the observed default rate); one parameter, so it
+  follows a small file's noise less;
+* ``default_rate``: ``a = 1``, ``b`` such that the mean of P' over the file's
+  applicants is a rate the lender states (calibration to its long-run default
+  rate, its central tendency); the applicants need no outcomes.
 
 It is written into the graph, not applied beside it: the exported model ends
 in ``sigmoid(scale * mean logit + shift)`` (the training's own Platt layer),
@@ -19,8 +27,8 @@ Threshold: a ``cost`` rule's threshold follows from the costs alone, so it is
 kept and decisions now follow the recalibrated probabilities; any other
 rule's threshold is mapped, so that exactly the same applicants are declined
 as before. The population reference for ``loanscore monitor`` becomes this
-file's. Figures on the file are in-sample for the calibration (two
-parameters fitted on it); its ranking figures are not affected.
+file's. Figures on the file are in-sample for the calibration (the map was
+fitted on it); its ranking figures are not affected.
 """
 
 from __future__ import annotations
@@ -41,26 +49,31 @@ from loanscore.runtime.backtest import outcome_errors, outcomes
 from loanscore.runtime.errors import InputError, ModelError
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.model import GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
-from loanscore.runtime.performance import brier_score, expected_calibration_error
+from loanscore.runtime.performance import brier_score, expected_calibration_error, roc_auc
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference
 from loanscore.runtime.stream import scored_batches
 from loanscore.runtime.tabular import open_reader
 from loanscore.runtime.verify import verify_model
-from loanscore.train.calibration import mapped, platt
+from loanscore.train.calibration import mapped, platt, shift_to_rate, standard_errors
 
 from .model_card import write_model_card
 from .staging import staged
 
+METHODS = ("platt", "intercept", "default_rate")
 MIN_EACH = 50
-"""Defaults and repayments each needed on the file: two parameters from fewer would follow its noise."""
+"""Defaults and repayments each needed to fit on outcomes: a map from fewer would follow the file's noise."""
+MIN_ROWS = 100
+"""Applicants needed to shift to a stated default rate: fewer would make the file's mix, not the lender's, set it."""
 
 
 @dataclass(frozen=True)
 class Recalibration:
     model_dir: Path
+    method: str
     scale: float
     shift: float
+    standard_errors: dict[str, float]
     rows: int
     scored: int
     rejected: list[tuple[int | None, str]]
@@ -71,53 +84,60 @@ class Recalibration:
 
 
 def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path, *, outcome: str | None = None,
+                method: str = "platt", default_rate: float | None = None,
                 progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Recalibration:
-    """Fit Platt scaling on ``data``'s outcomes and write the recalibrated model to ``out`` (atomically).
+    """Fit ``method``'s map on ``data`` and write the recalibrated model to ``out`` (atomically).
 
+    ``platt`` and ``intercept`` read outcomes; ``default_rate`` reads only applicants and needs ``default_rate``.
     The graph must compute the fitted map within the golden cases' tolerance (the one it was exported with).
     """
+    if method not in METHODS:
+        raise InputError(f"Unknown recalibration method {method!r}; choose one of {', '.join(METHODS)}.")
+    if (method == "default_rate") != (default_rate is not None):
+        raise InputError("A stated default rate goes with the default_rate method, and only with it.")
+    if default_rate is not None and not 0 < default_rate < 1:
+        raise InputError(f"The default rate must lie strictly between 0 and 1 (0.08 for 8 %), not {default_rate}.")
     model = Model.load(model_dir)
     scorer = Scorer(model)
     schema = model.schema
-    outcome = outcome or schema.label
+    labelled = default_rate is None
+    outcome = (outcome or schema.label) if labelled else None
     try:
-        reader = open_reader(data, [*schema.input_names, outcome], numbers=schema.number_names)
+        reader = open_reader(data, [*schema.input_names, *([outcome] if labelled else [])],
+                             numbers=schema.number_names)
     except InputError as exc:
-        if outcome not in str(exc):
+        if not labelled or outcome not in str(exc):
             raise
         raise InputError(f"{exc} Recalibrating reads each applicant's outcome (1 defaulted, 0 repaid) from "
-                         f"{outcome}; name another column with --outcome.") from None
+                         f"{outcome}; name another column with --outcome, or state the lender's default rate "
+                         "with --default-rate.") from None
     ys, ps, feeds, rejected, rows = [], [], [], [], 0
+    more = (lambda c: outcome_errors(c.columns[outcome], outcome, c.first_row)) if labelled else None
     try:
-        for batch in scored_batches(scorer, reader, more_errors=lambda c: outcome_errors(
-                c.columns[outcome], outcome, c.first_row)):
+        for batch in scored_batches(scorer, reader, more_errors=more):
             rows += batch.chunk.n
             rejected += batch.rejected
-            ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+            if labelled:
+                ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
             ps.append(batch.probability)
             feeds.append(batch.feeds)
     finally:
         reader.close()
-    y, p = (np.concatenate(v) if v else np.empty(0) for v in (ys, ps))
-    defaults = int(y.sum())
-    if min(defaults, len(y) - defaults) < MIN_EACH:
-        raise InputError(f"{data} has {defaults:,} defaults and {len(y) - defaults:,} repayments among its "
-                         f"{len(y):,} scorable rows; recalibrating needs at least {MIN_EACH} of each.")
-    scale, shift = platt(p, y)
-    if scale <= 0:
-        raise InputError(f"On {data} the model ranks applicants the wrong way round (Platt slope {scale:.3f}): higher "
-                         "probabilities went with fewer defaults. Check the outcome column (1 defaulted, 0 repaid) "
-                         "before recalibrating; a model this far off needs retraining, not recalibration.")
-    progress(f"Platt scaling on {len(y):,} rows ({defaults:,} defaults): P' = sigmoid({scale:.4f} * logit(P) "
-             f"{shift:+.4f})")
+    p = np.concatenate(ps) if ps else np.empty(0)
+    y = (np.concatenate(ys) if ys else np.empty(0)) if labelled else None
+    scale, shift, errors = _fit(method, p, y, default_rate, data)
+    basis = (f"{len(p):,} rows ({int(y.sum()):,} defaults)" if y is not None
+             else f"{len(p):,} applicants and a default rate of {default_rate:.2%}")
+    progress(f"{method} on {basis}: P' = sigmoid({scale:.4f} * logit(P) {shift:+.4f})")
 
     out = Path(out)
     with staged(out) as staging:
         graph = onnx.load(model.directory / model.manifest["model_file"])
         _rescale_output(graph, scale, shift)
         onnx.save(graph, staging / model.manifest["model_file"])
-        source = {"file": Path(data).name, "sha256": sha256_file(Path(data)), "rows": rows, "scored": len(y),
-                  "defaults": defaults}
+        source = {"file": Path(data).name, "sha256": sha256_file(Path(data)), "rows": rows, "scored": len(p),
+                  "method": method, **({"defaults": int(y.sum())} if y is not None else {"target_rate": default_rate}),
+                  **({"standard_errors": errors} if errors else {})}
         manifest, threshold = _manifest(model.manifest, staging / model.manifest["model_file"], scale, shift, source)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         golden = json.loads((model.directory / GOLDEN).read_text("utf-8"))
@@ -132,26 +152,50 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         diff = float(np.max(np.abs(p_new - mapped(p, scale, shift))))
         if not diff <= tolerance:
             raise ModelError(f"The recalibrated graph does not compute the fitted map: max |diff| {diff:.3g} on "
-                             f"{len(y):,} rows (tolerance {tolerance:g}); nothing was written.")
+                             f"{len(p):,} rows (tolerance {tolerance:g}); nothing was written.")
         after = mapped(p, scale, shift)
         manifest["recalibrations"][-1].update(
-            before=_figures(y, p, model.threshold), after=_figures(y, after, threshold["value"]),
+            before=_figures(y, p, model.threshold, default_rate),
+            after=_figures(y, after, threshold["value"], default_rate),
             max_abs_diff=diff)
         manifest["population"] = Reference.build(
             schema.columns(), inputs, p_new, threshold["value"],
-            {"file": source["file"], "sha256": source["sha256"], "rows": len(y), "training_data": False,
+            {"file": source["file"], "sha256": source["sha256"], "rows": len(p), "training_data": False,
              "recorded": "at recalibration"}).to_dict()
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         exported = model.directory / PARITY
         parity = json.loads(exported.read_text("utf-8")) if exported.exists() else {}
-        parity = {"recalibration": {"file": source["file"], "n": len(y), "max_abs_diff": diff, "tolerance": tolerance,
+        parity = {"recalibration": {"file": source["file"], "n": len(p), "max_abs_diff": diff, "tolerance": tolerance,
                                     "against": "sigmoid(scale * logit(p) + shift) of the model before"},
                   **({"export": parity} if parity else {})}
         (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
         verify_model(staging)
         write_model_card(staging, name=out.name)
     record = manifest["recalibrations"][-1]
-    return Recalibration(out, scale, shift, rows, len(y), rejected, record["before"], record["after"], threshold, diff)
+    return Recalibration(out, method, scale, shift, errors, rows, len(p), rejected, record["before"], record["after"],
+                         threshold, diff)
+
+
+def _fit(method: str, p: np.ndarray, y: np.ndarray | None, rate: float | None,
+         data: str | Path) -> tuple[float, float, dict[str, float]]:
+    """``(scale, shift, standard errors)`` of ``method``'s map; refuses a file too small or ranked backwards."""
+    if y is None:
+        if len(p) < MIN_ROWS:
+            raise InputError(f"{data} has {len(p):,} scorable applicants; shifting to a default rate needs at least "
+                             f"{MIN_ROWS}.")
+        return 1.0, shift_to_rate(p, rate), {}
+    defaults = int(y.sum())
+    if min(defaults, len(y) - defaults) < MIN_EACH:
+        raise InputError(f"{data} has {defaults:,} defaults and {len(y) - defaults:,} repayments among its "
+                         f"{len(y):,} scorable rows; recalibrating on outcomes needs at least {MIN_EACH} of each. "
+                         "With fewer, state the lender's long-run default rate instead (--default-rate).")
+    auc = roc_auc(y, p)
+    scale, shift = platt(p, y) if method == "platt" else (1.0, shift_to_rate(p, float(y.mean())))
+    if auc < 0.5 or scale <= 0:
+        raise InputError(f"On {data} the model ranks applicants the wrong way round (ROC AUC {auc:.3f}): higher "
+                         "probabilities went with fewer defaults. Check the outcome column (1 defaulted, 0 repaid) "
+                         "before recalibrating; a model this far off needs retraining, not recalibration.")
+    return scale, shift, standard_errors(p, scale, shift, slope=method == "platt")
 
 
 def _rescale_output(model: onnx.ModelProto, scale: float, shift: float) -> None:
@@ -200,6 +244,9 @@ def _manifest(manifest: dict, onnx_path: Path, scale: float, shift: float, sourc
     return out, threshold
 
 
-def _figures(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
-    return {"mean_probability": float(p.mean()), "default_rate": float(y.mean()), "brier": brier_score(y, p),
-            "ece": expected_calibration_error(y, p), "decline_rate": float(np.mean(p >= threshold))}
+def _figures(y: np.ndarray | None, p: np.ndarray, threshold: float, rate: float | None) -> dict[str, float]:
+    figures = {"mean_probability": float(p.mean()), "decline_rate": float(np.mean(p >= threshold))}
+    if y is None:
+        return {**figures, "target_rate": rate}
+    return {**figures, "default_rate": float(y.mean()), "brier": brier_score(y, p),
+            "ece": expected_calibration_error(y, p)}

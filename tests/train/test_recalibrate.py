@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def test_the_new_graph_is_the_fitted_map_of_the_old_and_passes_verify(recalibrat
     assert sorted(p.name for p in (root / "m").iterdir()) == ["MODEL_CARD.md", "golden.json", "manifest.json",
                                                               "model.onnx", "parity.json"]
     assert "verify passed" in output and f"{record['scale']:.4f}" in output
+    # Halved outcomes bend the log-odds (slope 0.81 here): the CLI says the slope is needed.
+    se = record["standard_errors"]["scale"]
+    assert record["scale"] + 1.96 * se < 1 and "it excludes 1, so the spread changed too" in output
 
 
 def test_it_moves_the_probabilities_to_the_lenders_default_rate(recalibrated, schema, tmp_path) -> None:
@@ -89,7 +93,8 @@ def test_a_cost_threshold_is_kept_and_another_rule_is_mapped_to_decline_the_same
 def test_the_card_says_it_was_recalibrated(recalibrated) -> None:
     root = recalibrated[0]
     card = (root / "m" / "MODEL_CARD.md").read_text("utf-8")
-    assert "**Recalibrated** (`loanscore recalibrate`) on `fit.csv`: 3,000 applicants with known outcomes" in card
+    assert "**Recalibrated** (`loanscore recalibrate`) on `fit.csv`: 3,000 applicants, 303 of them defaults, Platt " \
+        "scaling fitted" in card
     assert "their calibration figures (Brier, ECE) describe the model before recalibration" in card
 
 
@@ -98,7 +103,7 @@ def test_too_few_defaults_reversed_outcomes_and_bad_rows(schema, model_dir, tmp_
     few, _, _ = lender(schema, scorer, 300, 3, tmp_path / "few.csv", factor=0.2)
     result = CliRunner().invoke(main, ["recalibrate", str(few), "--model", str(model_dir), "--out",
                                        str(tmp_path / "x")])
-    assert result.exit_code == 2 and "recalibrating needs at least 50 of each" in result.output
+    assert result.exit_code == 2 and "recalibrating on outcomes needs at least 50 of each" in result.output
     assert not (tmp_path / "x").exists()
 
     cols = generate(schema, 2000, seed=4, label=False)
@@ -123,3 +128,89 @@ def test_too_few_defaults_reversed_outcomes_and_bad_rows(schema, model_dir, tmp_
     assert result.exit_code == 0, result.output
     assert "2 rows of bad.csv could not be scored or lack an outcome" in result.output
     assert "1,998 of 2,000 rows" in result.output
+
+
+def test_the_intercept_method_fits_the_shift_alone_to_the_observed_rate(recalibrated, model_dir, tmp_path) -> None:
+    root, old, _, p, y, _ = recalibrated
+    result = CliRunner().invoke(main, ["recalibrate", str(root / "fit.csv"), "--model", str(model_dir),
+                                       "--method", "intercept", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "m" / "manifest.json").read_text())["recalibrations"][-1]
+    assert record["method"] == "intercept" and record["scale"] == 1.0 and record["defaults"] == y.sum()
+    # The likelihood's score equation at slope 1: the recalibrated mean is the observed rate, to the float.
+    assert mapped(p, 1.0, record["shift"]).mean() == pytest.approx(y.mean(), abs=1e-9)
+    assert record["after"]["mean_probability"] == pytest.approx(y.mean(), abs=1e-6)
+    # Its standard error is that of a one-parameter logistic fit: 1 / sqrt(sum of P'(1 - P')).
+    q = mapped(p, 1.0, record["shift"])
+    assert record["standard_errors"] == {"shift": pytest.approx(1 / np.sqrt(np.sum(q * (1 - q))))}
+    assert "Recalibrated (intercept)" in result.output and "b ± " in result.output and "a ± " not in result.output
+    card = (tmp_path / "m" / "MODEL_CARD.md").read_text("utf-8")
+    assert f"{int(y.sum()):,} of them defaults, the shift alone fitted" in card
+    new = Scorer.load(tmp_path / "m")
+    cols = {c: v[:200] for c, v in generate(new.schema, 200, seed=11, label=False).items()}
+    np.testing.assert_allclose(new.score_columns(cols).probability,
+                               mapped(old.score_columns(cols).probability, 1.0, record["shift"]), atol=1e-6)
+
+
+def test_platt_standard_errors_shrink_as_the_square_root_of_the_rows(schema, model_dir, tmp_path) -> None:
+    """The inverse Fisher information: four times the rows of the same lender, half the standard errors."""
+    from loanscore.train.calibration import platt, standard_errors
+
+    scorer = Scorer.load(model_dir)
+    _, p, y = lender(schema, scorer, 8000, 5, tmp_path / "l.csv")
+    small = standard_errors(p[:2000], *platt(p[:2000], y[:2000]), slope=True)
+    large = standard_errors(p, *platt(p, y), slope=True)
+    for key in ("scale", "shift"):
+        assert large[key] / small[key] == pytest.approx(0.5, rel=0.1)
+
+
+def test_a_stated_default_rate_needs_no_outcomes(schema, model_dir, tmp_path) -> None:
+    scorer = Scorer.load(model_dir)
+    cols = generate(schema, 1000, seed=6, label=False)
+    write_csv(tmp_path / "applicants.csv", cols)  # fields only: no outcome column
+    result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / "applicants.csv"), "--model", str(model_dir),
+                                       "--default-rate", "4.5%", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    new = Scorer.load(tmp_path / "m")
+    record = new.model.manifest["recalibrations"][-1]
+    assert record["method"] == "default_rate" and record["target_rate"] == 0.045 and "defaults" not in record
+    assert new.score_columns(cols).probability.mean() == pytest.approx(0.045, abs=1e-5)
+    assert record["after"] == {"mean_probability": pytest.approx(0.045), "target_rate": 0.045,
+                               "decline_rate": pytest.approx(float(np.mean(new.score_columns(cols).decision
+                                                                            == "decline")))}
+    assert re.search(r"stated default rate +4\.50% +4\.50%", result.output) and "Brier" not in result.output
+    assert "shifted to a stated default rate of 4.5 %" in (tmp_path / "m" / "MODEL_CARD.md").read_text("utf-8")
+    assert CliRunner().invoke(main, ["verify", str(tmp_path / "m")]).exit_code == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--default-rate", "45"], "'45' is not strictly between 0 and 1"),
+    (["--default-rate", "a lot"], "'a lot' is not a rate: write 0.045 or 4.5%."),
+    (["--default-rate", "0.05", "--method", "platt"], "--default-rate fits the shift to a stated rate"),
+    (["--method", "isotonic"], "'isotonic' is not one of 'platt', 'intercept'"),
+])
+def test_bad_recalibration_options_are_usage_errors(model_dir, tmp_path, args, message) -> None:
+    (tmp_path / "a.csv").write_text("LIMIT_BAL\n1\n")
+    result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / "a.csv"), "--model", str(model_dir),
+                                       "--out", str(tmp_path / "m"), *args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_stated_rate_on_too_few_applicants_is_refused(schema, model_dir, tmp_path) -> None:
+    write_csv(tmp_path / "few.csv", generate(schema, 60, seed=7, label=False))
+    result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / "few.csv"), "--model", str(model_dir),
+                                       "--default-rate", "0.1", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "has 60 scorable applicants; shifting to a default rate needs at least 100" \
+        in result.output
+
+
+def test_outcomes_drawn_at_the_models_own_rate_keep_the_slope(schema, model_dir, tmp_path) -> None:
+    """Outcomes that follow the model's P exactly: Platt's slope interval holds 1 and the CLI suggests the shift."""
+    path, _, _ = lender(schema, Scorer.load(model_dir), 3000, 8, tmp_path / "same.csv", factor=1.0)
+    result = CliRunner().invoke(main, ["recalibrate", str(path), "--model", str(model_dir), "--out",
+                                       str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "m" / "manifest.json").read_text())["recalibrations"][-1]
+    assert abs(record["scale"] - 1) < 1.96 * record["standard_errors"]["scale"]
+    assert "it contains 1, so the spread held: --method intercept" in result.output
