@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .audit import audit
 from .backtest import backtest
 from .compare import compare
 from .explain import explain
@@ -20,7 +21,8 @@ Exit codes:
   0    every row was scored
   1    some rows were rejected (see the error column); the rest were scored
   2    usage, input-file or model error: nothing was scored
-  3    model verification failed (hash, golden cases or parity)
+  3    verification failed: a model's hash, golden cases or parity, or an
+       audit log's chain
   4    an alert: monitor found a shift (PSI >= 0.25), backtest worse
        discrimination or calibration than at development
   130  interrupted; no partial output is left behind
@@ -33,6 +35,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, explain, statements, monitor, backtest, compare, verify, train, export, recalibrate, generate,
-                report):
+for command in (score, explain, statements, monitor, backtest, compare, verify, audit, train, export, recalibrate,
+                generate, report):
     main.add_command(command)

@@ -64,6 +64,9 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
                    "`loanscore statements -o FILE` writes the model's own, ready to edit.")
+@click.option("--audit-log", type=click.Path(dir_okay=False), envvar="LOANSCORE_AUDIT_LOG", metavar="FILE",
+              help="Append a record of the run (model, cut-offs, files and their SHA-256, counts, user) to this "
+                   "hash-chained log; `loanscore audit FILE` checks it. Default: $LOANSCORE_AUDIT_LOG, if set.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
 @reports_errors
@@ -79,6 +82,7 @@ def score(
     decline_from: float | None,
     reasons: int,
     statements_path: str | None,
+    audit_log: str | None,
     quiet: bool,
     chunk_rows: int,
 ) -> None:
@@ -90,10 +94,14 @@ def score(
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
 
     # Heavy imports wait until here, so `loanscore --help` stays fast.
+    from loanscore.runtime.audit import AuditLog
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_reader
 
+    audit = AuditLog(audit_log) if audit_log else None
+    if audit is not None:
+        audit.writable()  # before any work: a run that cannot be logged does not start
     model = Model.load(model_dir)
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
                     statements=statements_path)
@@ -114,14 +122,44 @@ def score(
             numbers=schema.number_names,
         )
     with _Interrupts() as interrupts:
-        code = _run(scorer, reader, output, out_format, quiet, interrupts, reasons)
+        code, summary = _run(scorer, reader, output, out_format, quiet, interrupts, reasons)
+    if audit is not None and summary is not None:
+        source = {"text_sha256": _sha256(text)} if json_text is not None else input_path
+        _log(audit, scorer, source, output, out_format, reasons, summary, code)
     if code:
         sys.exit(code)
 
 
+def _log(audit, scorer, source, output: str, out_format: str, reasons: int, summary, code: int) -> None:  # type: ignore[no-untyped-def]
+    """Append the run to the audit log: what decided (model, cut-offs), on what, into what, and with what result."""
+    from importlib.metadata import version
+
+    from loanscore.runtime.audit import file_digest
+
+    def named(path: Any, stream: str) -> dict[str, Any]:
+        if isinstance(path, dict):
+            return {"path": "--json", **path}
+        return {"path": stream} if path == "-" else file_digest(path)
+
+    audit.append({
+        "event": "score", "loanscore": version("loanscore"),
+        "model": {"path": str(scorer.model.directory.resolve()), "sha256": scorer.model.manifest["sha256"]},
+        "cutoffs": {"approve_below": scorer.bands.approve_below, "decline_from": scorer.bands.decline_from},
+        "input": named(source, "stdin"), "output": {**named(output, "stdout"), "format": out_format},
+        "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
+        "warned": summary.n_warned, "decisions": summary.decisions, "exit": code})
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: _Interrupts,  # type: ignore[no-untyped-def]
-         reasons: int) -> int:
-    """Stream ``reader`` through ``scorer`` into ``output``; the exit status."""
+         reasons: int) -> tuple[int, Any]:
+    """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
+    the reader of stdout went away first)."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
     from loanscore.runtime.tabular import make_writer, open_output
@@ -136,12 +174,12 @@ def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: 
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
         silence_stdout()
-        return EXIT_OK
+        return EXIT_OK, None
     finally:
         reader.close()
     if not quiet:
         click.echo(_summary_line(summary, reader.name, output), err=True)
-    return EXIT_ROWS_REJECTED if summary.n_rejected else EXIT_OK
+    return (EXIT_ROWS_REJECTED if summary.n_rejected else EXIT_OK), summary
 
 
 def _summary_line(summary, source: str, output: str) -> str:  # type: ignore[no-untyped-def]

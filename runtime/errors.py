@@ -9,7 +9,7 @@ code  meaning
 0     every row was scored
 1     some rows were rejected (their ``error`` says why); the rest were scored
 2     usage, input-file or model error: nothing was scored
-3     model verification failed (hash, golden cases or parity)
+3     verification failed: a model's hash, golden cases or parity, or an audit log's chain
 4     an alert: ``monitor`` found a shift, ``backtest`` a worse model
 130   interrupted (Ctrl-C); no partial output is left behind
 ====  ==========================================================

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 import numpy as np
 
 from .errors import FieldError
-from .scorer import Scorer
+from .scorer import APPROVE, DECLINE, REVIEW, Scorer
 from .tabular import Chunk, Reader, ScoredChunk
 
 
@@ -21,12 +21,14 @@ class _Writer(Protocol):
 
 @dataclass(frozen=True)
 class Summary:
-    """What a run did: rows read (= rows written), rows rejected, rows scored with a warning."""
+    """What a run did: rows read (= rows written), rows rejected, rows scored with a warning, and each
+    decision's count."""
 
     n_rows: int
     n_rejected: int
     n_warned: int
     seconds: float
+    decisions: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_scored(self) -> int:
@@ -45,6 +47,7 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
     """
     start = time.perf_counter()
     n_rows = n_rejected = n_warned = 0
+    decisions = dict.fromkeys((APPROVE, REVIEW, DECLINE), 0)
     try:
         for chunk in reader:
             batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row, reasons=reasons)
@@ -69,12 +72,14 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
             n_rows += chunk.n
             n_rejected += len(rejected)
             n_warned += sum(1 for w in warning if w)
+            for name in decisions:
+                decisions[name] += int(np.count_nonzero(decision == name))
             if progress is not None:
                 progress.update(n_rows, reader.bytes_read)
     finally:
         if progress is not None:
             progress.close()
-    return Summary(n_rows, n_rejected, n_warned, time.perf_counter() - start)
+    return Summary(n_rows, n_rejected, n_warned, time.perf_counter() - start, decisions)
 
 
 def rejections(field_errors: Mapping[int, Sequence[FieldError]], row_errors: Mapping[int, str]) -> dict[int, str]:

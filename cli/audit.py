@@ -1,0 +1,75 @@
+"""``loanscore audit``: check an audit log's chain and list its latest runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._common import reports_errors
+
+_HELP = """Check the hash chain of an audit log and list its latest records.
+
+\b
+LOG is a file that `loanscore score --audit-log LOG` (or
+$LOANSCORE_AUDIT_LOG) appends to: one JSON line per run, naming the model
+and its SHA-256, the cut-offs, the input and output files with their
+SHA-256, the counts of each decision, the user and the host. Each line holds
+the SHA-256 of the line before it, so an edited, inserted or removed line
+breaks the chain; this command names the first such line and exits 3. It
+prints the head, the SHA-256 of the last line: keep a copy elsewhere, as a
+chain cannot show a rewrite of every line after some point, or a cut tail.
+
+\b
+Examples:
+  loanscore audit /var/log/loanscore/audit.jsonl
+  loanscore audit audit.jsonl --last 50
+"""
+
+
+@click.command(help=_HELP, short_help="Check an audit log's hash chain and list its latest runs.")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--last", type=click.IntRange(0), default=10, show_default=True, help="Records to list, newest last.")
+@reports_errors
+def audit(log: Path, last: int) -> None:
+    from loanscore.runtime.audit import AuditLog
+    from loanscore.runtime.errors import VerificationError
+
+    check = AuditLog(log).check()
+    shown = check.records[-last:] if last else []
+    if shown:
+        click.echo(_table(shown))
+        click.echo("")
+    n = len(check.records)
+    if not check.intact:
+        raise VerificationError(f"{log}: {check.problem}. The {n:,} records before line {check.broken_at} chain "
+                                f"correctly (head of those: {check.head or 'none'}).")
+    click.echo(f"OK  {log}: {n:,} records, the chain is intact. Head (SHA-256 of the last line): "
+               f"{check.head or 'none, the log is empty'}")
+
+
+def _table(records: list[dict[str, Any]]) -> str:
+    header = ("time (UTC)", "user", "event", "model", "input", "rows", "approve", "review", "decline", "rejected",
+              "exit")
+    rows = [header] + [_row(r) for r in records]
+    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
+    right = {5, 6, 7, 8, 9, 10}
+    return "\n".join("  ".join(c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in
+                               enumerate(zip(r, widths, strict=True))).rstrip() for r in rows)
+
+
+def _row(r: dict[str, Any]) -> tuple[str, ...]:
+    decisions = r.get("decisions") or {}
+    model = r.get("model") or {}
+    source = r.get("input") or {}
+    name = Path(str(source.get("path", "–"))).name if source.get("path") not in ("stdin", "--json") else \
+        source["path"]
+
+    def num(value: Any) -> str:
+        return f"{value:,}" if isinstance(value, int) else "–"
+
+    return (str(r.get("time", "–"))[:19].replace("T", " "), str(r.get("user", "–")), str(r.get("event", "–")),
+            str(model.get("sha256", "–"))[:12], name, num(r.get("rows")), num(decisions.get("approve")),
+            num(decisions.get("review")), num(decisions.get("decline")), num(r.get("rejected")),
+            num(r.get("exit")))

@@ -1,0 +1,172 @@
+"""An append-only audit log of scoring runs, each record chained to the one before by its SHA-256.
+
+A lender must be able to say later which model, with which cut-offs, decided
+on which file, run by whom. ``loanscore score --audit-log FILE`` (or
+``$LOANSCORE_AUDIT_LOG``) appends one JSON line per completed run; a desktop
+application appends its own records with :meth:`AuditLog.append`.
+
+Each record carries ``prev``, the SHA-256 of the line before it (``null`` on
+the first line), so editing, inserting or removing a line breaks the chain
+at the next line and :meth:`AuditLog.check` (``loanscore audit``) names it.
+A chain cannot show a rewrite of the whole file from some line on, or a cut
+tail: for that, copy the head hash that ``check`` reports somewhere else
+(a ticket, a second machine) now and then, and compare.
+
+Writers on one machine take an exclusive lock on the file (``fcntl``, where
+the platform has it) around reading the last line and appending, so
+concurrent runs still form one chain; each record is one ``write`` call.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks here; one writer at a time is then the caller's to ensure
+    fcntl = None  # type: ignore[assignment]
+
+ENV = "LOANSCORE_AUDIT_LOG"
+"""Environment variable naming the log that ``loanscore score`` appends to when ``--audit-log`` is not given."""
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """What :meth:`AuditLog.check` found: the records, and where the chain first breaks (``None``: intact)."""
+
+    path: Path
+    records: list[dict[str, Any]]
+    head: str | None
+    """SHA-256 of the last line: write it down elsewhere to detect a later rewrite or a cut tail."""
+    broken_at: int | None = None
+    problem: str = ""
+    skipped: list[int] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+class AuditLog:
+    """One audit log file (JSON Lines). Created, with its folder, on the first append."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def writable(self) -> None:
+        """Raise a clear error now, before any work, if records could not be appended later."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "ab"):
+                pass
+        except OSError as exc:
+            raise InputError(f"The audit log {self.path} cannot be written ({exc.strerror or exc}); nothing was "
+                             "scored. Name another file with --audit-log or $LOANSCORE_AUDIT_LOG.") from None
+
+    def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Append ``record`` with the time (UTC), user, host and ``prev``; returns what was written."""
+        self.writable()
+        with self._locked() as fh:
+            prev = _last_line(fh)
+            entry = {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "user": _user(),
+                     "host": platform.node(), **record,
+                     "prev": hashlib.sha256(prev).hexdigest() if prev is not None else None}
+            fh.seek(0, os.SEEK_END)
+            fh.write(json.dumps(entry, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return entry
+
+    def check(self) -> AuditCheck:
+        """Read every record and check the chain line by line."""
+        try:
+            lines = self.path.read_bytes().split(b"\n")
+        except OSError as exc:
+            raise InputError(f"Cannot read the audit log {self.path}: {exc.strerror or exc}.") from None
+        if lines and lines[-1] == b"":
+            lines.pop()
+        elif lines:  # no newline at the end: a write was cut short, or the file was edited
+            return AuditCheck(self.path, [], None, len(lines), "the last line does not end with a newline, so "
+                              "its record was cut short or the file was edited")
+        records: list[dict[str, Any]] = []
+        prev: bytes | None = None
+        for number, line in enumerate(lines, start=1):
+            expected = hashlib.sha256(prev).hexdigest() if prev is not None else None
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, UnicodeDecodeError) as exc:
+                return AuditCheck(self.path, records, _hash(prev), number, f"line {number} is not a JSON record "
+                                  f"({exc})")
+            if record.get("prev") != expected:
+                where = "the first line should have prev null" if expected is None else (
+                    f"its prev does not match the SHA-256 of line {number - 1}")
+                return AuditCheck(self.path, records, _hash(prev), number, f"line {number} breaks the chain: "
+                                  f"{where}, so line {number} or {number - 1} was edited, or a line between them "
+                                  "removed or inserted")
+            records.append(record)
+            prev = line
+        return AuditCheck(self.path, records, _hash(prev))
+
+    @contextmanager
+    def _locked(self) -> Iterator[Any]:
+        with open(self.path, "a+b") as fh:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield fh
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def file_digest(path: str | Path) -> dict[str, Any]:
+    """A file as a record names it: absolute path, size and SHA-256."""
+    from .integrity import sha256_file
+
+    p = Path(path).resolve()
+    return {"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+
+
+def _hash(line: bytes | None) -> str | None:
+    return hashlib.sha256(line).hexdigest() if line is not None else None
+
+
+def _last_line(fh: Any) -> bytes | None:
+    """The file's last line without its newline (``None`` if empty), read backwards from the end."""
+    end = fh.seek(0, os.SEEK_END)
+    if end == 0:
+        return None
+    block, data, pos = 1 << 16, b"", end
+    while pos > 0:
+        step = min(block, pos)
+        pos -= step
+        fh.seek(pos)
+        data = fh.read(step) + data
+        if data.count(b"\n") >= 2 or pos == 0:
+            break
+    lines = data.rstrip(b"\n").split(b"\n")
+    if not data.endswith(b"\n"):
+        raise InputError(f"The audit log {fh.name} ends in a cut-short line; run `loanscore audit {fh.name}` to "
+                         "see where, and start a new log or repair it before scoring with it.")
+    return lines[-1]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"

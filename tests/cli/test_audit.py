@@ -1,0 +1,151 @@
+"""`loanscore score --audit-log` and `loanscore audit`: what each run records, and a chain that shows edits."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime.audit import AuditLog
+
+
+def run(*args: object, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+
+def records(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text("utf-8").splitlines()]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture()
+def logged(applicants, write_csv, model_dir, tmp_path):  # type: ignore[no-untyped-def]
+    """Three scoring runs into one log: a file with a review band, one applicant as JSON, a file via the env var."""
+    rows = applicants(40, seed=3)
+    rows[7]["AGE"] = "-4"  # one rejected row: exit 1, still logged
+    source = write_csv(rows)
+    log = tmp_path / "logs" / "audit.jsonl"
+    first = run("score", source, "--model", model_dir, "-o", tmp_path / "out.csv", "--approve-below", "0.1",
+                "--decline-from", "0.3", "--audit-log", log)
+    assert first.exit_code == 1, first.output
+    one = {k: v for k, v in applicants(1, seed=4)[0].items() if k != "ID"}
+    second = run("score", "--model", model_dir, "--json", json.dumps(one), "--audit-log", log)
+    assert second.exit_code == 0, second.output
+    third = run("score", source, "--model", model_dir, "-o", tmp_path / "out.jsonl", "--format", "jsonl",
+                env={"LOANSCORE_AUDIT_LOG": str(log)})
+    assert third.exit_code == 1, third.output
+    return log, source, one
+
+
+def test_each_run_records_model_cutoffs_files_and_counts(logged, model_dir, tmp_path) -> None:
+    log, source, one = logged
+    first, second, third = records(log)
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    for r in (first, second, third):
+        assert r["event"] == "score" and r["model"] == {"path": str(model_dir.resolve()), "sha256": manifest["sha256"]}
+        assert r["user"] and r["host"] is not None and r["time"].endswith("Z")
+    assert first["cutoffs"] == {"approve_below": 0.1, "decline_from": 0.3}
+    assert third["cutoffs"] == {"approve_below": manifest["threshold"]["value"],
+                                "decline_from": manifest["threshold"]["value"]}
+    assert first["input"] == {"path": str(source.resolve()), "bytes": source.stat().st_size, "sha256": sha(source)}
+    out = tmp_path / "out.csv"
+    assert first["output"] == {"path": str(out.resolve()), "bytes": out.stat().st_size, "sha256": sha(out),
+                               "format": "csv"}
+    with open(out, newline="") as fh:
+        decisions = [row["decision"] for row in csv.DictReader(fh)]
+    assert first["decisions"] == {d: decisions.count(d) for d in ("approve", "review", "decline")}
+    assert first["decisions"]["review"] > 0 and sum(first["decisions"].values()) == first["scored"] == 39
+    assert (first["rows"], first["rejected"], first["exit"]) == (40, 1, 1)
+    assert second["input"] == {"path": "--json", "text_sha256": hashlib.sha256(json.dumps(one).encode()).hexdigest()}
+    assert second["output"] == {"path": "stdout", "format": "csv"} and second["rows"] == 1
+    assert third["output"]["format"] == "jsonl" and third["output"]["sha256"] == sha(tmp_path / "out.jsonl")
+
+
+def test_the_chain_links_each_line_to_the_one_before(logged) -> None:
+    log = logged[0]
+    lines = log.read_bytes().splitlines()
+    assert [json.loads(line)["prev"] for line in lines] == [None] + [hashlib.sha256(x).hexdigest() for x in lines[:-1]]
+    result = run("audit", log)
+    assert result.exit_code == 0, result.output
+    assert f"3 records, the chain is intact. Head (SHA-256 of the last line): {hashlib.sha256(lines[-1]).hexdigest()}" \
+        in result.output
+    table = result.output.splitlines()
+    assert table[0].split()[:6] == ["time", "(UTC)", "user", "event", "model", "input"]
+    one = records(log)[1]["decisions"]
+    assert table[2].split()[-7:] == ["--json", "1", *(str(one[d]) for d in ("approve", "review", "decline")), "0", "0"]
+
+
+@pytest.mark.parametrize(("tamper", "line", "why"), [
+    (lambda ls: [ls[0], ls[1].replace(b'"rows": 1,', b'"rows": 2,'), ls[2]], 3, "its prev does not match"),
+    (lambda ls: [ls[0], ls[2]], 2, "its prev does not match the SHA-256 of line 1"),
+    (lambda ls: ls[1:], 1, "the first line should have prev null"),
+    (lambda ls: [ls[0], ls[2], ls[1]], 2, "its prev does not match"),
+    (lambda ls: [ls[0], b"not json", ls[2]], 2, "line 2 is not a JSON record"),
+])
+def test_an_edited_removed_or_reordered_line_breaks_the_chain(logged, tamper, line, why) -> None:
+    log = logged[0]
+    log.write_bytes(b"\n".join(tamper(log.read_bytes().splitlines())) + b"\n")
+    result = run("audit", log)
+    assert result.exit_code == 3, result.output
+    assert f"line {line}" in result.output and why in result.output
+
+
+def test_a_cut_short_log_is_named_and_not_appended_to(logged, applicants, write_csv, model_dir, tmp_path) -> None:
+    log = logged[0]
+    log.write_bytes(log.read_bytes()[:-20])
+    result = run("audit", log)
+    assert result.exit_code == 3 and "does not end with a newline" in result.output
+    again = run("score", write_csv(applicants(3)), "--model", model_dir, "-o", tmp_path / "again.csv",
+                "--audit-log", log)
+    assert again.exit_code == 2 and "ends in a cut-short line" in again.output
+
+
+def test_a_log_that_cannot_be_written_stops_the_run_before_any_output(applicants, write_csv, model_dir,
+                                                                         tmp_path) -> None:
+    (tmp_path / "a_file").write_text("")
+    result = run("score", write_csv(applicants(3)), "--model", model_dir, "-o", tmp_path / "out.csv",
+                 "--audit-log", tmp_path / "a_file" / "audit.jsonl")
+    assert result.exit_code == 2 and "cannot be written" in result.output and "nothing was scored" in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def _append(path: str, worker: int) -> None:
+    log = AuditLog(path)
+    for i in range(25):
+        log.append({"event": "desk", "worker": worker, "i": i})
+
+
+def test_concurrent_writers_form_one_chain(tmp_path) -> None:
+    """Four processes appending at once: the lock keeps reading the last line and appending together."""
+    path = str(tmp_path / "audit.jsonl")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append, args=(path, w)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    check = AuditLog(path).check()
+    assert check.intact and len(check.records) == 100
+    assert sorted((r["worker"], r["i"]) for r in check.records) == [(w, i) for w in range(4) for i in range(25)]
+
+
+def test_an_application_appends_its_own_records(tmp_path) -> None:
+    log = AuditLog(tmp_path / "desk" / "audit.jsonl")
+    written = log.append({"event": "desk_score", "applicant": "A-17", "probability": 0.12, "decision": "approve"})
+    assert written["prev"] is None and written["decision"] == "approve"
+    log.append({"event": "override", "applicant": "A-17", "decision": "decline", "by": "credit officer"})
+    check = log.check()
+    assert check.intact and [r["event"] for r in check.records] == ["desk_score", "override"]
+    with pytest.raises(ValueError):  # NaN is not JSON: refused before anything is written
+        log.append({"event": "bad", "probability": float("nan")})
+    assert len(log.check().records) == 2
