@@ -21,23 +21,48 @@ breaks the chain; this command names the first such line and exits 3. It
 prints the head, the SHA-256 of the last line: keep a copy elsewhere, as a
 chain cannot show a rewrite of every line after some point, or a cut tail.
 
+--file FILE finds the runs that read or wrote FILE, by its SHA-256: is this
+scores file what the model produced, unchanged, and which model, cut-offs
+and user produced it? It exits 3 if no run in the log read or wrote it.
+
 \b
 Examples:
   loanscore audit /var/log/loanscore/audit.jsonl
   loanscore audit audit.jsonl --last 50
+  loanscore audit audit.jsonl --file scores_2026-12-06.csv
 """
 
 
 @click.command(help=_HELP, short_help="Check an audit log's hash chain and list its latest runs.")
 @click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--last", type=click.IntRange(0), default=10, show_default=True, help="Records to list, newest last.")
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Find the runs that read or wrote this file (by SHA-256), instead of listing the latest. Repeatable.")
 @reports_errors
-def audit(log: Path, last: int) -> None:
+def audit(log: Path, last: int, files: tuple[Path, ...]) -> None:
     from loanscore.runtime.audit import AuditLog
     from loanscore.runtime.errors import VerificationError
+    from loanscore.runtime.integrity import sha256_file
 
     check = AuditLog(log).check()
-    shown = check.records[-last:] if last else []
+    unknown = []
+    for path in files:
+        digest = sha256_file(path)
+        found = [(role, r) for r in check.records for role in ("input", "output")
+                 if (r.get(role) or {}).get("sha256") == digest]
+        if not found:
+            unknown.append(path)
+            click.echo(f"{path}: SHA-256 {digest[:12]}… was neither read nor written by any run in {log.name}.")
+            continue
+        click.echo(f"{path}: SHA-256 {digest[:12]}… is the {found[0][0]} of {len(found)} run(s):")
+        for role, r in found:
+            cut = r.get("cutoffs") or {}
+            click.echo(f"  {role} of the run at {r.get('time')} by {r.get('user')} on {r.get('host')}: model "
+                       f"{str((r.get('model') or {}).get('sha256'))[:12]}…, approve below {cut.get('approve_below')}, "
+                       f"decline from {cut.get('decline_from')}; recorded as {(r.get(role) or {}).get('path')}")
+    if files:
+        click.echo("")
+    shown = check.records[-last:] if last and not files else []
     if shown:
         click.echo(_table(shown))
         click.echo("")
@@ -47,6 +72,10 @@ def audit(log: Path, last: int) -> None:
                                 f"correctly (head of those: {check.head or 'none'}).")
     click.echo(f"OK  {log}: {n:,} records, the chain is intact. Head (SHA-256 of the last line): "
                f"{check.head or 'none, the log is empty'}")
+    if unknown:
+        raise VerificationError(f"{len(unknown)} of {len(files)} files are in no run of {log}: "
+                                f"{', '.join(str(p) for p in unknown)}. A file changed after its run hashes "
+                                "differently.")
 
 
 def _table(records: list[dict[str, Any]]) -> str:

@@ -149,3 +149,18 @@ def test_an_application_appends_its_own_records(tmp_path) -> None:
     with pytest.raises(ValueError):  # NaN is not JSON: refused before anything is written
         log.append({"event": "bad", "probability": float("nan")})
     assert len(log.check().records) == 2
+
+
+def test_file_finds_the_run_that_wrote_a_scores_file_and_refuses_a_changed_one(logged, tmp_path) -> None:
+    log = logged[0]
+    out = tmp_path / "out.csv"
+    result = run("audit", log, "--file", out, "--file", logged[1])
+    assert result.exit_code == 0, result.output
+    first = records(log)[0]
+    assert f"is the output of 1 run(s):\n  output of the run at {first['time']}" in result.output
+    assert "approve below 0.1, decline from 0.3" in result.output
+    assert "is the input of 2 run(s)" in result.output  # the source file was scored twice
+    out.write_text(out.read_text().replace(",0.", ",0.0", 1))  # someone edits a probability
+    result = run("audit", log, "--file", out)
+    assert result.exit_code == 3 and "was neither read nor written by any run" in result.output
+    assert "1 of 1 files are in no run" in result.output
