@@ -4,7 +4,9 @@ Left: both ROC curves. Right: the strategy curve a credit manager reads,
 the default rate among the approved against the share approved, when a model
 approves its lowest scores first; each model's own threshold is a dot. A
 challenger whose curve lies below the champion's approves as many applicants
-for fewer defaults.
+for fewer defaults. Below, for each ``--by`` column: each group's approval
+rate under both models, with the decisions that change, so a reviewer sees at
+a glance whom a switch would approve more or less often.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from .backtest_plot import LEFT, SIZE, TOP, GAP, _axes, _line, _xy, roc_points
 from .compare import Comparison
-from .svg import BLUE, GREY, ORANGE, document, text
+from .svg import BLUE, GREY, ORANGE, bar, document, line, text
 
 
 def strategy_points(y: np.ndarray, p: np.ndarray, most: int = 400) -> list[tuple[float, float]]:
@@ -32,6 +34,8 @@ def strategy_points(y: np.ndarray, p: np.ndarray, most: int = 400) -> list[tuple
 def render_svg(result: Comparison) -> str:
     """The SVG text for ``result``."""
     width, height = 2 * SIZE + LEFT + GAP + 30, SIZE + TOP + 70
+    groups, extra = _segment_panels(result, height, width)
+    height += extra
     y, sides = result.outcomes, ((result.champion, result.p_champion, BLUE), (result.challenger, result.p_challenger,
                                                                                ORANGE))
     out = [text(LEFT, 20, f"{result.champion.name} against {result.challenger.name} on {result.source}: "
@@ -64,7 +68,46 @@ def render_svg(result: Comparison) -> str:
                        f"{side.threshold:.4g}: approves {m['approval_rate']:.1%}, of whom {cm['fn'] / approved:.1%} "
                        "defaulted</title></circle>")
     out.append(text(right + 8, TOP + 18, "dots: each model at its own threshold", colour=GREY))
-    return document(width, height, out)
+    return document(width, height, out + groups)
+
+
+ROW, LABEL = 34, 160  # pixels per group; the bars start this far from the page's left edge
+
+
+def _segment_panels(result: Comparison, y0: float, width: float) -> tuple[list[str], float]:
+    """For each ``--by`` column, a bar pair per group (champion, challenger approval rates); parts and height."""
+    out: list[str] = []
+    y = y0
+    x0, scale = LABEL, width - LABEL - 260  # bars from x0, 100 % at x0 + scale; then three columns of figures
+    columns = ((x0 + scale + 85, "rows"), (x0 + scale + 160, "defaulted"), (width - 10, "switches"))
+    for name, groups in result.segments.items():
+        out.append(text(10, y, f"Approval rate by {name}", size=13, weight="bold"))
+        out.append(text(10, y + 16, f"{result.champion.name}", colour=BLUE, size=11))
+        out.append(text(10, y + 30, f"{result.challenger.name}", colour=ORANGE, size=11))
+        out += [text(x, y + 30, head, anchor="end", colour=GREY, size=11) for x, head in columns]
+        y += 38
+        for k in range(0, 101, 25):
+            x = x0 + scale * k / 100
+            out += [line(x, y, x, y + ROW * len(groups), "#dddddd", width=1),
+                    text(x, y + ROW * len(groups) + 14, f"{k} %", anchor="middle", colour=GREY)]
+        for g in groups:
+            label = g["segment"] if len(g["segment"]) <= 24 else g["segment"][:23] + "…"
+            out.append(text(x0 - 8, y + ROW / 2 + 4, label, anchor="end"))
+            for offset, key, colour, who in ((4, "champion_approval_rate", BLUE, result.champion.name),
+                                             (17, "challenger_approval_rate", ORANGE, result.challenger.name)):
+                rate = g[key]
+                out += [bar(x0, y + offset, scale * rate, 12, colour,
+                            f"{name} {g['segment']}: {who} approves {rate:.1%} of {g['rows']:,}"),
+                        text(x0 + scale * rate + 4, y + offset + 10, f"{rate:.1%}", size=10, colour=colour)]
+            figures = (f"{g['rows']:,}", f"{g['defaults'] / g['rows']:.1%}",
+                       f"+{g['approved_by_challenger_only']:,} / −{g['approved_by_champion_only']:,}")
+            out += [text(x, y + ROW / 2 + 4, words, anchor="end") for (x, _), words in zip(columns, figures,
+                                                                                             strict=True)]
+            y += ROW
+        out.append(text(width - 10, y + 32, "switches: approved by the challenger only / by the champion only",
+                        anchor="end", colour=GREY, size=10))
+        y += 56
+    return out, y - y0
 
 
 def _polyline(points: list[tuple[float, float]], colour: str) -> str:

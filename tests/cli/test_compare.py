@@ -81,6 +81,30 @@ def test_the_plot_draws_both_models_and_their_operating_points(book, stricter, w
     assert f"approves {share:.1%}, of whom {rate:.1%} defaulted" in tips[1]
 
 
+def test_the_plot_draws_each_groups_approval_rates_under_both_models(book, stricter, model_dir, write_csv,
+                                                                    tmp_path) -> None:
+    import xml.etree.ElementTree as ET
+
+    rows, p, _ = book
+    plot = tmp_path / "compare.svg"
+    result = run(str(write_csv(rows)), "--challenger", str(stricter), "--by", "SEX", "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    svg = ET.parse(plot).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    tips = [r.find(f"{ns}title").text for r in svg.findall(f"{ns}rect") if r.find(f"{ns}title") is not None]
+    assert len(tips) == 4  # two groups, two models
+    low = float(json.loads((model_dir / "manifest.json").read_text())["threshold"]["value"])
+    sex = np.array([r["SEX"] for r in rows])
+    for code, name in (("1", "male"), ("2", "female")):
+        group = sex == code
+        assert f"SEX {code} {name}: champion (model) approves {(p[group] < low).mean():.1%} of {group.sum():,}" \
+            in tips
+        assert f"SEX {code} {name}: challenger (model) approves {(p[group] < 0.3).mean():.1%} of {group.sum():,}" \
+            in tips
+    texts = [t.text for t in svg.findall(f"{ns}text")]
+    assert "Approval rate by SEX" in texts and "switches" in texts
+
+
 def test_a_model_against_itself_decides_alike(book, model_dir, write_csv) -> None:
     rows, _, _ = book
     result = run(str(write_csv(rows)), "--challenger", str(model_dir))
