@@ -132,9 +132,7 @@ def score(
 
 def _log(audit, scorer, source, output: str, out_format: str, reasons: int, summary, code: int) -> None:  # type: ignore[no-untyped-def]
     """Append the run to the audit log: what decided (model, cut-offs), on what, into what, and with what result."""
-    from importlib.metadata import version
-
-    from loanscore.runtime.audit import file_digest
+    from loanscore.runtime.audit import decided_by, file_digest
 
     def named(path: Any, stream: str) -> dict[str, Any]:
         if isinstance(path, dict):
@@ -142,9 +140,7 @@ def _log(audit, scorer, source, output: str, out_format: str, reasons: int, summ
         return {"path": stream} if path == "-" else file_digest(path)
 
     audit.append({
-        "event": "score", "loanscore": version("loanscore"),
-        "model": {"path": str(scorer.model.directory.resolve()), "sha256": scorer.model.manifest["sha256"]},
-        "cutoffs": {"approve_below": scorer.bands.approve_below, "decline_from": scorer.bands.decline_from},
+        "event": "score", **decided_by(scorer),
         "input": named(source, "stdin"), "output": {**named(output, "stdout"), "format": out_format},
         "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
         "warned": summary.n_warned, "decisions": summary.decisions, "exit": code})

@@ -3,7 +3,10 @@
 A lender must be able to say later which model, with which cut-offs, decided
 on which file, run by whom. ``loanscore score --audit-log FILE`` (or
 ``$LOANSCORE_AUDIT_LOG``) appends one JSON line per completed run; a desktop
-application appends its own records with :meth:`AuditLog.append`.
+application records each decision with :meth:`AuditLog.append_score`, and
+anything else (an officer's override) with :meth:`AuditLog.append`. Records
+name files and applicants by SHA-256, never by their fields: the log holds
+no applicant data.
 
 Each record carries ``prev``, the SHA-256 of the line before it (``null`` on
 the first line), so editing, inserting or removing a line breaks the chain
@@ -89,6 +92,22 @@ class AuditLog:
             os.fsync(fh.fileno())
         return entry
 
+    def append_score(self, scorer: Any, record: Mapping[str, Any], result: Any, **extra: Any) -> dict[str, Any]:
+        """Record one applicant's decision as ``loanscore score`` records a run of one row.
+
+        ``record`` is what was given to ``scorer.score`` (it is kept only as the SHA-256 of its canonical JSON,
+        so a later check can tell whether a stored application is the one decided on); ``result`` its
+        :class:`~loanscore.runtime.scorer.ScoreResult`; ``extra`` adds fields, e.g. ``applicant="A-17"``.
+        """
+        ok = not result.errors
+        return self.append({
+            "event": "score_one", **decided_by(scorer),
+            "input": {"path": "record", "record_sha256": record_sha256(record)},
+            "rows": 1, "scored": int(ok), "rejected": int(not ok), "warned": int(bool(result.warnings)),
+            "decisions": {d: int(result.decision == d) for d in ("approve", "review", "decline")},
+            "probability": result.probability, "decision": result.decision,
+            "errors": [str(e) for e in result.errors], **extra})
+
     def check(self) -> AuditCheck:
         """Read every record and check the chain line by line."""
         try:
@@ -139,6 +158,28 @@ def file_digest(path: str | Path) -> dict[str, Any]:
 
     p = Path(path).resolve()
     return {"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
+
+
+def decided_by(scorer: Any) -> dict[str, Any]:
+    """What decides in a scoring record: the loanscore version, the model (folder, SHA-256) and the cut-offs."""
+    return {"loanscore": _version(),
+            "model": {"path": str(scorer.model.directory.resolve()), "sha256": scorer.model.manifest["sha256"]},
+            "cutoffs": {"approve_below": scorer.bands.approve_below, "decline_from": scorer.bands.decline_from}}
+
+
+def record_sha256(record: Mapping[str, Any]) -> str:
+    """The SHA-256 that :meth:`AuditLog.append_score` records for an applicant's fields."""
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("loanscore")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _hash(line: bytes | None) -> str | None:

@@ -164,3 +164,25 @@ def test_file_finds_the_run_that_wrote_a_scores_file_and_refuses_a_changed_one(l
     result = run("audit", log, "--file", out)
     assert result.exit_code == 3 and "was neither read nor written by any run" in result.output
     assert "1 of 1 files are in no run" in result.output
+
+
+def test_a_desktop_app_records_each_decision_without_the_applicants_fields(scorer, applicants, tmp_path) -> None:
+    from loanscore.runtime.audit import record_sha256
+
+    log = AuditLog(tmp_path / "desk.jsonl")
+    good = {k: v for k, v in applicants(1, seed=5)[0].items() if k != "ID"}
+    result = scorer.score(good)
+    written = log.append_score(scorer, good, result, applicant="A-17")
+    assert written["decision"] == result.decision and written["probability"] == result.probability
+    assert written["decisions"] == {d: int(d == result.decision) for d in ("approve", "review", "decline")}
+    assert written["input"] == {"path": "record", "record_sha256": record_sha256(good)}
+    assert written["model"]["sha256"] == scorer.model.manifest["sha256"] and written["applicant"] == "A-17"
+    line = (tmp_path / "desk.jsonl").read_text("utf-8")
+    assert not [name for name in good if name in line]  # no field of the application is in the log
+    bad = scorer.score_records([dict(good, AGE="-4")])[0]
+    written = log.append_score(scorer, dict(good, AGE="-4"), bad)
+    assert (written["scored"], written["rejected"], written["decision"]) == (0, 1, None)
+    assert "AGE" in written["errors"][0]
+    assert record_sha256(good) != record_sha256(dict(good, AGE="-4")) and log.check().intact
+    result = run("audit", tmp_path / "desk.jsonl")
+    assert result.exit_code == 0 and result.output.count("score_one") == 2
