@@ -106,7 +106,7 @@ class AuditLog:
             "rows": 1, "scored": int(ok), "rejected": int(not ok), "warned": int(bool(result.warnings)),
             "decisions": {d: int(result.decision == d) for d in ("approve", "review", "decline")},
             "probability": result.probability, "decision": result.decision,
-            "errors": [str(e) for e in result.errors], **extra})
+            "errors": [f"{e.field} {e.reason}" for e in result.errors], **extra})  # not the values: no applicant data
 
     def check(self) -> AuditCheck:
         """Read every record and check the chain line by line."""
