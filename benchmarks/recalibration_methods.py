@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         rate = float(y_all.mean())
         inputs = scorer.model.manifest["threshold"].get("inputs", {})
         costs = (float(inputs.get("cost_default", 5.0)), float(inputs.get("cost_decline_good", 1.0)))
-        print(f"lender ({args.lender}, {args.keep:g}): {len(lender):,} of fold 1's {len(fold):,} test clients, {y_all.sum():,} defaults "
+        print(f"lender ({args.lender}, {args.keep:g}): {len(lender):,} of fold 1's {len(fold):,} test clients, "
+              f"{y_all.sum():,} defaults "
               f"({rate:.2%}); threshold {scorer.threshold:.4g}, costs {costs[0]:g}:{costs[1]:g}", flush=True)
 
         repeats: dict[str, list[dict]] = {str(n): [] for n in sizes}  # per repeat: method -> figures or None
@@ -270,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
             "lender": {"rows": len(y_all), "defaults": int(y_all.sum()), "rate": rate, "story": args.lender,
                        "keep": args.keep, "source": "quality.outer_folds fold 1 test rows"},
             "model_sha256": scorer.model.manifest["sha256"], "repeats": args.repeats, "seed": args.seed,
-            "outcome_fits": fitted, "slope_holds_1": hint, "summary": summary, "against_platt": paired, "command_agrees": agree}, indent=1) + "\n")
+            "outcome_fits": fitted, "slope_holds_1": hint, "summary": summary, "against_platt": paired,
+            "command_agrees": agree}, indent=1) + "\n")
     if args.plot:
         plot(args.plot, summary, paired, sizes, rate, args.lender)
     return 0

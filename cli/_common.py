@@ -85,6 +85,45 @@ def write_figures(result: Any, output: str | None, plot: str | None, draw: Calla
             stream.write(draw(result))
 
 
+def audit_option(func: F) -> F:
+    """``--audit-log FILE`` (default ``$LOANSCORE_AUDIT_LOG``) on a command that runs the model on applicants."""
+    return click.option("--audit-log", type=click.Path(dir_okay=False), envvar="LOANSCORE_AUDIT_LOG", metavar="FILE",
+                        help="Append a record of the run (model and cut-offs, files and their SHA-256, results, user) "
+                             "to this hash-chained log; `loanscore audit FILE` checks it. Default: "
+                             "$LOANSCORE_AUDIT_LOG, if set.")(func)
+
+
+def open_audit(path: str | None) -> Any:
+    """The ``AuditLog`` at ``path`` (``None`` without one), checked writable before any work: a run that cannot
+    be logged does not start."""
+    if not path:
+        return None
+    from loanscore.runtime.audit import AuditLog
+
+    log = AuditLog(path)
+    log.writable()
+    return log
+
+
+def record_run(audit: Any, event: str, scorer: Any, files: dict[str, Any], results: dict[str, Any],
+               code: int) -> None:
+    """Append one run to ``audit`` (if any): the model and cut-offs, ``files`` (a path, ``-`` for stdin, a list of
+    them, or a ready description) by path, size and SHA-256, the ``results`` and the exit status."""
+    if audit is None:
+        return
+    from loanscore.runtime.audit import decided_by, file_digest
+
+    def named(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [named(v) for v in value]
+        if isinstance(value, dict):
+            return value
+        return {"path": "stdin"} if value == "-" else file_digest(value)
+
+    audit.append({"event": event, **decided_by(scorer), **{k: named(v) for k, v in files.items()}, **results,
+                  "exit": code})
+
+
 def require_train_extra() -> None:
     """Fail with an install hint, not an ImportError, when training packages are absent."""
     import importlib.util

@@ -37,7 +37,8 @@ Examples:
 @click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--last", type=click.IntRange(0), default=10, show_default=True, help="Records to list, newest last.")
 @click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Find the runs that read or wrote this file (by SHA-256), instead of listing the latest. Repeatable.")
+              help="Find the runs that read or wrote this file (by SHA-256), instead of listing the latest. "
+                   "Repeatable.")
 @reports_errors
 def audit(log: Path, last: int, files: tuple[Path, ...]) -> None:
     from loanscore.runtime.audit import AuditLog
@@ -58,7 +59,8 @@ def audit(log: Path, last: int, files: tuple[Path, ...]) -> None:
         for role, r in found:
             cut = r.get("cutoffs") or {}
             click.echo(f"  {role} of the run at {r.get('time')} by {r.get('user')} on {r.get('host')}: model "
-                       f"{str((r.get('model') or {}).get('sha256'))[:12]}…, approve below {cut.get('approve_below')}, "
+                       f"{str((r.get('model') or {}).get('sha256'))[:12]}…, "
+                       f"approve below {cut.get('approve_below')}, "
                        f"decline from {cut.get('decline_from')}; recorded as {(r.get(role) or {}).get('path')}")
     if files:
         click.echo("")
@@ -80,10 +82,10 @@ def audit(log: Path, last: int, files: tuple[Path, ...]) -> None:
 
 def _table(records: list[dict[str, Any]]) -> str:
     header = ("time (UTC)", "user", "event", "model", "input", "rows", "approve", "review", "decline", "rejected",
-              "exit")
+              "result", "exit")
     rows = [header] + [_row(r) for r in records]
     widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
-    right = {5, 6, 7, 8, 9, 10}
+    right = {5, 6, 7, 8, 9, 11}
     return "\n".join("  ".join(c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in
                                enumerate(zip(r, widths, strict=True))).rstrip() for r in rows)
 
@@ -91,14 +93,25 @@ def _table(records: list[dict[str, Any]]) -> str:
 def _row(r: dict[str, Any]) -> tuple[str, ...]:
     decisions = r.get("decisions") or {}
     model = r.get("model") or {}
-    source = r.get("input") or {}
-    name = Path(str(source.get("path", "–"))).name if source.get("path") not in ("stdin", "--json") else \
-        source["path"]
+    sources = r.get("input") or []
+    sources = sources if isinstance(sources, list) else [sources]
+    names = [str(s.get("path")) if s.get("path") in ("stdin", "--json", "record") else Path(str(s.get("path"))).name
+             for s in sources if isinstance(s, dict)]
+    name = (names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")) if names else "–"
+    rows = r.get("rows", sum(f.get("rows", 0) for f in r.get("files", []) if isinstance(f, dict)) or None)
 
     def num(value: Any) -> str:
-        return f"{value:,}" if isinstance(value, int) else "–"
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else "–"
 
+    if "verdict" in r:
+        result = str(r["verdict"])
+    elif isinstance(r.get("roc_auc_difference"), float):
+        result = f"ΔAUC {r['roc_auc_difference']:+.4f}"
+    elif "explained" in r:
+        result = f"explained {r['explained']}"
+    else:
+        result = ""
     return (str(r.get("time", "–"))[:19].replace("T", " "), str(r.get("user", "–")), str(r.get("event", "–")),
-            str(model.get("sha256", "–"))[:12], name, num(r.get("rows")), num(decisions.get("approve")),
-            num(decisions.get("review")), num(decisions.get("decline")), num(r.get("rejected")),
+            str(model.get("sha256", "–"))[:12], name, num(rows), num(decisions.get("approve")),
+            num(decisions.get("review")), num(decisions.get("decline")), num(r.get("rejected")), result,
             num(r.get("exit")))

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ._common import echo_rejects, open_labelled, reports_errors, write_figures
+from ._common import audit_option, echo_rejects, open_audit, open_labelled, record_run, reports_errors, write_figures
 
 _HELP = """Check the model on applicants whose outcomes are now known.
 
@@ -51,9 +51,10 @@ Examples:
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT; auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@audit_option
 @reports_errors
 def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_dir: str | None, output: str | None,
-             plot: str | None, input_format: str, quiet: bool) -> None:
+             plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
     from loanscore.runtime.backtest import ALERT, backtest as run_backtest, is_training_data
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK
     from loanscore.runtime.model import Model
@@ -61,6 +62,7 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_di
     from loanscore.runtime.stream import Progress
     from loanscore.runtime.backtest_plot import render_svg
 
+    audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
     outcome = outcome or schema.label
@@ -77,7 +79,11 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_di
                      "could not be scored or lack an outcome, and are left out of the back-test", output)
     click.echo(render(result))
     write_figures(result, output, plot, render_svg)
-    sys.exit(EXIT_ALERT if result.verdict == ALERT else EXIT_OK)
+    code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
+    record_run(audit, "backtest", scorer, {"input": input_path}, {
+        "outcome": outcome, "rows": result.rows, "scored": result.scored, "rejected": len(result.rejected),
+        "verdict": result.verdict, "roc_auc": result.metrics["roc_auc"], "brier": result.metrics["brier"]}, code)
+    sys.exit(code)
 
 
 def render(result) -> str:  # type: ignore[no-untyped-def]

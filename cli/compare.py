@@ -6,7 +6,7 @@ import math
 
 import click
 
-from ._common import echo_rejects, open_labelled, reports_errors, write_figures
+from ._common import audit_option, echo_rejects, open_audit, open_labelled, record_run, reports_errors, write_figures
 
 _HELP = """Compare two models on the same applicants with known outcomes.
 
@@ -48,9 +48,10 @@ Examples:
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT; auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@audit_option
 @reports_errors
 def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome: str | None, by: tuple[str, ...],
-            output: str | None, plot: str | None, input_format: str, quiet: bool) -> None:
+            output: str | None, plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
     from loanscore.runtime.backtest import is_training_data
     from loanscore.runtime.compare import compare as run_compare
     from loanscore.runtime.model import Model, default_model_dir
@@ -58,6 +59,7 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
     from loanscore.runtime.stream import Progress
     from loanscore.runtime.compare_plot import render_svg
 
+    audit = open_audit(audit_log)
     champion = Scorer(Model.load(model_dir))
     challenger = Scorer(Model.load(challenger_dir))
     names = (_name(model_dir or str(default_model_dir()), "champion"), _name(challenger_dir, "challenger"))
@@ -78,6 +80,14 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
                      "could not be scored by both models or lack an outcome, and are left out", output)
     click.echo(render(result))
     write_figures(result, output, plot, render_svg)
+    d = result.to_dict()
+    record_run(audit, "compare", champion, {"input": input_path}, {
+        "challenger": {"path": str(challenger.model.directory.resolve()),
+                       "sha256": challenger.model.manifest["sha256"], "threshold": challenger.threshold},
+        "outcome": outcome, "rows": result.rows, "compared": result.compared, "rejected": len(result.rejected),
+        "roc_auc_difference": d["roc_auc_difference"]["challenger_minus_champion"],
+        "p_value": d["roc_auc_difference"]["p_value"],
+        "switches": {s["group"]: s["rows"] for s in d["swap_set"] if "only" in s["group"]}}, 0)
 
 
 def _name(directory: str, role: str) -> str:

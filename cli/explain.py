@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import decision_bands, reports_errors, silence_stdout
+from ._common import audit_option, decision_bands, open_audit, record_run, reports_errors, silence_stdout
 
 if TYPE_CHECKING:
     from loanscore.runtime.explain import Explanation
@@ -76,6 +76,7 @@ class _Case:
               help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
                    "`loanscore statements -o FILE` writes the model's own, ready to edit.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
+@audit_option
 @reports_errors
 def explain(
     input_path: str | None,
@@ -91,6 +92,7 @@ def explain(
     decline_from: float | None,
     statements_path: str | None,
     quiet: bool,
+    audit_log: str | None,
 ) -> None:
     if (input_path is None) == (json_text is None):
         raise click.UsageError("Give a file to explain (INPUT) or one applicant as --json TEXT, not both.")
@@ -106,6 +108,7 @@ def explain(
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
 
+    audit = open_audit(audit_log)
     model = Model.load(model_dir)
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
                     statements=statements_path)
@@ -154,7 +157,17 @@ def explain(
         click.echo(done + (f"; {rejected:,} could not be scored" if rejected else "") +
                    (f" -> {output}" if output != "-" else "") + (f"; plot -> {plot}" if drawn else ""),
                    err=True)
-    sys.exit(EXIT_ROWS_REJECTED if rejected else EXIT_OK)
+    code = EXIT_ROWS_REJECTED if rejected else EXIT_OK
+    if audit is not None:  # a case review reads applicants' data: who looked at which, with which model
+        import hashlib
+
+        source = ({"path": "--json", "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+                  if json_text is not None else input_path)
+        files = {"input": source, "output": {"path": "stdout"} if output == "-" else output,
+                 **({"plot": plot} if drawn else {})}
+        record_run(audit, "explain", scorer, files, {"ids": list(ids), "row_numbers": list(rows),
+                                                     "explained": n - rejected, "rejected": rejected}, code)
+    sys.exit(code)
 
 
 def _cases(scorer, reader, ids: set[str], rows: set[int], quiet: bool) -> Iterator[_Case]:  # type: ignore[no-untyped-def]

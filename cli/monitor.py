@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ._common import echo_rejects, reports_errors
+from ._common import audit_option, echo_rejects, open_audit, record_run, reports_errors
 
 _HELP = """Compare the applicants in INPUT with the model's reference population.
 
@@ -52,9 +52,10 @@ LEFT_OUT = "could not be scored and are left out of the comparison"
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@audit_option
 @reports_errors
 def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path: str | None, output: str | None,
-            plot: str | None, input_format: str, quiet: bool) -> None:
+            plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, EXIT_USAGE, InputError
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
@@ -64,6 +65,7 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
 
     if [*input_paths, reference_path].count("-") > 1:
         raise InputError("Only one of INPUT and --reference can be stdin (-).")
+    audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
 
@@ -123,9 +125,14 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
 
         with open_output(plot) as stream:
             stream.write(render_trend_svg(drawing) if isinstance(drawing, list) else render_svg(drawing))
-    if failed:
-        sys.exit(EXIT_USAGE)
-    sys.exit(EXIT_ALERT if document["verdict"] == SHIFT else EXIT_OK)
+    code = EXIT_USAGE if failed else EXIT_ALERT if document["verdict"] == SHIFT else EXIT_OK
+    compared = {r["source"]: r for r in (document.get("files") or [document])}
+    record_run(audit, "monitor", scorer, {"input": [p for p in input_paths if p not in {f["file"] for f in failed}],
+                                          **({"reference": reference_path} if reference_path else {})}, {
+        "verdict": document["verdict"], "not_compared": [f["file"] for f in failed],
+        "files": [{"rows": r["rows"], "scored": r["scored"], "verdict": r["verdict"], "score_psi": r["score"]["psi"]}
+                  for r in compared.values()]}, code)
+    sys.exit(code)
 
 
 def render(report) -> str:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""``loanscore recalibrate``: the model's probabilities refitted to a lender's own outcomes, in a new model directory."""
+"""``loanscore recalibrate``: the model's probabilities refitted to a lender's own data, in a new model directory."""
 
 from __future__ import annotations
 

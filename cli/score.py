@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._common import decision_bands, reports_errors, silence_stdout
+from ._common import audit_option, decision_bands, open_audit, record_run, reports_errors, silence_stdout
 
 _HELP = """Score the applicants in INPUT (CSV or JSON Lines; '-' reads stdin).
 
@@ -64,9 +64,7 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
                    "`loanscore statements -o FILE` writes the model's own, ready to edit.")
-@click.option("--audit-log", type=click.Path(dir_okay=False), envvar="LOANSCORE_AUDIT_LOG", metavar="FILE",
-              help="Append a record of the run (model, cut-offs, files and their SHA-256, counts, user) to this "
-                   "hash-chained log; `loanscore audit FILE` checks it. Default: $LOANSCORE_AUDIT_LOG, if set.")
+@audit_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
 @reports_errors
@@ -94,14 +92,12 @@ def score(
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
 
     # Heavy imports wait until here, so `loanscore --help` stays fast.
-    from loanscore.runtime.audit import AuditLog
+    from loanscore.runtime.audit import file_digest
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_reader
 
-    audit = AuditLog(audit_log) if audit_log else None
-    if audit is not None:
-        audit.writable()  # before any work: a run that cannot be logged does not start
+    audit = open_audit(audit_log)
     model = Model.load(model_dir)
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
                     statements=statements_path)
@@ -124,26 +120,13 @@ def score(
     with _Interrupts() as interrupts:
         code, summary = _run(scorer, reader, output, out_format, quiet, interrupts, reasons)
     if audit is not None and summary is not None:
-        source = {"text_sha256": _sha256(text)} if json_text is not None else input_path
-        _log(audit, scorer, source, output, out_format, reasons, summary, code)
+        source = {"path": "--json", "text_sha256": _sha256(text)} if json_text is not None else input_path
+        record_run(audit, "score", scorer, {"input": source}, {
+            "output": {**(file_digest(output) if output != "-" else {"path": "stdout"}), "format": out_format},
+            "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
+            "warned": summary.n_warned, "decisions": summary.decisions}, code)
     if code:
         sys.exit(code)
-
-
-def _log(audit, scorer, source, output: str, out_format: str, reasons: int, summary, code: int) -> None:  # type: ignore[no-untyped-def]
-    """Append the run to the audit log: what decided (model, cut-offs), on what, into what, and with what result."""
-    from loanscore.runtime.audit import decided_by, file_digest
-
-    def named(path: Any, stream: str) -> dict[str, Any]:
-        if isinstance(path, dict):
-            return {"path": "--json", **path}
-        return {"path": stream} if path == "-" else file_digest(path)
-
-    audit.append({
-        "event": "score", **decided_by(scorer),
-        "input": named(source, "stdin"), "output": {**named(output, "stdout"), "format": out_format},
-        "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
-        "warned": summary.n_warned, "decisions": summary.decisions, "exit": code})
 
 
 def _sha256(text: str) -> str:

@@ -75,8 +75,8 @@ class AuditLog:
             with open(self.path, "ab"):
                 pass
         except OSError as exc:
-            raise InputError(f"The audit log {self.path} cannot be written ({exc.strerror or exc}); nothing was "
-                             "scored. Name another file with --audit-log or $LOANSCORE_AUDIT_LOG.") from None
+            raise InputError(f"The audit log {self.path} cannot be written ({exc.strerror or exc}), so the run "
+                             "did not start. Name another file with --audit-log or $LOANSCORE_AUDIT_LOG.") from None
 
     def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Append ``record`` with the time (UTC), user, host and ``prev``; returns what was written."""

@@ -114,7 +114,7 @@ def test_a_log_that_cannot_be_written_stops_the_run_before_any_output(applicants
     (tmp_path / "a_file").write_text("")
     result = run("score", write_csv(applicants(3)), "--model", model_dir, "-o", tmp_path / "out.csv",
                  "--audit-log", tmp_path / "a_file" / "audit.jsonl")
-    assert result.exit_code == 2 and "cannot be written" in result.output and "nothing was scored" in result.output
+    assert result.exit_code == 2 and "cannot be written" in result.output and "the run did not start" in result.output
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -186,3 +186,56 @@ def test_a_desktop_app_records_each_decision_without_the_applicants_fields(score
     assert record_sha256(good) != record_sha256(dict(good, AGE="-4")) and log.check().intact
     result = run("audit", tmp_path / "desk.jsonl")
     assert result.exit_code == 0 and result.output.count("score_one") == 2
+
+
+@pytest.fixture()
+def labelled(applicants, scorer, schema, write_csv):  # type: ignore[no-untyped-def]
+    """200 generated applicants with outcomes drawn from the shipped model's probabilities."""
+    import numpy as np
+
+    rows = applicants(200, seed=21)
+    p = scorer.score_columns({c: [r[c] for r in rows] for c in schema.input_names}).probability
+    y = np.random.default_rng(21).random(len(p)) < p
+    return write_csv([dict(r, **{schema.label: str(int(d))}) for r, d in zip(rows, y, strict=True)], name="book.csv")
+
+
+def test_every_command_that_runs_the_model_on_applicants_logs_its_run(labelled, model_dir, tmp_path) -> None:
+    log = tmp_path / "audit.jsonl"
+    env = {"LOANSCORE_AUDIT_LOG": str(log)}
+    outputs = {c: tmp_path / f"{c}.json" for c in ("backtest", "monitor", "compare")}
+    case = tmp_path / "case.txt"
+    assert run("explain", labelled, "--model", model_dir, "--row", 3, "-o", case, env=env).exit_code == 0
+    assert run("backtest", labelled, "--model", model_dir, "-o", outputs["backtest"], env=env).exit_code in (0, 4)
+    assert run("monitor", labelled, "--model", model_dir, "-o", outputs["monitor"], env=env).exit_code in (0, 4)
+    assert run("compare", labelled, "--model", model_dir, "--challenger", model_dir, "-o", outputs["compare"],
+               env=env).exit_code == 0
+    explain, backtest, monitor, compare = records(log)
+    assert [r["event"] for r in (explain, backtest, monitor, compare)] == ["explain", "backtest", "monitor", "compare"]
+    for r in (explain, backtest, compare):
+        assert r["input"] == {"path": str(labelled.resolve()), "bytes": labelled.stat().st_size,
+                              "sha256": sha(labelled)}
+    assert monitor["input"] == [explain["input"]]
+    assert explain["row_numbers"] == [3] and explain["explained"] == 1
+    assert explain["output"]["sha256"] == sha(case)
+    figures = {c: json.loads(p.read_text()) for c, p in outputs.items()}
+    assert backtest["verdict"] == figures["backtest"]["verdict"]
+    assert backtest["roc_auc"] == figures["backtest"]["metrics"]["roc_auc"] and backtest["scored"] == 200
+    assert monitor["verdict"] == figures["monitor"]["verdict"]
+    assert monitor["files"] == [{"rows": 200, "scored": 200, "verdict": figures["monitor"]["verdict"],
+                                 "score_psi": figures["monitor"]["score"]["psi"]}]
+    assert compare["challenger"]["sha256"] == compare["model"]["sha256"] and compare["roc_auc_difference"] == 0.0
+    assert compare["switches"] == {"approved by the challenger only": 0, "approved by the champion only": 0}
+    listing = run("audit", log)
+    assert listing.exit_code == 0 and "explained 1" in listing.output and "ΔAUC +0.0000" in listing.output
+    assert f"  {figures['backtest']['verdict']}  " in listing.output
+
+
+@pytest.mark.parametrize("command", [["explain", "--row", "1"], ["backtest"], ["monitor"],
+                                     ["compare", "--challenger", "MODEL"]])
+def test_a_log_that_cannot_be_written_stops_every_command_first(labelled, model_dir, tmp_path, command) -> None:
+    (tmp_path / "a_file").write_text("")
+    args = [str(model_dir) if a == "MODEL" else a for a in command]
+    result = run(args[0], labelled, *args[1:], "--model", model_dir, "-o", tmp_path / "out",
+                 "--audit-log", tmp_path / "a_file" / "audit.jsonl")
+    assert result.exit_code == 2 and "cannot be written" in result.output
+    assert not (tmp_path / "out").exists()
