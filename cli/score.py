@@ -120,7 +120,9 @@ def score(
     with _Interrupts() as interrupts:
         code, summary = _run(scorer, reader, output, out_format, quiet, interrupts, reasons)
     if audit is not None and summary is not None:
-        source = {"path": "--json", "text_sha256": _sha256(text)} if json_text is not None else input_path
+        source = ({"path": "--json", "text_sha256": _sha256(text)} if json_text is not None else
+                  {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
+                  else input_path)
         record_run(audit, "score", scorer, {"input": source}, {
             "output": {**(file_digest(output) if output != "-" else {"path": "stdout"}), "format": out_format},
             "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,

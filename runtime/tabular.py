@@ -114,9 +114,13 @@ class _Source:
         self.total_bytes: int | None = None
         self.bytes_read = 0
         self._lines_before = 0
+        self._digest: Any = None
         if str(path) == STDIO:
             self._raw: IO[bytes] = stdin if stdin is not None else sys.stdin.buffer
             self._owned = False
+            import hashlib
+
+            self._digest = hashlib.sha256()  # stdin cannot be read again: hash it on the way, for an audit record
         else:
             try:
                 self._raw = open(path, "rb")
@@ -144,11 +148,18 @@ class _Source:
         if self._owned:
             self._raw.close()
 
+    @property
+    def sha256(self) -> str | None:
+        """SHA-256 of the bytes read so far from stdin (of all of them once read to the end); ``None`` for a file."""
+        return self._digest.hexdigest() if self._digest is not None else None
+
     def _read(self, n: int) -> bytes:
         try:
             data = self._data.read(n)
         except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
             raise InputError(f"Cannot read {self.name}: {exc}.") from None
+        if self._digest is not None:
+            self._digest.update(data)
         if self._gz:
             try:
                 self.bytes_read = self._raw.tell()
@@ -271,6 +282,10 @@ class CsvReader:
     @property
     def bytes_read(self) -> int:
         return self._source.bytes_read
+
+    @property
+    def stdin_sha256(self) -> str | None:
+        return self._source.sha256
 
     def close(self) -> None:
         self._source.close()
@@ -473,6 +488,10 @@ class JsonLinesReader:
     @property
     def bytes_read(self) -> int:
         return self._source.bytes_read if self._source else 0
+
+    @property
+    def stdin_sha256(self) -> str | None:
+        return self._source.sha256 if self._source else None
 
     def close(self) -> None:
         if self._source:

@@ -239,3 +239,14 @@ def test_a_log_that_cannot_be_written_stops_every_command_first(labelled, model_
                  "--audit-log", tmp_path / "a_file" / "audit.jsonl")
     assert result.exit_code == 2 and "cannot be written" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_from_stdin_records_the_sha256_of_what_it_read(applicants, write_csv, model_dir, tmp_path) -> None:
+    source = write_csv(applicants(30, seed=8))
+    log = tmp_path / "audit.jsonl"
+    result = CliRunner().invoke(main, ["score", "-", "--model", str(model_dir), "-o", str(tmp_path / "o.csv"),
+                                       "--audit-log", str(log)], input=source.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert records(log)[0]["input"] == {"path": "stdin", "bytes": source.stat().st_size, "sha256": sha(source)}
+    found = run("audit", log, "--file", source)  # the file that was piped in is found by its content
+    assert found.exit_code == 0 and "is the input of 1 run(s)" in found.output
