@@ -25,11 +25,16 @@ chain cannot show a rewrite of every line after some point, or a cut tail.
 scores file what the model produced, unchanged, and which model, cut-offs
 and user produced it? It exits 3 if no run in the log read or wrote it.
 
+--rotate renames LOG with the time (audit-20261206T053500Z.jsonl) and starts
+LOG again with a record chained to the old file's head; checking LOG then
+also checks that link while the old file lies beside it.
+
 \b
 Examples:
   loanscore audit /var/log/loanscore/audit.jsonl
   loanscore audit audit.jsonl --last 50
   loanscore audit audit.jsonl --file scores_2026-12-06.csv
+  loanscore audit audit.jsonl --rotate
 """
 
 
@@ -39,12 +44,21 @@ Examples:
 @click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Find the runs that read or wrote this file (by SHA-256), instead of listing the latest. "
                    "Repeatable.")
+@click.option("--rotate", is_flag=True, help="Rename LOG with the time and start it again, chained to the old file.")
 @reports_errors
-def audit(log: Path, last: int, files: tuple[Path, ...]) -> None:
+def audit(log: Path, last: int, files: tuple[Path, ...], rotate: bool) -> None:
     from loanscore.runtime.audit import AuditLog
     from loanscore.runtime.errors import VerificationError
     from loanscore.runtime.integrity import sha256_file
 
+    if rotate:
+        if files:
+            raise click.UsageError("--rotate and --file do different things; run them one after the other.")
+        old, first = AuditLog(log).rotate()
+        continues = first["continues"]
+        click.echo(f"Rotated {log} -> {old.name} ({continues['records']:,} records, head {continues['head']}); "
+                   f"{log.name} starts again with a record chained to it.")
+        return
     check = AuditLog(log).check()
     unknown = []
     for path in files:
@@ -74,6 +88,11 @@ def audit(log: Path, last: int, files: tuple[Path, ...]) -> None:
                                 f"correctly (head of those: {check.head or 'none'}).")
     click.echo(f"OK  {log}: {n:,} records, the chain is intact. Head (SHA-256 of the last line): "
                f"{check.head or 'none, the log is empty'}")
+    if check.continues is not None:
+        earlier = check.continues.get("file")
+        click.echo(f"    It continues {earlier} ({check.continues.get('records', 0):,} records): " + (
+            "that file lies beside it, unchanged, and ends where this log begins." if check.link == "verified" else
+            "that file is not beside it, so the link was not checked; put it there to check it."))
     if unknown:
         raise VerificationError(f"{len(unknown)} of {len(files)} files are in no run of {log}: "
                                 f"{', '.join(str(p) for p in unknown)}. A file changed after its run hashes "

@@ -15,13 +15,20 @@ A chain cannot show a rewrite of the whole file from some line on, or a cut
 tail: for that, copy the head hash that ``check`` reports somewhere else
 (a ticket, a second machine) now and then, and compare.
 
-Writers on one machine take an exclusive lock on the file (``fcntl``, where
-the platform has it) around reading the last line and appending, so
-concurrent runs still form one chain; each record is one ``write`` call.
+Writers on one machine take an exclusive lock (``fcntl``, where the platform
+has it) on ``LOG.lock`` beside the log around reading the last line and
+appending, so concurrent runs still form one chain; each record is one
+``write`` call.
+
+A log is rotated (:meth:`AuditLog.rotate`, ``loanscore audit LOG --rotate``)
+by renaming it with the time and starting the new file with a ``rotated``
+record whose ``prev`` is the old file's head: the chain runs on across files,
+and ``check`` verifies the link when the old file lies beside the new one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import hashlib
 import json
@@ -29,18 +36,20 @@ import os
 import platform
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, VerificationError
 
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks here; one writer at a time is then the caller's to ensure
     fcntl = None  # type: ignore[assignment]
 
+ROTATED = "rotated"
+"""The event of a rotated log's first record, the one whose ``prev`` may name another file's head."""
 ENV = "LOANSCORE_AUDIT_LOG"
 """Environment variable naming the log that ``loanscore score`` appends to when ``--audit-log`` is not given."""
 
@@ -55,7 +64,10 @@ class AuditCheck:
     """SHA-256 of the last line: write it down elsewhere to detect a later rewrite or a cut tail."""
     broken_at: int | None = None
     problem: str = ""
-    skipped: list[int] = field(default_factory=list)
+    continues: dict[str, Any] | None = None
+    """The ``rotated`` first record's ``continues``: the file this log carries the chain on from."""
+    link: str = ""
+    """How the link to that file checked: ``"verified"``, ``"absent"`` (not beside this log) or ``""``."""
 
     @property
     def intact(self) -> bool:
@@ -72,8 +84,9 @@ class AuditLog:
         """Raise a clear error now, before any work, if records could not be appended later."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "ab"):
-                pass
+            for path in (self.path, self.path.with_name(self.path.name + ".lock")):
+                with open(path, "ab"):
+                    pass
         except OSError as exc:
             raise InputError(f"The audit log {self.path} cannot be written ({exc.strerror or exc}), so the run "
                              "did not start. Name another file with --audit-log or $LOANSCORE_AUDIT_LOG.") from None
@@ -130,6 +143,8 @@ class AuditLog:
             except (ValueError, UnicodeDecodeError) as exc:
                 return AuditCheck(self.path, records, _hash(prev), number, f"line {number} is not a JSON record "
                                   f"({exc})")
+            if number == 1 and record.get("event") == ROTATED and isinstance(record.get("prev"), str):
+                expected = record["prev"]  # carries on the chain of the file it names (checked below)
             if record.get("prev") != expected:
                 where = "the first line should have prev null" if expected is None else (
                     f"its prev does not match the SHA-256 of line {number - 1}")
@@ -138,18 +153,70 @@ class AuditLog:
                                   "removed or inserted")
             records.append(record)
             prev = line
-        return AuditCheck(self.path, records, _hash(prev))
+        check = AuditCheck(self.path, records, _hash(prev))
+        return self._check_link(check) if records and records[0].get("event") == ROTATED else check
+
+    def rotate(self) -> tuple[Path, dict[str, Any]]:
+        """Rename the log with the time (``audit.jsonl`` -> ``audit-20261206T053500Z.jsonl``) and start it again
+        with a ``rotated`` record chained to the old file's head. Refuses a log whose chain is broken."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        old = self.path.with_name(f"{self.path.stem}-{stamp}{self.path.suffix}")
+        with self._locked() as fh:  # no record can slip in between the check and the rename
+            check = self.check()
+            if not check.intact:
+                raise VerificationError(f"{self.path}: {check.problem}; a broken log is not rotated.")
+            head = _last_line(fh)
+            if head is None:
+                raise InputError(f"{self.path} is empty: there is nothing to rotate.")
+            if old.exists():
+                raise InputError(f"{old} exists already; rotate again in a second.")
+            os.rename(self.path, old)
+            digest = file_digest(old)
+            n = len(check.records)
+            entry = {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "user": _user(),
+                     "host": platform.node(), "event": ROTATED,
+                     "continues": {"file": old.name, "sha256": digest["sha256"], "records": n,
+                                   "head": hashlib.sha256(head).hexdigest()},
+                     "prev": hashlib.sha256(head).hexdigest()}
+            with open(self.path, "xb") as new:
+                new.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
+                new.flush()
+                os.fsync(new.fileno())
+        return old, entry
+
+    def _check_link(self, check: AuditCheck) -> AuditCheck:
+        """A rotated log: does the file it continues, if it lies beside it, end where the first record says?"""
+        continues = check.records[0].get("continues") or {}
+        old = self.path.with_name(str(continues.get("file", "")))
+        if not continues.get("file") or not old.is_file():
+            return dataclasses.replace(check, continues=continues, link="absent")
+        from .integrity import sha256_file
+
+        earlier = AuditLog(old).check()
+        problem = (f"the file it continues, {old.name}, has a broken chain ({earlier.problem})"
+                   if not earlier.intact else
+                   f"its first record continues {old.name}, whose SHA-256 has changed since the rotation"
+                   if sha256_file(old) != continues.get("sha256") else
+                   f"its first record's prev is not the head of {old.name}"
+                   if earlier.head != check.records[0].get("prev") else "")
+        if problem:
+            return dataclasses.replace(check, broken_at=1, problem=f"line 1 breaks the chain: {problem}",
+                                       continues=continues, link="broken")
+        return dataclasses.replace(check, continues=continues, link="verified")
 
     @contextmanager
     def _locked(self) -> Iterator[Any]:
-        with open(self.path, "a+b") as fh:
+        """The log open for appending while this process holds the exclusive lock on ``LOG.lock``: a file beside
+        the log that is never renamed, so a rotation and the writers waiting on it agree on which file is the log."""
+        with open(self.path.with_name(self.path.name + ".lock"), "a+b") as lock:
             if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                yield fh
+                with open(self.path, "a+b") as fh:
+                    yield fh
             finally:
                 if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def file_digest(path: str | Path) -> dict[str, Any]:

@@ -250,3 +250,75 @@ def test_a_run_from_stdin_records_the_sha256_of_what_it_read(applicants, write_c
     assert records(log)[0]["input"] == {"path": "stdin", "bytes": source.stat().st_size, "sha256": sha(source)}
     found = run("audit", log, "--file", source)  # the file that was piped in is found by its content
     assert found.exit_code == 0 and "is the input of 1 run(s)" in found.output
+
+
+def test_rotate_starts_a_new_file_chained_to_the_old_one(logged, tmp_path) -> None:
+    log = logged[0]
+    before, head = log.read_bytes(), hashlib.sha256(log.read_bytes().splitlines()[-1]).hexdigest()
+    result = run("audit", log, "--rotate")
+    assert result.exit_code == 0, result.output
+    (old,) = [p for p in log.parent.iterdir() if p.name.startswith("audit-") and p.suffix == ".jsonl"]
+    assert old.read_bytes() == before and f"(3 records, head {head})" in result.output
+    first = records(log)[0]
+    assert first["event"] == "rotated" and first["prev"] == head
+    assert first["continues"] == {"file": old.name, "sha256": sha(old), "records": 3, "head": head}
+    AuditLog(log).append({"event": "desk"})
+    check = AuditLog(log).check()
+    assert check.intact and check.link == "verified" and len(check.records) == 2
+    assert "ends where this log begins" in run("audit", log).output
+
+    lines = before.splitlines()  # the archived file's last record is edited afterwards: its own chain holds
+    old.write_bytes(b"\n".join([*lines[:2], lines[2].replace(b'"rows": 40,', b'"rows": 41,')]) + b"\n")
+    assert AuditLog(old).check().intact
+    result = run("audit", log)
+    assert result.exit_code == 3 and "whose SHA-256 has changed since the rotation" in result.output
+    old.rename(tmp_path / old.name)  # archived elsewhere: the link cannot be checked, and the log says so
+    result = run("audit", log)
+    assert result.exit_code == 0 and "is not beside it, so the link was not checked" in result.output
+
+
+def test_a_broken_log_is_not_rotated(logged) -> None:
+    log = logged[0]
+    lines = log.read_bytes().splitlines()
+    log.write_bytes(b"\n".join([lines[0], lines[2]]) + b"\n")
+    result = run("audit", log, "--rotate")
+    assert result.exit_code == 3 and "a broken log is not rotated" in result.output
+    assert sorted(p.name for p in log.parent.iterdir()) == ["audit.jsonl", "audit.jsonl.lock"]
+
+
+def _append_slowly(path: str, worker: int) -> None:
+    import time
+
+    log = AuditLog(path)
+    for i in range(30):
+        log.append({"event": "desk", "worker": worker, "i": i})
+        time.sleep(0.1)  # 3 s of writing, with the two rotations in the middle
+
+
+def test_rotating_while_others_write_loses_no_record(tmp_path) -> None:
+    """Three writers append while the log is rotated twice: every record lands in exactly one file, and
+    each file chains on from the one before."""
+    import time
+
+    path = tmp_path / "audit.jsonl"
+    AuditLog(path).append({"event": "start"})
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_slowly, args=(str(path), w)) for w in range(3)]
+    for w in workers:
+        w.start()
+    deadline = time.monotonic() + 60
+    while len(path.read_bytes().splitlines()) < 10:  # the writers have started
+        assert time.monotonic() < deadline and all(w.exitcode in (None, 0) for w in workers), "writers failed"
+        time.sleep(0.01)
+    rotated = [AuditLog(path).rotate()[0]]
+    time.sleep(1.05)  # rotated names carry the time to the second
+    rotated.append(AuditLog(path).rotate()[0])
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    files = [*rotated, path]
+    checks = [AuditLog(p).check() for p in files]
+    assert all(c.intact for c in checks) and [c.link for c in checks] == ["", "verified", "verified"]
+    desk = sorted((r["worker"], r["i"]) for c in checks for r in c.records if r["event"] == "desk")
+    assert desk == [(w, i) for w in range(3) for i in range(30)]
+    assert all(any(r["event"] == "desk" for r in c.records) for c in checks)  # each file got some of them
