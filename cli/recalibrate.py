@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import TRAIN_EXTRA_HINT, echo_rejects, reports_errors
+from ._common import (TRAIN_EXTRA_HINT, audit_option, echo_rejects, open_audit, record_run,
+                      reports_errors)
 
 _HELP = """Refit the model's probabilities to a lender's own applicants.
 
@@ -66,9 +67,10 @@ class Rate(click.ParamType):
               "and shift (platt, the default) or the shift alone (intercept).")
 @click.option("--default-rate", "default_rate", type=Rate(), help="The lender's long-run default rate, as 0.045 or "
               "4.5%: shift INPUT's mean P(default) to it; INPUT needs no outcomes.")
+@audit_option
 @reports_errors
 def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str | None, method: str | None,
-                default_rate: float | None) -> None:
+                default_rate: float | None, audit_log: str | None) -> None:
     import importlib.util
 
     from loanscore.runtime.errors import LoanscoreError
@@ -81,8 +83,17 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
     if default_rate is not None and (method or outcome):
         raise click.UsageError("--default-rate fits the shift to a stated rate and reads no outcomes; leave out "
                                f"--{'method' if method else 'outcome'}.")
+    audit = open_audit(audit_log)
     result = run(model_dir, input_path, out, outcome=outcome, default_rate=default_rate,
                  method="default_rate" if default_rate is not None else method or "platt")
+    if audit is not None:
+        from loanscore.runtime.scorer import Scorer
+
+        new = Scorer.load(result.model_dir)
+        record_run(audit, "recalibrate", new, {"input": input_path}, {
+            "from_sha256": new.model.manifest["recalibrations"][-1]["from_sha256"], "method": result.method,
+            "scale": result.scale, "shift": result.shift, "rows": result.rows, "scored": result.scored,
+            "rejected": len(result.rejected)}, 0)
     if result.rejected:
         what = "could not be scored" + (" or lack an outcome" if default_rate is None else "")
         echo_rejects(result.rejected, Path(input_path).name, f"{what}, and are left out of the fit", None)

@@ -256,8 +256,14 @@ def test_exporting_a_run_again_gives_the_same_bytes(lender, tmp_path) -> None:
 
     import onnx
 
-    result = CliRunner().invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "again")])
+    log = tmp_path / "audit.jsonl"  # and says where the model came from
+    result = CliRunner().invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "again"),
+                                       "--audit-log", str(log)])
     assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    manifest = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    assert (record["event"], record["run"], record["model"]["sha256"]) == (
+        "export", str(lender["run"].resolve()), manifest["sha256"])
     other_process = [sys.executable, "-c", "from loanscore.cli.main import main; main()",
                      "export", str(lender["run"]), "--out", str(tmp_path / "fresh")]
     env = {**os.environ, "PYTHONHASHSEED": "12345", "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -214,3 +215,17 @@ def test_outcomes_drawn_at_the_models_own_rate_keep_the_slope(schema, model_dir,
     record = json.loads((tmp_path / "m" / "manifest.json").read_text())["recalibrations"][-1]
     assert abs(record["scale"] - 1) < 1.96 * record["standard_errors"]["scale"]
     assert "it contains 1, so the spread held: --method intercept" in result.output
+
+
+def test_the_audit_log_says_where_a_recalibrated_model_came_from(recalibrated, model_dir, tmp_path) -> None:
+    root = recalibrated[0]
+    log = tmp_path / "audit.jsonl"
+    result = CliRunner().invoke(main, ["recalibrate", str(root / "fit.csv"), "--model", str(model_dir), "--method",
+                                       "intercept", "--out", str(tmp_path / "m"), "--audit-log", str(log)])
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    new = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    old = json.loads((model_dir / "manifest.json").read_text())
+    assert record["event"] == "recalibrate" and record["model"]["sha256"] == new["sha256"]
+    assert record["from_sha256"] == old["sha256"] and record["method"] == "intercept" and record["scale"] == 1.0
+    assert record["input"]["sha256"] == hashlib.sha256((root / "fit.csv").read_bytes()).hexdigest()
