@@ -128,6 +128,10 @@ def _row(r: dict[str, Any]) -> tuple[str, ...]:
         result = f"ΔAUC {r['roc_auc_difference']:+.4f}"
     elif "explained" in r:
         result = f"explained {r['explained']}"
+    elif "from_sha256" in r:
+        result = f"{r.get('method')} from {str(r['from_sha256'])[:12]}"
+    elif "run" in r:
+        result = f"from {Path(str(r['run'])).name}"
     else:
         result = ""
     return (str(r.get("time", "–"))[:19].replace("T", " "), str(r.get("user", "–")), str(r.get("event", "–")),

@@ -229,3 +229,5 @@ def test_the_audit_log_says_where_a_recalibrated_model_came_from(recalibrated, m
     assert record["event"] == "recalibrate" and record["model"]["sha256"] == new["sha256"]
     assert record["from_sha256"] == old["sha256"] and record["method"] == "intercept" and record["scale"] == 1.0
     assert record["input"]["sha256"] == hashlib.sha256((root / "fit.csv").read_bytes()).hexdigest()
+    listing = CliRunner().invoke(main, ["audit", str(log)])
+    assert listing.exit_code == 0 and f"intercept from {old['sha256'][:12]}" in listing.output
