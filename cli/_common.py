@@ -87,7 +87,9 @@ def write_figures(result: Any, output: str | None, plot: str | None, draw: Calla
 
 def audit_option(func: F) -> F:
     """``--audit-log FILE`` (default ``$LOANSCORE_AUDIT_LOG``) on a command that runs the model on applicants."""
-    return click.option("--audit-log", type=click.Path(dir_okay=False), envvar="LOANSCORE_AUDIT_LOG", metavar="FILE",
+    from loanscore.runtime.audit import ENV
+
+    return click.option("--audit-log", type=click.Path(dir_okay=False), envvar=ENV, metavar="FILE",
                         help="Append a record of the run (model and cut-offs, files and their SHA-256, results, user) "
                              "to this hash-chained log; `loanscore audit FILE` checks it. Default: "
                              "$LOANSCORE_AUDIT_LOG, if set.")(func)

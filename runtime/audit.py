@@ -1,7 +1,8 @@
-"""An append-only audit log of scoring runs, each record chained to the one before by its SHA-256.
+"""An append-only audit log of the runs that use or make a model, each record chained to the one before by
+its SHA-256.
 
 A lender must be able to say later which model, with which cut-offs, decided
-on which file, run by whom. ``loanscore score --audit-log FILE`` (or
+on which file, run by whom, and where that model came from. ``loanscore score --audit-log FILE`` (or
 ``$LOANSCORE_AUDIT_LOG``) appends one JSON line per completed run; a desktop
 application records each decision with :meth:`AuditLog.append_score`, and
 anything else (an officer's override) with :meth:`AuditLog.append`. Records
@@ -67,7 +68,8 @@ class AuditCheck:
     continues: dict[str, Any] | None = None
     """The ``rotated`` first record's ``continues``: the file this log carries the chain on from."""
     link: str = ""
-    """How the link to that file checked: ``"verified"``, ``"absent"`` (not beside this log) or ``""``."""
+    """How the link to that file checked: ``"verified"``, ``"broken"``, ``"absent"`` (not beside this log), or
+    ``""`` for a log that continues none."""
 
     @property
     def intact(self) -> bool:
@@ -96,9 +98,7 @@ class AuditLog:
         self.writable()
         with self._locked() as fh:
             prev = _last_line(fh)
-            entry = {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "user": _user(),
-                     "host": platform.node(), **record,
-                     "prev": hashlib.sha256(prev).hexdigest() if prev is not None else None}
+            entry = {**_stamp(), **record, "prev": _hash(prev)}
             fh.seek(0, os.SEEK_END)
             fh.write(json.dumps(entry, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n")
             fh.flush()
@@ -135,7 +135,7 @@ class AuditLog:
         records: list[dict[str, Any]] = []
         prev: bytes | None = None
         for number, line in enumerate(lines, start=1):
-            expected = hashlib.sha256(prev).hexdigest() if prev is not None else None
+            expected = _hash(prev)
             try:
                 record = json.loads(line)
                 if not isinstance(record, dict):
@@ -173,11 +173,9 @@ class AuditLog:
             os.rename(self.path, old)
             digest = file_digest(old)
             n = len(check.records)
-            entry = {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "user": _user(),
-                     "host": platform.node(), "event": ROTATED,
-                     "continues": {"file": old.name, "sha256": digest["sha256"], "records": n,
-                                   "head": hashlib.sha256(head).hexdigest()},
-                     "prev": hashlib.sha256(head).hexdigest()}
+            entry = {**_stamp(), "event": ROTATED, "continues": {"file": old.name, "sha256": digest["sha256"],
+                                                                 "records": n, "head": _hash(head)},
+                     "prev": _hash(head)}
             with open(self.path, "xb") as new:
                 new.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
                 new.flush()
@@ -271,6 +269,11 @@ def _last_line(fh: Any) -> bytes | None:
         raise InputError(f"The audit log {fh.name} ends in a cut-short line; run `loanscore audit {fh.name}` to "
                          "see where, and start a new log or repair it before scoring with it.")
     return lines[-1]
+
+
+def _stamp() -> dict[str, str]:
+    """When, by whom and where a record was written."""
+    return {"time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "user": _user(), "host": platform.node()}
 
 
 def _user() -> str:
