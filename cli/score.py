@@ -64,6 +64,8 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
                    "`loanscore statements -o FILE` writes the model's own, ready to edit.")
+@click.option("--stamp", is_flag=True, help="Add model_id (the first 12 hex digits of the model's SHA-256) and "
+              "scored_at (the run's start, UTC) to every output row: a row copied elsewhere still says what scored it.")
 @audit_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
@@ -80,6 +82,7 @@ def score(
     decline_from: float | None,
     reasons: int,
     statements_path: str | None,
+    stamp: bool,
     audit_log: str | None,
     quiet: bool,
     chunk_rows: int,
@@ -118,7 +121,8 @@ def score(
             numbers=schema.number_names,
         )
     with _Interrupts() as interrupts:
-        code, summary = _run(scorer, reader, output, out_format, quiet, interrupts, reasons)
+        code, summary = _run(scorer, reader, output, out_format, quiet, interrupts, reasons,
+                             _stamp(model) if stamp else None)
     if audit is not None and summary is not None:
         source = ({"path": "--json", "text_sha256": _sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
@@ -131,6 +135,12 @@ def score(
         sys.exit(code)
 
 
+def _stamp(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return {"model_id": model.manifest["sha256"][:12], "scored_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
 def _sha256(text: str) -> str:
     import hashlib
 
@@ -138,7 +148,7 @@ def _sha256(text: str) -> str:
 
 
 def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: _Interrupts,  # type: ignore[no-untyped-def]
-         reasons: int) -> tuple[int, Any]:
+         reasons: int, stamp: dict[str, str] | None = None) -> tuple[int, Any]:
     """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
     the reader of stdout went away first)."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
@@ -150,7 +160,7 @@ def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: 
         with open_output(output) as stream:
             worded = reasons > 0 and bool(scorer.explainer.statements)
             writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0,
-                                                  statements=worded))
+                                                  statements=worded, stamp=stamp))
             summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools

@@ -651,21 +651,23 @@ def _result_columns(reasons: bool, statements: bool = False) -> tuple[str, ...]:
 
 
 class CsvWriter:
-    """Write scored rows as CSV: passthrough columns, then :data:`RESULT_COLUMNS`.
+    """Write scored rows as CSV: passthrough columns, then :data:`RESULT_COLUMNS`, then any ``stamp``.
 
     Probabilities have 6 decimals; a rejected row has an empty probability and
     decision and a non-empty ``error``. Reason codes, when written, are one
     cell such as ``repayment_status +0.213; payment_amount +0.052``; with
-    ``statements``, the next cell words them, in the same order.
+    ``statements``, the next cell words them, in the same order. ``stamp``
+    (column -> value) repeats the same values on every row, e.g. the model that scored it.
     """
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
-                 statements: bool = False):
+                 statements: bool = False, stamp: dict[str, str] | None = None):
         self._passthrough = tuple(passthrough)
         self._reasons = reasons
         self._statements = reasons and statements
+        self._stamp = tuple((stamp or {}).values())
         self._writer = csv.writer(stream, lineterminator="\n")
-        self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements)])
+        self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements), *(stamp or {})])
 
     def write(self, chunk: ScoredChunk) -> None:
         p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
@@ -675,7 +677,8 @@ class CsvWriter:
             results.insert(2, ["; ".join(map(str, row)) for row in _reasons_of(chunk)])
         if self._statements:
             results.insert(3, ["; ".join(r.statement for r in row) for row in _reasons_of(chunk)])
-        self._writer.writerows(zip(*cols, *results))
+        stamp = [[v] * len(p) for v in self._stamp]
+        self._writer.writerows(zip(*cols, *results, *stamp))
 
 
 class JsonLinesWriter:
@@ -685,11 +688,13 @@ class JsonLinesWriter:
     (empty for a rejected row), with ``"statement"`` when the model words its reasons.
     """
 
-    def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False):
+    def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
+                 stamp: dict[str, str] | None = None):
         self._stream = stream
         self._reasons = reasons
-        self._names = (*passthrough, *_result_columns(reasons))
+        self._names = (*passthrough, *_result_columns(reasons), *(stamp or {}))
         self._passthrough = tuple(passthrough)
+        self._stamp = tuple((stamp or {}).values())
 
     def write(self, chunk: ScoredChunk) -> None:
         p = [None if x != x else round(x, 6) for x in chunk.probability.tolist()]
@@ -700,6 +705,7 @@ class JsonLinesWriter:
         results: list[Sequence[Any]] = [p, dec, err, warn]
         if self._reasons:
             results.insert(2, [[r.to_dict() for r in row] for row in _reasons_of(chunk)])
+        results += [[v] * len(p) for v in self._stamp]
         dumps, names = json.dumps, self._names
         self._stream.write(
             "".join(dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in zip(*cols, *results))
@@ -713,13 +719,14 @@ def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
 
 
 def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
-                statements: bool = False) -> CsvWriter | JsonLinesWriter:
-    """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself)."""
+                statements: bool = False, stamp: dict[str, str] | None = None) -> CsvWriter | JsonLinesWriter:
+    """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself);
+    ``stamp``: columns with one value for every row, last."""
     if fmt not in FORMATS:
         raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
     if fmt == "csv":
-        return CsvWriter(stream, passthrough, reasons=reasons, statements=statements)
-    return JsonLinesWriter(stream, passthrough, reasons=reasons)
+        return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp)
+    return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp)
 
 
 @contextmanager

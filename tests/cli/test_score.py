@@ -460,3 +460,28 @@ def test_the_models_statements_written_reworded_and_read_back(score, applicants,
     assert Scorer.load(statements=as_json).explainer.statements == Scorer.load().explainer.statements
     bad = CliRunner().invoke(main, ["statements", "-o", str(tmp_path / "no" / "words.toml")])
     assert bad.exit_code == 2 and "does not exist" in bad.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_stamp_adds_the_model_and_the_time_to_every_row_rejected_ones_too(score, applicants, to_csv, model_dir,
+                                                                          tmp_path, fmt) -> None:
+    import re
+
+    rows = applicants(5, seed=2)
+    rows[3]["AGE"] = "-1"
+    source = tmp_path / "in.csv"
+    source.write_text(to_csv(rows))
+    result = score(source, "--model", model_dir, "--stamp", "--format", fmt, "-q")
+    assert result.exit_code == 1
+    if fmt == "csv":
+        out = list(csv.DictReader(io.StringIO(result.output)))
+        assert list(out[0])[-2:] == ["model_id", "scored_at"]
+    else:
+        out = [json.loads(line) for line in result.output.splitlines()]
+        assert list(out[0])[-2:] == ["model_id", "scored_at"]
+    sha = json.loads((model_dir / "manifest.json").read_text())["sha256"]
+    assert {r["model_id"] for r in out} == {sha[:12]} and len(out) == 5
+    assert len({r["scored_at"] for r in out}) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", out[0]["scored_at"])
+    assert out[3]["error"] and out[3]["model_id"] == sha[:12]
+    plain = score(source, "--model", model_dir, "--format", fmt, "-q")
+    assert "model_id" not in plain.output
