@@ -132,6 +132,8 @@ def _row(r: dict[str, Any]) -> tuple[str, ...]:
         result = f"{r.get('method')} from {str(r['from_sha256'])[:12]}"
     elif "run" in r:
         result = f"from {Path(str(r['run'])).name}"
+    elif "error" in r:
+        result = "not read"
     else:
         result = ""
     return (str(r.get("time", "–"))[:19].replace("T", " "), str(r.get("user", "–")), str(r.get("event", "–")),

@@ -15,6 +15,7 @@ from .report import report
 from .score import score
 from .statements import statements
 from .verify import verify
+from .watch import watch
 
 EPILOG = """\b
 Exit codes:
@@ -35,6 +36,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, explain, statements, monitor, backtest, compare, verify, audit, train, export, recalibrate,
-                generate, report):
+for command in (score, watch, explain, statements, monitor, backtest, compare, verify, audit, train, export,
+                recalibrate, generate, report):
     main.add_command(command)

@@ -95,7 +95,6 @@ def score(
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
 
     # Heavy imports wait until here, so `loanscore --help` stays fast.
-    from loanscore.runtime.audit import file_digest
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_reader
@@ -120,22 +119,31 @@ def score(
             input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns, chunk_rows=chunk_rows,
             numbers=schema.number_names,
         )
-    with _Interrupts() as interrupts:
-        code, summary = _run(scorer, reader, output, out_format, quiet, interrupts, reasons,
-                             _stamp(model) if stamp else None)
+    with Interrupts() as interrupts:
+        code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, reasons,
+                             stamp_columns(model) if stamp else None)
     if audit is not None and summary is not None:
         source = ({"path": "--json", "text_sha256": _sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
                   else input_path)
-        record_run(audit, "score", scorer, {"input": source}, {
-            "output": {**(file_digest(output) if output != "-" else {"path": "stdout"}), "format": out_format},
-            "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
-            "warned": summary.n_warned, "decisions": summary.decisions}, code)
+        log_score(audit, scorer, source, output, out_format, reasons, summary, code)
     if code:
         sys.exit(code)
 
 
-def _stamp(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def log_score(audit, scorer, source: Any, output: str, out_format: str, reasons: int, summary,  # type: ignore[no-untyped-def]
+              code: int) -> None:
+    """The audit record of one scored file (``source``: a path, or a ready description of stdin or --json)."""
+    from loanscore.runtime.audit import file_digest
+
+    record_run(audit, "score", scorer, {"input": source}, {
+        "output": {**(file_digest(output) if output != "-" else {"path": "stdout"}), "format": out_format},
+        "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
+        "warned": summary.n_warned, "decisions": summary.decisions}, code)
+
+
+def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """--stamp's columns: the model and the run's start."""
     from datetime import UTC, datetime
 
     return {"model_id": model.manifest["sha256"][:12], "scored_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -147,7 +155,7 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _run(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: _Interrupts,  # type: ignore[no-untyped-def]
+def score_into(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: Interrupts,  # type: ignore[no-untyped-def]
          reasons: int, stamp: dict[str, str] | None = None) -> tuple[int, Any]:
     """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
     the reader of stdout went away first)."""
@@ -186,7 +194,7 @@ def _summary_line(summary, source: str, output: str) -> str:  # type: ignore[no-
     return f"{text} -> {target} ({summary.seconds:.1f} s, {rate:,.0f} rows/s)"
 
 
-class _Interrupts:
+class Interrupts:
     """Ctrl-C and SIGTERM stop the run, and no output file is committed after either.
 
     The handler raises ``KeyboardInterrupt`` and also records the signal: third-party
@@ -199,7 +207,7 @@ class _Interrupts:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _Interrupts:
+    def __enter__(self) -> Interrupts:
         import signal
         import threading
 

@@ -1,0 +1,159 @@
+"""``loanscore watch``: score every applicant file that lands in a folder (a branch office's hot folder)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._common import audit_option, decision_bands, open_audit, record_run, reports_errors
+from .score import Interrupts, log_score, score_into, stamp_columns
+
+_HELP = """Score each applicant file that appears in INBOX, into --out.
+
+\b
+A file (*.csv, *.jsonl, or either .gz) is taken once its size and time
+have stayed the same for one --interval, so a file still being copied is
+left alone; hidden files and others are ignored (a writer that may pause
+longer than the interval should copy to a hidden name, .NAME.csv, and
+rename it when done). Each is scored as
+`loanscore score` would (all rows kept, bad ones with their error) into
+OUT/NAME.scored.csv (or .jsonl with --format jsonl), written atomically,
+and then moved to INBOX/processed/. A file that cannot be read at all
+(no header, missing columns, not UTF-8) is moved to INBOX/failed/ with
+NAME.error.txt beside it saying why. Names that exist already get the time
+added, so nothing is overwritten. One line per file on stderr; with
+--audit-log, one audit record per file.
+
+\b
+Runs until Ctrl-C or SIGTERM (exit 130; a file being scored then is left
+in INBOX, whole, and no partial output is written); --once scores what is
+there and exits: 0 if every row of every file was scored, 1 if some rows
+were rejected, 2 if some file could not be read.
+
+\b
+Examples:
+  loanscore watch /srv/branch/inbox --out /srv/branch/scored
+  loanscore watch inbox --out scored --once --audit-log audit.jsonl    # from cron or Task Scheduler
+"""
+
+SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
+
+
+@click.command(help=_HELP, short_help="Score each applicant file that appears in a folder (a hot folder).")
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the scored files (created if missing).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False),
+              help="Model directory. Default: the shipped model.")
+@click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the "
+              "model's threshold.")
+@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the "
+              "model's threshold.")
+@click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N", help="Add N reason codes per row.")
+@click.option("--stamp", is_flag=True, help="Add model_id and scored_at to every row (see `loanscore score`).")
+@click.option("--interval", type=click.FloatRange(0.05), default=2.0, show_default=True,
+              help="Seconds between looks at INBOX; a file must stay unchanged this long before it is taken.")
+@click.option("--once", is_flag=True, help="Score the files there now and exit.")
+@audit_option
+@click.option("-q", "--quiet", is_flag=True, help="No line per file on stderr.")
+@reports_errors
+def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, approve_below: float | None,
+          decline_from: float | None, reasons: int, stamp: bool, interval: float, once: bool, audit_log: str | None,
+          quiet: bool) -> None:
+    from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Bands, Scorer
+
+    audit = open_audit(audit_log)
+    model = Model.load(model_dir)
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from))
+    if reasons:
+        scorer.explainer  # noqa: B018 -- a model without a population fails here, before any file is taken
+    for folder in (out_dir, inbox / "processed", inbox / "failed"):
+        folder.mkdir(parents=True, exist_ok=True)
+    if not quiet:
+        click.echo(f"Watching {inbox} every {interval:g} s -> {out_dir} (model {model.manifest['sha256'][:12]}); "
+                   "Ctrl-C stops." if not once else f"Scoring the files in {inbox} -> {out_dir}", err=True)
+    seen: dict[Path, tuple[int, int]] = {}
+    worst, taken = EXIT_OK, 0
+    try:
+        with Interrupts() as interrupts:
+            while True:
+                for path in _ready(inbox, seen, once):
+                    code = _take(path, inbox, out_dir, scorer, out_format, reasons, stamp, interrupts, audit, quiet)
+                    worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
+                    taken += 1
+                if once:
+                    break
+                interrupts.check()
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo(f"Stopped after {taken:,} file{'' if taken == 1 else 's'}; a file being scored, if any, is "
+                   f"still in {inbox}, whole, and has no output.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(worst)
+
+
+def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[Path]:
+    """Applicant files in ``inbox`` unchanged since the last look (all of them with ``once``), oldest name first."""
+    ready = []
+    for path in sorted(inbox.iterdir()):
+        if path.name.startswith(".") or not path.name.lower().endswith(SUFFIXES) or not path.is_file():
+            continue
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # taken away between the listing and now
+            continue
+        signature = (st.st_size, st.st_mtime_ns)
+        if once or seen.get(path) == signature:
+            ready.append(path)
+            seen.pop(path, None)
+        else:
+            seen[path] = signature
+    return ready
+
+
+def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, reasons: int, stamp: bool,
+          interrupts: Interrupts, audit: Any, quiet: bool) -> int:
+    """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/)."""
+    from loanscore.runtime.errors import EXIT_USAGE, LoanscoreError
+    from loanscore.runtime.tabular import open_reader
+
+    schema = scorer.schema
+    stem = path.name[: -len(next(s for s in SUFFIXES if path.name.lower().endswith(s)))]
+    output = _free(out_dir / f"{stem}.scored.{out_format}")
+    try:
+        reader = open_reader(path, schema.input_names, id_column=schema.id, numbers=schema.number_names)
+        code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, reasons,
+                                   stamp_columns(scorer.model) if stamp else None)
+    except LoanscoreError as exc:
+        failed = _free(inbox / "failed" / path.name)
+        path.rename(failed)
+        failed.with_name(failed.name + ".error.txt").write_text(f"{exc}\n", "utf-8")
+        if not quiet:
+            click.echo(f"{path.name}: not scored, moved to {failed.relative_to(inbox)}: {exc}", err=True)
+        record_run(audit, "score", scorer, {"input": failed}, {"error": str(exc)}, EXIT_USAGE)
+        return EXIT_USAGE
+    done = _free(inbox / "processed" / path.name)
+    path.rename(done)
+    if not quiet:
+        click.echo(f"{path.name}: scored {summary.n_scored:,} of {summary.n_rows:,} rows"
+                   + (f", {summary.n_rejected:,} rejected" if summary.n_rejected else "")
+                   + f" -> {output}; moved to {done.relative_to(inbox)}", err=True)
+    log_score(audit, scorer, done, str(output), out_format, reasons, summary, code)
+    return code
+
+
+def _free(path: Path) -> Path:
+    """``path``, or ``path`` with the time added before its suffixes when that name is taken."""
+    if not path.exists():
+        return path
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    base, dot, rest = path.name.partition(".")
+    return path.with_name(f"{base}-{stamp}{dot}{rest}")

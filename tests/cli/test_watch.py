@@ -1,0 +1,95 @@
+"""`loanscore watch`: a hot folder scored file by file, with nothing lost, overwritten or half-written."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+LOANSCORE = [sys.executable, "-c", "import sys; from loanscore.cli.main import main; sys.argv[0] = 'loanscore'; main()"]
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_once_scores_each_file_moves_it_on_and_explains_a_failure(applicants, to_csv, model_dir, tmp_path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    good = applicants(30, seed=1)
+    (inbox / "a.csv").write_text(to_csv(good))
+    some_bad = applicants(5, seed=2)
+    some_bad[2]["AGE"] = "abc"
+    (inbox / "b.csv").write_text(to_csv(some_bad))
+    (inbox / "c.csv").write_text("name,amount\nx,1\n")  # not an applicant file: no model columns
+    (inbox / "notes.txt").write_text("not for scoring")
+    (inbox / ".copying.csv").write_text(to_csv(good))  # hidden: a copy in progress
+    log = tmp_path / "audit.jsonl"
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once",
+                                       "--audit-log", str(log)])
+    assert result.exit_code == 2, result.output  # a file could not be read
+    scored = rows_of(out / "a.scored.csv")
+    alone = CliRunner().invoke(main, ["score", str(inbox / "processed" / "a.csv"), "--model", str(model_dir), "-q"])
+    assert scored == list(csv.DictReader(alone.output.splitlines()))  # exactly what `score` writes
+    b = rows_of(out / "b.scored.csv")
+    assert len(b) == 5 and "AGE must be a number" in b[2]["error"] and b[0]["decision"]
+    assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["a.csv", "b.csv"]
+    assert sorted(p.name for p in (inbox / "failed").iterdir()) == ["c.csv", "c.csv.error.txt"]
+    assert "lacks the required columns" in (inbox / "failed" / "c.csv.error.txt").read_text()
+    assert sorted(p.name for p in inbox.iterdir()) == [".copying.csv", "failed", "notes.txt", "processed"]
+    assert "b.csv: scored 4 of 5 rows, 1 rejected" in result.output
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(Path(r["input"]["path"]).name, r["exit"]) for r in records] == [("a.csv", 0), ("b.csv", 1), ("c.csv", 2)]
+    assert records[0]["output"]["path"] == str((out / "a.scored.csv").resolve())
+
+
+def test_a_name_seen_before_gets_a_new_output_and_nothing_is_overwritten(applicants, to_csv, model_dir,
+                                                                         tmp_path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    for seed in (1, 2):
+        (inbox / "day.jsonl").write_text("".join(json.dumps(r) + "\n" for r in applicants(3, seed=seed)))
+        result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir),
+                                           "--once", "--format", "jsonl", "--stamp"])
+        assert result.exit_code == 0, result.output
+    outputs = sorted(out.iterdir(), key=lambda p: p.name != "day.scored.jsonl")  # the first run's, then the second's
+    assert len(outputs) == 2 and outputs[0].name == "day.scored.jsonl" and outputs[1].name.startswith("day-")
+    assert len(list((inbox / "processed").iterdir())) == 2
+    first, second = ([json.loads(line) for line in p.read_text().splitlines()] for p in outputs)
+    assert first[0]["ID"] == "1" and first != second and first[0]["model_id"] == second[0]["model_id"]
+
+
+def test_it_waits_for_a_file_to_settle_and_stops_cleanly_on_a_signal(applicants, to_csv, model_dir,
+                                                                     tmp_path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    watcher = subprocess.Popen([*LOANSCORE, "watch", str(inbox), "--out", str(out), "--model", str(model_dir),
+                                "--interval", "1"], stderr=subprocess.PIPE, text=True)
+    try:
+        growing = inbox / "late.csv"
+        text = to_csv(applicants(40, seed=3))
+        for k in range(4):  # written in four parts, 0.4 s apart (under the interval): never taken half-written
+            with open(growing, "a") as fh:
+                fh.write(text[k * len(text) // 4 : (k + 1) * len(text) // 4])
+            time.sleep(0.4)
+            assert k == 3 or not (out / "late.scored.csv").exists()
+        deadline = time.monotonic() + 60
+        while not (inbox / "processed" / "late.csv").exists():
+            assert time.monotonic() < deadline and watcher.poll() is None, "the watcher did not take the file"
+            time.sleep(0.1)
+        assert len(rows_of(out / "late.scored.csv")) == 40
+    finally:
+        watcher.send_signal(signal.SIGTERM if os.name != "nt" else signal.SIGINT)
+        _, err = watcher.communicate(timeout=60)
+    assert watcher.returncode == 130, err
+    assert "late.csv: scored 40 of 40 rows" in err and "Stopped after 1 file;" in err
