@@ -122,6 +122,7 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
 def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, reasons: int, stamp: bool,
           interrupts: Interrupts, audit: Any, quiet: bool) -> int:
     """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/)."""
+    from loanscore.runtime.audit import file_digest
     from loanscore.runtime.errors import EXIT_USAGE, LoanscoreError
     from loanscore.runtime.tabular import open_reader
 
@@ -133,21 +134,46 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, 
         code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, reasons,
                                    stamp_columns(scorer.model) if stamp else None)
     except LoanscoreError as exc:
-        failed = _free(inbox / "failed" / path.name)
-        path.rename(failed)
+        if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
+            if not quiet:
+                click.echo(f"{path.name}: gone from {inbox} before it was scored; skipped.", err=True)
+            return EXIT_OK
+        failed = _move(path, inbox / "failed")
+        if failed is None:
+            return EXIT_OK
         failed.with_name(failed.name + ".error.txt").write_text(f"{exc}\n", "utf-8")
         if not quiet:
             click.echo(f"{path.name}: not scored, moved to {failed.relative_to(inbox)}: {exc}", err=True)
         record_run(audit, "score", scorer, {"input": failed}, {"error": str(exc)}, EXIT_USAGE)
         return EXIT_USAGE
-    done = _free(inbox / "processed" / path.name)
-    path.rename(done)
+    source = file_digest(path) if audit is not None and path.exists() else {"path": str(path.resolve())}
+    done = _move(path, inbox / "processed")
     if not quiet:
         click.echo(f"{path.name}: scored {summary.n_scored:,} of {summary.n_rows:,} rows"
                    + (f", {summary.n_rejected:,} rejected" if summary.n_rejected else "")
-                   + f" -> {output}; moved to {done.relative_to(inbox)}", err=True)
-    log_score(audit, scorer, done, str(output), out_format, reasons, summary, code)
+                   + f" -> {output}; " + (f"moved to {done.relative_to(inbox)}" if done else
+                                          "it was gone from the inbox before it could be moved"), err=True)
+    log_score(audit, scorer, {**source, "moved_to": str(done.resolve()) if done else None}, str(output), out_format,
+              reasons, summary, code)
     return code
+
+
+def _move(path: Path, folder: Path) -> Path | None:
+    """Move ``path`` into ``folder`` under a free name (``None``: someone took it away first); a move that fails
+    otherwise stops the watcher with a clear error, since it would fail again for every file."""
+    from loanscore.runtime.errors import InputError
+
+    target = _free(folder / path.name)
+    try:
+        path.rename(target)
+    except FileNotFoundError:
+        if not path.exists():
+            return None
+        raise InputError(f"Cannot move {path} to {target}: {folder} is missing.") from None
+    except OSError as exc:
+        raise InputError(f"Cannot move {path} to {target}: {exc.strerror or exc}. Check that {folder} is writable "
+                         "and on the same drive as the inbox.") from None
+    return target
 
 
 def _free(path: Path) -> Path:

@@ -51,6 +51,10 @@ def test_once_scores_each_file_moves_it_on_and_explains_a_failure(applicants, to
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(Path(r["input"]["path"]).name, r["exit"]) for r in records] == [("a.csv", 0), ("b.csv", 1), ("c.csv", 2)]
     assert records[0]["output"]["path"] == str((out / "a.scored.csv").resolve())
+    done = inbox / "processed" / "a.csv"  # recorded where it was scored, by content, and where it went
+    assert records[0]["input"]["path"] == str((inbox / "a.csv").resolve())
+    assert records[0]["input"]["moved_to"] == str(done.resolve())
+    assert CliRunner().invoke(main, ["audit", str(log), "--file", str(done)]).exit_code == 0
 
 
 def test_a_name_seen_before_gets_a_new_output_and_nothing_is_overwritten(applicants, to_csv, model_dir,
