@@ -121,7 +121,7 @@ def score(
         )
     with Interrupts() as interrupts:
         code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, reasons,
-                             stamp_columns(model) if stamp else None)
+                                   stamp_columns(model) if stamp else None)
     if audit is not None and summary is not None:
         source = ({"path": "--json", "text_sha256": _sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
@@ -131,8 +131,8 @@ def score(
         sys.exit(code)
 
 
-def log_score(audit, scorer, source: Any, output: str, out_format: str, reasons: int, summary,  # type: ignore[no-untyped-def]
-              code: int) -> None:
+def log_score(audit, scorer, source: Any, output: str, out_format: str,  # type: ignore[no-untyped-def]
+              reasons: int, summary, code: int) -> None:
     """The audit record of one scored file (``source``: a path, or a ready description of stdin or --json)."""
     from loanscore.runtime.audit import file_digest
 
@@ -146,7 +146,8 @@ def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """--stamp's columns: the model and the run's start."""
     from datetime import UTC, datetime
 
-    return {"model_id": model.manifest["sha256"][:12], "scored_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"model_id": model.manifest["sha256"][:12],
+            "scored_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def _sha256(text: str) -> str:
@@ -155,8 +156,8 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def score_into(scorer, reader, output: str, out_format: str, quiet: bool, interrupts: Interrupts,  # type: ignore[no-untyped-def]
-         reasons: int, stamp: dict[str, str] | None = None) -> tuple[int, Any]:
+def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # type: ignore[no-untyped-def]
+               interrupts: Interrupts, reasons: int, stamp: dict[str, str] | None = None) -> tuple[int, Any]:
     """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
     the reader of stdout went away first)."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
