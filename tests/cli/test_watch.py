@@ -78,11 +78,11 @@ def test_it_waits_for_a_file_to_settle_and_stops_cleanly_on_a_signal(applicants,
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     watcher = subprocess.Popen([*LOANSCORE, "watch", str(inbox), "--out", str(out), "--model", str(model_dir),
-                                "--interval", "1"], stderr=subprocess.PIPE, text=True)
+                                "--interval", "2"], stderr=subprocess.PIPE, text=True)
     try:
         growing = inbox / "late.csv"
         text = to_csv(applicants(40, seed=3))
-        for k in range(4):  # written in four parts, 0.4 s apart (under the interval): never taken half-written
+        for k in range(4):  # written in four parts, 0.4 s apart (well under the interval): never taken half-written
             with open(growing, "a") as fh:
                 fh.write(text[k * len(text) // 4 : (k + 1) * len(text) // 4])
             time.sleep(0.4)
