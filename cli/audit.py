@@ -25,6 +25,10 @@ chain cannot show a rewrite of every line after some point, or a cut tail.
 scores file what the model produced, unchanged, and which model, cut-offs
 and user produced it? It exits 3 if no run in the log read or wrote it.
 
+--daily sums the decisions of each day (UTC) and model instead: runs, rows,
+the share approved, sent to review and declined, and rows rejected; a
+shift in the approval rate shows here first.
+
 --rotate renames LOG with the time (audit-20261206T053500Z.jsonl) and starts
 LOG again with a record chained to the old file's head; checking LOG then
 also checks that link while the old file lies beside it.
@@ -34,6 +38,7 @@ Examples:
   loanscore audit /var/log/loanscore/audit.jsonl
   loanscore audit audit.jsonl --last 50
   loanscore audit audit.jsonl --file scores_2026-12-06.csv
+  loanscore audit audit.jsonl --daily
   loanscore audit audit.jsonl --rotate
 """
 
@@ -44,9 +49,10 @@ Examples:
 @click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Find the runs that read or wrote this file (by SHA-256), instead of listing the latest. "
                    "Repeatable.")
+@click.option("--daily", is_flag=True, help="Each day's and model's decisions, instead of the latest records.")
 @click.option("--rotate", is_flag=True, help="Rename LOG with the time and start it again, chained to the old file.")
 @reports_errors
-def audit(log: Path, last: int, files: tuple[Path, ...], rotate: bool) -> None:
+def audit(log: Path, last: int, files: tuple[Path, ...], daily: bool, rotate: bool) -> None:
     from loanscore.runtime.audit import AuditLog
     from loanscore.runtime.errors import VerificationError
     from loanscore.runtime.integrity import sha256_file
@@ -78,7 +84,9 @@ def audit(log: Path, last: int, files: tuple[Path, ...], rotate: bool) -> None:
                        f"decline from {cut.get('decline_from')}; recorded as {(r.get(role) or {}).get('path')}")
     if files:
         click.echo("")
-    shown = check.records[-last:] if last and not files else []
+    if daily:
+        click.echo(_daily(check.records) + "\n")
+    shown = check.records[-last:] if last and not files and not daily else []
     if shown:
         click.echo(_table(shown))
         click.echo("")
@@ -97,6 +105,31 @@ def audit(log: Path, last: int, files: tuple[Path, ...], rotate: bool) -> None:
         raise VerificationError(f"{len(unknown)} of {len(files)} files are in no run of {log}: "
                                 f"{', '.join(str(p) for p in unknown)}. A file changed after its run hashes "
                                 "differently.")
+
+
+def _daily(records: list[dict[str, Any]]) -> str:
+    """Scoring records summed by day (UTC) and model: what share of the scored rows each decision took."""
+    days: dict[tuple[str, str], dict[str, int]] = {}
+    for r in records:
+        if r.get("event") not in ("score", "score_one") or not isinstance(r.get("decisions"), dict):
+            continue
+        key = (str(r.get("time", ""))[:10], str((r.get("model") or {}).get("sha256", "–"))[:12])
+        day = days.setdefault(key, dict.fromkeys(("runs", "rows", "scored", "rejected", "approve", "review",
+                                                  "decline"), 0))
+        day["runs"] += 1
+        for k in ("rows", "scored", "rejected"):
+            day[k] += int(r.get(k) or 0)
+        for k in ("approve", "review", "decline"):
+            day[k] += int(r["decisions"].get(k) or 0)
+    if not days:
+        return "No scoring records in this log."
+    header = ("day (UTC)", "model", "runs", "rows", "approved", "review", "declined", "rejected")
+    rows = [header] + [(d, m, f"{v['runs']:,}", f"{v['rows']:,}",
+                        *(f"{v[k] / v['scored']:.1%}" if v["scored"] else "–" for k in ("approve", "review", "decline")),
+                        f"{v['rejected']:,}") for (d, m), v in sorted(days.items())]
+    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
+    return "\n".join("  ".join(c.rjust(w) if j >= 2 else c.ljust(w) for j, (c, w) in
+                               enumerate(zip(r, widths, strict=True))).rstrip() for r in rows)
 
 
 def _table(records: list[dict[str, Any]]) -> str:

@@ -322,3 +322,34 @@ def test_rotating_while_others_write_loses_no_record(tmp_path) -> None:
     desk = sorted((r["worker"], r["i"]) for c in checks for r in c.records if r["event"] == "desk")
     assert desk == [(w, i) for w in range(3) for i in range(30)]
     assert all(any(r["event"] == "desk" for r in c.records) for c in checks)  # each file got some of them
+
+
+def _chain(path: Path, records: list[dict]) -> None:
+    """A valid log of ``records`` as given (times included), chained as AuditLog.append chains them."""
+    prev, lines = None, []
+    for r in records:
+        line = json.dumps({**r, "prev": prev}).encode()
+        lines.append(line)
+        prev = hashlib.sha256(line).hexdigest()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def test_daily_sums_each_days_and_models_decisions(tmp_path) -> None:
+    def run_record(time: str, model: str, approve: int, review: int, decline: int, rejected: int) -> dict:
+        return {"time": time, "event": "score", "model": {"sha256": model * 64}, "rows": approve + review + decline
+                + rejected, "scored": approve + review + decline, "rejected": rejected,
+                "decisions": {"approve": approve, "review": review, "decline": decline}}
+
+    log = tmp_path / "audit.jsonl"
+    _chain(log, [run_record("2026-12-01T09:00:00Z", "a", 60, 0, 40, 2),
+                 run_record("2026-12-01T15:00:00Z", "a", 20, 10, 70, 0),
+                 {"time": "2026-12-01T16:00:00Z", "event": "backtest", "verdict": "pass"},
+                 run_record("2026-12-02T10:00:00Z", "a", 1, 0, 0, 0),
+                 run_record("2026-12-02T11:00:00Z", "b", 3, 1, 0, 0)])
+    result = run("audit", log, "--daily")
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines()[:4]]
+    assert lines[0] == ["day", "(UTC)", "model", "runs", "rows", "approved", "review", "declined", "rejected"]
+    assert lines[1] == ["2026-12-01", "aaaaaaaaaaaa", "2", "202", "40.0%", "5.0%", "55.0%", "2"]
+    assert lines[2] == ["2026-12-02", "aaaaaaaaaaaa", "1", "1", "100.0%", "0.0%", "0.0%", "0"]
+    assert lines[3] == ["2026-12-02", "bbbbbbbbbbbb", "1", "4", "75.0%", "25.0%", "0.0%", "0"]
