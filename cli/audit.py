@@ -124,20 +124,22 @@ def _daily(records: list[dict[str, Any]]) -> str:
     if not days:
         return "No scoring records in this log."
     header = ("day (UTC)", "model", "runs", "rows", "approved", "review", "declined", "rejected")
+    shares = ("approve", "review", "decline")
     rows = [header] + [(d, m, f"{v['runs']:,}", f"{v['rows']:,}",
-                        *(f"{v[k] / v['scored']:.1%}" if v["scored"] else "–" for k in ("approve", "review", "decline")),
+                        *(f"{v[k] / v['scored']:.1%}" if v["scored"] else "–" for k in shares),
                         f"{v['rejected']:,}") for (d, m), v in sorted(days.items())]
-    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
-    return "\n".join("  ".join(c.rjust(w) if j >= 2 else c.ljust(w) for j, (c, w) in
-                               enumerate(zip(r, widths, strict=True))).rstrip() for r in rows)
+    return _aligned(rows, right=set(range(2, len(header))))
 
 
 def _table(records: list[dict[str, Any]]) -> str:
     header = ("time (UTC)", "user", "event", "model", "input", "rows", "approve", "review", "decline", "rejected",
               "result", "exit")
-    rows = [header] + [_row(r) for r in records]
-    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
-    right = {5, 6, 7, 8, 9, 11}
+    return _aligned([header] + [_row(r) for r in records], right={5, 6, 7, 8, 9, 11})
+
+
+def _aligned(rows: list[tuple[str, ...]], right: set[int]) -> str:
+    """A plain-text table: columns as wide as their widest cell, those in ``right`` aligned right."""
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in
                                enumerate(zip(r, widths, strict=True))).rstrip() for r in rows)
 
