@@ -67,10 +67,12 @@ class Rate(click.ParamType):
               "and shift (platt, the default) or the shift alone (intercept).")
 @click.option("--default-rate", "default_rate", type=Rate(), help="The lender's long-run default rate, as 0.045 or "
               "4.5%: shift INPUT's mean P(default) to it; INPUT needs no outcomes.")
+@click.option("--plot", metavar="FILE.svg", help="Also draw calibration by decile before and after (with outcomes) "
+              "and the map itself (SVG, atomically).")
 @audit_option
 @reports_errors
 def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str | None, method: str | None,
-                default_rate: float | None, audit_log: str | None) -> None:
+                default_rate: float | None, plot: str | None, audit_log: str | None) -> None:
     import importlib.util
 
     from loanscore.runtime.errors import LoanscoreError
@@ -86,6 +88,14 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
     audit = open_audit(audit_log)
     result = run(model_dir, input_path, out, outcome=outcome, default_rate=default_rate,
                  method="default_rate" if default_rate is not None else method or "platt")
+    if plot:
+        from loanscore.export.recalibration_plot import render_svg
+        from loanscore.runtime.tabular import open_output
+
+        with open_output(plot) as stream:
+            stream.write(render_svg(result.probabilities, result.outcomes, result.scale, result.shift,
+                                    result.threshold["value"], f"Recalibrated ({result.method}) on "
+                                    f"{Path(input_path).name}: {result.scored:,} applicants"))
     if audit is not None:
         from loanscore.runtime.scorer import Scorer
 

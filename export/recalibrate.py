@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,9 @@ class Recalibration:
     after: dict[str, float]
     threshold: dict[str, Any]
     max_abs_diff: float
+    probabilities: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
+    """The scored rows' probabilities before the map (for ``--plot``)."""
+    outcomes: np.ndarray | None = field(repr=False, default=None)
 
 
 def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path, *, outcome: str | None = None,
@@ -173,7 +176,7 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         write_model_card(staging, name=out.name)
     record = manifest["recalibrations"][-1]
     return Recalibration(out, method, scale, shift, errors, rows, len(p), rejected, record["before"], record["after"],
-                         threshold, diff)
+                         threshold, diff, p, y)
 
 
 def _fit(method: str, p: np.ndarray, y: np.ndarray | None, rate: float | None,

@@ -14,7 +14,7 @@ import numpy as np
 
 from .backtest import Backtest
 from .performance import Z_95, declined_counts
-from .svg import BLUE, GREY, RED, document, line, text
+from .svg import BLUE, GREY, RED, document, line, polyline, text
 
 SIZE = 300  # each panel's plotting area, in pixels
 LEFT, TOP, GAP = 60, 62, 110
@@ -63,8 +63,7 @@ def render_svg(result: Backtest) -> str:
                  f"ROC: {result.discrimination}")
     out.append(_line(right, 0, 0, 1, 1, GREY, dash=True))
     if not math.isnan(auc):
-        points = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in (_xy(right, a, b) for a, b in roc_points(result.outcomes, result.probabilities)))
-        out.append(f'<polyline points="{points}" fill="none" stroke="{BLUE}" stroke-width="2"/>')
+        out.append(polyline([_xy(right, a, b) for a, b in roc_points(result.outcomes, result.probabilities)], BLUE))
         lo, hi = result.auc_interval
         legend = [f"AUC {auc:.4f} (95 % {lo:.4f}–{hi:.4f})"] + ([f"development {dev:.4f}"] if dev is not None else [])
     else:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .backtest_plot import LEFT, SIZE, TOP, GAP, _axes, _line, _xy, roc_points
 from .compare import Comparison
-from .svg import BLUE, GREY, ORANGE, bar, document, line, text
+from .svg import BLUE, GREY, ORANGE, bar, document, line, polyline, text
 
 
 def strategy_points(y: np.ndarray, p: np.ndarray, most: int = 400) -> list[tuple[float, float]]:
@@ -49,7 +49,7 @@ def render_svg(result: Comparison) -> str:
     legend = []
     for side, p, colour in sides:
         if not math.isnan(side.metrics["roc_auc"]):
-            out.append(_polyline([_xy(left, a, b) for a, b in roc_points(y, p)], colour))
+            out.append(polyline([_xy(left, a, b) for a, b in roc_points(y, p)], colour))
         legend.append((f"{side.name}: AUC {side.metrics['roc_auc']:.4f}", colour))
     for k, (words, colour) in enumerate(reversed(legend)):
         out.append(text(left + SIZE - 8, TOP + SIZE - 10 - 16 * k, words, anchor="end", colour=colour))
@@ -58,7 +58,7 @@ def render_svg(result: Comparison) -> str:
     out += _axes(right, "share approved (lowest scores first)", "default rate among the approved",
                  "What each would approve, at what loss", top=top)
     for side, p, colour in sides:
-        out.append(_polyline([_xy(right, a, min(b, top), top) for a, b in strategy_points(y, p)], colour))
+        out.append(polyline([_xy(right, a, min(b, top), top) for a, b in strategy_points(y, p)], colour))
         m = side.metrics
         cm = m["confusion_matrix"]
         approved = cm["tn"] + cm["fn"]
@@ -108,11 +108,6 @@ def _segment_panels(result: Comparison, y0: float, width: float) -> tuple[list[s
                         anchor="end", colour=GREY, size=10))
         y += 56
     return out, y - y0
-
-
-def _polyline(points: list[tuple[float, float]], colour: str) -> str:
-    return (f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" stroke="{colour}" '
-            'stroke-width="2"/>')
 
 
 def _ceiling(rate: float) -> float:

@@ -32,10 +32,16 @@ def line(x1: float, y1: float, x2: float, y2: float, colour: str, *, width: floa
     return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" stroke-width="{width}"{style}/>'
 
 
+def polyline(points: list[tuple[float, float]], colour: str, *, width: float = 2) -> str:
+    """A curve through ``points`` (pixels)."""
+    return (f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" stroke="{colour}" '
+            f'stroke-width="{width:g}"/>')
+
+
 def bar(x: float, y: float, width: float, height: float, colour: str, tip: str) -> str:
     """A filled rectangle whose tooltip (``tip``) gives the figures it stands for."""
     return (f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height:.1f}" fill="{colour}">'
             f"<title>{escape(tip)}</title></rect>")
 
 
-__all__ = ["BLUE", "GREY", "ORANGE", "RED", "bar", "document", "line", "text"]
+__all__ = ["BLUE", "GREY", "ORANGE", "RED", "bar", "document", "line", "polyline", "text"]

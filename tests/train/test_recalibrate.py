@@ -231,3 +231,28 @@ def test_the_audit_log_says_where_a_recalibrated_model_came_from(recalibrated, m
     assert record["input"]["sha256"] == hashlib.sha256((root / "fit.csv").read_bytes()).hexdigest()
     listing = CliRunner().invoke(main, ["audit", str(log)])
     assert listing.exit_code == 0 and f"intercept from {old['sha256'][:12]}" in listing.output
+
+
+def test_the_plot_shows_calibration_before_and_after_and_the_map(recalibrated, model_dir, tmp_path) -> None:
+    import xml.etree.ElementTree as ET
+
+    root, _, _, p, y, _ = recalibrated
+    result = CliRunner().invoke(main, ["recalibrate", str(root / "fit.csv"), "--model", str(model_dir), "--out",
+                                       str(tmp_path / "m"), "--plot", str(tmp_path / "r.svg")])
+    assert result.exit_code == 0, result.output
+    svg = ET.parse(tmp_path / "r.svg").getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    tips = [c.find(f"{ns}title").text for c in svg.findall(f"{ns}circle")]
+    assert len(tips) == 20  # ten deciles, before and after
+    record = json.loads((tmp_path / "m" / "manifest.json").read_text())["recalibrations"][-1]
+    top = np.argsort(p, kind="mergesort")[-300:]  # the riskiest decile: before, then after the map
+    assert f"before: mean P {p[top].mean():.3f}, observed {y[top].mean():.3f}" in tips
+    assert f"after: mean P {mapped(p[top], record['scale'], record['shift']).mean():.3f}" in " ".join(tips)
+    texts = " ".join(t.text or "" for t in svg.iter(f"{ns}text"))
+    assert f"sigmoid({record['scale']:.3f} logit P {record['shift']:+.3f})" in texts
+    assert "that is P" in texts
+
+    CliRunner().invoke(main, ["recalibrate", str(root / "fit.csv"), "--model", str(model_dir), "--default-rate",
+                              "0.1", "--out", str(tmp_path / "m2"), "--plot", str(tmp_path / "r2.svg")])
+    only_map = ET.parse(tmp_path / "r2.svg").getroot()
+    assert not only_map.findall(f"{ns}circle") and "Calibration by decile" not in ET.tostring(only_map, "unicode")
