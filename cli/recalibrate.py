@@ -85,6 +85,8 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
     if default_rate is not None and (method or outcome):
         raise click.UsageError("--default-rate fits the shift to a stated rate and reads no outcomes; leave out "
                                f"--{'method' if method else 'outcome'}.")
+    if plot and not Path(plot).resolve().parent.is_dir():  # before the model is written, not after
+        raise click.UsageError(f"--plot {plot}: the folder {Path(plot).parent} does not exist.")
     audit = open_audit(audit_log)
     result = run(model_dir, input_path, out, outcome=outcome, default_rate=default_rate,
                  method="default_rate" if default_rate is not None else method or "platt")
