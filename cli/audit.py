@@ -147,7 +147,7 @@ def _aligned(rows: list[tuple[str, ...]], right: set[int]) -> str:
 def _row(r: dict[str, Any]) -> tuple[str, ...]:
     decisions = r.get("decisions") or {}
     model = r.get("model") or {}
-    sources = r.get("input") or []
+    sources = r.get("input") or r.get("data") or []
     sources = sources if isinstance(sources, list) else [sources]
     names = [str(s.get("path")) if s.get("path") in ("stdin", "--json", "record") else Path(str(s.get("path"))).name
              for s in sources if isinstance(s, dict)]
@@ -165,6 +165,8 @@ def _row(r: dict[str, Any]) -> tuple[str, ...]:
         result = f"explained {r['explained']}"
     elif "from_sha256" in r:
         result = f"{r.get('method')} from {str(r['from_sha256'])[:12]}"
+    elif r.get("event") == "train":
+        result = f"run {Path(str(r.get('run'))).name}"
     elif "run" in r:
         result = f"from {Path(str(r['run'])).name}"
     elif "error" in r:

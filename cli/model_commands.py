@@ -52,12 +52,12 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               help="Cost of declining an applicant who would have repaid (cost rules).")
 @click.option("--approval-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.75,
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
+@audit_option
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epochs: int | None, seed: int,
           ensemble: int | None, teacher: float, monotone: float | None, monotone_roles: str, monotone_scope: str,
-          amounts: str,
-          class_weight: str, threshold_rule: str, cost_default: float, cost_decline_good: float,
-          approval_rate: float) -> None:
+          amounts: str, class_weight: str, threshold_rule: str, cost_default: float, cost_decline_good: float,
+          approval_rate: float, audit_log: str | None) -> None:
     """Train the LSTM-CNN on labelled applicants and write RUN_DIR.
 
     Progress is shown per epoch; the same command and seed give the same model.
@@ -93,7 +93,14 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epo
         config = replace(config, network=replace(config.network, max_epochs=epochs))
     if ensemble is not None:
         config = replace(config, ensemble=ensemble)
+    audit = open_audit(audit_log)
     run_training(data, run_dir, schema=schema, config=config)
+    if audit is not None:  # the first link of a model's history: which data, which settings
+        from loanscore.runtime.audit import file_digest, loanscore_version
+
+        audit.append({"event": "train", "loanscore": loanscore_version(), "data": file_digest(data),
+                      "run": str(run_dir.resolve()), "schema": schema.name,
+                      "left_out": [c for c in without.split(",") if c], "config": config.to_dict(), "exit": 0})
 
 
 @click.command()

@@ -227,7 +227,7 @@ def file_digest(path: str | Path) -> dict[str, Any]:
 
 def decided_by(scorer: Any) -> dict[str, Any]:
     """What decides in a scoring record: the loanscore version, the model (folder, SHA-256) and the cut-offs."""
-    return {"loanscore": _version(),
+    return {"loanscore": loanscore_version(),
             "model": {"path": str(scorer.model.directory.resolve()), "sha256": scorer.model.manifest["sha256"]},
             "cutoffs": {"approve_below": scorer.bands.approve_below, "decline_from": scorer.bands.decline_from}}
 
@@ -238,7 +238,8 @@ def record_sha256(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _version() -> str:
+def loanscore_version() -> str:
+    """The installed loanscore's version, as records name it."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

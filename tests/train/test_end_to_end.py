@@ -53,7 +53,7 @@ def lender(tmp_path_factory) -> dict[str, Path]:
     run, model = base / "run", base / "model"
     runner = CliRunner()
     result = runner.invoke(main, ["train", "--data", str(data), "--out", str(run), "--schema", str(schema_path),
-                                  "--epochs", "2", "--seed", "3"])
+                                  "--epochs", "2", "--seed", "3", "--audit-log", str(base / "audit.jsonl")])
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["export", str(run), "--out", str(model), "--data", str(data)])
     assert result.exit_code == 0, result.output
@@ -70,6 +70,19 @@ def test_run_dir_holds_model_preprocessing_metrics_and_threshold(lender) -> None
     assert sum(v["confusion_matrix"].values()) == v["n"] == 300
     assert metrics["threshold"]["rule"] == "cost" and 0 < metrics["threshold"]["value"] < 1
     assert v["roc_auc"] > 0.6, "the generated data carries a signal a 2-epoch model should pick up"
+
+
+def test_the_audit_log_says_which_data_and_settings_a_run_came_from(lender) -> None:
+    import hashlib
+
+    (record,) = [json.loads(line) for line in (lender["base"] / "audit.jsonl").read_text().splitlines()]
+    run = json.loads((lender["run"] / "run.json").read_text())
+    assert record["event"] == "train" and record["run"] == str(lender["run"].resolve())
+    assert record["data"]["sha256"] == hashlib.sha256(lender["data"].read_bytes()).hexdigest()
+    assert record["config"]["seed"] == 3 and record["config"]["network"]["max_epochs"] == 2
+    assert record["config"] == run["config"] and record["schema"] == LENDER_SCHEMA["name"]
+    listing = CliRunner().invoke(main, ["audit", str(lender["base"] / "audit.jsonl")])
+    assert listing.exit_code == 0 and "train.csv" in listing.output and "run run" in listing.output
 
 
 def test_export_writes_one_graph_with_raw_inputs(lender) -> None:
