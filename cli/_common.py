@@ -86,10 +86,10 @@ def write_figures(result: Any, output: str | None, plot: str | None, draw: Calla
 
 
 def audit_option(func: F) -> F:
-    """``--audit-log FILE`` (default ``$LOANSCORE_AUDIT_LOG``) on a command that runs the model on applicants."""
-    from loanscore.runtime.audit import ENV
+    """``--audit-log FILE`` (default ``$LOANSCORE_AUDIT_LOG``) on a command that runs the model on applicants.
 
-    return click.option("--audit-log", type=click.Path(dir_okay=False), envvar=ENV, metavar="FILE",
+    The audit module is imported only when a log is named (:func:`open_audit`), not at every start."""
+    return click.option("--audit-log", type=click.Path(dir_okay=False), envvar="LOANSCORE_AUDIT_LOG", metavar="FILE",
                         help="Append a record of the run (model and cut-offs, files and their SHA-256, results, user) "
                              "to this hash-chained log; `loanscore audit FILE` checks it. Default: "
                              "$LOANSCORE_AUDIT_LOG, if set.")(func)

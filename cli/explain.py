@@ -159,9 +159,9 @@ def explain(
                    err=True)
     code = EXIT_ROWS_REJECTED if rejected else EXIT_OK
     if audit is not None:  # a case review reads applicants' data: who looked at which, with which model
-        import hashlib
+        from loanscore.runtime.audit import text_sha256
 
-        source = ({"path": "--json", "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        source = ({"path": "--json", "text_sha256": text_sha256(text)}
                   if json_text is not None else input_path)
         files = {"input": source, "output": {"path": "stdout"} if output == "-" else output,
                  **({"plot": plot} if drawn else {})}

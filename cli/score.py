@@ -123,7 +123,9 @@ def score(
         code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, reasons,
                                    stamp_columns(model) if stamp else None)
     if audit is not None and summary is not None:
-        source = ({"path": "--json", "text_sha256": _sha256(text)} if json_text is not None else
+        from loanscore.runtime.audit import text_sha256
+
+        source = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
                   else input_path)
         log_score(audit, scorer, source, output, out_format, reasons, summary, code)
@@ -148,12 +150,6 @@ def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
     return {"model_id": model.manifest["sha256"][:12],
             "scored_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-
-
-def _sha256(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # type: ignore[no-untyped-def]

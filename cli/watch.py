@@ -101,8 +101,9 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, ap
 
 
 def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[Path]:
-    """Applicant files in ``inbox`` unchanged since the last look (all of them with ``once``), oldest name first."""
-    ready = []
+    """Applicant files in ``inbox`` unchanged since the last look (all of them with ``once``), in name order;
+    ``seen`` keeps the others' signatures for the next look, and forgets files no longer there."""
+    ready, waiting = [], {}
     for path in sorted(inbox.iterdir()):
         if path.name.startswith(".") or not path.name.lower().endswith(SUFFIXES) or not path.is_file():
             continue
@@ -113,9 +114,10 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
         signature = (st.st_size, st.st_mtime_ns)
         if once or seen.get(path) == signature:
             ready.append(path)
-            seen.pop(path, None)
         else:
-            seen[path] = signature
+            waiting[path] = signature
+    seen.clear()
+    seen.update(waiting)
     return ready
 
 

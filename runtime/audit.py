@@ -51,8 +51,6 @@ except ImportError:  # Windows: no advisory locks here; one writer at a time is 
 
 ROTATED = "rotated"
 """The event of a rotated log's first record, the one whose ``prev`` may name another file's head."""
-ENV = "LOANSCORE_AUDIT_LOG"
-"""Environment variable naming the log that ``loanscore score`` appends to when ``--audit-log`` is not given."""
 
 
 @dataclass(frozen=True)
@@ -234,7 +232,11 @@ def decided_by(scorer: Any) -> dict[str, Any]:
 
 def record_sha256(record: Mapping[str, Any]) -> str:
     """The SHA-256 that :meth:`AuditLog.append_score` records for an applicant's fields."""
-    text = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text_sha256(json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str))
+
+
+def text_sha256(text: str) -> str:
+    """SHA-256 of ``text`` as UTF-8: how a record names an applicant given as ``--json`` text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
