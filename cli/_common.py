@@ -95,6 +95,28 @@ def audit_option(func: F) -> F:
                              "$LOANSCORE_AUDIT_LOG, if set.")(func)
 
 
+def master_scale_option(func: F) -> F:
+    """``--master-scale FILE`` (default ``$LOANSCORE_MASTER_SCALE``): the lender's rating grades."""
+    return click.option("--master-scale", type=click.Path(dir_okay=False), envvar="LOANSCORE_MASTER_SCALE",
+                        metavar="FILE", help="Rating grades by P(default) from this file (TOML or JSON; `loanscore "
+                        "grades -o FILE` writes the built-in scale to edit). Default: $LOANSCORE_MASTER_SCALE, else "
+                        "the built-in 10 grades, each doubling the odds of default.")(func)
+
+
+def load_master_scale(path: str | None, wanted: bool, flag: str) -> Any:
+    """The ``MasterScale`` when ``wanted`` (the command's ``flag`` was given), else ``None``; a scale named on the
+    command line without the flag is a usage error (one from the environment is not: it is for every run)."""
+    from click.core import ParameterSource
+
+    if not wanted:
+        if path and click.get_current_context().get_parameter_source("master_scale") is ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"--master-scale grades applicants; add {flag}.")
+        return None
+    from loanscore.runtime.grades import MasterScale
+
+    return MasterScale.load(path)
+
+
 def open_audit(path: str | None) -> Any:
     """The ``AuditLog`` at ``path`` (``None`` without one), checked writable before any work: a run that cannot
     be logged does not start."""

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from ._common import audit_option, echo_rejects, open_audit, open_labelled, record_run, reports_errors, write_figures
+from ._common import (audit_option, echo_rejects, load_master_scale, master_scale_option, open_audit, open_labelled,
+                      record_run, reports_errors, write_figures)
 
 _HELP = """Check the model on applicants whose outcomes are now known.
 
@@ -24,6 +25,9 @@ developed with, and tests:
   calibration     alert when observed defaults differ from the expected
                   count by more than chance explains, overall (p < 0.01) or
                   in a score band (p < 0.01 / bands)
+  --by COLUMN     the same within each value of COLUMN (p < 0.01 / values)
+  --by-grade      the same within each rating grade of the master scale
+                  (p < 0.01 / grades), as a validation of a rating system does
 
 \b
 Exit status: 0 pass, 4 alert, 2 nothing could be tested. Rows that cannot be
@@ -34,6 +38,7 @@ Examples:
   loanscore backtest applicants_2025_with_outcomes.csv
   loanscore backtest book.jsonl --outcome defaulted_12m -o backtest.json --plot backtest.svg
   loanscore backtest applicants_2025_with_outcomes.csv --by EDUCATION --by branch
+  loanscore backtest applicants_2025_with_outcomes.csv --by-grade --master-scale our_grades.toml
 """
 
 
@@ -44,6 +49,9 @@ Examples:
 @click.option("--by", "by", multiple=True, metavar="COLUMN",
               help="Also test calibration within each value of COLUMN (a model field's development deciles, or a "
                    "column of up to 20 values such as a region); repeatable.")
+@click.option("--by-grade", is_flag=True, help="Also test calibration within each rating grade of the master scale "
+              "(see --master-scale and `loanscore grades`).")
+@master_scale_option
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
@@ -53,8 +61,9 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
-def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_dir: str | None, output: str | None,
-             plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
+def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], by_grade: bool, master_scale: str | None,
+             model_dir: str | None, output: str | None, plot: str | None, input_format: str, quiet: bool,
+             audit_log: str | None) -> None:
     from loanscore.runtime.backtest import ALERT, backtest as run_backtest, is_training_data
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK
     from loanscore.runtime.model import Model
@@ -62,6 +71,7 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_di
     from loanscore.runtime.stream import Progress
     from loanscore.runtime.backtest_plot import render_svg
 
+    grades = load_master_scale(master_scale, by_grade, "--by-grade")
     audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
@@ -69,7 +79,7 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], model_di
     reader, by = open_labelled(input_path, schema.input_names, outcome, by, fmt=input_format,
                                numbers=schema.number_names, who="A back-test")
     try:
-        result = run_backtest(scorer, reader, outcome, by=by,
+        result = run_backtest(scorer, reader, outcome, by=by, grades=grades,
                               progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()
@@ -126,12 +136,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     lines += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in table]
 
     lines += ["", f"Calibration by score band ({result.bands_from})"]
-    bands = [("band", "rows", "mean P(default)", "default rate", "defaults / expected", "p-value")]
-    for b in result.bands:
-        flag = "  <- alert" if b.p_value < result.band_alpha else ""
-        bands.append((b.label, f"{b.rows:,}", f"{b.mean_probability:.1%}", f"{b.default_rate:.1%}",
-                      f"{b.defaults:,} / {b.expected:,.1f}", f"{b.p_value:.4f}{flag}"))
-    lines += _aligned(bands)
+    lines += _band_table("band", result.bands, result.band_alpha)
 
     for name, parts in result.segments.items():
         alpha = result.segment_alpha(name)
@@ -143,6 +148,11 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                           f"{seg.defaults / seg.rows:.1%}", f"{seg.defaults:,} / {seg.expected:,.1f}",
                           _fmt(seg.roc_auc, ".4f"), f"{seg.p_value:.4f}{flag}"))
         lines += _aligned(table)
+
+    if result.master_scale:
+        lines += ["", f"Calibration by grade (master scale: {result.master_scale}; alert below p "
+                      f"{result.grade_alpha:.2g} = 0.01 / {len(result.grades)} grades)"]
+        lines += _band_table("grade", result.grades, result.grade_alpha)
 
     worst = min(result.bands, key=lambda b: b.p_value)
     if result.discrimination == "not tested":
@@ -161,8 +171,21 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     if result.segments:
         name, seg = min(((n, g) for n, parts in result.segments.items() for g in parts), key=lambda t: t[1].p_value)
         lines.append(f"segments:       {result.segment_calibration} (smallest p {seg.p_value:.3g}: {name} {seg.label})")
+    if result.grades:
+        worst_grade = min(result.grades, key=lambda g: g.p_value)
+        lines.append(f"grades:         {result.grade_calibration} (smallest p {worst_grade.p_value:.3g}: grade "
+                     f"{worst_grade.label})")
     lines.append(f"overall: {result.verdict}")
     return "\n".join(lines)
+
+
+def _band_table(heading: str, bands, alpha: float) -> list[str]:  # type: ignore[no-untyped-def]
+    rows = [(heading, "rows", "mean P(default)", "default rate", "defaults / expected", "p-value")]
+    for b in bands:
+        flag = "  <- alert" if b.p_value < alpha else ""
+        rows.append((b.label, f"{b.rows:,}", f"{b.mean_probability:.1%}", f"{b.default_rate:.1%}",
+                     f"{b.defaults:,} / {b.expected:,.1f}", f"{b.p_value:.4f}{flag}"))
+    return _aligned(rows)
 
 
 def _aligned(rows: list[tuple[str, ...]]) -> list[str]:

@@ -8,6 +8,7 @@ from .audit import audit
 from .backtest import backtest
 from .compare import compare
 from .explain import explain
+from .grades import grades
 from .model_commands import export, generate, train
 from .monitor import monitor
 from .recalibrate import recalibrate
@@ -36,6 +37,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, watch, explain, statements, monitor, backtest, compare, verify, audit, train, export,
+for command in (score, watch, explain, statements, grades, monitor, backtest, compare, verify, audit, train, export,
                 recalibrate, generate, report):
     main.add_command(command)

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from ._common import audit_option, decision_bands, open_audit, record_run, reports_errors, silence_stdout
+from ._common import (audit_option, decision_bands, load_master_scale, master_scale_option, open_audit, record_run,
+                      reports_errors, silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV or JSON Lines; '-' reads stdin).
 
@@ -28,10 +29,16 @@ Where the model words its reasons, a reason_statements column follows, e.g.
 `loanscore explain` takes one applicant's score apart, month by month.
 
 \b
+--grade adds a grade column after probability_of_default: the applicant's
+rating grade on the lender's master scale (--master-scale FILE), else on the
+built-in one, 10 grades each doubling the odds of default (`loanscore grades`).
+
+\b
 Examples:
   loanscore score applicants.csv -o scores.csv
   loanscore score applicants.jsonl --format jsonl > scores.jsonl
   loanscore score --json '{"LIMIT_BAL": 50000, "AGE": 35, ...}' --reasons 3
+  loanscore score applicants.csv --grade --master-scale our_grades.toml -o scores.csv
 """
 
 
@@ -64,6 +71,9 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
                    "`loanscore statements -o FILE` writes the model's own, ready to edit.")
+@click.option("--grade", is_flag=True, help="Add a grade column after probability_of_default: each applicant's "
+              "rating grade on the master scale (see --master-scale).")
+@master_scale_option
 @click.option("--stamp", is_flag=True, help="Add model_id (the first 12 hex digits of the model's SHA-256) and "
               "scored_at (the run's start, UTC) to every output row: a row copied elsewhere still says what scored it.")
 @audit_option
@@ -82,6 +92,8 @@ def score(
     decline_from: float | None,
     reasons: int,
     statements_path: str | None,
+    grade: bool,
+    master_scale: str | None,
     stamp: bool,
     audit_log: str | None,
     quiet: bool,
@@ -99,6 +111,7 @@ def score(
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_reader
 
+    grades = load_master_scale(master_scale, grade, "--grade")
     audit = open_audit(audit_log)
     model = Model.load(model_dir)
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
@@ -121,26 +134,29 @@ def score(
         )
     with Interrupts() as interrupts:
         code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, reasons,
-                                   stamp_columns(model) if stamp else None)
+                                   stamp_columns(model) if stamp else None, grades)
     if audit is not None and summary is not None:
         from loanscore.runtime.audit import text_sha256
 
         source = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
                   else input_path)
-        log_score(audit, scorer, source, output, out_format, reasons, summary, code)
+        log_score(audit, scorer, source, output, out_format, reasons, summary, code, grades)
     if code:
         sys.exit(code)
 
 
 def log_score(audit, scorer, source: Any, output: str, out_format: str,  # type: ignore[no-untyped-def]
-              reasons: int, summary, code: int) -> None:
+              reasons: int, summary, code: int, grades=None) -> None:  # type: ignore[no-untyped-def]
     """The audit record of one scored file (``source``: a path, or a ready description of stdin or --json)."""
     from loanscore.runtime.audit import file_digest
+    from loanscore.runtime.grades import BUILT_IN
 
+    scale = {} if grades is None else {"master_scale": grades.to_dict() if grades.source == BUILT_IN
+                                       else file_digest(grades.source)}
     record_run(audit, "score", scorer, {"input": source}, {
         "output": {**(file_digest(output) if output != "-" else {"path": "stdout"}), "format": out_format},
-        "reasons": reasons, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
+        "reasons": reasons, **scale, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
         "warned": summary.n_warned, "decisions": summary.decisions}, code)
 
 
@@ -153,9 +169,10 @@ def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # type: ignore[no-untyped-def]
-               interrupts: Interrupts, reasons: int, stamp: dict[str, str] | None = None) -> tuple[int, Any]:
+               interrupts: Interrupts, reasons: int, stamp: dict[str, str] | None = None,
+               grades=None) -> tuple[int, Any]:  # type: ignore[no-untyped-def]
     """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
-    the reader of stdout went away first)."""
+    the reader of stdout went away first). ``grades``: a master scale, for a grade column."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
     from loanscore.runtime.tabular import make_writer, open_output
@@ -165,7 +182,7 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
         with open_output(output) as stream:
             worded = reasons > 0 and bool(scorer.explainer.statements)
             writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0,
-                                                  statements=worded, stamp=stamp))
+                                                  statements=worded, stamp=stamp, grades=grades))
             summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from ._common import audit_option, decision_bands, open_audit, record_run, reports_errors
+from ._common import (audit_option, decision_bands, load_master_scale, master_scale_option, open_audit, record_run,
+                      reports_errors)
 from .score import Interrupts, log_score, score_into, stamp_columns
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
@@ -56,6 +57,8 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the "
               "model's threshold.")
 @click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N", help="Add N reason codes per row.")
+@click.option("--grade", is_flag=True, help="Add each row's rating grade (see `loanscore score`).")
+@master_scale_option
 @click.option("--stamp", is_flag=True, help="Add model_id and scored_at to every row (see `loanscore score`).")
 @click.option("--interval", type=click.FloatRange(0.05), default=2.0, show_default=True,
               help="Seconds between looks at INBOX; a file must stay unchanged this long before it is taken.")
@@ -64,12 +67,13 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 @click.option("-q", "--quiet", is_flag=True, help="No line per file on stderr.")
 @reports_errors
 def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, approve_below: float | None,
-          decline_from: float | None, reasons: int, stamp: bool, interval: float, once: bool, audit_log: str | None,
-          quiet: bool) -> None:
+          decline_from: float | None, reasons: int, grade: bool, master_scale: str | None, stamp: bool, interval: float,
+          once: bool, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
 
+    grades = load_master_scale(master_scale, grade, "--grade")
     audit = open_audit(audit_log)
     model = Model.load(model_dir)
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from))
@@ -86,7 +90,8 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, ap
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    code = _take(path, inbox, out_dir, scorer, out_format, reasons, stamp, interrupts, audit, quiet)
+                    code = _take(path, inbox, out_dir, scorer, out_format, (reasons, grades, stamp), interrupts, audit,
+                                 quiet)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
                 if once:
@@ -121,9 +126,10 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
     return ready
 
 
-def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, reasons: int, stamp: bool,
+def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, columns: tuple[int, Any, bool],
           interrupts: Interrupts, audit: Any, quiet: bool) -> int:
-    """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/)."""
+    """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/).
+    ``columns``: the output's optional columns, as ``score`` takes them: reasons, grades (a master scale), stamp."""
     from loanscore.runtime.audit import file_digest
     from loanscore.runtime.errors import EXIT_USAGE, LoanscoreError
     from loanscore.runtime.tabular import open_reader
@@ -131,10 +137,11 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, 
     schema = scorer.schema
     stem = path.name[: -len(next(s for s in SUFFIXES if path.name.lower().endswith(s)))]
     output = _free(out_dir / f"{stem}.scored.{out_format}")
+    reasons, grades, stamp = columns
     try:
         reader = open_reader(path, schema.input_names, id_column=schema.id, numbers=schema.number_names)
         code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, reasons,
-                                   stamp_columns(scorer.model) if stamp else None)
+                                   stamp_columns(scorer.model) if stamp else None, grades)
     except LoanscoreError as exc:
         if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
             if not quiet:
@@ -156,7 +163,7 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, 
                    + f" -> {output}; " + (f"moved to {done.relative_to(inbox)}" if done else
                                           "it was gone from the inbox before it could be moved"), err=True)
     log_score(audit, scorer, {**source, "moved_to": str(done.resolve()) if done else None}, str(output), out_format,
-              reasons, summary, code)
+              reasons, summary, code, grades)
     return code
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FieldError, InputError
+from .grades import MasterScale, describe
 from .integrity import sha256_file
 from .performance import Z_95, binomial_two_sided, classification_metrics, normal_cdf, roc_auc_with_se
 from .scorer import Scorer
@@ -154,6 +155,9 @@ class Backtest:
     """The file is the one the model was trained on: its figures are in-sample and flatter the model."""
     seconds: float = 0.0
     segments: dict[str, list[Segment]] = field(default_factory=dict)
+    grades: list[Band] = field(default_factory=list)
+    """Calibration per rating grade of :attr:`master_scale` (``--by-grade``), tested as the bands are."""
+    master_scale: str | None = None
     outcomes: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     probabilities: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     """The tested rows' outcomes and probabilities, for curves (:mod:`loanscore.runtime.backtest_plot`)."""
@@ -207,6 +211,17 @@ class Backtest:
         return ALPHA / max(1, len(self.segments[name]))
 
     @property
+    def grade_alpha(self) -> float:
+        return ALPHA / max(1, len(self.grades))
+
+    @property
+    def grade_calibration(self) -> str:
+        """Alert when a grade's observed default rate is off its mean P(default) beyond the Bonferroni level."""
+        if not self.grades:
+            return NOT_TESTED
+        return ALERT if any(g.p_value < self.grade_alpha for g in self.grades) else PASS
+
+    @property
     def segment_calibration(self) -> str:
         """Alert when any segment of any field is miscalibrated beyond its field's Bonferroni level."""
         if not self.segments:
@@ -216,7 +231,8 @@ class Backtest:
 
     @property
     def verdict(self) -> str:
-        return ALERT if ALERT in (self.discrimination, self.calibration, self.segment_calibration) else PASS
+        return ALERT if ALERT in (self.discrimination, self.calibration, self.segment_calibration,
+                                  self.grade_calibration) else PASS
 
     @property
     def expected_cost(self) -> float | None:
@@ -254,6 +270,9 @@ class Backtest:
             "segments": {name: {"verdict": ALERT if any(s.p_value < self.segment_alpha(name) for s in parts) else PASS,
                                 "alpha": self.segment_alpha(name), "segments": [s.to_dict() for s in parts]}
                          for name, parts in self.segments.items()},
+            **({"grades": {"verdict": self.grade_calibration, "master_scale": self.master_scale,
+                           "alpha": self.grade_alpha, "grades": [g.to_dict() for g in self.grades]}}
+               if self.master_scale else {}),
             "expected_cost_per_applicant": None if self.costs is None else {
                 **self.costs, "actual": self.expected_cost, "development": dev.get("expected_cost_per_applicant")},
             "seconds": round(self.seconds, 3),
@@ -330,9 +349,10 @@ def _segments(index: np.ndarray, labels: list[str], y: np.ndarray, p: np.ndarray
 
 def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data", outcome: str = "outcome",
              rows: int | None = None, rejected: list[tuple[int | None, str]] | None = None,
-             by: Mapping[str, Any] | None = None) -> Backtest:
+             by: Mapping[str, Any] | None = None, grades: MasterScale | None = None) -> Backtest:
     """The back-test of probabilities ``p`` against outcomes ``y`` (0/1) for a model with ``manifest``;
-    ``by`` maps fields to each row's value, for calibration within segments."""
+    ``by`` maps fields to each row's value, for calibration within segments; ``grades``, a master scale, adds
+    calibration per rating grade."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     p = np.asarray(p, dtype=np.float64).reshape(-1)
     if not len(y):
@@ -344,23 +364,29 @@ def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data
     spread = float(np.sum(p * (1.0 - p)))
     z = (float(y.sum()) - expected) / math.sqrt(spread) if spread > 0 else math.nan
     bins, bands_from = score_bands(manifest, p)
-    labels = bins.labels(decimals=3)
-    where = bins.index(p)
-    n_bands = bins.n_bins - 1  # a probability is never missing
-    counts = np.bincount(where, minlength=n_bands)
-    hits = np.bincount(where, weights=y, minlength=n_bands)
-    sums = np.bincount(where, weights=p, minlength=n_bands)
-    bands = [Band(labels[k], int(counts[k]), int(round(hits[k])), float(sums[k]),
-                  binomial_two_sided(int(round(hits[k])), int(counts[k]), float(sums[k] / counts[k])))
-             for k in range(n_bands) if counts[k]]
+    bands = _bands(bins.index(p), bins.labels(decimals=3)[:bins.n_bins - 1], y, p)  # a probability is never missing
+    graded = [] if grades is None else _bands(grades.index(p), [f"{name} ({span})" for name, span, _ in
+                                                                describe(grades)], y, p)
     segments = {name: _segments(*segment_index(name, values, manifest), y, p) for name, values in (by or {}).items()}
     return Backtest(source, outcome, len(y) + len(rejected or []) if rows is None else rows, metrics, se, expected, z,
                     bands, bands_from, development_figures(manifest), _costs(manifest), list(rejected or []),
-                    segments=segments, outcomes=y, probabilities=p)
+                    segments=segments, grades=graded, master_scale=None if grades is None else grades.source,
+                    outcomes=y, probabilities=p)
+
+
+def _bands(where: np.ndarray, labels: list[str], y: np.ndarray, p: np.ndarray) -> list[Band]:
+    """Each non-empty band of ``labels`` (``where``: each row's), tested by the exact binomial at its mean P."""
+    n = len(labels)
+    counts = np.bincount(where, minlength=n)
+    hits = np.bincount(where, weights=y, minlength=n)
+    sums = np.bincount(where, weights=p, minlength=n)
+    return [Band(labels[k], int(counts[k]), int(round(hits[k])), float(sums[k]),
+                 binomial_two_sided(int(round(hits[k])), int(counts[k]), float(sums[k] / counts[k])))
+            for k in range(n) if counts[k]]
 
 
 def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] = (),
-             progress: Progress | None = None) -> Backtest:
+             grades: MasterScale | None = None, progress: Progress | None = None) -> Backtest:
     """Score every row of ``reader`` and back-test the rows that were scored and have an outcome.
 
     ``reader`` must read ``outcome`` and the ``by`` columns as input columns.
@@ -391,7 +417,8 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] 
     y = np.concatenate(ys) if ys else np.empty(0)
     something_left(reader.name, rows, len(y), rejected, "back-test")
     result = evaluate(y, np.concatenate(ps), scorer.model.manifest, source=reader.name, outcome=outcome, rows=rows,
-                      rejected=rejected, by={name: np.concatenate(parts) for name, parts in values.items()})
+                      rejected=rejected, by={name: np.concatenate(parts) for name, parts in values.items()},
+                      grades=grades)
     result.seconds = time.perf_counter() - start
     return result
 

@@ -39,12 +39,15 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .errors import InputError
 from .validate import MAX_CHARS, ParsedText
+
+if TYPE_CHECKING:
+    from .grades import MasterScale
 
 STDIO = "-"
 """The path that means stdin (for input) or stdout (for output)."""
@@ -57,7 +60,7 @@ BLOCK_BYTES = 1 << 20
 """Raw bytes decoded at a time; errors are located inside the block."""
 
 PROBABILITY, DECISION, REASONS, ERROR, WARNING = "probability_of_default", "decision", "reasons", "error", "warning"
-STATEMENTS = "reason_statements"
+STATEMENTS, GRADE = "reason_statements", "grade"
 RESULT_COLUMNS = (PROBABILITY, DECISION, ERROR, WARNING)
 """What every output row holds after its passthrough columns; with reason codes, REASONS follows DECISION."""
 FORMATS = ("csv", "jsonl")
@@ -229,7 +232,7 @@ def _missing_message(
 
 
 def _check_passthrough(keep: Sequence[str]) -> None:
-    clash = [k for k in keep if k in (*RESULT_COLUMNS, REASONS, STATEMENTS)]
+    clash = [k for k in keep if k in (*RESULT_COLUMNS, REASONS, STATEMENTS, GRADE)]
     if clash:
         raise InputError(f"Cannot keep the column {clash[0]}: the output writes its own {clash[0]} column.")
 
@@ -644,39 +647,44 @@ class ScoredChunk:
     reasons: Sequence[Sequence[Any]] | None = None
 
 
-def _result_columns(reasons: bool, statements: bool = False) -> tuple[str, ...]:
-    if not reasons:
-        return RESULT_COLUMNS
-    return (PROBABILITY, DECISION, REASONS, *((STATEMENTS,) if statements else ()), ERROR, WARNING)
+def _result_columns(reasons: bool, statements: bool = False, grade: bool = False) -> tuple[str, ...]:
+    return (PROBABILITY, *((GRADE,) if grade else ()), DECISION, *((REASONS,) if reasons else ()),
+            *((STATEMENTS,) if reasons and statements else ()), ERROR, WARNING)
 
 
 class CsvWriter:
     """Write scored rows as CSV: passthrough columns, then :data:`RESULT_COLUMNS`, then any ``stamp``.
 
     Probabilities have 6 decimals; a rejected row has an empty probability and
-    decision and a non-empty ``error``. Reason codes, when written, are one
+    decision and a non-empty ``error``. With ``grades`` (a master scale), each
+    row's grade follows its probability. Reason codes, when written, are one
     cell such as ``repayment_status +0.213; payment_amount +0.052``; with
     ``statements``, the next cell words them, in the same order. ``stamp``
     (column -> value) repeats the same values on every row, e.g. the model that scored it.
     """
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
-                 statements: bool = False, stamp: dict[str, str] | None = None):
+                 statements: bool = False, stamp: dict[str, str] | None = None, grades: MasterScale | None = None):
         self._passthrough = tuple(passthrough)
         self._reasons = reasons
         self._statements = reasons and statements
         self._stamp = tuple((stamp or {}).values())
+        self._grades = grades
         self._writer = csv.writer(stream, lineterminator="\n")
-        self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements), *(stamp or {})])
+        self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements, grades is not None),
+                               *(stamp or {})])
 
     def write(self, chunk: ScoredChunk) -> None:
         p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
         cols = [chunk.passthrough[c] for c in self._passthrough]
-        results: list[Sequence[Any]] = [p, chunk.decision, chunk.error, chunk.warning]
+        results: list[Sequence[Any]] = [p, chunk.decision]
+        if self._grades is not None:
+            results.insert(1, self._grades.grade(chunk.probability))
         if self._reasons:
-            results.insert(2, ["; ".join(map(str, row)) for row in _reasons_of(chunk)])
+            results.append(["; ".join(map(str, row)) for row in _reasons_of(chunk)])
         if self._statements:
-            results.insert(3, ["; ".join(r.statement for r in row) for row in _reasons_of(chunk)])
+            results.append(["; ".join(r.statement for r in row) for row in _reasons_of(chunk)])
+        results += [chunk.error, chunk.warning]
         stamp = [[v] * len(p) for v in self._stamp]
         self._writer.writerows(zip(*cols, *results, *stamp))
 
@@ -689,22 +697,23 @@ class JsonLinesWriter:
     """
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
-                 stamp: dict[str, str] | None = None):
+                 stamp: dict[str, str] | None = None, grades: MasterScale | None = None):
         self._stream = stream
         self._reasons = reasons
-        self._names = (*passthrough, *_result_columns(reasons), *(stamp or {}))
+        self._grades = grades
+        self._names = (*passthrough, *_result_columns(reasons, grade=grades is not None), *(stamp or {}))
         self._passthrough = tuple(passthrough)
         self._stamp = tuple((stamp or {}).values())
 
     def write(self, chunk: ScoredChunk) -> None:
         p = [None if x != x else round(x, 6) for x in chunk.probability.tolist()]
         cols = [chunk.passthrough[c] for c in self._passthrough]
-        dec = [d or None for d in chunk.decision]
-        err = [e or None for e in chunk.error]
-        warn = [w or None for w in chunk.warning]
-        results: list[Sequence[Any]] = [p, dec, err, warn]
+        results: list[Sequence[Any]] = [p, [d or None for d in chunk.decision]]
+        if self._grades is not None:
+            results.insert(1, [g or None for g in self._grades.grade(chunk.probability)])
         if self._reasons:
-            results.insert(2, [[r.to_dict() for r in row] for row in _reasons_of(chunk)])
+            results.append([[r.to_dict() for r in row] for row in _reasons_of(chunk)])
+        results += [[e or None for e in chunk.error], [w or None for w in chunk.warning]]
         results += [[v] * len(p) for v in self._stamp]
         dumps, names = json.dumps, self._names
         self._stream.write(
@@ -719,14 +728,15 @@ def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
 
 
 def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
-                statements: bool = False, stamp: dict[str, str] | None = None) -> CsvWriter | JsonLinesWriter:
+                statements: bool = False, stamp: dict[str, str] | None = None,
+                grades: MasterScale | None = None) -> CsvWriter | JsonLinesWriter:
     """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself);
-    ``stamp``: columns with one value for every row, last."""
+    ``stamp``: columns with one value for every row, last; ``grades``: a grade column from this master scale."""
     if fmt not in FORMATS:
         raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
     if fmt == "csv":
-        return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp)
-    return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp)
+        return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp, grades=grades)
+    return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp, grades=grades)
 
 
 @contextmanager
