@@ -6,7 +6,8 @@ import math
 
 import click
 
-from ._common import audit_option, echo_rejects, open_audit, open_labelled, record_run, reports_errors, write_figures
+from ._common import (audit_option, echo_rejects, load_master_scale, master_scale_option, open_audit, open_labelled,
+                      record_run, reports_errors, write_figures)
 
 _HELP = """Compare two models on the same applicants with known outcomes.
 
@@ -17,7 +18,10 @@ outcome, 1 defaulted or 0 repaid (column: the champion's label, or
 prints each model's figures at its own threshold, the difference in ROC AUC
 (DeLong's test for two AUCs on the same rows: 95% interval and p-value), the
 difference in Brier score, and the swap set: who is approved by one model and
-declined by the other, and how often they defaulted.
+declined by the other, and how often they defaulted. --by-grade adds the
+grade migration matrix on the master scale: how many applicants the
+challenger grades the same, one grade apart or further, and the default
+rate of each grade under each model.
 
 \b
 Exit status: 0 compared, 2 nothing could be compared. Rows that either model
@@ -28,6 +32,7 @@ Examples:
   loanscore compare outcomes_2025.csv --challenger models/retrained
   loanscore compare outcomes_2025.csv --model models/current --challenger models/lean --by SEX --by AGE -o compare.json
   loanscore compare outcomes_2025.csv --challenger models/retrained --plot compare.svg
+  loanscore compare outcomes_2025.csv --challenger models/retrained --by-grade --master-scale our_grades.toml
 """
 
 
@@ -42,6 +47,9 @@ Examples:
 @click.option("--by", "by", multiple=True, metavar="COLUMN",
               help="Also show both models' decisions within each value of COLUMN (a model field's development "
                    "deciles, or a column of up to 20 values such as SEX or a region); repeatable.")
+@click.option("--by-grade", is_flag=True, help="Also show the grade migration matrix on the master scale (see "
+              "--master-scale and `loanscore grades`).")
+@master_scale_option
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw both ROC curves, the default rate among the approved "
               "against the share approved, and each --by group's approval rates (SVG, atomically).")
@@ -51,7 +59,8 @@ Examples:
 @audit_option
 @reports_errors
 def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome: str | None, by: tuple[str, ...],
-            output: str | None, plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
+            by_grade: bool, master_scale: str | None, output: str | None, plot: str | None, input_format: str,
+            quiet: bool, audit_log: str | None) -> None:
     from loanscore.runtime.backtest import is_training_data
     from loanscore.runtime.compare import compare as run_compare
     from loanscore.runtime.model import Model, default_model_dir
@@ -59,6 +68,7 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
     from loanscore.runtime.stream import Progress
     from loanscore.runtime.compare_plot import render_svg
 
+    grades = load_master_scale(master_scale, by_grade, "--by-grade")
     audit = open_audit(audit_log)
     champion = Scorer(Model.load(model_dir))
     challenger = Scorer(Model.load(challenger_dir))
@@ -69,7 +79,7 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
     reader, by = open_labelled(input_path, inputs, outcome, by, fmt=input_format, numbers=numbers,
                                who="A comparison")
     try:
-        result = run_compare(champion, challenger, reader, outcome, names=names, by=by,
+        result = run_compare(champion, challenger, reader, outcome, names=names, by=by, grades=grades,
                              progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()
@@ -169,7 +179,36 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
         lines += [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:]))
                   for r in table]
+    if result.migration:
+        lines += ["", *_migration(result.migration)]
     return "\n".join(lines)
+
+
+def _migration(m: dict) -> list[str]:
+    """The grade migration matrix: the champion's grades down, the challenger's across, with each grade's rows and
+    default rate under either model; grades no applicant has under either model are left out."""
+    import numpy as np
+
+    rows, defaults = np.array(m["rows"]), np.array(m["defaults"])
+    used = [k for k in range(len(m["grades"])) if rows[k].sum() or rows[:, k].sum()]
+
+    def rate(d: int, n: int) -> str:
+        return f"{d / n:.1%}" if n else "-"
+
+    table = [("champion \\ challenger", *(m["grades"][k] for k in used), "rows", "default rate")]
+    for k in used:
+        table.append((m["grades"][k], *(f"{rows[k, j]:,}" if rows[k, j] else "." for j in used),
+                      f"{rows[k].sum():,}", rate(defaults[k].sum(), rows[k].sum())))
+    table += [("rows", *(f"{rows[:, j].sum():,}" for j in used), f"{rows.sum():,}", ""),
+              ("default rate", *(rate(defaults[:, j].sum(), rows[:, j].sum()) for j in used), "", "")]
+    widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
+    return [f"Grade migration (master scale: {m['master_scale']}): rows by the champion's grade (down) and the "
+            "challenger's (across)",
+            *((f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:]))).rstrip()
+              for r in table),
+            f"Same grade {m['same_grade']:.1%}, one grade apart {m['one_grade_apart']:.1%}, further "
+            f"{m['further']:.1%}; the challenger grades {m['riskier_by_challenger']:.1%} riskier and "
+            f"{m['safer_by_challenger']:.1%} safer."]
 
 
 def _verdict(gain: float, p: float, what: str, noun: str) -> str:

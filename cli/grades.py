@@ -6,8 +6,9 @@ import click
 
 from ._common import master_scale_option, reports_errors
 
-_HELP = """Show the master scale: the rating grades `score --grade` and
-`backtest --by-grade` use, and the P(default) each one covers.
+_HELP = """Show the master scale: the rating grades that `score --grade`,
+`backtest --by-grade` and `compare --by-grade` use, and the P(default) each
+one covers.
 
 \b
 Without --master-scale (or $LOANSCORE_MASTER_SCALE), the built-in scale:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .backtest import _costs, _json_safe, outcome_errors, outcomes, segment_index, something_left
+from .grades import MasterScale
 from .performance import Z_95, classification_metrics, normal_cdf, paired_auc_difference, roc_auc
 from .scorer import Scorer
 from .stream import Progress, rejections
@@ -80,6 +81,8 @@ class Comparison:
     seconds: float = 0.0
     segments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Per ``by`` column, per value: rows, defaults, each model's approval rate and ROC AUC, and the swaps."""
+    migration: dict[str, Any] | None = None
+    """With a master scale: rows and defaults by champion grade (rows) and challenger grade (columns)."""
     outcomes: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     p_champion: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     p_challenger: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
@@ -119,7 +122,8 @@ class Comparison:
                                  "test": "two-sided z test on the rows' paired differences in squared error"},
             "swap_set": [{"group": g, "rows": n, "defaults": d, "default_rate": d / n if n else None}
                          for g, (n, d) in self.swaps.items()],
-            "segments": self.segments, "costs": self.costs, "seconds": round(self.seconds, 3),
+            "segments": self.segments, **({"migration": self.migration} if self.migration else {}),
+            "costs": self.costs, "seconds": round(self.seconds, 3),
         })
 
 
@@ -127,9 +131,11 @@ def compare_arrays(y: Any, p_champion: Any, p_challenger: Any, champion: Mapping
                    challenger: Mapping[str, Any], *, names: tuple[str, str] = ("champion", "challenger"),
                    source: str = "data", outcome: str = "outcome", rows: int | None = None,
                    rejected: list[tuple[int | None, str]] | None = None,
-                   segments: Mapping[str, tuple[np.ndarray, list[str]]] | None = None) -> Comparison:
+                   segments: Mapping[str, tuple[np.ndarray, list[str]]] | None = None,
+                   grades: MasterScale | None = None) -> Comparison:
     """The comparison of two models' probabilities on the same rows; ``champion``/``challenger`` are manifests;
-    ``segments`` maps a column to each row's segment index and the segments' labels."""
+    ``segments`` maps a column to each row's segment index and the segments' labels; ``grades``, a master scale,
+    adds the grade migration matrix."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     a = np.asarray(p_champion, dtype=np.float64).reshape(-1)
     b = np.asarray(p_challenger, dtype=np.float64).reshape(-1)
@@ -154,7 +160,24 @@ def compare_arrays(y: Any, p_champion: Any, p_challenger: Any, champion: Mapping
              for name, (index, labels) in (segments or {}).items()}
     return Comparison(source, outcome, len(y) + len(rejected or []) if rows is None else rows, sides[0], sides[1],
                       d_auc, se_auc, float(squared.mean()), se_brier, swaps, costs, list(rejected or []),
-                      segments=parts, outcomes=y, p_champion=a, p_challenger=b)
+                      segments=parts, migration=None if grades is None else migration(grades, y, a, b),
+                      outcomes=y, p_champion=a, p_challenger=b)
+
+
+def migration(scale: MasterScale, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    """How the challenger (``b``) regrades the champion's (``a``) applicants on ``scale``: the matrix of rows
+    and of defaults, champion grade by challenger grade, and how far the grades moved."""
+    ga, gb = scale.index(a), scale.index(b)
+    n = len(scale.names)
+    rows = np.zeros((n, n), dtype=np.int64)
+    defaults = np.zeros((n, n), dtype=np.int64)
+    np.add.at(rows, (ga, gb), 1)
+    np.add.at(defaults, (ga, gb), y.astype(np.int64))
+    step = gb - ga
+    return {"master_scale": scale.source, "grades": list(scale.names), "rows": rows.tolist(),
+            "defaults": defaults.tolist(), "same_grade": float(np.mean(step == 0)),
+            "one_grade_apart": float(np.mean(np.abs(step) == 1)), "further": float(np.mean(np.abs(step) > 1)),
+            "riskier_by_challenger": float(np.mean(step > 0)), "safer_by_challenger": float(np.mean(step < 0))}
 
 
 def _segment_rows(index: np.ndarray, labels: list[str], y: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -174,7 +197,8 @@ def _segment_rows(index: np.ndarray, labels: list[str], y: np.ndarray, a: np.nda
 
 
 def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, *, names: tuple[str, str],
-            by: Sequence[str] = (), progress: Progress | None = None) -> Comparison:
+            by: Sequence[str] = (), grades: MasterScale | None = None,
+            progress: Progress | None = None) -> Comparison:
     """Score every row of ``reader`` with both models and compare them on the rows both scored, with an outcome.
 
     ``reader`` must read both models' inputs, ``outcome`` and the ``by`` columns. A row that either model rejects,
@@ -228,7 +252,7 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
                 for name, parts in values.items()}
     result = compare_arrays(y, np.concatenate(pas), np.concatenate(pbs), champion.model.manifest,
                             challenger.model.manifest, names=names, source=reader.name, outcome=outcome, rows=rows,
-                            rejected=rejected, segments=segments)
+                            rejected=rejected, segments=segments, grades=grades)
     result.seconds = time.perf_counter() - start
     return result
 

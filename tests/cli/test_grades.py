@@ -105,3 +105,16 @@ def test_watch_grades_and_the_audit_log_names_the_scale(applicants, to_csv, mode
         assert {r["grade"] for r in csv.DictReader(fh)} <= {"low", "medium", "high"}
     record = json.loads(log.read_text().splitlines()[-1])
     assert record["master_scale"]["path"] == str(ours.resolve()) and len(record["master_scale"]["sha256"]) == 64
+
+
+def test_compare_by_grade_shows_the_migration_matrix(model_dir, applicants, write_csv, tmp_path) -> None:
+    rows = applicants(300, seed=10)
+    book = write_csv([dict(r, **{LABEL: str(k % 4 == 0)}) for k, r in enumerate(rows)])
+    out = tmp_path / "compare.json"
+    result = run("compare", book, "--challenger", model_dir, "--by-grade", "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    m = json.loads(out.read_text())["migration"]
+    matrix = np.array(m["rows"])
+    assert matrix.sum() == 300 and np.trace(matrix) == 300 and m["same_grade"] == 1.0  # a model against itself
+    assert "Grade migration (master scale: built-in" in result.output
+    assert "Same grade 100.0%, one grade apart 0.0%, further 0.0%" in result.output

@@ -92,3 +92,17 @@ def test_calibration_by_grade_passes_drawn_outcomes_and_catches_one_grade_off(sc
     assert off.grade_calibration == ALERT and off.verdict == ALERT and alerts == ["5 (11.1 % - 20 %)"]
     assert off.to_dict()["grades"]["verdict"] == ALERT
     assert "grades" not in evaluate(y, p, scorer.model.manifest).to_dict()
+
+
+def test_the_migration_matrix_counts_each_applicant_once_where_the_two_models_grade_it() -> None:
+    from loanscore.runtime.compare import migration
+
+    scale = MasterScale(("A", "B", "C"), (0.03, 0.1, 1.0))
+    a = np.array([0.01, 0.02, 0.05, 0.05, 0.5, 0.6])
+    b = np.array([0.01, 0.05, 0.05, 0.02, 0.9, 0.01])
+    y = np.array([0, 0, 1, 0, 1, 1])
+    m = migration(scale, y, a, b)
+    assert m["rows"] == [[1, 1, 0], [1, 1, 0], [1, 0, 1]]
+    assert m["defaults"] == [[0, 0, 0], [0, 1, 0], [1, 0, 1]]
+    assert (m["same_grade"], m["one_grade_apart"], m["further"]) == (0.5, pytest.approx(2 / 6), pytest.approx(1 / 6))
+    assert (m["riskier_by_challenger"], m["safer_by_challenger"]) == (pytest.approx(1 / 6), pytest.approx(2 / 6))
