@@ -388,3 +388,39 @@ function message(field, value, reason, row) {
   if (text.length > 40) text = text.slice(0, 37) + '...';
   return `${field} ${reason}. Got '${text}'${row === null ? '' : ` in row ${row}`}.`;
 }
+
+/**
+ * A master scale from its JSON (`loanscore grades --format json`): `{ grade: [{ name, upper }, ...] }`, safest
+ * first, bounds increasing, the last 1. Checked as loanscore/runtime/grades.py checks it; throws on what it
+ * cannot take.
+ */
+export function masterScale(table) {
+  const grades = table && typeof table === 'object' ? table.grade : undefined;
+  if (!Array.isArray(grades) || grades.length < 2) {
+    throw new Error('expected at least two grades, each with a name and an upper bound on P(default).');
+  }
+  const names = [];
+  const upper = [];
+  grades.forEach((entry, k) => {
+    const name = String(entry?.name ?? '').trim();
+    const bound = entry?.upper;
+    if (!name) throw new Error(`grade ${k + 1} needs a name, got ${JSON.stringify(entry?.name)}.`);
+    if (names.includes(name)) throw new Error(`grade ${k + 1} is named '${name}' like grade ${names.indexOf(name) + 1}.`);
+    if (typeof bound !== 'number' || !(bound > 0 && bound <= 1)) {
+      throw new Error(`grade ${k + 1} (${name}): upper must be a probability above 0 and at most 1, got ${JSON.stringify(bound)}.`);
+    }
+    if (upper.length && bound <= upper[upper.length - 1]) {
+      throw new Error(`grade ${k + 1} (${name}): upper ${bound} is not above grade ${k}'s ${upper[upper.length - 1]}.`);
+    }
+    names.push(name);
+    upper.push(bound);
+  });
+  if (upper[upper.length - 1] !== 1) throw new Error(`the last grade (${names[names.length - 1]}) must reach P(default) 1.`);
+  return { names, upper };
+}
+
+/** The grade of probability `p` on `scale`: the first whose upper bound it does not exceed ('' for null). */
+export function gradeOf(scale, p) {
+  if (p === null || Number.isNaN(p)) return '';
+  return scale.names[scale.upper.findIndex((bound) => p <= bound)];
+}

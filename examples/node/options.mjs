@@ -2,7 +2,7 @@
 // before anything is scored.
 
 import { readFileSync } from 'node:fs';
-import { useStatements } from './loanscore.mjs';
+import { masterScale, useStatements } from './loanscore.mjs';
 
 /** Take `--name VALUE` out of `args`: VALUE, or null when the option is absent; exit 2 when VALUE is missing. */
 export function takeOption(args, name, what) {
@@ -26,6 +26,15 @@ export function useStatementsFile(model, path) {
     useStatements(model, table);
   } catch (err) {
     fail(`--statements: ${err.message}`);
+  }
+}
+
+/** The master scale in the JSON file at `path` (`loanscore grades --format json`). */
+export function readMasterScale(path) {
+  try {
+    return masterScale(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (err) {
+    fail(`--master-scale ${path}: ${err.message}`);
   }
 }
 

@@ -203,3 +203,35 @@ def test_golden_cases_pass_and_a_changed_model_is_refused(node, model_dir, tmp_p
     (damaged / "manifest.json").write_text(json.dumps(manifest))
     differs = subprocess.run([node, str(EXAMPLE / "verify.mjs"), str(damaged)], capture_output=True, text=True, timeout=120)
     assert differs.returncode == 3 and "1 cases differ" in differs.stderr
+
+
+def test_grades_on_a_master_scale_are_the_same_in_node(node, model_dir, scorer, dev_sample, tmp_path) -> None:
+    from loanscore.runtime.grades import MasterScale
+
+    with open(dev_sample(300, seed=16), newline="") as stream:
+        records = [{k: int(float(v)) for k, v in row.items() if k in scorer.schema.input_names}
+                   for row in csv.DictReader(stream)]
+    records[5]["AGE"] = 500  # rejected: no grade
+
+    def node_grades(scale: MasterScale) -> list[dict]:
+        path, data = tmp_path / "grades.json", tmp_path / "records.jsonl"
+        path.write_text(json.dumps(scale.to_dict()))
+        data.write_text("".join(json.dumps(r) + "\n" for r in records))
+        done = subprocess.run([node, str(EXAMPLE / "score.mjs"), "--master-scale", str(path), str(model_dir),
+                               str(data)], capture_output=True, text=True, timeout=300)
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+    built_in = MasterScale.built_in()
+    js = node_grades(built_in)
+    p = [float("nan") if r["probability"] is None else r["probability"] for r in js]
+    assert [r["grade"] for r in js] == built_in.grade(p) and js[5]["grade"] == "" and len({r["grade"] for r in js}) >= 6
+    python = scorer.score_records(records)
+    assert sum(a["grade"] == b for a, b in zip(js, built_in.grade([r.probability for r in python]))) >= 299
+    edge = js[0]["probability"]  # a bound exactly at a row's probability: the row is in the lower grade
+    at_edge = node_grades(MasterScale(("low", "high"), (edge, 1.0)))
+    assert at_edge[0]["grade"] == "low" and {r["grade"] for r in at_edge} == {"low", "high", ""}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"grade": [{"name": "a", "upper": 0.5}, {"name": "b", "upper": 0.4}]}))
+    done = subprocess.run([node, str(EXAMPLE / "score.mjs"), "--master-scale", str(bad), str(model_dir)], input="{}\n",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "grade 2 (b): upper 0.4 is not above grade 1's 0.5" in done.stderr
