@@ -18,6 +18,10 @@ Rules every reader follows:
 * An empty input is an :class:`InputError`. A CSV file with a header but no
   rows is valid and gives an output with a header and no rows: a daily export
   with no new applicants is not a failure.
+* A CSV file's separator is read from its header: a comma, or a semicolon
+  or tab where the header has more of those (as Excel writes CSV where the
+  comma is the decimal mark). In a semicolon file a number may have a
+  decimal comma (``12,5``).
 * Input must be UTF-8 (a byte-order mark is allowed). Bytes that are not
   UTF-8 stop the run with an :class:`InputError` naming the line; a file
   output is then not created (see :func:`open_output`).
@@ -33,6 +37,7 @@ import itertools
 import json
 import operator
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Collection, Iterator, Sequence
@@ -67,6 +72,9 @@ FORMATS = ("csv", "jsonl")
 
 _BOM = codecs.BOM_UTF8
 _COMMAS = operator.methodcaller("count", ",")
+_QUOTED = re.compile(r'"[^"]*"')
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+\s*")
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 @dataclass
@@ -260,7 +268,8 @@ class CsvReader:
         self.chunk_rows = chunk_rows
         try:
             self._lines = self._source.lines()
-            reader = csv.reader(self._lines, strict=False)
+            self.delimiter = self._separator()
+            reader = csv.reader(self._lines, strict=False, delimiter=self.delimiter)
             header = self._header(reader)
             self._line_num = reader.line_num
             if header is None:
@@ -311,6 +320,19 @@ class CsvReader:
             raise InputError(f"{self.name}: the header names the column {dupes[0]} more than once.")
         return tuple(passthrough)
 
+    def _separator(self) -> str:
+        """The header's separator: the comma, unless it has more semicolons or tabs (outside quotes)."""
+        blank = []
+        for line in self._lines:
+            if line.strip():
+                break
+            blank.append(line)
+        else:
+            line = ""
+        self._lines = itertools.chain(blank, [line] if line else [], self._lines)
+        bare = _QUOTED.sub("", line)
+        return max(SEPARATORS, key=lambda c: (bare.count(c), c == ","))
+
     def _header(self, reader: Any) -> list[str] | None:
         """The first record that is not blank; ``reader`` is a ``csv.reader``."""
         try:
@@ -348,7 +370,7 @@ class CsvReader:
                 continue
             # The csv module's rules (quotes, blank lines, broken rows). A quoted field may run on past
             # this chunk's lines, so the reader goes on into the rest of the input where it must.
-            reader = csv.reader(itertools.chain(lines, self._lines), strict=False)
+            reader = csv.reader(itertools.chain(lines, self._lines), strict=False, delimiter=self.delimiter)
             try:
                 rows = [r for r in itertools.islice(reader, self.chunk_rows) if r]  # blank lines are not rows
             except csv.Error as exc:
@@ -366,6 +388,9 @@ class CsvReader:
                 errors[i] = f"row {first + i} has {got} field{'' if got == 1 else 's'}; the header has {width}."
                 rows[i] = (rows[i] + [""] * width)[:width]
             cols = list(zip(*rows))
+            if self.delimiter == ";":  # Excel's CSV where the comma is the decimal mark: 12,5 is 12.5
+                for j in self._number_idx:
+                    cols[j] = tuple(v.replace(",", ".") if _DECIMAL_COMMA.fullmatch(v) else v for v in cols[j])
             yield Chunk(
                 n=len(rows),
                 first_row=first,
@@ -385,7 +410,7 @@ class CsvReader:
         and the validator's per-value path. About 5x less time per row than the csv module plus a
         conversion per column.
         """
-        if self.width < 2 or set(map(_COMMAS, lines)) != {self.width - 1}:
+        if self.delimiter != "," or self.width < 2 or set(map(_COMMAS, lines)) != {self.width - 1}:
             return None
         text = "".join(lines)
         if '"' in text or "\x00" in text:

@@ -485,3 +485,44 @@ def test_stamp_adds_the_model_and_the_time_to_every_row_rejected_ones_too(score,
     assert out[3]["error"] and out[3]["model_id"] == sha[:12]
     plain = score(source, "--model", model_dir, "--format", fmt, "-q")
     assert "model_id" not in plain.output
+
+
+# -- Excel's other CSV: semicolons (and a decimal comma) or tabs ----------------------------------------------------
+
+
+def _separated(rows: list[dict[str, str]], sep: str, decimal: str = ".") -> str:
+    header = list(rows[0])
+    return "".join(sep.join(r[h].replace(".", decimal) for h in header) + "\r\n" for r in [dict(zip(header, header)),
+                                                                                              *rows])
+
+
+@pytest.mark.parametrize("sep, decimal", [(";", ","), (";", "."), ("\t", ".")])
+def test_a_semicolon_or_tab_file_scores_as_the_comma_file(score, applicants, write_csv, tmp_path, sep, decimal):
+    rows = applicants(40, seed=21)
+    rows[3]["BILL_AMT1"], rows[5]["PAY_AMT2"] = "22812.5", "-0.75"  # a decimal mark; PAY_AMT2 < 0 is rejected
+    rows[7]["AGE"] = "abc"
+    want = score(write_csv(rows), "-q")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + _separated(rows, sep, decimal).encode())  # Excel's byte-order mark, CRLF
+    got = score(path, "-q")
+    assert got.exit_code == want.exit_code == 1 and got.stdout == want.stdout
+    out = rows_of(got.stdout)
+    assert out[3]["probability_of_default"] and "PAY_AMT2" in out[5]["error"] and "Got 'abc' in row 8" in out[7]["error"]
+
+
+def test_a_decimal_comma_is_read_in_a_semicolon_file_only_where_it_is_one(score, applicants, tmp_path):
+    rows = applicants(3, seed=22)
+    rows[0]["BILL_AMT1"] = "1.234,5"  # a thousands separator too: not a number here
+    path = tmp_path / "excel.csv"
+    path.write_text(_separated(rows, ";"))
+    out = rows_of(score(path, "-q").stdout)
+    assert out[0]["error"] == "BILL_AMT1 must be a number. Got '1.234,5' in row 1." and out[1]["decision"]
+
+
+def test_a_comma_file_whose_header_quotes_semicolons_stays_a_comma_file(score, applicants, to_csv, tmp_path):
+    name = ";".join("abcdefghijklmnopqrstuvwxyz")  # more semicolons than the header has commas, but quoted
+    rows = [dict(r, **{name: "x;y"}) for r in applicants(3, seed=23)]
+    path = tmp_path / "in.csv"
+    path.write_text(to_csv(rows).replace(name, f'"{name}"', 1))
+    result = score(path, "-q", "--keep-columns", name)
+    assert result.exit_code == 0 and [r[name] for r in rows_of(result.stdout)] == ["x;y"] * 3
