@@ -300,7 +300,8 @@ def development_figures(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def _costs(manifest: Mapping[str, Any]) -> dict[str, float] | None:
+def manifest_costs(manifest: Mapping[str, Any]) -> dict[str, float] | None:
+    """The costs the threshold was chosen at (a default approved, a good payer declined), if it was chosen by cost."""
     inputs = (manifest.get("threshold") or {}).get("inputs") or {}
     if {"cost_default", "cost_decline_good"} <= set(inputs):
         return {"cost_default": float(inputs["cost_default"]), "cost_decline_good": float(inputs["cost_decline_good"])}
@@ -369,7 +370,7 @@ def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data
                                                                 describe(grades)], y, p)
     segments = {name: _segments(*segment_index(name, values, manifest), y, p) for name, values in (by or {}).items()}
     return Backtest(source, outcome, len(y) + len(rejected or []) if rows is None else rows, metrics, se, expected, z,
-                    bands, bands_from, development_figures(manifest), _costs(manifest), list(rejected or []),
+                    bands, bands_from, development_figures(manifest), manifest_costs(manifest), list(rejected or []),
                     segments=segments, grades=graded, master_scale=None if grades is None else grades.source,
                     outcomes=y, probabilities=p)
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .backtest import _costs, _json_safe, outcome_errors, outcomes, segment_index, something_left
+from .backtest import _json_safe, manifest_costs, outcome_errors, outcomes, segment_index, something_left
 from .grades import MasterScale
 from .performance import Z_95, classification_metrics, normal_cdf, paired_auc_difference, roc_auc
 from .scorer import Scorer
@@ -141,7 +141,7 @@ def compare_arrays(y: Any, p_champion: Any, p_challenger: Any, champion: Mapping
     b = np.asarray(p_challenger, dtype=np.float64).reshape(-1)
     if not len(y) or len(a) != len(y) or len(b) != len(y):
         raise ValueError("a comparison needs the same rows, at least one, scored by both models")
-    costs = _costs(champion)
+    costs = manifest_costs(champion)
     sides = []
     for name, p, manifest in ((names[0], a, champion), (names[1], b, challenger)):
         threshold = float(manifest["threshold"]["value"])

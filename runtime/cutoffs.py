@@ -1,0 +1,182 @@
+"""``loanscore cutoffs``: what each cut-off would mean on the lender's own applicants, before one is chosen.
+
+A credit committee sets the cut-off from a strategy table: approve through
+grade k (or below a probability), and see the share approved, the default
+rate to expect among them and the good payers turned away. With calibrated
+probabilities, these are expected from the scores alone: the expected
+defaults among the approved are the sum of their P(default), the good payers
+declined the sum of the others' 1 - P(default). So the table needs no
+outcomes, only recent applicants, and is right as far as the model is
+calibrated to them (``backtest`` checks that; ``recalibrate`` mends it).
+Where the outcomes are known, the observed figures stand beside the expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .backtest import outcome_errors, outcomes, something_left
+from .grades import MasterScale
+from .scorer import Scorer
+from .stream import Progress, scored_batches
+from .tabular import Chunk, Reader
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """Approve every applicant with P(default) below ``approve_below``: what follows, expected and observed."""
+
+    label: str
+    rule: str
+    """Which P(default) it approves, as a person reads it (``< 16.7%``, ``≤ 5.88%``)."""
+    approve_below: float
+    approved: int
+    expected_defaults: float
+    """Among the approved: the sum of their P(default)."""
+    expected_good_declined: float
+    """Among the declined: the sum of their 1 - P(default)."""
+    observed_defaults: int | None = None
+    observed_good_declined: int | None = None
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Approving the lowest P(default) first: at each share approved, the default rate among them (expected and,
+    with outcomes, observed) and the expected cost per applicant; what ``--plot`` draws."""
+
+    approved: list[float]
+    expected_rate: list[float]
+    observed_rate: list[float] | None
+    expected_cost: list[float] | None
+
+
+@dataclass
+class Strategy:
+    """A strategy table: every cut-off's figures on the applicants of ``source``."""
+
+    source: str
+    rows: int
+    applicants: int
+    threshold: float
+    costs: dict[str, float] | None
+    cutoffs: list[Cutoff]
+    master_scale: str | None
+    rejected: list[tuple[int | None, str]] = field(default_factory=list)
+    expected_default_rate: float = 0.0
+    observed_default_rate: float | None = None
+    curve: Curve | None = None
+
+    def cost(self, c: Cutoff, *, observed: bool = False) -> float | None:
+        """Cost per applicant at the lender's costs (a default approved, a good payer declined)."""
+        if self.costs is None or (observed and c.observed_defaults is None):
+            return None
+        bad, good = ((c.observed_defaults, c.observed_good_declined) if observed
+                     else (c.expected_defaults, c.expected_good_declined))
+        return (self.costs["cost_default"] * bad + self.costs["cost_decline_good"] * good) / self.applicants
+
+    @property
+    def least_cost(self) -> Cutoff | None:
+        """The cut-off of least expected cost; ``None`` without costs."""
+        if self.costs is None:
+            return None
+        return self.cutoffs[int(np.argmin([self.cost(c) for c in self.cutoffs]))]
+
+    def to_dict(self) -> dict[str, Any]:
+        def row(c: Cutoff) -> dict[str, Any]:
+            n = c.approved
+            out = {"approve": c.label, "rule": c.rule, "approve_below": c.approve_below, "approved": n,
+                   "approval_rate": n / self.applicants, "expected_defaults": c.expected_defaults,
+                   "expected_default_rate_of_approved": c.expected_defaults / n if n else None,
+                   "expected_good_declined": c.expected_good_declined,
+                   "expected_cost_per_applicant": self.cost(c)}
+            if c.observed_defaults is not None:
+                out.update(observed_defaults=c.observed_defaults, observed_good_declined=c.observed_good_declined,
+                           observed_default_rate_of_approved=c.observed_defaults / n if n else None,
+                           observed_cost_per_applicant=self.cost(c, observed=True))
+            return out
+
+        least = self.least_cost
+        return {"source": self.source, "rows": self.rows, "applicants": self.applicants,
+                "rejected": [{"row": r, "error": m} for r, m in self.rejected],
+                "expected_default_rate": self.expected_default_rate,
+                "observed_default_rate": self.observed_default_rate, "threshold": self.threshold,
+                "costs": self.costs, "master_scale": self.master_scale,
+                "least_expected_cost": None if least is None else least.label,
+                "cutoffs": [row(c) for c in self.cutoffs]}
+
+
+def candidates(threshold: float, scale: MasterScale | None,
+               bounds: Sequence[float] = ()) -> list[tuple[str, str, float]]:
+    """The cut-offs to tabulate, as ``(label, rule, approve_below)`` in order: through each grade of ``scale`` (a
+    grade holds its upper bound, so the cut is the next float up), below each of ``bounds``, and below the model's
+    threshold."""
+    out = [(f"below {b:g}", f"< {_pct(b)}", float(b)) for b in bounds]
+    if scale is not None:
+        out += [(f"through grade {name}", f"\u2264 {_pct(hi)}", float(np.nextafter(hi, 2.0)))
+                for name, _, hi in scale.ranges()]
+    out.append(("the model's threshold", f"< {_pct(threshold)}", float(threshold)))
+    return sorted(out, key=lambda t: t[2])
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.3g}%"
+
+
+def _ranked(p: Any, y: Any | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``p`` sorted, and the running sums of P(default) and of outcomes in that order, each from 0."""
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    order = np.argsort(p, kind="mergesort")
+    cum_y = None if y is None else np.concatenate([[0], np.cumsum(np.asarray(y, dtype=np.int64)[order])])
+    return p[order], np.concatenate([[0.0], np.cumsum(p[order])]), cum_y
+
+
+def tabulate(p: Any, y: Any | None, cuts: Sequence[tuple[str, str, float]]) -> list[Cutoff]:
+    """Each cut-off's figures on probabilities ``p`` (and outcomes ``y``, 0/1, if known)."""
+    ps, cum_p, cum_y = _ranked(p, y)
+    n, total_p = len(ps), cum_p[-1]
+    out = []
+    for label, rule, below in cuts:
+        k = int(np.searchsorted(ps, below, side="left"))  # approved: P < below
+        declined_good = (n - k) - (total_p - cum_p[k])
+        observed = {} if cum_y is None else {
+            "observed_defaults": int(cum_y[k]), "observed_good_declined": int((n - k) - (cum_y[-1] - cum_y[k]))}
+        out.append(Cutoff(label, rule, below, k, float(cum_p[k]), float(declined_good), **observed))
+    return out
+
+
+def curve(p: Any, y: Any | None, costs: Mapping[str, float] | None, points: int = 201) -> Curve:
+    """The strategy curve of ``p`` at ``points`` evenly spaced shares approved (from the first applicant)."""
+    ps, cum_p, cum_y = _ranked(p, y)
+    n = len(ps)
+    k = np.unique(np.linspace(1, n, min(points, n)).round().astype(np.int64))
+    cost = None if costs is None else (
+        costs["cost_default"] * cum_p[k] + costs["cost_decline_good"] * ((n - k) - (cum_p[-1] - cum_p[k]))) / n
+    return Curve((k / n).tolist(), (cum_p[k] / k).tolist(), None if cum_y is None else (cum_y[k] / k).tolist(),
+                 None if cost is None else cost.tolist())
+
+
+def strategy(scorer: Scorer, reader: Reader, cuts: Sequence[tuple[str, str, float]], *, outcome: str | None = None,
+             costs: Mapping[str, float] | None = None, master_scale: str | None = None,
+             progress: Progress | None = None) -> Strategy:
+    """Score ``reader`` and tabulate ``cuts`` on the rows scored (and, with ``outcome``, that have one)."""
+
+    def missing_outcomes(chunk: Chunk) -> dict[int, Any]:
+        return outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)
+
+    ps, ys, rejected, rows = [], [], [], 0
+    for batch in scored_batches(scorer, reader, progress, more_errors=missing_outcomes if outcome else None):
+        rows += batch.chunk.n
+        rejected += batch.rejected
+        ps.append(batch.probability)
+        if outcome:
+            ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+    p = np.concatenate(ps) if ps else np.empty(0)
+    something_left(reader.name, rows, len(p), rejected, "tabulate")
+    y = np.concatenate(ys) if outcome else None
+    return Strategy(reader.name, rows, len(p), scorer.threshold, None if costs is None else dict(costs),
+                    tabulate(p, y, cuts), master_scale, rejected, float(p.mean()),
+                    None if y is None else float(y.mean()), curve(p, y, costs))
