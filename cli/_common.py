@@ -103,6 +103,19 @@ def master_scale_option(func: F) -> F:
                         "the built-in 10 grades, each doubling the odds of default.")(func)
 
 
+def separator_option(func: F) -> F:
+    """``--separator``: the CSV output's separator; by default the CSV input's, so that Excel reads it back."""
+    return click.option("--separator", type=click.Choice(["input", "comma", "semicolon", "tab"]), default="input",
+                        show_default=True, help="Separator of CSV output: the input's (a comma after JSON Lines), "
+                        "or a comma, a semicolon (then probabilities have a decimal comma, as Excel writes CSV where "
+                        "the comma is the decimal mark) or a tab.")(func)
+
+
+def check_separator(separator: str, out_format: str) -> None:
+    if separator != "input" and out_format != "csv":
+        raise click.UsageError(f"--separator {separator} is for CSV output; JSON Lines has none.")
+
+
 def load_master_scale(path: str | None, wanted: bool, flag: str) -> Any:
     """The ``MasterScale`` when ``wanted`` (the command's ``flag`` was given), else ``None``; a scale named on the
     command line without the flag is a usage error (one from the environment is not: it is for every run)."""

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, master_scale_option, open_audit, record_run,
-                      reports_errors, silence_stdout)
+from ._common import (audit_option, check_separator, decision_bands, load_master_scale, master_scale_option,
+                      open_audit, record_run, reports_errors, separator_option, silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV or JSON Lines; '-' reads stdin).
 
@@ -58,6 +58,7 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", default="-", show_default=True, help="Output file; '-' is stdout. A file appears only once complete.")
 @click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="Output format.")
+@separator_option
 @click.option(
     "--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
     help="Input format; auto goes by the extension (.csv, .jsonl), else by the first character.",
@@ -85,6 +86,7 @@ def score(
     model_dir: str | None,
     output: str,
     out_format: str,
+    separator: str,
     input_format: str,
     json_text: str | None,
     keep_columns: tuple[str, ...],
@@ -105,6 +107,7 @@ def score(
         raise click.UsageError("Give either INPUT or --json, not both.")
     if input_path is None and json_text is None:
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
+    check_separator(separator, out_format)
 
     # Heavy imports wait until here, so `loanscore --help` stays fast.
     from loanscore.runtime.model import Model
@@ -134,7 +137,7 @@ def score(
         )
     with Interrupts() as interrupts:
         code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, reasons,
-                                   stamp_columns(model) if stamp else None, grades)
+                                   stamp_columns(model) if stamp else None, grades, separator)
     if audit is not None and summary is not None:
         from loanscore.runtime.audit import text_sha256
 
@@ -170,19 +173,26 @@ def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # type: ignore[no-untyped-def]
                interrupts: Interrupts, reasons: int, stamp: dict[str, str] | None = None,
-               grades=None) -> tuple[int, Any]:  # type: ignore[no-untyped-def]
+               grades=None, separator: str = "input") -> tuple[int, Any]:  # type: ignore[no-untyped-def]
     """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
-    the reader of stdout went away first). ``grades``: a master scale, for a grade column."""
+    the reader of stdout went away first). ``grades``: a master scale, for a grade column; ``separator``: the
+    CSV output's, by name, or "input" for the CSV input's (a comma after JSON Lines)."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
-    from loanscore.runtime.tabular import make_writer, open_output
+    from loanscore.runtime.tabular import SEPARATORS, CsvReader, make_writer, open_output
+
+    if separator == "input":
+        delimiter = reader.delimiter if isinstance(reader, CsvReader) else ","
+    else:
+        delimiter = next(c for c, name in SEPARATORS.items() if name == separator)
 
     try:
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
             worded = reasons > 0 and bool(scorer.explainer.statements)
             writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0,
-                                                  statements=worded, stamp=stamp, grades=grades))
+                                                  statements=worded, stamp=stamp, grades=grades,
+                                                  delimiter=delimiter))
             summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools

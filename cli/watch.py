@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, master_scale_option, open_audit, record_run,
-                      reports_errors)
+from ._common import (audit_option, check_separator, decision_bands, load_master_scale, master_scale_option,
+                      open_audit, record_run, reports_errors, separator_option)
 from .score import Interrupts, log_score, score_into, stamp_columns
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
@@ -52,6 +52,7 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="Model directory. Default: the shipped model.")
 @click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@separator_option
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the "
               "model's threshold.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the "
@@ -66,13 +67,14 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 @audit_option
 @click.option("-q", "--quiet", is_flag=True, help="No line per file on stderr.")
 @reports_errors
-def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, approve_below: float | None,
-          decline_from: float | None, reasons: int, grade: bool, master_scale: str | None, stamp: bool, interval: float,
-          once: bool, audit_log: str | None, quiet: bool) -> None:
+def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, separator: str,
+          approve_below: float | None, decline_from: float | None, reasons: int, grade: bool, master_scale: str | None,
+          stamp: bool, interval: float, once: bool, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
 
+    check_separator(separator, out_format)
     grades = load_master_scale(master_scale, grade, "--grade")
     audit = open_audit(audit_log)
     model = Model.load(model_dir)
@@ -90,8 +92,8 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, ap
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    code = _take(path, inbox, out_dir, scorer, out_format, (reasons, grades, stamp), interrupts, audit,
-                                 quiet)
+                    code = _take(path, inbox, out_dir, scorer, out_format, (reasons, grades, stamp, separator), interrupts,
+                                 audit, quiet)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
                 if once:
@@ -126,10 +128,11 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
     return ready
 
 
-def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, columns: tuple[int, Any, bool],
-          interrupts: Interrupts, audit: Any, quiet: bool) -> int:
+def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
+          layout: tuple[int, Any, bool, str], interrupts: Interrupts, audit: Any, quiet: bool) -> int:
     """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/).
-    ``columns``: the output's optional columns, as ``score`` takes them: reasons, grades (a master scale), stamp."""
+    ``layout``: the output's optional columns and its separator, as ``score`` takes them: reasons, grades (a
+    master scale), stamp, separator."""
     from loanscore.runtime.audit import file_digest
     from loanscore.runtime.errors import EXIT_USAGE, LoanscoreError
     from loanscore.runtime.tabular import open_reader
@@ -137,11 +140,11 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str, 
     schema = scorer.schema
     stem = path.name[: -len(next(s for s in SUFFIXES if path.name.lower().endswith(s)))]
     output = _free(out_dir / f"{stem}.scored.{out_format}")
-    reasons, grades, stamp = columns
+    reasons, grades, stamp, separator = layout
     try:
         reader = open_reader(path, schema.input_names, id_column=schema.id, numbers=schema.number_names)
         code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, reasons,
-                                   stamp_columns(scorer.model) if stamp else None, grades)
+                                   stamp_columns(scorer.model) if stamp else None, grades, separator)
     except LoanscoreError as exc:
         if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
             if not quiet:

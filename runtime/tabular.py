@@ -681,7 +681,9 @@ class CsvWriter:
     """Write scored rows as CSV: passthrough columns, then :data:`RESULT_COLUMNS`, then any ``stamp``.
 
     Probabilities have 6 decimals; a rejected row has an empty probability and
-    decision and a non-empty ``error``. With ``grades`` (a master scale), each
+    decision and a non-empty ``error``. ``delimiter`` separates the fields; with
+    a semicolon, probabilities have a decimal comma, so that Excel where the
+    comma is the decimal mark reads them as numbers. With ``grades`` (a master scale), each
     row's grade follows its probability. Reason codes, when written, are one
     cell such as ``repayment_status +0.213; payment_amount +0.052``; with
     ``statements``, the next cell words them, in the same order. ``stamp``
@@ -689,18 +691,24 @@ class CsvWriter:
     """
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
-                 statements: bool = False, stamp: dict[str, str] | None = None, grades: MasterScale | None = None):
+                 statements: bool = False, stamp: dict[str, str] | None = None, grades: MasterScale | None = None,
+                 delimiter: str = ","):
+        if delimiter not in SEPARATORS:
+            raise ValueError(f"delimiter must be one of {sorted(SEPARATORS)}, not {delimiter!r}")
+        self._decimal_comma = delimiter == ";"
         self._passthrough = tuple(passthrough)
         self._reasons = reasons
         self._statements = reasons and statements
         self._stamp = tuple((stamp or {}).values())
         self._grades = grades
-        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
         self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements, grades is not None),
                                *(stamp or {})])
 
     def write(self, chunk: ScoredChunk) -> None:
         p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
+        if self._decimal_comma:
+            p = [v.replace(".", ",") for v in p]
         cols = [chunk.passthrough[c] for c in self._passthrough]
         results: list[Sequence[Any]] = [p, chunk.decision]
         if self._grades is not None:
@@ -754,13 +762,15 @@ def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
 
 def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
                 statements: bool = False, stamp: dict[str, str] | None = None,
-                grades: MasterScale | None = None) -> CsvWriter | JsonLinesWriter:
+                grades: MasterScale | None = None, delimiter: str = ",") -> CsvWriter | JsonLinesWriter:
     """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself);
-    ``stamp``: columns with one value for every row, last; ``grades``: a grade column from this master scale."""
+    ``stamp``: columns with one value for every row, last; ``grades``: a grade column from this master scale;
+    ``delimiter``: the CSV separator (see :class:`CsvWriter`)."""
     if fmt not in FORMATS:
         raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
     if fmt == "csv":
-        return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp, grades=grades)
+        return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp, grades=grades,
+                         delimiter=delimiter)
     return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp, grades=grades)
 
 

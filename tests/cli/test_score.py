@@ -504,10 +504,28 @@ def test_a_semicolon_or_tab_file_scores_as_the_comma_file(score, applicants, wri
     want = score(write_csv(rows), "-q")
     path = tmp_path / "excel.csv"
     path.write_bytes(b"\xef\xbb\xbf" + _separated(rows, sep, decimal).encode())  # Excel's byte-order mark, CRLF
-    got = score(path, "-q")
+    got = score(path, "-q", "--separator", "comma")
     assert got.exit_code == want.exit_code == 1 and got.stdout == want.stdout
     out = rows_of(got.stdout)
     assert out[3]["probability_of_default"] and "PAY_AMT2" in out[5]["error"] and "Got 'abc' in row 8" in out[7]["error"]
+    same = score(path, "-q")  # by default the output is written as the input was, for Excel to read back
+    back = list(csv.DictReader(io.StringIO(same.stdout), delimiter=sep))
+    for row in back:
+        row["probability_of_default"] = row["probability_of_default"].replace(",", ".")
+    assert same.exit_code == 1 and back == out
+    assert all(r["probability_of_default"][:2] in ("", "0,") for r in csv.DictReader(
+        io.StringIO(same.stdout), delimiter=sep)) if sep == ";" else same.stdout == got.stdout.replace(",", "\t")
+
+
+def test_the_output_separator_is_the_lenders_choice_and_json_lines_has_none(score, applicants, write_csv):
+    source = write_csv(applicants(5, seed=24))
+    tab = score(source, "-q", "--separator", "tab")
+    assert tab.exit_code == 0 and tab.stdout == score(source, "-q").stdout.replace(",", "\t")
+    semi = score(source, "-q", "--separator", "semicolon")
+    assert semi.stdout.splitlines()[0] == "ID;probability_of_default;decision;error;warning"
+    assert all(line.split(";")[1].startswith("0,") for line in semi.stdout.splitlines()[1:])
+    wrong = score(source, "--format", "jsonl", "--separator", "tab")
+    assert wrong.exit_code == 2 and "--separator tab is for CSV output" in wrong.output
 
 
 def test_a_decimal_comma_is_read_in_a_semicolon_file_only_where_it_is_one(score, applicants, tmp_path):
@@ -515,7 +533,7 @@ def test_a_decimal_comma_is_read_in_a_semicolon_file_only_where_it_is_one(score,
     rows[0]["BILL_AMT1"] = "1.234,5"  # a thousands separator too: not a number here
     path = tmp_path / "excel.csv"
     path.write_text(_separated(rows, ";"))
-    out = rows_of(score(path, "-q").stdout)
+    out = rows_of(score(path, "-q", "--separator", "comma").stdout)
     assert out[0]["error"] == "BILL_AMT1 must be a number. Got '1.234,5' in row 1." and out[1]["decision"]
 
 

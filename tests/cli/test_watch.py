@@ -97,3 +97,17 @@ def test_it_waits_for_a_file_to_settle_and_stops_cleanly_on_a_signal(applicants,
         _, err = watcher.communicate(timeout=60)
     assert watcher.returncode == 130, err
     assert "late.csv: scored 40 of 40 rows" in err and "Stopped after 1 file;" in err
+
+
+def test_each_file_is_written_back_with_its_own_separator(applicants, to_csv, model_dir, tmp_path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    text = to_csv(applicants(4, seed=31))
+    (inbox / "commas.csv").write_text(text)
+    (inbox / "excel.csv").write_text(text.replace(",", ";"))
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once",
+                                       "-q"])
+    assert result.exit_code == 0, result.output
+    commas, excel = ((out / f"{n}.scored.csv").read_text() for n in ("commas", "excel"))
+    assert excel.splitlines()[0] == "ID;probability_of_default;decision;error;warning"
+    assert excel == commas.replace(",", ";").replace(";0.", ";0,") and "0," in excel
