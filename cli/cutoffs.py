@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import (audit_option, echo_rejects, load_master_scale, master_scale_option, open_audit, open_labelled,
-                      record_run, reports_errors, write_figures)
+from ._common import (audit_option, echo_rejects, master_scale_option, open_audit, open_labelled, record_run,
+                      reports_errors, write_figures)
 
 _HELP = """What each cut-off would mean on these applicants, before one is chosen.
 
@@ -55,12 +55,13 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], outcome: str | None, mas
     from loanscore.runtime.backtest import manifest_costs
     from loanscore.runtime.cutoffs import candidates, strategy
     from loanscore.runtime.cutoffs_plot import render_svg
+    from loanscore.runtime.grades import MasterScale
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
     from loanscore.runtime.tabular import open_reader
 
-    scale = load_master_scale(master_scale, True, "")
+    scale = MasterScale.load(master_scale)  # the table always has the grades: no --grade flag to ask for them
     audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema

@@ -92,8 +92,8 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    code = _take(path, inbox, out_dir, scorer, out_format, (reasons, grades, stamp, separator), interrupts,
-                                 audit, quiet)
+                    layout = (reasons, grades, stamp, separator)
+                    code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
                 if once:

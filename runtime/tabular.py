@@ -683,8 +683,8 @@ class CsvWriter:
     Probabilities have 6 decimals; a rejected row has an empty probability and
     decision and a non-empty ``error``. ``delimiter`` separates the fields; with
     a semicolon, probabilities have a decimal comma, so that Excel where the
-    comma is the decimal mark reads them as numbers. With ``grades`` (a master scale), each
-    row's grade follows its probability. Reason codes, when written, are one
+    comma is the decimal mark reads them as numbers. With ``grades`` (a master
+    scale), each row's grade follows its probability. Reason codes, when written, are one
     cell such as ``repayment_status +0.213; payment_amount +0.052``; with
     ``statements``, the next cell words them, in the same order. ``stamp``
     (column -> value) repeats the same values on every row, e.g. the model that scored it.
