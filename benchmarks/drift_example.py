@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/drift_example.py [--data DEV.csv] [--rows 5000] [--seed 0] [--months 1]
+    python benchmarks/drift_example.py [--data DEV.csv] [--rows 5000] [--seed 0] [--months 1] [--grade]
                                        [--plot results/monitor_drift.svg] [--out drift.json]
 
 Takes ``--rows`` development rows at random (seeded) and moves them the way a
@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=1, help="several files, the drift growing file by file")
     parser.add_argument("--plot", type=Path, help="write monitor's picture here (SVG)")
     parser.add_argument("--out", type=Path, help="write monitor's JSON report here")
+    parser.add_argument("--grade", action="store_true", help="compare the rating grades too (monitor --grade)")
     args = parser.parse_args()
 
     path = find_data(args.data)
@@ -84,7 +85,7 @@ def main() -> None:
                 writer = csv.DictWriter(stream, fieldnames=header)
                 writer.writeheader()
                 writer.writerows(content)
-        command = [LOANSCORE, "monitor", *files, "--quiet"]
+        command = [LOANSCORE, "monitor", *files, "--quiet", *(["--grade"] if args.grade else [])]
         command += ["--plot", str(args.plot.resolve())] if args.plot else []
         command += ["-o", str(args.out.resolve())] if args.out else []
         print("$ loanscore", " ".join(command[1:]), flush=True)

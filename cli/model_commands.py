@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import audit_option, open_audit, record_run, reports_errors, require_train_extra
+from ._common import (audit_option, load_master_scale, master_scale_option, open_audit, record_run, reports_errors,
+                      require_train_extra)
 
 DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 
@@ -113,19 +114,22 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epo
               help="Fail when max |p_onnx - p_keras| exceeds this.")
 @click.option("--cv-results", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON from benchmarks/quality.py for this configuration: its CV metrics go into the manifest.")
+@master_scale_option
 @audit_option
 @reports_errors
 def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float, cv_results: Path | None,
-           audit_log: str | None) -> None:
+           master_scale: str | None, audit_log: str | None) -> None:
     """Convert RUN_DIR's model and preprocessing into one ONNX file, and prove parity.
 
-    Nothing is written to --out unless parity holds on the golden cases and on --data.
+    Nothing is written to --out unless parity holds on the golden cases and on --data. With --data the manifest
+    records that population (counts per bin, and per grade of --master-scale) for `loanscore monitor`.
     """
     require_train_extra()
     from loanscore.export.exporter import export_run
 
+    scale = load_master_scale(master_scale, data is not None, "--data")
     audit = open_audit(audit_log)
-    export_run(run_dir, model_dir, data=data, tolerance=tolerance, cv_results=cv_results)
+    export_run(run_dir, model_dir, data=data, tolerance=tolerance, cv_results=cv_results, scale=scale)
     if audit is not None:  # where a model came from, in the same log as every run that used it
         from loanscore.runtime.scorer import Scorer
 

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from ._common import audit_option, echo_rejects, open_audit, record_run, reports_errors
+from ._common import (audit_option, echo_rejects, load_master_scale, master_scale_option, open_audit, record_run,
+                      reports_errors)
 
 _HELP = """Compare the applicants in INPUT with the model's reference population.
 
@@ -18,6 +19,11 @@ was exported with (or against --reference FILE, e.g. last quarter's
 applicants). Below 0.10 is stable, 0.10-0.25 worth watching, from 0.25 a
 shift. "chance" is the PSI that a sample of this size exceeds by chance 1
 time in 100; a PSI below it may be chance alone.
+
+\b
+--grade compares the rating grades too (on --master-scale, else the built-in
+scale): each grade's share, their PSI, and the Herfindahl index of the
+shares (how concentrated the applicants are in a few grades).
 
 \b
 Several INPUT files (e.g. one a month, oldest first) are each compared with
@@ -34,6 +40,7 @@ Examples:
   loanscore monitor applicants_2026_11.csv
   loanscore monitor this_month.csv --reference last_month.csv -o stability.json
   loanscore monitor applicants_2026_11.csv --plot stability.svg
+  loanscore monitor applicants_2026_11.csv --grade --master-scale our_grades.toml
   loanscore monitor applicants_2026_0*.csv --plot trend.svg
 """
 
@@ -51,11 +58,15 @@ LEFT_OUT = "could not be scored and are left out of the comparison"
                    "files each variable's PSI file by file (SVG, atomically).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first character.")
+@click.option("--grade", is_flag=True, help="Compare the rating grades too: each grade's share and their PSI, and "
+              "the Herfindahl index of the shares (see --master-scale).")
+@master_scale_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
 def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path: str | None, output: str | None,
-            plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
+            plot: str | None, input_format: str, grade: bool, master_scale: str | None, quiet: bool,
+            audit_log: str | None) -> None:
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, EXIT_USAGE, InputError
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
@@ -65,6 +76,7 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
 
     if [*input_paths, reference_path].count("-") > 1:
         raise InputError("Only one of INPUT and --reference can be stdin (-).")
+    scale = load_master_scale(master_scale, grade, "--grade")
     audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
@@ -75,7 +87,8 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
     if reference_path is not None:
         reader = read(reference_path)
         try:
-            reference, rejected = collect(scorer, reader, progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+            reference, rejected = collect(scorer, reader, scale=scale,
+                                          progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
         if rejected:
@@ -86,7 +99,7 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
     def compare(path: str):  # type: ignore[no-untyped-def]
         reader = read(path, input_format)
         try:
-            report = compare_population(scorer, reader, reference,
+            report = compare_population(scorer, reader, reference, scale=scale,
                                         progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
@@ -130,8 +143,9 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
     record_run(audit, "monitor", scorer, {"input": [p for p in input_paths if p not in {f["file"] for f in failed}],
                                           **({"reference": reference_path} if reference_path else {})}, {
         "verdict": document["verdict"], "not_compared": [f["file"] for f in failed],
-        "files": [{"rows": r["rows"], "scored": r["scored"], "verdict": r["verdict"], "score_psi": r["score"]["psi"]}
-                  for r in compared.values()]}, code)
+        "files": [{"rows": r["rows"], "scored": r["scored"], "verdict": r["verdict"], "score_psi": r["score"]["psi"],
+                   **({"grade_psi": r["grade"]["psi"]} if "grade" in r else {})} for r in compared.values()],
+        **({"master_scale": scale.to_dict()} if scale else {})}, code)
     sys.exit(code)
 
 
@@ -149,20 +163,40 @@ def render(report) -> str:  # type: ignore[no-untyped-def]
         "",
     ]
     rows = [("", "PSI", "chance", "largest move (reference -> now)", "verdict")]
-    for s in [report.score, *report.fields]:
+    for s in report.variables:
         k = s.largest_move
         rows.append((s.name, f"{s.psi:.3f}", f"{s.chance:.3f}",
                      f"{s.labels[k]}: {s.reference[k]:.1%} -> {s.actual[k]:.1%}", s.verdict))
     widths = [max(len(r[j]) for r in rows) for j in range(4)]
     for i, r in enumerate(rows):
         lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}")
-        if i == 1:
+        if i == len(report.variables) - len(report.fields):
             lines.append("")
+    if report.grade is not None:
+        lines += ["", *render_grades(report)]
     from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH
 
     lines += ["", f"overall: {report.worst} (PSI below {PSI_WATCH:.2f} stable, {PSI_WATCH:.2f}-{PSI_SHIFT:.2f} watch, "
                   f"from {PSI_SHIFT:.2f} shift)"]
     return "\n".join(lines)
+
+
+def render_grades(report) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each grade's range and share, reference and now, and the concentration of the shares."""
+    from loanscore.runtime.grades import describe
+    from loanscore.runtime.stability import herfindahl
+
+    g = report.grade
+    rows = [("grade", "P(default)", "reference", "now", "change")]
+    for (name, span, _), e, a in zip(describe(report.scale), g.reference, g.actual, strict=True):
+        rows.append((name, span, f"{e:.1%}", f"{a:.1%}", f"{round(100 * (a - e), 1) + 0.0:+.1f} pt"))
+    widths = [max(len(r[j]) for r in rows) for j in range(5)]
+    lines = [f"Grades on {report.scale.described}:"]
+    lines += [f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  " + "  ".join(c.rjust(w) for c, w in zip(r[2:], widths[2:]))
+              for r in rows]
+    lines.append(f"  concentration (Herfindahl index of the shares; 1/{len(g.labels)} = {1 / len(g.labels):.3f} if "
+                 f"even): {herfindahl(report.reference.grades):.3f} -> {herfindahl(g.counts):.3f}")
+    return lines
 
 
 MARKS = {"stable": " ", "watch": "*", "shift": "!", "too few rows to tell": "?"}
@@ -184,15 +218,20 @@ def render_trend(reports, failed) -> str:  # type: ignore[no-untyped-def]
     rows = [("", "reference ", *[f"{k} " for k in range(1, len(reports) + 1)], "worst")]
     rows.append(("mean P(default)", *[f"{x.mean_probability:.3f} " for x in [ref, *reports]], ""))
     rows.append((f"declined (>= {ref.threshold:.4g})", *[f"{x.decline_rate:.1%} " for x in [ref, *reports]], ""))
-    names = [reports[0].score.name, *[s.name for s in reports[0].fields]]
-    for j, name in enumerate(names):
-        cells = [(r.score if j == 0 else r.fields[j - 1]) for r in reports]
-        rows.append((name, "", *[f"{s.psi:.3f}{MARKS[s.verdict]}" for s in cells], gravest(s.verdict for s in cells)))
+    graded = reports[0].grade is not None
+    if graded:
+        from loanscore.runtime.stability import herfindahl
+
+        rows.append(("grade concentration (HHI)", *[f"{herfindahl(c):.3f} " for c in
+                                                    [ref.grades, *[r.grade.counts for r in reports]]], ""))
+    for j, first in enumerate(reports[0].variables):
+        cells = [r.variables[j] for r in reports]
+        rows.append((first.name, "", *[f"{s.psi:.3f}{MARKS[s.verdict]}" for s in cells], gravest(s.verdict for s in cells)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         cells = [r[0].ljust(widths[0]), *[c.rjust(w + 1) for c, w in zip(r[1:-1], widths[1:-1])], r[-1]]
         lines.append("  ".join(cells).rstrip())
-        if i in (0, 2, 3):
+        if i in (0, 2 + graded, 2 + graded + len(reports[0].variables) - len(reports[0].fields)):
             lines.append("")
     lines += ["", f"PSI: * watch ({PSI_WATCH:.2f}-{PSI_SHIFT:.2f}), ! shift (from {PSI_SHIFT:.2f}), "
                   f"? above {PSI_WATCH:.2f} but within chance; overall: {gravest(r.worst for r in reports)}"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import onnx
 
 from loanscore.runtime.errors import InputError
+from loanscore.runtime.grades import MasterScale
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
 from loanscore.runtime.scorer import Scorer
@@ -43,8 +44,11 @@ class ExportResult:
 
 def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None = None,
                tolerance: float = PROBABILITY_TOLERANCE, cv_results: str | Path | None = None,
-               progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> ExportResult:
-    """Convert, merge, prove parity, and only then put the directory in place."""
+               scale: MasterScale | None = None, progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> ExportResult:
+    """Convert, merge, prove parity, and only then put the directory in place.
+
+    With ``data``, its population is recorded for ``loanscore monitor``, graded on ``scale`` (default: built-in).
+    """
     started = time.perf_counter()
     run = TrainedRun.load(run_dir)
     schema = run.schema
@@ -77,7 +81,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
             progress(f"measuring parity on {data}")
             dataset = load_dataset(data, schema)
             parity["data"] = {"file": Path(data).name, **measure_parity(model, run, dataset.X, threshold, tolerance).to_dict()}
-            manifest["population"] = population_reference(model, dataset, run.info.get("training_data")).to_dict()
+            manifest["population"] = population_reference(model, dataset, run.info.get("training_data"), scale).to_dict()
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
         write_model_documents(staging, data=data, name=out.name, progress=progress)  # MODEL_CARD.md; report.html for --data
@@ -91,14 +95,16 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
     return ExportResult(out, parity, size)
 
 
-def population_reference(model: Model, dataset: Dataset, training: dict | None) -> Reference:
-    """Counts per bin of ``dataset``'s fields and scores, which ``loanscore monitor`` compares new applicants with."""
+def population_reference(model: Model, dataset: Dataset, training: dict | None,
+                         scale: MasterScale | None = None) -> Reference:
+    """Counts per bin of ``dataset``'s fields and scores, and per grade of ``scale``, which ``loanscore monitor``
+    compares new applicants with."""
     columns = model.schema.columns()
     checked, p = Scorer(model).check_and_run({c.name: dataset.X[c.name].to_numpy() for c in columns}, len(dataset.X))
     assert not checked.errors, "load_dataset refuses rows that break the contract"
     source = {k: dataset.fingerprint[k] for k in ("file", "sha256", "rows")}
     source["training_data"] = training is not None and training.get("sha256") == source["sha256"]
-    return Reference.build(columns, checked.feeds, p, model.threshold, source)
+    return Reference.build(columns, checked.feeds, p, model.threshold, source, scale)
 
 
 def cross_validation(path: str | Path, run: TrainedRun) -> dict:

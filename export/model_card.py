@@ -220,6 +220,9 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
       f"{_num(threshold.get('expected_cost_per_applicant'))} per applicant{gap}. A lending app may add a review "
       "band around it (`Bands` in the API, `--approve-below/--decline-from` on the command line).\n")
 
+    if "grades" in manifest.get("population", {}):
+        _grades_section(w, manifest["population"])
+
     w("## Evaluation and fairness slices\n")
     if evaluation:
         m = evaluation.get("metrics", {})
@@ -277,6 +280,7 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
             + (f"the {manifest['population']['rows']:,} rows of `{manifest['population']['source'].get('file')}` "
                "recorded at export" if "population" in manifest else
                "a reference file (`--reference`; exporting with `--data` records one in the manifest)")
+            + ("; with `--grade`, of the rating grades too" if manifest.get("population", {}).get("grades") else "")
             + ". Recalibrate or retrain when they shift.",
             "Once applicants' outcomes are known, `loanscore backtest FILE` tests the model's ranking (ROC AUC) and "
             "calibration (per score band) on them against the out-of-fold figures above."]
@@ -292,6 +296,24 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
     if source:
         w(f"---\nData: {source.citation} {source.repository}. Licensed under {source.license}.\n")
     return "\n".join(out)
+
+
+def _grades_section(w: Callable[[str], None], population: dict) -> None:
+    """How the recorded population spreads over the master scale: the baseline `monitor --grade` compares with."""
+    from loanscore.runtime.grades import describe
+    from loanscore.runtime.stability import Reference, herfindahl
+
+    reference = Reference.from_manifest({"population": population}, "The manifest")
+    scale, counts = reference.scale, reference.grades
+    assert scale is not None
+    w("## Rating grades\n")
+    w(f"The {reference.rows:,} rows of `{reference.source.get('file')}` on {scale.described} "
+      "(`loanscore score --grade`):\n")
+    w("| grade | P(default) | applicants | share |\n|---|---|---:|---:|")
+    for (name, span, _), c in zip(describe(scale), counts, strict=True):
+        w(f"| {name} | {span} | {c:,} | {_pct(c / reference.rows)} |")
+    w(f"\nHerfindahl index of the shares {herfindahl(counts):.3f} (1/{len(counts)} = {1 / len(counts):.3f} if "
+      "spread evenly). `loanscore monitor FILE --grade` compares a batch's grades with these shares.\n")
 
 
 def _num(x: Any) -> str:

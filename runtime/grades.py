@@ -78,6 +78,12 @@ class MasterScale:
                               f"every applicant has a grade; it stops at {upper[-1]:g}.")
         return cls(tuple(names), tuple(upper), str(path))
 
+    @property
+    def described(self) -> str:
+        """The scale in words for a heading: the built-in one, or the file it came from."""
+        return ("the built-in master scale (each grade doubles the odds of default)" if self.source == BUILT_IN
+                else f"the master scale in {self.source}")
+
     def index(self, probability: Any) -> np.ndarray:
         """Each probability's grade, as a position in :attr:`names` (NaN, a rejected row, gives -1)."""
         p = np.asarray(probability, dtype=np.float64).reshape(-1)

@@ -13,6 +13,11 @@ from 0.25 a shift to act on. A small batch scatters by chance alone, so each PSI
 comes with the level that chance alone exceeds one time in a hundred, found by
 drawing both samples again and again from one population.
 
+With a master scale, the rating grades are compared too: each grade's share of
+the applicants, their PSI, and how concentrated the applicants are in a few
+grades (the Herfindahl index of the shares, which supervisors ask of a rating
+system).
+
 The reference is stored in the model's manifest by ``loanscore export --data``
 (counts per bin, never rows), or built here from another file.
 """
@@ -28,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, ModelError
+from .grades import MasterScale
 from .schema import Column
 from .scorer import Scorer
 from .stream import Progress, scored_batches
@@ -37,6 +43,7 @@ PSI_WATCH = 0.10
 PSI_SHIFT = 0.25
 STABLE, WATCH, SHIFT, TOO_FEW = "stable", "watch", "shift", "too few rows to tell"
 SCORE = "probability_of_default"
+GRADE = "grade"
 N_BINS = 10
 SHARE_FLOOR = 1e-4
 """An empty bin counts as this share, so that a bin filling up from nothing gives a large, finite PSI."""
@@ -151,17 +158,35 @@ class Reference:
     decline_rate: float
     threshold: float
     source: dict[str, Any] = field(default_factory=dict)
+    scale: MasterScale | None = None
+    """The master scale :attr:`grades` were counted on (none for a manifest exported before grades)."""
+    grades: tuple[int, ...] = ()
+    """How many reference rows fell in each grade of :attr:`scale`."""
 
     @classmethod
     def build(cls, columns: list[Column], feeds: Mapping[str, np.ndarray], probability: np.ndarray,
-              threshold: float, source: Mapping[str, Any] | None = None) -> Reference:
-        """A reference from validated inputs (``feeds`` of the rows that were scored) and their probabilities."""
+              threshold: float, source: Mapping[str, Any] | None = None, scale: MasterScale | None = None) -> Reference:
+        """A reference from validated inputs (``feeds`` of the rows that were scored) and their probabilities,
+        with their grades on ``scale`` (default: the built-in master scale)."""
         p = np.asarray(probability, dtype=np.float64).reshape(-1)
         if not len(p):
             raise ValueError("a reference population needs at least one scored row")
         fields = {c.name: Bins.fit(c.name, feeds[c.name], c.codes if c.kind == "code" else None) for c in columns}
+        scale = scale or MasterScale.built_in()
         return cls(len(p), Bins.fit(SCORE, p), fields, float(p.mean()), float((p >= threshold).mean()),
-                   float(threshold), dict(source or {}))
+                   float(threshold), dict(source or {}), scale, grade_counts(scale, p))
+
+    def grade_counts(self, scale: MasterScale) -> np.ndarray:
+        """The reference's count in each grade of ``scale``; refused when they were counted on another scale."""
+        if self.scale is None:
+            raise ModelError("The model's reference population records no grades (it was exported before "
+                             "loanscore graded applicants). Export it again with --data, or compare against a "
+                             "file with --reference FILE.")
+        if not same_scale(scale, self.scale):
+            raise ModelError(f"The model's reference population was graded on {self.scale.described}, not on "
+                             f"{scale.described}. Export the model again with --data and --master-scale (this "
+                             "scale), or compare against a file with --reference FILE.")
+        return np.asarray(self.grades, dtype=np.int64)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,6 +198,7 @@ class Reference:
             "decline_rate": self.decline_rate,
             "score": self.score.to_dict(),
             "fields": {name: bins.to_dict() for name, bins in self.fields.items()},
+            **({"grades": {"master_scale": self.scale.to_dict(), "counts": list(self.grades)}} if self.scale else {}),
         }
 
     def check_columns(self, columns: list[Column]) -> None:
@@ -191,10 +217,18 @@ class Reference:
                 "to record one, or compare against a file with --reference FILE."
             )
         try:
+            scale, grades = None, ()
+            if "grades" in data:
+                recorded = data["grades"]["master_scale"]
+                scale = MasterScale(tuple(str(g["name"]) for g in recorded["grade"]),
+                                    tuple(float(g["upper"]) for g in recorded["grade"]), str(recorded["source"]))
+                grades = tuple(int(c) for c in data["grades"]["counts"])
+                if len(grades) != len(scale.names) or sum(grades) != int(data["rows"]):
+                    raise ValueError("its grade counts do not match its master scale and rows")
             return cls(int(data["rows"]), Bins.from_dict(SCORE, data["score"]),
                        {name: Bins.from_dict(name, b) for name, b in data["fields"].items()},
                        float(data["mean_probability"]), float(data["decline_rate"]), float(data["threshold"]),
-                       dict(data.get("source", {})))
+                       dict(data.get("source", {})), scale, grades)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
 
@@ -225,19 +259,41 @@ class Stability:
 
 def compare(bins: Bins, counts: np.ndarray, labels: list[str] | None = None) -> Stability:
     """The PSI of ``counts`` (binned by ``bins``) against the reference counts in ``bins``."""
-    ref = np.asarray(bins.counts, dtype=np.float64)
+    return compare_counts(bins.name, np.asarray(bins.counts), counts, labels or bins.labels())
+
+
+def compare_counts(name: str, ref_counts: np.ndarray, counts: np.ndarray, labels: list[str]) -> Stability:
+    """The PSI of ``counts`` against ``ref_counts``, bin for bin (``labels`` names the bins)."""
+    ref = np.asarray(ref_counts, dtype=np.float64)
     act = np.asarray(counts, dtype=np.float64)
     n_ref, n = ref.sum(), act.sum()
     e, a = ref / n_ref, act / n
     psi = float(_terms(e, a).sum())
-    chance = chance_level(bins.counts, counts)
+    chance = chance_level(ref_counts, counts)
     if psi < PSI_WATCH:
         verdict = STABLE
     elif psi <= chance:
         verdict = TOO_FEW
     else:
         verdict = WATCH if psi < PSI_SHIFT else SHIFT
-    return Stability(bins.name, labels or bins.labels(), e.tolist(), a.tolist(), [int(c) for c in act], psi, chance, verdict)
+    return Stability(name, labels, e.tolist(), a.tolist(), [int(c) for c in act], psi, chance, verdict)
+
+
+def grade_counts(scale: MasterScale, probability: np.ndarray) -> tuple[int, ...]:
+    """How many of ``probability`` fall in each grade of ``scale``."""
+    return tuple(int(c) for c in np.bincount(scale.index(probability), minlength=len(scale.names)))
+
+
+def same_scale(a: MasterScale, b: MasterScale) -> bool:
+    """The same grades and bounds, wherever each was read from (a file written by ``loanscore grades`` is the
+    built-in scale)."""
+    return a.names == b.names and a.upper == b.upper
+
+
+def herfindahl(counts: Iterable[int]) -> float:
+    """The Herfindahl index of the shares: 1 when every applicant is in one grade, 1/G when spread evenly over G."""
+    c = np.asarray(list(counts), dtype=np.float64)
+    return float(np.sum((c / c.sum()) ** 2))
 
 
 def chance_level(ref_counts: np.ndarray, counts: np.ndarray, *, draws: int = CHANCE_DRAWS, seed: int = 0) -> float:
@@ -278,9 +334,12 @@ class Report:
 
     source: str
     reference: Reference
+    scale: MasterScale | None = None
+    """Compare the rating grades on this master scale too (``monitor --grade``)."""
     rows: int = 0
     rejected: list[tuple[int | None, str]] = field(default_factory=list)
     score: Stability | None = None
+    grade: Stability | None = None
     fields: list[Stability] = field(default_factory=list)
     mean_probability: float = math.nan
     decline_rate: float = math.nan
@@ -295,7 +354,11 @@ class Report:
         ref = self.reference
         if not self._counts:
             self._counts = {name: np.zeros(len(b.counts), np.int64) for name, b in [(SCORE, ref.score), *ref.fields.items()]}
+            if self.scale is not None:
+                self._counts[GRADE] = np.zeros(len(self.scale.names), np.int64)
         self._counts[SCORE] += ref.score.count(probability)
+        if self.scale is not None:
+            self._counts[GRADE] += grade_counts(self.scale, probability)
         for name, bins in ref.fields.items():
             self._counts[name] += bins.count(feeds[name])
         self._sum_p += float(np.sum(probability))
@@ -308,6 +371,9 @@ class Report:
         if self.scored:
             ref = self.reference
             self.score = compare(ref.score, self._counts[SCORE], ref.score.labels(decimals=3))
+            if self.scale is not None:
+                self.grade = compare_counts(GRADE, ref.grade_counts(self.scale), self._counts[GRADE],
+                                            list(self.scale.names))
             self.fields = [compare(bins, self._counts[name]) for name, bins in ref.fields.items()]
             self.mean_probability = self._sum_p / self.scored
             self.decline_rate = self._declined / self.scored
@@ -318,9 +384,14 @@ class Report:
         return self.rows - len(self.rejected)
 
     @property
+    def variables(self) -> list[Stability]:
+        """The score, the grade (with a master scale) and the fields, in the order they are shown."""
+        return [s for s in [self.score, self.grade, *self.fields] if s is not None]
+
+    @property
     def worst(self) -> str:
-        """The gravest verdict over the score and the fields."""
-        return gravest(s.verdict for s in [self.score, *self.fields] if s is not None)
+        """The gravest verdict over the score, the grade and the fields."""
+        return gravest(s.verdict for s in self.variables)
 
     def to_dict(self) -> dict[str, Any]:
         assert self.score is not None
@@ -337,20 +408,28 @@ class Report:
             "decline_rate": {"threshold": self.reference.threshold, "reference": self.reference.decline_rate,
                              "actual": self.decline_rate},
             "score": self.score.to_dict(),
+            **({"grade": {**self.grade.to_dict(), "master_scale": self.scale.to_dict(),
+                          "herfindahl": {"reference": herfindahl(self.reference.grades),
+                                         "actual": herfindahl(self.grade.counts)}}}
+               if self.grade is not None and self.scale is not None else {}),
             "fields": {s.name: s.to_dict() for s in self.fields},
             "seconds": round(self.seconds, 3),
         }
 
 
-def monitor(scorer: Scorer, reader: Reader, reference: Reference, *, progress: Progress | None = None) -> Report:
-    """Score every row of ``reader`` and compare the scored rows' fields and probabilities with ``reference``.
+def monitor(scorer: Scorer, reader: Reader, reference: Reference, *, progress: Progress | None = None,
+            scale: MasterScale | None = None) -> Report:
+    """Score every row of ``reader`` and compare the scored rows' fields and probabilities (and their grades on
+    ``scale``) with ``reference``.
 
     Rows that cannot be scored are listed in ``Report.rejected`` (row and
     reason), never counted in a bin. Memory stays bounded: only counts are kept.
     """
     start = time.perf_counter()
     reference.check_columns(scorer.schema.columns())
-    report = Report(reader.name, reference)
+    if scale is not None:
+        reference.grade_counts(scale)  # refused before any row is read, if graded on another scale
+    report = Report(reader.name, reference, scale)
     for batch in scored_batches(scorer, reader, progress):
         report.add(batch.chunk.n, batch.feeds, batch.probability, batch.rejected)
     report.seconds = time.perf_counter() - start
@@ -358,7 +437,8 @@ def monitor(scorer: Scorer, reader: Reader, reference: Reference, *, progress: P
 
 
 def collect(scorer: Scorer, reader: Reader, *, progress: Progress | None = None,
-            source: Mapping[str, Any] | None = None) -> tuple[Reference, list[tuple[int | None, str]]]:
+            source: Mapping[str, Any] | None = None,
+            scale: MasterScale | None = None) -> tuple[Reference, list[tuple[int | None, str]]]:
     """A reference built from the scored rows of ``reader`` (``monitor --reference``), and the rows not scored.
 
     Unlike :func:`monitor` this holds the file's validated fields in memory
@@ -383,7 +463,7 @@ def collect(scorer: Scorer, reader: Reader, *, progress: Progress | None = None,
                          "it cannot serve as a reference.")
     feeds = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     info = {"file": reader.name, "rows_read": rows, **(source or {})}
-    return Reference.build(columns, feeds, p, scorer.threshold, info), rejected
+    return Reference.build(columns, feeds, p, scorer.threshold, info, scale), rejected
 
 
 def _number(x: float) -> str:
@@ -392,4 +472,5 @@ def _number(x: float) -> str:
     return f"{x:,.6g}" if abs(x) < 1e6 else f"{x:,.0f}"
 
 
-__all__ = ["Bins", "Reference", "Report", "Stability", "chance_level", "compare", "gravest", "monitor"]
+__all__ = ["Bins", "Reference", "Report", "Stability", "chance_level", "compare", "compare_counts", "gravest",
+           "herfindahl", "monitor"]

@@ -33,7 +33,7 @@ PALETTE = ("#8e44ad", "#16a085", "#a0522d", "#d6338a", "#6b8e23", "#2c3e50")
 def render_svg(report: Report) -> str:
     """The SVG text for a finished ``report`` (one with at least one scored row)."""
     assert report.score is not None, "render a finished report with scored rows"
-    variables = [report.score, *report.fields]
+    variables = report.variables
     ref = report.reference
     described = ref.source.get("file", "the reference") if ref.source else "the reference"
     left = 20 + NAME_W
@@ -70,6 +70,9 @@ def render_svg(report: Report) -> str:
 
     y, parts = _distribution(right, TOP, report.score, "the score")
     out += parts
+    if report.grade is not None:
+        y, parts = _distribution(right, y + 70, report.grade, "the rating grades")
+        out += parts
     moved = max(report.fields, key=lambda s: s.psi, default=None)
     if moved is not None:
         y, parts = _distribution(right, y + 70, moved, "the field that moved most")
@@ -130,7 +133,7 @@ def render_trend_svg(reports: list[Report]) -> str:
 
     step = TREND_W / max(n - 1, 1)
     xs = [(left if n > 1 else left + TREND_W / 2) + k * step for k in range(n)]
-    series = [[r.score for r in reports], *[[r.fields[j] for r in reports] for j in range(len(reports[0].fields))]]
+    series = [[r.variables[j] for r in reports] for j in range(len(reports[0].variables))]
     top = _nice(max(PSI_SHIFT * 1.2, *(s.psi for line_ in series for s in line_)))
     out += _frame(left, xs, top, "PSI by file", lambda t: f"{t:g}")
     for level, word in [(PSI_WATCH, "watch"), (PSI_SHIFT, "shift")]:
@@ -150,7 +153,7 @@ def render_trend_svg(reports: list[Report]) -> str:
     for (line_, colour, _), y in zip(labelled, label_ys):
         out.append(text(xs[-1] + 8, y + 4, line_[0].name, colour=colour, weight="bold" if line_ is series[0] else "normal"))
     if quiet:
-        out.append(text(left, TREND_TOP + TREND_H + 52, f"grey: the {len(quiet)} fields never at watch or shift", colour=GREY))
+        out.append(text(left, TREND_TOP + TREND_H + 52, f"grey: the {len(quiet)} variables never at watch or shift", colour=GREY))
 
     rx = [x - left + right for x in xs]
     out += _frame(right, rx, 1.0, "mean P(default) and share declined", lambda t: f"{t:.0%}")

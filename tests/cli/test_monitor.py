@@ -104,6 +104,51 @@ def test_several_files_side_by_side_show_where_the_shift_began(files, tmp_path) 
     assert {"LIMIT_BAL", "AGE", "probability_of_default"} <= names
 
 
+def test_grades_are_compared_with_the_shipped_reference_and_agree_with_score(files, model_dir, tmp_path) -> None:
+    """monitor --grade counts each grade as `score --grade` assigns it, against the grades recorded at export."""
+    out, plot, scored = tmp_path / "stability.json", tmp_path / "stability.svg", tmp_path / "scored.csv"
+    result = run(str(files["moved"]), "--grade", "-o", str(out), "--plot", str(plot))
+    assert result.exit_code == 4, result.output
+    assert CliRunner().invoke(main, ["score", str(files["moved"]), "--grade", "-o", str(scored)]).exit_code == 1
+    grades = [r["grade"] for r in csv.DictReader(scored.read_text().splitlines()) if r["grade"]]
+    report = json.loads(out.read_text())["grade"]
+    assert [b["count"] for b in report["bins"]] == [grades.count(str(k)) for k in range(1, 11)]
+    recorded = json.loads((model_dir / "manifest.json").read_text())["population"]["grades"]
+    assert sum(recorded["counts"]) == 24_000 and [b["reference"] for b in report["bins"]] == pytest.approx(
+        [c / 24_000 for c in recorded["counts"]], abs=1e-6)
+    lines = result.output.splitlines()
+    assert next(line for line in lines if line.startswith("grade ")).split()[1] == f"{report['psi']:.3f}"
+    assert "Grades on the built-in master scale (each grade doubles the odds of default):" in lines
+    assert f"{report['herfindahl']['reference']:.3f} -> {report['herfindahl']['actual']:.3f}" in result.output
+    assert "grade, the rating grades" in "".join(ET.parse(plot).getroot().itertext())
+    without = run(str(files["moved"]), "-o", str(out))
+    assert "grade" not in json.loads(out.read_text()) and "Grades on" not in without.output
+
+
+def test_another_master_scale_needs_its_own_reference(files, tmp_path) -> None:
+    ours = tmp_path / "ours.toml"
+    ours.write_text('[[grade]]\nname = "A"\nupper = 0.1\n\n[[grade]]\nname = "B"\nupper = 1\n')
+    refused = run(str(files["same"]), "--grade", "--master-scale", str(ours))
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert "graded on the built-in master scale" in refused.output and "--reference FILE" in refused.output
+    out = tmp_path / "trend.json"
+    result = run(str(files["same"]), str(files["moved"]), "--reference", str(files["base"]), "--grade",
+                 "--master-scale", str(ours), "-o", str(out))
+    assert result.exit_code == 4, result.output
+    lines = result.output.splitlines()
+    grade_row = next(line for line in lines if line.startswith("grade ") and "concentration" not in line).split()
+    hhi_row = next(line for line in lines if line.startswith("grade concentration (HHI)")).split()[3:]
+    files_ = json.loads(out.read_text())["files"]
+    assert len(grade_row) == 4 and [c.rstrip("*!?") for c in grade_row[1:3]] == [f"{f['grade']['psi']:.3f}"
+                                                                               for f in files_]
+    herfindahl = [files_[0]["grade"]["herfindahl"]["reference"], *[f["grade"]["herfindahl"]["actual"] for f in files_]]
+    assert hhi_row == [f"{h:.3f}" for h in herfindahl]
+    assert [[b["bin"] for b in f["grade"]["bins"]] for f in files_] == [["A", "B"], ["A", "B"]]
+    assert files_[0]["grade"]["master_scale"]["source"] == str(ours)
+    usage = run(str(files["same"]), "--master-scale", str(ours))
+    assert usage.exit_code == 2 and "add --grade" in usage.output
+
+
 def test_a_file_that_cannot_be_compared_is_named_and_the_others_still_are(files, tmp_path) -> None:
     out = tmp_path / "trend.json"
     missing = tmp_path / "2026_10.csv"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from loanscore.runtime.errors import ModelError
+from loanscore.runtime.grades import MasterScale
 from loanscore.runtime.stability import (
     SHIFT,
     STABLE,
@@ -18,6 +19,7 @@ from loanscore.runtime.stability import (
     chance_level,
     collect,
     compare,
+    herfindahl,
     monitor,
 )
 from loanscore.runtime.tabular import open_reader
@@ -140,3 +142,59 @@ def test_two_samples_of_one_population_are_stable_and_a_moved_field_is_found(sco
     assert verdicts.pop("PAY_0") == SHIFT
     assert set(verdicts.values()) == {STABLE}
     assert shifted.score.verdict == SHIFT and shifted.mean_probability > stable.mean_probability
+
+
+def test_the_reference_counts_grades_and_refuses_another_scale() -> None:
+    columns = __import__("loanscore.runtime.schema", fromlist=["Schema"]).Schema.default().columns()
+    rng = np.random.default_rng(1)
+    feeds = {c.name: rng.integers(0, 3, size=(500, 1)).astype(np.float32) for c in columns}
+    p = rng.random(500).astype(np.float32)
+    p[:3] = MasterScale.built_in().upper[4]  # on grade 5's upper bound: grade 5, not 6
+    reference = Reference.build(columns, feeds, p, 0.5)
+    by_hand = [MasterScale.built_in().grade(p).count(name) for name in MasterScale.built_in().names]
+    assert list(reference.grades) == by_hand and sum(reference.grades) == 500
+    again = Reference.from_manifest({"population": reference.to_dict()}, "test")
+    assert again.grades == reference.grades and again.scale == reference.scale
+    # the same bounds read from a file are the same scale; other bounds are refused, saying what to do
+    assert list(reference.grade_counts(MasterScale(again.scale.names, again.scale.upper, "ours.toml"))) == by_hand
+    with pytest.raises(ModelError, match="--master-scale"):
+        reference.grade_counts(MasterScale(("A", "B"), (0.2, 1.0), "ours.toml"))
+    older = reference.to_dict()
+    del older["grades"]
+    with pytest.raises(ModelError, match="records no grades"):
+        Reference.from_manifest({"population": older}, "test").grade_counts(MasterScale.built_in())
+    damaged = reference.to_dict()
+    damaged["grades"]["counts"][0] += 1
+    with pytest.raises(ModelError, match="malformed 'population'"):
+        Reference.from_manifest({"population": damaged}, "test")
+
+
+def test_herfindahl_by_hand() -> None:
+    assert herfindahl([10, 0, 0]) == 1.0
+    assert herfindahl([5, 5, 5, 5]) == pytest.approx(0.25)
+    assert herfindahl([3, 1]) == pytest.approx(0.75**2 + 0.25**2)
+
+
+def test_grades_of_a_batch_are_compared_with_the_references(scorer, write_csv, applicants) -> None:
+    def reader(path):  # type: ignore[no-untyped-def]
+        return open_reader(path, scorer.schema.input_names, id_column="ID", numbers=scorer.schema.number_names)
+
+    scale = MasterScale(("low", "mid", "high"), (0.1, 0.3, 1.0), "three.toml")
+    base, rows = applicants(2000, seed=5), applicants(2000, seed=6)
+    reference, _ = collect(scorer, reader(write_csv(base, name="base.csv")), scale=scale)
+    report = monitor(scorer, reader(write_csv(rows, name="now.csv")), reference, scale=scale)
+    p = [r.probability for r in scorer.score_records(rows)]
+    counts = [scale.grade(p).count(name) for name in scale.names]
+    assert report.grade.counts == counts and report.grade.labels == ["low", "mid", "high"]
+    e, a = np.array(reference.grades) / 2000, np.array(counts) / 2000
+    assert report.grade.psi == pytest.approx(float(np.sum((a - e) * np.log(a / e))))
+    assert report.variables == [report.score, report.grade, *report.fields]
+    document = report.to_dict()["grade"]
+    assert document["herfindahl"] == {"reference": herfindahl(reference.grades), "actual": herfindahl(counts)}
+    assert monitor(scorer, reader(write_csv(rows, name="now.csv")), reference).grade is None  # only when asked
+    refused = reader(write_csv(rows, name="now.csv"))
+    try:
+        with pytest.raises(ModelError, match="graded on the master scale in three.toml"):
+            monitor(scorer, refused, reference, scale=MasterScale.built_in())
+    finally:
+        refused.close()

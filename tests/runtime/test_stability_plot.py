@@ -128,5 +128,5 @@ def test_the_trend_draws_each_variable_file_by_file_and_names_the_ones_that_drif
     assert lines[shifted.score.name].get("stroke") == "black"
     words = [t.text for t in root.iter(f"{NS}text")]
     assert "PAY_0" in words and "AGE" not in words  # a drifting field is named at its line's end; a quiet one is not
-    assert f"grey: the {len(variables) - 2} fields never at watch or shift" in words
+    assert f"grey: the {len(variables) - 2} variables never at watch or shift" in words
     assert "2  " + shifted.source + f": {shifted.scored:,} rows scored, overall shift" in words

@@ -329,3 +329,36 @@ def test_explain_on_the_lender_schema_draws_12_months_of_string_coded_applicants
     assert result.exit_code == 0, result.output
     assert "by month" in result.output and result.output.count("arrears_") >= 12
     assert plot.read_text().count("<title>arrears_") == 12
+
+
+def test_a_lenders_master_scale_recorded_at_export_grades_monitor_and_survives_recalibration(lender, tmp_path) -> None:
+    ours = tmp_path / "ours.toml"
+    ours.write_text('[[grade]]\nname = "A"\nupper = 0.15\n\n[[grade]]\nname = "B"\nupper = 0.4\n\n'
+                    '[[grade]]\nname = "C"\nupper = 1\n')
+    runner, model = CliRunner(), tmp_path / "graded"
+    result = runner.invoke(main, ["export", str(lender["run"]), "--out", str(model), "--data", str(lender["data"]),
+                                  "--master-scale", str(ours)])
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((model / "manifest.json").read_text())["population"]["grades"]
+    scored = tmp_path / "scored.csv"
+    assert runner.invoke(main, ["score", str(lender["data"]), "--model", str(model), "--grade", "--master-scale",
+                                str(ours), "-o", str(scored)]).exit_code == 0
+    grades = [r["grade"] for r in csv.DictReader(scored.read_text().splitlines())]
+    assert recorded["counts"] == [grades.count(g) for g in "ABC"] and sum(recorded["counts"]) == 1500
+    assert "| A | <= 15 % |" in (model / "MODEL_CARD.md").read_text("utf-8")
+
+    result = runner.invoke(main, ["monitor", str(lender["data"]), "--model", str(model), "--grade", "--master-scale",
+                                  str(ours)])
+    assert result.exit_code == 0, result.output
+    assert next(line for line in result.output.splitlines() if line.startswith("grade ")).split()[1] == "0.000"
+    built_in = runner.invoke(main, ["monitor", str(lender["data"]), "--model", str(model), "--grade"])
+    assert built_in.exit_code == 2 and f"graded on the master scale in {ours}" in built_in.output
+
+    usage = runner.invoke(main, ["export", str(lender["run"]), "--out", str(tmp_path / "x"), "--master-scale", str(ours)])
+    assert usage.exit_code == 2 and "add --data" in usage.output
+
+    result = runner.invoke(main, ["recalibrate", str(lender["data"]), "--model", str(model), "--out",
+                                  str(tmp_path / "recal"), "--outcome", Schema.load(lender["schema"]).label])
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "recal" / "manifest.json").read_text())["population"]["grades"]
+    assert again["master_scale"] == recorded["master_scale"] and sum(again["counts"]) == 1500
