@@ -50,9 +50,10 @@ def eda(data: Path, output: Path, schema_path: Path | None) -> None:
 def model(model_dir: Path | None, data: Path, output: Path, band_field: str, band_edges: str) -> None:
     """Evaluate MODEL_DIR (default: the shipped model) on labelled data.
 
-    ROC, PR, calibration, KS, score histogram, confusion matrix, threshold
-    trade-off, metrics, fairness slices with the four-fifths rule, the reason
-    codes of the declined, and population stability.
+    ROC, PR, calibration, KS, score histogram, calibration by rating grade,
+    confusion matrix, threshold trade-off, metrics, fairness slices with the
+    four-fifths rule, the reason codes of the declined, and population
+    stability.
     """
     try:
         edges = [float(e) for e in band_edges.split(",") if e.strip()]

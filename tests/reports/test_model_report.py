@@ -17,8 +17,8 @@ from loanscore.runtime.performance import classification_metrics
 from loanscore.train.reports.evaluation import threshold_costs, tradeoff, write_model_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "confusion_matrix", "threshold_tradeoff", "slices",
-           "population_stability", "reasons", "riskier_response"}
+FIGURES = {"roc_pr", "ks", "score_histogram", "calibration", "grades", "confusion_matrix", "threshold_tradeoff",
+           "slices", "population_stability", "reasons", "riskier_response"}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,18 @@ def test_metrics_are_those_of_the_runtime_scores(report, tiny_model, taiwan_csv)
             assert s["four_fifths_flag"] == (s["approval_ratio"] is not None and s["approval_ratio"] < 0.8)
     assert data["four_fifths_flags"] == [{"field": s["field"], "group": s["group"], "approval_ratio": s["approval_ratio"]}
                                          for s in data["slices"] if s["four_fifths_flag"]]
+
+
+def test_the_grade_table_is_backtest_by_grade_on_the_same_rows(report, tiny_model, taiwan_csv, tmp_path):
+    data = json.loads(report["json"].read_text("utf-8"))["grades"]
+    out = tmp_path / "backtest.json"
+    CliRunner().invoke(main, ["backtest", str(taiwan_csv), "--model", str(tiny_model), "--by-grade", "-o", str(out)])
+    expected = json.loads(out.read_text())["grades"]
+    assert data["grades"] == expected["grades"] and data["verdict"] == expected["verdict"]
+    assert sum(g["rows"] for g in data["grades"]) == json.loads(report["json"].read_text("utf-8"))["rows"]["scored"]
+    recorded = json.loads((tiny_model / "manifest.json").read_text())["population"]["grades"]["master_scale"]
+    assert data["master_scale"]["grade"] == recorded["grade"]  # the scale the model's population was graded on
+    assert "<h2" in report["html"].read_text("utf-8") and ">Rating grades</h2>" in report["html"].read_text("utf-8")
 
 
 def test_population_stability_of_the_training_file_is_zero_and_shifted_data_is_flagged(report, tiny_model,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from loanscore.runtime.errors import ModelError
+from loanscore.runtime.grades import MasterScale
 from loanscore.runtime.reasons import Reason
 from loanscore.runtime.schema import Schema
 from loanscore.runtime.scorer import Scorer
@@ -275,6 +276,7 @@ def build_model_report(ev: Evaluation) -> Report:
     _discrimination(report, ev)
     _scores(report, ev)
     _calibration(report, ev)
+    _grades(report, ev)
     _confusion(report, ev)
     _tradeoff(report, ev)
     _slices(report, ev)
@@ -403,6 +405,45 @@ def _calibration(report: Report, ev: Evaluation) -> None:
                    [[i + 1, int(r["count"]), f"{r['low']:.3f}–{r['high']:.3f}", r["mean_predicted"], r["observed"]]
                     for i, r in table.iterrows()])
     report.data["calibration"] = table.to_dict("records")
+
+
+def _grades(report: Report, ev: Evaluation) -> None:
+    """Calibration grade by grade on the master scale the model's population was graded on (else the built-in
+    one): the table a credit committee reads, tested as `loanscore backtest --by-grade` tests it."""
+    from loanscore.runtime.backtest import evaluate as backtest
+
+    population = ev.manifest.get("population", {})
+    recorded = Reference.from_manifest(ev.manifest, "The model").scale if "grades" in population else None
+    scale = recorded or MasterScale.built_in()
+    result = backtest(ev.y, ev.p, ev.manifest, grades=scale)
+    report.section("Rating grades")
+    report.text(f"Each grade of {scale.described}: its applicants in this file, their mean predicted probability "
+                "of default and observed default rate, and the exact binomial test of the defaults at that mean "
+                f"(flagged below p {result.grade_alpha:.2g} = 0.01 / {len(result.grades)} grades with applicants: "
+                f"{result.grade_calibration}). `loanscore backtest FILE --by-grade` gives the same figures.")
+    grades = result.grades
+    fig = new_figure(8, 4.2)
+    ax = fig.add_subplot()
+    x = np.arange(len(grades))
+    ax.bar(x - 0.2, [100 * g.mean_probability for g in grades], 0.4, color=ACCENT, label="mean predicted")
+    ax.bar(x + 0.2, [100 * g.default_rate for g in grades], 0.4, color=DEFAULTER, label="observed")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:g}")
+    ax.set_xticks(x, [g.label.split(" (")[0] for g in grades])
+    ax.set(xlabel="grade", ylabel="default rate, % (log scale)", title="Predicted and observed default rate by grade")
+    for k, g in enumerate(grades):
+        ax.annotate(f"{g.rows:,}", (k, 100 * max(g.mean_probability, g.default_rate, 1e-4)), ha="center",
+                    va="bottom", fontsize=7, color=ACCENT)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3, axis="y")
+    report.figure("grades", fig, "Mean predicted and observed default rate in each grade (log scale; the number "
+                  "above is the grade's applicants; no defaults, no bar); a grade whose bars differ widely is miscalibrated.")
+    report.table(["grade", "rows", "share", "mean predicted", "observed", "defaults / expected", "p-value"],
+                 [[g.label, g.rows, pct(g.rows / len(ev.p)), pct(g.mean_probability), pct(g.default_rate),
+                   f"{g.defaults:,} / {g.expected:,.1f}", f"{g.p_value:.4f}"] for g in grades],
+                 flagged=[g.p_value < result.grade_alpha for g in grades])
+    report.data["grades"] = {"master_scale": scale.to_dict(), "alpha": result.grade_alpha,
+                             "verdict": result.grade_calibration, "grades": [g.to_dict() for g in grades]}
 
 
 def _confusion(report: Report, ev: Evaluation) -> None:
