@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import audit_option, decision_bands, open_audit, record_run, reports_errors, silence_stdout
+from ._common import (audit_option, decision_bands, load_master_scale, master_scale_option, open_audit, record_run,
+                      reports_errors, silence_stdout)
 
 if TYPE_CHECKING:
     from loanscore.runtime.explain import Explanation
@@ -75,6 +76,9 @@ class _Case:
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
                    "`loanscore statements -o FILE` writes the model's own, ready to edit.")
+@click.option("--grade", is_flag=True, help="Give each P(default)'s rating grade: the applicant's, the typical "
+              "applicant's, and each field's if typical (see --master-scale).")
+@master_scale_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @audit_option
 @reports_errors
@@ -91,6 +95,8 @@ def explain(
     approve_below: float | None,
     decline_from: float | None,
     statements_path: str | None,
+    grade: bool,
+    master_scale: str | None,
     quiet: bool,
     audit_log: str | None,
 ) -> None:
@@ -102,12 +108,13 @@ def explain(
         raise click.UsageError("--plot draws one applicant: choose exactly one with --id or --row.")
 
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED, InputError
-    from loanscore.runtime.explain import render_text
+    from loanscore.runtime.explain import graded, render_text
     from loanscore.runtime.explain_plot import render_svg
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
 
+    grades = load_master_scale(master_scale, grade, "--grade")
     audit = open_audit(audit_log)
     model = Model.load(model_dir)
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
@@ -144,9 +151,10 @@ def explain(
                     stream.write(json.dumps({"id": case.id, "row": case.row, "error": case.error}) + "\n"
                                  if out_format == "jsonl" else f"{case.title(source)}\nNot explained: {case.error}\n\n")
                 elif out_format == "jsonl":
-                    stream.write(json.dumps({"id": case.id, "row": case.row, **case.explanation.to_dict()}) + "\n")
+                    shown = case.explanation.to_dict() if grades is None else graded(case.explanation, grades)
+                    stream.write(json.dumps({"id": case.id, "row": case.row, **shown}) + "\n")
                 else:
-                    stream.write(render_text(case.explanation, schema, case.title(source)) + "\n")
+                    stream.write(render_text(case.explanation, schema, case.title(source), grades) + "\n")
     except BrokenPipeError:  # e.g. `loanscore explain big.csv | head`: stop quietly, like other tools
         silence_stdout()
         sys.exit(EXIT_OK)
@@ -166,7 +174,8 @@ def explain(
         files = {"input": source, "output": {"path": "stdout"} if output == "-" else output,
                  **({"plot": plot} if drawn else {})}
         record_run(audit, "explain", scorer, files, {"ids": list(ids), "row_numbers": list(rows),
-                                                     "explained": n - rejected, "rejected": rejected}, code)
+                                                     "explained": n - rejected, "rejected": rejected,
+                                                     **({"master_scale": grades.to_dict()} if grades else {})}, code)
     sys.exit(code)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .grades import MasterScale
 from .reasons import MIN_EFFECT
 from .schema import Schema
 
@@ -133,8 +134,10 @@ def _value(x: Any) -> Any:
 # -- text -------------------------------------------------------------------------
 
 
-def render_text(explanation: Explanation, schema: Schema, title: str) -> str:
-    """A plain-text page for one applicant: fields as rows, largest effect first, months under their channel."""
+def render_text(explanation: Explanation, schema: Schema, title: str, grades: MasterScale | None = None) -> str:
+    """A plain-text page for one applicant: fields as rows, largest effect first, months under their channel;
+    with ``grades``, each P(default)'s rating grade beside it."""
+    grade = (lambda p: f", grade {grades.grade([p])[0]}") if grades is not None else (lambda p: "")
     labels = {c.name: c.labels for c in schema.columns()}
     head = ("field", "applicant", "typical", "effect", "if typical")
     rows: list[tuple[str, ...]] = []
@@ -146,7 +149,7 @@ def render_text(explanation: Explanation, schema: Schema, title: str) -> str:
             rows.append((effect.field, " ".join(values), " ".join(typical), "0", "(is typical)"))
         else:
             rows.append((effect.field, " ".join(values), " ".join(typical), signed(effect.effect),
-                         f"{effect.if_typical:.3f} {effect.decision_if_typical}"))
+                         f"{effect.if_typical:.3f} {effect.decision_if_typical}{grade(effect.if_typical)}"))
         if effect.months and not effect.is_typical:
             cells = [f"{c} {'0' if v == t else signed(m)}"
                      for c, v, t, m in zip(effect.columns, effect.values, effect.typical, effect.months)]
@@ -159,9 +162,11 @@ def render_text(explanation: Explanation, schema: Schema, title: str) -> str:
     low, high = explanation.cutoffs
     bands = f"declines from {high:.4f}" if low == high else f"approves below {low:.4f}, declines from {high:.4f}"
     out = [title,
-           f"P(default) {explanation.probability:.4f}: {explanation.decision} (the model {bands})",
+           f"P(default) {explanation.probability:.4f}{grade(explanation.probability)}: {explanation.decision} "
+           f"(the model {bands})",
            *(f"Warning: {w}" for w in explanation.warnings),
-           f"The typical applicant's P(default): {explanation.typical_probability:.4f}",
+           f"The typical applicant's P(default): {explanation.typical_probability:.4f}"
+           f"{grade(explanation.typical_probability)}",
            "", line(head)]
     for k, r in enumerate(rows):
         out.append(line(r))
@@ -172,8 +177,18 @@ def render_text(explanation: Explanation, schema: Schema, title: str) -> str:
     out += ["",
             "effect: P(default) minus P(default) with the field set to the typical applicant's value (a history",
             "channel: every month; by month: that month alone); if typical: P(default) and decision then.",
-            "Effects need not add up: the model is not additive.", ""]
+            "Effects need not add up: the model is not additive.",
+            *([f"Grades: {grades.described}."] if grades is not None else []), ""]
     return "\n".join(out)
+
+
+def graded(explanation: Explanation, grades: MasterScale) -> dict[str, Any]:
+    """:meth:`Explanation.to_dict` with the grade of every P(default) in it, for JSON Lines."""
+    out = explanation.to_dict()
+    out["grade"], out["typical_grade"] = grades.grade([explanation.probability, explanation.typical_probability])
+    for effect, shown_ in zip(explanation.effects, out["effects"], strict=True):
+        shown_["grade_if_typical"] = grades.grade([effect.if_typical])[0]
+    return out
 
 
 def stated(explanation: Explanation) -> list[Effect]:

@@ -167,3 +167,31 @@ def test_the_text_ends_with_the_reasons_as_stated_and_a_statements_file_rewords_
     assert "\nReasons as stated to the applicant:\n  1. " in text
     result = explain(path, "--row", "1", "--statements", tmp_path / "absent.toml")
     assert result.exit_code == 2 and "Cannot read statements file" in result.stderr and result.stdout == ""
+
+
+def test_grade_gives_every_probabilitys_grade_on_the_scale(explain, applicants, write_csv, tmp_path):
+    """The applicant's grade is `score --grade`'s; the typical applicant's and each field's if typical are their
+    probabilities' grades on the same scale (here a lender's three-grade file)."""
+    from loanscore.runtime.grades import MasterScale
+
+    ours = tmp_path / "ours.toml"
+    ours.write_text('[[grade]]\nname = "A"\nupper = 0.1\n\n[[grade]]\nname = "B"\nupper = 0.3\n\n'
+                    '[[grade]]\nname = "C"\nupper = 1\n')
+    scale = MasterScale.load(ours)
+    path, out, scored = write_csv(applicants(20, seed=8)), tmp_path / "cases.jsonl", tmp_path / "scored.csv"
+    assert explain(path, "--grade", "--master-scale", ours, "--format", "jsonl", "-o", out).exit_code == 0
+    assert CliRunner().invoke(main, ["score", str(path), "--grade", "--master-scale", str(ours), "-o",
+                                     str(scored)]).exit_code == 0
+    cases = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [c["grade"] for c in cases] == [line.split(",")[2] for line in scored.read_text().splitlines()[1:]]
+    for case in cases:
+        assert case["typical_grade"] == scale.grade([case["typical_probability_of_default"]])[0]
+        assert [e["grade_if_typical"] for e in case["effects"]] == scale.grade(
+            [e["probability_if_typical"] for e in case["effects"]])
+    assert {c["grade"] for c in cases} | {c["typical_grade"] for c in cases} <= {"A", "B", "C"}
+    text = explain(path, "--row", "1", "--grade", "--master-scale", ours).stdout.splitlines()
+    assert text[1].startswith(f"P(default) {cases[0]['probability_of_default']:.4f}, grade {cases[0]['grade']}: ")
+    assert text[2].endswith(f", grade {cases[0]['typical_grade']}") and f"Grades: the master scale in {ours}." in text
+    plain = explain(path, "--row", "1", "--format", "jsonl").stdout
+    assert "grade" not in json.loads(plain)
+    assert explain(path, "--row", "1", "--master-scale", ours).exit_code == 2  # a usage error: add --grade
