@@ -44,7 +44,8 @@ class ExportResult:
 
 def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None = None,
                tolerance: float = PROBABILITY_TOLERANCE, cv_results: str | Path | None = None,
-               scale: MasterScale | None = None, progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> ExportResult:
+               scale: MasterScale | None = None,
+               progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> ExportResult:
     """Convert, merge, prove parity, and only then put the directory in place.
 
     With ``data``, its population is recorded for ``loanscore monitor``, graded on ``scale`` (default: built-in).

@@ -47,12 +47,11 @@ from onnx import numpy_helper
 
 from loanscore.runtime.backtest import outcome_errors, outcomes
 from loanscore.runtime.errors import InputError, ModelError
-from loanscore.runtime.grades import MasterScale
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.model import GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
 from loanscore.runtime.performance import brier_score, expected_calibration_error, roc_auc
 from loanscore.runtime.scorer import Scorer
-from loanscore.runtime.stability import Reference
+from loanscore.runtime.stability import Reference, recorded_scale
 from loanscore.runtime.stream import scored_batches
 from loanscore.runtime.tabular import open_reader
 from loanscore.runtime.verify import verify_model
@@ -165,7 +164,7 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         manifest["population"] = Reference.build(
             schema.columns(), inputs, p_new, threshold["value"],
             {"file": source["file"], "sha256": source["sha256"], "rows": len(p), "training_data": False,
-             "recorded": "at recalibration"}, _recorded_scale(model.manifest)).to_dict()
+             "recorded": "at recalibration"}, recorded_scale(model.manifest)).to_dict()
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         exported = model.directory / PARITY
         parity = json.loads(exported.read_text("utf-8")) if exported.exists() else {}
@@ -254,10 +253,3 @@ def _figures(y: np.ndarray | None, p: np.ndarray, threshold: float, rate: float 
         return {**figures, "target_rate": rate}
     return {**figures, "default_rate": float(y.mean()), "brier": brier_score(y, p),
             "ece": expected_calibration_error(y, p)}
-
-
-def _recorded_scale(manifest: dict) -> MasterScale | None:
-    """The master scale the model's population was graded on, so that recalibrating keeps the lender's grades."""
-    if "population" not in manifest:
-        return None
-    return Reference.from_manifest(manifest, "The model being recalibrated").scale

@@ -279,6 +279,14 @@ def compare_counts(name: str, ref_counts: np.ndarray, counts: np.ndarray, labels
     return Stability(name, labels, e.tolist(), a.tolist(), [int(c) for c in act], psi, chance, verdict)
 
 
+def recorded_scale(manifest: Mapping[str, Any]) -> MasterScale | None:
+    """The master scale a model's reference population was graded on (``None`` where it records none), so that
+    what follows from the model (a recalibrated model, its report) keeps the lender's grades."""
+    if "grades" not in manifest.get("population", {}):
+        return None
+    return Reference.from_manifest(manifest, "The model").scale
+
+
 def grade_counts(scale: MasterScale, probability: np.ndarray) -> tuple[int, ...]:
     """How many of ``probability`` fall in each grade of ``scale``."""
     return tuple(int(c) for c in np.bincount(scale.index(probability), minlength=len(scale.names)))
@@ -473,4 +481,4 @@ def _number(x: float) -> str:
 
 
 __all__ = ["Bins", "Reference", "Report", "Stability", "chance_level", "compare", "compare_counts", "gravest",
-           "herfindahl", "monitor"]
+           "herfindahl", "monitor", "recorded_scale"]

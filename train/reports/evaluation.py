@@ -21,7 +21,7 @@ from loanscore.runtime.grades import MasterScale
 from loanscore.runtime.reasons import Reason
 from loanscore.runtime.schema import Schema
 from loanscore.runtime.scorer import Scorer
-from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH, SHIFT, WATCH, Reference
+from loanscore.runtime.stability import PSI_SHIFT, PSI_WATCH, SHIFT, WATCH, Reference, recorded_scale
 from loanscore.runtime.stability import Report as StabilityReport
 from loanscore.runtime.validate import check_columns
 from loanscore.runtime.performance import classification_metrics
@@ -412,9 +412,7 @@ def _grades(report: Report, ev: Evaluation) -> None:
     one): the table a credit committee reads, tested as `loanscore backtest --by-grade` tests it."""
     from loanscore.runtime.backtest import evaluate as backtest
 
-    population = ev.manifest.get("population", {})
-    recorded = Reference.from_manifest(ev.manifest, "The model").scale if "grades" in population else None
-    scale = recorded or MasterScale.built_in()
+    scale = recorded_scale(ev.manifest) or MasterScale.built_in()
     result = backtest(ev.y, ev.p, ev.manifest, grades=scale)
     report.section("Rating grades")
     report.text(f"Each grade of {scale.described}: its applicants in this file, their mean predicted probability "
