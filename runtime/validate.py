@@ -126,14 +126,14 @@ class ParsedText(Sequence[str]):
     which only an error message needs.
     """
 
-    def __init__(self, numbers: np.ndarray, lines: Sequence[str], index: int):
-        self.numbers, self._lines, self._index = numbers, lines, index
+    def __init__(self, numbers: np.ndarray, lines: Sequence[str], index: int, separator: str = ","):
+        self.numbers, self._lines, self._index, self._separator = numbers, lines, index, separator
 
     def __len__(self) -> int:
         return len(self.numbers)
 
     def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
-        return self._lines[i].rstrip("\r\n").split(",")[self._index]
+        return self._lines[i].rstrip("\r\n").split(self._separator)[self._index]
 
 
 def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np.ndarray:

@@ -124,11 +124,11 @@ TOKENS = ["12", " 35 ", "+40", "4e1", "1e400", "nan", "NaN", "-inf", "Infinity",
 """Values a number column may hold: numbers in many spellings, missing ones, words, and too long."""
 
 
-def _table(rows, quote="", newline="\n"):
+def _table(rows, quote="", newline="\n", sep=","):
     """CSV text of ``rows`` written by hand; with ``quote='"'`` every field is quoted, which sends every
     chunk through the csv module (same values, read the old way)."""
     header = list(rows[0])
-    return "".join(",".join(quote + v + quote for v in values) + newline
+    return "".join(sep.join(quote + v + quote for v in values) + newline
                    for values in [header, *([r[h] for h in header] for r in rows)])
 
 
@@ -152,6 +152,27 @@ def test_bulk_parsing_reads_every_value_as_the_csv_module_does(scorer, applicant
     took = {TOKENS[i] for i in _bulk_rows(scorer, _table(rows), name)}
     assert took >= {"12", " 35 ", "+40", "4e1", "nan", ".5", "0040", "\t40", "0" * 62 + "40", ""}
     assert not took & {" ", "NA", "forty", "40\x00", "0" * 70 + "40"}
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+@pytest.mark.parametrize("name", ["AGE", "LIMIT_BAL", "PAY_AMT1"])
+def test_semicolon_and_tab_files_are_parsed_in_bulk_as_the_csv_module_reads_them(scorer, applicants, name, sep):
+    tokens = [t for t in TOKENS if sep not in t]
+    rows = applicants(len(tokens) + 1, seed=11)
+    for row, token in zip(rows, tokens):
+        row[name] = token
+    rows[0]["ID"] = ""  # an empty first field
+    rows[-1][name] = "40,0"  # a decimal comma: the csv module's path converts it in a semicolon file
+    _, bulk = run_csv(scorer, _table(rows, sep=sep), chunk_rows=1)
+    _, csv_module = run_csv(scorer, _table(rows, '"', sep=sep), chunk_rows=1)
+    assert bulk == csv_module and sum(1 for r in bulk if r["error"]) >= 8
+    took = {tokens[i] for i in _bulk_rows(scorer, _table(rows, sep=sep), name) if i < len(tokens)}
+    assert took >= {"12", " 35 ", "+40", "4e1", "nan", ".5", "0040", "0" * 62 + "40", ""}
+    assert not took & {" ", "NA", "forty", "40\x00", "0" * 70 + "40"}
+    assert len(tokens) not in _bulk_rows(scorer, _table(rows, sep=sep), name)  # a comma in a number: not in bulk
+    assert (bulk[-1]["error"] == "") == (sep == ";")  # 40.0 there; a tab file has no decimal comma
+    if sep == ";":
+        assert float(bulk[-1]["probability_of_default"]) > 0
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])

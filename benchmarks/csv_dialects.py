@@ -1,0 +1,89 @@
+"""How fast ``loanscore score`` reads Excel's CSV dialects, against the comma file, in the same run.
+
+Usage::
+
+    python benchmarks/csv_dialects.py [--data DEV.csv] [--repeats 3]
+
+Writes the development rows four ways in a temporary folder: with commas (the
+reference), with semicolons, with semicolons and a decimal comma in every
+amount (``2682,0``, as Excel writes CSV where the comma is the decimal mark),
+and with tabs. Then runs ``loanscore score FILE -o OUT`` on each, the output
+in the input's dialect (the default), ``--repeats`` times in turn, and prints
+the median of the rows per second the command reports (reading, scoring and
+writing; start-up not included) and of the whole command's, each with its
+ratio to the comma file's. A
+semicolon or tab file without decimal commas takes the bulk number parser as
+a comma file does; a decimal comma sends its chunk through the csv module.
+
+Needs the runtime only, and the development data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import find_data  # noqa: E402 - finds the development data as every benchmark does
+
+LOANSCORE = str(Path(sys.executable).parent / "loanscore")  # the console script, as a user runs it
+AMOUNTS = ("LIMIT_BAL", "BILL_AMT", "PAY_AMT")
+
+
+def dialects(header: list[str], rows: list[list[str]]) -> dict[str, str]:
+    """The file text of each dialect, by name."""
+    amounts = [j for j, name in enumerate(header) if name.startswith(AMOUNTS)]
+
+    def decimal_comma(row: list[str]) -> list[str]:
+        return [f"{v},0" if j in amounts and v else v for j, v in enumerate(row)]
+
+    def text(sep: str, body: list[list[str]]) -> str:
+        return "".join(sep.join(r) + "\n" for r in [header, *body])
+
+    return {"comma": text(",", rows), "semicolon": text(";", rows),
+            "semicolon, decimal commas": text(";", [decimal_comma(r) for r in rows]), "tab": text("\t", rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", help="development CSV (default: $LOANSCORE_DEV_DATA or ../shared/data/...)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    path = find_data(args.data)
+    with (gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")) as stream:
+        header, *rows = list(csv.reader(stream))
+    rates: dict[str, list[float]] = {}
+    walls: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        files = {}
+        for k, (name, content) in enumerate(dialects(header, rows).items()):
+            files[name] = Path(folder) / f"dialect{k}.csv"
+            files[name].write_text(content)
+        for _ in range(args.repeats):  # in turn, so that a busy moment slows every dialect alike
+            for name, file in files.items():
+                start = time.perf_counter()
+                done = subprocess.run([LOANSCORE, "score", str(file), "-o", str(Path(folder) / "out.csv")],
+                                      capture_output=True, text=True)
+                walls.setdefault(name, []).append(len(rows) / (time.perf_counter() - start))
+                reported = re.search(r"([\d,]+) rows/s\)", done.stderr)
+                if done.returncode != 0 or reported is None:
+                    sys.exit(f"loanscore score ({name}) exited {done.returncode}: {done.stderr[-500:]}")
+                rates.setdefault(name, []).append(float(reported.group(1).replace(",", "")))
+    print(f"loanscore score, {len(rows):,} rows, medians of {args.repeats}")
+    print(f"  {'':<26} {'rows/s (as reported)':>22}  {'whole command':>22}")
+    for name in rates:
+        rate, wall = statistics.median(rates[name]), statistics.median(walls[name])
+        print(f"  {name:<26} {rate:>9,.0f} {rate / statistics.median(rates['comma']):>5.2f}x comma  "
+              f"{wall:>9,.0f} {wall / statistics.median(walls['comma']):>5.2f}x comma")
+
+
+if __name__ == "__main__":
+    main()
