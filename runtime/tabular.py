@@ -72,6 +72,8 @@ FORMATS = ("csv", "jsonl")
 _BOM = codecs.BOM_UTF8
 _QUOTED = re.compile(r'"[^"]*"')
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+\s*")
+_DECIMAL_COMMA_FIELD = re.compile(r"(?:^|(?<=[;\n\r]))[ \t]*[+-]?\d*,\d+[ \t]*(?=[;\r\n]|$)")
+"""A whole field of a semicolon file that is a number with a decimal comma (a stricter :data:`_DECIMAL_COMMA`)."""
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
@@ -401,8 +403,9 @@ class CsvReader:
         """The chunk's columns, read without the csv module where nothing in it needs its rules.
 
         That is: every line has exactly the header's number of separators, and there is no quote, no NUL
-        and no field longer than ``MAX_CHARS`` (in a semicolon file, no comma either: a decimal comma is
-        read by the csv module's path). The number columns are then parsed in one C call
+        and no field longer than ``MAX_CHARS`` (in a semicolon file, no comma but in a field that is a
+        number with a decimal comma, which the number columns then read as a point). The number columns
+        are then parsed in one C call
         (``np.loadtxt``, which accepts no text that the validator's own parsing would read otherwise;
         empty fields, which it refuses, are given to it as ``nan``: missing, as the validator reads
         them). Anything else, such as a word in a number column, sends the chunk to the csv module
@@ -413,8 +416,13 @@ class CsvReader:
         if self.width < 2 or {line.count(sep) for line in lines} != {self.width - 1}:
             return None
         text = "".join(lines)
-        if '"' in text or "\x00" in text or (sep == ";" and "," in text):
+        if '"' in text or "\x00" in text:
             return None
+        numeric = lines  # what the number columns are read from
+        if sep == ";" and "," in text:  # decimal commas, read in bulk only where each is one, as the csv path reads it
+            if text.count(",") != len(_DECIMAL_COMMA_FIELD.findall(text)):
+                return None
+            numeric = [line.replace(",", ".") for line in lines]
         raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)  # UTF-8 bytes >= characters: safe
         ends = np.flatnonzero((raw == ord(sep)) | (raw == 10) | (raw == 13))  # separator, \n, \r
         if np.diff(ends, prepend=-1, append=len(raw)).max(initial=0) > MAX_CHARS + 1:
@@ -424,7 +432,7 @@ class CsvReader:
             empty = (any(s in text for s in (sep + sep, "\n" + sep, "\r" + sep, sep + "\n", sep + "\r"))
                      or text[0] == sep or text[-1] == sep)
             try:
-                numbers = np.loadtxt([_empty_as_nan(line, sep) for line in lines] if empty else lines,
+                numbers = np.loadtxt([_empty_as_nan(line, sep) for line in numeric] if empty else numeric,
                                      dtype=np.float64, delimiter=sep, comments=None, quotechar=None,
                                      usecols=self._number_idx, ndmin=2)
             except ValueError:
@@ -436,7 +444,7 @@ class CsvReader:
                 return [line.rstrip("\r\n").rsplit(sep, 1)[-1] for line in lines]
             return [line.split(sep, j + 1)[j] for line in lines]
 
-        columns = {c: ParsedText(parsed[j], lines, j, sep) if j in parsed else fields(j)
+        columns = {c: ParsedText(parsed[j], numeric, j, sep) if j in parsed else fields(j)
                    for c, j in zip(self.inputs, self._in_idx)}
         return columns, {c: fields(j) for c, j in zip(self.passthrough, self._pass_idx)}
 

@@ -169,10 +169,30 @@ def test_semicolon_and_tab_files_are_parsed_in_bulk_as_the_csv_module_reads_them
     took = {tokens[i] for i in _bulk_rows(scorer, _table(rows, sep=sep), name) if i < len(tokens)}
     assert took >= {"12", " 35 ", "+40", "4e1", "nan", ".5", "0040", "0" * 62 + "40", ""}
     assert not took & {" ", "NA", "forty", "40\x00", "0" * 70 + "40"}
-    assert len(tokens) not in _bulk_rows(scorer, _table(rows, sep=sep), name)  # a comma in a number: not in bulk
+    assert (len(tokens) in _bulk_rows(scorer, _table(rows, sep=sep), name)) == (sep == ";")
     assert (bulk[-1]["error"] == "") == (sep == ";")  # 40.0 there; a tab file has no decimal comma
     if sep == ";":
         assert float(bulk[-1]["probability_of_default"]) > 0
+
+
+DECIMAL_COMMAS = {"40,0": True, ",5": True, " 40,5 ": True, "+40,0": True, "5,": False, "4,5e1": False,
+                  "1.234,5": False, "4,0,0": False, "40 ,5": False}
+"""Spellings with a comma in a semicolon file's number column, and whether the bulk parser may take them."""
+
+
+@pytest.mark.parametrize("name", ["AGE", "LIMIT_BAL", "PAY_AMT1"])
+def test_decimal_commas_are_parsed_in_bulk_only_where_the_csv_path_reads_them_so(scorer, applicants, name):
+    rows = applicants(len(DECIMAL_COMMAS) + 1, seed=12)
+    for row, token in zip(rows, DECIMAL_COMMAS):
+        row[name] = token
+    rows[-1]["ID"] = "7,5"  # a decimal comma in a text column stays as it is
+    _, bulk = run_csv(scorer, _table(rows, sep=";"), chunk_rows=1)
+    _, csv_module = run_csv(scorer, _table(rows, '"', sep=";"), chunk_rows=1)
+    assert bulk == csv_module and bulk[-1]["ID"] == "7,5"
+    assert [f"{name} must be a number" in r["error"] for r in bulk[:-1]] == [not ok for ok in DECIMAL_COMMAS.values()]
+    took = {list(DECIMAL_COMMAS)[i] for i in _bulk_rows(scorer, _table(rows, sep=";"), name) if i < len(DECIMAL_COMMAS)}
+    assert took == {t for t, ok in DECIMAL_COMMAS.items() if ok}
+    assert len(DECIMAL_COMMAS) in _bulk_rows(scorer, _table(rows, sep=";"), name)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
