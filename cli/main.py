@@ -8,6 +8,7 @@ from .audit import audit
 from .backtest import backtest
 from .compare import compare
 from .cutoffs import cutoffs
+from .migration import migration
 from .explain import explain
 from .grades import grades
 from .model_commands import export, generate, train
@@ -38,6 +39,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, watch, explain, statements, grades, cutoffs, monitor, backtest, compare, verify, audit, train,
-                export, recalibrate, generate, report):
+for command in (score, watch, explain, statements, grades, cutoffs, migration, monitor, backtest, compare, verify,
+                audit, train, export, recalibrate, generate, report):
     main.add_command(command)

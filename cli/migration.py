@@ -1,0 +1,136 @@
+"""``loanscore migration``: how the same borrowers' rating grades moved between two scorings of a portfolio."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ._common import audit_option, echo_rejects, master_scale_option, open_audit, record_run, reports_errors
+
+_HELP = """The rating migration matrix of a portfolio scored twice.
+
+\b
+Scores BEFORE and AFTER (e.g. the book at the end of last quarter and of
+this one; CSV or JSON Lines), matches the borrowers by the schema's id
+column and prints each grade before (down) against the grade after
+(across), with the shares kept, downgraded (riskier) and upgraded, on the
+master scale (--master-scale, else the built-in one). --downgrades FILE
+writes the borrowers downgraded by --notches grades or more (IFRS 9's
+significant increase in credit risk starts from such a list), most first.
+
+\b
+A borrower in one file only is counted, not matched. Rows without an id,
+with an id seen before in the same file, or that cannot be scored are
+listed with row and reason and left out. Exit status: 0, or 1 when some
+rows were left out.
+
+\b
+Examples:
+  loanscore migration book_2026_q2.csv book_2026_q3.csv
+  loanscore migration book_2026_q2.csv book_2026_q3.csv --notches 2 --downgrades review.csv -o migration.json
+"""
+
+
+@click.command(help=_HELP, short_help="Rating migration matrix of the same borrowers scored twice.")
+@click.argument("before_path", metavar="BEFORE")
+@click.argument("after_path", metavar="AFTER")
+@master_scale_option
+@click.option("--notches", type=click.IntRange(1), default=3, show_default=True,
+              help="Flag borrowers downgraded by this many grades or more.")
+@click.option("--downgrades", metavar="FILE.csv", help="Write the flagged borrowers: id, P(default) and grade "
+              "before and after (atomically).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
+              help="Format of BEFORE and AFTER; auto goes by the extension, else by the first character.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@audit_option
+@reports_errors
+def migration(before_path: str, after_path: str, master_scale: str | None, notches: int, downgrades: str | None,
+              model_dir: str | None, output: str | None, input_format: str, quiet: bool,
+              audit_log: str | None) -> None:
+    from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED, InputError
+    from loanscore.runtime.grades import MasterScale
+    from loanscore.runtime.migration import migrate, score_by_id
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Scorer
+    from loanscore.runtime.stream import Progress
+    from loanscore.runtime.tabular import open_output, open_reader
+
+    if before_path == after_path == "-":
+        raise InputError("Only one of BEFORE and AFTER can be stdin (-).")
+    scale = MasterScale.load(master_scale)
+    audit = open_audit(audit_log)
+    scorer = Scorer(Model.load(model_dir))
+    schema = scorer.schema
+    if not schema.id:
+        raise InputError("The model's schema names no id column; a migration matches borrowers by it.")
+
+    def scored(path: str):  # type: ignore[no-untyped-def]
+        reader = open_reader(path, schema.input_names, fmt=input_format, id_column=schema.id,
+                             numbers=schema.number_names)
+        try:
+            return score_by_id(scorer, reader, schema.id, Progress.for_terminal(reader.total_bytes, quiet=quiet))
+        finally:
+            reader.close()
+
+    before, after = scored(before_path), scored(after_path)
+    for side in (before, after):
+        if side.rejected:
+            echo_rejects(side.rejected, side.source, "were left out of the migration", output)
+    result = migrate(before, after, scale)
+    if not result.ids:
+        raise InputError(f"No borrower of {before.source} is also in {after.source} (matched by {schema.id}); "
+                         "there is no migration to show.")
+    click.echo(render(result, notches, schema.id))
+    document = result.to_dict(notches)
+    if downgrades:
+        with open_output(downgrades) as stream:
+            stream.write(f"{schema.id},probability_before,grade_before,probability_after,grade_after,notches\n")
+            for k in result.downgraded(notches):
+                key = result.ids[k]
+                stream.write(f"{_csv(key)},{before.probability[key]:.6f},{scale.names[result.grade_before[k]]},"
+                             f"{after.probability[key]:.6f},{scale.names[result.grade_after[k]]},"
+                             f"{int(result.notches[k])}\n")
+    if output:
+        with open_output(output) as stream:
+            stream.write(json.dumps(document, indent=2) + "\n")
+    code = EXIT_ROWS_REJECTED if before.rejected or after.rejected else EXIT_OK
+    record_run(audit, "migration", scorer, {"before": before_path, "after": after_path,
+                                            **({"downgrades": downgrades} if downgrades else {})},
+               {key: document[key] for key in ("matched", "only_before", "only_after", "same_grade", "downgraded",
+                                               "upgraded", "flag_notches", "flagged", "master_scale")}, code)
+    sys.exit(code)
+
+
+def _csv(text: str) -> str:
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text
+
+
+def render(result, notches: int, id_column: str) -> str:  # type: ignore[no-untyped-def]
+    """The matrix (rows and each row's shares), then the shares kept, downgraded and upgraded."""
+    import numpy as np
+
+    m, names = result.matrix, result.scale.names
+    used = [k for k in range(len(names)) if m[k].sum() or m[:, k].sum()]
+    table = [("before \\ after", *(names[k] for k in used), "borrowers", "downgraded")]
+    for k in used:
+        n = int(m[k].sum())
+        table.append((names[k], *(f"{m[k, j] / n:.1%}" if m[k, j] else "." for j in used), f"{n:,}",
+                      f"{m[k, k + 1:].sum() / n:.1%}" if n else "-"))
+    table.append(("borrowers", *(f"{int(m[:, j].sum()):,}" for j in used), f"{int(m.sum()):,}", ""))
+    widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
+    moved = result.notches
+    lines = [f"Rating migration from {result.before.source} to {result.after.source} on {result.scale.described}",
+             f"{len(result.ids):,} borrowers in both (matched by {id_column}); {result.only_before:,} only before, "
+             f"{result.only_after:,} only after", "",
+             "Share of each grade before (down) in each grade after (across):",
+             *((f"  {r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:]))).rstrip()
+               for r in table), "",
+             f"same grade {np.mean(moved == 0):.1%}, downgraded {np.mean(moved > 0):.1%}, upgraded "
+             f"{np.mean(moved < 0):.1%}; mean move {np.mean(moved):+.2f} grades",
+             f"downgraded by {notches} grades or more: {len(result.downgraded(notches)):,} borrowers "
+             f"({len(result.downgraded(notches)) / len(result.ids):.1%})"]
+    return "\n".join(lines)
