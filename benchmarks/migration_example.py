@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/migration_example.py [--data DEV.csv] [--rows 4800] [--seed 0] [--notches 3]
+                                           [--plot results/migration_example.svg]
 
 Takes ``--rows`` development rows at random (seeded) as the book at the end of
 one quarter, and makes the next quarter's: the first 200 borrowers gone, for
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=4800)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--notches", type=int, default=3)
+    parser.add_argument("--plot", type=Path, help="write migration's picture here (SVG)")
     args = parser.parse_args()
     path = find_data(args.data)
     with (gzip.open(path, "rt", newline="") if path.suffix == ".gz" else open(path, newline="")) as stream:
@@ -70,6 +72,7 @@ def main() -> None:
                 writer.writeheader()
                 writer.writerows(content)
         command = [LOANSCORE, "migration", "book_q2.csv", "book_q3.csv", "--notches", str(args.notches), "--quiet"]
+        command += ["--plot", str(args.plot.resolve())] if args.plot else []
         print("$ loanscore", " ".join(command[1:]), flush=True)
         status = subprocess.run(command, cwd=folder, stderr=subprocess.STDOUT).returncode
     print(f"exit status {status}")

@@ -30,6 +30,7 @@ rows were left out.
 Examples:
   loanscore migration book_2026_q2.csv book_2026_q3.csv
   loanscore migration book_2026_q2.csv book_2026_q3.csv --notches 2 --downgrades review.csv -o migration.json
+  loanscore migration book_2026_q2.csv book_2026_q3.csv --plot migration.svg
 """
 
 
@@ -43,13 +44,15 @@ Examples:
               "before and after (atomically).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--plot", metavar="FILE.svg", help="Also draw the matrix, each cell shaded by its share of the row "
+              "(SVG, atomically).")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
               help="Format of BEFORE and AFTER; auto goes by the extension, else by the first character.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
 def migration(before_path: str, after_path: str, master_scale: str | None, notches: int, downgrades: str | None,
-              model_dir: str | None, output: str | None, input_format: str, quiet: bool,
+              model_dir: str | None, output: str | None, plot: str | None, input_format: str, quiet: bool,
               audit_log: str | None) -> None:
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED, InputError
     from loanscore.runtime.grades import MasterScale
@@ -97,9 +100,14 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     if output:
         with open_output(output) as stream:
             stream.write(json.dumps(document, indent=2) + "\n")
+    if plot:
+        from loanscore.runtime.migration_plot import render_svg
+
+        with open_output(plot) as stream:
+            stream.write(render_svg(result, notches))
     code = EXIT_ROWS_REJECTED if before.rejected or after.rejected else EXIT_OK
     record_run(audit, "migration", scorer, {"before": before_path, "after": after_path,
-                                            **({"downgrades": downgrades} if downgrades else {})},
+                                            **({"downgrades": downgrades} if downgrades else {}), **({"plot": plot} if plot else {})},
                {key: document[key] for key in ("matched", "only_before", "only_after", "same_grade", "downgraded",
                                                "upgraded", "flag_notches", "flagged", "master_scale")}, code)
     sys.exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 from click.testing import CliRunner
@@ -35,7 +36,8 @@ def test_the_matrix_is_each_borrowers_grade_before_and_after(scorer, applicants,
     after_rows.append(dict(after_rows[5]))  # an id seen twice
     before, after = write_csv(rows, name="before.csv"), write_csv(after_rows, name="after.csv")
     out, flagged = tmp_path / "m.json", tmp_path / "down.csv"
-    result = run(before, after, "-o", out, "--downgrades", flagged, "--notches", 2, "-q")
+    plot = tmp_path / "m.svg"
+    result = run(before, after, "-o", out, "--downgrades", flagged, "--notches", 2, "--plot", plot, "-q")
     assert result.exit_code == 1, result.output  # rows were left out
     assert "ID is missing in row 1" in result.output and "appears again (first in row 6)" in result.output
     scale = MasterScale.built_in()
@@ -53,6 +55,9 @@ def test_the_matrix_is_each_borrowers_grade_before_and_after(scorer, applicants,
     assert {r["ID"] for r in listed} == {k for k, b, a in zip(ids, gb, ga) if a - b >= 2} and listed
     assert [int(r["notches"]) for r in listed] == sorted((int(r["notches"]) for r in listed), reverse=True)
     assert document["flagged"] == len(listed)
+    cells = re.findall(r"<title>(\d+) -&gt; (\d+): ([\d,]+) of", plot.read_text())
+    assert cells and all(by_hand[int(a) - 1, int(b) - 1] == int(c.replace(",", "")) for a, b, c in cells)
+    assert sum(int(c.replace(",", "")) for _, _, c in cells) == len(ids)
     shown = next(line for line in result.output.splitlines() if line.startswith("same grade"))
     assert shown.startswith(f"same grade {np.mean(ga == gb):.1%}, downgraded {np.mean(ga > gb):.1%}")
 
