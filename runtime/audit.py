@@ -174,7 +174,12 @@ class AuditLog:
             entry = {**_stamp(), "event": ROTATED, "continues": {"file": old.name, "sha256": digest["sha256"],
                                                                  "records": n, "head": _hash(head)},
                      "prev": _hash(head)}
-            with open(self.path, "xb") as new:
+            # "ab", not "xb": a writer's writable() may have created the file, empty, since the rename; no
+            # record can be in it, as records are written under the lock this rotation holds.
+            with open(self.path, "ab") as new:
+                if new.tell():
+                    raise InputError(f"{self.path} was written to while it was being rotated; check it with "
+                                     "`loanscore audit`.")
                 new.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
                 new.flush()
                 os.fsync(new.fileno())

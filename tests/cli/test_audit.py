@@ -353,3 +353,27 @@ def test_daily_sums_each_days_and_models_decisions(tmp_path) -> None:
     assert lines[1] == ["2026-12-01", "aaaaaaaaaaaa", "2", "202", "40.0%", "5.0%", "55.0%", "2"]
     assert lines[2] == ["2026-12-02", "aaaaaaaaaaaa", "1", "1", "100.0%", "0.0%", "0.0%", "0"]
     assert lines[3] == ["2026-12-02", "bbbbbbbbbbbb", "1", "4", "75.0%", "25.0%", "0.0%", "0"]
+
+
+def test_a_writer_creating_the_log_during_a_rotation_does_not_break_it(tmp_path, monkeypatch) -> None:
+    """The window the concurrent test above can hit by chance, made certain: just after the rename, a writer's
+    writable() check creates the log, empty, before taking the lock; the rotation still writes its record there."""
+    import os
+
+    from loanscore.runtime import audit
+
+    path = tmp_path / "audit.jsonl"
+    AuditLog(path).append({"event": "start"})
+    rename = os.rename
+
+    def rename_then_a_writer_checks(src, dst):  # type: ignore[no-untyped-def]
+        rename(src, dst)
+        AuditLog(path).writable()
+
+    monkeypatch.setattr(audit.os, "rename", rename_then_a_writer_checks)
+    old, _ = AuditLog(path).rotate()
+    monkeypatch.undo()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["event"] == "rotated" and old.is_file()
+    AuditLog(path).append({"event": "after"})
+    assert AuditLog(path).check().intact
