@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 
@@ -91,12 +92,14 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     document = result.to_dict(notches)
     if downgrades:
         with open_output(downgrades) as stream:
-            stream.write(f"{schema.id},probability_before,grade_before,probability_after,grade_after,notches\n")
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow([schema.id, "probability_before", "grade_before", "probability_after", "grade_after",
+                             "notches"])
             for k in result.downgraded(notches):
                 key = result.ids[k]
-                stream.write(f"{_csv(key)},{before.probability[key]:.6f},{scale.names[result.grade_before[k]]},"
-                             f"{after.probability[key]:.6f},{scale.names[result.grade_after[k]]},"
-                             f"{int(result.notches[k])}\n")
+                writer.writerow([key, f"{before.probability[key]:.6f}", scale.names[result.grade_before[k]],
+                                 f"{after.probability[key]:.6f}", scale.names[result.grade_after[k]],
+                                 int(result.notches[k])])
     if output:
         with open_output(output) as stream:
             stream.write(json.dumps(document, indent=2) + "\n")
@@ -113,14 +116,8 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     sys.exit(code)
 
 
-def _csv(text: str) -> str:
-    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text
-
-
 def render(result, notches: int, id_column: str) -> str:  # type: ignore[no-untyped-def]
     """The matrix (rows and each row's shares), then the shares kept, downgraded and upgraded."""
-    import numpy as np
-
     m, names = result.matrix, result.scale.names
     used = [k for k in range(len(names)) if m[k].sum() or m[:, k].sum()]
     table = [("before \\ after", *(names[k] for k in used), "borrowers", "downgraded")]
@@ -130,15 +127,14 @@ def render(result, notches: int, id_column: str) -> str:  # type: ignore[no-unty
                       f"{m[k, k + 1:].sum() / n:.1%}" if n else "-"))
     table.append(("borrowers", *(f"{int(m[:, j].sum()):,}" for j in used), f"{int(m.sum()):,}", ""))
     widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
-    moved = result.notches
+    moves, flagged = result.moves, len(result.downgraded(notches))
     lines = [f"Rating migration from {result.before.source} to {result.after.source} on {result.scale.described}",
              f"{len(result.ids):,} borrowers in both (matched by {id_column}); {result.only_before:,} only before, "
              f"{result.only_after:,} only after", "",
              "Share of each grade before (down) in each grade after (across):",
              *((f"  {r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:], widths[1:]))).rstrip()
                for r in table), "",
-             f"same grade {np.mean(moved == 0):.1%}, downgraded {np.mean(moved > 0):.1%}, upgraded "
-             f"{np.mean(moved < 0):.1%}; mean move {np.mean(moved):+.2f} grades",
-             f"downgraded by {notches} grades or more: {len(result.downgraded(notches)):,} borrowers "
-             f"({len(result.downgraded(notches)) / len(result.ids):.1%})"]
+             f"same grade {moves['same_grade']:.1%}, downgraded {moves['downgraded']:.1%}, upgraded "
+             f"{moves['upgraded']:.1%}; mean move {moves['mean_notches']:+.2f} grades",
+             f"downgraded by {notches} grades or more: {flagged:,} borrowers ({flagged / len(result.ids):.1%})"]
     return "\n".join(lines)

@@ -89,6 +89,15 @@ class Migration:
     def only_after(self) -> int:
         return len(self.after.probability) - len(self.ids)
 
+    @property
+    def moves(self) -> dict[str, float]:
+        """Shares of the matched borrowers kept in their grade, downgraded and upgraded, and the mean grades moved."""
+        moved = self.notches
+        if not len(moved):
+            return {"same_grade": 0.0, "downgraded": 0.0, "upgraded": 0.0, "mean_notches": 0.0}
+        return {"same_grade": float(np.mean(moved == 0)), "downgraded": float(np.mean(moved > 0)),
+                "upgraded": float(np.mean(moved < 0)), "mean_notches": float(moved.mean())}
+
     def downgraded(self, notches: int) -> list[int]:
         """Positions in :attr:`ids` of the borrowers downgraded by ``notches`` grades or more, most first."""
         moved = self.notches
@@ -96,19 +105,15 @@ class Migration:
         return where[np.argsort(-moved[where], kind="stable")].tolist()
 
     def to_dict(self, notches: int) -> dict[str, Any]:
-        moved, n = self.notches, len(self.ids)
-        share = (lambda mask: float(mask.mean()) if n else 0.0)
         return {
             "before": {"source": self.before.source, "rows": self.before.rows, "scored": len(self.before.probability),
                        "rejected": [{"row": r, "error": e} for r, e in self.before.rejected]},
             "after": {"source": self.after.source, "rows": self.after.rows, "scored": len(self.after.probability),
                       "rejected": [{"row": r, "error": e} for r, e in self.after.rejected]},
-            "matched": n, "only_before": self.only_before, "only_after": self.only_after,
+            "matched": len(self.ids), "only_before": self.only_before, "only_after": self.only_after,
             "master_scale": self.scale.to_dict(), "grades": list(self.scale.names),
             "matrix": self.matrix.tolist(),
-            "same_grade": share(moved == 0), "downgraded": share(moved > 0), "upgraded": share(moved < 0),
-            "mean_notches": float(moved.mean()) if n else 0.0,
-            "flag_notches": notches, "flagged": len(self.downgraded(notches)),
+            **self.moves, "flag_notches": notches, "flagged": len(self.downgraded(notches)),
         }
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-import numpy as np
-
 from .migration import Migration
 from .svg import BLUE, GREY, RED, document, text
 
@@ -23,10 +21,10 @@ def render_svg(result: Migration, notches: int) -> str:
     m, names = result.matrix, result.scale.names
     used = [k for k in range(len(names)) if m[k].sum() or m[:, k].sum()]
     n = len(used)
-    moved = result.notches
+    moves = result.moves
     title = f"Rating migration: {result.before.source} -> {result.after.source}"
-    summary = (f"{len(result.ids):,} borrowers in both; same grade {np.mean(moved == 0):.1%}, downgraded "
-               f"{np.mean(moved > 0):.1%}, upgraded {np.mean(moved < 0):.1%}; down {notches}+ grades: "
+    summary = (f"{len(result.ids):,} borrowers in both; same grade {moves['same_grade']:.1%}, downgraded "
+               f"{moves['downgraded']:.1%}, upgraded {moves['upgraded']:.1%}; down {notches}+ grades: "
                f"{len(result.downgraded(notches)):,}")
     footer = f"shade: share of the row's borrowers; {result.scale.described}"
     width = max(LEFT + CELL * n + 120, 40 + 8.5 * len(title), 40 + 7 * max(len(summary), len(footer) + 15))

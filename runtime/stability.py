@@ -176,7 +176,7 @@ class Reference:
         return cls(len(p), Bins.fit(SCORE, p), fields, float(p.mean()), float((p >= threshold).mean()),
                    float(threshold), dict(source or {}), scale, grade_counts(scale, p))
 
-    def grade_counts(self, scale: MasterScale) -> np.ndarray:
+    def counts_on(self, scale: MasterScale) -> np.ndarray:
         """The reference's count in each grade of ``scale``; refused when they were counted on another scale."""
         if self.scale is None:
             raise ModelError("The model's reference population records no grades (it was exported before "
@@ -380,7 +380,7 @@ class Report:
             ref = self.reference
             self.score = compare(ref.score, self._counts[SCORE], ref.score.labels(decimals=3))
             if self.scale is not None:
-                self.grade = compare_counts(GRADE, ref.grade_counts(self.scale), self._counts[GRADE],
+                self.grade = compare_counts(GRADE, ref.counts_on(self.scale), self._counts[GRADE],
                                             list(self.scale.names))
             self.fields = [compare(bins, self._counts[name]) for name, bins in ref.fields.items()]
             self.mean_probability = self._sum_p / self.scored
@@ -436,7 +436,7 @@ def monitor(scorer: Scorer, reader: Reader, reference: Reference, *, progress: P
     start = time.perf_counter()
     reference.check_columns(scorer.schema.columns())
     if scale is not None:
-        reference.grade_counts(scale)  # refused before any row is read, if graded on another scale
+        reference.counts_on(scale)  # refused before any row is read, if graded on another scale
     report = Report(reader.name, reference, scale)
     for batch in scored_batches(scorer, reader, progress):
         report.add(batch.chunk.n, batch.feeds, batch.probability, batch.rejected)

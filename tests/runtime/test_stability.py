@@ -156,13 +156,13 @@ def test_the_reference_counts_grades_and_refuses_another_scale() -> None:
     again = Reference.from_manifest({"population": reference.to_dict()}, "test")
     assert again.grades == reference.grades and again.scale == reference.scale
     # the same bounds read from a file are the same scale; other bounds are refused, saying what to do
-    assert list(reference.grade_counts(MasterScale(again.scale.names, again.scale.upper, "ours.toml"))) == by_hand
+    assert list(reference.counts_on(MasterScale(again.scale.names, again.scale.upper, "ours.toml"))) == by_hand
     with pytest.raises(ModelError, match="--master-scale"):
-        reference.grade_counts(MasterScale(("A", "B"), (0.2, 1.0), "ours.toml"))
+        reference.counts_on(MasterScale(("A", "B"), (0.2, 1.0), "ours.toml"))
     older = reference.to_dict()
     del older["grades"]
     with pytest.raises(ModelError, match="records no grades"):
-        Reference.from_manifest({"population": older}, "test").grade_counts(MasterScale.built_in())
+        Reference.from_manifest({"population": older}, "test").counts_on(MasterScale.built_in())
     damaged = reference.to_dict()
     damaged["grades"]["counts"][0] += 1
     with pytest.raises(ModelError, match="malformed 'population'"):
