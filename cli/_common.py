@@ -103,6 +103,26 @@ def master_scale_option(func: F) -> F:
                         "the built-in 10 grades, each doubling the odds of default.")(func)
 
 
+def points_scale_option(func: F) -> F:
+    """``--points-scale FILE`` (default ``$LOANSCORE_POINTS_SCALE``): the lender's score points."""
+    return click.option("--points-scale", type=click.Path(dir_okay=False), envvar="LOANSCORE_POINTS_SCALE",
+                        metavar="FILE", help="Score points from this file (TOML or JSON; `loanscore points -o FILE` "
+                        "writes the built-in scale to edit). Default: $LOANSCORE_POINTS_SCALE, else 600 points at "
+                        "good:bad odds 50:1, 20 points to double the odds, 300 to 900.")(func)
+
+
+def points_options(func: F) -> F:
+    """``--points``, ``--approve-from-points N``, ``--decline-below-points N`` and ``--points-scale`` on a command
+    that decides: a score in points beside P(default), and cut-offs a branch's policy states in points."""
+    func = points_scale_option(func)
+    func = click.option("--decline-below-points", type=float, metavar="N",
+                        help="Decline scores below N points (implies --points), instead of --decline-from.")(func)
+    func = click.option("--approve-from-points", type=float, metavar="N",
+                        help="Approve scores of N points and up (implies --points), instead of --approve-below.")(func)
+    return click.option("--points", is_flag=True, help="Add a points column after probability_of_default: the "
+                        "score in points, higher for safer (see --points-scale).")(func)
+
+
 def separator_option(func: F) -> F:
     """``--separator``: the CSV output's separator; by default the CSV input's, so that Excel reads it back."""
     return click.option("--separator", type=click.Choice(["input", "comma", "semicolon", "tab"]), default="input",
@@ -119,15 +139,28 @@ def check_separator(separator: str, out_format: str) -> None:
 def load_master_scale(path: str | None, wanted: bool, flag: str) -> Any:
     """The ``MasterScale`` when ``wanted`` (the command's ``flag`` was given), else ``None``; a scale named on the
     command line without the flag is a usage error (one from the environment is not: it is for every run)."""
-    from click.core import ParameterSource
-
-    if not wanted:
-        if path and click.get_current_context().get_parameter_source("master_scale") is ParameterSource.COMMANDLINE:
-            raise click.UsageError(f"--master-scale grades applicants; add {flag}.")
+    if not _wanted(path, wanted, "master_scale", f"--master-scale grades applicants; add {flag}."):
         return None
     from loanscore.runtime.grades import MasterScale
 
     return MasterScale.load(path)
+
+
+def load_points_scale(path: str | None, wanted: bool, flag: str = "--points") -> Any:
+    """The ``PointsScale`` when ``wanted``, else ``None``; as :func:`load_master_scale`."""
+    if not _wanted(path, wanted, "points_scale", f"--points-scale scores applicants in points; add {flag}."):
+        return None
+    from loanscore.runtime.points import PointsScale
+
+    return PointsScale.load(path)
+
+
+def _wanted(path: str | None, wanted: bool, param: str, usage: str) -> bool:
+    from click.core import ParameterSource
+
+    if not wanted and path and click.get_current_context().get_parameter_source(param) is ParameterSource.COMMANDLINE:
+        raise click.UsageError(usage)
+    return wanted
 
 
 def open_audit(path: str | None) -> Any:
@@ -171,8 +204,29 @@ def require_train_extra() -> None:
         raise LoanscoreError(f"{TRAIN_EXTRA_HINT} Missing: {', '.join(missing)}.")
 
 
-def decision_bands(bands_cls, threshold: float, approve_below: float | None, decline_from: float | None):  # type: ignore[no-untyped-def]
-    """Fill in the cut-off not given so that the bands stay ordered around the model's threshold."""
+def decision_bands(bands_cls, threshold: float, approve_below: float | None, decline_from: float | None,  # type: ignore[no-untyped-def]
+                   points=None, approve_from_points: float | None = None,  # type: ignore[no-untyped-def]
+                   decline_below_points: float | None = None):
+    """Fill in the cut-off not given so that the bands stay ordered around the model's threshold. Cut-offs in
+    points (on the ``points`` scale) become the P(default) cut-offs that decide exactly as the points read."""
+    for given, option, p_option in ((approve_from_points, "--approve-from-points", "--approve-below"),
+                                    (decline_below_points, "--decline-below-points", "--decline-from")):
+        if given is None:
+            continue
+        if (approve_below if p_option == "--approve-below" else decline_from) is not None:
+            raise click.UsageError(f"Give {p_option} or {option}, not both: they set the same cut-off.")
+        if not points.lowest < given <= points.highest:
+            raise click.BadParameter(f"{given:g} is outside the points scale: scores run from {points.lowest:g} to "
+                                     f"{points.highest:g}.", param_hint=f"'{option}'")
+    if approve_from_points is not None and decline_below_points is not None \
+            and decline_below_points > approve_from_points:
+        raise click.BadParameter(f"--decline-below-points ({decline_below_points:g}) must not exceed "
+                                 f"--approve-from-points ({approve_from_points:g}).",
+                                 param_hint="'--decline-below-points'")
+    if approve_from_points is not None:
+        approve_below = points.below(approve_from_points)
+    if decline_below_points is not None:
+        decline_from = points.below(decline_below_points)
     if approve_below is None:
         approve_below = threshold if decline_from is None else min(threshold, decline_from)
     if decline_from is None:

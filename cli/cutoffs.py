@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ._common import (audit_option, echo_rejects, master_scale_option, open_audit, open_labelled, record_run,
-                      reports_errors, write_figures)
+from ._common import (audit_option, echo_rejects, load_points_scale, master_scale_option, open_audit, open_labelled,
+                      points_scale_option, record_run, reports_errors, write_figures)
 
 _HELP = """What each cut-off would mean on these applicants, before one is chosen.
 
 \b
 Scores INPUT (CSV or JSON Lines; e.g. last quarter's applicants) and prints,
 for approving through each rating grade of the master scale, below each
---cutoff and below the model's threshold: the share approved, the default
+--cutoff, from each --cutoff-points and below the model's threshold: the share approved, the default
 rate to expect among them, defaults approved and good payers declined per
 1,000 applicants, and the cost per applicant at the costs the threshold was
 chosen at (marking the least).
@@ -29,6 +29,7 @@ Examples:
   loanscore cutoffs applicants_2026_q3.csv
   loanscore cutoffs applicants_2026_q3.csv --cutoff 0.1 --cutoff 0.25 -o strategy.json --plot strategy.svg
   loanscore cutoffs book_2025.csv --outcome defaulted_12m --master-scale our_grades.toml
+  loanscore cutoffs applicants_2026_q3.csv --cutoff-points 520 --cutoff-points 540   # a policy in points
 """
 
 
@@ -36,6 +37,9 @@ Examples:
 @click.argument("input_path", metavar="INPUT")
 @click.option("--cutoff", "bounds", multiple=True, type=click.FloatRange(0, 1, min_open=True), metavar="P",
               help="Also approve below this P(default) (between 0 and 1); repeatable.")
+@click.option("--cutoff-points", "from_points", multiple=True, type=float, metavar="N",
+              help="Also approve scores of N points and up (see `loanscore points`); repeatable.")
+@points_scale_option
 @click.option("--outcome", metavar="COLUMN", help="Column holding known outcomes (1 defaulted, 0 repaid), to show "
               "the observed figures beside the expected.")
 @master_scale_option
@@ -49,7 +53,8 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
-def cutoffs(input_path: str, bounds: tuple[float, ...], outcome: str | None, master_scale: str | None,
+def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float, ...], points_scale: str | None,
+            outcome: str | None, master_scale: str | None,
             model_dir: str | None, output: str | None, plot: str | None, input_format: str, quiet: bool,
             audit_log: str | None) -> None:
     from loanscore.runtime.backtest import manifest_costs
@@ -62,6 +67,11 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], outcome: str | None, mas
     from loanscore.runtime.tabular import open_reader
 
     scale = MasterScale.load(master_scale)  # the table always has the grades: no --grade flag to ask for them
+    points = load_points_scale(points_scale, bool(from_points), "--cutoff-points N")
+    for n in from_points:
+        if not points.lowest < n <= points.highest:
+            raise click.BadParameter(f"{n:g} is outside the points scale: scores run from {points.lowest:g} to "
+                                     f"{points.highest:g}.", param_hint="'--cutoff-points'")
     audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
@@ -72,7 +82,7 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], outcome: str | None, mas
         reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
                              numbers=schema.number_names)
     try:
-        result = strategy(scorer, reader, candidates(scorer.threshold, scale, bounds), outcome=outcome,
+        result = strategy(scorer, reader, candidates(scorer.threshold, scale, bounds, points, from_points), outcome=outcome,
                           costs=manifest_costs(scorer.model.manifest), master_scale=scale.source,
                           progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
@@ -85,7 +95,8 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], outcome: str | None, mas
     least = result.least_cost
     record_run(audit, "cutoffs", scorer, {"input": input_path}, {
         "outcome": outcome, "rows": result.rows, "scored": result.applicants, "rejected": len(result.rejected),
-        "master_scale": scale.to_dict(), "least_expected_cost": None if least is None else least.label}, 0)
+        "master_scale": scale.to_dict(), **({"points_scale": points.to_dict()} if points else {}),
+        "least_expected_cost": None if least is None else least.label}, 0)
 
 
 def render(result) -> str:  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, master_scale_option, open_audit, record_run,
-                      reports_errors, silence_stdout)
+from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
+                      open_audit, points_scale_option, record_run, reports_errors, silence_stdout)
 
 if TYPE_CHECKING:
     from loanscore.runtime.explain import Explanation
@@ -79,6 +79,9 @@ class _Case:
 @click.option("--grade", is_flag=True, help="Give each P(default)'s rating grade: the applicant's, the typical "
               "applicant's, and each field's if typical (see --master-scale).")
 @master_scale_option
+@click.option("--points", is_flag=True, help="Give each P(default)'s score in points, and each field's effect in "
+              "points: what it costs (or earns) the applicant (see --points-scale).")
+@points_scale_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @audit_option
 @reports_errors
@@ -97,6 +100,8 @@ def explain(
     statements_path: str | None,
     grade: bool,
     master_scale: str | None,
+    points: bool,
+    points_scale: str | None,
     quiet: bool,
     audit_log: str | None,
 ) -> None:
@@ -108,13 +113,14 @@ def explain(
         raise click.UsageError("--plot draws one applicant: choose exactly one with --id or --row.")
 
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED, InputError
-    from loanscore.runtime.explain import graded, render_text
+    from loanscore.runtime.explain import annotated, render_text
     from loanscore.runtime.explain_plot import render_svg
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
 
     grades = load_master_scale(master_scale, grade, "--grade")
+    scale = load_points_scale(points_scale, points)
     audit = open_audit(audit_log)
     model = Model.load(model_dir)
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
@@ -151,10 +157,10 @@ def explain(
                     stream.write(json.dumps({"id": case.id, "row": case.row, "error": case.error}) + "\n"
                                  if out_format == "jsonl" else f"{case.title(source)}\nNot explained: {case.error}\n\n")
                 elif out_format == "jsonl":
-                    shown = case.explanation.to_dict() if grades is None else graded(case.explanation, grades)
+                    shown = annotated(case.explanation, grades, scale)
                     stream.write(json.dumps({"id": case.id, "row": case.row, **shown}) + "\n")
                 else:
-                    stream.write(render_text(case.explanation, schema, case.title(source), grades) + "\n")
+                    stream.write(render_text(case.explanation, schema, case.title(source), grades, scale) + "\n")
     except BrokenPipeError:  # e.g. `loanscore explain big.csv | head`: stop quietly, like other tools
         silence_stdout()
         sys.exit(EXIT_OK)
@@ -175,7 +181,8 @@ def explain(
                  **({"plot": plot} if drawn else {})}
         record_run(audit, "explain", scorer, files, {"ids": list(ids), "row_numbers": list(rows),
                                                      "explained": n - rejected, "rejected": rejected,
-                                                     **({"master_scale": grades.to_dict()} if grades else {})}, code)
+                                                     **({"master_scale": grades.to_dict()} if grades else {}),
+                                                     **({"points_scale": scale.to_dict()} if scale else {})}, code)
     sys.exit(code)
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, check_separator, decision_bands, load_master_scale, master_scale_option,
-                      open_audit, record_run, reports_errors, separator_option, silence_stdout)
+from ._common import (audit_option, check_separator, decision_bands, load_master_scale, load_points_scale,
+                      master_scale_option, open_audit, points_options, record_run, reports_errors, separator_option,
+                      silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV or JSON Lines; '-' reads stdin).
 
@@ -34,11 +35,19 @@ rating grade on the lender's master scale (--master-scale FILE), else on the
 built-in one, 10 grades each doubling the odds of default (`loanscore grades`).
 
 \b
+--points adds a points column after probability_of_default: the score in
+points, higher for safer, on the lender's points scale (--points-scale FILE),
+else 600 points at good:bad odds 50:1, 20 points to double the odds, 300 to
+900 (`loanscore points`). --approve-from-points and --decline-below-points
+set the cut-offs in points: the decisions then follow the points exactly.
+
+\b
 Examples:
   loanscore score applicants.csv -o scores.csv
   loanscore score applicants.jsonl --format jsonl > scores.jsonl
   loanscore score --json '{"LIMIT_BAL": 50000, "AGE": 35, ...}' --reasons 3
   loanscore score applicants.csv --grade --master-scale our_grades.toml -o scores.csv
+  loanscore score applicants.csv --approve-from-points 560 --decline-below-points 520
 """
 
 
@@ -75,6 +84,7 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--grade", is_flag=True, help="Add a grade column after probability_of_default: each applicant's "
               "rating grade on the master scale (see --master-scale).")
 @master_scale_option
+@points_options
 @click.option("--stamp", is_flag=True, help="Add model_id (the first 12 hex digits of the model's SHA-256) and "
               "scored_at (the run's start, UTC) to every output row: a row copied elsewhere still says what scored it.")
 @audit_option
@@ -96,6 +106,10 @@ def score(
     statements_path: str | None,
     grade: bool,
     master_scale: str | None,
+    points: bool,
+    approve_from_points: float | None,
+    decline_below_points: float | None,
+    points_scale: str | None,
     stamp: bool,
     audit_log: str | None,
     quiet: bool,
@@ -115,10 +129,12 @@ def score(
     from loanscore.runtime.tabular import json_record_reader, open_reader
 
     grades = load_master_scale(master_scale, grade, "--grade")
+    scale = load_points_scale(points_scale, points or approve_from_points is not None
+                              or decline_below_points is not None)
     audit = open_audit(audit_log)
     model = Model.load(model_dir)
-    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
-                    statements=statements_path)
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from, scale,
+                                         approve_from_points, decline_below_points), statements=statements_path)
     if reasons:
         scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
     schema = model.schema
@@ -137,29 +153,33 @@ def score(
         )
     with Interrupts() as interrupts:
         code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, reasons,
-                                   stamp_columns(model) if stamp else None, grades, separator)
+                                   stamp_columns(model) if stamp else None, grades, separator, scale)
     if audit is not None and summary is not None:
         from loanscore.runtime.audit import text_sha256
 
         source = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
                   else input_path)
-        log_score(audit, scorer, source, output, out_format, reasons, summary, code, grades)
+        log_score(audit, scorer, source, output, out_format, reasons, summary, code, grades, scale)
     if code:
         sys.exit(code)
 
 
 def log_score(audit, scorer, source: Any, output: str, out_format: str,  # type: ignore[no-untyped-def]
-              reasons: int, summary, code: int, grades=None) -> None:  # type: ignore[no-untyped-def]
+              reasons: int, summary, code: int, grades=None, points=None) -> None:  # type: ignore[no-untyped-def]
     """The audit record of one scored file (``source``: a path, or a ready description of stdin or --json)."""
+    from loanscore.runtime import grades as grading, points as scoring
     from loanscore.runtime.audit import file_digest
-    from loanscore.runtime.grades import BUILT_IN
 
-    scale = {} if grades is None else {"master_scale": grades.to_dict() if grades.source == BUILT_IN
-                                       else file_digest(grades.source)}
+    scales: dict[str, Any] = {}
+    if grades is not None:
+        scales["master_scale"] = grades.to_dict() if grades.source == grading.BUILT_IN else file_digest(grades.source)
+    if points is not None:  # its five numbers say what a score means; a file's digest, where it came from
+        scales["points_scale"] = {**points.to_dict(), **({} if points.source == scoring.BUILT_IN else
+                                                         {"sha256": file_digest(points.source)["sha256"]})}
     record_run(audit, "score", scorer, {"input": source}, {
         "output": {**(file_digest(output) if output != "-" else {"path": "stdout"}), "format": out_format},
-        "reasons": reasons, **scale, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
+        "reasons": reasons, **scales, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
         "warned": summary.n_warned, "decisions": summary.decisions}, code)
 
 
@@ -173,10 +193,11 @@ def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # type: ignore[no-untyped-def]
                interrupts: Interrupts, reasons: int, stamp: dict[str, str] | None = None,
-               grades=None, separator: str = "input") -> tuple[int, Any]:  # type: ignore[no-untyped-def]
+               grades=None, separator: str = "input", points=None) -> tuple[int, Any]:  # type: ignore[no-untyped-def]
     """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
     the reader of stdout went away first). ``grades``: a master scale, for a grade column; ``separator``: the
-    CSV output's, by name, or "input" for the CSV input's (a comma after JSON Lines)."""
+    CSV output's, by name, or "input" for the CSV input's (a comma after JSON Lines); ``points``: a points
+    scale, for a points column."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
     from loanscore.runtime.tabular import SEPARATORS, CsvReader, make_writer, open_output
@@ -192,7 +213,7 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
             worded = reasons > 0 and bool(scorer.explainer.statements)
             writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0,
                                                   statements=worded, stamp=stamp, grades=grades,
-                                                  delimiter=delimiter))
+                                                  delimiter=delimiter, points=points))
             summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools

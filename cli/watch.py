@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, check_separator, decision_bands, load_master_scale, master_scale_option,
+from ._common import (audit_option, check_separator, decision_bands, load_master_scale, load_points_scale,
+                      master_scale_option, points_options,
                       open_audit, record_run, reports_errors, separator_option)
 from .score import Interrupts, log_score, score_into, stamp_columns
 
@@ -60,6 +61,7 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 @click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N", help="Add N reason codes per row.")
 @click.option("--grade", is_flag=True, help="Add each row's rating grade (see `loanscore score`).")
 @master_scale_option
+@points_options
 @click.option("--stamp", is_flag=True, help="Add model_id and scored_at to every row (see `loanscore score`).")
 @click.option("--interval", type=click.FloatRange(0.05), default=2.0, show_default=True,
               help="Seconds between looks at INBOX; a file must stay unchanged this long before it is taken.")
@@ -69,16 +71,20 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 @reports_errors
 def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, separator: str,
           approve_below: float | None, decline_from: float | None, reasons: int, grade: bool, master_scale: str | None,
-          stamp: bool, interval: float, once: bool, audit_log: str | None, quiet: bool) -> None:
+          points: bool, approve_from_points: float | None, decline_below_points: float | None,
+          points_scale: str | None, stamp: bool, interval: float, once: bool, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
 
     check_separator(separator, out_format)
     grades = load_master_scale(master_scale, grade, "--grade")
+    scale = load_points_scale(points_scale, points or approve_from_points is not None
+                              or decline_below_points is not None)
     audit = open_audit(audit_log)
     model = Model.load(model_dir)
-    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from))
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from, scale,
+                                         approve_from_points, decline_below_points))
     if reasons:
         scorer.explainer  # noqa: B018 -- a model without a population fails here, before any file is taken
     for folder in (out_dir, inbox / "processed", inbox / "failed"):
@@ -92,7 +98,7 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    layout = (reasons, grades, stamp, separator)
+                    layout = (reasons, grades, stamp, separator, scale)
                     code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
@@ -129,10 +135,10 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
 
 
 def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
-          layout: tuple[int, Any, bool, str], interrupts: Interrupts, audit: Any, quiet: bool) -> int:
+          layout: tuple[int, Any, bool, str, Any], interrupts: Interrupts, audit: Any, quiet: bool) -> int:
     """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/).
     ``layout``: the output's optional columns and its separator, as ``score`` takes them: reasons, grades (a
-    master scale), stamp, separator."""
+    master scale), stamp, separator, points (a points scale)."""
     from loanscore.runtime.audit import file_digest
     from loanscore.runtime.errors import EXIT_USAGE, LoanscoreError
     from loanscore.runtime.tabular import open_reader
@@ -140,11 +146,11 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
     schema = scorer.schema
     stem = path.name[: -len(next(s for s in SUFFIXES if path.name.lower().endswith(s)))]
     output = _free(out_dir / f"{stem}.scored.{out_format}")
-    reasons, grades, stamp, separator = layout
+    reasons, grades, stamp, separator, points = layout
     try:
         reader = open_reader(path, schema.input_names, id_column=schema.id, numbers=schema.number_names)
         code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, reasons,
-                                   stamp_columns(scorer.model) if stamp else None, grades, separator)
+                                   stamp_columns(scorer.model) if stamp else None, grades, separator, points)
     except LoanscoreError as exc:
         if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
             if not quiet:
@@ -166,7 +172,7 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
                    + f" -> {output}; " + (f"moved to {done.relative_to(inbox)}" if done else
                                           "it was gone from the inbox before it could be moved"), err=True)
     log_score(audit, scorer, {**source, "moved_to": str(done.resolve()) if done else None}, str(output), out_format,
-              reasons, summary, code, grades)
+              reasons, summary, code, grades, points)
     return code
 
 

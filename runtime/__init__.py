@@ -18,12 +18,14 @@ from .schema import Schema as Schema
 
 if TYPE_CHECKING:
     from .grades import MasterScale as MasterScale
+    from .points import PointsScale as PointsScale
     from .reasons import Reason as Reason
     from .scorer import Bands as Bands, BatchResult as BatchResult, Scorer as Scorer, ScoreResult as ScoreResult
     from .verify import verify_model as verify_model
 
 # Loaded on first use (PEP 562): they import numpy, and `loanscore --help` should not pay for it.
-_LAZY = {"Bands": "scorer", "BatchResult": "scorer", "MasterScale": "grades", "Reason": "reasons", "Scorer": "scorer", "ScoreResult": "scorer",
+_LAZY = {"Bands": "scorer", "BatchResult": "scorer", "MasterScale": "grades", "PointsScale": "points",
+         "Reason": "reasons", "Scorer": "scorer", "ScoreResult": "scorer",
          "verify_model": "verify"}
 
 
@@ -49,6 +51,7 @@ __all__ = [
     "LoanscoreError",
     "MasterScale",
     "ModelError",
+    "PointsScale",
     "Reason",
     "Schema",
     "ScoreResult",

@@ -21,6 +21,7 @@ import numpy as np
 
 from .backtest import outcome_errors, outcomes, something_left
 from .grades import MasterScale
+from .points import PointsScale
 from .scorer import Scorer
 from .stream import Progress, scored_batches
 from .tabular import Chunk, Reader
@@ -109,12 +110,15 @@ class Strategy:
                 "cutoffs": [row(c) for c in self.cutoffs]}
 
 
-def candidates(threshold: float, scale: MasterScale | None,
-               bounds: Sequence[float] = ()) -> list[tuple[str, str, float]]:
+def candidates(threshold: float, scale: MasterScale | None, bounds: Sequence[float] = (),
+               points: PointsScale | None = None, from_points: Sequence[float] = ()) -> list[tuple[str, str, float]]:
     """The cut-offs to tabulate, as ``(label, rule, approve_below)`` in order: through each grade of ``scale`` (a
-    grade holds its upper bound, so the cut is the next float up), below each of ``bounds``, and below the model's
-    threshold."""
+    grade holds its upper bound, so the cut is the next float up), below each of ``bounds``, from each of
+    ``from_points`` up on the ``points`` scale, and below the model's threshold."""
     out = [(f"below {b:g}", f"< {_pct(b)}", float(b)) for b in bounds]
+    if from_points:
+        assert points is not None, "cut-offs in points need a points scale"
+        out += [(f"from {n:g} points", f"< {_pct(cut)}", cut) for n in from_points for cut in [points.below(n)]]
     if scale is not None:
         out += [(f"through grade {name}", f"\u2264 {_pct(hi)}", float(np.nextafter(hi, 2.0)))
                 for name, _, hi in scale.ranges()]

@@ -23,6 +23,7 @@ from .reasons import MIN_EFFECT
 from .schema import Schema
 
 if TYPE_CHECKING:
+    from .points import PointsScale
     from .scorer import Scorer
 
 
@@ -134,30 +135,42 @@ def _value(x: Any) -> Any:
 # -- text -------------------------------------------------------------------------
 
 
-def render_text(explanation: Explanation, schema: Schema, title: str, grades: MasterScale | None = None) -> str:
+def render_text(explanation: Explanation, schema: Schema, title: str, grades: MasterScale | None = None,
+                points: PointsScale | None = None) -> str:
     """A plain-text page for one applicant: fields as rows, largest effect first, months under their channel;
-    with ``grades``, each P(default)'s rating grade beside it."""
-    grade = (lambda p: f", grade {grades.grade([p])[0]}") if grades is not None else (lambda p: "")
+    with ``grades``, each P(default)'s rating grade beside it; with ``points``, its score in points, and each
+    field's effect in points (what it costs the applicant: the score if typical minus the score)."""
+    def grade(p: float) -> str:
+        return ((f", {points.text([p])[0]} points" if points is not None else "")
+                + (f", grade {grades.grade([p])[0]}" if grades is not None else ""))
+
+    def cost(effect: Effect) -> tuple[str, ...]:
+        if points is None:
+            return ()
+        lost = points.score([explanation.probability, effect.if_typical])
+        return (f"{int(lost[0] - lost[1]):+d}" if lost[0] != lost[1] else "0",)
+
     labels = {c.name: c.labels for c in schema.columns()}
-    head = ("field", "applicant", "typical", "effect", "if typical")
+    head = ("field", "applicant", "typical", "effect", *(("points",) if points is not None else ()), "if typical")
     rows: list[tuple[str, ...]] = []
     notes: dict[int, list[str]] = {}
     for effect in explanation.effects:
         values = [shown(v, labels.get(c, {})) for c, v in zip(effect.columns, effect.values)]
         typical = [shown(v, labels.get(c, {})) for c, v in zip(effect.columns, effect.typical)]
         if effect.is_typical:
-            rows.append((effect.field, " ".join(values), " ".join(typical), "0", "(is typical)"))
+            rows.append((effect.field, " ".join(values), " ".join(typical), "0", *cost(effect), "(is typical)"))
         else:
-            rows.append((effect.field, " ".join(values), " ".join(typical), signed(effect.effect),
+            rows.append((effect.field, " ".join(values), " ".join(typical), signed(effect.effect), *cost(effect),
                          f"{effect.if_typical:.3f} {effect.decision_if_typical}{grade(effect.if_typical)}"))
         if effect.months and not effect.is_typical:
             cells = [f"{c} {'0' if v == t else signed(m)}"
                      for c, v, t, m in zip(effect.columns, effect.values, effect.typical, effect.months)]
             notes[len(rows) - 1] = ["  ".join(cells[k:k + 6]) for k in range(0, len(cells), 6)]
     widths = [max(len(r[k]) for r in [head, *rows]) for k in range(len(head))]
+    right = (3, 4) if points is not None else (3,)  # the effects' columns
 
     def line(r: Sequence[str]) -> str:
-        return "  ".join(cell.rjust(w) if k in (3,) else cell.ljust(w) for k, (cell, w) in enumerate(zip(r, widths))).rstrip()
+        return "  ".join(cell.rjust(w) if k in right else cell.ljust(w) for k, (cell, w) in enumerate(zip(r, widths))).rstrip()
 
     low, high = explanation.cutoffs
     bands = f"declines from {high:.4f}" if low == high else f"approves below {low:.4f}, declines from {high:.4f}"
@@ -178,16 +191,25 @@ def render_text(explanation: Explanation, schema: Schema, title: str, grades: Ma
             "effect: P(default) minus P(default) with the field set to the typical applicant's value (a history",
             "channel: every month; by month: that month alone); if typical: P(default) and decision then.",
             "Effects need not add up: the model is not additive.",
+            *([f"points: the score minus the score with the field typical (what the field costs, or earns, the "
+               f"applicant).\nPoints: {points.described}."] if points is not None else []),
             *([f"Grades: {grades.described}."] if grades is not None else []), ""]
     return "\n".join(out)
 
 
-def graded(explanation: Explanation, grades: MasterScale) -> dict[str, Any]:
-    """:meth:`Explanation.to_dict` with the grade of every P(default) in it, for JSON Lines."""
+def annotated(explanation: Explanation, grades: MasterScale | None = None,
+              points: PointsScale | None = None) -> dict[str, Any]:
+    """:meth:`Explanation.to_dict` with the grade and the points of every P(default) in it, for JSON Lines."""
     out = explanation.to_dict()
-    out["grade"], out["typical_grade"] = grades.grade([explanation.probability, explanation.typical_probability])
-    for effect, shown_ in zip(explanation.effects, out["effects"], strict=True):
-        shown_["grade_if_typical"] = grades.grade([effect.if_typical])[0]
+    both = [explanation.probability, explanation.typical_probability]
+    if points is not None:
+        out["points"], out["typical_points"] = points.values(both)
+        for effect, shown_ in zip(explanation.effects, out["effects"], strict=True):
+            shown_["points_if_typical"] = points.values([effect.if_typical])[0]
+    if grades is not None:
+        out["grade"], out["typical_grade"] = grades.grade(both)
+        for effect, shown_ in zip(explanation.effects, out["effects"], strict=True):
+            shown_["grade_if_typical"] = grades.grade([effect.if_typical])[0]
     return out
 
 

@@ -52,6 +52,7 @@ from .validate import MAX_CHARS, ParsedText
 
 if TYPE_CHECKING:
     from .grades import MasterScale
+    from .points import PointsScale
 
 STDIO = "-"
 """The path that means stdin (for input) or stdout (for output)."""
@@ -64,7 +65,7 @@ BLOCK_BYTES = 1 << 20
 """Raw bytes decoded at a time; errors are located inside the block."""
 
 PROBABILITY, DECISION, REASONS, ERROR, WARNING = "probability_of_default", "decision", "reasons", "error", "warning"
-STATEMENTS, GRADE = "reason_statements", "grade"
+STATEMENTS, GRADE, POINTS = "reason_statements", "grade", "points"
 RESULT_COLUMNS = (PROBABILITY, DECISION, ERROR, WARNING)
 """What every output row holds after its passthrough columns; with reason codes, REASONS follows DECISION."""
 FORMATS = ("csv", "jsonl")
@@ -682,8 +683,9 @@ class ScoredChunk:
     reasons: Sequence[Sequence[Any]] | None = None
 
 
-def _result_columns(reasons: bool, statements: bool = False, grade: bool = False) -> tuple[str, ...]:
-    return (PROBABILITY, *((GRADE,) if grade else ()), DECISION, *((REASONS,) if reasons else ()),
+def _result_columns(reasons: bool, statements: bool = False, grade: bool = False,
+                    points: bool = False) -> tuple[str, ...]:
+    return (PROBABILITY, *((POINTS,) if points else ()), *((GRADE,) if grade else ()), DECISION, *((REASONS,) if reasons else ()),
             *((STATEMENTS,) if reasons and statements else ()), ERROR, WARNING)
 
 
@@ -693,8 +695,9 @@ class CsvWriter:
     Probabilities have 6 decimals; a rejected row has an empty probability and
     decision and a non-empty ``error``. ``delimiter`` separates the fields; with
     a semicolon, probabilities have a decimal comma, so that Excel where the
-    comma is the decimal mark reads them as numbers. With ``grades`` (a master
-    scale), each row's grade follows its probability. Reason codes, when written, are one
+    comma is the decimal mark reads them as numbers. With ``points`` (a points
+    scale), each row's score in points follows its probability; with ``grades``
+    (a master scale), its grade follows. Reason codes, when written, are one
     cell such as ``repayment_status +0.213; payment_amount +0.052``; with
     ``statements``, the next cell words them, in the same order. ``stamp``
     (column -> value) repeats the same values on every row, e.g. the model that scored it.
@@ -702,7 +705,7 @@ class CsvWriter:
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
                  statements: bool = False, stamp: dict[str, str] | None = None, grades: MasterScale | None = None,
-                 delimiter: str = ","):
+                 delimiter: str = ",", points: PointsScale | None = None):
         if delimiter not in SEPARATORS:
             raise ValueError(f"delimiter must be one of {sorted(SEPARATORS)}, not {delimiter!r}")
         self._decimal_comma = delimiter == ";"
@@ -711,18 +714,22 @@ class CsvWriter:
         self._statements = reasons and statements
         self._stamp = tuple((stamp or {}).values())
         self._grades = grades
+        self._points = points
         self._writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
-        self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements, grades is not None),
-                               *(stamp or {})])
+        self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements, grades is not None,
+                                                                    points is not None), *(stamp or {})])
 
     def write(self, chunk: ScoredChunk) -> None:
         p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
         if self._decimal_comma:
             p = [v.replace(".", ",") for v in p]
         cols = [chunk.passthrough[c] for c in self._passthrough]
-        results: list[Sequence[Any]] = [p, chunk.decision]
+        results: list[Sequence[Any]] = [p]
+        if self._points is not None:
+            results.append(self._points.text(chunk.probability))
         if self._grades is not None:
-            results.insert(1, self._grades.grade(chunk.probability))
+            results.append(self._grades.grade(chunk.probability))
+        results.append(chunk.decision)
         if self._reasons:
             results.append(["; ".join(map(str, row)) for row in _reasons_of(chunk)])
         if self._statements:
@@ -740,20 +747,26 @@ class JsonLinesWriter:
     """
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
-                 stamp: dict[str, str] | None = None, grades: MasterScale | None = None):
+                 stamp: dict[str, str] | None = None, grades: MasterScale | None = None,
+                 points: PointsScale | None = None):
         self._stream = stream
         self._reasons = reasons
         self._grades = grades
-        self._names = (*passthrough, *_result_columns(reasons, grade=grades is not None), *(stamp or {}))
+        self._points = points
+        self._names = (*passthrough, *_result_columns(reasons, grade=grades is not None, points=points is not None),
+                       *(stamp or {}))
         self._passthrough = tuple(passthrough)
         self._stamp = tuple((stamp or {}).values())
 
     def write(self, chunk: ScoredChunk) -> None:
         p = [None if x != x else round(x, 6) for x in chunk.probability.tolist()]
         cols = [chunk.passthrough[c] for c in self._passthrough]
-        results: list[Sequence[Any]] = [p, [d or None for d in chunk.decision]]
+        results: list[Sequence[Any]] = [p]
+        if self._points is not None:
+            results.append(self._points.values(chunk.probability))
         if self._grades is not None:
-            results.insert(1, [g or None for g in self._grades.grade(chunk.probability)])
+            results.append([g or None for g in self._grades.grade(chunk.probability)])
+        results.append([d or None for d in chunk.decision])
         if self._reasons:
             results.append([[r.to_dict() for r in row] for row in _reasons_of(chunk)])
         results += [[e or None for e in chunk.error], [w or None for w in chunk.warning]]
@@ -772,16 +785,17 @@ def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
 
 def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
                 statements: bool = False, stamp: dict[str, str] | None = None,
-                grades: MasterScale | None = None, delimiter: str = ",") -> CsvWriter | JsonLinesWriter:
+                grades: MasterScale | None = None, delimiter: str = ",",
+                points: PointsScale | None = None) -> CsvWriter | JsonLinesWriter:
     """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself);
     ``stamp``: columns with one value for every row, last; ``grades``: a grade column from this master scale;
-    ``delimiter``: the CSV separator (see :class:`CsvWriter`)."""
+    ``points``: a points column on this scale; ``delimiter``: the CSV separator (see :class:`CsvWriter`)."""
     if fmt not in FORMATS:
         raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
     if fmt == "csv":
         return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp, grades=grades,
-                         delimiter=delimiter)
-    return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp, grades=grades)
+                         delimiter=delimiter, points=points)
+    return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp, grades=grades, points=points)
 
 
 @contextmanager
