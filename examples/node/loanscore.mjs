@@ -424,3 +424,34 @@ export function gradeOf(scale, p) {
   if (p === null || Number.isNaN(p)) return '';
   return scale.names[scale.upper.findIndex((bound) => p <= bound)];
 }
+
+/**
+ * A points scale from its JSON (`loanscore points --format json`): `{ points, odds, pdo, lowest, highest }`.
+ * Checked as loanscore/runtime/points.py checks it; throws on what it cannot take.
+ */
+export function pointsScale(table) {
+  if (!table || typeof table !== 'object' || Array.isArray(table)) {
+    throw new Error('expected points, odds, pdo, lowest, highest.');
+  }
+  const scale = {};
+  for (const key of ['points', 'odds', 'pdo', 'lowest', 'highest']) {
+    const value = table[key];
+    if (value === undefined) throw new Error(`${key} missing; a points scale needs points, odds, pdo, lowest, highest.`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${key} must be a number, got ${JSON.stringify(value)}.`);
+    scale[key] = value;
+  }
+  if (!(scale.odds > 0)) throw new Error(`odds must be above 0, got ${scale.odds}.`);
+  if (!(scale.pdo > 0)) throw new Error(`pdo (points to double the odds) must be above 0, got ${scale.pdo}.`);
+  if (!(scale.lowest < scale.highest)) throw new Error(`lowest (${scale.lowest}) must be below highest (${scale.highest}).`);
+  return scale;
+}
+
+/**
+ * The score in points of probability `p` on `scale` (null for null): points + pdo / ln 2 * ln(good:bad odds / odds),
+ * rounded to a whole point (halves up) and kept within lowest .. highest, as `loanscore score --points` scores.
+ */
+export function pointsOf(scale, p) {
+  if (p === null || Number.isNaN(p)) return null;
+  const exact = scale.points + (scale.pdo / Math.LN2) * (Math.log1p(-p) - Math.log(p) - Math.log(scale.odds));
+  return Math.min(scale.highest, Math.max(scale.lowest, Math.floor(exact + 0.5)));
+}

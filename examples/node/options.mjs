@@ -2,7 +2,7 @@
 // before anything is scored.
 
 import { readFileSync } from 'node:fs';
-import { masterScale, useStatements } from './loanscore.mjs';
+import { masterScale, pointsScale, useStatements } from './loanscore.mjs';
 
 /** Take `--name VALUE` out of `args`: VALUE, or null when the option is absent; exit 2 when VALUE is missing. */
 export function takeOption(args, name, what) {
@@ -35,6 +35,15 @@ export function readMasterScale(path) {
     return masterScale(JSON.parse(readFileSync(path, 'utf8')));
   } catch (err) {
     fail(`--master-scale ${path}: ${err.message}`);
+  }
+}
+
+/** The points scale in the JSON file at `path` (`loanscore points --format json`). */
+export function readPointsScale(path) {
+  try {
+    return pointsScale(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (err) {
+    fail(`--points-scale ${path}: ${err.message}`);
   }
 }
 
