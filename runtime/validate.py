@@ -164,7 +164,8 @@ def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np
         for i in np.flatnonzero(mask & ~flagged):
             out.reject(int(i), FieldError(col.name, values[i], reason, first_row + int(i)))
         flagged |= mask
-    x[flagged] = np.nan
+    if flagged.any():  # not in place: x may be the reader's own column, which a shadow model reads next
+        x = np.where(flagged, np.nan, x)
     if col.kind == "code":
         unknown = ~np.isin(x, np.asarray(col.codes, dtype=np.float64)) & ~np.isnan(x)
         for i in np.flatnonzero(unknown):

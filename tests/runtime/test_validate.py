@@ -80,3 +80,22 @@ def test_one_record_and_a_batch_agree(col, value) -> None:
     assert one.warnings.get(0, []) == batch.warnings.get(0, [])
     if not one.errors:
         np.testing.assert_array_equal(one.feeds[col.name], batch.feeds[col.name])
+
+
+def test_checking_a_chunk_leaves_its_columns_as_read(applicants, write_csv) -> None:
+    """The bulk-parsed columns of a CSV chunk are the reader's own: checking them twice (a shadow model reads the
+    chunk after the model in force) finds the same errors, not values blanked by the first check."""
+    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.validate import ParsedText
+
+    rows = applicants(50, seed=3)
+    rows[4]["AGE"], rows[7]["LIMIT_BAL"] = "500", "0"
+    schema = Schema.default()
+    reader = open_reader(write_csv(rows), schema.input_names, id_column="ID", numbers=schema.number_names)
+    chunk = next(iter(reader))
+    reader.close()
+    assert isinstance(chunk.columns["AGE"], ParsedText)  # the bulk path, whose numbers could be written over
+    first, second = (check_columns(COLUMNS, chunk.columns, chunk.n) for _ in range(2))
+    assert {i: list(map(str, e)) for i, e in first.errors.items()} == \
+        {i: list(map(str, e)) for i, e in second.errors.items()}
+    assert "AGE must be between 18 and 120. Got '500' in row 5." in map(str, second.errors[4])
