@@ -13,6 +13,8 @@ absolute times):
 * ``loanscore monitor`` of the same CSV against the model's reference population, rows/s next to ``score``'s;
 * ``loanscore backtest`` of the same CSV with an outcome column added, rows/s next to ``score``'s;
 * ``loanscore compare`` of that file, the model against itself (each row scored twice), rows/s next to ``score``'s;
+* ``loanscore score --shadow`` (the model in its own shadow: each row scored twice) and ``--points --grade``,
+  rows/s next to ``score``'s;
 * the installed size of the runtime's dependencies (goal <= 150 MB);
 * with TensorFlow installed and ``artifacts/run`` present: Keras ``predict`` on the same rows, for reference.
 
@@ -174,6 +176,17 @@ def main() -> None:
             why_rate = args.rows / statistics.median(secs)
             results.update(cli_reasons_rows_per_s=why_rate, cli_reasons_ratio=why_rate / csv_rate)
             print(f"CLI --reasons 3 {why_rate:10,.0f} rows/s on the same file (median of 3) = {why_rate / csv_rate:.2f}x score's")
+        secs = [run_cli(["score", str(src), "-o", str(Path(tmp) / "shadow.csv"), "--quiet", "--model", model_dir,
+                         "--shadow", model_dir]) for _ in range(3)]
+        shadow_rate = args.rows / statistics.median(secs)
+        results.update(cli_shadow_rows_per_s=shadow_rate, cli_shadow_ratio=shadow_rate / csv_rate)
+        print(f"CLI --shadow    {shadow_rate:10,.0f} rows/s, the model in its own shadow (two scorings a row; median "
+              f"of 3) = {shadow_rate / csv_rate:.2f}x score's")
+        secs = [run_cli(["score", str(src), "-o", str(Path(tmp) / "points.csv"), "--quiet", "--model", model_dir,
+                         "--points", "--grade"]) for _ in range(3)]
+        points_rate = args.rows / statistics.median(secs)
+        results.update(cli_points_grade_rows_per_s=points_rate, cli_points_grade_ratio=points_rate / csv_rate)
+        print(f"CLI --points --grade {points_rate:5,.0f} rows/s (median of 3) = {points_rate / csv_rate:.2f}x score's")
         if "population" in scorer.model.manifest:  # generated applicants differ from the real ones: exit 4 (shift)
             secs = [run_cli(["monitor", str(src), "--quiet", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
             monitor_rate = args.rows / statistics.median(secs)

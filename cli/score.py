@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -42,12 +45,21 @@ else 600 points at good:bad odds 50:1, 20 points to double the odds, 300 to
 set the cut-offs in points: the decisions then follow the points exactly.
 
 \b
+--shadow MODEL_DIR scores every row with a second model too, which decides
+nothing: its probability, decision (at its own threshold) and error close
+each row (shadow_probability, shadow_decision, shadow_error), and the summary
+says how often the two decide alike. Run a challenger so for a while before
+it replaces the model in use; `loanscore compare` judges the two once the
+outcomes are known.
+
+\b
 Examples:
   loanscore score applicants.csv -o scores.csv
   loanscore score applicants.jsonl --format jsonl > scores.jsonl
   loanscore score --json '{"LIMIT_BAL": 50000, "AGE": 35, ...}' --reasons 3
   loanscore score applicants.csv --grade --master-scale our_grades.toml -o scores.csv
   loanscore score applicants.csv --approve-from-points 560 --decline-below-points 520
+  loanscore score applicants.csv --shadow models/challenger -o scores.csv
 """
 
 
@@ -85,6 +97,9 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
               "rating grade on the master scale (see --master-scale).")
 @master_scale_option
 @points_options
+@click.option("--shadow", "shadow_dir", type=click.Path(file_okay=False), metavar="MODEL_DIR",
+              help="Also score every row with this model, which decides nothing: shadow_probability, "
+                   "shadow_decision (at its own threshold) and shadow_error columns, and how often it agrees.")
 @click.option("--stamp", is_flag=True, help="Add model_id (the first 12 hex digits of the model's SHA-256) and "
               "scored_at (the run's start, UTC) to every output row: a row copied elsewhere still says what scored it.")
 @audit_option
@@ -110,6 +125,7 @@ def score(
     approve_from_points: float | None,
     decline_below_points: float | None,
     points_scale: str | None,
+    shadow_dir: str | None,
     stamp: bool,
     audit_log: str | None,
     quiet: bool,
@@ -137,39 +153,60 @@ def score(
                                          approve_from_points, decline_below_points), statements=statements_path)
     if reasons:
         scorer.explainer  # noqa: B018 -- a model without a population fails here, before any output
+    shadow = Scorer(Model.load(shadow_dir)) if shadow_dir else None
     schema = model.schema
-    inputs = schema.input_names
-    if json_text is not None:
-        text = sys.stdin.read() if json_text == "-" else json_text
-        name = "stdin" if json_text == "-" else "--json"
-        reader = json_record_reader(text, inputs, id_column=schema.id, keep=keep_columns, name=name)
-    else:
-        assert input_path is not None
-        if input_path == "-" and not quiet and _isatty(sys.stdin):
-            click.echo("Reading applicants from the terminal; end with Ctrl-D.", err=True)
-        reader = open_reader(
-            input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns, chunk_rows=chunk_rows,
-            numbers=schema.number_names,
-        )
+    inputs, numbers = read_for(scorer, shadow)
+    with naming_shadow_columns(scorer, shadow):
+        if json_text is not None:
+            text = sys.stdin.read() if json_text == "-" else json_text
+            name = "stdin" if json_text == "-" else "--json"
+            reader = json_record_reader(text, inputs, id_column=schema.id, keep=keep_columns, name=name)
+        else:
+            assert input_path is not None
+            if input_path == "-" and not quiet and _isatty(sys.stdin):
+                click.echo("Reading applicants from the terminal; end with Ctrl-D.", err=True)
+            reader = open_reader(
+                input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns,
+                chunk_rows=chunk_rows, numbers=numbers,
+            )
+    layout = Layout(reasons, grades, scale, shadow, stamp, separator)
     with Interrupts() as interrupts:
-        code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, reasons,
-                                   stamp_columns(model) if stamp else None, grades, separator, scale)
+        code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, layout)
     if audit is not None and summary is not None:
         from loanscore.runtime.audit import text_sha256
 
         source = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
                   else input_path)
-        log_score(audit, scorer, source, output, out_format, reasons, summary, code, grades, scale)
+        log_score(audit, scorer, source, output, out_format, summary, code, layout)
     if code:
         sys.exit(code)
 
 
-def log_score(audit, scorer, source: Any, output: str, out_format: str,  # type: ignore[no-untyped-def]
-              reasons: int, summary, code: int, grades=None, points=None) -> None:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Layout:
+    """What a scored file holds besides each row's probability and decision, as `score` and `watch` take it."""
+
+    reasons: int = 0
+    grades: Any = None
+    """A master scale, for a grade column."""
+    points: Any = None
+    """A points scale, for a points column."""
+    shadow: Any = None
+    """A second scorer, whose results close each row."""
+    stamp: bool = False
+    """model_id and scored_at on every row."""
+    separator: str = "input"
+    """The CSV output's, by name, or "input" for the CSV input's (a comma after JSON Lines)."""
+
+
+def log_score(audit, scorer, source: Any, output: str, out_format: str, summary, code: int,  # type: ignore[no-untyped-def]
+              layout: Layout) -> None:
     """The audit record of one scored file (``source``: a path, or a ready description of stdin or --json)."""
     from loanscore.runtime import grades as grading, points as scoring
     from loanscore.runtime.audit import file_digest
+
+    grades, points, shadow = layout.grades, layout.points, layout.shadow
 
     scales: dict[str, Any] = {}
     if grades is not None:
@@ -179,8 +216,11 @@ def log_score(audit, scorer, source: Any, output: str, out_format: str,  # type:
                                                          {"sha256": file_digest(points.source)["sha256"]})}
     record_run(audit, "score", scorer, {"input": source}, {
         "output": {**(file_digest(output) if output != "-" else {"path": "stdout"}), "format": out_format},
-        "reasons": reasons, **scales, "rows": summary.n_rows, "scored": summary.n_scored, "rejected": summary.n_rejected,
-        "warned": summary.n_warned, "decisions": summary.decisions}, code)
+        "reasons": layout.reasons, **scales, "rows": summary.n_rows, "scored": summary.n_scored,
+        "rejected": summary.n_rejected, "warned": summary.n_warned, "decisions": summary.decisions,
+        **({} if shadow is None else {"shadow": {
+            "path": str(shadow.model.directory.resolve()), "sha256": shadow.model.manifest["sha256"],
+            "threshold": shadow.threshold, **summary.shadow.to_dict()}})}, code)
 
 
 def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -192,29 +232,27 @@ def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # type: ignore[no-untyped-def]
-               interrupts: Interrupts, reasons: int, stamp: dict[str, str] | None = None,
-               grades=None, separator: str = "input", points=None) -> tuple[int, Any]:  # type: ignore[no-untyped-def]
-    """Stream ``reader`` through ``scorer`` into ``output``; the exit status and the run's summary (``None`` when
-    the reader of stdout went away first). ``grades``: a master scale, for a grade column; ``separator``: the
-    CSV output's, by name, or "input" for the CSV input's (a comma after JSON Lines); ``points``: a points
-    scale, for a points column."""
+               interrupts: Interrupts, layout: Layout) -> tuple[int, Any]:
+    """Stream ``reader`` through ``scorer`` into ``output``, with ``layout``'s columns; the exit status and the
+    run's summary (``None`` when the reader of stdout went away first)."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
     from loanscore.runtime.tabular import SEPARATORS, CsvReader, make_writer, open_output
 
-    if separator == "input":
+    if layout.separator == "input":
         delimiter = reader.delimiter if isinstance(reader, CsvReader) else ","
     else:
-        delimiter = next(c for c, name in SEPARATORS.items() if name == separator)
-
+        delimiter = next(c for c, name in SEPARATORS.items() if name == layout.separator)
+    reasons, shadow = layout.reasons, layout.shadow
     try:
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
             worded = reasons > 0 and bool(scorer.explainer.statements)
-            writer = interrupts.guard(make_writer(out_format, stream, reader.passthrough, reasons=reasons > 0,
-                                                  statements=worded, stamp=stamp, grades=grades,
-                                                  delimiter=delimiter, points=points))
-            summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons)
+            writer = interrupts.guard(make_writer(
+                out_format, stream, reader.passthrough, reasons=reasons > 0, statements=worded,
+                stamp=stamp_columns(scorer.model) if layout.stamp else None, grades=layout.grades,
+                delimiter=delimiter, points=layout.points, shadow=shadow is not None))
+            summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons, shadow=shadow)
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
         silence_stdout()
@@ -223,7 +261,51 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
         reader.close()
     if not quiet:
         click.echo(_summary_line(summary, reader.name, output), err=True)
+        if shadow is not None:
+            click.echo(shadow_lines(summary.shadow, shadow), err=True)
     return (EXIT_ROWS_REJECTED if summary.n_rejected else EXIT_OK), summary
+
+
+def read_for(scorer, shadow) -> tuple[list[str], Any]:  # type: ignore[no-untyped-def]
+    """The input columns to read and the numeric ones: the model's, and a shadow model's too."""
+    if shadow is None:
+        return scorer.schema.input_names, scorer.schema.number_names
+    inputs = list(dict.fromkeys([*scorer.schema.input_names, *shadow.schema.input_names]))
+    return inputs, set(scorer.schema.number_names) & set(shadow.schema.number_names)
+
+
+@contextmanager
+def naming_shadow_columns(scorer, shadow) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """A missing column that only the shadow model reads: the error says so, so that no one looks for it in the
+    model in force."""
+    from loanscore.runtime.errors import InputError
+
+    only = [] if shadow is None else [c for c in shadow.schema.input_names if c not in scorer.schema.input_names]
+    try:
+        yield
+    except InputError as exc:
+        if named := [c for c in only if c in str(exc)]:
+            raise InputError(f"{exc} ({', '.join(named)}: read by the shadow model only.)") from None
+        raise
+
+
+def shadow_lines(tally, shadow) -> str:  # type: ignore[no-untyped-def]
+    """How the shadow model decided beside the model in force: the share alike, the mean P(default) of each,
+    and the decisions crossed (those that occur)."""
+    n = tally.both
+    head = (f"shadow model {shadow.model.directory.name} ({shadow.model.manifest['sha256'][:12]}, threshold "
+            f"{shadow.threshold:.4g})")
+    if n == 0:
+        return f"{head}: no row was scored by both models ({tally.rejected:,} rejected by the shadow model)"
+    text = (f"{head}: same decision for {tally.same:,} of the {n:,} rows both scored ({tally.same / n:.1%}); "
+            f"mean P(default) {tally.probability_sum / n:.4f} in force, {tally.shadow_probability_sum / n:.4f} "
+            "shadow" + (f"; {tally.rejected:,} rows rejected by the shadow model" if tally.rejected else ""))
+    used = [d for d in tally.decisions if any(tally.decisions[d].values())
+            or any(row[d] for row in tally.decisions.values())]
+    table = [("in force \\ shadow", *used), *((a, *(f"{tally.decisions[a][b]:,}" for b in used)) for a in used)]
+    widths = [max(len(r[j]) for r in table) for j in range(len(used) + 1)]
+    return "\n".join([text, *("  " + "  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                                               for j, (c, w) in enumerate(zip(r, widths))) for r in table)])
 
 
 def _summary_line(summary, source: str, output: str) -> str:  # type: ignore[no-untyped-def]

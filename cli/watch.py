@@ -13,7 +13,7 @@ import click
 from ._common import (audit_option, check_separator, decision_bands, load_master_scale, load_points_scale,
                       master_scale_option, points_options,
                       open_audit, record_run, reports_errors, separator_option)
-from .score import Interrupts, log_score, score_into, stamp_columns
+from .score import Interrupts, Layout, log_score, naming_shadow_columns, read_for, score_into, shadow_lines
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
 
@@ -62,6 +62,8 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 @click.option("--grade", is_flag=True, help="Add each row's rating grade (see `loanscore score`).")
 @master_scale_option
 @points_options
+@click.option("--shadow", "shadow_dir", type=click.Path(file_okay=False), metavar="MODEL_DIR",
+              help="Also score every row with this model, which decides nothing (see `loanscore score`).")
 @click.option("--stamp", is_flag=True, help="Add model_id and scored_at to every row (see `loanscore score`).")
 @click.option("--interval", type=click.FloatRange(0.05), default=2.0, show_default=True,
               help="Seconds between looks at INBOX; a file must stay unchanged this long before it is taken.")
@@ -72,7 +74,7 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
 def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, separator: str,
           approve_below: float | None, decline_from: float | None, reasons: int, grade: bool, master_scale: str | None,
           points: bool, approve_from_points: float | None, decline_below_points: float | None,
-          points_scale: str | None, stamp: bool, interval: float, once: bool, audit_log: str | None, quiet: bool) -> None:
+          points_scale: str | None, shadow_dir: str | None, stamp: bool, interval: float, once: bool, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
@@ -87,18 +89,19 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
                                          approve_from_points, decline_below_points))
     if reasons:
         scorer.explainer  # noqa: B018 -- a model without a population fails here, before any file is taken
+    shadow = Scorer(Model.load(shadow_dir)) if shadow_dir else None
     for folder in (out_dir, inbox / "processed", inbox / "failed"):
         folder.mkdir(parents=True, exist_ok=True)
     if not quiet:
         click.echo(f"Watching {inbox} every {interval:g} s -> {out_dir} (model {model.manifest['sha256'][:12]}); "
                    "Ctrl-C stops." if not once else f"Scoring the files in {inbox} -> {out_dir}", err=True)
+    layout = Layout(reasons, grades, scale, shadow, stamp, separator)
     seen: dict[Path, tuple[int, int]] = {}
     worst, taken = EXIT_OK, 0
     try:
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    layout = (reasons, grades, stamp, separator, scale)
                     code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
@@ -135,10 +138,9 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
 
 
 def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
-          layout: tuple[int, Any, bool, str, Any], interrupts: Interrupts, audit: Any, quiet: bool) -> int:
+          layout: Layout, interrupts: Interrupts, audit: Any, quiet: bool) -> int:
     """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/).
-    ``layout``: the output's optional columns and its separator, as ``score`` takes them: reasons, grades (a
-    master scale), stamp, separator, points (a points scale)."""
+    ``layout``: the output's optional columns and its separator, as ``score`` takes them."""
     from loanscore.runtime.audit import file_digest
     from loanscore.runtime.errors import EXIT_USAGE, LoanscoreError
     from loanscore.runtime.tabular import open_reader
@@ -146,11 +148,11 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
     schema = scorer.schema
     stem = path.name[: -len(next(s for s in SUFFIXES if path.name.lower().endswith(s)))]
     output = _free(out_dir / f"{stem}.scored.{out_format}")
-    reasons, grades, stamp, separator, points = layout
+    inputs, numbers = read_for(scorer, layout.shadow)
     try:
-        reader = open_reader(path, schema.input_names, id_column=schema.id, numbers=schema.number_names)
-        code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, reasons,
-                                   stamp_columns(scorer.model) if stamp else None, grades, separator, points)
+        with naming_shadow_columns(scorer, layout.shadow):
+            reader = open_reader(path, inputs, id_column=schema.id, numbers=numbers)
+        code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, layout)
     except LoanscoreError as exc:
         if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
             if not quiet:
@@ -171,8 +173,10 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
                    + (f", {summary.n_rejected:,} rejected" if summary.n_rejected else "")
                    + f" -> {output}; " + (f"moved to {done.relative_to(inbox)}" if done else
                                           "it was gone from the inbox before it could be moved"), err=True)
+        if layout.shadow is not None:
+            click.echo(shadow_lines(summary.shadow, layout.shadow), err=True)
     log_score(audit, scorer, {**source, "moved_to": str(done.resolve()) if done else None}, str(output), out_format,
-              reasons, summary, code, grades, points)
+              summary, code, layout)
     return code
 
 

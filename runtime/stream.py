@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import FieldError
 from .scorer import APPROVE, DECLINE, REVIEW, Scorer
-from .tabular import Chunk, Reader, ScoredChunk
+from .tabular import Chunk, Reader, ScoredChunk, Shadow
 
 
 class _Writer(Protocol):
@@ -29,16 +29,57 @@ class Summary:
     n_warned: int
     seconds: float
     decisions: dict[str, int] = field(default_factory=dict)
+    shadow: ShadowTally | None = None
 
     @property
     def n_scored(self) -> int:
         return self.n_rows - self.n_rejected
 
 
+@dataclass
+class ShadowTally:
+    """How a shadow model's decisions compare with those in force, on the rows both models scored."""
+
+    decisions: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {a: dict.fromkeys((APPROVE, REVIEW, DECLINE), 0) for a in (APPROVE, REVIEW, DECLINE)})
+    """Decision in force -> the shadow model's decision -> rows."""
+    rejected: int = 0
+    """Rows the shadow model rejected (whether or not the model in force scored them)."""
+    probability_sum: float = 0.0
+    shadow_probability_sum: float = 0.0
+
+    def add(self, probability: np.ndarray, decision: np.ndarray, shadow: Shadow) -> None:
+        both = ~np.isnan(probability) & ~np.isnan(shadow.probability)
+        self.rejected += int(np.count_nonzero(np.isnan(shadow.probability)))
+        self.probability_sum += float(probability[both].sum())
+        self.shadow_probability_sum += float(shadow.probability[both].sum())
+        ours, theirs = decision[both], np.asarray(shadow.decision)[both]
+        for a, row in self.decisions.items():
+            mine = ours == a
+            for b in row:
+                row[b] += int(np.count_nonzero(mine & (theirs == b)))
+
+    @property
+    def both(self) -> int:
+        return sum(sum(row.values()) for row in self.decisions.values())
+
+    @property
+    def same(self) -> int:
+        return sum(row[a] for a, row in self.decisions.items())
+
+    def to_dict(self) -> dict[str, object]:
+        n = self.both
+        return {"rows_both_scored": n, "shadow_rejected": self.rejected, "same_decision": self.same,
+                "decisions": self.decisions,
+                "mean_probability": self.probability_sum / n if n else None,
+                "mean_shadow_probability": self.shadow_probability_sum / n if n else None}
+
+
 def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: Progress | None = None,
-                 reasons: int = 0) -> Summary:
+                 reasons: int = 0, shadow: Scorer | None = None) -> Summary:
     """Score every chunk of ``reader`` with ``scorer`` and hand the results to ``writer``,
-    with up to ``reasons`` reason codes per scored row.
+    with up to ``reasons`` reason codes per scored row, and with ``shadow``'s results beside (a second
+    model, at its own threshold, that decides nothing: it is watched before it replaces ``scorer``).
 
     A row that ``reader`` found broken (``Chunk.row_errors``) is rejected with
     that error alone: its fields cannot be trusted to be in their columns, so
@@ -48,6 +89,7 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
     start = time.perf_counter()
     n_rows = n_rejected = n_warned = 0
     decisions = dict.fromkeys((APPROVE, REVIEW, DECLINE), 0)
+    tally = ShadowTally() if shadow is not None else None
     try:
         for chunk in reader:
             batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row, reasons=reasons)
@@ -68,7 +110,10 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
                 why = None if why is None else [() if i in chunk.row_errors else r for i, r in enumerate(why)]
                 for i in chunk.row_errors:
                     warning[i] = ""
-            writer.write(ScoredChunk(chunk.passthrough, probability, decision.tolist(), error, warning, why))
+            watched = None if shadow is None else _shadow(shadow, chunk)
+            if tally is not None and watched is not None:
+                tally.add(probability, decision, watched)
+            writer.write(ScoredChunk(chunk.passthrough, probability, decision.tolist(), error, warning, why, watched))
             n_rows += chunk.n
             n_rejected += len(rejected)
             n_warned += sum(1 for w in warning if w)
@@ -79,7 +124,21 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
     finally:
         if progress is not None:
             progress.close()
-    return Summary(n_rows, n_rejected, n_warned, time.perf_counter() - start, decisions)
+    return Summary(n_rows, n_rejected, n_warned, time.perf_counter() - start, decisions, tally)
+
+
+def _shadow(shadow: Scorer, chunk: Chunk) -> Shadow:
+    """The shadow model's results on ``chunk``; a broken row is rejected by it too, with the same reason."""
+    batch = shadow.score_columns(chunk.columns, first_row=chunk.first_row)
+    error = [""] * chunk.n
+    for i, message in rejections(batch.errors, chunk.row_errors).items():
+        error[i] = message
+    probability, decision = batch.probability, batch.decision
+    if chunk.row_errors:
+        rows = np.fromiter(chunk.row_errors, dtype=np.int64)
+        probability, decision = probability.copy(), decision.copy()
+        probability[rows], decision[rows] = np.nan, ""
+    return Shadow(probability, decision.tolist(), error)
 
 
 def rejections(field_errors: Mapping[int, Sequence[FieldError]], row_errors: Mapping[int, str]) -> dict[int, str]:

@@ -66,6 +66,8 @@ BLOCK_BYTES = 1 << 20
 
 PROBABILITY, DECISION, REASONS, ERROR, WARNING = "probability_of_default", "decision", "reasons", "error", "warning"
 STATEMENTS, GRADE, POINTS = "reason_statements", "grade", "points"
+SHADOW_COLUMNS = ("shadow_probability", "shadow_decision", "shadow_error")
+"""A shadow model's results, after the error and warning of the model in force (``score --shadow``)."""
 RESULT_COLUMNS = (PROBABILITY, DECISION, ERROR, WARNING)
 """What every output row holds after its passthrough columns; with reason codes, REASONS follows DECISION."""
 FORMATS = ("csv", "jsonl")
@@ -681,12 +683,23 @@ class ScoredChunk:
     error: Sequence[str]
     warning: Sequence[str]
     reasons: Sequence[Sequence[Any]] | None = None
+    shadow: Shadow | None = None
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A second model's results on the same rows, which decide nothing (shadow scoring): ``probability`` NaN and
+    ``decision`` empty where it rejected a row, ``error`` why."""
+
+    probability: np.ndarray
+    decision: Sequence[str]
+    error: Sequence[str]
 
 
 def _result_columns(reasons: bool, statements: bool = False, grade: bool = False,
-                    points: bool = False) -> tuple[str, ...]:
+                    points: bool = False, shadow: bool = False) -> tuple[str, ...]:
     return (PROBABILITY, *((POINTS,) if points else ()), *((GRADE,) if grade else ()), DECISION, *((REASONS,) if reasons else ()),
-            *((STATEMENTS,) if reasons and statements else ()), ERROR, WARNING)
+            *((STATEMENTS,) if reasons and statements else ()), ERROR, WARNING, *(SHADOW_COLUMNS if shadow else ()))
 
 
 class CsvWriter:
@@ -697,7 +710,8 @@ class CsvWriter:
     a semicolon, probabilities have a decimal comma, so that Excel where the
     comma is the decimal mark reads them as numbers. With ``points`` (a points
     scale), each row's score in points follows its probability; with ``grades``
-    (a master scale), its grade follows. Reason codes, when written, are one
+    (a master scale), its grade follows; with ``shadow``, a shadow model's
+    probability, decision and error close the row (before any stamp). Reason codes, when written, are one
     cell such as ``repayment_status +0.213; payment_amount +0.052``; with
     ``statements``, the next cell words them, in the same order. ``stamp``
     (column -> value) repeats the same values on every row, e.g. the model that scored it.
@@ -705,7 +719,7 @@ class CsvWriter:
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
                  statements: bool = False, stamp: dict[str, str] | None = None, grades: MasterScale | None = None,
-                 delimiter: str = ",", points: PointsScale | None = None):
+                 delimiter: str = ",", points: PointsScale | None = None, shadow: bool = False):
         if delimiter not in SEPARATORS:
             raise ValueError(f"delimiter must be one of {sorted(SEPARATORS)}, not {delimiter!r}")
         self._decimal_comma = delimiter == ";"
@@ -715,14 +729,17 @@ class CsvWriter:
         self._stamp = tuple((stamp or {}).values())
         self._grades = grades
         self._points = points
+        self._shadow = shadow
         self._writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
         self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements, grades is not None,
-                                                                    points is not None), *(stamp or {})])
+                                                                    points is not None, shadow), *(stamp or {})])
+
+    def _probabilities(self, probability: np.ndarray) -> list[str]:
+        p = ["" if x != x else "%.6f" % x for x in probability.tolist()]
+        return [v.replace(".", ",") for v in p] if self._decimal_comma else p
 
     def write(self, chunk: ScoredChunk) -> None:
-        p = ["" if x != x else "%.6f" % x for x in chunk.probability.tolist()]
-        if self._decimal_comma:
-            p = [v.replace(".", ",") for v in p]
+        p = self._probabilities(chunk.probability)
         cols = [chunk.passthrough[c] for c in self._passthrough]
         results: list[Sequence[Any]] = [p]
         if self._points is not None:
@@ -735,6 +752,9 @@ class CsvWriter:
         if self._statements:
             results.append(["; ".join(r.statement for r in row) for row in _reasons_of(chunk)])
         results += [chunk.error, chunk.warning]
+        if self._shadow:
+            shadow = _shadow_of(chunk)
+            results += [self._probabilities(shadow.probability), shadow.decision, shadow.error]
         stamp = [[v] * len(p) for v in self._stamp]
         self._writer.writerows(zip(*cols, *results, *stamp))
 
@@ -748,13 +768,14 @@ class JsonLinesWriter:
 
     def __init__(self, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
                  stamp: dict[str, str] | None = None, grades: MasterScale | None = None,
-                 points: PointsScale | None = None):
+                 points: PointsScale | None = None, shadow: bool = False):
         self._stream = stream
         self._reasons = reasons
         self._grades = grades
         self._points = points
-        self._names = (*passthrough, *_result_columns(reasons, grade=grades is not None, points=points is not None),
-                       *(stamp or {}))
+        self._shadow = shadow
+        self._names = (*passthrough, *_result_columns(reasons, grade=grades is not None, points=points is not None,
+                                                      shadow=shadow), *(stamp or {}))
         self._passthrough = tuple(passthrough)
         self._stamp = tuple((stamp or {}).values())
 
@@ -770,11 +791,21 @@ class JsonLinesWriter:
         if self._reasons:
             results.append([[r.to_dict() for r in row] for row in _reasons_of(chunk)])
         results += [[e or None for e in chunk.error], [w or None for w in chunk.warning]]
+        if self._shadow:
+            shadow = _shadow_of(chunk)
+            results += [[None if x != x else round(x, 6) for x in shadow.probability.tolist()],
+                        [d or None for d in shadow.decision], [e or None for e in shadow.error]]
         results += [[v] * len(p) for v in self._stamp]
         dumps, names = json.dumps, self._names
         self._stream.write(
             "".join(dumps(dict(zip(names, row)), ensure_ascii=False) + "\n" for row in zip(*cols, *results))
         )
+
+
+def _shadow_of(chunk: ScoredChunk) -> Shadow:
+    if chunk.shadow is None:
+        raise ValueError("this writer writes a shadow model's results, but the chunk was scored without one")
+    return chunk.shadow
 
 
 def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
@@ -786,16 +817,18 @@ def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
 def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
                 statements: bool = False, stamp: dict[str, str] | None = None,
                 grades: MasterScale | None = None, delimiter: str = ",",
-                points: PointsScale | None = None) -> CsvWriter | JsonLinesWriter:
+                points: PointsScale | None = None, shadow: bool = False) -> CsvWriter | JsonLinesWriter:
     """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself);
     ``stamp``: columns with one value for every row, last; ``grades``: a grade column from this master scale;
-    ``points``: a points column on this scale; ``delimiter``: the CSV separator (see :class:`CsvWriter`)."""
+    ``points``: a points column on this scale; ``shadow``: a shadow model's columns (:data:`SHADOW_COLUMNS`);
+    ``delimiter``: the CSV separator (see :class:`CsvWriter`)."""
     if fmt not in FORMATS:
         raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
     if fmt == "csv":
         return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp, grades=grades,
-                         delimiter=delimiter, points=points)
-    return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp, grades=grades, points=points)
+                         delimiter=delimiter, points=points, shadow=shadow)
+    return JsonLinesWriter(stream, passthrough, reasons=reasons, stamp=stamp, grades=grades, points=points,
+                           shadow=shadow)
 
 
 @contextmanager

@@ -362,3 +362,28 @@ def test_a_lenders_master_scale_recorded_at_export_grades_monitor_and_survives_r
     assert result.exit_code == 0, result.output
     again = json.loads((tmp_path / "recal" / "manifest.json").read_text())["population"]["grades"]
     assert again["master_scale"] == recorded["master_scale"] and sum(again["counts"]) == 1500
+
+
+def test_a_shadow_model_on_another_schema_reads_its_own_columns(lender, model_dir, tmp_path) -> None:
+    """The shipped model decides; the lender's 12-month model, trained on other fields, scores in its shadow. Each
+    reads its own columns of one file, and a file without the shadow's columns is refused, saying whose they are."""
+    import pandas as pd
+
+    taiwan = pd.DataFrame(generate(Schema.default(), 300, seed=6, label=False))
+    theirs = pd.read_csv(lender["data"]).head(300).drop(columns=["went_bad"])
+    both = tmp_path / "both.csv"
+    pd.concat([taiwan, theirs], axis=1).to_csv(both, index=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["score", str(both), "--model", str(model_dir), "--shadow", str(lender["model"])])
+    assert result.exit_code == 0, result.output
+    out = list(csv.DictReader(result.stdout.splitlines()))
+    alone = {m: list(csv.DictReader(runner.invoke(main, ["score", str(both), "--model", str(d), "-q"]).stdout
+                                    .splitlines())) for m, d in (("ours", model_dir), ("theirs", lender["model"]))}
+    assert [r["probability_of_default"] for r in out] == [r["probability_of_default"] for r in alone["ours"]]
+    assert [r["shadow_probability"] for r in out] == [r["probability_of_default"] for r in alone["theirs"]]
+    assert [r["shadow_decision"] for r in out] == [r["decision"] for r in alone["theirs"]]
+    assert "of the 300 rows both scored" in result.stderr
+    only_ours = tmp_path / "ours.csv"
+    taiwan.to_csv(only_ours, index=False)
+    refused = runner.invoke(main, ["score", str(only_ours), "--model", str(model_dir), "--shadow", str(lender["model"])])
+    assert refused.exit_code == 2 and "read by the shadow model only" in refused.output and "income" in refused.output
