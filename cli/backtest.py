@@ -56,8 +56,8 @@ Examples:
               help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw calibration by band and the ROC curve (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT; auto goes by the extension, else by the first character.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors

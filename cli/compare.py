@@ -53,8 +53,8 @@ Examples:
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw both ROC curves, the default rate among the approved "
               "against the share approved, and each --by group's approval rates (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT; auto goes by the extension, else by the first character.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors

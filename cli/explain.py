@@ -68,8 +68,8 @@ class _Case:
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", default="-", show_default=True, help="Output file; '-' is stdout. A file appears only once complete.")
 @click.option("--format", "out_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="Output format.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
-              help="Input format; auto goes by the extension, else by the first character.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
+              help="Input format; auto goes by the extension, else by the first bytes.")
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg", help="Draw the one chosen applicant's explanation.")
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")

@@ -56,8 +56,8 @@ LEFT_OUT = "could not be scored and are left out of the comparison"
 @click.option("--plot", metavar="FILE.svg",
               help="Also draw the PSI of every variable and the distributions that moved, or with several INPUT "
                    "files each variable's PSI file by file (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first character.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first bytes.")
 @click.option("--grade", is_flag=True, help="Compare the rating grades too: each grade's share and their PSI, and "
               "the Herfindahl index of the shares (see --master-scale).")
 @master_scale_option

@@ -14,7 +14,7 @@ from ._common import (audit_option, check_separator, decision_bands, load_master
                       master_scale_option, open_audit, points_options, record_run, reports_errors, separator_option,
                       silence_stdout)
 
-_HELP = """Score the applicants in INPUT (CSV or JSON Lines; '-' reads stdin).
+_HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).
 
 \b
 One output row per input row, in input order: the id column (if the input has
@@ -81,8 +81,8 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="Output format.")
 @separator_option
 @click.option(
-    "--input-format", type=click.Choice(["csv", "jsonl", "auto"]), default="auto", show_default=True,
-    help="Input format; auto goes by the extension (.csv, .jsonl), else by the first character.",
+    "--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
+    help="Input format; auto goes by the extension (.csv, .jsonl, .xlsx), else by the first bytes.",
 )
 @click.option("--json", "json_text", metavar="TEXT", help="Score one applicant given as a JSON object ('-' reads it from stdin) instead of INPUT.")
 @click.option("--keep-columns", multiple=True, callback=_split_columns, metavar="A,B", help="Input columns to copy to the output.")

@@ -43,7 +43,7 @@ Examples:
   loanscore watch inbox --out scored --once --audit-log audit.jsonl    # from cron or Task Scheduler
 """
 
-SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz")
+SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz", ".xlsx")
 
 
 @click.command(help=_HELP, short_help="Score each applicant file that appears in a folder (a hot folder).")

@@ -1,4 +1,5 @@
-"""Applicant files in and scores out, a chunk at a time: CSV, JSON Lines, one JSON record.
+"""Applicant files in and scores out, a chunk at a time: CSV, JSON Lines, one JSON record (and Excel
+workbooks, read by :mod:`.xlsx` under the same rules).
 
 Readers turn a file into :class:`Chunk` objects (column name -> list of raw
 values, plus the rows whose *structure* is broken). Writers turn scored chunks
@@ -53,6 +54,7 @@ from .validate import MAX_CHARS, ParsedText
 if TYPE_CHECKING:
     from .grades import MasterScale
     from .points import PointsScale
+    from .xlsx import XlsxReader
 
 STDIO = "-"
 """The path that means stdin (for input) or stdout (for output)."""
@@ -243,9 +245,30 @@ def _missing_message(
 
 
 def _check_passthrough(keep: Sequence[str]) -> None:
-    clash = [k for k in keep if k in (*RESULT_COLUMNS, REASONS, STATEMENTS, GRADE)]
+    clash = [k for k in keep if k in (*RESULT_COLUMNS, REASONS, STATEMENTS, GRADE, POINTS, *SHADOW_COLUMNS)]
     if clash:
         raise InputError(f"Cannot keep the column {clash[0]}: the output writes its own {clash[0]} column.")
+
+
+def header_passthrough(name: str, header: Sequence[str], inputs: Sequence[str], id_column: str | None,
+                       keep: Sequence[str]) -> tuple[str, ...]:
+    """The columns to copy to the output (the id, if present, then ``keep``), once ``header`` is checked: every
+    input and kept column present, none of them named twice."""
+    _check_passthrough(keep)
+    present = set(header)
+    missing = [c for c in inputs if c not in present]
+    if missing:
+        raise InputError(_missing_message(name, missing, header, "required columns", inputs))
+    absent = [k for k in keep if k not in present]
+    if absent:
+        raise InputError(_missing_message(name, absent, header, "columns to keep"))
+    passthrough = list(dict.fromkeys(([id_column] if id_column and id_column in present else [])
+                                     + [k for k in keep if k != id_column]))
+    used = set(inputs) | set(passthrough)
+    dupes = sorted({h for h in header if h in used and list(header).count(h) > 1})
+    if dupes:
+        raise InputError(f"{name}: the header names the column {dupes[0]} more than once.")
+    return tuple(passthrough)
 
 
 # -- CSV -------------------------------------------------------------------------
@@ -279,7 +302,7 @@ class CsvReader:
                 raise InputError(f"{self.name} is empty: it has no header, so no columns to score.")
             self.header = [h.strip() for h in header]
             self.width = len(self.header)
-            self.passthrough = self._check_header(inputs, id_column, keep)
+            self.passthrough = header_passthrough(self.name, self.header, inputs, id_column, keep)
         except BaseException:
             self._source.close()
             raise
@@ -304,24 +327,6 @@ class CsvReader:
 
     def close(self) -> None:
         self._source.close()
-
-    def _check_header(self, inputs: Sequence[str], id_column: str | None, keep: Sequence[str]) -> tuple[str, ...]:
-        present = set(self.header)
-        missing = [c for c in inputs if c not in present]
-        if missing:
-            raise InputError(_missing_message(self.name, missing, self.header, "required columns", inputs))
-        absent = [k for k in keep if k not in present]
-        if absent:
-            raise InputError(_missing_message(self.name, absent, self.header, "columns to keep"))
-        passthrough = ([id_column] if id_column and id_column in present else []) + [
-            k for k in keep if k != id_column
-        ]
-        passthrough = list(dict.fromkeys(passthrough))
-        used = set(inputs) | set(passthrough)
-        dupes = sorted({h for h in self.header if h in used and self.header.count(h) > 1})
-        if dupes:
-            raise InputError(f"{self.name}: the header names the column {dupes[0]} more than once.")
-        return tuple(passthrough)
 
     def _separator(self) -> str:
         """The header's separator: the comma, unless it has more semicolons or tabs (outside quotes)."""
@@ -614,12 +619,17 @@ def json_record_reader(
 
 
 def sniff_format(path: str | Path, stdin: IO[bytes] | None = None) -> str:
-    """``"jsonl"`` or ``"csv"``: from the file extension, else from the first character (``{``)."""
+    """``"jsonl"``, ``"csv"`` or ``"xlsx"``: from the file extension, else from the first bytes (``{``, or a
+    workbook's)."""
+    from .xlsx import is_workbook
+
     name = str(path).lower().removesuffix(".gz")
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
     if name.endswith((".csv", ".txt", ".tsv")):
         return "csv"
+    if is_workbook(name):
+        return "xlsx"
     if str(path) == STDIO:
         stream = stdin if stdin is not None else sys.stdin.buffer
         head = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
@@ -634,6 +644,8 @@ def sniff_format(path: str | Path, stdin: IO[bytes] | None = None) -> str:
                 head = _gz_head(path)
             except (OSError, EOFError):
                 return "csv"
+    if is_workbook("", head):
+        return "xlsx"
     return "jsonl" if head.removeprefix(_BOM).lstrip().startswith(b"{") else "csv"
 
 
@@ -652,15 +664,20 @@ def open_reader(
     chunk_rows: int = CHUNK_ROWS,
     stdin: IO[bytes] | None = None,
     numbers: Collection[str] = (),
-) -> CsvReader | JsonLinesReader:
-    """Open ``path`` (``-`` for stdin) as CSV or JSON Lines; ``fmt="auto"`` decides by :func:`sniff_format`.
+) -> CsvReader | JsonLinesReader | XlsxReader:
+    """Open ``path`` (``-`` for stdin) as CSV, JSON Lines or an Excel workbook (its first sheet);
+    ``fmt="auto"`` decides by :func:`sniff_format`.
 
     ``numbers`` names the input columns that hold numbers, which a CSV reader may parse in bulk.
     """
     if fmt == "auto":
         fmt = sniff_format(path, stdin)
+    if fmt == "xlsx":
+        from .xlsx import XlsxReader
+
+        return XlsxReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin)
     if fmt not in FORMATS:
-        raise InputError(f"Input format must be one of csv, jsonl or auto; got '{fmt}'.")
+        raise InputError(f"Input format must be one of csv, jsonl, xlsx or auto; got '{fmt}'.")
     if fmt == "csv":
         return CsvReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
                          numbers=numbers)

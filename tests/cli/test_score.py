@@ -137,7 +137,7 @@ def test_non_utf8_exit_2_and_nothing_written(score, applicants, write_csv, tmp_p
         (["--decline-from", "-0.1"], "is not in the range"),
         (["--approve-below", "0.8", "--decline-from", "0.2"], "must not exceed --decline-from"),
         (["--format", "xml"], "'xml' is not one of 'csv', 'jsonl'"),
-        (["--input-format", "xlsx"], "'xlsx' is not one of"),
+        (["--input-format", "xls"], "'xls' is not one of"),
         (["--keep-columns", "ID,,AGE"], "holds an empty column name"),
         (["--keep-columns", "BRANCH"], "lacks the columns to keep BRANCH"),
         (["--keep-columns", "error"], "Cannot keep the column error"),

@@ -1,0 +1,326 @@
+"""Excel workbooks (.xlsx) read as applicant files, with the standard library alone.
+
+Branch offices keep applicant lists in Excel; saving each as CSV first is a
+step that goes wrong (a locale's separator, dropped leading zeros, a file
+saved in the wrong encoding). An .xlsx file is a zip of XML parts (Office
+Open XML, ECMA-376): the workbook lists the sheets, a sheet holds rows of
+cells, and a text cell points into the shared-strings table. This reader
+takes the first sheet whose header holds the model's columns (or the sheet
+named), the header being its first row that holds any value, and streams the
+rows below in chunks as the CSV reader does:
+
+* a cell's value as Excel stores it: a number as its digits (so ``50000`` or
+  ``0.1``; a date is its serial number), text as typed, a formula's last
+  computed value, ``TRUE``/``FALSE``, an error such as ``#N/A`` as written;
+  an empty or absent cell is a missing value;
+* rows with no value at all are not rows (as blank lines in a CSV file);
+* a cell beyond the header's last column belongs to no column and is ignored.
+
+A legacy .xls workbook (Excel 97-2003) is not read: the error says to save
+it as .xlsx or CSV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import posixpath
+import sys
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+from xml.etree.ElementTree import ParseError, iterparse
+
+from .errors import InputError
+from .tabular import STDIO, Chunk, header_passthrough
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+STRICT = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
+REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+ZIP_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+
+
+def is_workbook(path: str | Path, head: bytes = b"") -> bool:
+    """An .xlsx file, by its name or by its first bytes (a zip, or a legacy .xls, refused with a message later)."""
+    name = str(path).lower()
+    return name.endswith((".xlsx", ".xlsm", ".xls")) or head.startswith((ZIP_MAGIC, XLS_MAGIC))
+
+
+class _Counted(io.RawIOBase):
+    """A sheet's XML stream that counts what was read, for the progress line."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw, self.count = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()  # the zip file's own handle is shared with it: closed with the last of them
+        super().close()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+class XlsxReader:
+    """Read one sheet of an .xlsx workbook as applicant rows, in chunks (see the module docstring)."""
+
+    delimiter = ","  # what a CSV output written from a workbook is separated by
+
+    def __init__(self, path: str | Path, inputs: Sequence[str], *, id_column: str | None = None,
+                 keep: Sequence[str] = (), chunk_rows: int = 8192, stdin: IO[bytes] | None = None,
+                 sheet: str | None = None):
+        self.name = "stdin" if str(path) == STDIO else str(path)
+        self.inputs = tuple(inputs)
+        self.chunk_rows = chunk_rows
+        self._zip, self._size, self.stdin_sha256 = _open(path, self.name, stdin)
+        self._stream: Any = None
+        try:
+            strings = self._shared_strings()
+            refused: InputError | None = None
+            sheets = self._sheets(sheet)
+            for self.sheet, part in sheets:
+                try:
+                    self.header, self.passthrough = self._open_sheet(part, strings, id_column, keep)
+                    break
+                except InputError as exc:  # not the applicants' sheet: try the next
+                    self._stream.close()
+                    refused = refused or exc
+            else:
+                assert refused is not None
+                if len(sheets) > 1:
+                    raise InputError(f"{refused} No other sheet has them either: "
+                                     f"{', '.join(repr(n) for n, _ in sheets[1:])}.") from None
+                raise refused
+        except BaseException:
+            self.close()
+            raise
+        index = {h: i for i, h in enumerate(self.header)}
+        self._in_idx = [index[c] for c in self.inputs]
+        self._pass_idx = [index[c] for c in self.passthrough]
+        self._rows_read = 0
+
+    def _open_sheet(self, part: str, strings: list[str], id_column: str | None,
+                    keep: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
+        """Start reading the sheet at ``part``: its header, checked, and the columns to copy to the output."""
+        where = f"{self.name} (sheet '{self.sheet}')"
+        try:
+            info = self._zip.getinfo(part)
+        except KeyError:
+            raise InputError(f"{where}: the sheet's part {part} is missing; open and save the workbook again.") from None
+        self._sheet_bytes = info.file_size
+        self._stream = _Counted(self._zip.open(info))
+        self._rows_iter = self._rows(strings)
+        header = next(self._rows_iter, None)
+        if header is None:
+            raise InputError(f"{where} is empty: it has no header, so no columns to score.")
+        header = [h.strip() for h in header]
+        return header, header_passthrough(where, header, self.inputs, id_column, keep)
+
+    @property
+    def total_bytes(self) -> int:
+        """The workbook's size: a file's, or what stdin held."""
+        return self._size
+
+    @property
+    def bytes_read(self) -> int:
+        """The share of the sheet read so far, in bytes of the workbook (all of them once it is read)."""
+        if self._stream is None or not self._sheet_bytes:
+            return 0
+        return round(self._size * min(self._stream.count / self._sheet_bytes, 1.0))
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        self._zip.close()
+
+    def __enter__(self) -> XlsxReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        try:
+            rows: list[list[str]] = []
+            for values in self._rows_iter:
+                rows.append(values)
+                if len(rows) == self.chunk_rows:
+                    yield self._chunk(rows)
+                    rows = []
+            if rows:
+                yield self._chunk(rows)
+        finally:
+            self.close()
+
+    def _chunk(self, rows: list[list[str]]) -> Chunk:
+        first = self._rows_read + 1
+        self._rows_read += len(rows)
+        return Chunk(n=len(rows), first_row=first,
+                     columns={c: [r[j] for r in rows] for c, j in zip(self.inputs, self._in_idx)},
+                     passthrough={c: [r[j] for r in rows] for c, j in zip(self.passthrough, self._pass_idx)})
+
+    # -- the workbook's parts ---------------------------------------------------
+
+    def _xml(self, part: str) -> Iterator[tuple[str, Any]]:
+        try:
+            with self._zip.open(part) as fh:
+                yield from iterparse(fh, events=("start", "end"))
+        except KeyError:
+            raise InputError(f"{self.name} is not an Excel workbook: it has no {part}.") from None
+        except (ParseError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InputError(f"{self.name}: the workbook's {part} cannot be read ({exc}); the file may be damaged, "
+                             "open and save it again in Excel.") from None
+
+    def _sheets(self, wanted: str | None) -> list[tuple[str, str]]:
+        """The sheets to try, in the workbook's order, as (name, zip path): all of them, or the one named."""
+        sheets = [(el.get("name", ""), el.get(f"{REL}id", "")) for event, el in self._xml("xl/workbook.xml")
+                  if event == "end" and _local(el.tag) == "sheet"]
+        if not sheets:
+            raise InputError(f"{self.name}: the workbook lists no sheets.")
+        if wanted is not None:
+            sheets = [s for s in sheets if s[0] == wanted] or _no_sheet(self.name, wanted, sheets)
+        targets = {el.get("Id"): el.get("Target", "") for event, el in self._xml("xl/_rels/workbook.xml.rels")
+                   if event == "end" and _local(el.tag) == "Relationship"}
+        return [(name, target.lstrip("/") if target.startswith("/") else
+                 posixpath.normpath(posixpath.join("xl", target))) for name, rid in sheets
+                for target in [targets.get(rid, "")]]
+
+    def _shared_strings(self) -> list[str]:
+        if "xl/sharedStrings.xml" not in self._zip.namelist():
+            return []
+        strings: list[str] = []
+        texts: list[str] = []
+        skip = 0  # inside <rPh> (phonetic guides), whose text is not the cell's
+        for event, el in self._xml("xl/sharedStrings.xml"):
+            tag = _local(el.tag)
+            if tag == "rPh":
+                skip += 1 if event == "start" else -1
+            elif event == "end" and tag == "t" and not skip:
+                texts.append(el.text or "")
+            elif event == "end" and tag == "si":
+                strings.append("".join(texts))
+                texts = []
+                el.clear()
+        return strings
+
+    def _rows(self, strings: list[str]) -> Iterator[list[str]]:
+        """Each row holding a value, as its cells' texts from column A on: the header's as many as it has, the
+        other rows' as many as the header's."""
+        width: int | None = None  # the header's, once read: later cells beyond it are ignored
+        columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
+        ns = ""
+        try:
+            for _, el in iterparse(self._stream, events=("end",)):
+                tag = el.tag
+                if not tag.endswith("row") or _local(tag) != "row":  # most elements are cells: one cheap test
+                    continue
+                if not ns:
+                    ns = tag[:-3]
+                cell_tag, value_tag = ns + "c", ns + "v"
+                cells: dict[int, str] = {}
+                position = -1
+                for c in el:
+                    if c.tag != cell_tag:
+                        continue
+                    ref = c.get("r")
+                    if ref:
+                        letters = ref.rstrip("0123456789")
+                        position = columns.get(letters, -1)
+                        if position < 0:
+                            position = columns[letters] = _column(letters)
+                    else:
+                        position += 1
+                    if width is not None and position >= width:
+                        continue
+                    kind = c.get("t")
+                    if kind is None or kind == "n":  # a number, by far the commonest: its <v> as written
+                        v = c.find(value_tag)
+                        value = "" if v is None else v.text or ""
+                    else:
+                        value = _cell(c, kind, strings, value_tag)
+                    if value:
+                        cells[position] = value
+                el.clear()
+                if not cells:
+                    continue
+                size = max(cells) + 1 if width is None else width
+                values = [""] * size
+                for j, v in cells.items():
+                    values[j] = v
+                if width is None:
+                    width = size
+                yield values
+        except ParseError as exc:
+            raise InputError(f"{self.name} (sheet '{self.sheet}') cannot be read ({exc}); the file may be damaged, "
+                             "open and save it again in Excel.") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise InputError(f"Cannot read {self.name}: {exc}.") from None
+
+
+def _no_sheet(name: str, wanted: str, sheets: list[tuple[str, str]]) -> Any:
+    raise InputError(f"{name} has no sheet named '{wanted}'; its sheets: {', '.join(repr(s[0]) for s in sheets)}.")
+
+
+def _open(path: str | Path, name: str, stdin: IO[bytes] | None) -> tuple[zipfile.ZipFile, int, str | None]:
+    """The workbook as a zip, its size, and, read from stdin, the SHA-256 of its bytes (stdin cannot be read
+    again)."""
+    digest = None
+    try:
+        if str(path) == STDIO:
+            raw = (stdin if stdin is not None else sys.stdin.buffer).read()  # a zip is read from its end: whole
+            source: Any = io.BytesIO(raw)
+            head, size = raw[:8], len(raw)
+            digest = hashlib.sha256(raw).hexdigest()
+        else:
+            with open(path, "rb") as fh:
+                head, size = fh.read(8), os.fstat(fh.fileno()).st_size
+            source = path
+    except IsADirectoryError:
+        raise InputError(f"{name} is a directory, not an applicant file.") from None
+    except OSError as exc:
+        raise InputError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+    if head.startswith(XLS_MAGIC):
+        raise InputError(f"{name} is an Excel 97-2003 workbook (.xls), which loanscore does not read; save it as "
+                         "Excel Workbook (.xlsx) or CSV UTF-8 and try again.")
+    try:
+        return zipfile.ZipFile(source), size, digest
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{name} is not an Excel workbook (.xlsx) that can be read ({exc}); save it again from "
+                         "Excel, or as CSV UTF-8.") from None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _column(letters: str) -> int:
+    """0-based column of a cell reference's letters (``AB`` of ``AB12``)."""
+    k = 0
+    for ch in letters.upper():
+        k = 26 * k + ord(ch) - 64
+    return k - 1
+
+
+def _cell(c: Any, kind: str, strings: list[str], value_tag: str) -> str:
+    """A cell's value as text ('' for none), of any type but a plain number."""
+    if kind == "inlineStr":
+        return "".join(t.text or "" for t in c.iter() if _local(t.tag) == "t")
+    v = c.find(value_tag)
+    if v is None or v.text is None:
+        return ""
+    text = v.text
+    if kind == "s":
+        try:
+            return strings[int(text)]
+        except (ValueError, IndexError):
+            return ""
+    if kind == "b":
+        return "TRUE" if text.strip() == "1" else "FALSE"
+    return text

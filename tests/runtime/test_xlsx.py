@@ -1,0 +1,181 @@
+"""Excel workbooks as applicant files: the cells Excel writes, the sheet chosen, and the files that are refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime.errors import InputError
+from loanscore.runtime.tabular import open_reader
+from loanscore.runtime.xlsx import XlsxReader
+
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
+     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+
+
+def workbook(path: Path, sheets: dict[str, str], strings: list[str] = (), *, absolute: bool = False) -> Path:
+    """An .xlsx file as Excel lays one out: ``sheets`` maps each sheet's name to its <sheetData> rows (XML)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {NS}><sheets>' + "".join(
+            f'<sheet name="{name}" sheetId="{k}" r:id="rId{k}"/>' for k, name in enumerate(sheets, 1))
+            + "</sheets></workbook>")
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/relationships">' + "".join(
+                       f'<Relationship Id="rId{k}" Type="worksheet" Target="{"/xl/" if absolute else ""}'
+                       f'worksheets/sheet{k}.xml"/>' for k in range(1, len(sheets) + 1)) + "</Relationships>")
+        for k, rows in enumerate(sheets.values(), 1):
+            z.writestr(f"xl/worksheets/sheet{k}.xml", f'<?xml version="1.0"?><worksheet {NS}><sheetData>{rows}'
+                       "</sheetData></worksheet>")
+        if strings:
+            z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0"?><sst {NS}>' + "".join(strings) + "</sst>")
+    return path
+
+
+def s(text: str) -> str:
+    return f"<si><t>{text}</t></si>"
+
+
+def test_every_kind_of_cell_excel_writes(tmp_path) -> None:
+    strings = [s("ID"), s("name"), s("amount"), s("flag"),
+               '<si><r><t>Ana </t></r><r><rPr><b/></rPr><t>Lima</t></r><rPh><t>ana</t></rPh></si>']
+    rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c>'
+            '<c r="D1" t="s"><v>3</v></c></row>'
+            '<row r="2"><c r="A2"><v>101</v></c><c r="B2" t="s"><v>4</v></c><c r="C2" s="3"><v>1234.5</v></c>'
+            '<c r="D2" t="b"><v>1</v></c></row>'
+            '<row r="3"><c r="C3" s="1"/></row>'  # styled but empty: no row
+            '<row r="5"><c r="A5" t="inlineStr"><is><t>A-7</t></is></c><c r="C5"><f>C2*2</f><v>2469</v></c>'
+            '<c r="D5" t="e"><v>#N/A</v></c><c r="F5"><v>99</v></c></row>'  # F: beyond the header
+            '<row r="6"><c r="B6" t="str"><f>B2</f><v>Ana Lima</v></c><c r="C6"><v>1.5E-3</v></c></row>')
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": rows}, strings)
+    reader = open_reader(path, ["amount", "flag", "name"], id_column="ID")
+    assert isinstance(reader, XlsxReader) and reader.passthrough == ("ID",) and reader.sheet == "Applicants"
+    chunk = next(iter(reader))
+    assert chunk.n == 3 and chunk.first_row == 1
+    assert chunk.columns == {"amount": ["1234.5", "2469", "1.5E-3"], "flag": ["TRUE", "#N/A", ""],
+                             "name": ["Ana Lima", "", "Ana Lima"]}
+    assert chunk.passthrough == {"ID": ["101", "A-7", ""]}
+
+
+def test_rows_come_in_chunks_and_the_sheet_is_found_by_its_columns(tmp_path) -> None:
+    header = '<row r="1"><c t="inlineStr"><is><t>x</t></is></c><c t="inlineStr"><is><t>y</t></is></c></row>'
+    body = "".join(f'<row r="{k + 2}"><c><v>{k}</v></c><c><v>{-k}</v></c></row>' for k in range(25))
+    notes = '<row r="1"><c t="inlineStr"><is><t>read me first</t></is></c></row>'
+    path = workbook(tmp_path / "two.xlsx", {"Notes": notes, "Data": header + body}, absolute=True)
+    reader = open_reader(path, ["y", "x"], chunk_rows=10)
+    chunks = list(reader)
+    assert reader.sheet == "Data" and [(c.first_row, c.n) for c in chunks] == [(1, 10), (11, 10), (21, 5)]
+    assert [v for c in chunks for v in c.columns["y"]] == [str(-k) for k in range(25)]
+    with pytest.raises(InputError, match=r"\(sheet 'Notes'\) lacks the required columns z.*No other sheet has "
+                                         r"them either: 'Data'"):
+        open_reader(path, ["z"])
+    with pytest.raises(InputError, match="has no sheet named 'Other'; its sheets: 'Notes', 'Data'"):
+        XlsxReader(path, ["x"], sheet="Other")
+
+
+@pytest.mark.parametrize("content, name, message", [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "old.xls", "is an Excel 97-2003 workbook (.xls)"),
+    (b"PK\x03\x04 not really a zip", "broken.xlsx", "is not an Excel workbook (.xlsx) that can be read"),
+    (None, "nosheet.xlsx", "is not an Excel workbook: it has no xl/workbook.xml"),
+    (None, "damaged.xlsx", "cannot be read"),
+    (None, "empty.xlsx", "(sheet 'Sheet1') is empty: it has no header"),
+])
+def test_a_file_that_is_no_readable_workbook_gets_a_message(tmp_path, content, name, message) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    elif name == "nosheet.xlsx":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("hello.txt", "hi")
+    elif name == "damaged.xlsx":
+        workbook(path, {"Sheet1": '<row r="1"><c><v>1</v></row>'})
+    else:
+        workbook(path, {"Sheet1": ""})
+    with pytest.raises(InputError) as err:
+        list(open_reader(path, ["x"]))
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_score_reads_a_workbook_as_it_reads_the_same_rows_as_csv(applicants, to_csv, write_csv, tmp_path) -> None:
+    rows = applicants(40, seed=61)
+    rows[3]["AGE"] = "abc"  # rejected, named by row, as in CSV
+    names = list(rows[0])
+    cell = lambda v: f"<c><v>{v}</v></c>" if v.replace(".", "", 1).lstrip("-").isdigit() else \
+        f'<c t="inlineStr"><is><t>{v}</t></is></c>'  # noqa: E731
+    sheet = "".join(f'<row r="{k}">' + "".join(cell(v) for v in r) + "</row>"
+                    for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
+    book = workbook(tmp_path / "in.xlsx", {"Sheet1": sheet})
+    from_csv = CliRunner().invoke(main, ["score", str(write_csv(rows)), "--reasons", "2", "-q"])
+    from_book = CliRunner().invoke(main, ["score", str(book), "--reasons", "2", "-q"])
+    assert from_book.exit_code == from_csv.exit_code == 1
+    assert from_book.stdout == from_csv.stdout and "AGE must be a number. Got 'abc' in row 4." in from_book.stdout
+    log = tmp_path / "audit.jsonl"
+    piped = CliRunner().invoke(main, ["score", "-", "--input-format", "xlsx", "-q", "--audit-log", str(log)],
+                               input=book.read_bytes())
+    assert piped.exit_code == 1 and piped.stdout.splitlines()[1:] == [
+        ",".join(r.split(",")[:5]) for r in CliRunner().invoke(main, ["score", str(book), "-q"]).stdout.splitlines()[1:]]
+    import hashlib
+    import json
+
+    source = json.loads(log.read_text().splitlines()[-1])["input"]  # stdin is gone: its bytes were hashed
+    assert source == {"path": "stdin", "bytes": book.stat().st_size,
+                      "sha256": hashlib.sha256(book.read_bytes()).hexdigest()}
+
+
+def test_a_workbook_written_by_openpyxl_scores_as_its_csv_does(dev_sample, tmp_path) -> None:
+    """2,000 real rows saved by a spreadsheet library (shared strings, styles, its own layout)."""
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl writes the workbook (pip install '.[test]')")
+    source = dev_sample(2000, seed=62)
+    with open(source, newline="") as fh:
+        rows = list(csv.reader(fh))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Applicants 2026"
+    sheet.append(rows[0])
+    for r in rows[1:]:
+        sheet.append([float(v) if "." in v else int(v) for v in r])
+    path = tmp_path / "applicants.xlsx"
+    book.save(path)
+    want = CliRunner().invoke(main, ["score", str(source), "--grade", "--points", "-q"])
+    got = CliRunner().invoke(main, ["score", str(path), "--grade", "--points", "-q"])
+    assert got.exit_code == want.exit_code == 0 and got.stdout == want.stdout
+    assert len(got.stdout.splitlines()) == 2001
+
+
+def test_watch_takes_workbooks_from_the_inbox(applicants, to_csv, model_dir, tmp_path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    rows = applicants(5, seed=63)
+    names = list(rows[0])
+    sheet = "".join(f'<row r="{k}">' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in r) + "</row>"
+                    for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
+    workbook(inbox / "branch 12.xlsx", {"Sheet1": sheet})
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once"])
+    assert result.exit_code == 0, result.output
+    scored = list(csv.DictReader(io.StringIO((out / "branch 12.scored.csv").read_text())))
+    assert len(scored) == 5 and all(r["decision"] for r in scored)
+    assert (inbox / "processed" / "branch 12.xlsx").exists()
+
+
+def test_a_workbook_piped_to_stdin_is_known_by_its_first_bytes(applicants, to_csv, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    rows = applicants(3, seed=64)
+    names = list(rows[0])
+    sheet = "".join(f'<row r="{k}">' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in r) + "</row>"
+                    for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
+    book = workbook(tmp_path / "in.xlsx", {"Sheet1": sheet})
+    (tmp_path / "in.csv").write_text(to_csv(rows))
+    command = [sys.executable, "-c", "from loanscore.cli.main import main; main()", "score", "-", "-q"]
+    with open(book, "rb") as fh:
+        piped = subprocess.run(command, stdin=fh, capture_output=True, text=True, timeout=120)
+    with open(tmp_path / "in.csv", "rb") as fh:
+        plain = subprocess.run(command, stdin=fh, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == plain.returncode == 0 and piped.stdout == plain.stdout, piped.stderr
