@@ -18,7 +18,7 @@ from .score import Interrupts, Layout, log_score, naming_shadow_columns, read_fo
 _HELP = """Score each applicant file that appears in INBOX, into --out.
 
 \b
-A file (*.csv, *.jsonl, or either .gz) is taken once its size and time
+A file (*.csv, *.jsonl, either .gz, or an Excel *.xlsx) is taken once its size and time
 have stayed the same for one --interval, so a file still being copied is
 left alone; hidden files and others are ignored (a writer that may pause
 longer than the interval should copy to a hidden name, .NAME.csv, and
