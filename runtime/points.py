@@ -10,8 +10,9 @@ those odds. So
 rounded to a whole point and kept within ``lowest`` .. ``highest`` (a P of 0 or
 1 would otherwise be infinitely many points). The built-in scale is the
 textbook one: 600 points at 50:1, 20 points to double the odds, 300 to 900.
-Like the master scale it is the lender's (a file when scoring), so a score of
-560 means the same odds under this model and the next.
+Like the master scale it is the lender's (a file when scoring, or named once
+in ``$LOANSCORE_POINTS_SCALE``), so a score of 560 means the same odds under
+this model and the next.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ import numpy as np
 from .errors import SchemaError
 from .schema import read_settings
 
-ENV = "LOANSCORE_POINTS_SCALE"
-"""The environment variable naming a lender's points-scale file, so every branch quotes alike."""
 BUILT_IN = "built-in (600 points at odds 50:1, 20 points to double the odds)"
 _KEYS = ("points", "odds", "pdo", "lowest", "highest")
 
