@@ -131,9 +131,17 @@ def separator_option(func: F) -> F:
                         "the comma is the decimal mark) or a tab.")(func)
 
 
-def check_separator(separator: str, out_format: str) -> None:
+def output_format(out_format: str | None, output: str, separator: str) -> str:
+    """The output's format: as given, else by ``output``'s extension (.jsonl, .xlsx), else CSV; checked against
+    ``separator`` and the output (a workbook is a file)."""
+    if out_format is None:
+        name = output.lower()
+        out_format = "xlsx" if name.endswith(".xlsx") else "jsonl" if name.endswith((".jsonl", ".ndjson")) else "csv"
     if separator != "input" and out_format != "csv":
-        raise click.UsageError(f"--separator {separator} is for CSV output; JSON Lines has none.")
+        raise click.UsageError(f"--separator {separator} is for CSV output; JSON Lines and workbooks have none.")
+    if out_format == "xlsx" and output == "-":
+        raise click.UsageError("A workbook is written to a file: give -o FILE.xlsx.")
+    return out_format
 
 
 def load_master_scale(path: str | None, wanted: bool, flag: str) -> Any:

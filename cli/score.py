@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, check_separator, decision_bands, load_master_scale, load_points_scale,
-                      master_scale_option, open_audit, points_options, record_run, reports_errors, separator_option,
+from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale,
+                      master_scale_option, open_audit, output_format, points_options, record_run, reports_errors,
+                      separator_option,
                       silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).
@@ -78,7 +79,8 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.argument("input_path", metavar="[INPUT]", required=False)
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", default="-", show_default=True, help="Output file; '-' is stdout. A file appears only once complete.")
-@click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True, help="Output format.")
+@click.option("--format", "out_format", type=click.Choice(["csv", "jsonl", "xlsx"]),
+              help="Output format: csv, jsonl or xlsx (an Excel workbook). Default: by -o's extension, else csv.")
 @separator_option
 @click.option(
     "--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
@@ -110,7 +112,7 @@ def score(
     input_path: str | None,
     model_dir: str | None,
     output: str,
-    out_format: str,
+    out_format: str | None,
     separator: str,
     input_format: str,
     json_text: str | None,
@@ -137,7 +139,7 @@ def score(
         raise click.UsageError("Give either INPUT or --json, not both.")
     if input_path is None and json_text is None:
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
-    check_separator(separator, out_format)
+    out_format = output_format(out_format, output, separator)
 
     # Heavy imports wait until here, so `loanscore --help` stays fast.
     from loanscore.runtime.model import Model
@@ -248,11 +250,18 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
             worded = reasons > 0 and bool(scorer.explainer.statements)
-            writer = interrupts.guard(make_writer(
+            writer = make_writer(
                 out_format, stream, reader.passthrough, reasons=reasons > 0, statements=worded,
                 stamp=stamp_columns(scorer.model) if layout.stamp else None, grades=layout.grades,
-                delimiter=delimiter, points=layout.points, shadow=shadow is not None))
-            summary = score_stream(scorer, reader, writer, progress=progress, reasons=reasons, shadow=shadow)
+                delimiter=delimiter, points=layout.points, shadow=shadow is not None)
+            try:
+                summary = score_stream(scorer, reader, interrupts.guard(writer), progress=progress, reasons=reasons,
+                                       shadow=shadow)
+                if hasattr(writer, "finish"):  # a workbook is written once every row is in
+                    writer.finish()
+            finally:
+                if hasattr(writer, "close"):
+                    writer.close()
             interrupts.check()  # before the output file is committed
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
         silence_stdout()

@@ -10,9 +10,8 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, check_separator, decision_bands, load_master_scale, load_points_scale,
-                      master_scale_option, points_options,
-                      open_audit, record_run, reports_errors, separator_option)
+from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
+                      open_audit, output_format, points_options, record_run, reports_errors, separator_option)
 from .score import Interrupts, Layout, log_score, naming_shadow_columns, read_for, score_into, shadow_lines
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
@@ -52,7 +51,8 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz", ".xlsx")
               help="Folder for the scored files (created if missing).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="Model directory. Default: the shipped model.")
-@click.option("--format", "out_format", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--format", "out_format", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True,
+              help="Output format: csv, jsonl or xlsx (an Excel workbook).")
 @separator_option
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the "
               "model's threshold.")
@@ -79,7 +79,7 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
 
-    check_separator(separator, out_format)
+    output_format(out_format, "", separator)
     grades = load_master_scale(master_scale, grade, "--grade")
     scale = load_points_scale(points_scale, points or approve_from_points is not None
                               or decline_below_points is not None)

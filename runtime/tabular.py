@@ -54,7 +54,7 @@ from .validate import MAX_CHARS, ParsedText
 if TYPE_CHECKING:
     from .grades import MasterScale
     from .points import PointsScale
-    from .xlsx import XlsxReader
+    from .xlsx import XlsxReader, XlsxWriter
 
 STDIO = "-"
 """The path that means stdin (for input) or stdout (for output)."""
@@ -673,7 +673,7 @@ def open_reader(
     if fmt == "auto":
         fmt = sniff_format(path, stdin)
     if fmt == "xlsx":
-        from .xlsx import XlsxReader
+        from .xlsx import XlsxReader, XlsxWriter
 
         return XlsxReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin)
     if fmt not in FORMATS:
@@ -747,9 +747,13 @@ class CsvWriter:
         self._grades = grades
         self._points = points
         self._shadow = shadow
-        self._writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
+        self._writer = self._rows_to(stream, delimiter)
         self._writer.writerow([*self._passthrough, *_result_columns(reasons, statements, grades is not None,
                                                                     points is not None, shadow), *(stamp or {})])
+
+    def _rows_to(self, stream: IO[str], delimiter: str) -> Any:
+        """Where rows go (``writerow``, ``writerows``): CSV lines on ``stream``."""
+        return csv.writer(stream, lineterminator="\n", delimiter=delimiter)
 
     def _probabilities(self, probability: np.ndarray) -> list[str]:
         p = ["" if x != x else "%.6f" % x for x in probability.tolist()]
@@ -834,13 +838,19 @@ def _reasons_of(chunk: ScoredChunk) -> Sequence[Sequence[Any]]:
 def make_writer(fmt: str, stream: IO[str], passthrough: Sequence[str], *, reasons: bool = False,
                 statements: bool = False, stamp: dict[str, str] | None = None,
                 grades: MasterScale | None = None, delimiter: str = ",",
-                points: PointsScale | None = None, shadow: bool = False) -> CsvWriter | JsonLinesWriter:
-    """``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so itself);
-    ``stamp``: columns with one value for every row, last; ``grades``: a grade column from this master scale;
-    ``points``: a points column on this scale; ``shadow``: a shadow model's columns (:data:`SHADOW_COLUMNS`);
-    ``delimiter``: the CSV separator (see :class:`CsvWriter`)."""
+                points: PointsScale | None = None, shadow: bool = False) -> CsvWriter | JsonLinesWriter | XlsxWriter:
+    """A writer of scored rows as CSV, JSON Lines or an Excel workbook (``fmt``; a workbook is written by its
+    ``finish()``). ``statements``: the reasons are worded (a CSV column; in JSON Lines each reason says so
+    itself); ``stamp``: columns with one value for every row, last; ``grades``: a grade column from this master
+    scale; ``points``: a points column on this scale; ``shadow``: a shadow model's columns
+    (:data:`SHADOW_COLUMNS`); ``delimiter``: the CSV separator (see :class:`CsvWriter`)."""
+    if fmt == "xlsx":
+        from .xlsx import XlsxWriter
+
+        return XlsxWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp, grades=grades,
+                          points=points, shadow=shadow)
     if fmt not in FORMATS:
-        raise InputError(f"Output format must be csv or jsonl; got '{fmt}'.")
+        raise InputError(f"Output format must be csv, jsonl or xlsx; got '{fmt}'.")
     if fmt == "csv":
         return CsvWriter(stream, passthrough, reasons=reasons, statements=statements, stamp=stamp, grades=grades,
                          delimiter=delimiter, points=points, shadow=shadow)

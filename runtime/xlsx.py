@@ -26,7 +26,9 @@ import hashlib
 import io
 import os
 import posixpath
+import re
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -34,7 +36,7 @@ from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
-from .tabular import STDIO, Chunk, header_passthrough
+from .tabular import POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, Chunk, CsvWriter, header_passthrough
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 STRICT = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
@@ -324,3 +326,118 @@ def _cell(c: Any, kind: str, strings: list[str], value_tag: str) -> str:
     if kind == "b":
         return "TRUE" if text.strip() == "1" else "FALSE"
     return text
+
+
+# -- writing ---------------------------------------------------------------------
+
+MAX_ROWS = 1_048_576
+"""Rows an Excel sheet holds, the header's included."""
+NUMBERS = {PROBABILITY, POINTS, SHADOW_COLUMNS[0]}
+"""Output columns written as number cells (the rest as text: an id keeps its leading zeros)."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
+_PARTS = {
+    "[Content_Types].xml":
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+    "_rels/.rels":
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+        'Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml":
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="scores" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels":
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+        'Target="worksheets/sheet1.xml"/></Relationships>',
+}
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+class _SheetRows:
+    """Rows as a sheet's XML, kept in a temporary file until the workbook is written: text cells inline (no
+    shared-strings table to hold in memory), the :data:`NUMBERS` columns as numbers."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.rows = 0
+        self._numbers: set[int] = set()
+        self._refs: list[str] = []
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        if not self.rows:  # the header: which columns hold numbers, and each column's letters
+            self._numbers = {j for j, name in enumerate(row) if name in NUMBERS}
+            self._refs = [_letters(j) for j in range(len(row))]
+        self.rows += 1
+        if self.rows > MAX_ROWS:
+            raise InputError(f"The scores do not fit in one Excel sheet ({MAX_ROWS - 1:,} rows at most); write them "
+                             "as CSV (--format csv), which Excel opens too.")
+        r, cells = self.rows, []
+        for j, value in enumerate(row):
+            text = "" if value is None else str(value)
+            if not text:
+                continue
+            if j in self._numbers and r > 1:
+                cells.append(f'<c r="{self._refs[j]}{r}"><v>{text}</v></c>')
+            else:
+                space = ' xml:space="preserve"' if text != text.strip() else ""
+                cells.append(f'<c r="{self._refs[j]}{r}" t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>')
+        self.file.write(f'<row r="{r}">{"".join(cells)}</row>')
+
+    def writerows(self, rows: Iterator[Sequence[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+class XlsxWriter(CsvWriter):
+    """Scored rows as an Excel workbook of one sheet, "scores": the columns CSV output has, probabilities and
+    points as number cells, written (zipped) to the stream's bytes by :meth:`finish`."""
+
+    def __init__(self, stream: IO[str], passthrough: Sequence[str], **options: Any):
+        self._stream = stream
+        super().__init__(stream, passthrough, delimiter=",", **options)
+
+    def _rows_to(self, stream: IO[str], delimiter: str) -> _SheetRows:
+        self._sheet = _SheetRows()
+        return self._sheet
+
+    def finish(self) -> None:
+        """Write the workbook: its fixed parts and the sheet, streamed from the temporary file."""
+        sheet = self._sheet
+        sheet.file.seek(0)
+        self._stream.flush()
+        target = self._stream.buffer if hasattr(self._stream, "buffer") else self._stream
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as book:
+            for name, xml in _PARTS.items():
+                book.writestr(name, _XML + xml)
+            with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+                part.write((_XML + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                            '<sheetData>').encode())
+                while block := sheet.file.read(1 << 20):
+                    part.write(block.encode("utf-8"))
+                part.write(b"</sheetData></worksheet>")
+        self.close()
+
+    def close(self) -> None:
+        """Remove the sheet's temporary file (a run that stops early leaves no workbook and no temporary file)."""
+        self._sheet.file.close()
+
+
+def _letters(j: int) -> str:
+    """Column letters of 0-based column ``j`` (0 is A, 26 is AA)."""
+    out = ""
+    j += 1
+    while j:
+        j, rest = divmod(j - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _escape(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -161,6 +161,12 @@ def test_watch_takes_workbooks_from_the_inbox(applicants, to_csv, model_dir, tmp
     scored = list(csv.DictReader(io.StringIO((out / "branch 12.scored.csv").read_text())))
     assert len(scored) == 5 and all(r["decision"] for r in scored)
     assert (inbox / "processed" / "branch 12.xlsx").exists()
+    workbook(inbox / "branch 13.xlsx", {"Sheet1": sheet})  # and back as a workbook
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once",
+                                       "--format", "xlsx"])
+    assert result.exit_code == 0, result.output
+    back = read_back(out / "branch 13.scored.xlsx")
+    assert back[0] == list(scored[0]) and [r[1] for r in back[1:]] == [r["probability_of_default"] for r in scored]
 
 
 def test_a_workbook_piped_to_stdin_is_known_by_its_first_bytes(applicants, to_csv, tmp_path) -> None:
@@ -179,3 +185,113 @@ def test_a_workbook_piped_to_stdin_is_known_by_its_first_bytes(applicants, to_cs
     with open(tmp_path / "in.csv", "rb") as fh:
         plain = subprocess.run(command, stdin=fh, capture_output=True, text=True, timeout=120)
     assert piped.returncode == plain.returncode == 0 and piped.stdout == plain.stdout, piped.stderr
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+def read_back(path: Path) -> list[list[str]]:
+    """Every cell of a written workbook's sheet as text, by loanscore's own reader (header first)."""
+    with zipfile.ZipFile(path) as z:
+        header_xml = z.read("xl/worksheets/sheet1.xml").decode()
+    import re
+
+    header = [t for t in re.findall(r"<t[^>]*>([^<]*)</t>", header_xml.split("</row>")[0])]
+    reader = XlsxReader(path, header)
+    rows = [list(values) for chunk in reader for values in zip(*(chunk.columns[c] for c in header))]
+    return [header, *rows]
+
+
+def test_a_workbook_out_holds_what_the_csv_output_holds(applicants, write_csv, tmp_path) -> None:
+    rows = applicants(300, seed=65)
+    rows[2]["AGE"] = "500"
+    rows[4]["ID"] = "007 <&> \x01"  # leading zeros, XML's own characters, a control character
+    source, book = write_csv(rows), tmp_path / "scores.xlsx"
+    options = ["--points", "--grade", "--reasons", "2", "--stamp"]
+    result = CliRunner().invoke(main, ["score", str(source), *options, "-o", str(book), "-q"])
+    assert result.exit_code == 1, result.output
+    csv_text = CliRunner().invoke(main, ["score", str(source), *options, "-q"]).stdout
+    want = list(csv.reader(io.StringIO(csv_text)))
+    got = read_back(book)
+    assert got[5][0] == "007 <&> \ufffd" and want[5][0] == "007 <&> \x01"  # XML 1.0 holds no control characters
+    want[5][0] = got[5][0]
+    stamp = want[0].index("scored_at")  # the runs' start times may differ by a second
+    assert [r[:stamp] for r in got] == [r[:stamp] for r in want]
+    assert got[3][want[0].index("error")].startswith("AGE must be between 18 and 120")
+
+
+def test_spreadsheet_programs_read_the_cells_with_their_types(applicants, write_csv, tmp_path) -> None:
+    openpyxl = pytest.importorskip("openpyxl", reason="openpyxl reads the workbook (pip install '.[test]')")
+    rows = applicants(50, seed=66)
+    rows[0]["ID"] = "0042"
+    book = tmp_path / "scores.xlsx"
+    assert CliRunner().invoke(main, ["score", str(write_csv(rows)), "--points", "--grade", "-o", str(book),
+                                     "-q"]).exit_code == 0
+    sheet = openpyxl.load_workbook(book).active
+    header, *cells = list(sheet.iter_rows(values_only=True))
+    assert sheet.title == "scores" and header[:5] == ("ID", "probability_of_default", "points", "grade", "decision")
+    assert cells[0][0] == "0042" and all(isinstance(r[1], float) and isinstance(r[2], int) for r in cells)
+    assert all(isinstance(r[3], str) for r in cells) and len(cells) == 50
+
+
+def test_libreoffice_opens_the_workbook_as_the_csv_reads(applicants, write_csv, tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui) to open the workbook")
+    rows = applicants(40, seed=67)
+    source, book = write_csv(rows), tmp_path / "scores.xlsx"
+    assert CliRunner().invoke(main, ["score", str(source), "--points", "-o", str(book), "-q"]).exit_code == 0
+    done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                           "csv", "--outdir", str(tmp_path / "lo"), str(book)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    opened = list(csv.reader(io.StringIO((tmp_path / "lo" / "scores.csv").read_text())))
+    want = list(csv.reader(io.StringIO(CliRunner().invoke(main, ["score", str(source), "--points", "-q"]).stdout)))
+    p = want[0].index("probability_of_default")  # a number cell: shown without trailing zeros (0.77512)
+    assert [float(r[p]) for r in opened[1:]] == [float(r[p]) for r in want[1:]]
+    assert [r[:p] + r[p + 1:] for r in opened] == [r[:p] + r[p + 1:] for r in want] and len(opened) == 41
+
+
+def test_a_workbook_needs_a_file_and_has_no_separator(applicants, write_csv, tmp_path) -> None:
+    source = write_csv(applicants(3))
+    to_stdout = CliRunner().invoke(main, ["score", str(source), "--format", "xlsx"])
+    assert to_stdout.exit_code == 2 and "give -o FILE.xlsx" in to_stdout.output
+    semicolons = CliRunner().invoke(main, ["score", str(source), "-o", str(tmp_path / "x.xlsx"), "--separator",
+                                           "semicolon"])
+    assert semicolons.exit_code == 2 and "workbooks have none" in semicolons.output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_workbook_libreoffice_saves_scores_as_its_csv(dev_sample, tmp_path) -> None:
+    """LibreOffice's own .xlsx (shared strings, styles, its layout) of 500 real rows, read by loanscore."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui) to save a workbook")
+    source = dev_sample(500, seed=68)
+    done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                           "xlsx", "--outdir", str(tmp_path / "lo"), str(source)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    book = tmp_path / "lo" / (source.stem + ".xlsx")
+    want = CliRunner().invoke(main, ["score", str(source), "-q"])
+    got = CliRunner().invoke(main, ["score", str(book), "-q"])
+    assert got.exit_code == want.exit_code == 0 and got.stdout == want.stdout and len(got.stdout.splitlines()) == 501
+
+
+def test_more_rows_than_a_sheet_holds_leave_no_workbook(applicants, write_csv, tmp_path, monkeypatch) -> None:
+    import loanscore.runtime.xlsx as xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 11)  # an Excel sheet's 1,048,576, made small
+    book = tmp_path / "scores.xlsx"
+    fits = CliRunner().invoke(main, ["score", str(write_csv(applicants(10), name="ten.csv")), "-o", str(book), "-q"])
+    assert fits.exit_code == 0 and len(read_back(book)) == 11
+    book.unlink()
+    result = CliRunner().invoke(main, ["score", str(write_csv(applicants(11))), "-o", str(book), "-q"])
+    assert result.exit_code == 2 and "do not fit in one Excel sheet (10 rows at most)" in result.output
+    assert not book.exists()
