@@ -149,7 +149,7 @@ def explain(
         n = rejected = 0
         with open_output(output) as stream, open_output(plot) if drawn and plot else nullcontext() as drawing:
             if drawing is not None and drawn is not None and drawn.explanation:  # both files appear, or neither
-                drawing.write(render_svg(drawn.explanation, schema, drawn.title(source)))
+                drawing.write(render_svg(drawn.explanation, schema, drawn.title(source), grades, scale))
             for case in chosen:
                 n += 1
                 if case.explanation is None:

@@ -141,8 +141,7 @@ def render_text(explanation: Explanation, schema: Schema, title: str, grades: Ma
     with ``grades``, each P(default)'s rating grade beside it; with ``points``, its score in points, and each
     field's effect in points (what it costs the applicant: the score if typical minus the score)."""
     def grade(p: float) -> str:
-        return ((f", {points.text([p])[0]} points" if points is not None else "")
-                + (f", grade {grades.grade([p])[0]}" if grades is not None else ""))
+        return marks(p, grades, points)
 
     def cost(effect: Effect) -> tuple[str, ...]:
         if points is None:
@@ -195,6 +194,12 @@ def render_text(explanation: Explanation, schema: Schema, title: str, grades: Ma
                f"applicant).\nPoints: {points.described}."] if points is not None else []),
             *([f"Grades: {grades.described}."] if grades is not None else []), ""]
     return "\n".join(out)
+
+
+def marks(probability: float, grades: MasterScale | None = None, points: PointsScale | None = None) -> str:
+    """``", 478 points, grade 8"``: a P(default)'s score in points and grade, where asked for."""
+    return ((f", {points.text([probability])[0]} points" if points is not None else "")
+            + (f", grade {grades.grade([probability])[0]}" if grades is not None else ""))
 
 
 def annotated(explanation: Explanation, grades: MasterScale | None = None,

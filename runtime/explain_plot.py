@@ -8,7 +8,9 @@ where the model words its reasons, the first four as the applicant is told them.
 
 from __future__ import annotations
 
-from .explain import STATED_TITLE, Effect, Explanation, shown, signed, stated
+from .explain import STATED_TITLE, Effect, Explanation, marks, shown, signed, stated
+from .grades import MasterScale
+from .points import PointsScale
 from .schema import Schema
 from .svg import BLUE, GREY, RED, bar, document, line, text
 
@@ -17,8 +19,10 @@ CELL_W, CELL_H, CHANNEL = 72, 40, 130  # a month's cell; the channel label's wid
 TOP, GAP = 70, 70
 
 
-def render_svg(explanation: Explanation, schema: Schema, title: str) -> str:
-    """The SVG text for ``explanation``; ``title`` names the applicant."""
+def render_svg(explanation: Explanation, schema: Schema, title: str, grades: MasterScale | None = None,
+               points: PointsScale | None = None) -> str:
+    """The SVG text for ``explanation``; ``title`` names the applicant; with ``grades`` and ``points``, the
+    heading gives the applicant's and the typical applicant's grade and points too."""
     effects = explanation.effects
     history = [e for e in effects if e.months]
     months = max((len(e.columns) for e in history), default=0)
@@ -27,8 +31,9 @@ def render_svg(explanation: Explanation, schema: Schema, title: str) -> str:
     body = TOP + max(len(effects) * ROW, len(history) * CELL_H)
     told = stated(explanation)
     height = body + (ROW * (len(told) + 1) + 10 if told else 0) + 50
-    out = [text(10, 22, f"{title}: P(default) {explanation.probability:.3f}, {explanation.decision}; "
-                        f"the typical applicant {explanation.typical_probability:.3f}", size=14, weight="bold")]
+    p, typical = explanation.probability, explanation.typical_probability
+    out = [text(10, 22, f"{title}: P(default) {p:.3f}{marks(p, grades, points)}, {explanation.decision}; "
+                        f"the typical applicant {typical:.3f}{marks(typical, grades, points)}", size=14, weight="bold")]
     out += _bars(effects, {c.name: c.labels for c in schema.columns()})
     if history:
         out += _months(history, right, months)

@@ -148,6 +148,13 @@ def test_explain_gives_every_probabilitys_points_and_each_fields_cost(applicants
         assert [e["points_if_typical"] for e in case["effects"]] == scale.values(
             [e["probability_if_typical"] for e in case["effects"]])
     first = cases[0]
+    svg = tmp_path / "case.svg"
+    assert run("explain", path, "--row", "1", "--points", "--grade", "--plot", svg).exit_code == 0
+    from loanscore.runtime.grades import MasterScale
+
+    grade = MasterScale.built_in().grade([first["probability_of_default"]])[0]
+    assert f"P(default) {first['probability_of_default']:.3f}, {first['points']} points, grade {grade}, " in \
+        svg.read_text()
     text = run("explain", path, "--row", "1", "--points").stdout.splitlines()
     assert text[1].startswith(f"P(default) {first['probability_of_default']:.4f}, {first['points']} points: ")
     costs = {line.split()[0]: line for line in text[4:] if line and not line.startswith(" ")}
