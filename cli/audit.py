@@ -171,6 +171,9 @@ def _row(r: dict[str, Any]) -> tuple[str, ...]:
         result = f"from {Path(str(r['run'])).name}"
     elif "error" in r:
         result = "not read"
+    elif isinstance(shadow := r.get("shadow"), dict) and shadow.get("rows_both_scored"):
+        result = (f"shadow {str(shadow.get('sha256'))[:12]} same "
+                  f"{shadow.get('same_decision', 0) / shadow['rows_both_scored']:.1%}")
     else:
         result = ""
     return (str(r.get("time", "–"))[:19].replace("T", " "), str(r.get("user", "–")), str(r.get("event", "–")),

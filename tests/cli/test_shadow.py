@@ -57,6 +57,8 @@ def test_the_shadow_models_results_close_each_row_and_decide_nothing(strict, app
     assert record["decisions"]["approve"]["decline"] == moved and record["decisions"]["decline"]["approve"] == 0
     assert record["mean_probability"] == pytest.approx(record["mean_shadow_probability"], abs=1e-12)
     assert record["mean_probability"] == pytest.approx(p[scored].mean(), abs=1e-6)
+    listed = run("audit", log)  # the run's line says what ran in the shadow and how often it agreed
+    assert f"shadow {record['sha256'][:12]} same {same / 999:.1%}" in listed.output
 
     jsonl = run("score", source, "--shadow", strict, "--format", "jsonl", "-q")
     lines = [json.loads(line) for line in jsonl.stdout.splitlines()]
