@@ -73,8 +73,6 @@ class _Counted(io.RawIOBase):
 class XlsxReader:
     """Read one sheet of an .xlsx workbook as applicant rows, in chunks (see the module docstring)."""
 
-    delimiter = ","  # what a CSV output written from a workbook is separated by
-
     def __init__(self, path: str | Path, inputs: Sequence[str], *, id_column: str | None = None,
                  keep: Sequence[str] = (), chunk_rows: int = 8192, stdin: IO[bytes] | None = None,
                  sheet: str | None = None):
@@ -92,7 +90,8 @@ class XlsxReader:
                     self.header, self.passthrough = self._open_sheet(part, strings, id_column, keep)
                     break
                 except InputError as exc:  # not the applicants' sheet: try the next
-                    self._stream.close()
+                    if self._stream is not None:
+                        self._stream.close()
                     refused = refused or exc
             else:
                 assert refused is not None
