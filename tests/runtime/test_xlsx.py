@@ -42,6 +42,32 @@ def s(text: str) -> str:
     return f"<si><t>{text}</t></si>"
 
 
+def sheet_of(rows: list[dict[str, str]]) -> str:
+    """``rows`` (a header of their keys first) as sheet XML; numbers as number cells, the rest as inline text."""
+    def cell(v: str) -> str:
+        number = v.replace(".", "", 1).lstrip("-").isdigit()
+        return f"<c><v>{v}</v></c>" if number else f'<c t="inlineStr"><is><t>{v}</t></is></c>'
+
+    names = list(rows[0])
+    return "".join(f'<row r="{k}">' + "".join(cell(v) for v in r) + "</row>"
+                   for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
+
+
+def libreoffice(source: Path, to: str, tmp_path: Path) -> Path:
+    """``source`` converted by LibreOffice (``to``: "csv" or "xlsx"); skips where it is not installed."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+    done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                           to, "--outdir", str(tmp_path / "lo"), str(source)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    return tmp_path / "lo" / f"{source.stem}.{to}"
+
+
 def test_every_kind_of_cell_excel_writes(tmp_path) -> None:
     strings = [s("ID"), s("name"), s("amount"), s("flag"),
                '<si><r><t>Ana </t></r><r><rPr><b/></rPr><t>Lima</t></r><rPh><t>ana</t></rPh></si>']
@@ -102,15 +128,10 @@ def test_a_file_that_is_no_readable_workbook_gets_a_message(tmp_path, content, n
     assert message in str(err.value) and str(path) in str(err.value)
 
 
-def test_score_reads_a_workbook_as_it_reads_the_same_rows_as_csv(applicants, to_csv, write_csv, tmp_path) -> None:
+def test_score_reads_a_workbook_as_it_reads_the_same_rows_as_csv(applicants, write_csv, tmp_path) -> None:
     rows = applicants(40, seed=61)
     rows[3]["AGE"] = "abc"  # rejected, named by row, as in CSV
-    names = list(rows[0])
-    cell = lambda v: f"<c><v>{v}</v></c>" if v.replace(".", "", 1).lstrip("-").isdigit() else \
-        f'<c t="inlineStr"><is><t>{v}</t></is></c>'  # noqa: E731
-    sheet = "".join(f'<row r="{k}">' + "".join(cell(v) for v in r) + "</row>"
-                    for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
-    book = workbook(tmp_path / "in.xlsx", {"Sheet1": sheet})
+    book = workbook(tmp_path / "in.xlsx", {"Sheet1": sheet_of(rows)})
     from_csv = CliRunner().invoke(main, ["score", str(write_csv(rows)), "--reasons", "2", "-q"])
     from_book = CliRunner().invoke(main, ["score", str(book), "--reasons", "2", "-q"])
     assert from_book.exit_code == from_csv.exit_code == 1
@@ -148,13 +169,10 @@ def test_a_workbook_written_by_openpyxl_scores_as_its_csv_does(dev_sample, tmp_p
     assert len(got.stdout.splitlines()) == 2001
 
 
-def test_watch_takes_workbooks_from_the_inbox(applicants, to_csv, model_dir, tmp_path) -> None:
+def test_watch_takes_workbooks_from_the_inbox(applicants, model_dir, tmp_path) -> None:
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
-    rows = applicants(5, seed=63)
-    names = list(rows[0])
-    sheet = "".join(f'<row r="{k}">' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in r) + "</row>"
-                    for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
+    sheet = sheet_of(applicants(5, seed=63))
     workbook(inbox / "branch 12.xlsx", {"Sheet1": sheet})
     result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once"])
     assert result.exit_code == 0, result.output
@@ -174,10 +192,7 @@ def test_a_workbook_piped_to_stdin_is_known_by_its_first_bytes(applicants, to_cs
     import sys
 
     rows = applicants(3, seed=64)
-    names = list(rows[0])
-    sheet = "".join(f'<row r="{k}">' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in r) + "</row>"
-                    for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
-    book = workbook(tmp_path / "in.xlsx", {"Sheet1": sheet})
+    book = workbook(tmp_path / "in.xlsx", {"Sheet1": sheet_of(rows)})
     (tmp_path / "in.csv").write_text(to_csv(rows))
     command = [sys.executable, "-c", "from loanscore.cli.main import main; main()", "score", "-", "-q"]
     with open(book, "rb") as fh:
@@ -235,20 +250,10 @@ def test_spreadsheet_programs_read_the_cells_with_their_types(applicants, write_
 
 
 def test_libreoffice_opens_the_workbook_as_the_csv_reads(applicants, write_csv, tmp_path) -> None:
-    import shutil
-    import subprocess
-
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui) to open the workbook")
     rows = applicants(40, seed=67)
     source, book = write_csv(rows), tmp_path / "scores.xlsx"
     assert CliRunner().invoke(main, ["score", str(source), "--points", "-o", str(book), "-q"]).exit_code == 0
-    done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
-                           "csv", "--outdir", str(tmp_path / "lo"), str(book)], capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, done.stderr
-    opened = list(csv.reader(io.StringIO((tmp_path / "lo" / "scores.csv").read_text())))
+    opened = list(csv.reader(io.StringIO(libreoffice(book, "csv", tmp_path).read_text())))
     want = list(csv.reader(io.StringIO(CliRunner().invoke(main, ["score", str(source), "--points", "-q"]).stdout)))
     p = want[0].index("probability_of_default")  # a number cell: shown without trailing zeros (0.77512)
     assert [float(r[p]) for r in opened[1:]] == [float(r[p]) for r in want[1:]]
@@ -267,18 +272,8 @@ def test_a_workbook_needs_a_file_and_has_no_separator(applicants, write_csv, tmp
 
 def test_a_workbook_libreoffice_saves_scores_as_its_csv(dev_sample, tmp_path) -> None:
     """LibreOffice's own .xlsx (shared strings, styles, its layout) of 500 real rows, read by loanscore."""
-    import shutil
-    import subprocess
-
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui) to save a workbook")
     source = dev_sample(500, seed=68)
-    done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
-                           "xlsx", "--outdir", str(tmp_path / "lo"), str(source)], capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, done.stderr
-    book = tmp_path / "lo" / (source.stem + ".xlsx")
+    book = libreoffice(source, "xlsx", tmp_path)
     want = CliRunner().invoke(main, ["score", str(source), "-q"])
     got = CliRunner().invoke(main, ["score", str(book), "-q"])
     assert got.exit_code == want.exit_code == 0 and got.stdout == want.stdout and len(got.stdout.splitlines()) == 501
