@@ -163,6 +163,13 @@ def load_points_scale(path: str | None, wanted: bool, flag: str = "--points") ->
     return PointsScale.load(path)
 
 
+def check_on_scale(points: Any, value: float, option: str) -> None:
+    """A cut-off in points must be a score the ``points`` scale gives, the lowest excepted (everyone scores it)."""
+    if not points.lowest < value <= points.highest:
+        raise click.BadParameter(f"{value:g} is outside the points scale: scores run from {points.lowest:g} to "
+                                 f"{points.highest:g}.", param_hint=f"'{option}'")
+
+
 def _wanted(path: str | None, wanted: bool, param: str, usage: str) -> bool:
     from click.core import ParameterSource
 
@@ -217,15 +224,13 @@ def decision_bands(bands_cls, threshold: float, approve_below: float | None, dec
                    decline_below_points: float | None = None):
     """Fill in the cut-off not given so that the bands stay ordered around the model's threshold. Cut-offs in
     points (on the ``points`` scale) become the P(default) cut-offs that decide exactly as the points read."""
-    for given, option, p_option in ((approve_from_points, "--approve-from-points", "--approve-below"),
-                                    (decline_below_points, "--decline-below-points", "--decline-from")):
-        if given is None:
-            continue
-        if (approve_below if p_option == "--approve-below" else decline_from) is not None:
+    for given, option, in_p, p_option in (
+            (approve_from_points, "--approve-from-points", approve_below, "--approve-below"),
+            (decline_below_points, "--decline-below-points", decline_from, "--decline-from")):
+        if given is not None and in_p is not None:
             raise click.UsageError(f"Give {p_option} or {option}, not both: they set the same cut-off.")
-        if not points.lowest < given <= points.highest:
-            raise click.BadParameter(f"{given:g} is outside the points scale: scores run from {points.lowest:g} to "
-                                     f"{points.highest:g}.", param_hint=f"'{option}'")
+        if given is not None:
+            check_on_scale(points, given, option)
     if approve_from_points is not None and decline_below_points is not None \
             and decline_below_points > approve_from_points:
         raise click.BadParameter(f"--decline-below-points ({decline_below_points:g}) must not exceed "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import (audit_option, echo_rejects, load_points_scale, master_scale_option, open_audit, open_labelled,
-                      points_scale_option, record_run, reports_errors, write_figures)
+from ._common import (audit_option, check_on_scale, echo_rejects, load_points_scale, master_scale_option,
+                      open_audit, open_labelled, points_scale_option, record_run, reports_errors, write_figures)
 
 _HELP = """What each cut-off would mean on these applicants, before one is chosen.
 
@@ -69,9 +69,7 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float
     scale = MasterScale.load(master_scale)  # the table always has the grades: no --grade flag to ask for them
     points = load_points_scale(points_scale, bool(from_points), "--cutoff-points N")
     for n in from_points:
-        if not points.lowest < n <= points.highest:
-            raise click.BadParameter(f"{n:g} is outside the points scale: scores run from {points.lowest:g} to "
-                                     f"{points.highest:g}.", param_hint="'--cutoff-points'")
+        check_on_scale(points, n, "--cutoff-points")
     audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema

@@ -673,7 +673,7 @@ def open_reader(
     if fmt == "auto":
         fmt = sniff_format(path, stdin)
     if fmt == "xlsx":
-        from .xlsx import XlsxReader, XlsxWriter
+        from .xlsx import XlsxReader
 
         return XlsxReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin)
     if fmt not in FORMATS:
@@ -715,8 +715,9 @@ class Shadow:
 
 def _result_columns(reasons: bool, statements: bool = False, grade: bool = False,
                     points: bool = False, shadow: bool = False) -> tuple[str, ...]:
-    return (PROBABILITY, *((POINTS,) if points else ()), *((GRADE,) if grade else ()), DECISION, *((REASONS,) if reasons else ()),
-            *((STATEMENTS,) if reasons and statements else ()), ERROR, WARNING, *(SHADOW_COLUMNS if shadow else ()))
+    return (PROBABILITY, *((POINTS,) if points else ()), *((GRADE,) if grade else ()), DECISION,
+            *((REASONS,) if reasons else ()), *((STATEMENTS,) if reasons and statements else ()), ERROR, WARNING,
+            *(SHADOW_COLUMNS if shadow else ()))
 
 
 class CsvWriter:
