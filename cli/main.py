@@ -13,6 +13,7 @@ from .explain import explain
 from .grades import grades
 from .model_commands import export, generate, train
 from .monitor import monitor
+from .notices import notices
 from .points import points
 from .recalibrate import recalibrate
 from .report import report
@@ -40,6 +41,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, watch, explain, statements, grades, points, cutoffs, migration, monitor, backtest, compare, verify,
+for command in (score, watch, explain, statements, notices, grades, points, cutoffs, migration, monitor, backtest, compare, verify,
                 audit, train, export, recalibrate, generate, report):
     main.add_command(command)

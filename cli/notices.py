@@ -1,0 +1,195 @@
+"""``loanscore notices``: a letter to each declined applicant, stating the principal reasons."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ._common import (audit_option, decision_bands, echo_rejects, load_points_scale, open_audit, points_scale_option,
+                      record_run, reports_errors)
+
+_HELP = """Write an adverse-action notice for each applicant in INPUT whom the
+model declines: a letter stating the principal reasons (up to four, worded by
+the model's statements or --statements FILE) and the applicant's score in
+points, from a template you edit.
+
+\b
+The letters go into --out DIR (a new or empty folder), one file each,
+notice_ID.txt, with DIR/notices.csv listing every input row: its decision,
+P(default), score, letter and reasons, or why it could not be scored. The
+folder appears whole once every letter is written, or not at all. A declined
+applicant with no worded reason gets no letter (a notice must state reasons):
+the row is listed for a person to review, and the exit status is 1, as for a
+row that cannot be scored (so is one whose principal reasons include a field
+the statements do not word: a letter must not leave a reason out).
+
+\b
+The template is plain text with {date}, {id}, {reasons}, {score} and
+{score_range}; --write-template FILE writes the built-in one to edit:
+
+\b
+  loanscore notices --write-template letter.txt
+  loanscore notices declined_today.csv --out letters/2026-12-06 --template letter.txt
+  loanscore notices applicants.xlsx --out letters --statements words_es.toml --date "6 de diciembre de 2026"
+"""
+
+
+@click.command(help=_HELP, short_help="Adverse-action notices: a letter to each declined applicant, with the reasons.")
+@click.argument("input_path", metavar="[INPUT]", required=False)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder for the letters and notices.csv: new, or empty.")
+@click.option("--template", "template_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="The letter, as plain text with {date}, {id}, {reasons}, {score}, {score_range}. Default: the "
+                   "built-in one (--write-template FILE writes it to edit).")
+@click.option("--write-template", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the built-in template to FILE, to edit, and exit.")
+@click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Word the reasons with this statements file instead of the model's (see `loanscore statements`).")
+@click.option("--date", "date_text", metavar="TEXT", help="The date the letters carry. Default: today, as 2026-12-06.")
+@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
+              "model's threshold.")
+@click.option("--decline-below-points", type=float, metavar="N",
+              help="Decline scores below N points, instead of --decline-from.")
+@points_scale_option
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
+@audit_option
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@reports_errors
+def notices(input_path: str | None, out_dir: Path | None, template_path: str | None, write_template: str | None,
+            statements_path: str | None, date_text: str | None, decline_from: float | None,
+            decline_below_points: float | None, points_scale: str | None, model_dir: str | None, input_format: str,
+            audit_log: str | None, quiet: bool) -> None:
+    from loanscore.runtime.notices import BUILT_IN, Template
+    from loanscore.runtime.tabular import open_output
+
+    if write_template:
+        with open_output(write_template) as stream:
+            stream.write(BUILT_IN)
+        return
+    if input_path is None or out_dir is None:
+        raise click.UsageError("Give INPUT and --out DIR (or --write-template FILE).")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise click.UsageError(f"{out_dir} already holds files; give a new or empty folder, so that one batch's "
+                               "letters stay together.")
+
+    from datetime import date
+
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Bands, Scorer
+    from loanscore.runtime.tabular import open_reader
+
+    template = Template.load(template_path)
+    points = load_points_scale(points_scale, True)
+    audit = open_audit(audit_log)
+    model = Model.load(model_dir)
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, None, decline_from, points, None,
+                                          decline_below_points), statements=statements_path)
+    if not scorer.explainer.statements:
+        from loanscore.runtime.errors import ModelError
+
+        raise ModelError(f"The model in {model.directory} words no reasons, and a notice must state them: give "
+                         "--statements FILE (`loanscore statements -o FILE` writes one to fill in).")
+    schema = model.schema
+    reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
+                         numbers=schema.number_names)
+    when = date_text or date.today().isoformat()
+    try:
+        result = _write(scorer, reader, out_dir, template, points, when)
+    finally:
+        reader.close()
+    written, rows, rejected, unstated = result
+    if not quiet:
+        click.echo(f"wrote {written:,} notices for the declined of {rows:,} applicants -> {out_dir} "
+                   f"(every row listed in {out_dir / 'notices.csv'})", err=True)
+    if rejected:
+        echo_rejects(rejected, reader.name, "could not be scored and have no letter", str(out_dir / "notices.csv"))
+    if unstated:
+        echo_rejects(unstated, reader.name, "were declined without a reason to state and have no letter: review them",
+                     str(out_dir / "notices.csv"))
+    code = 1 if rejected or unstated else 0
+    from loanscore.runtime.audit import file_digest
+
+    record_run(audit, "notices", scorer, {"input": input_path}, {
+        "out": str(out_dir.resolve()), "template": "built-in" if template_path is None else file_digest(template_path),
+        "date": when, "rows": rows, "notices": written, "rejected": len(rejected), "unstated": len(unstated)}, code)
+    sys.exit(code)
+
+
+def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[int, int, list, list]:  # type: ignore[no-untyped-def]
+    """Score ``reader`` and write the letters and notices.csv into a hidden folder beside ``out_dir``, renamed to
+    it at the end (all or nothing); the letters written, the rows, and the rows rejected and declined unworded."""
+    import csv
+    import os
+    import shutil
+    import tempfile
+
+    from loanscore.runtime.notices import STATED, file_name
+    from loanscore.runtime.scorer import DECLINE
+    from loanscore.runtime.stream import rejections
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    id_column = scorer.schema.id
+    score_range = f"{points.lowest:g} to {points.highest:g}"
+    written, rows, rejected, unstated = 0, 0, [], []
+    taken: set[str] = {"notices.csv"}
+    try:
+        with open(folder / "notices.csv", "w", newline="", encoding="utf-8") as fh:
+            index = csv.writer(fh, lineterminator="\n")
+            index.writerow(["row", id_column or "id", "decision", "probability_of_default", "score", "notice",
+                            "reasons", "error"])
+            for chunk in reader:
+                batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row, reasons=STATED)
+                errors = rejections(batch.errors, chunk.row_errors)
+                ids = chunk.passthrough.get(id_column, [""] * chunk.n) if id_column else [""] * chunk.n
+                scores = points.text(batch.probability)
+                for i in range(chunk.n):
+                    row, ident = chunk.first_row + i, str(ids[i] or "")
+                    if i in errors:
+                        rejected.append((row, errors[i]))
+                        index.writerow([row, ident, "", "", "", "", "", errors[i]])
+                        continue
+                    decision, p = str(batch.decision[i]), f"{batch.probability[i]:.6f}"
+                    reasons = batch.reasons[i][:STATED]
+                    told = [r.statement for r in reasons]
+                    name = why = ""
+                    if decision == DECLINE:
+                        why = _unworded(reasons)
+                        if why:
+                            unstated.append((row, f"row {row}: declined (P(default) {p}), but {why}"))
+                        else:
+                            name = file_name(ident, row, taken)
+                            (folder / name).write_text(template.render(
+                                date=when, applicant=ident or f"row {row}", reasons=told, score=scores[i],
+                                score_range=score_range), "utf-8")
+                            written += 1
+                    index.writerow([row, ident, decision, p, scores[i], name,
+                                    "; ".join(told) if decision == DECLINE else "", why])
+                rows += chunk.n
+            fh.flush()
+            os.fsync(fh.fileno())
+        if out_dir.exists():
+            out_dir.rmdir()  # empty, as checked: the finished folder takes its place
+        os.replace(folder, out_dir)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return written, rows, rejected, unstated
+
+
+def _unworded(reasons) -> str:  # type: ignore[no-untyped-def]
+    """Why a declined applicant's reasons cannot be stated in a letter ('' when they can): none was found, or a
+    principal one has no statement (the field's own name stands in), and a notice must not leave it out."""
+    if not reasons:
+        return "no field raises P(default) above the typical applicant's by 0.001 or more"
+    bare = [r.field for r in reasons if not r.statement or r.statement == r.field]
+    if bare:
+        many = len(bare) > 1
+        return (f"its principal reason{'s' if many else ''} {', '.join(bare)} {'have' if many else 'has'} no "
+                "statement: word them in a statements file (--statements; `loanscore statements -o FILE` writes the "
+                "model's to edit)")
+    return ""

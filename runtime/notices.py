@@ -1,0 +1,94 @@
+"""Adverse-action notices: a letter to each declined applicant, with the principal reasons.
+
+A lender who declines an applicant must, in most jurisdictions, tell them why:
+the principal reasons (usually no more than four) and, where a credit score
+was used, the score and its range. The reasons are the model's own (reason
+codes, worded by the model's or the lender's statements, :mod:`.statements`);
+the letter is the lender's, a plain-text template with placeholders:
+
+``{date}`` the notice's date, ``{id}`` the applicant's id (or row),
+``{reasons}`` the principal reasons as a numbered list, ``{score}`` the
+applicant's score in points and ``{score_range}`` the scale's range
+(:mod:`.points`). ``{{`` and ``}}`` write a brace. A declined applicant without
+a worded reason gets no letter: a notice must state reasons, so that case is
+named for a person to review.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SchemaError
+
+FIELDS = ("date", "id", "reasons", "score", "score_range")
+STATED = 4
+"""Reasons a notice gives: the principal ones, usually no more than four."""
+BUILT_IN = """\
+{date}
+
+Applicant: {id}
+
+Dear applicant,
+
+Thank you for your application for credit. We are sorry that we cannot
+approve it at this time.
+
+The principal reasons for our decision:
+{reasons}
+
+Our decision used a credit score: yours is {score}, on a scale from
+{score_range} where a higher score is better.
+
+You may ask us for the information we used and for a fuller explanation of
+these reasons; please contact the branch where you applied.
+
+[The lender's name and address, and any statement your jurisdiction requires]
+"""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A notice's text with its placeholders (:data:`FIELDS`), checked when read."""
+
+    text: str = BUILT_IN
+    source: str = "built-in"
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Template:
+        """The template in ``path`` (UTF-8 text), or the built-in one."""
+        if path is None:
+            return cls()
+        try:
+            text = Path(path).read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            raise SchemaError(f"Cannot read the notice template {path}: {exc.strerror or exc}.") from None
+        except UnicodeDecodeError:
+            raise SchemaError(f"The notice template {path} is not UTF-8 text; save it as UTF-8.") from None
+        try:
+            names = [name for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:
+            raise SchemaError(f"The notice template {path}: {exc} (write {{{{ and }}}} for a brace).") from None
+        unknown = sorted({n for n in names if n not in FIELDS})
+        if unknown:
+            raise SchemaError(f"The notice template {path} has the placeholder {{{unknown[0]}}}, which loanscore does "
+                              f"not fill; it fills {', '.join('{' + f + '}' for f in FIELDS)}.")
+        if "reasons" not in names:
+            raise SchemaError(f"The notice template {path} has no {{reasons}}: a notice must state the reasons.")
+        return cls(text, str(path))
+
+    def render(self, *, date: str, applicant: str, reasons: list[str], score: str, score_range: str) -> str:
+        numbered = "\n".join(f"  {k}. {r}" for k, r in enumerate(reasons, 1))
+        return self.text.format(date=date, id=applicant, reasons=numbered, score=score, score_range=score_range)
+
+
+def file_name(applicant: str, row: int, taken: set[str]) -> str:
+    """A notice's file name: the id made safe for any file system (the row where there is none), unique."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", applicant).strip("._")[:80] or f"row-{row}"
+    name = f"notice_{stem}.txt"
+    if name.lower() in taken:
+        name = f"notice_{stem}_row-{row}.txt"
+    taken.add(name.lower())
+    return name

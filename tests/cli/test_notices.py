@@ -1,0 +1,120 @@
+"""`loanscore notices`: a letter to each declined applicant, with the reasons `score --reasons` gives."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime.notices import BUILT_IN, Template, file_name
+from loanscore.runtime.errors import SchemaError
+
+
+def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, [*map(str, args)], **kwargs)
+
+
+def test_every_declined_applicant_gets_a_letter_with_the_reasons_score_gives(applicants, write_csv, tmp_path) -> None:
+    rows = applicants(300, seed=71)
+    rows[6]["AGE"] = "500"
+    source, out, log = write_csv(rows), tmp_path / "letters", tmp_path / "audit.jsonl"
+    result = run("notices", source, "--out", out, "--date", "6 December 2026", "--audit-log", log)
+    assert result.exit_code == 1, result.output  # row 7 cannot be scored
+    scored = list(csv.DictReader(io.StringIO(run("score", source, "--reasons", "4", "--points", "-q").stdout)))
+    index = list(csv.DictReader(io.StringIO((out / "notices.csv").read_text())))
+    assert [r["row"] for r in index] == [str(k) for k in range(1, 301)]  # every input row, none dropped
+    declined = [s for s in scored if s["decision"] == "decline"]
+    assert 0 < len(declined) < 299  # some approved: they get no letter
+    letters = sorted(p.name for p in out.iterdir() if p.name != "notices.csv")
+    assert letters == sorted(f"notice_{s['ID']}.txt" for s in declined)
+    for s, r in zip(scored, index, strict=True):
+        assert (r["decision"], r["score"]) == (s["decision"], s["points"])
+        if s["decision"] != "decline":
+            assert r["notice"] == "" and r["reasons"] == ""
+            continue
+        told = s["reason_statements"].split("; ")
+        assert r["reasons"] == s["reason_statements"] and r["notice"] == f"notice_{s['ID']}.txt"
+        letter = (out / r["notice"]).read_text()
+        assert letter.startswith("6 December 2026\n\nApplicant: " + s["ID"] + "\n")
+        assert "\n".join(f"  {k}. {t}" for k, t in enumerate(told, 1)) in letter
+        assert f"yours is {s['points']}, on a scale from\n300 to 900" in letter
+    assert index[6]["error"].startswith("AGE must be between 18 and 120") and index[6]["notice"] == ""
+    assert "1 rows of" in result.stderr and f"wrote {len(declined)} notices" in result.stderr
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert (record["event"], record["notices"], record["rejected"], record["template"]) == (
+        "notices", len(declined), 1, "built-in")
+
+
+def test_the_lenders_template_and_a_policy_in_points(applicants, write_csv, tmp_path) -> None:
+    template = tmp_path / "letter.txt"
+    assert run("notices", "--write-template", template).exit_code == 0 and template.read_text() == BUILT_IN
+    template.write_text("Ref {id} ({date}) {{internal}}\n{reasons}\nScore {score}.\n", "utf-8")
+    rows = applicants(200, seed=72)
+    source, out = write_csv(rows), tmp_path / "letters"
+    result = run("notices", source, "--out", out, "--template", template, "--decline-below-points", 500,
+                 "--date", "2026-12-06")
+    assert result.exit_code == 0, result.output
+    index = list(csv.DictReader(io.StringIO((out / "notices.csv").read_text())))
+    declined = [r for r in index if r["decision"] == "decline"]
+    assert declined and all(int(r["score"]) < 500 for r in declined)  # the policy in points decides
+    assert all(int(r["score"]) >= 500 for r in index if r["decision"] != "decline")
+    first = declined[0]
+    assert (out / first["notice"]).read_text().startswith(f"Ref {first['ID']} (2026-12-06) {{internal}}\n  1. ")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Dear {name},\n{reasons}\n", "has the placeholder {name}, which loanscore does not fill"),
+    ("Dear applicant, we decline.\n", "has no {reasons}: a notice must state the reasons"),
+    ("{reasons} {\n", "write {{ and }} for a brace"),
+])
+def test_a_bad_template_is_refused_before_anything_is_written(text, message, applicants, write_csv,
+                                                              tmp_path) -> None:
+    template, out = tmp_path / "letter.txt", tmp_path / "letters"
+    template.write_text(text, "utf-8")
+    with pytest.raises(SchemaError, match="notice template"):
+        Template.load(template)
+    result = run("notices", write_csv(applicants(5)), "--out", out, "--template", template)
+    assert result.exit_code == 2 and message in result.output and not out.exists()
+
+
+def test_a_folder_with_files_is_refused_and_a_failed_run_leaves_none(applicants, write_csv, tmp_path) -> None:
+    out = tmp_path / "letters"
+    out.mkdir()
+    (out / "old.txt").write_text("yesterday's")
+    busy = run("notices", write_csv(applicants(5)), "--out", out)
+    assert busy.exit_code == 2 and "already holds files" in busy.output
+    missing = run("notices", write_csv([{k: v for k, v in r.items() if k != "AGE"} for r in applicants(5)],
+                                       name="no_age.csv"), "--out", tmp_path / "new")
+    assert missing.exit_code == 2 and "AGE" in missing.output
+    assert not (tmp_path / "new").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".new")]
+
+
+def test_file_names_are_safe_and_unique() -> None:
+    taken: set[str] = set()
+    names = [file_name(i, k, taken) for k, i in enumerate(["7", "../etc/passwd", "7", "", "Ana María 12"], 1)]
+    assert names == ["notice_7.txt", "notice_etc_passwd.txt", "notice_7_row-3.txt", "notice_row-4.txt",
+                     "notice_Ana_Mar_a_12.txt"]
+
+
+def test_a_declined_applicant_whose_reason_is_not_worded_gets_no_letter_but_a_review(applicants, write_csv,
+                                                                                    tmp_path) -> None:
+    words = tmp_path / "words.toml"
+    assert run("statements", "-o", words).exit_code == 0
+    text = words.read_text()
+    words.write_text(text.replace('MARRIAGE = "Marital status"', '# MARRIAGE = "Marital status"'), "utf-8")
+    source, out = write_csv(applicants(300, seed=73)), tmp_path / "letters"
+    result = run("notices", source, "--out", out, "--statements", words)
+    assert result.exit_code == 1, result.output
+    index = list(csv.DictReader(io.StringIO((out / "notices.csv").read_text())))
+    declined = [r for r in index if r["decision"] == "decline"]
+    unworded = [r for r in declined if "MARRIAGE" in r["reasons"].split("; ")]  # the field's name stands in
+    assert unworded and all(r["notice"] == "" and "principal reason MARRIAGE has no statement" in r["error"]
+                            for r in unworded)
+    worded = [r for r in declined if r not in unworded]
+    assert worded and all(r["notice"] and not r["error"] for r in worded)
+    assert len(list(out.glob("notice_*.txt"))) == len(worded)
+    assert f"{len(unworded)} rows of" in result.stderr and "without a reason to state" in result.stderr
