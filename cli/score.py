@@ -75,7 +75,7 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
     return tuple(dict.fromkeys(names))
 
 
-@click.command(help=_HELP, short_help="Score applicants from a CSV or JSON Lines file.")
+@click.command(help=_HELP, short_help="Score applicants from a CSV, JSON Lines or Excel file.")
 @click.argument("input_path", metavar="[INPUT]", required=False)
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", default="-", show_default=True, help="Output file; '-' is stdout. A file appears only once complete.")
