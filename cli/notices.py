@@ -18,7 +18,8 @@ points, from a template you edit.
 \b
 The letters go into --out DIR (a new or empty folder), one file each,
 notice_ID.txt, with DIR/notices.csv listing every input row: its decision,
-P(default), score, letter and reasons, or why it could not be scored. The
+P(default), score, letter and reasons (reason_1 .. reason_4: a mail-merge
+source for a word processor too), or why it could not be scored. The
 folder appears whole once every letter is written, or not at all. A declined
 applicant with no worded reason gets no letter (a notice must state reasons):
 the row is listed for a person to review, and the exit status is 1, as for a
@@ -141,7 +142,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[
         with open(folder / "notices.csv", "w", newline="", encoding="utf-8") as fh:
             index = csv.writer(fh, lineterminator="\n")
             index.writerow(["row", id_column or "id", "decision", "probability_of_default", "score", "notice",
-                            "reasons", "error"])
+                            *(f"reason_{k}" for k in range(1, STATED + 1)), "error"])
             for chunk in reader:
                 batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row, reasons=STATED)
                 errors = rejections(batch.errors, chunk.row_errors)
@@ -151,7 +152,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[
                     row, ident = chunk.first_row + i, str(ids[i] or "")
                     if i in errors:
                         rejected.append((row, errors[i]))
-                        index.writerow([row, ident, "", "", "", "", "", errors[i]])
+                        index.writerow([row, ident, "", "", "", "", *[""] * STATED, errors[i]])
                         continue
                     decision, p = str(batch.decision[i]), f"{batch.probability[i]:.6f}"
                     reasons = batch.reasons[i][:STATED]
@@ -167,8 +168,9 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[
                                 date=when, applicant=ident or f"row {row}", reasons=told, score=scores[i],
                                 score_range=score_range), "utf-8")
                             written += 1
+                    stated = told if decision == DECLINE else []
                     index.writerow([row, ident, decision, p, scores[i], name,
-                                    "; ".join(told) if decision == DECLINE else "", why])
+                                    *stated, *[""] * (STATED - len(stated)), why])
                 rows += chunk.n
             fh.flush()
             os.fsync(fh.fileno())
