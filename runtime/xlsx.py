@@ -38,9 +38,6 @@ from xml.etree.ElementTree import ParseError, iterparse
 from .errors import InputError
 from .tabular import POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, Chunk, CsvWriter, header_passthrough
 
-MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-STRICT = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
-REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 ZIP_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 
@@ -181,7 +178,8 @@ class XlsxReader:
 
     def _sheets(self, wanted: str | None) -> list[tuple[str, str]]:
         """The sheets to try, in the workbook's order, as (name, zip path): all of them, or the one named."""
-        sheets = [(el.get("name", ""), el.get(f"{REL}id", "")) for event, el in self._xml("xl/workbook.xml")
+        sheets = [(el.get("name", ""), next((v for k, v in el.attrib.items() if _local(k) == "id"), ""))
+                  for event, el in self._xml("xl/workbook.xml")  # r:id, in whichever namespace (Strict OOXML too)
                   if event == "end" and _local(el.tag) == "sheet"]
         if not sheets:
             raise InputError(f"{self.name}: the workbook lists no sheets.")

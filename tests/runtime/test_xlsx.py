@@ -19,11 +19,18 @@ NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \
      'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 
 
-def workbook(path: Path, sheets: dict[str, str], strings: list[str] = (), *, absolute: bool = False) -> Path:
-    """An .xlsx file as Excel lays one out: ``sheets`` maps each sheet's name to its <sheetData> rows (XML)."""
+STRICT = 'xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main" ' \
+         'xmlns:r="http://purl.oclc.org/ooxml/officeDocument/relationships"'
+
+
+def workbook(path: Path, sheets: dict[str, str], strings: list[str] = (), *, absolute: bool = False,
+             strict: bool = False) -> Path:
+    """An .xlsx file as Excel lays one out: ``sheets`` maps each sheet's name to its <sheetData> rows (XML);
+    ``strict``: in Strict Open XML's namespaces."""
+    ns = STRICT if strict else NS
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {NS}><sheets>' + "".join(
+        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {ns}><sheets>' + "".join(
             f'<sheet name="{name}" sheetId="{k}" r:id="rId{k}"/>' for k, name in enumerate(sheets, 1))
             + "</sheets></workbook>")
         z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
@@ -31,10 +38,10 @@ def workbook(path: Path, sheets: dict[str, str], strings: list[str] = (), *, abs
                        f'<Relationship Id="rId{k}" Type="worksheet" Target="{"/xl/" if absolute else ""}'
                        f'worksheets/sheet{k}.xml"/>' for k in range(1, len(sheets) + 1)) + "</Relationships>")
         for k, rows in enumerate(sheets.values(), 1):
-            z.writestr(f"xl/worksheets/sheet{k}.xml", f'<?xml version="1.0"?><worksheet {NS}><sheetData>{rows}'
+            z.writestr(f"xl/worksheets/sheet{k}.xml", f'<?xml version="1.0"?><worksheet {ns}><sheetData>{rows}'
                        "</sheetData></worksheet>")
         if strings:
-            z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0"?><sst {NS}>' + "".join(strings) + "</sst>")
+            z.writestr("xl/sharedStrings.xml", f'<?xml version="1.0"?><sst {ns}>' + "".join(strings) + "</sst>")
     return path
 
 
@@ -103,6 +110,8 @@ def test_rows_come_in_chunks_and_the_sheet_is_found_by_its_columns(tmp_path) -> 
         open_reader(path, ["z"])
     with pytest.raises(InputError, match="has no sheet named 'Other'; its sheets: 'Notes', 'Data'"):
         XlsxReader(path, ["x"], sheet="Other")
+    strict = workbook(tmp_path / "strict.xlsx", {"Notes": notes, "Data": header + body}, strict=True)
+    assert [v for c in open_reader(strict, ["y"]) for v in c.columns["y"]] == [str(-k) for k in range(25)]
 
 
 @pytest.mark.parametrize("content, name, message", [
