@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -218,8 +219,6 @@ def read_back(path: Path) -> list[list[str]]:
     """Every cell of a written workbook's sheet as text, by loanscore's own reader (header first)."""
     with zipfile.ZipFile(path) as z:
         header_xml = z.read("xl/worksheets/sheet1.xml").decode()
-    import re
-
     header = [t for t in re.findall(r"<t[^>]*>([^<]*)</t>", header_xml.split("</row>")[0])]
     reader = XlsxReader(path, header)
     rows = [list(values) for chunk in reader for values in zip(*(chunk.columns[c] for c in header))]
@@ -299,3 +298,22 @@ def test_more_rows_than_a_sheet_holds_leave_no_workbook(applicants, write_csv, t
     result = CliRunner().invoke(main, ["score", str(write_csv(applicants(11))), "-o", str(book), "-q"])
     assert result.exit_code == 2 and "do not fit in one Excel sheet (10 rows at most)" in result.output
     assert not book.exists()
+
+
+def test_backtest_and_explain_read_a_workbook_as_they_read_its_csv(dev_sample, tmp_path) -> None:
+    """Commands other than score take workbooks too: the same figures and the same case from the same rows."""
+    source = dev_sample(600, seed=69)
+    with open(source, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    book = workbook(tmp_path / "book.xlsx", {"Outcomes": sheet_of(rows)})
+    for args in (["backtest", "-q", "-o", "{out}"], ["explain", "--row", "5", "--format", "jsonl", "-o", "{out}"]):
+        got, want = tmp_path / "got.json", tmp_path / "want.json"
+        a = CliRunner().invoke(main, [args[0], str(book), *[x.format(out=got) for x in args[1:]]])
+        b = CliRunner().invoke(main, [args[0], str(source), *[x.format(out=want) for x in args[1:]]])
+        assert a.exit_code == b.exit_code and a.exit_code in (0, 4), a.output
+        assert _figures(got, book) == _figures(want, source)
+
+
+def _figures(path: Path, source: Path) -> str:
+    """A command's output without what differs between two runs: the file's name and the time taken."""
+    return re.sub(r'"seconds": [0-9.e-]+', '"seconds": 0', path.read_text().replace(str(source), "SOURCE"))
