@@ -21,10 +21,10 @@ notice_ID.txt, with DIR/notices.csv listing every input row: its decision,
 P(default), score, letter and reasons (reason_1 .. reason_4: a mail-merge
 source for a word processor too), or why it could not be scored. The
 folder appears whole once every letter is written, or not at all. A declined
-applicant with no worded reason gets no letter (a notice must state reasons):
-the row is listed for a person to review, and the exit status is 1, as for a
-row that cannot be scored (so is one whose principal reasons include a field
-the statements do not word: a letter must not leave a reason out).
+applicant whose principal reasons cannot all be stated (one is a field the
+statements do not word, or there is none) gets no letter, since a notice must
+not leave a reason out: the row is listed for a person to review, and the
+exit status is 1, as for a row that cannot be scored.
 
 \b
 The template is plain text with {date}, {id}, {reasons}, {score} and
@@ -48,7 +48,7 @@ The template is plain text with {date}, {id}, {reasons}, {score} and
               help="Write the built-in template to FILE, to edit, and exit.")
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file instead of the model's (see `loanscore statements`).")
-@click.option("--date", "date_text", metavar="TEXT", help="The date the letters carry. Default: today, as 2026-12-06.")
+@click.option("--date", "date_text", metavar="TEXT", help="The date the letters carry. Default: today, as YYYY-MM-DD.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
               "model's threshold.")
 @click.option("--decline-below-points", type=float, metavar="N",
