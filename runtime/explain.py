@@ -11,6 +11,7 @@ month of a channel set to the typical applicant's value.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -140,8 +141,7 @@ def render_text(explanation: Explanation, schema: Schema, title: str, grades: Ma
     """A plain-text page for one applicant: fields as rows, largest effect first, months under their channel;
     with ``grades``, each P(default)'s rating grade beside it; with ``points``, its score in points, and each
     field's effect in points (what it costs the applicant: the score if typical minus the score)."""
-    def grade(p: float) -> str:
-        return marks(p, grades, points)
+    grade = functools.partial(marks, grades=grades, points=points)
 
     def cost(effect: Effect) -> tuple[str, ...]:
         if points is None:

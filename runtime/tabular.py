@@ -618,11 +618,19 @@ def json_record_reader(
     )
 
 
+ZIP_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+"""A workbook's first bytes: .xlsx (a zip), or a legacy .xls, refused with a message by :mod:`.xlsx`."""
+
+
+def is_workbook(path: str | Path, head: bytes = b"") -> bool:
+    """An Excel file, by its name or by its first bytes; checked here so that reading a CSV file does not pay
+    for importing the workbook reader."""
+    return str(path).lower().endswith((".xlsx", ".xlsm", ".xls")) or head.startswith((ZIP_MAGIC, XLS_MAGIC))
+
+
 def sniff_format(path: str | Path, stdin: IO[bytes] | None = None) -> str:
     """``"jsonl"``, ``"csv"`` or ``"xlsx"``: from the file extension, else from the first bytes (``{``, or a
     workbook's)."""
-    from .xlsx import is_workbook
-
     name = str(path).lower().removesuffix(".gz")
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"

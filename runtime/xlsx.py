@@ -36,15 +36,8 @@ from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
-from .tabular import POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, Chunk, CsvWriter, header_passthrough
+from .tabular import POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, XLS_MAGIC, Chunk, CsvWriter, header_passthrough
 
-ZIP_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
-
-
-def is_workbook(path: str | Path, head: bytes = b"") -> bool:
-    """An .xlsx file, by its name or by its first bytes (a zip, or a legacy .xls, refused with a message later)."""
-    name = str(path).lower()
-    return name.endswith((".xlsx", ".xlsm", ".xls")) or head.startswith((ZIP_MAGIC, XLS_MAGIC))
 
 
 class _Counted(io.RawIOBase):
