@@ -132,7 +132,7 @@ def _distributions(report: Report, d: LabelledData, schema: Schema) -> None:
             ax.set_ylabel("share of class", fontsize=8)
         ax.set_title(name, fontsize=10)
         ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, loc="upper right")  # placed, not searched (loc="best" is slow on many rows)
     report.figure("distributions", fig, "Each field's distribution for payers (blue) and defaulters (red). Amount-like "
                   "fields are shown on the signed log scale the model uses; categorical fields as the share of each class.")
 

@@ -369,7 +369,7 @@ def _scores(report: Report, ev: Evaluation) -> None:
     ax.hist(ev.p[ev.y == 1], bins=edges, color=DEFAULTER, alpha=0.55, label=f"defaulters (n={int((ev.y == 1).sum()):,})")
     ax.axvline(ev.threshold, color="black", ls="--", lw=1.2, label=f"threshold {ev.threshold:g}: decline at or above")
     ax.set(xlabel="predicted probability of default", ylabel="applicants", title="Scores by outcome")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")  # placed, not searched: loc="best" over 24,000 rows is slow and warns
     ax.grid(alpha=0.3)
     report.figure("score_histogram", fig, "Histogram of predicted probabilities for payers and defaulters.")
 
@@ -696,7 +696,8 @@ def _stability(report: Report, ev: Evaluation) -> None:
             color="black", lw=1.4, label=f"reference (n={ref.rows:,})")
     ax.set_xticks(x, st.score.labels[:k], rotation=45, ha="right", fontsize=7)
     ax.set(ylabel="share of applicants", title=f"Score by the reference's deciles (PSI {st.score.psi:.3f})")
-    ax.legend(fontsize=8)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.15)  # room above the bars for the legend
+    ax.legend(fontsize=8, loc="upper right")
     ax.grid(alpha=0.3, axis="y")
     colour = {SHIFT: DEFAULTER, WATCH: "#e0a100"}
     y = np.arange(len(variables))[::-1]
