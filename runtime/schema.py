@@ -84,6 +84,11 @@ class NumericField:
     """``credit_limit`` lets training relate balances to the limit; ``age`` marks the field reports band."""
     description: str = ""
     reason: Statement = NO_STATEMENT
+    protected: bool = False
+    """A characteristic the law protects from discrimination (age, in many places): ``loanscore fairness`` reviews
+    the decisions by it unless told otherwise."""
+    bands: tuple[float, ...] = ()
+    """Inner edges of the groups a fairness review compares (``[25, 35]``: under 25, 25 to 34, 35 and over)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class CategoricalField:
     missing: Missing = "impute"
     description: str = ""
     reason: Statement = NO_STATEMENT
+    protected: bool = False
+    """A characteristic the law protects (sex, marital status, ...): see :attr:`NumericField.protected`."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,8 @@ class Schema:
                     if v != NO_STATEMENT:
                         out[k] = statement_to_data(v)
                     continue
-                if v is None or v == "" or v == {} or (k == "min_exclusive" and not v) or (k == "role" and v == "other"):
+                if v is None or v in ("", {}, ()) or (k in ("min_exclusive", "protected") and not v) \
+                        or (k == "role" and v == "other"):
                     continue
                 out[k] = list(v) if isinstance(v, tuple) else v
             return out
@@ -222,6 +230,11 @@ class Schema:
     def left_out_fields(self) -> tuple[NumericField | CategoricalField, ...]:
         """The fields (not the history channels) :meth:`without` took out of the model."""
         return tuple(f for f in self.left_out if not isinstance(f, HistoryChannel))
+
+    @property
+    def protected_fields(self) -> tuple[NumericField | CategoricalField, ...]:
+        """The fields marked ``protected``, those the model was trained without included."""
+        return tuple(f for f in (*self.numeric, *self.categorical, *self.left_out_fields) if f.protected)
 
     @property
     def months(self) -> int:
@@ -314,6 +327,13 @@ def _choice(entry: dict[str, Any], key: str, allowed: tuple[str, ...], default: 
     return value
 
 
+def _flag(entry: dict[str, Any], key: str, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise SchemaError(f"{where}: '{key}' must be true or false, got {value!r}.")
+    return value
+
+
 def _bound(entry: dict[str, Any], key: str, where: str) -> float | None:
     value = entry.get(key)
     if value is None:
@@ -335,8 +355,14 @@ _COMMON = {"name", "description", "missing", "reason"}
 
 def _numeric(entry: dict[str, Any], source: str) -> NumericField:
     where = f"{source}: numeric field {entry.get('name', '?') if isinstance(entry, dict) else '?'}"
-    _only(entry, _COMMON | {"min", "max", "min_exclusive", "transform", "role"}, where)
+    _only(entry, _COMMON | {"min", "max", "min_exclusive", "transform", "role", "protected", "bands"}, where)
     low, high = _range(entry, where)
+    bands = entry.get("bands", [])
+    if not isinstance(bands, list) or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
+                                              and math.isfinite(b) for b in bands) \
+            or any(a >= b for a, b in zip(bands, bands[1:])):
+        raise SchemaError(f"{where}: 'bands' must list increasing numbers, the inner edges of the groups "
+                          f"(e.g. [25, 35, 45]); got {bands!r}.")
     return NumericField(
         name=_req_str(entry, "name", where),
         min=low,
@@ -347,12 +373,14 @@ def _numeric(entry: dict[str, Any], source: str) -> NumericField:
         role=_choice(entry, "role", _NUMERIC_ROLES, "other", where),
         description=str(entry.get("description", "")),
         reason=statement_from_data(entry.get("reason"), f"{where}: 'reason'", directional=True),
+        protected=_flag(entry, "protected", where),
+        bands=tuple(float(b) for b in bands),
     )
 
 
 def _categorical(entry: dict[str, Any], source: str) -> CategoricalField:
     where = f"{source}: categorical field {entry.get('name', '?') if isinstance(entry, dict) else '?'}"
-    _only(entry, _COMMON | {"codes", "labels"}, where)
+    _only(entry, _COMMON | {"codes", "labels", "protected"}, where)
     codes = entry.get("codes")
     if not isinstance(codes, list) or not codes:
         raise SchemaError(f"{where}: 'codes' must be a non-empty list of the known codes.")
@@ -371,6 +399,7 @@ def _categorical(entry: dict[str, Any], source: str) -> CategoricalField:
         missing=_choice(entry, "missing", _MISSING, "impute", where),
         description=str(entry.get("description", "")),
         reason=statement_from_data(entry.get("reason"), f"{where}: 'reason'", directional=False),
+        protected=_flag(entry, "protected", where),
     )
 
 

@@ -23,6 +23,8 @@ def test_default_schema_is_the_taiwan_layout(schema: Schema) -> None:
 
 def test_round_trip_through_dict_and_json(schema: Schema, tmp_path) -> None:
     assert Schema.from_dict(schema.to_dict()) == schema
+    assert [f.name for f in schema.protected_fields] == ["AGE", "SEX", "MARRIAGE"]
+    assert "protected" not in schema.to_dict()["numeric"][0]  # LIMIT_BAL: false is the default, left unsaid
     path = tmp_path / "s.json"
     path.write_text(json.dumps(schema.to_dict()))
     assert Schema.load(path) == schema
@@ -59,6 +61,10 @@ def _taiwan_dict() -> dict:
         (lambda d: d["categorical"][0].update(codes=[]), "non-empty list"),
         (lambda d: d["history"][1]["columns"].__setitem__(0, "AGE"), "more than once: ['AGE']"),
         (lambda d: d.update(history=[]), "at least one [[history]] channel"),
+        (lambda d: d["numeric"][1].update(bands=[40, 30]), "'bands' must list increasing numbers"),
+        (lambda d: d["numeric"][1].update(bands="25,35"), "'bands' must list increasing numbers"),
+        (lambda d: d["categorical"][0].update(protected="yes"), "'protected' must be true or false"),
+        (lambda d: d["categorical"][0].update(bands=[1]), "unknown keys"),
     ],
 )
 def test_malformed_schema_names_the_problem(change, fragment: str) -> None:
