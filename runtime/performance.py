@@ -194,6 +194,29 @@ def binomial_two_sided(k: int, n: int, rate: float) -> float:
     return float(min(1.0, pmf[at_most].sum() / total))
 
 
+def fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    """Fisher's exact test of the 2x2 table [[a, b], [c, d]]: do the rows' shares of the first column differ by
+    more than chance explains?
+
+    The chance, with the margins fixed, of a table no likelier than this one
+    (the rule of R's ``fisher.test`` and SciPy's ``fisher_exact``), summed over
+    hypergeometric log probabilities built by a running sum, as in
+    :func:`binomial_two_sided`. Exact for small groups, where a z test is not.
+    """
+    if min(a, b, c, d) < 0:
+        raise ValueError(f"a 2x2 table's counts cannot be negative: {[[a, b], [c, d]]}")
+    row, col, n = a + b, a + c, a + b + c + d
+    low, high = max(0, row + col - n), min(row, col)
+    if low == high:
+        return 1.0
+    k = np.arange(low, high, dtype=np.float64)
+    steps = np.log(row - k) + np.log(col - k) - np.log(k + 1) - np.log(n - row - col + k + 1)
+    log_pmf = np.r_[0.0, np.cumsum(steps)]
+    pmf = np.exp(log_pmf - log_pmf.max())
+    at_most = pmf <= pmf[a - low] * (1 + 1e-7)
+    return float(min(1.0, pmf[at_most].sum() / pmf.sum()))
+
+
 __all__ = [
     "Z_95",
     "average_precision",
@@ -203,6 +226,7 @@ __all__ = [
     "confusion",
     "declined_counts",
     "expected_calibration_error",
+    "fisher_two_sided",
     "ks_statistic",
     "midranks",
     "normal_cdf",

@@ -17,6 +17,7 @@ from loanscore.runtime.performance import (
     binomial_two_sided,
     classification_metrics,
     expected_calibration_error,
+    fisher_two_sided,
     ks_statistic,
     midranks,
     normal_cdf,
@@ -106,3 +107,16 @@ def test_binomial_test_is_finite_for_a_million_rows_and_at_the_edges() -> None:
     assert binomial_two_sided(222_000, 1_000_000, 0.22) < 1e-5  # 4.8 sd above
     assert binomial_two_sided(0, 50, 0.0) == 1.0 and binomial_two_sided(1, 50, 0.0) == 0.0
     assert binomial_two_sided(0, 0, 0.3) == 1.0
+
+
+def test_fisher_test_by_hand_and_by_brute_force() -> None:
+    assert fisher_two_sided(3, 1, 1, 3) == pytest.approx(34 / 70, abs=1e-12)  # Fisher's tea tasting
+    assert fisher_two_sided(5, 0, 5, 0) == 1.0  # one column empty: nothing can differ
+    with pytest.raises(ValueError):
+        fisher_two_sided(-1, 2, 3, 4)
+    for a, b, c, d in [(2, 9, 7, 3), (0, 12, 5, 5), (10, 30, 22, 18), (1, 1, 30, 0)]:
+        row, col, n = a + b, a + c, a + b + c + d
+        pmf = {k: math.comb(col, k) * math.comb(n - col, row - k) for k in range(max(0, row + col - n), min(row, col) + 1)}
+        brute = sum(q for q in pmf.values() if q <= pmf[a] * (1 + 1e-7)) / sum(pmf.values())
+        assert fisher_two_sided(a, b, c, d) == pytest.approx(brute, rel=1e-9), (a, b, c, d)
+
