@@ -46,10 +46,10 @@ def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str,
         click.echo(f"  ... and {len(rejected) - SHOWN_REJECTS:,} more ({where})", err=True)
 
 
-def open_labelled(input_path: str, inputs: list[str], outcome: str, by: tuple[str, ...], *, fmt: str,
+def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: tuple[str, ...], *, fmt: str,
                   numbers: Any, who: str) -> tuple[Any, tuple[str, ...]]:
-    """A reader of ``inputs``, the outcome and the ``--by`` columns, and those columns deduplicated; errors name
-    the option that asked for a missing column. ``who`` is the command's subject ("A back-test")."""
+    """A reader of ``inputs``, the outcome (if any) and the ``--by`` columns, and those columns deduplicated;
+    errors name the option that asked for a missing column. ``who`` is the command's subject ("A back-test")."""
     from loanscore.runtime.errors import InputError
     from loanscore.runtime.tabular import open_reader
 
@@ -60,9 +60,10 @@ def open_labelled(input_path: str, inputs: list[str], outcome: str, by: tuple[st
     by = tuple(dict.fromkeys(by))
     extra = [b for b in by if b not in inputs]
     try:
-        return open_reader(input_path, [*inputs, outcome, *extra], fmt=fmt, numbers=numbers), by
+        return open_reader(input_path, [*inputs, *([outcome] if outcome else []), *extra], fmt=fmt,
+                           numbers=numbers), by
     except InputError as exc:
-        if outcome in str(exc):
+        if outcome and outcome in str(exc):
             raise InputError(f"{exc} {who} reads each applicant's outcome (1 defaulted, 0 repaid) from "
                              f"{outcome}; name another column with --outcome.") from None
         absent = [b for b in extra if b in str(exc)]

@@ -10,6 +10,7 @@ from .compare import compare
 from .cutoffs import cutoffs
 from .migration import migration
 from .explain import explain
+from .fairness import fairness
 from .grades import grades
 from .model_commands import export, generate, train
 from .monitor import monitor
@@ -30,7 +31,8 @@ Exit codes:
   3    verification failed: a model's hash, golden cases or parity, or an
        audit log's chain
   4    an alert: monitor found a shift (PSI >= 0.25), backtest worse
-       discrimination or calibration than at development
+       discrimination or calibration than at development, fairness
+       adverse impact or a group's risk mispriced
   130  interrupted; no partial output is left behind
 """
 
@@ -41,6 +43,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, watch, explain, statements, notices, grades, points, cutoffs, migration, monitor, backtest, compare, verify,
-                audit, train, export, recalibrate, generate, report):
+for command in (score, watch, explain, statements, notices, grades, points, cutoffs, migration, monitor, backtest,
+                fairness, compare, verify, audit, train, export, recalibrate, generate, report):
     main.add_command(command)

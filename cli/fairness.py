@@ -1,0 +1,193 @@
+"""``loanscore fairness``: do the model's decisions fall harder on a group the law protects?"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import click
+
+from .backtest import _aligned, _fmt
+from ._common import (audit_option, decision_bands, echo_rejects, load_points_scale, open_audit, open_labelled,
+                      points_scale_option, record_run, reports_errors, write_figures)
+
+_HELP = """Review the model's decisions for adverse impact on protected groups.
+
+\b
+INPUT (CSV, JSON Lines or an Excel workbook) holds the model's fields; each
+applicant is approved below the cut-off (default: the model's threshold).
+For each --by field (default: the fields the schema marks protected, those
+the model was trained --without included) prints each group's share,
+approval rate and ratio to the most-approved group's, and tests:
+
+\b
+  adverse impact  alert when a group's approval rate is below four-fifths of
+                  the most-approved group's and Fisher's exact test gives
+                  p < 0.01 / groups compared; groups under 30 rows are shown,
+                  not tested
+  calibration     with outcomes (the schema's label, when the file's header
+                  has it, or --outcome): alert when a group's defaults differ
+                  from its expected count by more than chance explains
+                  (p < 0.01 / groups); each group's ROC AUC and share of good
+                  payers approved are shown beside
+
+\b
+A gap in approval rates is a screening signal, not a legal finding: groups
+can differ in risk, and the outcomes show whether the model prices each
+group's risk alike. Exit status: 0 pass, 4 alert, 2 nothing could be
+reviewed. Rows that cannot be scored are listed, not counted.
+
+\b
+Examples:
+  loanscore fairness applications_2025.csv
+  loanscore fairness applications_2025.csv --by SEX --by AGE:30,50 --by branch
+  loanscore fairness book_with_outcomes.csv --outcome defaulted_12m -o fairness.json --plot fairness.svg
+  loanscore fairness applications_2025.csv --decline-below-points 540
+"""
+
+
+@click.command(help=_HELP, short_help="Approval rates and calibration by protected group (adverse impact).")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--by", "by", multiple=True, metavar="FIELD[:EDGES]",
+              help="Review by this column: a schema field as the schema groups it (codes, or its bands), any other "
+                   "column by its values (at most 20); FIELD:25,35,45 bands numbers at those edges. Repeatable. "
+                   "Default: the schema's protected fields.")
+@click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). Default: the "
+              "schema's label, when the file's header has it; without one, approvals only.")
+@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
+              "model's threshold.")
+@click.option("--decline-below-points", type=float, metavar="N",
+              help="Decline scores below N points, instead of --decline-from.")
+@points_scale_option
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
+@click.option("--plot", metavar="FILE.svg", help="Also draw approval rates and calibration by group (SVG, atomically).")
+@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
+              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
+@audit_option
+@reports_errors
+def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_from: float | None,
+             decline_below_points: float | None, points_scale: str | None, model_dir: str | None,
+             output: str | None, plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
+    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
+    from loanscore.runtime.fairness import ALERT, groupings, review
+    from loanscore.runtime.fairness_plot import render_svg
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Bands, Scorer
+    from loanscore.runtime.stream import Progress
+
+    points = load_points_scale(points_scale, decline_below_points is not None, "--decline-below-points")
+    audit = open_audit(audit_log)
+    model = Model.load(model_dir)
+    cut = decision_bands(Bands, model.threshold, None, decline_from, points, None, decline_below_points).decline_from
+    scorer = Scorer(model)
+    schema = model.schema
+    wanted = groupings(schema, by)
+    if not wanted:
+        raise InputError(f"The model's schema ({schema.name}) marks no field protected: name the groups to review "
+                         "with --by COLUMN (a field, or a column of the file such as one a lender keeps for "
+                         "fair-lending reviews).")
+    if outcome is None and _header_has(input_path, input_format, schema.label, schema.input_names):
+        outcome = schema.label
+    reader, _ = open_labelled(input_path, schema.input_names, outcome, tuple(g.name for g in wanted),
+                              fmt=input_format, numbers=schema.number_names, who="A fairness review")
+    try:
+        result = review(scorer, reader, wanted, cut, outcome=outcome,
+                        progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+    finally:
+        reader.close()
+    if result.rejected:
+        echo_rejects(result.rejected, result.source, "could not be scored and are left out of the review", output)
+    click.echo(render(result))
+    write_figures(result, output, plot, render_svg)
+    code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
+    record_run(audit, "fairness", scorer, {"input": input_path}, {
+        "outcome": outcome, "decline_from": result.decline_from, "rows": result.rows, "scored": result.scored,
+        "rejected": len(result.rejected), "fields": [f.name for f in result.fields], "verdict": result.verdict,
+        "alerts": [f"{f.name} {g.label}" for f in result.fields for g in f.groups
+                   if f.adverse(g) or f.miscalibrated(g)]}, code)
+    sys.exit(code)
+
+
+def _header_has(input_path: str, fmt: str, column: str, inputs: list[str]) -> bool:
+    """Whether a CSV file's or workbook's header names ``column`` (stdin and JSON Lines are not looked into)."""
+    from loanscore.runtime.errors import InputError
+    from loanscore.runtime.tabular import open_reader
+
+    if input_path == "-":
+        return False
+    try:
+        reader = open_reader(input_path, inputs, fmt=fmt)
+    except InputError:
+        return False  # opened again below, where the error is reported in full
+    try:
+        return column in (getattr(reader, "header", None) or ())
+    finally:
+        reader.close()
+
+
+def render(result) -> str:  # type: ignore[no-untyped-def]
+    """The review as a person reads it: what was reviewed, each field's groups, then the verdicts."""
+    from loanscore.runtime.fairness import FOUR_FIFTHS, MIN_GROUP
+
+    approved = result.approved / result.scored
+    lines = [f"Fairness review of {result.source}",
+             f"{result.rows:,} rows read, {result.scored:,} scored"
+             + (f", {len(result.rejected):,} rejected (listed on stderr)" if result.rejected else "")
+             + f"; approved below P(default) {result.decline_from:.4g}: {result.approved:,} ({approved:.1%})"]
+    if result.outcome:
+        lines.append(f"outcomes from {result.outcome}: {result.defaults:,} defaults "
+                     f"({result.defaults / result.scored:.1%})")
+    else:
+        lines.append("no outcomes (give --outcome COLUMN to test calibration by group too)")
+    for f in result.fields:
+        ref = f.reference
+        kind = "protected, " if f.grouping.protected else ""
+        lines += ["", f"By {f.name} ({kind}{f.grouping.how}): approval against the most-approved group"
+                      + ("" if ref is None else f", {ref.label}; alert below {FOUR_FIFTHS:g} with p < {f.alpha:.2g}")]
+        table = [("group", "rows", "share", "approved", "ratio", "p-value")]
+        for g in f.groups:
+            if g is ref:
+                ratio, p = "reference", ""
+            elif not f.tested(g):
+                ratio, p = _fmt(f.ratio(g), ".3f"), f"not tested (under {MIN_GROUP} rows)" if g.rows < MIN_GROUP else ""
+            else:
+                flag = "  <- adverse impact" if f.adverse(g) else "  (below four-fifths)" \
+                    if f.ratio(g) < FOUR_FIFTHS else ""
+                ratio, p = f"{f.ratio(g):.3f}", f"{f.p_value(g):.2g}{flag}"
+            table.append((g.label, f"{g.rows:,}", f"{g.rows / result.scored:.1%}", f"{g.approval_rate:.1%}", ratio, p))
+        lines += _aligned(table)
+        if result.outcome:
+            lines += ["", f"By {f.name}: is each group's risk priced alike? (alert below p {f.calibration_alpha:.2g})"]
+            table = [("group", "mean P(default)", "default rate", "defaults / expected", "ROC AUC",
+                      "good payers approved", "ratio", "p-value")]
+            for g in f.groups:
+                flag = "  <- miscalibrated" if f.miscalibrated(g) else ""
+                table.append((g.label, f"{g.mean_probability:.1%}", f"{g.defaults / g.rows:.1%}",
+                              f"{g.defaults:,} / {g.probability_sum:,.1f}", _fmt(g.roc_auc, ".4f"),
+                              _fmt(g.good_approval_rate, ".1%"), "reference" if g is ref else _fmt(f.good_ratio(g), ".3f"),
+                              f"{g.calibration_p_value:.2g}{flag}"))
+            lines += _aligned(table)
+    lines += ["", *_verdicts(result)]
+    return "\n".join(lines)
+
+
+def _verdicts(result) -> list[str]:  # type: ignore[no-untyped-def]
+    from loanscore.runtime.fairness import ALERT, MIN_GROUP, PASS
+
+    tested = [(f, g) for f in result.fields for g in f.groups if f.tested(g)]
+    if tested:
+        f, g = min(tested, key=lambda t: t[0].ratio(t[1]))
+        adverse = ALERT if any(f.adverse(g) for f, g in tested) else PASS
+        line = f"adverse impact: {adverse} (lowest ratio {f.ratio(g):.3f}: {f.name} {g.label}, p {f.p_value(g):.2g})"
+    else:
+        line = f"adverse impact: not tested (no two groups of {MIN_GROUP} rows or more with an approval)"
+    out = [line]
+    sized = [(f, g) for f in result.fields for g in f.groups if g.rows >= MIN_GROUP]
+    if result.outcome and sized:
+        f, g = min(sized, key=lambda t: t[1].calibration_p_value)
+        calibrated = ALERT if any(f.miscalibrated(g) for f, g in sized) else PASS
+        out.append(f"calibration:    {calibrated} (smallest p {g.calibration_p_value:.2g}: {f.name} {g.label})")
+    out.append(f"overall: {result.verdict}")
+    return out

@@ -1,0 +1,403 @@
+"""Fair-lending review: do the model's decisions fall harder on a group the law protects?
+
+A lender has to show that its credit decisions do not discriminate by sex,
+marital status, age and the like, and its model-risk and compliance teams
+review each model, and each year's decisions, for it. For every group of a
+field (each code of SEX, each age band) this counts who was approved and
+compares the group with the field's most-approved group:
+
+* Adverse impact. The ratio of approval rates (the *adverse impact ratio*)
+  and Fisher's exact test of the two rates. The four-fifths rule (US EEOC
+  guidelines, used in fair-lending reviews) flags a ratio below 0.8; the
+  review alerts when a ratio is below 0.8 *and* the gap is more than chance
+  explains (p < 0.01 / comparisons), so that neither a handful of applicants
+  nor a trivial gap in a huge file raises an alert. Groups of fewer than
+  :data:`MIN_GROUP` rows are shown, not tested.
+* Outcomes known: is the model as right about each group? Defaults observed
+  against expected within each group (the z test of ``backtest --by``): a
+  model that understates one group's risk and overstates another's treats
+  them unequally even where approval rates look alike. Alert at p < 0.01 /
+  groups. For reading, not testing: each group's default rate, ROC AUC, and
+  the share of its good payers approved, with its ratio to the reference's.
+
+A gap in approval rates is not by itself discrimination: groups can differ in
+risk. Where the outcomes show the model calibrated within every group, the gap
+follows the defaults; whether a field may be used at all is the law's
+question (see ``loanscore train --without``). This is a screening signal, not
+a legal finding.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .backtest import MAX_SEGMENTS, _json_safe, outcome_errors, outcomes, segment_index, something_left
+from .errors import FieldError, InputError
+from .performance import fisher_two_sided, roc_auc_with_se
+from .schema import CategoricalField, NumericField, Schema
+from .scorer import Scorer
+from .stream import Progress, scored_batches
+from .tabular import Chunk, Reader
+
+FOUR_FIFTHS = 0.8
+ALPHA = 0.01
+MIN_GROUP = 30
+"""Smaller groups are shown but neither tested nor eligible as the reference: a few decisions swing them."""
+PASS, ALERT = "pass", "alert"
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How one column's values fall into groups: by ``edges`` (numbers), by ``codes`` with their ``labels``
+    (a categorical field), or, with neither, by the model's development deciles or the column's distinct values."""
+
+    name: str
+    edges: tuple[float, ...] = ()
+    codes: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    protected: bool = False
+
+    @property
+    def how(self) -> str:
+        if self.edges:
+            return "bands " + ", ".join(_num(e) for e in self.edges)
+        return "codes" if self.codes else "values"
+
+    def index(self, values: Sequence[Any], manifest: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
+        """Each row's group and the groups' labels (in a reading order: codes or bands, then missing)."""
+        if self.edges:
+            return _bands(values, self.edges)
+        if self.codes:
+            return _codes(values, self.codes, self.labels, self.name)
+        return segment_index(self.name, values, manifest)
+
+
+def groupings(schema: Schema, by: Sequence[str]) -> list[Grouping]:
+    """The groupings ``--by`` asks for (``FIELD`` or ``FIELD:EDGE,EDGE,...``); with none, the schema's protected
+    fields. A schema field (a left-out one too) is grouped as the schema says: codes with their labels, or its
+    ``bands``; edges given after a colon take precedence."""
+    fields: dict[str, NumericField | CategoricalField] = {
+        f.name: f for f in (*schema.numeric, *schema.categorical, *schema.left_out_fields)}
+    if not by:
+        return [_grouping(f, ()) for f in schema.protected_fields]
+    out = []
+    for spec in by:
+        name, _, cut = spec.partition(":")
+        name = name.strip()
+        edges = _edges(cut, spec) if cut.strip() else ()
+        known = fields.get(name)
+        if known is None:
+            out.append(Grouping(name, edges))
+        elif isinstance(known, CategoricalField) and edges:
+            raise InputError(f"--by {spec}: {name} is a categorical field; its groups are its codes, not bands.")
+        else:
+            out.append(_grouping(known, edges))
+    names = [g.name for g in out]
+    if len(set(names)) < len(names):
+        raise InputError(f"--by names {max(names, key=names.count)} twice; give each column once.")
+    return out
+
+
+def _grouping(f: NumericField | CategoricalField, edges: tuple[float, ...]) -> Grouping:
+    if isinstance(f, CategoricalField):
+        return Grouping(f.name, codes=tuple(str(c) for c in f.codes), labels=f.labels, protected=f.protected)
+    return Grouping(f.name, edges or f.bands, protected=f.protected)
+
+
+def _edges(text: str, spec: str) -> tuple[float, ...]:
+    try:
+        edges = tuple(float(t) for t in text.split(","))
+    except ValueError:
+        edges = ()
+    if not edges or not all(math.isfinite(e) for e in edges) or any(a >= b for a, b in zip(edges, edges[1:])):
+        raise InputError(f"--by {spec}: after the colon come the inner edges of the bands, increasing numbers "
+                         "separated by commas (AGE:25,35,45 makes under 25, 25-34, 35-44, 45 and over).")
+    return edges
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group's applicants: how many were approved, and (outcomes known) how many defaulted."""
+
+    label: str
+    rows: int
+    approved: int
+    probability_sum: float
+    defaults: int | None = None
+    variance: float = 0.0
+    """The sum of p (1 - p): the variance of the default count if the probabilities are right."""
+    good: int = 0
+    good_approved: int = 0
+    roc_auc: float = math.nan
+
+    @property
+    def approval_rate(self) -> float:
+        return self.approved / self.rows
+
+    @property
+    def mean_probability(self) -> float:
+        return self.probability_sum / self.rows
+
+    @property
+    def good_approval_rate(self) -> float:
+        return self.good_approved / self.good if self.good else math.nan
+
+    @property
+    def calibration_p_value(self) -> float:
+        """Two-sided z test of the defaults against the sum of P(default) (NaN without outcomes)."""
+        if self.defaults is None:
+            return math.nan
+        if self.variance <= 0:
+            return 1.0 if abs(self.defaults - self.probability_sum) < 0.5 else 0.0
+        return math.erfc(abs(self.defaults - self.probability_sum) / math.sqrt(2.0 * self.variance))
+
+
+@dataclass
+class FieldReview:
+    """Every group of one field, compared with its most-approved group (the reference)."""
+
+    grouping: Grouping
+    groups: list[Group]
+
+    @property
+    def name(self) -> str:
+        return self.grouping.name
+
+    @property
+    def reference(self) -> Group | None:
+        """The most-approved group of at least :data:`MIN_GROUP` rows (the first such, on a tie)."""
+        eligible = [g for g in self.groups if g.rows >= MIN_GROUP]
+        return max(eligible, key=lambda g: g.approval_rate) if eligible else None
+
+    def tested(self, group: Group) -> bool:
+        ref = self.reference
+        return ref is not None and group is not ref and group.rows >= MIN_GROUP and ref.approved > 0
+
+    @property
+    def alpha(self) -> float:
+        return ALPHA / max(1, sum(self.tested(g) for g in self.groups))
+
+    def ratio(self, group: Group) -> float:
+        ref = self.reference
+        return group.approval_rate / ref.approval_rate if ref is not None and ref.approved else math.nan
+
+    def good_ratio(self, group: Group) -> float:
+        ref = self.reference
+        if ref is None or not ref.good_approved:
+            return math.nan
+        return group.good_approval_rate / ref.good_approval_rate
+
+    def p_value(self, group: Group) -> float:
+        """Fisher's exact test of the group's approval rate against the reference's (NaN where not tested)."""
+        ref = self.reference
+        if not self.tested(group) or ref is None:
+            return math.nan
+        return fisher_two_sided(group.approved, group.rows - group.approved, ref.approved, ref.rows - ref.approved)
+
+    def adverse(self, group: Group) -> bool:
+        """Below four-fifths of the reference's approval rate, by more than chance explains."""
+        return self.tested(group) and self.ratio(group) < FOUR_FIFTHS and self.p_value(group) < self.alpha
+
+    @property
+    def calibration_alpha(self) -> float:
+        return ALPHA / max(1, sum(g.rows >= MIN_GROUP for g in self.groups))
+
+    def miscalibrated(self, group: Group) -> bool:
+        return group.defaults is not None and group.rows >= MIN_GROUP \
+            and group.calibration_p_value < self.calibration_alpha
+
+    @property
+    def verdict(self) -> str:
+        return ALERT if any(self.adverse(g) or self.miscalibrated(g) for g in self.groups) else PASS
+
+    def to_dict(self, scored: int) -> dict[str, Any]:
+        ref = self.reference
+        return {
+            "field": self.name, "protected": self.grouping.protected, "groups_by": self.grouping.how,
+            "reference": None if ref is None else ref.label, "alpha": self.alpha,
+            "calibration_alpha": self.calibration_alpha, "verdict": self.verdict,
+            "groups": [{
+                "group": g.label, "rows": g.rows, "share": g.rows / scored, "approved": g.approved,
+                "approval_rate": g.approval_rate, "approval_ratio": self.ratio(g), "p_value": self.p_value(g),
+                "tested": self.tested(g), "adverse_impact": self.adverse(g),
+                "mean_probability": g.mean_probability,
+                **({} if g.defaults is None else {
+                    "defaults": g.defaults, "expected_defaults": g.probability_sum, "default_rate": g.defaults / g.rows,
+                    "calibration_p_value": g.calibration_p_value, "miscalibrated": self.miscalibrated(g),
+                    "roc_auc": g.roc_auc, "good_payers": g.good, "good_payers_approved": g.good_approved,
+                    "good_approval_rate": g.good_approval_rate, "good_approval_ratio": self.good_ratio(g)}),
+            } for g in self.groups],
+        }
+
+
+@dataclass
+class Review:
+    """What ``loanscore fairness`` found. Build it with :func:`evaluate` (arrays) or :func:`review` (a file)."""
+
+    source: str
+    rows: int
+    scored: int
+    approved: int
+    decline_from: float
+    outcome: str | None
+    defaults: int | None
+    fields: list[FieldReview]
+    rejected: list[tuple[int | None, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        return ALERT if any(f.verdict == ALERT for f in self.fields) else PASS
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure, as JSON can hold it (undefined ones, such as a ratio to a group none was approved in, null)."""
+        return _json_safe({
+            "source": self.source, "rows": self.rows, "scored": self.scored, "approved": self.approved,
+            "rejected": [{"row": row, "error": message} for row, message in self.rejected],
+            "decline_from": self.decline_from, "outcome": self.outcome, "defaults": self.defaults,
+            "verdict": self.verdict,
+            "rules": {"four_fifths": FOUR_FIFTHS, "alpha": ALPHA, "min_group": MIN_GROUP,
+                      "adverse_impact": "approval rate below four-fifths of the field's most-approved group's, and "
+                                        "Fisher's exact test p < alpha / groups compared",
+                      "calibration": "z test of each group's defaults against its sum of P(default), "
+                                     "p < alpha / groups"},
+            "fields": [f.to_dict(self.scored) for f in self.fields],
+            "seconds": round(self.seconds, 3),
+        })
+
+
+def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_from: float, manifest: Mapping[str, Any], *,
+             y: Any = None, source: str = "data", outcome: str | None = None, rows: int | None = None,
+             rejected: list[tuple[int | None, str]] | None = None) -> Review:
+    """The review of probabilities ``p``, approved below ``decline_from``, by each (grouping, its values: one per
+    row of ``p``) of ``groups``; ``y``, the outcomes (0/1), adds calibration within each group."""
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    if not len(p):
+        raise ValueError("a fairness review needs at least one scored row")
+    approved = p < decline_from
+    known = y is not None
+    yy = np.asarray(y, dtype=np.float64).reshape(-1) if known else np.zeros(len(p))
+    good = approved & (yy == 0)
+    fields = []
+    for grouping, values in groups:
+        index, labels = grouping.index(values, manifest)
+        parts = []
+        for k, label in enumerate(labels):
+            m = index == k
+            n = int(m.sum())
+            if not n:
+                continue
+            pk = p[m]
+            if known:
+                yk = yy[m]
+                parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum()), int(yk.sum()),
+                                   float(np.sum(pk * (1 - pk))), int(n - yk.sum()), int(good[m].sum()),
+                                   roc_auc_with_se(yk, pk)[0]))
+            else:
+                parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum())))
+        fields.append(FieldReview(grouping, parts))
+    return Review(source, len(p) + len(rejected or []) if rows is None else rows, len(p), int(approved.sum()),
+                  decline_from, outcome if known else None, int(yy.sum()) if known else None, fields,
+                  list(rejected or []))
+
+
+def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from: float, *,
+           outcome: str | None = None, progress: Progress | None = None) -> Review:
+    """Score every row of ``reader`` and review the decisions of those scored (and, with ``outcome``, with one).
+
+    ``reader`` must read the ``by`` columns (and ``outcome``) as input columns.
+    Rows that cannot be scored (or lack an outcome) are listed in ``rejected``
+    with row, field and reason, never dropped silently; ``InputError`` if no
+    row is left. A model field is grouped by its validated value, any other
+    column by its text.
+    """
+    start = time.perf_counter()
+
+    def missing_outcomes(chunk: Chunk) -> dict[int, FieldError]:
+        return outcome_errors(chunk.columns[outcome], outcome, chunk.first_row) if outcome else {}
+
+    ps: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    values: list[list[np.ndarray]] = [[] for _ in by]
+    rejected: list[tuple[int | None, str]] = []
+    rows = 0
+    for batch in scored_batches(scorer, reader, progress, more_errors=missing_outcomes if outcome else None):
+        rows += batch.chunk.n
+        rejected += batch.rejected
+        ps.append(batch.probability)
+        if outcome:
+            ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+        for grouping, parts in zip(by, values):
+            feed = batch.feeds.get(grouping.name)
+            parts.append(feed.reshape(-1) if feed is not None
+                         else np.asarray(batch.chunk.columns[grouping.name], dtype=object)[batch.keep])
+    p = np.concatenate(ps) if ps else np.empty(0)
+    something_left(reader.name, rows, len(p), rejected, "review")
+    result = evaluate(p, [(g, np.concatenate(parts)) for g, parts in zip(by, values)], decline_from,
+                      scorer.model.manifest, y=np.concatenate(ys) if outcome else None, source=reader.name,
+                      outcome=outcome, rows=rows, rejected=rejected)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _bands(values: Sequence[Any], edges: tuple[float, ...]) -> tuple[np.ndarray, list[str]]:
+    """Bands ``<25``, ``25-34``, ..., ``65+`` (whole-number edges; ``[25, 35.5)`` otherwise), then missing: a value
+    that is absent or not a number."""
+    x = np.array([_number(v) for v in values], dtype=np.float64)
+    whole = all(e.is_integer() for e in edges)
+    inner = [f"{_num(a)}-{_num(b - 1)}" if whole else f"[{_num(a)}, {_num(b)})" for a, b in zip(edges, edges[1:])]
+    labels = [f"<{_num(edges[0])}", *inner, f"{_num(edges[-1])}+", MISSING]
+    index = np.searchsorted(np.asarray(edges), x, side="right")
+    index[np.isnan(x)] = len(labels) - 1
+    return index.astype(np.int64), labels
+
+
+def _codes(values: Sequence[Any], codes: tuple[str, ...], labels: Mapping[str, str],
+           name: str) -> tuple[np.ndarray, list[str]]:
+    """One group per code (``2 female``), codes outside the schema's each their own, then missing."""
+    text = [_code(v) for v in values]
+    extra = sorted({t for t in text if t and t not in codes})
+    order = [*codes, *extra, ""]
+    if len(order) > MAX_SEGMENTS + 1:
+        raise InputError(f"{name} holds {len(extra):,} codes the schema does not list (such as "
+                         f"{', '.join(extra[:3])}); a review compares at most {MAX_SEGMENTS} groups.")
+    where = {c: k for k, c in enumerate(order)}
+    names = [MISSING if c == "" else f"{c} {labels[c]}" if c in labels else c for c in order]
+    return np.fromiter((where[t] for t in text), dtype=np.int64, count=len(text)), names
+
+
+def _code(value: Any) -> str:
+    """A code as the schema writes it: ``2`` for 2, 2.0 and " 2 "; "" for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else _num(float(value))
+    text = str(value).strip()
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    return _num(x) if math.isfinite(x) else text
+
+
+def _number(value: Any) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return x if math.isfinite(x) else math.nan
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+__all__ = ["ALERT", "FOUR_FIFTHS", "MIN_GROUP", "PASS", "FieldReview", "Group", "Grouping", "Review", "evaluate",
+           "groupings", "review"]

@@ -1,0 +1,136 @@
+"""``loanscore fairness`` with the shipped model: groups, the two alerts and their exit status, outcomes, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+LABEL = "default.payment.next.month"
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, ["fairness", *args])
+
+
+@pytest.fixture(scope="module")
+def book(scorer, schema, applicants) -> tuple[list[dict[str, str]], np.ndarray]:
+    """2,400 generated applicants, each with the shipped model's P(default)."""
+    rows = applicants(2400, seed=31)
+    return rows, scorer.score_columns({c: [r[c] for r in rows] for c in schema.input_names}).probability
+
+
+def _groups(report: dict, field: str) -> dict[str, dict]:
+    return {g["group"]: g for f in report["fields"] if f["field"] == field for g in f["groups"]}
+
+
+def test_default_review_is_by_the_protected_fields_and_counts_score_decisions(book, write_csv, tmp_path,
+                                                                             scorer) -> None:
+    rows, _ = book
+    path, out, scored = write_csv(rows), tmp_path / "fairness.json", tmp_path / "scored.csv"
+    result = run(str(path), "-o", str(out))
+    report = json.loads(out.read_text())
+    assert result.exit_code == (4 if report["verdict"] == "alert" else 0), result.output
+    assert [f["field"] for f in report["fields"]] == ["AGE", "SEX", "MARRIAGE"]
+    assert all(f["protected"] for f in report["fields"]) and report["outcome"] is None
+    assert "By SEX (protected, codes)" in result.output and "no outcomes" in result.output
+    assert CliRunner().invoke(main, ["score", str(path), "-o", str(scored)]).exit_code == 0
+    with open(scored, newline="") as fh:
+        decisions = [r["decision"] for r in csv.DictReader(fh)]
+    for code, label in (("1", "1 male"), ("2", "2 female")):
+        mine = [d for r, d in zip(rows, decisions) if r["SEX"] == code]
+        group = _groups(report, "SEX")[label]
+        assert (group["rows"], group["approved"]) == (len(mine), mine.count("approve"))
+    ages = _groups(report, "AGE")
+    assert list(ages) == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
+    assert ages["25-34"]["rows"] == sum(25 <= int(r["AGE"]) <= 34 for r in rows)
+    assert report["decline_from"] == scorer.model.threshold
+
+
+def test_a_group_declined_far_more_often_is_adverse_impact_with_exit_4_and_a_red_bar(book, write_csv,
+                                                                                     tmp_path) -> None:
+    rows, p = book
+    order = np.argsort(p)
+    branch = np.empty(len(p), dtype=object)
+    branch[order[:1600]], branch[order[1600:]] = "north", "south"  # south holds the riskiest third
+    parity = ["even" if i % 2 == 0 else "odd" for i in range(len(rows))]  # unrelated to risk
+    tagged = [dict(r, branch=b, parity=q) for r, b, q in zip(rows, branch, parity)]
+    out, plot = tmp_path / "f.json", tmp_path / "f.svg"
+    result = run(str(write_csv(tagged)), "--by", "branch", "--by", "parity", "-o", str(out), "--plot", str(plot))
+    assert result.exit_code == 4, result.output
+    report = json.loads(out.read_text())
+    south, north = _groups(report, "branch")["south"], _groups(report, "branch")["north"]
+    assert report["fields"][0]["reference"] == "north" and north["approval_ratio"] == 1.0
+    assert south["approval_ratio"] == pytest.approx(south["approval_rate"] / north["approval_rate"])
+    assert south["approval_ratio"] < 0.8 and south["adverse_impact"] and south["p_value"] < 0.01
+    assert report["fields"][1]["verdict"] == "pass"
+    assert "south" in result.output and "<- adverse impact" in result.output
+    assert result.output.rstrip().endswith("overall: alert")
+    svg = ET.parse(plot).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    red = [r.find(f"{ns}title").text for r in svg.iter(f"{ns}rect") if r.get("fill") == "#c0392b"]
+    assert len(red) == 1 and red[0].startswith("south:")
+
+
+def test_outcomes_from_the_label_column_test_calibration_within_each_group(book, write_csv, tmp_path) -> None:
+    rows, p = book
+    rng = np.random.default_rng(5)
+    female = np.array([r["SEX"] == "2" for r in rows])
+    y = rng.random(len(p)) < np.where(female, p * 0.5, p)  # women default half as often as the model says
+    labelled = [dict(r, **{LABEL: str(int(d))}) for r, d in zip(rows, y)]
+    out = tmp_path / "f.json"
+    result = run(str(write_csv(labelled)), "--by", "SEX", "-o", str(out))
+    assert result.exit_code == 4, result.output
+    report = json.loads(out.read_text())
+    men, women = _groups(report, "SEX")["1 male"], _groups(report, "SEX")["2 female"]
+    assert report["outcome"] == LABEL and report["defaults"] == int(y.sum())
+    assert women["miscalibrated"] and not men["miscalibrated"]
+    assert women["defaults"] == int(y[female].sum())
+    assert women["expected_defaults"] == pytest.approx(p[female].sum(), rel=1e-6)
+    assert "calibration:    alert" in result.output and "<- miscalibrated" in result.output
+
+
+def test_points_cut_off_rejected_rows_and_bad_requests(book, write_csv, tmp_path) -> None:
+    from loanscore.runtime.points import PointsScale
+
+    rows, _ = book
+    bad = [dict(r) for r in rows[:300]]
+    bad[9]["AGE"] = "7"
+    bad[20]["SEX"] = "7"  # an unknown code is scored (with a warning), in a group of its own
+    out = tmp_path / "f.json"
+    result = run(str(write_csv(bad)), "--decline-below-points", "540", "--by", "SEX", "-o", str(out))
+    report = json.loads(out.read_text())
+    assert report["decline_from"] == PointsScale().below(540)
+    assert (report["rows"], report["scored"]) == (300, 299)
+    assert report["rejected"][0]["row"] == 10 and "AGE" in report["rejected"][0]["error"]
+    assert "row 10" in result.output and "AGE" in result.output
+    assert _groups(report, "SEX")["7"]["rows"] == 1
+
+    path = str(write_csv(rows[:50]))
+    for args, words in ((["--by", "region"], "region"), (["--outcome", "defaulted"], "defaulted"),
+                        (["--by", "SEX:1,2"], "categorical"), (["--by", "AGE:50,40"], "increasing")):
+        result = run(path, *args)
+        assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output, result.output
+
+
+@pytest.mark.usefixtures("model_dir")
+def test_figures_agree_with_backtest_by_segment_on_real_rows(dev_sample, tmp_path) -> None:
+    """On 3,000 development rows, the defaults, expected defaults and AUC per SEX are those `backtest --by` finds."""
+    path = str(dev_sample(3000, seed=12))
+    fair, back = tmp_path / "fair.json", tmp_path / "back.json"
+    run(path, "--by", "SEX", "-o", str(fair))
+    CliRunner().invoke(main, ["backtest", path, "--by", "SEX", "-o", str(back)])
+    groups = _groups(json.loads(fair.read_text()), "SEX")
+    segments = {s["segment"]: s for s in json.loads(back.read_text())["segments"]["SEX"]["segments"]}
+    assert set(segments) == set(groups) == {"1 male", "2 female"}
+    for label, seg in segments.items():
+        g = groups[label]
+        assert (g["rows"], g["defaults"]) == (seg["rows"], seg["defaults"])
+        assert g["expected_defaults"] == pytest.approx(seg["expected"], abs=1e-3)
+        assert g["roc_auc"] == pytest.approx(seg["roc_auc"], abs=1e-12)
