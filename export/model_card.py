@@ -93,6 +93,14 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
         w(f"Trained without {', '.join(left_out + channels)} (`loanscore train --without`): the model does not read "
           "them" + (", and its evaluation report still slices its decisions by "
                     f"{', '.join(left_out)} where the data has them" if left_out else "") + ".\n")
+    used = [f["name"] for kind in ("numeric", "categorical") for f in schema.get(kind, []) if f.get("protected")]
+    unused = [f["name"] for kind in ("numeric", "categorical") for f in taken.get(kind, []) if f.get("protected")]
+    if used or unused:
+        w("Protected characteristics (marked in the schema): "
+          + "; ".join(part for part in (f"{', '.join(used)}, read by the model" if used else "",
+                                        f"{', '.join(unused)}, left out of it" if unused else "") if part)
+          + ". `loanscore fairness` reviews any batch's decisions by them (approval rates, the four-fifths rule, "
+            "calibration within each group).\n")
     if config.get("teacher"):
         w(f"Trained by knowledge distillation: each network learned {1 - config['teacher']:g} × the label + "
           f"{config['teacher']:g} × the out-of-fold probability of gradient-boosted trees fitted on that network's "

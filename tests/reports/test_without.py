@@ -61,6 +61,23 @@ def test_its_report_and_card_still_slice_by_them(lean_model):
             "BILL_AMT3, BILL_AMT2, BILL_AMT1) (`loanscore train --without`): the model does not read them, and its "
             "evaluation report still slices its decisions by AGE, SEX, MARRIAGE where the data has them.") in card
     assert "| SEX | 1 male" in card
+    assert "Protected characteristics (marked in the schema): AGE, SEX, MARRIAGE, left out of it." in card
+
+
+def test_fairness_reviews_them_from_the_file_as_the_report_slices_them(lean_model, taiwan_csv, tmp_path):
+    out = tmp_path / "fairness.json"
+    result = CliRunner().invoke(main, ["fairness", str(taiwan_csv), "--model", str(lean_model), "-o", str(out)])
+    assert result.exit_code in (0, 4), result.output
+    review = json.loads(out.read_text("utf-8"))
+    assert [(f["field"], f["protected"]) for f in review["fields"]] == [("AGE", True), ("SEX", True),
+                                                                        ("MARRIAGE", True)]
+    assert review["outcome"] == "default.payment.next.month"  # the label column, found in the header
+    slices = json.loads((lean_model / "report.json").read_text("utf-8"))["slices"]
+    for field, sliced in (("AGE", "AGE band"), ("SEX", "SEX"), ("MARRIAGE", "MARRIAGE")):
+        mine = next(f for f in review["fields"] if f["field"] == field)["groups"]
+        theirs = [s for s in slices if s["field"] == sliced]
+        assert [(g["group"], g["rows"], g["approved"], g["defaults"]) for g in mine] == \
+               [(s["group"], s["count"], s["approved"], s["defaults"]) for s in theirs]
 
 
 def test_a_file_without_those_columns_is_still_reported(lean_model, taiwan_csv, tmp_path):
