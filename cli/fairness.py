@@ -30,6 +30,10 @@ approval rate and ratio to the most-approved group's, and tests:
                   from its expected count by more than chance explains
                   (p < 0.01 / groups); each group's ROC AUC and share of good
                   payers approved are shown beside
+  as reference    for a code field the model reads (not a test): each
+                  group scored with the field set to the most-approved
+                  group's code; the decisions that change are the part of
+                  the gap the field itself makes
 
 \b
 A gap in approval rates is a screening signal, not a legal finding: groups
@@ -146,7 +150,9 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         kind = "protected, " if f.grouping.protected else ""
         lines += ["", f"By {f.name} ({kind}{f.grouping.how}): approval against the most-approved group"
                       + ("" if ref is None else f", {ref.label}; alert below {FOUR_FIFTHS:g} with p < {f.alpha:.2g}")]
-        table = [("group", "rows", "share", "approved", "ratio", "p-value")]
+        flipped = bool(f.as_reference) and ref is not None
+        table = [("group", "rows", "share", "approved", *((f"as {ref.label}", "changed") if flipped else ()),  # type: ignore[union-attr]
+                  "ratio", "p-value")]
         for g in f.groups:
             if g is ref:
                 ratio, p = "reference", ""
@@ -156,8 +162,14 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                 flag = "  <- adverse impact" if f.adverse(g) else "  (below four-fifths)" \
                     if f.ratio(g) < FOUR_FIFTHS else ""
                 ratio, p = f"{f.ratio(g):.3f}", f"{f.p_value(g):.2g}{flag}"
-            table.append((g.label, f"{g.rows:,}", f"{g.rows / result.scored:.1%}", f"{g.approval_rate:.1%}", ratio, p))
+            as_ref = () if not flipped else ("", "") if g is ref else (
+                f"{f.as_reference[g.label][0] / g.rows:.1%}", f"{f.as_reference[g.label][1]:,}")
+            table.append((g.label, f"{g.rows:,}", f"{g.rows / result.scored:.1%}", f"{g.approval_rate:.1%}", *as_ref,
+                          ratio, p))
         lines += _aligned(table)
+        if flipped:
+            lines.append(f"(as {ref.label}: the same applicants scored with {f.name} set to that group's code; "  # type: ignore[union-attr]
+                         "changed: decisions that differ)")
         if result.outcome:
             lines += ["", f"By {f.name}: is each group's risk priced alike? (alert below p {f.calibration_alpha:.2g})"]
             table = [("group", "mean P(default)", "default rate", "defaults / expected", "ROC AUC",

@@ -70,12 +70,16 @@ class Grouping:
             return "bands " + ", ".join(_num(e) for e in self.edges)
         return "codes" if self.codes else "values"
 
+    def code_label(self, code: str) -> str:
+        """A code's group, as the review names it: ``2 female``, or the code alone where it has no label."""
+        return f"{code} {self.labels[code]}" if code in self.labels else code
+
     def index(self, values: Sequence[Any], manifest: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
         """Each row's group and the groups' labels (in a reading order: codes or bands, then missing)."""
         if self.edges:
             return _bands(values, self.edges)
         if self.codes:
-            return _codes(values, self.codes, self.labels, self.name)
+            return _codes(values, self)
         return segment_index(self.name, values, manifest)
 
 
@@ -165,6 +169,10 @@ class FieldReview:
 
     grouping: Grouping
     groups: list[Group]
+    as_reference: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """For a code field the model reads: each group's applicants scored again with the field set to the reference
+    group's code, as (approved, decisions changed) by group label. The change is the gap the field itself makes;
+    what is left comes from the applicants' other fields."""
 
     @property
     def name(self) -> str:
@@ -233,6 +241,9 @@ class FieldReview:
                     "calibration_p_value": g.calibration_p_value, "miscalibrated": self.miscalibrated(g),
                     "roc_auc": g.roc_auc, "good_payers": g.good, "good_payers_approved": g.good_approved,
                     "good_approval_rate": g.good_approval_rate, "good_approval_ratio": self.good_ratio(g)}),
+                **({} if g.label not in self.as_reference or g is ref else {
+                    "approval_rate_as_reference": self.as_reference[g.label][0] / g.rows,
+                    "decisions_changed_as_reference": self.as_reference[g.label][1]}),
             } for g in self.groups],
         }
 
@@ -275,9 +286,12 @@ class Review:
 
 def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_from: float, manifest: Mapping[str, Any], *,
              y: Any = None, source: str = "data", outcome: str | None = None, rows: int | None = None,
-             rejected: list[tuple[int | None, str]] | None = None) -> Review:
+             rejected: list[tuple[int | None, str]] | None = None,
+             as_codes: Mapping[str, Mapping[str, Any]] | None = None) -> Review:
     """The review of probabilities ``p``, approved below ``decline_from``, by each (grouping, its values: one per
-    row of ``p``) of ``groups``; ``y``, the outcomes (0/1), adds calibration within each group."""
+    row of ``p``) of ``groups``; ``y``, the outcomes (0/1), adds calibration within each group; ``as_codes`` maps
+    a code field to each code's probabilities for every row scored with the field set to that code (see
+    :attr:`FieldReview.as_reference`)."""
     p = np.asarray(p, dtype=np.float64).reshape(-1)
     if not len(p):
         raise ValueError("a fairness review needs at least one scored row")
@@ -302,7 +316,17 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
                                    roc_auc_with_se(yk, pk)[0]))
             else:
                 parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum())))
-        fields.append(FieldReview(grouping, parts))
+        reviewed = FieldReview(grouping, parts)
+        ref = reviewed.reference
+        by_code = (as_codes or {}).get(grouping.name, {})
+        ref_code = next((c for c in by_code if ref is not None and grouping.code_label(c) == ref.label), None)
+        if ref_code is not None:
+            as_ref = np.asarray(by_code[ref_code], dtype=np.float64).reshape(-1) < decline_from
+            for k, label in enumerate(labels):
+                m = index == k
+                if m.any():
+                    reviewed.as_reference[label] = (int(as_ref[m].sum()), int((as_ref[m] != approved[m]).sum()))
+        fields.append(reviewed)
     return Review(source, len(p) + len(rejected or []) if rows is None else rows, len(p), int(approved.sum()),
                   decline_from, outcome if known else None, int(yy.sum()) if known else None, fields,
                   list(rejected or []))
@@ -326,6 +350,9 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     ps: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     values: list[list[np.ndarray]] = [[] for _ in by]
+    read = set(scorer.schema.input_names)
+    as_codes: dict[str, dict[str, list[np.ndarray]]] = {g.name: {c: [] for c in g.codes} for g in by
+                                                        if g.codes and g.name in read}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
     for batch in scored_batches(scorer, reader, progress, more_errors=missing_outcomes if outcome else None):
@@ -338,39 +365,65 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
             feed = batch.feeds.get(grouping.name)
             parts.append(feed.reshape(-1) if feed is not None
                          else np.asarray(batch.chunk.columns[grouping.name], dtype=object)[batch.keep])
+        for name, codes in as_codes.items():
+            for code, parts in codes.items():
+                parts.append(_scored_as(scorer, batch.chunk, name, code)[batch.keep])
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "review")
     result = evaluate(p, [(g, np.concatenate(parts)) for g, parts in zip(by, values)], decline_from,
                       scorer.model.manifest, y=np.concatenate(ys) if outcome else None, source=reader.name,
-                      outcome=outcome, rows=rows, rejected=rejected)
+                      outcome=outcome, rows=rows, rejected=rejected,
+                      as_codes={name: {c: np.concatenate(parts) for c, parts in codes.items()}
+                                for name, codes in as_codes.items()})
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _scored_as(scorer: Scorer, chunk: Chunk, name: str, code: str) -> np.ndarray:
+    """P(default) of every row of ``chunk`` with the field ``name`` set to ``code`` (NaN where a row is rejected)."""
+    column = [code] * chunk.n if scorer.schema.columns()[scorer.schema.input_names.index(name)].is_string \
+        else np.full(chunk.n, float(code))
+    _, p = scorer.check_and_run({**chunk.columns, name: column}, chunk.n, chunk.first_row)
+    return p
 
 
 def _bands(values: Sequence[Any], edges: tuple[float, ...]) -> tuple[np.ndarray, list[str]]:
     """Bands ``<25``, ``25-34``, ..., ``65+`` (whole-number edges; ``[25, 35.5)`` otherwise), then missing: a value
     that is absent or not a number."""
-    x = np.array([_number(v) for v in values], dtype=np.float64)
+    rows, distinct = _distinct(values)
+    x = np.array([_number(v) for v in distinct], dtype=np.float64)
     whole = all(e.is_integer() for e in edges)
     inner = [f"{_num(a)}-{_num(b - 1)}" if whole else f"[{_num(a)}, {_num(b)})" for a, b in zip(edges, edges[1:])]
     labels = [f"<{_num(edges[0])}", *inner, f"{_num(edges[-1])}+", MISSING]
     index = np.searchsorted(np.asarray(edges), x, side="right")
     index[np.isnan(x)] = len(labels) - 1
-    return index.astype(np.int64), labels
+    return index.astype(np.int64)[rows], labels
 
 
-def _codes(values: Sequence[Any], codes: tuple[str, ...], labels: Mapping[str, str],
-           name: str) -> tuple[np.ndarray, list[str]]:
+def _codes(values: Sequence[Any], grouping: Grouping) -> tuple[np.ndarray, list[str]]:
     """One group per code (``2 female``), codes outside the schema's each their own, then missing."""
-    text = [_code(v) for v in values]
-    extra = sorted({t for t in text if t and t not in codes})
-    order = [*codes, *extra, ""]
+    rows, distinct = _distinct(values)
+    text = [_code(v) for v in distinct]
+    extra = sorted({t for t in text if t and t not in grouping.codes})
+    order = [*grouping.codes, *extra, ""]
     if len(order) > MAX_SEGMENTS + 1:
-        raise InputError(f"{name} holds {len(extra):,} codes the schema does not list (such as "
+        raise InputError(f"{grouping.name} holds {len(extra):,} codes the schema does not list (such as "
                          f"{', '.join(extra[:3])}); a review compares at most {MAX_SEGMENTS} groups.")
     where = {c: k for k, c in enumerate(order)}
-    names = [MISSING if c == "" else f"{c} {labels[c]}" if c in labels else c for c in order]
-    return np.fromiter((where[t] for t in text), dtype=np.int64, count=len(text)), names
+    names = [MISSING if c == "" else grouping.code_label(c) for c in order]
+    return np.array([where[t] for t in text], dtype=np.int64)[rows], names
+
+
+def _distinct(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Each row's position among the distinct values, and those values: a rule per value then runs once per
+    distinct value, not once per row."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        distinct, rows = np.unique(array, return_inverse=True)
+        return rows.reshape(-1), distinct.tolist()
+    seen: dict[Any, int] = {}
+    rows = np.fromiter((seen.setdefault(v, len(seen)) for v in array.tolist()), dtype=np.int64, count=len(array))
+    return rows, list(seen)
 
 
 def _code(value: Any) -> str:

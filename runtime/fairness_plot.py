@@ -3,7 +3,8 @@
 One row per field. Left: each group's approval rate, with the most-approved
 group's rate and four-fifths of it marked; red where the review alerts,
 amber where a ratio is below four-fifths but chance could explain it (or the
-group is too small to test). Right, when outcomes are known: each group's
+group is too small to test); a black tick where the group would be with the
+field set to the most-approved group's code. Right, when outcomes are known: each group's
 observed default rate with its 95 % interval (dot) against its mean
 P(default) (grey bar): where they part, the model misprices the group.
 """
@@ -37,6 +38,9 @@ def render_svg(result: Review) -> str:
         y += 30 + ROW * len(f.groups) + 40
     notes = ["Approval: red, adverse impact (below four-fifths of the most approved, and more than chance explains); "
              "amber, below four-fifths but within chance, or too few to test."]
+    if any(f.as_reference for f in result.fields):
+        notes.append("Black tick: the group's approval rate with the field set to the most-approved group's code "
+                     "(the gap the field itself makes).")
     if result.outcome:
         notes.append("Default rate: grey bar, mean P(default) (expected); dot, observed with its 95 % interval; "
                      "red, the group's risk mispriced.")
@@ -60,8 +64,16 @@ def _approvals(f: FieldReview, y0: float) -> list[str]:
                + ("" if g is ref or math.isnan(f.ratio(g)) else f", ratio {f.ratio(g):.3f}")
                + ("" if math.isnan(f.p_value(g)) else f", p {f.p_value(g):.2g}"))
         out += [text(x0 - 6, yy + 15, g.label, anchor="end"),
-                bar(x0, yy + 4, PANEL * g.approval_rate, ROW - 8, colour, tip),
-                text(x0 + PANEL * g.approval_rate + 4, yy + 15, f"{g.approval_rate:.1%}", size=11)]
+                bar(x0, yy + 4, PANEL * g.approval_rate, ROW - 8, colour, tip)]
+        end = g.approval_rate
+        if g.label in f.as_reference and g is not ref and ref is not None:
+            rate = f.as_reference[g.label][0] / g.rows
+            end = max(end, rate)
+            out.append(f'<line x1="{x0 + PANEL * rate:.1f}" y1="{yy + 2}" x2="{x0 + PANEL * rate:.1f}" '
+                       f'y2="{yy + ROW - 2}" stroke="black" stroke-width="2"><title>{escape(g.label)} as '
+                       f"{escape(ref.label)}: {rate:.1%} approved, {f.as_reference[g.label][1]:,} decisions "
+                       "changed</title></line>")
+        out.append(text(x0 + PANEL * end + 5, yy + 15, f"{g.approval_rate:.1%}", size=11))
     if ref is not None:
         bottom = y + ROW * len(f.groups)
         for rate, dash in ((ref.approval_rate, False), (FOUR_FIFTHS * ref.approval_rate, True)):

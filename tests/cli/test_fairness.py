@@ -47,6 +47,17 @@ def test_default_review_is_by_the_protected_fields_and_counts_score_decisions(bo
         mine = [d for r, d in zip(rows, decisions) if r["SEX"] == code]
         group = _groups(report, "SEX")[label]
         assert (group["rows"], group["approved"]) == (len(mine), mine.count("approve"))
+    ref = report["fields"][1]["reference"]
+    ref_code, other = ("1", "2") if ref == "1 male" else ("2", "1")
+    moved = [dict(r, SEX=ref_code) for r in rows if r["SEX"] == other]  # scored as the reference: the gap SEX makes
+    was = np.array([d == "approve" for r, d in zip(rows, decisions) if r["SEX"] == other])
+    now = scorer.score_columns({c: [r[c] for r in moved] for c in scorer.schema.input_names}).probability \
+        < scorer.model.threshold
+    group = next(g for label, g in _groups(report, "SEX").items() if label != ref)
+    assert group["approval_rate_as_reference"] == now.mean()
+    assert group["decisions_changed_as_reference"] == int((now != was).sum()) > 0
+    assert "approval_rate_as_reference" not in _groups(report, "SEX")[ref]
+    assert "approval_rate_as_reference" not in _groups(report, "AGE")["25-34"]  # numbers are not set to a value
     ages = _groups(report, "AGE")
     assert list(ages) == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
     assert ages["25-34"]["rows"] == sum(25 <= int(r["AGE"]) <= 34 for r in rows)

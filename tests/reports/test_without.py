@@ -72,6 +72,8 @@ def test_fairness_reviews_them_from_the_file_as_the_report_slices_them(lean_mode
     assert [(f["field"], f["protected"]) for f in review["fields"]] == [("AGE", True), ("SEX", True),
                                                                         ("MARRIAGE", True)]
     assert review["outcome"] == "default.payment.next.month"  # the label column, found in the header
+    sex = next(f for f in review["fields"] if f["field"] == "SEX")["groups"]
+    assert not any("approval_rate_as_reference" in g for g in sex)  # the model does not read SEX: nothing to set
     slices = json.loads((lean_model / "report.json").read_text("utf-8"))["slices"]
     for field, sliced in (("AGE", "AGE band"), ("SEX", "SEX"), ("MARRIAGE", "MARRIAGE")):
         mine = next(f for f in review["fields"] if f["field"] == field)["groups"]
