@@ -13,6 +13,7 @@ absolute times):
 * ``loanscore monitor`` of the same CSV against the model's reference population, rows/s next to ``score``'s;
 * ``loanscore backtest`` of the same CSV with an outcome column added, rows/s next to ``score``'s;
 * ``loanscore compare`` of that file, the model against itself (each row scored twice), rows/s next to ``score``'s;
+* ``loanscore fairness`` of that file (the protected fields, calibration by group), rows/s next to ``score``'s;
 * ``loanscore score --shadow`` (the model in its own shadow: each row scored twice), ``--points --grade`` and
   ``-o FILE.xlsx`` (an Excel workbook out), rows/s next to ``score``'s;
 * the installed size of the runtime's dependencies (goal <= 150 MB);
@@ -217,6 +218,12 @@ def main() -> None:
         results.update(cli_compare_rows_per_s=compare_rate, cli_compare_ratio=compare_rate / csv_rate)
         print(f"CLI compare     {compare_rate:10,.0f} rows/s, the model against itself (two scorings a row; median "
               f"of 3) = {compare_rate / csv_rate:.2f}x score's")
+
+        secs = [run_cli(["fairness", str(labelled), "--quiet", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
+        fairness_rate = args.rows / statistics.median(secs)
+        results.update(cli_fairness_rows_per_s=fairness_rate, cli_fairness_ratio=fairness_rate / csv_rate)
+        print(f"CLI fairness    {fairness_rate:10,.0f} rows/s, by the protected fields, outcomes too (median of 3) = "
+              f"{fairness_rate / csv_rate:.2f}x score's")
 
         tiny = Path(tmp) / "one.csv"
         with open(src) as fh, open(tiny, "w") as out:
