@@ -148,7 +148,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     for f in result.fields:
         ref = f.reference
         kind = "protected, " if f.grouping.protected else ""
-        lines += ["", f"By {f.name} ({kind}{f.grouping.how}): approval against the most-approved group"
+        lines += ["", f"By {f.name} ({kind}{f.how}): approval against the most-approved group"
                       + ("" if ref is None else f", {ref.label}; alert below {FOUR_FIFTHS:g} with p < {f.alpha:.2g}")]
         flipped = bool(f.as_reference) and ref is not None
         table = [("group", "rows", "share", "approved", *((f"as {ref.label}", "changed") if flipped else ()),  # type: ignore[union-attr]

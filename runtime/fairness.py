@@ -64,11 +64,14 @@ class Grouping:
     labels: Mapping[str, str] = field(default_factory=dict)
     protected: bool = False
 
-    @property
-    def how(self) -> str:
+    def how(self, manifest: Mapping[str, Any]) -> str:
+        """How the groups are cut, in words."""
         if self.edges:
             return "bands " + ", ".join(_num(e) for e in self.edges)
-        return "codes" if self.codes else "values"
+        if self.codes:
+            return "codes"
+        fields = (manifest.get("population") or {}).get("fields", {})
+        return "development deciles" if self.name in fields else "values"
 
     def code_label(self, code: str) -> str:
         """A code's group, as the review names it: ``2 female``, or the code alone where it has no label."""
@@ -169,6 +172,8 @@ class FieldReview:
 
     grouping: Grouping
     groups: list[Group]
+    how: str = ""
+    """How the groups are cut, in words (:meth:`Grouping.how`)."""
     as_reference: dict[str, tuple[int, int]] = field(default_factory=dict)
     """For a code field the model reads: each group's applicants scored again with the field set to the reference
     group's code, as (approved, decisions changed) by group label. The change is the gap the field itself makes;
@@ -228,7 +233,7 @@ class FieldReview:
     def to_dict(self, scored: int) -> dict[str, Any]:
         ref = self.reference
         return {
-            "field": self.name, "protected": self.grouping.protected, "groups_by": self.grouping.how,
+            "field": self.name, "protected": self.grouping.protected, "groups_by": self.how,
             "reference": None if ref is None else ref.label, "alpha": self.alpha,
             "calibration_alpha": self.calibration_alpha, "verdict": self.verdict,
             "groups": [{
@@ -316,7 +321,7 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
                                    roc_auc_with_se(yk, pk)[0]))
             else:
                 parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum())))
-        reviewed = FieldReview(grouping, parts)
+        reviewed = FieldReview(grouping, parts, grouping.how(manifest))
         ref = reviewed.reference
         by_code = (as_codes or {}).get(grouping.name, {})
         ref_code = next((c for c in by_code if ref is not None and grouping.code_label(c) == ref.label), None)

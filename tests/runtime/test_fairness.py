@@ -39,7 +39,9 @@ def test_groupings_default_to_the_schemas_protected_fields(schema) -> None:
     assert [(g.name, g.protected) for g in found] == [("AGE", True), ("SEX", True), ("MARRIAGE", True)]
     assert found[0].edges == (25, 35, 45, 55, 65) and found[1].labels == {"1": "male", "2": "female"}
     age, branch, limit = groupings(schema, ("AGE:30,50", "branch", "LIMIT_BAL"))
-    assert age.edges == (30, 50) and age.protected and branch == Grouping("branch") and limit.how == "values"
+    assert age.edges == (30, 50) and age.protected and branch == Grouping("branch")
+    assert limit.how({"population": {"fields": {"LIMIT_BAL": {}}}}) == "development deciles"
+    assert (branch.how({}), age.how({}), groupings(schema, ("SEX",))[0].how({})) == ("values", "bands 30, 50", "codes")
     lean = schema.without(["SEX", "MARRIAGE"])
     assert [g.name for g in groupings(lean, ())] == ["AGE", "SEX", "MARRIAGE"]  # trained without: still reviewed
     assert groupings(lean, ("SEX",))[0].codes == ("1", "2")
