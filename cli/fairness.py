@@ -150,9 +150,8 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         kind = "protected, " if f.grouping.protected else ""
         lines += ["", f"By {f.name} ({kind}{f.how}): approval against the most-approved group"
                       + ("" if ref is None else f", {ref.label}; alert below {FOUR_FIFTHS:g} with p < {f.alpha:.2g}")]
-        flipped = bool(f.as_reference) and ref is not None
-        table = [("group", "rows", "share", "approved", *((f"as {ref.label}", "changed") if flipped else ()),  # type: ignore[union-attr]
-                  "ratio", "p-value")]
+        as_head = (f"as {ref.label}", "changed") if f.as_reference and ref is not None else ()
+        table = [("group", "rows", "share", "approved", *as_head, "ratio", "p-value")]
         for g in f.groups:
             if g is ref:
                 ratio, p = "reference", ""
@@ -162,13 +161,13 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                 flag = "  <- adverse impact" if f.adverse(g) else "  (below four-fifths)" \
                     if f.ratio(g) < FOUR_FIFTHS else ""
                 ratio, p = f"{f.ratio(g):.3f}", f"{f.p_value(g):.2g}{flag}"
-            as_ref = () if not flipped else ("", "") if g is ref else (
+            as_ref = () if not as_head else ("", "") if g is ref else (
                 f"{f.as_reference[g.label][0] / g.rows:.1%}", f"{f.as_reference[g.label][1]:,}")
             table.append((g.label, f"{g.rows:,}", f"{g.rows / result.scored:.1%}", f"{g.approval_rate:.1%}", *as_ref,
                           ratio, p))
         lines += _aligned(table)
-        if flipped:
-            lines.append(f"(as {ref.label}: the same applicants scored with {f.name} set to that group's code; "  # type: ignore[union-attr]
+        if as_head:
+            lines.append(f"({as_head[0]}: the same applicants scored with {f.name} set to that group's code; "
                          "changed: decisions that differ)")
         if result.outcome:
             lines += ["", f"By {f.name}: is each group's risk priced alike? (alert below p {f.calibration_alpha:.2g})"]
@@ -178,7 +177,8 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                 flag = "  <- miscalibrated" if f.miscalibrated(g) else ""
                 table.append((g.label, f"{g.mean_probability:.1%}", f"{g.defaults / g.rows:.1%}",
                               f"{g.defaults:,} / {g.probability_sum:,.1f}", _fmt(g.roc_auc, ".4f"),
-                              _fmt(g.good_approval_rate, ".1%"), "reference" if g is ref else _fmt(f.good_ratio(g), ".3f"),
+                              _fmt(g.good_approval_rate, ".1%"),
+                              "reference" if g is ref else _fmt(f.good_ratio(g), ".3f"),
                               f"{g.calibration_p_value:.2g}{flag}"))
             lines += _aligned(table)
     lines += ["", *_verdicts(result)]

@@ -289,7 +289,8 @@ class Review:
         })
 
 
-def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_from: float, manifest: Mapping[str, Any], *,
+def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_from: float,
+             manifest: Mapping[str, Any], *,
              y: Any = None, source: str = "data", outcome: str | None = None, rows: int | None = None,
              rejected: list[tuple[int | None, str]] | None = None,
              as_codes: Mapping[str, Mapping[str, Any]] | None = None) -> Review:
