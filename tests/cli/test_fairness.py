@@ -72,8 +72,9 @@ def test_a_group_declined_far_more_often_is_adverse_impact_with_exit_4_and_a_red
     branch[order[:1600]], branch[order[1600:]] = "north", "south"  # south holds the riskiest third
     parity = ["even" if i % 2 == 0 else "odd" for i in range(len(rows))]  # unrelated to risk
     tagged = [dict(r, branch=b, parity=q) for r, b, q in zip(rows, branch, parity)]
-    out, plot = tmp_path / "f.json", tmp_path / "f.svg"
-    result = run(str(write_csv(tagged)), "--by", "branch", "--by", "parity", "-o", str(out), "--plot", str(plot))
+    out, plot, log = tmp_path / "f.json", tmp_path / "f.svg", tmp_path / "audit.log"
+    result = run(str(write_csv(tagged)), "--by", "branch", "--by", "parity", "-o", str(out), "--plot", str(plot),
+                 "--audit-log", str(log))
     assert result.exit_code == 4, result.output
     report = json.loads(out.read_text())
     south, north = _groups(report, "branch")["south"], _groups(report, "branch")["north"]
@@ -83,6 +84,9 @@ def test_a_group_declined_far_more_often_is_adverse_impact_with_exit_4_and_a_red
     assert report["fields"][1]["verdict"] == "pass"
     assert "south" in result.output and "<- adverse impact" in result.output
     assert result.output.rstrip().endswith("overall: alert")
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert (record["event"], record["verdict"], record["alerts"], record["exit"]) == ("fairness", "alert",
+                                                                                      ["branch south"], 4)
     svg = ET.parse(plot).getroot()
     ns = "{http://www.w3.org/2000/svg}"
     red = [r.find(f"{ns}title").text for r in svg.iter(f"{ns}rect") if r.get("fill") == "#c0392b"]
