@@ -43,7 +43,8 @@ def eda(data: Path, output: Path, schema_path: Path | None) -> None:
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help=DATA_HELP)
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help=OUTPUT_HELP)
 @click.option("--band-field", default="AGE", show_default=True,
-              help="Numeric field to slice in bands (ignored when the schema has no such numeric field); '' to skip.")
+              help="Numeric field to slice in bands at --band-edges (ignored when the schema has no such numeric "
+                   "field); '' to skip. Fields the schema gives bands are sliced at those too.")
 @click.option("--band-edges", default="25,35,45,55,65", show_default=True,
               help="Inner band edges for --band-field, ascending, comma-separated.")
 @reports_errors

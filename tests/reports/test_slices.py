@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -91,3 +92,7 @@ def test_slice_groups_follow_the_schema(taiwan, other_schema):
     assert groups["MARRIAGE"] == ["0 undocumented", "9"]
     # no AGE field in the other schema: only its categorical field is sliced
     assert list(slice_groups(other_schema, pd.DataFrame({"region": ["N", None]}))) == ["region"]
+    # ... unless the schema gives a number field bands, as it does for a fairness review
+    banded = replace(other_schema, numeric=(replace(other_schema.numeric[1], bands=(2.0, 10.0)),))
+    groups = slice_groups(banded, pd.DataFrame({"tenure": [0, 5, 12], "region": ["N", "S", "X"]}))
+    assert groups == {"tenure band": ["<2", "2-9", "10+"], "region": ["N north", "S south", "X undocumented"]}

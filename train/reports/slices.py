@@ -105,14 +105,16 @@ def band_labels(values: Sequence[float], edges: Sequence[float] = AGE_EDGES) -> 
 
 def slice_groups(schema: Schema, X: pd.DataFrame, *, band_field: str | None = AGE_FIELD,
                  band_edges: Sequence[float] = AGE_EDGES) -> dict[str, list]:
-    """Field name -> group of each row: every categorical field (``code label``), plus bands of ``band_field``.
+    """Field name -> group of each row: bands of every numeric field the schema gives ``bands`` and of
+    ``band_field`` (at ``band_edges``), then every categorical field (``code label``).
 
     ``band_field`` is used only when it is one of the schema's numeric fields; pass ``None`` to skip it.
     """
     out: dict[str, list] = {}
-    numeric = {f.name for f in schema.numeric}
-    if band_field and band_field in numeric:
-        out[f"{band_field} band"] = band_labels(pd.to_numeric(X[band_field], errors="coerce"), band_edges)
+    for f in schema.numeric:
+        edges = band_edges if f.name == band_field else f.bands
+        if edges:
+            out[f"{f.name} band"] = band_labels(pd.to_numeric(X[f.name], errors="coerce"), edges)
     for f in schema.categorical:
         out[f.name] = [code_label(f.labels, v) for v in X[f.name]]
     return out
