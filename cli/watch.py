@@ -142,7 +142,7 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
     """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/).
     ``layout``: the output's optional columns and its separator, as ``score`` takes them."""
     from loanscore.runtime.audit import file_digest
-    from loanscore.runtime.errors import EXIT_USAGE, LoanscoreError
+    from loanscore.runtime.errors import EXIT_OK, EXIT_USAGE, LoanscoreError
     from loanscore.runtime.tabular import open_reader
 
     schema = scorer.schema

@@ -111,3 +111,17 @@ def test_each_file_is_written_back_with_its_own_separator(applicants, to_csv, mo
     commas, excel = ((out / f"{n}.scored.csv").read_text() for n in ("commas", "excel"))
     assert excel.splitlines()[0] == "ID;probability_of_default;decision;error;warning"
     assert excel == commas.replace(",", ";").replace(";0.", ";0,") and "0," in excel
+
+
+def test_a_file_taken_away_before_it_is_scored_is_skipped_not_a_crash(scorer, tmp_path, capsys) -> None:
+    """Another process (a second watcher, a user) can take a file between the listing and the reading."""
+    from loanscore.cli.score import Interrupts, Layout
+    from loanscore.cli.watch import _take
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    out.mkdir()
+    code = _take(inbox / "gone.csv", inbox, out, scorer, "csv", Layout(), Interrupts(), None, False)
+    assert code == 0 and "gone.csv: gone from" in capsys.readouterr().err
+    assert not list(out.iterdir()) and not (inbox / "failed").exists()
+
