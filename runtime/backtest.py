@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from .integrity import sha256_file
 from .performance import Z_95, binomial_two_sided, classification_metrics, normal_cdf, roc_auc_with_se
 from .scorer import Scorer
 from .stability import SCORE, Bins, Reference
-from .stream import Progress, scored_batches
+from .stream import Batch, Progress, scored_batches
 from .tabular import Chunk, Reader
 
 ALPHA = 0.01
@@ -397,24 +397,18 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] 
     values, other columns by their text.
     """
     start = time.perf_counter()
-
-    def missing_outcomes(chunk: Chunk) -> dict[int, FieldError]:
-        return outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)
-
     ys: list[np.ndarray] = []
     ps: list[np.ndarray] = []
     values: dict[str, list[np.ndarray]] = {name: [] for name in by}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
-    for batch in scored_batches(scorer, reader, progress, more_errors=missing_outcomes):
+    for batch, y in labelled_batches(scorer, reader, outcome, progress):
         rows += batch.chunk.n
         rejected += batch.rejected
-        ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+        ys.append(y)  # type: ignore[arg-type]
         ps.append(batch.probability)
         for name, parts in values.items():
-            feed = batch.feeds.get(name)
-            parts.append(feed.reshape(-1) if feed is not None
-                         else np.asarray(batch.chunk.columns[name], dtype=object)[batch.keep])
+            parts.append(column_values(batch, name))
     y = np.concatenate(ys) if ys else np.empty(0)
     something_left(reader.name, rows, len(y), rejected, "back-test")
     result = evaluate(y, np.concatenate(ps), scorer.model.manifest, source=reader.name, outcome=outcome, rows=rows,
@@ -422,6 +416,24 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] 
                       grades=grades)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def labelled_batches(scorer: Scorer, reader: Reader, outcome: str | None,
+                     progress: Progress | None = None) -> Iterator[tuple[Batch, np.ndarray | None]]:
+    """:func:`~loanscore.runtime.stream.scored_batches`, each with its scored rows' outcomes (0/1) from the column
+    ``outcome`` (``None``: no outcomes); a row whose outcome is missing or not 0/1 is rejected like a bad field."""
+
+    def missing(chunk: Chunk) -> dict[int, FieldError]:
+        return outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)  # type: ignore[index]
+
+    for batch in scored_batches(scorer, reader, progress, more_errors=missing if outcome else None):
+        yield batch, outcomes(batch.chunk.columns[outcome])[batch.keep] if outcome else None
+
+
+def column_values(batch: Batch, name: str) -> np.ndarray:
+    """The scored rows' values of ``name``: validated, for a model field; as read, for any other column."""
+    feed = batch.feeds.get(name)
+    return feed.reshape(-1) if feed is not None else np.asarray(batch.chunk.columns[name], dtype=object)[batch.keep]
 
 
 def something_left(name: str, rows: int, kept: int, rejected: list[tuple[int | None, str]], verb: str) -> None:

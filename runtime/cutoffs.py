@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .backtest import outcome_errors, outcomes, something_left
+from .backtest import labelled_batches, something_left
 from .grades import MasterScale
 from .points import PointsScale
 from .scorer import Scorer
-from .stream import Progress, scored_batches
-from .tabular import Chunk, Reader
+from .stream import Progress
+from .tabular import Reader
 
 
 @dataclass(frozen=True)
@@ -168,16 +168,13 @@ def strategy(scorer: Scorer, reader: Reader, cuts: Sequence[tuple[str, str, floa
              progress: Progress | None = None) -> Strategy:
     """Score ``reader`` and tabulate ``cuts`` on the rows scored (and, with ``outcome``, that have one)."""
 
-    def missing_outcomes(chunk: Chunk) -> dict[int, Any]:
-        return outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)
-
     ps, ys, rejected, rows = [], [], [], 0
-    for batch in scored_batches(scorer, reader, progress, more_errors=missing_outcomes if outcome else None):
+    for batch, y in labelled_batches(scorer, reader, outcome, progress):
         rows += batch.chunk.n
         rejected += batch.rejected
         ps.append(batch.probability)
-        if outcome:
-            ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+        if y is not None:
+            ys.append(y)
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "tabulate")
     y = np.concatenate(ys) if outcome else None

@@ -37,12 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from .backtest import MAX_SEGMENTS, _json_safe, outcome_errors, outcomes, segment_index, something_left
-from .errors import FieldError, InputError
+from .backtest import MAX_SEGMENTS, _json_safe, column_values, labelled_batches, segment_index, something_left
+from .errors import InputError
 from .performance import fisher_two_sided, roc_auc_with_se
 from .schema import CategoricalField, NumericField, Schema
 from .scorer import Scorer
-from .stream import Progress, scored_batches
+from .stream import Progress
 from .tabular import Chunk, Reader
 
 FOUR_FIFTHS = 0.8
@@ -350,9 +350,6 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     """
     start = time.perf_counter()
 
-    def missing_outcomes(chunk: Chunk) -> dict[int, FieldError]:
-        return outcome_errors(chunk.columns[outcome], outcome, chunk.first_row) if outcome else {}
-
     ps: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     values: list[list[np.ndarray]] = [[] for _ in by]
@@ -361,16 +358,14 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
                                                         if g.codes and g.name in read}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
-    for batch in scored_batches(scorer, reader, progress, more_errors=missing_outcomes if outcome else None):
+    for batch, y in labelled_batches(scorer, reader, outcome, progress):
         rows += batch.chunk.n
         rejected += batch.rejected
         ps.append(batch.probability)
-        if outcome:
-            ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+        if y is not None:
+            ys.append(y)
         for grouping, parts in zip(by, values):
-            feed = batch.feeds.get(grouping.name)
-            parts.append(feed.reshape(-1) if feed is not None
-                         else np.asarray(batch.chunk.columns[grouping.name], dtype=object)[batch.keep])
+            parts.append(column_values(batch, grouping.name))
         for name, codes in as_codes.items():
             for code, parts in codes.items():
                 parts.append(_scored_as(scorer, batch.chunk, name, code)[batch.keep])
