@@ -24,7 +24,11 @@ folder appears whole once every letter is written, or not at all. A declined
 applicant whose principal reasons cannot all be stated (one is a field the
 statements do not word, or there is none) gets no letter, since a notice must
 not leave a reason out: the row is listed for a person to review, and the
-exit status is 1, as for a row that cannot be scored.
+exit status is 1, as for a row that cannot be scored. A principal reason on a
+field the schema marks protected (sex, marital status, age) is named in
+notices.csv's protected_reason column; --hold-protected holds those letters
+for review too, as a letter should not tell an applicant they were declined
+for, say, their sex.
 
 \b
 The template is plain text with {date}, {id}, {reasons}, {score} and
@@ -54,6 +58,8 @@ The template is plain text with {date}, {id}, {reasons}, {score} and
 @click.option("--decline-below-points", type=float, metavar="N",
               help="Decline scores below N points, instead of --decline-from.")
 @points_scale_option
+@click.option("--hold-protected", is_flag=True, help="No letter for a declined applicant whose principal reasons "
+              "include a field the schema marks protected: listed for review instead (exit status 1).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
               help="Format of INPUT; auto goes by the extension, else by the first bytes.")
@@ -62,8 +68,8 @@ The template is plain text with {date}, {id}, {reasons}, {score} and
 @reports_errors
 def notices(input_path: str | None, out_dir: Path | None, template_path: str | None, write_template: str | None,
             statements_path: str | None, date_text: str | None, decline_from: float | None,
-            decline_below_points: float | None, points_scale: str | None, model_dir: str | None, input_format: str,
-            audit_log: str | None, quiet: bool) -> None:
+            decline_below_points: float | None, points_scale: str | None, hold_protected: bool, model_dir: str | None,
+            input_format: str, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.notices import BUILT_IN, Template
     from loanscore.runtime.tabular import open_output
 
@@ -98,31 +104,39 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
     reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
                          numbers=schema.number_names)
     when = date_text or date.today().isoformat()
+    protected = {f.name for f in schema.protected_fields}
     try:
-        result = _write(scorer, reader, out_dir, template, points, when)
+        result = _write(scorer, reader, out_dir, template, points, when, protected, hold_protected)
     finally:
         reader.close()
-    written, rows, rejected, unstated = result
+    written, rows, rejected, unstated, stating = result
     if not quiet:
         click.echo(f"wrote {written:,} notices for the declined of {rows:,} applicants -> {out_dir} "
                    f"(every row listed in {out_dir / 'notices.csv'})", err=True)
+        if stating and not hold_protected:
+            click.echo(f"{stating:,} of them state a protected characteristic ({', '.join(sorted(protected))}) "
+                       "among the principal reasons (column protected_reason); --hold-protected holds such "
+                       "letters for review", err=True)
     if rejected:
         echo_rejects(rejected, reader.name, "could not be scored and have no letter", str(out_dir / "notices.csv"))
     if unstated:
-        echo_rejects(unstated, reader.name, "were declined without a reason to state and have no letter: review them",
-                     str(out_dir / "notices.csv"))
+        echo_rejects(unstated, reader.name, "were declined without a reason a letter may state and have no letter: "
+                     "review them", str(out_dir / "notices.csv"))
     code = 1 if rejected or unstated else 0
     from loanscore.runtime.audit import file_digest
 
     record_run(audit, "notices", scorer, {"input": input_path}, {
         "out": str(out_dir.resolve()), "template": "built-in" if template_path is None else file_digest(template_path),
-        "date": when, "rows": rows, "notices": written, "rejected": len(rejected), "unstated": len(unstated)}, code)
+        "date": when, "rows": rows, "notices": written, "rejected": len(rejected), "unstated": len(unstated),
+        "protected_reasons": stating, "hold_protected": hold_protected}, code)
     sys.exit(code)
 
 
-def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[int, int, list, list]:  # type: ignore[no-untyped-def]
+def _write(scorer, reader, out_dir: Path, template, points, when: str, protected: set[str],  # type: ignore[no-untyped-def]
+           hold: bool) -> tuple[int, int, list, list, int]:
     """Score ``reader`` and write the letters and notices.csv into a hidden folder beside ``out_dir``, renamed to
-    it at the end (all or nothing); the letters written, the rows, and the rows rejected and declined unworded."""
+    it at the end (all or nothing); the letters written, the rows, the rows rejected and those declined without a
+    letter (reasons unworded, or ``hold`` and one on a ``protected`` field), and the declined with such a reason."""
     import csv
     import os
     import shutil
@@ -136,13 +150,13 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[
     folder = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
     id_column = scorer.schema.id
     score_range = f"{points.lowest:g} to {points.highest:g}"
-    written, rows, rejected, unstated = 0, 0, [], []
+    written, rows, rejected, unstated, stating = 0, 0, [], [], 0
     taken: set[str] = {"notices.csv"}
     try:
         with open(folder / "notices.csv", "w", newline="", encoding="utf-8") as fh:
             index = csv.writer(fh, lineterminator="\n")
             index.writerow(["row", id_column or "id", "decision", "probability_of_default", "score", "notice",
-                            *(f"reason_{k}" for k in range(1, STATED + 1)), "error"])
+                            *(f"reason_{k}" for k in range(1, STATED + 1)), "protected_reason", "error"])
             for chunk in reader:
                 batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row, reasons=STATED)
                 errors = rejections(batch.errors, chunk.row_errors)
@@ -152,14 +166,17 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[
                     row, ident = chunk.first_row + i, str(ids[i] or "")
                     if i in errors:
                         rejected.append((row, errors[i]))
-                        index.writerow([row, ident, "", "", "", "", *[""] * STATED, errors[i]])
+                        index.writerow([row, ident, "", "", "", "", *[""] * STATED, "", errors[i]])
                         continue
                     decision, p = str(batch.decision[i]), f"{batch.probability[i]:.6f}"
                     reasons = batch.reasons[i][:STATED]
                     told = [r.statement for r in reasons]
-                    name = why = ""
+                    name = why = flagged = ""
                     if decision == DECLINE:
-                        why = _unworded(reasons)
+                        flagged = "; ".join(r.field for r in reasons if r.field in protected)
+                        stating += bool(flagged)
+                        why = _unworded(reasons) or (f"its principal reasons include {flagged}, a protected "
+                                                     "characteristic (--hold-protected)" if hold and flagged else "")
                         if why:
                             unstated.append((row, f"row {row}: declined (P(default) {p}), but {why}"))
                         else:
@@ -170,7 +187,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[
                             written += 1
                     stated = told if decision == DECLINE else []
                     index.writerow([row, ident, decision, p, scores[i], name,
-                                    *stated, *[""] * (STATED - len(stated)), why])
+                                    *stated, *[""] * (STATED - len(stated)), flagged, why])
                 rows += chunk.n
             fh.flush()
             os.fsync(fh.fileno())
@@ -180,7 +197,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str) -> tuple[
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return written, rows, rejected, unstated
+    return written, rows, rejected, unstated, stating
 
 
 def _unworded(reasons) -> str:  # type: ignore[no-untyped-def]

@@ -122,4 +122,34 @@ def test_a_declined_applicant_whose_reason_is_not_worded_gets_no_letter_but_a_re
     worded = [r for r in declined if r not in unworded]
     assert worded and all(r["notice"] and not r["error"] for r in worded)
     assert len(list(out.glob("notice_*.txt"))) == len(worded)
-    assert f"{len(unworded)} rows of" in result.stderr and "without a reason to state" in result.stderr
+    assert f"{len(unworded)} rows of" in result.stderr and "without a reason a letter may state" in result.stderr
+
+
+def test_a_protected_reason_is_named_and_with_hold_protected_held_for_review(applicants, write_csv, tmp_path) -> None:
+    source = write_csv(applicants(300, seed=72))
+    scored = list(csv.DictReader(io.StringIO(run("score", source, "--reasons", "4", "-q").stdout)))
+    fields = [[part.split(" ")[0] for part in s["reasons"].split("; ")] if s["decision"] == "decline" else []
+              for s in scored]
+    protected = ["; ".join(f for f in names if f in ("AGE", "SEX", "MARRIAGE")) for names in fields]
+    assert any(protected) and not all(p for p, s in zip(protected, scored) if s["decision"] == "decline")
+
+    result = run("notices", source, "--out", tmp_path / "all")
+    index = list(csv.DictReader(io.StringIO((tmp_path / "all" / "notices.csv").read_text())))
+    assert result.exit_code == 0 and [r["protected_reason"] for r in index] == protected
+    assert f"{sum(map(bool, protected))} of them state a protected characteristic" in result.stderr
+
+    log = tmp_path / "audit.jsonl"
+    result = run("notices", source, "--out", tmp_path / "held", "--hold-protected", "--audit-log", log)
+    assert result.exit_code == 1, result.output
+    index = list(csv.DictReader(io.StringIO((tmp_path / "held" / "notices.csv").read_text())))
+    for r, p, s in zip(index, protected, scored, strict=True):
+        if s["decision"] == "decline" and p:
+            assert r["notice"] == "" and r["error"].endswith(f"include {p}, a protected characteristic "
+                                                            "(--hold-protected)")
+        else:
+            assert r["error"] == "" and bool(r["notice"]) == (s["decision"] == "decline")
+    letters = sum(1 for s, p in zip(scored, protected) if s["decision"] == "decline" and not p)
+    assert len(list((tmp_path / "held").iterdir())) == letters + 1
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert (record["notices"], record["unstated"], record["protected_reasons"], record["hold_protected"]) == (
+        letters, sum(map(bool, protected)), sum(map(bool, protected)), True)
