@@ -44,6 +44,7 @@ reviewed. Rows that cannot be scored are listed, not counted.
 Examples:
   loanscore fairness applications_2025.csv
   loanscore fairness applications_2025.csv --by SEX --by AGE:30,50 --by branch
+  loanscore fairness applications_2025.csv --by SEX*AGE:25,35,45,55,65
   loanscore fairness book_with_outcomes.csv --outcome defaulted_12m -o fairness.json --plot fairness.svg
   loanscore fairness applications_2025.csv --decline-below-points 540
 """
@@ -53,8 +54,8 @@ Examples:
 @click.argument("input_path", metavar="INPUT")
 @click.option("--by", "by", multiple=True, metavar="FIELD[:EDGES]",
               help="Review by this column: a schema field as the schema groups it (codes, or its bands), any other "
-                   "column by its values (at most 20); FIELD:25,35,45 bands numbers at those edges. Repeatable. "
-                   "Default: the schema's protected fields.")
+                   "column by its values (at most 20); FIELD:25,35,45 bands numbers at those edges; SEX*AGE crosses "
+                   "columns (women under 25, ...). Repeatable. Default: the schema's protected fields.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). Default: the "
               "schema's label, when the file's header has it; without one, approvals only.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
@@ -93,7 +94,7 @@ def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_
                          "fair-lending reviews).")
     if outcome is None and _header_has(input_path, input_format, schema.label, schema.input_names):
         outcome = schema.label
-    reader, _ = open_labelled(input_path, schema.input_names, outcome, tuple(g.name for g in wanted),
+    reader, _ = open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
                               fmt=input_format, numbers=schema.number_names, who="A fairness review")
     try:
         result = review(scorer, reader, wanted, cut, outcome=outcome,

@@ -63,9 +63,18 @@ class Grouping:
     codes: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     protected: bool = False
+    parts: tuple[Grouping, ...] = ()
+    """Groups crossed from several columns (``--by SEX*AGE``: women under 25, ...): each column's grouping."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns the groups are read from."""
+        return tuple(p.name for p in self.parts) if self.parts else (self.name,)
 
     def how(self, manifest: Mapping[str, Any]) -> str:
         """How the groups are cut, in words."""
+        if self.parts:
+            return " × ".join(p.how(manifest) for p in self.parts)
         if self.edges:
             return "bands " + ", ".join(_num(e) for e in self.edges)
         if self.codes:
@@ -78,7 +87,15 @@ class Grouping:
         return f"{code} {self.labels[code]}" if code in self.labels else code
 
     def index(self, values: Sequence[Any], manifest: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
-        """Each row's group and the groups' labels (in a reading order: codes or bands, then missing)."""
+        """Each row's group and the groups' labels (in a reading order: codes or bands, then missing).
+        Crossed groups take one sequence of values per column of :attr:`columns`."""
+        if self.parts:
+            index, labels = np.zeros(len(values[0]), dtype=np.int64), [""]
+            for part, column in zip(self.parts, values):
+                k, names = part.index(column, manifest)
+                index = index * len(names) + k
+                labels = [f"{a}, {b}" if a else b for a in labels for b in names]
+            return index, labels
         if self.edges:
             return _bands(values, self.edges)
         if self.codes:
@@ -87,29 +104,39 @@ class Grouping:
 
 
 def groupings(schema: Schema, by: Sequence[str]) -> list[Grouping]:
-    """The groupings ``--by`` asks for (``FIELD`` or ``FIELD:EDGE,EDGE,...``); with none, the schema's protected
-    fields. A schema field (a left-out one too) is grouped as the schema says: codes with their labels, or its
-    ``bands``; edges given after a colon take precedence."""
+    """The groupings ``--by`` asks for (``FIELD``, ``FIELD:EDGE,EDGE,...``, or ``FIELD*FIELD...`` crossed); with
+    none, the schema's protected fields. A schema field (a left-out one too) is grouped as the schema says: codes
+    with their labels, or its ``bands``; edges given after a colon take precedence."""
     fields: dict[str, NumericField | CategoricalField] = {
         f.name: f for f in (*schema.numeric, *schema.categorical, *schema.left_out_fields)}
     if not by:
         return [_grouping(f, ()) for f in schema.protected_fields]
     out = []
     for spec in by:
-        name, _, cut = spec.partition(":")
-        name = name.strip()
-        edges = _edges(cut, spec) if cut.strip() else ()
-        known = fields.get(name)
-        if known is None:
-            out.append(Grouping(name, edges))
-        elif isinstance(known, CategoricalField) and edges:
-            raise InputError(f"--by {spec}: {name} is a categorical field; its groups are its codes, not bands.")
-        else:
-            out.append(_grouping(known, edges))
+        parts = [_parsed(part, spec, fields) for part in spec.split("*")]
+        if len(parts) == 1:
+            out.append(parts[0])
+            continue
+        names = [p.name for p in parts]
+        if len(set(names)) < len(names):
+            raise InputError(f"--by {spec}: crosses {max(names, key=names.count)} with itself.")
+        out.append(Grouping("*".join(names), protected=any(p.protected for p in parts), parts=tuple(parts)))
     names = [g.name for g in out]
     if len(set(names)) < len(names):
         raise InputError(f"--by names {max(names, key=names.count)} twice; give each column once.")
     return out
+
+
+def _parsed(part: str, spec: str, fields: Mapping[str, NumericField | CategoricalField]) -> Grouping:
+    name, _, cut = part.partition(":")
+    name = name.strip()
+    edges = _edges(cut, spec) if cut.strip() else ()
+    known = fields.get(name)
+    if known is None:
+        return Grouping(name, edges)
+    if isinstance(known, CategoricalField) and edges:
+        raise InputError(f"--by {spec}: {name} is a categorical field; its groups are its codes, not bands.")
+    return _grouping(known, edges)
 
 
 def _grouping(f: NumericField | CategoricalField, edges: tuple[float, ...]) -> Grouping:
@@ -352,7 +379,7 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
 
     ps: list[np.ndarray] = []
     ys: list[np.ndarray] = []
-    values: list[list[np.ndarray]] = [[] for _ in by]
+    values: dict[str, list[np.ndarray]] = {c: [] for g in by for c in g.columns}
     read = set(scorer.schema.input_names)
     as_codes: dict[str, dict[str, list[np.ndarray]]] = {g.name: {c: [] for c in g.codes} for g in by
                                                         if g.codes and g.name in read}
@@ -364,15 +391,16 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
         ps.append(batch.probability)
         if y is not None:
             ys.append(y)
-        for grouping, parts in zip(by, values):
-            parts.append(column_values(batch, grouping.name))
+        for column, parts in values.items():
+            parts.append(column_values(batch, column))
         for name, codes in as_codes.items():
             for code, parts in codes.items():
                 parts.append(_scored_as(scorer, batch.chunk, name, code)[batch.keep])
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "review")
-    result = evaluate(p, [(g, np.concatenate(parts)) for g, parts in zip(by, values)], decline_from,
-                      scorer.model.manifest, y=np.concatenate(ys) if outcome else None, source=reader.name,
+    column = {c: np.concatenate(parts) for c, parts in values.items()}
+    result = evaluate(p, [(g, [column[c] for c in g.columns] if g.parts else column[g.name]) for g in by],
+                      decline_from, scorer.model.manifest, y=np.concatenate(ys) if outcome else None, source=reader.name,
                       outcome=outcome, rows=rows, rejected=rejected,
                       as_codes={name: {c: np.concatenate(parts) for c, parts in codes.items()}
                                 for name, codes in as_codes.items()})

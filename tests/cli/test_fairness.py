@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import xml.etree.ElementTree as ET
 
@@ -58,6 +59,14 @@ def test_default_review_is_by_the_protected_fields_and_counts_score_decisions(bo
     assert group["decisions_changed_as_reference"] == int((now != was).sum()) > 0
     assert "approval_rate_as_reference" not in _groups(report, "SEX")[ref]
     assert "approval_rate_as_reference" not in _groups(report, "AGE")["25-34"]  # numbers are not set to a value
+    crossed = run(str(path), "--by", "SEX*AGE:40", "-o", str(out))
+    assert crossed.exit_code in (0, 4), crossed.output
+    groups = _groups(json.loads(out.read_text()), "SEX*AGE")
+    for (code, sex), (young, band) in itertools.product((("1", "1 male"), ("2", "2 female")),
+                                                        ((True, "<40"), (False, "40+"))):
+        mine = [d for r, d in zip(rows, decisions) if r["SEX"] == code and (int(r["AGE"]) < 40) == young]
+        assert (groups[f"{sex}, {band}"]["rows"], groups[f"{sex}, {band}"]["approved"]) == (
+            len(mine), mine.count("approve"))
     ages = _groups(report, "AGE")
     assert list(ages) == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
     assert ages["25-34"]["rows"] == sum(25 <= int(r["AGE"]) <= 34 for r in rows)

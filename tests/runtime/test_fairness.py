@@ -173,3 +173,17 @@ def test_as_reference_counts_the_decisions_the_field_itself_changes() -> None:
     men = f.to_dict(100)["groups"][0]
     assert (men["approval_rate_as_reference"], men["decisions_changed_as_reference"]) == (0.7, 10)
 
+
+
+def test_crossed_groups_are_every_combination_seen(schema) -> None:
+    cross = groupings(schema, ("SEX*AGE:40",))[0]
+    assert (cross.name, cross.columns, cross.protected, cross.how({})) == ("SEX*AGE", ("SEX", "AGE"), True,
+                                                                           "codes × bands 40")
+    index, labels = cross.index([["1", "2", "2", "1"], [30, 30, 50, None]], {})
+    assert [labels[i] for i in index] == ["1 male, <40", "2 female, <40", "2 female, 40+", "1 male, missing"]
+    f = evaluate([0.1, 0.1, 0.9, 0.9], [(cross, [["1", "2", "2", "1"], [30, 30, 50, None]])], 0.5,
+                 MANIFEST).fields[0]
+    assert [(g.label, g.rows, g.approved) for g in f.groups] == [
+        ("1 male, <40", 1, 1), ("1 male, missing", 1, 0), ("2 female, <40", 1, 1), ("2 female, 40+", 1, 0)]
+    with pytest.raises(InputError, match="with itself"):
+        groupings(schema, ("SEX*SEX",))
