@@ -242,17 +242,23 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
               "on and are optimistic. Evaluate on held-out data before relying on them.\n")
         slices = evaluation.get("slices") or []
         if slices:
-            w("| field | group | rows | default rate | approval rate | AUC | approval ratio | below 4/5 |")
-            w("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+            w("| field | group | rows | default rate | approval rate | AUC | approval ratio | p-value | below 4/5 |")
+            w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
             for s in slices:
                 note = " (reference)" if s.get("reference") else (" (small group)" if s.get("small_sample") else "")
+                below = "**adverse impact**" if s.get("adverse_impact") else "**yes**" if s.get("four_fifths_flag") \
+                    else ""
+                p = s.get("p_value")
                 w(f"| {s['field']} | {s['group']}{note} | {s['count']:,} | {_pct(s['default_rate'])} | "
                   f"{_pct(s['approval_rate'])} | {_num(s.get('auc'))} | {_num(s.get('approval_ratio'))} | "
-                  f"{'**yes**' if s.get('four_fifths_flag') else ''} |")
+                  f"{'' if p is None or p != p else format(p, '.2g')} | {below} |")
             flagged = evaluation.get("four_fifths_flags") or []
+            adverse = sum(bool(s.get("adverse_impact")) for s in slices)
             w("\nApproval-rate ratio: a group's approval rate over that of its field's most-approved group (of at "
               "least 30 rows). Below 0.8 breaks the four-fifths rule, a screening signal for adverse impact: "
-              + (f"{len(flagged)} group(s) are below it here." if flagged else "no group is below it here.") + "\n")
+              + (f"{len(flagged)} group(s) are below it here" if flagged else "no group is below it here")
+              + (f", {adverse} of them by more than chance explains (Fisher's exact test, p < 0.01 / groups "
+                 "compared: adverse impact, as `loanscore fairness` tests it)." if flagged else ".") + "\n")
     else:
         w("No evaluation report (`report.json`) is in this directory: `loanscore export` writes one only when given "
           "labelled `--data`. Produce slice results with `loanscore report model MODEL_DIR --data CSV --output "

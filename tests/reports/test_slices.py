@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from loanscore.runtime.performance import fisher_two_sided
 from loanscore.train.reports.slices import auc, band_labels, slice_groups, slice_table
 
 # group a: y 0 0 1 1, p .1 .2 .3 .8 -> approved (p < .5) 3 of 4; both defaulters score above both payers: AUC 1
@@ -33,6 +34,17 @@ def test_slice_table_matches_the_hand_computed_example():
     assert_allclose(t["approval_ratio"], [1.0, 0.4 / 0.75, 0.5 / 0.75], atol=1e-12)
     assert t["four_fifths_flag"].tolist() == [False, True, True]
     assert set(t["field"]) == {"F"}
+    # Fisher's exact test against a (3 of 4 approved): b 2 of 5, c 1 of 2; none significant in so few rows
+    assert math.isnan(t.loc["a", "p_value"])
+    assert_allclose(t.loc[["b", "c"], "p_value"], [fisher_two_sided(2, 3, 3, 1), fisher_two_sided(1, 1, 3, 1)])
+    assert not t["adverse_impact"].any()
+
+
+def test_a_large_gap_in_large_groups_is_adverse_impact():
+    p = [0.1] * 80 + [0.9] * 20 + [0.1] * 40 + [0.9] * 60  # a approves 80 of 100, b 40 of 100
+    t = slice_table([0] * 200, p, ["a"] * 100 + ["b"] * 100, 0.5).set_index("group")
+    assert t.loc["b", "p_value"] == pytest.approx(fisher_two_sided(40, 60, 80, 20)) and t.loc["b", "p_value"] < 1e-6
+    assert t["adverse_impact"].tolist() == [False, True]
 
 
 def test_small_groups_cannot_be_the_reference():

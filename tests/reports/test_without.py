@@ -80,6 +80,8 @@ def test_fairness_reviews_them_from_the_file_as_the_report_slices_them(lean_mode
         theirs = [s for s in slices if s["field"] == sliced]
         assert [(g["group"], g["rows"], g["approved"], g["defaults"]) for g in mine] == \
                [(s["group"], s["count"], s["approved"], s["defaults"]) for s in theirs]
+        assert [g["p_value"] for g in mine] == pytest.approx([s["p_value"] for s in theirs], nan_ok=True)
+        assert [g["adverse_impact"] for g in mine] == [s["adverse_impact"] for s in theirs]
 
 
 def test_a_file_without_those_columns_is_still_reported(lean_model, taiwan_csv, tmp_path):

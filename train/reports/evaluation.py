@@ -29,7 +29,7 @@ from loanscore.runtime.performance import classification_metrics
 from ..riskier import ROLES, WORDS, riskier_steps
 from ._data import LabelledData, read_labelled, with_left_out
 from .html import Report, new_figure, pct
-from .slices import AGE_EDGES, AGE_FIELD, FOUR_FIFTHS, MIN_GROUP, all_slices
+from .slices import AGE_EDGES, AGE_FIELD, ALPHA, FOUR_FIFTHS, MIN_GROUP, all_slices
 from .sources import source_for
 
 GRID = np.round(np.arange(0.01, 0.991, 0.01), 2)
@@ -502,25 +502,32 @@ def _slices(report: Report, ev: Evaluation) -> None:
         "Per group: rows, observed default rate, approval rate at the threshold, and ROC AUC within the group. "
         f"The approval-rate ratio compares each group with the most-approved group of its field (groups of at least "
         f"{MIN_GROUP} rows); a ratio below {FOUR_FIFTHS:g} breaks the four-fifths rule and is highlighted. "
+        "The p-value is Fisher's exact test of the group's approval rate against the reference's; adverse impact "
+        f"is a ratio below {FOUR_FIFTHS:g} with p below {ALPHA:g} / groups compared, as `loanscore fairness` "
+        "tests it on any batch. "
         "The rule is a screening signal for adverse impact, not a legal finding; a gap in approval rates can follow "
         "a gap in observed default rates, which the table shows beside it.", note=True)
     if left_out := [f.name for f in Schema.from_dict(ev.manifest["schema"]).left_out_fields]:
         absent = [n for n in left_out if n not in ev.X.columns]
         report.text(f"The model was trained without {', '.join(left_out)} and does not read them; the slices below "
                     "take them from this file" + (f", which lacks {', '.join(absent)}" if absent else "") + ".")
-    header = ["field", "group", "rows", "default rate", "approval rate", "AUC", "approval ratio", "below 4/5", "note"]
+    header = ["field", "group", "rows", "default rate", "approval rate", "AUC", "approval ratio", "p-value",
+              "below 4/5", "note"]
     rows, flags = [], []
     for r in s.to_dict("records"):
         note = "reference" if r["reference"] else ("small group" if r["small_sample"] else "")
+        below = "ADVERSE IMPACT" if r["adverse_impact"] else "FLAG" if r["four_fifths_flag"] else ""
         rows.append([r["field"], r["group"], r["count"], pct(r["default_rate"]), pct(r["approval_rate"]), r["auc"],
-                     r["approval_ratio"], "FLAG" if r["four_fifths_flag"] else "", note])
+                     r["approval_ratio"], "" if math.isnan(r["p_value"]) else f"{r['p_value']:.2g}", below, note])
         flags.append(bool(r["four_fifths_flag"]))
     report.table(header, rows, flagged=flags)
     flagged = s[s["four_fifths_flag"]]
     if len(flagged):
         report.text("Below four-fifths: " + "; ".join(
             f"{r['field']} {r['group']} (ratio {r['approval_ratio']:.2f}, {r['count']:,} rows"
-            + (", small group" if r["small_sample"] else "") + ")" for r in flagged.to_dict("records")) + ".")
+            + (", small group" if r["small_sample"] else f", p {r['p_value']:.2g}" if not math.isnan(r["p_value"])
+               else "") + (", adverse impact" if r["adverse_impact"] else "") + ")"
+            for r in flagged.to_dict("records")) + ".")
     else:
         report.text("No group's approval rate is below four-fifths of its field's most-approved group.")
     fields = list(dict.fromkeys(s["field"]))

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from loanscore.runtime.performance import fisher_two_sided
 from loanscore.runtime.schema import Schema
 
 FOUR_FIFTHS = 0.8
@@ -28,7 +29,10 @@ AGE_EDGES: tuple[float, ...] = (25, 35, 45, 55, 65)
 """Inner band edges: <25, 25-34, 35-44, 45-54, 55-64, 65+."""
 
 COLUMNS = ["field", "group", "count", "defaults", "default_rate", "approved", "approval_rate",
-           "auc", "approval_ratio", "four_fifths_flag", "small_sample", "reference"]
+           "auc", "approval_ratio", "four_fifths_flag", "small_sample", "reference", "p_value", "adverse_impact"]
+ALPHA = 0.01
+"""``adverse_impact``: below four-fifths and Fisher's exact test p < ALPHA / groups compared, as
+``loanscore fairness`` tests it."""
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -80,7 +84,8 @@ def slice_table(y: Sequence[int], p: Sequence[float], groups: Sequence, threshol
             "approved": int(approved[m].sum()), "approval_rate": float(approved[m].mean()),
             "auc": auc(y[m], p[m]), "small_sample": n < min_group,
         })
-    table = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("approval_ratio", "four_fifths_flag", "reference")])
+    table = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("approval_ratio", "four_fifths_flag",
+                                                                         "reference", "p_value", "adverse_impact")])
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
     eligible = table[~table["small_sample"]] if (~table["small_sample"]).any() else table
@@ -89,6 +94,11 @@ def slice_table(y: Sequence[int], p: Sequence[float], groups: Sequence, threshol
     table["approval_ratio"] = table["approval_rate"] / best if best > 0 else math.nan
     table["four_fifths_flag"] = table["approval_ratio"] < FOUR_FIFTHS
     table["reference"] = table.index == ref
+    a, n = int(table.loc[ref, "approved"]), int(table.loc[ref, "count"])
+    tested = ~table["small_sample"] & ~table["reference"] & (best > 0)
+    table["p_value"] = [fisher_two_sided(int(r.approved), int(r.count - r.approved), a, n - a) if t else math.nan
+                        for r, t in zip(table.itertuples(), tested)]
+    table["adverse_impact"] = tested & table["four_fifths_flag"] & (table["p_value"] < ALPHA / max(1, tested.sum()))
     return table[COLUMNS]
 
 
