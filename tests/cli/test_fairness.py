@@ -158,3 +158,22 @@ def test_figures_agree_with_backtest_by_segment_on_real_rows(dev_sample, tmp_pat
         assert (g["rows"], g["defaults"]) == (seg["rows"], seg["defaults"])
         assert g["expected_defaults"] == pytest.approx(seg["expected"], abs=1e-3)
         assert g["roc_auc"] == pytest.approx(seg["roc_auc"], abs=1e-12)
+
+
+def test_a_model_whose_schema_marks_nothing_protected_asks_for_by(model_dir, applicants, write_csv, tmp_path) -> None:
+    """A model exported before the schema had protected marks (or a lender's schema without them)."""
+    import shutil
+
+    old = tmp_path / "old_model"
+    shutil.copytree(model_dir, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    for kind in ("numeric", "categorical"):
+        for f in manifest["schema"][kind]:
+            f.pop("protected", None)
+            f.pop("bands", None)
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    path = str(write_csv(applicants(40, seed=2)))
+    result = run(path, "--model", str(old))
+    assert result.exit_code == 2 and "marks no field protected" in result.output and "--by" in result.output
+    result = run(path, "--model", str(old), "--by", "SEX")
+    assert result.exit_code == 0 and "By SEX (codes)" in result.output, result.output
