@@ -212,8 +212,9 @@ class FieldReview:
 
     @property
     def reference(self) -> Group | None:
-        """The most-approved group of at least :data:`MIN_GROUP` rows (the first such, on a tie)."""
-        eligible = [g for g in self.groups if g.rows >= MIN_GROUP]
+        """The most-approved group of at least :data:`MIN_GROUP` rows (the first such, on a tie), other than the
+        applicants whose value is missing."""
+        eligible = [g for g in self.groups if g.rows >= MIN_GROUP and g.label != MISSING]
         return max(eligible, key=lambda g: g.approval_rate) if eligible else None
 
     def tested(self, group: Group) -> bool:

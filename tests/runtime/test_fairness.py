@@ -82,9 +82,13 @@ def test_below_four_fifths_within_chance_or_significant_above_it_is_no_alert() -
     assert f.p_value(f.groups[1]) < 1e-10 and f.verdict == "pass"
 
 
-def test_reference_needs_min_group_rows() -> None:
+def test_reference_needs_min_group_rows_and_a_value() -> None:
     f = _review(20, 20, 50, 100, small=0)  # a approves all but has only 20 rows
     assert f.reference is f.groups[1] and not f.tested(f.groups[0])
+    f = evaluate([0.1] * 40 + [0.1] * 20 + [0.9] * 20, [(Grouping("g"), [""] * 40 + ["a"] * 40)], 0.5,
+                 MANIFEST).fields[0]
+    missing = next(g for g in f.groups if g.label == "missing")
+    assert f.reference.label == "a" and f.ratio(missing) == 2.0 and f.tested(missing)  # not the missing values
 
 
 def test_outcomes_test_each_groups_calibration() -> None:

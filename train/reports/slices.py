@@ -88,7 +88,8 @@ def slice_table(y: Sequence[int], p: Sequence[float], groups: Sequence, threshol
                                                                          "reference", "p_value", "adverse_impact")])
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
-    eligible = table[~table["small_sample"]] if (~table["small_sample"]).any() else table
+    named = table[table["group"] != "missing"] if (table["group"] != "missing").any() else table
+    eligible = named[~named["small_sample"]] if (~named["small_sample"]).any() else named
     ref = eligible["approval_rate"].idxmax()
     best = table.loc[ref, "approval_rate"]
     table["approval_ratio"] = table["approval_rate"] / best if best > 0 else math.nan
