@@ -94,10 +94,13 @@ def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_
                          "fair-lending reviews).")
     if outcome is None and _header_has(input_path, input_format, schema.label, schema.input_names):
         outcome = schema.label
-    reader, _ = open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
-                              fmt=input_format, numbers=schema.number_names, who="A fairness review")
+    def opened():  # type: ignore[no-untyped-def]
+        return open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
+                             fmt=input_format, numbers=schema.number_names, who="A fairness review")[0]
+
+    reader = opened()
     try:
-        result = review(scorer, reader, wanted, cut, outcome=outcome,
+        result = review(scorer, reader, wanted, cut, outcome=outcome, reopen=None if input_path == "-" else opened,
                         progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()

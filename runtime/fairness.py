@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,29 +367,35 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
 
 
 def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from: float, *,
-           outcome: str | None = None, progress: Progress | None = None) -> Review:
+           outcome: str | None = None, progress: Progress | None = None,
+           reopen: Callable[[], Reader] | None = None) -> Review:
     """Score every row of ``reader`` and review the decisions of those scored (and, with ``outcome``, with one).
 
     ``reader`` must read the ``by`` columns (and ``outcome``) as input columns.
     Rows that cannot be scored (or lack an outcome) are listed in ``rejected``
     with row, field and reason, never dropped silently; ``InputError`` if no
     row is left. A model field is grouped by its validated value, any other
-    column by its text.
+    column by its text. For :attr:`FieldReview.as_reference`, ``reopen`` (a
+    new reader of the same file) lets a second pass score each row as the
+    reference group's code alone; without it (stdin) each row is scored as
+    every code, since the reference is known only at the end.
     """
     start = time.perf_counter()
-
     ps: list[np.ndarray] = []
     ys: list[np.ndarray] = []
+    keeps: list[np.ndarray] = []
     values: dict[str, list[np.ndarray]] = {c: [] for g in by for c in g.columns}
     read = set(scorer.schema.input_names)
-    as_codes: dict[str, dict[str, list[np.ndarray]]] = {g.name: {c: [] for c in g.codes} for g in by
-                                                        if g.codes and g.name in read}
+    flips = {g.name: g.codes for g in by if g.codes and g.name in read}
+    as_codes: dict[str, dict[str, list[np.ndarray]]] = {
+        name: {c: [] for c in codes} for name, codes in flips.items() if reopen is None}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
     for batch, y in labelled_batches(scorer, reader, outcome, progress):
         rows += batch.chunk.n
         rejected += batch.rejected
         ps.append(batch.probability)
+        keeps.append(batch.keep)
         if y is not None:
             ys.append(y)
         for column, parts in values.items():
@@ -400,9 +406,31 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "review")
     column = {c: np.concatenate(parts) for c, parts in values.items()}
-    result = evaluate(p, [(g, [column[c] for c in g.columns] if g.parts else column[g.name]) for g in by],
-                      decline_from, scorer.model.manifest, y=np.concatenate(ys) if outcome else None, source=reader.name,
-                      outcome=outcome, rows=rows, rejected=rejected,
+    groups = [(g, [column[c] for c in g.columns] if g.parts else column[g.name]) for g in by]
+    y_all = np.concatenate(ys) if outcome else None
+    if flips and reopen is not None:  # a second pass, as each field's reference code only
+        first = evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all)
+        wanted = {f.name: next((c for c in flips[f.name] if f.reference is not None
+                                and f.grouping.code_label(c) == f.reference.label), None) for f in first.fields
+                  if f.name in flips}
+        as_codes = {name: {code: []} for name, code in wanted.items() if code is not None}
+        again = reopen()
+        try:
+            same, count = True, 0
+            for chunk in again:
+                same = count < len(keeps) and chunk.n == len(keeps[count])
+                if not same:
+                    break
+                for name, codes in as_codes.items():
+                    for code, parts in codes.items():
+                        parts.append(_scored_as(scorer, chunk, name, code)[keeps[count]])
+                count += 1
+        finally:
+            again.close()
+        if not same or count != len(keeps):
+            raise InputError(f"{reader.name} changed while it was reviewed; review it again once it is complete.")
+    result = evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all, source=reader.name, outcome=outcome,
+                      rows=rows, rejected=rejected,
                       as_codes={name: {c: np.concatenate(parts) for c, parts in codes.items()}
                                 for name, codes in as_codes.items()})
     result.seconds = time.perf_counter() - start

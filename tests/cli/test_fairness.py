@@ -177,3 +177,30 @@ def test_a_model_whose_schema_marks_nothing_protected_asks_for_by(model_dir, app
     assert result.exit_code == 2 and "marks no field protected" in result.output and "--by" in result.output
     result = run(path, "--model", str(old), "--by", "SEX")
     assert result.exit_code == 0 and "By SEX (codes)" in result.output, result.output
+
+
+def test_a_file_read_twice_and_stdin_read_once_give_the_same_review(book, write_csv, tmp_path) -> None:
+    """From a file the reference's codes are scored in a second pass; from stdin every code in the one pass."""
+    rows, _ = book
+    path = write_csv(rows[:1500])
+    from_file, from_stdin = tmp_path / "file.json", tmp_path / "stdin.json"
+    assert run(str(path), "-o", str(from_file)).exit_code in (0, 4)
+    piped = CliRunner().invoke(main, ["fairness", "-", "-o", str(from_stdin)], input=path.read_bytes())
+    assert piped.exit_code in (0, 4), piped.output
+    a, b = (json.loads(f.read_text()) for f in (from_file, from_stdin))
+    for d in (a, b):
+        del d["source"], d["seconds"]
+    assert a == b and any("approval_rate_as_reference" in g for f in a["fields"] for g in f["groups"])
+
+
+def test_a_file_that_changes_between_the_two_passes_is_an_error_not_a_wrong_figure(scorer, schema, applicants,
+                                                                                  write_csv) -> None:
+    from loanscore.runtime.errors import InputError
+    from loanscore.runtime.fairness import groupings, review
+    from loanscore.runtime.tabular import open_reader
+
+    first, second = write_csv(applicants(300, seed=4), "a.csv"), write_csv(applicants(200, seed=4), "b.csv")
+    reader = open_reader(first, schema.input_names)
+    with pytest.raises(InputError, match="changed while it was reviewed"):
+        review(scorer, reader, groupings(schema, ()), 0.2, reopen=lambda: open_reader(second, schema.input_names))
+    reader.close()
