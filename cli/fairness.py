@@ -29,10 +29,11 @@ approval rate and ratio to the most-approved group's, and tests:
                   from its expected count by more than chance explains
                   (p < 0.01 / groups); each group's ROC AUC and share of good
                   payers approved are shown beside
-  as reference    for a code field the model reads (not a test): each
-                  group scored with the field set to the most-approved
-                  group's code; the decisions that change are the part of
-                  the gap the field itself makes
+  as reference    for a field the model reads (not a test): each group
+                  scored with the field set to the most-approved group's
+                  code (or, for a number in bands, its median); the
+                  decisions that change are the part of the gap the field
+                  itself makes
 
 \b
 A gap in approval rates is a screening signal, not a legal finding: groups
@@ -170,8 +171,9 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                           ratio, p))
         lines += _aligned(table)
         if as_head:
-            lines.append(f"({as_head[0]}: the same applicants scored with {f.name} set to that group's code; "
-                         "changed: decisions that differ)")
+            what = f"{f.as_value}, that group's median" if f.grouping.edges else f"{f.as_value}, that group's code"
+            lines.append(f"({as_head[0]}: the same applicants scored with {f.name} set to {what}; changed: "
+                         "decisions that differ)")
         if result.outcome:
             lines += ["", f"By {f.name}: is each group's risk priced alike? (alert below p {f.calibration_alpha:.2g})"]
             table = [("group", "mean P(default)", "default rate", "defaults / expected", "ROC AUC",

@@ -202,9 +202,11 @@ class FieldReview:
     how: str = ""
     """How the groups are cut, in words (:meth:`Grouping.how`)."""
     as_reference: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """For a code field the model reads: each group's applicants scored again with the field set to the reference
-    group's code, as (approved, decisions changed) by group label. The change is the gap the field itself makes;
-    what is left comes from the applicants' other fields."""
+    """For a field the model reads: each group's applicants scored again with the field set to :attr:`as_value`
+    (the reference group's code, or the median of its values for a number in bands), as (approved, decisions
+    changed) by group label. The change is the part of the gap the field itself makes; what is left comes from
+    the applicants' other fields."""
+    as_value: str = ""
 
     @property
     def name(self) -> str:
@@ -262,6 +264,7 @@ class FieldReview:
         ref = self.reference
         return {
             "field": self.name, "protected": self.grouping.protected, "groups_by": self.how,
+            **({"as_reference_value": self.as_value} if self.as_reference else {}),
             "reference": None if ref is None else ref.label, "alpha": self.alpha,
             "calibration_alpha": self.calibration_alpha, "verdict": self.verdict,
             "groups": [{
@@ -321,11 +324,11 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
              manifest: Mapping[str, Any], *,
              y: Any = None, source: str = "data", outcome: str | None = None, rows: int | None = None,
              rejected: list[tuple[int | None, str]] | None = None,
-             as_codes: Mapping[str, Mapping[str, Any]] | None = None) -> Review:
+             as_groups: Mapping[str, Mapping[str, tuple[str, Any]]] | None = None) -> Review:
     """The review of probabilities ``p``, approved below ``decline_from``, by each (grouping, its values: one per
-    row of ``p``) of ``groups``; ``y``, the outcomes (0/1), adds calibration within each group; ``as_codes`` maps
-    a code field to each code's probabilities for every row scored with the field set to that code (see
-    :attr:`FieldReview.as_reference`)."""
+    row of ``p``) of ``groups``; ``y``, the outcomes (0/1), adds calibration within each group. ``as_groups`` maps
+    a field to group labels, each with a value of the field and every row's probability with the field set to it:
+    the reference group's gives :attr:`FieldReview.as_reference`."""
     p = np.asarray(p, dtype=np.float64).reshape(-1)
     if not len(p):
         raise ValueError("a fairness review needs at least one scored row")
@@ -352,10 +355,10 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
                 parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum())))
         reviewed = FieldReview(grouping, parts, grouping.how(manifest))
         ref = reviewed.reference
-        by_code = (as_codes or {}).get(grouping.name, {})
-        ref_code = next((c for c in by_code if ref is not None and grouping.code_label(c) == ref.label), None)
-        if ref_code is not None:
-            as_ref = np.asarray(by_code[ref_code], dtype=np.float64).reshape(-1) < decline_from
+        chosen = None if ref is None else (as_groups or {}).get(grouping.name, {}).get(ref.label)
+        if chosen is not None:
+            reviewed.as_value = chosen[0]
+            as_ref = np.asarray(chosen[1], dtype=np.float64).reshape(-1) < decline_from
             for k, label in enumerate(labels):
                 m = index == k
                 if m.any():
@@ -377,8 +380,9 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     row is left. A model field is grouped by its validated value, any other
     column by its text. For :attr:`FieldReview.as_reference`, ``reopen`` (a
     new reader of the same file) lets a second pass score each row as the
-    reference group's code alone; without it (stdin) each row is scored as
-    every code, since the reference is known only at the end.
+    reference group's code alone, or a number in bands as the median of the
+    reference group's values; without it (stdin) each row is scored as every
+    code, since the reference is known only at the end, and numbers are not.
     """
     start = time.perf_counter()
     ps: list[np.ndarray] = []
@@ -386,9 +390,8 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     keeps: list[np.ndarray] = []
     values: dict[str, list[np.ndarray]] = {c: [] for g in by for c in g.columns}
     read = set(scorer.schema.input_names)
-    flips = {g.name: g.codes for g in by if g.codes and g.name in read}
-    as_codes: dict[str, dict[str, list[np.ndarray]]] = {
-        name: {c: [] for c in codes} for name, codes in flips.items() if reopen is None}
+    flips = {g.name: g for g in by if g.name in read and (g.codes or g.edges and reopen is not None)}
+    one_pass = {g.name: {c: [] for c in g.codes} for g in flips.values() if reopen is None}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
     for batch, y in labelled_batches(scorer, reader, outcome, progress):
@@ -400,7 +403,7 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
             ys.append(y)
         for column, parts in values.items():
             parts.append(column_values(batch, column))
-        for name, codes in as_codes.items():
+        for name, codes in one_pass.items():
             for code, parts in codes.items():
                 parts.append(_scored_as(scorer, batch.chunk, name, code)[batch.keep])
     p = np.concatenate(ps) if ps else np.empty(0)
@@ -408,33 +411,57 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     column = {c: np.concatenate(parts) for c, parts in values.items()}
     groups = [(g, [column[c] for c in g.columns] if g.parts else column[g.name]) for g in by]
     y_all = np.concatenate(ys) if outcome else None
-    if flips and reopen is not None:  # a second pass, as each field's reference code only
-        first = evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all)
-        wanted = {f.name: next((c for c in flips[f.name] if f.reference is not None
-                                and f.grouping.code_label(c) == f.reference.label), None) for f in first.fields
-                  if f.name in flips}
-        as_codes = {name: {code: []} for name, code in wanted.items() if code is not None}
-        again = reopen()
-        try:
-            same, count = True, 0
-            for chunk in again:
-                same = count < len(keeps) and chunk.n == len(keeps[count])
-                if not same:
-                    break
-                for name, codes in as_codes.items():
-                    for code, parts in codes.items():
-                        parts.append(_scored_as(scorer, chunk, name, code)[keeps[count]])
-                count += 1
-        finally:
-            again.close()
-        if not same or count != len(keeps):
-            raise InputError(f"{reader.name} changed while it was reviewed; review it again once it is complete.")
+    as_groups = {name: {flips[name].code_label(c): (c, np.concatenate(parts)) for c, parts in codes.items()}
+                 for name, codes in one_pass.items()}
+    if flips and reopen is not None:
+        set_to = _reference_values(evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all), flips, column)
+        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to)
+        as_groups = {name: {label: (value, scored[name])} for name, (label, value) in set_to.items()}
     result = evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all, source=reader.name, outcome=outcome,
-                      rows=rows, rejected=rejected,
-                      as_codes={name: {c: np.concatenate(parts) for c, parts in codes.items()}
-                                for name, codes in as_codes.items()})
+                      rows=rows, rejected=rejected, as_groups=as_groups)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _reference_values(first: Review, flips: Mapping[str, Grouping],
+                      column: Mapping[str, np.ndarray]) -> dict[str, tuple[str, str]]:
+    """Each field's reference group and the value its applicants are set to: the group's code, or for a number in
+    bands the median of the group's values."""
+    out = {}
+    for f in first.fields:
+        ref = f.reference
+        if f.name not in flips or ref is None:
+            continue
+        if f.grouping.codes:
+            code = next((c for c in f.grouping.codes if f.grouping.code_label(c) == ref.label), None)
+            if code is not None:
+                out[f.name] = (ref.label, code)
+            continue
+        index, labels = f.grouping.index(column[f.name], {})
+        median = float(np.median(np.asarray(column[f.name], dtype=np.float64)[index == labels.index(ref.label)]))
+        out[f.name] = (ref.label, _num(median))
+    return out
+
+
+def _second_pass(scorer: Scorer, source: str, reopen: Callable[[], Reader], keeps: list[np.ndarray],
+                 set_to: Mapping[str, tuple[str, str]]) -> dict[str, np.ndarray]:
+    """Every scored row's probability with each field of ``set_to`` set to its value, from the file read again."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in set_to}
+    again = reopen()
+    same, count = True, 0
+    try:
+        for chunk in again:
+            same = count < len(keeps) and chunk.n == len(keeps[count])
+            if not same:
+                break
+            for name, (_, value) in set_to.items():
+                parts[name].append(_scored_as(scorer, chunk, name, value)[keeps[count]])
+            count += 1
+    finally:
+        again.close()
+    if not same or count != len(keeps):
+        raise InputError(f"{source} changed while it was reviewed; review it again once it is complete.")
+    return {name: np.concatenate(got) if got else np.empty(0) for name, got in parts.items()}
 
 
 def _scored_as(scorer: Scorer, chunk: Chunk, name: str, code: str) -> np.ndarray:

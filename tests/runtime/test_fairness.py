@@ -171,8 +171,9 @@ def test_as_reference_counts_the_decisions_the_field_itself_changes() -> None:
     codes = ["1"] * 50 + ["2"] * 50
     p = np.r_[np.full(25, 0.1), np.full(25, 0.9), np.full(40, 0.1), np.full(10, 0.9)]  # men 50 %, women 80 %
     as_women = np.r_[np.full(35, 0.1), np.full(15, 0.9), p[50:]]  # ten men approved as women
-    f = evaluate(p, [(sex, codes)], 0.5, MANIFEST, as_codes={"SEX": {"1": p, "2": as_women}}).fields[0]
-    assert f.reference.label == "2 female"
+    f = evaluate(p, [(sex, codes)], 0.5, MANIFEST,
+                 as_groups={"SEX": {"1 male": ("1", p), "2 female": ("2", as_women)}}).fields[0]
+    assert f.reference.label == "2 female" and f.as_value == "2"
     assert f.as_reference == {"1 male": (35, 10), "2 female": (40, 0)}
     men = f.to_dict(100)["groups"][0]
     assert (men["approval_rate_as_reference"], men["decisions_changed_as_reference"]) == (0.7, 10)
