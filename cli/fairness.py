@@ -95,6 +95,7 @@ def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_
                          "fair-lending reviews).")
     if outcome is None and _header_has(input_path, input_format, schema.label, schema.input_names):
         outcome = schema.label
+
     def opened():  # type: ignore[no-untyped-def]
         return open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
                              fmt=input_format, numbers=schema.number_names, who="A fairness review")[0]
@@ -106,7 +107,8 @@ def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_
     finally:
         reader.close()
     if result.rejected:
-        echo_rejects(result.rejected, result.source, "could not be scored and are left out of the review", output)
+        echo_rejects(result.rejected, result.source, "could not be scored" + (" or lack an outcome" if outcome else "")
+                     + ", and are left out of the review", output)
     click.echo(render(result))
     write_figures(result, output, plot, render_svg)
     code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
