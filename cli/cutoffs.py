@@ -30,6 +30,12 @@ Examples:
   loanscore cutoffs applicants_2026_q3.csv --cutoff 0.1 --cutoff 0.25 -o strategy.json --plot strategy.svg
   loanscore cutoffs book_2025.csv --outcome defaulted_12m --master-scale our_grades.toml
   loanscore cutoffs applicants_2026_q3.csv --cutoff-points 520 --cutoff-points 540   # a policy in points
+  loanscore cutoffs applicants_2026_q3.csv --by SEX --by AGE   # each cut-off's lowest approval ratio
+
+
+With --by FIELD (as `loanscore fairness` takes it), a second table gives,
+at each cut-off, the field's lowest approval ratio to its most-approved
+group and that group, marked where `fairness` would call it adverse impact.
 """
 
 
@@ -42,6 +48,9 @@ Examples:
 @points_scale_option
 @click.option("--outcome", metavar="COLUMN", help="Column holding known outcomes (1 defaulted, 0 repaid), to show "
               "the observed figures beside the expected.")
+@click.option("--by", "by", multiple=True, metavar="FIELD[:EDGES]",
+              help="Also give each cut-off's lowest approval ratio among this column's groups (as `loanscore "
+                   "fairness --by` takes it); repeatable.")
 @master_scale_option
 @click.option("--model", "model_dir", type=click.Path(file_okay=False),
               help="Model directory. Default: the shipped model.")
@@ -54,12 +63,13 @@ Examples:
 @audit_option
 @reports_errors
 def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float, ...], points_scale: str | None,
-            outcome: str | None, master_scale: str | None,
+            outcome: str | None, by: tuple[str, ...], master_scale: str | None,
             model_dir: str | None, output: str | None, plot: str | None, input_format: str, quiet: bool,
             audit_log: str | None) -> None:
     from loanscore.runtime.backtest import manifest_costs
     from loanscore.runtime.cutoffs import candidates, strategy
     from loanscore.runtime.cutoffs_plot import render_svg
+    from loanscore.runtime.fairness import groupings
     from loanscore.runtime.grades import MasterScale
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
@@ -73,8 +83,10 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float
     audit = open_audit(audit_log)
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
-    if outcome:
-        reader, _ = open_labelled(input_path, schema.input_names, outcome, (), fmt=input_format,
+    wanted = groupings(schema, by) if by else []
+    columns = tuple(c for g in wanted for c in g.columns)
+    if outcome or columns:
+        reader, _ = open_labelled(input_path, schema.input_names, outcome, columns, fmt=input_format,
                                   numbers=schema.number_names, who="The cut-off table")
     else:
         reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
@@ -82,7 +94,7 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float
     try:
         result = strategy(scorer, reader, candidates(scorer.threshold, scale, bounds, points, from_points), outcome=outcome,
                           costs=manifest_costs(scorer.model.manifest), master_scale=scale.source,
-                          progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+                          progress=Progress.for_terminal(reader.total_bytes, quiet=quiet), by=wanted)
     finally:
         reader.close()
     if result.rejected:
@@ -137,4 +149,16 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     widths = [max(len(r[j]) for r in table) for j in range(len(table[0]) - 1)]
     lines += [(f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:-1], widths[1:]))
                + (f"  {r[-1]}" if r[-1] else "")).rstrip() for r in table]
+    if result.fairness:
+        from loanscore.runtime.fairness import FOUR_FIFTHS
+
+        names = list(result.fairness[0])
+        lines += ["", f"Lowest approval ratio to the field's most-approved group at each cut-off (below "
+                      f"{FOUR_FIFTHS:g} breaks the four-fifths rule; * adverse impact, as `loanscore fairness` tests it)"]
+        table = [("approve", *names)]
+        for c, worst in zip(result.cutoffs, result.fairness):
+            table.append((c.label, *("n/a" if not group else f"{ratio:.3f} {group}{' *' if adverse else ''}"
+                                     for ratio, group, adverse in (worst[name] for name in names))))
+        widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
+        lines += ["  ".join(f"{v:<{w}}" for v, w in zip(r, widths)).rstrip() for r in table]
     return "\n".join(lines)

@@ -13,13 +13,15 @@ Where the outcomes are known, the observed figures stand beside the expected.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .backtest import labelled_batches, something_left
+from .backtest import column_values, labelled_batches, something_left
+from .fairness import Grouping, evaluate as evaluate_fairness
 from .grades import MasterScale
 from .points import PointsScale
 from .scorer import Scorer
@@ -70,6 +72,9 @@ class Strategy:
     expected_default_rate: float = 0.0
     observed_default_rate: float | None = None
     curve: Curve | None = None
+    fairness: list[dict[str, tuple[float, str, bool]]] = field(default_factory=list)
+    """With groups (``--by``), per cut-off: each field's lowest approval ratio to its most-approved group, that
+    group, and whether it is adverse impact (:mod:`.fairness`); empty without."""
 
     def cost(self, c: Cutoff, *, observed: bool = False) -> float | None:
         """Cost per applicant at the lender's costs (a default approved, a good payer declined)."""
@@ -100,6 +105,14 @@ class Strategy:
                            observed_cost_per_applicant=self.cost(c, observed=True))
             return out
 
+        def with_groups(k: int, out: dict[str, Any]) -> dict[str, Any]:
+            if self.fairness:
+                out["lowest_approval_ratio"] = {
+                    name: {"ratio": None if math.isnan(ratio) else ratio, "group": group or None,
+                           "adverse_impact": adverse}
+                    for name, (ratio, group, adverse) in self.fairness[k].items()}
+            return out
+
         least = self.least_cost
         return {"source": self.source, "rows": self.rows, "applicants": self.applicants,
                 "rejected": [{"row": r, "error": m} for r, m in self.rejected],
@@ -107,7 +120,7 @@ class Strategy:
                 "observed_default_rate": self.observed_default_rate, "threshold": self.threshold,
                 "costs": self.costs, "master_scale": self.master_scale,
                 "least_expected_cost": None if least is None else least.label,
-                "cutoffs": [row(c) for c in self.cutoffs]}
+                "cutoffs": [with_groups(k, row(c)) for k, c in enumerate(self.cutoffs)]}
 
 
 def candidates(threshold: float, scale: MasterScale | None, bounds: Sequence[float] = (),
@@ -165,19 +178,39 @@ def curve(p: Any, y: Any | None, costs: Mapping[str, float] | None, points: int 
 
 def strategy(scorer: Scorer, reader: Reader, cuts: Sequence[tuple[str, str, float]], *, outcome: str | None = None,
              costs: Mapping[str, float] | None = None, master_scale: str | None = None,
-             progress: Progress | None = None) -> Strategy:
-    """Score ``reader`` and tabulate ``cuts`` on the rows scored (and, with ``outcome``, that have one)."""
+             progress: Progress | None = None, by: Sequence[Grouping] = ()) -> Strategy:
+    """Score ``reader`` and tabulate ``cuts`` on the rows scored (and, with ``outcome``, that have one); ``by``,
+    groupings whose columns ``reader`` reads, adds each cut-off's lowest approval ratio among their groups."""
 
     ps, ys, rejected, rows = [], [], [], 0
+    values: dict[str, list[np.ndarray]] = {c: [] for g in by for c in g.columns}
     for batch, y in labelled_batches(scorer, reader, outcome, progress):
         rows += batch.chunk.n
         rejected += batch.rejected
         ps.append(batch.probability)
         if y is not None:
             ys.append(y)
+        for column, parts in values.items():
+            parts.append(column_values(batch, column))
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "tabulate")
     y = np.concatenate(ys) if outcome else None
+    table = tabulate(p, y, cuts)
+    column = {c: np.concatenate(parts) for c, parts in values.items()}
+    groups = [(g, [column[c] for c in g.columns] if g.parts else column[g.name]) for g in by]
     return Strategy(reader.name, rows, len(p), scorer.threshold, None if costs is None else dict(costs),
-                    tabulate(p, y, cuts), master_scale, rejected, float(p.mean()),
-                    None if y is None else float(y.mean()), curve(p, y, costs))
+                    table, master_scale, rejected, float(p.mean()),
+                    None if y is None else float(y.mean()), curve(p, y, costs),
+                    [lowest_ratios(p, groups, c.approve_below, scorer.model.manifest) for c in table] if by else [])
+
+
+def lowest_ratios(p: np.ndarray, groups: Sequence[tuple[Grouping, Any]], approve_below: float,
+                  manifest: Mapping[str, Any]) -> dict[str, tuple[float, str, bool]]:
+    """Approving below ``approve_below``: each field's lowest approval ratio among the groups a fairness review
+    tests, that group, and whether it is adverse impact (NaN and "" where no group is tested)."""
+    out = {}
+    for f in evaluate_fairness(p, groups, approve_below, manifest).fields:
+        tested = [g for g in f.groups if f.tested(g)]
+        worst = min(tested, key=f.ratio) if tested else None
+        out[f.name] = (math.nan, "", False) if worst is None else (f.ratio(worst), worst.label, f.adverse(worst))
+    return out

@@ -224,3 +224,23 @@ def test_a_file_that_changes_between_the_two_passes_is_an_error_not_a_wrong_figu
     with pytest.raises(InputError, match="changed while it was reviewed"):
         review(scorer, reader, groupings(schema, ()), 0.2, reopen=lambda: open_reader(second, schema.input_names))
     reader.close()
+
+
+def test_cutoffs_by_gives_each_cut_offs_lowest_ratio_as_fairness_finds_it(book, write_csv, tmp_path) -> None:
+    rows, _ = book
+    path = str(write_csv(rows))
+    table = tmp_path / "cutoffs.json"
+    result = CliRunner().invoke(main, ["cutoffs", path, "--by", "SEX", "--by", "AGE", "--cutoff", "0.3",
+                                       "-o", str(table)])
+    assert result.exit_code == 0, result.output
+    assert "Lowest approval ratio to the field's most-approved group" in result.output
+    cuts = {c["approve"]: c for c in json.loads(table.read_text())["cutoffs"]}
+    for label, cut in (("below 0.3", ["--decline-from", "0.3"]), ("the model's threshold", [])):
+        review = tmp_path / "fairness.json"
+        assert run(path, "--by", "SEX", "--by", "AGE", *cut, "-o", str(review)).exit_code in (0, 4)
+        for f in json.loads(review.read_text())["fields"]:
+            tested = [g for g in f["groups"] if g["tested"]]
+            worst = min(tested, key=lambda g: g["approval_ratio"])
+            got = cuts[label]["lowest_approval_ratio"][f["field"]]
+            assert (got["group"], got["adverse_impact"]) == (worst["group"], worst["adverse_impact"])
+            assert got["ratio"] == pytest.approx(worst["approval_ratio"], rel=1e-12)
