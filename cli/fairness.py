@@ -24,8 +24,8 @@ approval rate and ratio to the most-approved group's, and tests:
                   the most-approved group's and Fisher's exact test gives
                   p < 0.01 / groups compared; groups under 30 rows are shown,
                   not tested
-  calibration     with outcomes (the schema's label, when the file's header
-                  has it, or --outcome): alert when a group's defaults differ
+  calibration     with outcomes (the schema's label, when the file has it,
+                  or --outcome): alert when a group's defaults differ
                   from its expected count by more than chance explains
                   (p < 0.01 / groups); each group's ROC AUC and share of good
                   payers approved are shown beside
@@ -58,7 +58,7 @@ Examples:
                    "column by its values (at most 20); FIELD:25,35,45 bands numbers at those edges; SEX*AGE crosses "
                    "columns (women under 25, ...). Repeatable. Default: the schema's protected fields.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). Default: the "
-              "schema's label, when the file's header has it; without one, approvals only.")
+              "schema's label, when the file has it (stdin: only when named); without one, approvals only.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
               "model's threshold.")
 @click.option("--decline-below-points", type=float, metavar="N",
@@ -121,18 +121,25 @@ def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_
 
 
 def _header_has(input_path: str, fmt: str, column: str, inputs: list[str]) -> bool:
-    """Whether a CSV file's or workbook's header names ``column`` (stdin and JSON Lines are not looked into)."""
+    """Whether a CSV file's or workbook's header names ``column``, or JSON Lines' first records hold it (stdin is
+    not looked into: it can be read once only)."""
     from loanscore.runtime.errors import InputError
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.tabular import open_reader, sniff_format
 
     if input_path == "-":
         return False
     try:
-        reader = open_reader(input_path, inputs, fmt=fmt)
+        jsonl = (sniff_format(input_path) if fmt == "auto" else fmt) == "jsonl"
+        reader = open_reader(input_path, [*inputs, column] if jsonl else inputs, fmt=fmt)
     except InputError:
         return False  # opened again below, where the error is reported in full
     try:
-        return column in (getattr(reader, "header", None) or ())
+        if not jsonl:
+            return column in (getattr(reader, "header", None) or ())
+        first = next(iter(reader), None)
+        return first is not None and any(v is not None and str(v).strip() for v in first.columns[column])
+    except InputError:
+        return False
     finally:
         reader.close()
 

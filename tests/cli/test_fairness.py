@@ -244,3 +244,19 @@ def test_cutoffs_by_gives_each_cut_offs_lowest_ratio_as_fairness_finds_it(book, 
             got = cuts[label]["lowest_approval_ratio"][f["field"]]
             assert (got["group"], got["adverse_impact"]) == (worst["group"], worst["adverse_impact"])
             assert got["ratio"] == pytest.approx(worst["approval_ratio"], rel=1e-12)
+
+
+def test_json_lines_with_the_label_are_reviewed_with_their_outcomes(book, tmp_path) -> None:
+    rows, p = book
+    y = np.random.default_rng(9).random(600) < p[:600]
+    path = tmp_path / "book.jsonl"
+    path.write_text("".join(json.dumps({**r, LABEL: int(d)}) + "\n" for r, d in zip(rows[:600], y)))
+    out = tmp_path / "f.json"
+    result = run(str(path), "--by", "SEX", "-o", str(out))
+    assert result.exit_code in (0, 4), result.output
+    report = json.loads(out.read_text())
+    assert (report["outcome"], report["defaults"]) == (LABEL, int(y.sum()))
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps(r) + "\n" for r in rows[:600]))
+    assert run(str(plain), "--by", "SEX", "-o", str(out)).exit_code in (0, 4)
+    assert json.loads(out.read_text())["outcome"] is None
