@@ -46,6 +46,7 @@ Examples:
   loanscore fairness applications_2025.csv
   loanscore fairness applications_2025.csv --by SEX --by AGE:30,50 --by branch
   loanscore fairness applications_2025.csv --by SEX*AGE:25,35,45,55,65
+  loanscore fairness applications_2025.csv --reference SEX=1 --reference AGE=35-44
   loanscore fairness book_with_outcomes.csv --outcome defaulted_12m -o fairness.json --plot fairness.svg
   loanscore fairness applications_2025.csv --decline-below-points 540
 """
@@ -57,6 +58,9 @@ Examples:
               help="Review by this column: a schema field as the schema groups it (codes, or its bands), any other "
                    "column by its values (at most 20); FIELD:25,35,45 bands numbers at those edges; SEX*AGE crosses "
                    "columns (women under 25, ...). Repeatable. Default: the schema's protected fields.")
+@click.option("--reference", "references", multiple=True, metavar="FIELD=GROUP",
+              help="Compare FIELD's groups with GROUP (a code such as SEX=1, or a band such as AGE=35-44) instead of "
+                   "its most-approved group; repeatable.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). Default: the "
               "schema's label, when the file has it (stdin: only when named); without one, approvals only.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
@@ -72,7 +76,8 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
-def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_from: float | None,
+def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], outcome: str | None,
+             decline_from: float | None,
              decline_below_points: float | None, points_scale: str | None, model_dir: str | None,
              output: str | None, plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
@@ -93,6 +98,7 @@ def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_
         raise InputError(f"The model's schema ({schema.name}) marks no field protected: name the groups to review "
                          "with --by COLUMN (a field, or a column of the file such as one a lender keeps for "
                          "fair-lending reviews).")
+    wanted = _with_references(wanted, references)
     if outcome is None and _header_has(input_path, input_format, schema.label, schema.input_names):
         outcome = schema.label
 
@@ -118,6 +124,24 @@ def fairness(input_path: str, by: tuple[str, ...], outcome: str | None, decline_
         "alerts": [f"{f.name} {g.label}" for f in result.fields for g in f.groups
                    if f.adverse(g) or f.miscalibrated(g)]}, code)
     sys.exit(code)
+
+
+def _with_references(wanted: list, references: tuple[str, ...]) -> list:  # type: ignore[type-arg]
+    """``wanted`` with each ``--reference FIELD=GROUP`` set on its field's grouping."""
+    from dataclasses import replace
+
+    given: dict[str, str] = {}
+    for spec in references:
+        name, sep, group = spec.partition("=")
+        if not sep or not name.strip() or not group.strip():
+            raise click.BadParameter(f"expected FIELD=GROUP, such as SEX=1 or AGE=35-44; got {spec!r}.",
+                                     param_hint="'--reference'")
+        given[name.strip()] = group.strip()
+    unknown = sorted(set(given) - {g.name for g in wanted})
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)} is not reviewed here; the fields reviewed are "
+                                 f"{', '.join(g.name for g in wanted)}.", param_hint="'--reference'")
+    return [replace(g, reference=given[g.name]) if g.name in given else g for g in wanted]
 
 
 def _header_has(input_path: str, fmt: str, column: str, inputs: list[str]) -> bool:
@@ -161,8 +185,12 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     for f in result.fields:
         ref = f.reference
         kind = "protected, " if f.grouping.protected else ""
-        lines += ["", f"By {f.name} ({kind}{f.how}): approval against the most-approved group"
-                      + ("" if ref is None else f", {ref.label}; alert below {FOUR_FIFTHS:g} with p < {f.alpha:.2g}")]
+        against = f"the reference group given ({f.grouping.reference})" if f.grouping.reference \
+            else "the most-approved group"
+        lines += ["", f"By {f.name} ({kind}{f.how}): approval against {against}"
+                      + (f", {ref.label}; alert below {FOUR_FIFTHS:g} with p < {f.alpha:.2g}" if ref is not None
+                         else ": no such group of 30 rows or more here, nothing tested" if f.grouping.reference
+                         else "")]
         as_head = (f"as {ref.label}", "changed") if f.as_reference and ref is not None else ()
         table = [("group", "rows", "share", "approved", *as_head, "ratio", "p-value")]
         for g in f.groups:

@@ -65,6 +65,13 @@ class Grouping:
     protected: bool = False
     parts: tuple[Grouping, ...] = ()
     """Groups crossed from several columns (``--by SEX*AGE``: women under 25, ...): each column's grouping."""
+    reference: str = ""
+    """The group the others are compared with, as a lender names it (``1``, ``1 male``, ``35-44``); by default
+    the most-approved group."""
+
+    def names(self, label: str) -> bool:
+        """Whether :attr:`reference` names the group ``label`` (its label, or the code it starts with)."""
+        return bool(self.reference) and self.reference.strip() in (label, label.split(" ", 1)[0])
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -214,9 +221,11 @@ class FieldReview:
 
     @property
     def reference(self) -> Group | None:
-        """The most-approved group of at least :data:`MIN_GROUP` rows (the first such, on a tie), other than the
-        applicants whose value is missing."""
+        """The group named by :attr:`Grouping.reference`, else the most-approved group (the first such, on a tie),
+        other than the applicants whose value is missing; either of at least :data:`MIN_GROUP` rows."""
         eligible = [g for g in self.groups if g.rows >= MIN_GROUP and g.label != MISSING]
+        if self.grouping.reference:
+            eligible = [g for g in eligible if self.grouping.names(g.label)]
         return max(eligible, key=lambda g: g.approval_rate) if eligible else None
 
     def tested(self, group: Group) -> bool:
@@ -265,7 +274,8 @@ class FieldReview:
         return {
             "field": self.name, "protected": self.grouping.protected, "groups_by": self.how,
             **({"as_reference_value": self.as_value} if self.as_reference else {}),
-            "reference": None if ref is None else ref.label, "alpha": self.alpha,
+            "reference": None if ref is None else ref.label, "reference_given": self.grouping.reference or None,
+            "alpha": self.alpha,
             "calibration_alpha": self.calibration_alpha, "verdict": self.verdict,
             "groups": [{
                 "group": g.label, "rows": g.rows, "share": g.rows / scored, "approved": g.approved,

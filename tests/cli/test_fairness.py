@@ -260,3 +260,26 @@ def test_json_lines_with_the_label_are_reviewed_with_their_outcomes(book, tmp_pa
     plain.write_text("".join(json.dumps(r) + "\n" for r in rows[:600]))
     assert run(str(plain), "--by", "SEX", "-o", str(out)).exit_code in (0, 4)
     assert json.loads(out.read_text())["outcome"] is None
+
+
+def test_a_reference_group_given_replaces_the_most_approved(book, write_csv, tmp_path) -> None:
+    rows, _ = book
+    path, out = str(write_csv(rows)), tmp_path / "f.json"
+    assert run(path, "--by", "SEX", "-o", str(out)).exit_code in (0, 4)
+    default = json.loads(out.read_text())["fields"][0]
+    other = next(g["group"] for g in default["groups"] if g["group"] != default["reference"])
+    result = run(path, "--by", "SEX", "--reference", f"SEX={other.split()[0]}", "-o", str(out))
+    assert result.exit_code in (0, 4) and f"the reference group given ({other.split()[0]}), {other}" in result.output
+    field = json.loads(out.read_text())["fields"][0]
+    groups = {g["group"]: g for g in field["groups"]}
+    assert field["reference"] == other and groups[other]["approval_ratio"] == 1.0
+    first = groups[default["reference"]]
+    assert first["approval_ratio"] == pytest.approx(first["approval_rate"] / groups[other]["approval_rate"])
+    assert first["approval_ratio"] > 1
+    assert "approval_rate_as_reference" in first  # scored as the reference given
+    result = run(path, "--by", "SEX", "--reference", "SEX=9", "-o", str(out))
+    assert "no such group of 30 rows or more here, nothing tested" in result.output and result.exit_code == 0
+    assert json.loads(out.read_text())["fields"][0]["reference"] is None
+    for bad, words in (("MARRIAGE=1", "MARRIAGE is not reviewed here"), ("SEX", "expected FIELD=GROUP")):
+        result = run(path, "--by", "SEX", "--reference", bad)
+        assert result.exit_code == 2 and words in result.output
