@@ -4,7 +4,9 @@ Left: the default rate among the approved against the share approved, when
 the lowest P(default) is approved first (expected, and observed where the
 outcomes are known); every cut-off of the table is a dot on it. Right, when
 the threshold was chosen by cost: the expected cost per applicant along the
-same axis, its least marked.
+same axis, its least marked. With groups (``--by``): each field's lowest
+approval ratio to its most-approved group at each cut-off, the four-fifths
+line dashed, red dots where the review would call it adverse impact.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from xml.sax.saxutils import escape
 from .backtest_plot import GAP, LEFT, SIZE, TOP, _axes, _xy
 from .compare_plot import _ceiling
 from .cutoffs import Cutoff, Strategy
-from .svg import BLUE, GREY, ORANGE, RED, document, polyline, text
+from .fairness import FOUR_FIFTHS
+from .svg import BLUE, GREY, ORANGE, RED, document, line, polyline, text
+
+FIELD_COLOURS = (BLUE, ORANGE, "#2e8b57", "#8e44ad", "#555555")
 
 
 def render_svg(result: Strategy) -> str:
     """The SVG text for ``result``."""
     curve, n = result.curve, result.applicants
     assert curve is not None, "a Strategy from strategy() has its curve"
-    panels = 2 if curve.expected_cost is not None else 1
+    panels = (2 if curve.expected_cost is not None else 1) + bool(result.fairness)
     width, height = panels * SIZE + (panels - 1) * GAP + LEFT + 30, SIZE + TOP + 70
     out = [text(LEFT, 20, f"Cut-offs on {result.source}: {n:,} applicants", size=14, weight="bold")]
     least = result.least_cost
@@ -66,7 +71,31 @@ def render_svg(result: Strategy) -> str:
         if least is not None:
             x, y = _xy(right, least.approved / n, result.cost(least) or 0.0, ceiling)
             out.append(text(x, y + 20, f"least: {least.label}", anchor="middle", colour=RED))
+    if result.fairness:
+        out += _ratios(result, LEFT + (panels - 1) * (SIZE + GAP))
     return document(width, height, out)
+
+
+def _ratios(result: Strategy, x0: float) -> list[str]:
+    """The panel of each field's lowest approval ratio at each cut-off."""
+    n = result.applicants
+    out = _axes(x0, "share approved (lowest P(default) first)", "lowest approval ratio",
+                "Lowest approval ratio by group")
+    (a, b), (c, d) = _xy(x0, 0, FOUR_FIFTHS), _xy(x0, 1, FOUR_FIFTHS)
+    out.append(line(a, b, c, d, GREY, dash=True))
+    for k, name in enumerate(result.fairness[0]):
+        colour = FIELD_COLOURS[k % len(FIELD_COLOURS)]
+        points = [(c.approved / n, worst[name]) for c, worst in zip(result.cutoffs, result.fairness)
+                  if c.approved and worst[name][1]]
+        out.append(polyline([_xy(x0, a, min(r, 1.0)) for a, (r, _, _) in points], colour))
+        for a, (r, group, adverse) in points:
+            x, y = _xy(x0, a, min(r, 1.0))
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{4 if adverse else 3}" '
+                       f'fill="{RED if adverse else colour}"><title>{escape(name)} {escape(group)}: ratio {r:.3f} '
+                       f"approving {a:.1%}{', adverse impact' if adverse else ''}</title></circle>")
+        out.append(text(x0 + 8, TOP + 18 + 16 * k, name, colour=colour))
+    out.append(text(x0, TOP + SIZE + 58, "dashed: four-fifths; red dots: adverse impact", colour=GREY))
+    return out
 
 
 __all__ = ["render_svg"]

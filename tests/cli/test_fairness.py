@@ -230,9 +230,17 @@ def test_cutoffs_by_gives_each_cut_offs_lowest_ratio_as_fairness_finds_it(book, 
     rows, _ = book
     path = str(write_csv(rows))
     table = tmp_path / "cutoffs.json"
+    plot = tmp_path / "cutoffs.svg"
     result = CliRunner().invoke(main, ["cutoffs", path, "--by", "SEX", "--by", "AGE", "--cutoff", "0.3",
-                                       "-o", str(table)])
+                                       "-o", str(table), "--plot", str(plot)])
     assert result.exit_code == 0, result.output
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    titles = [c.find(f"{ns}title").text for c in ET.parse(plot).getroot().iter(f"{ns}circle")]
+    adverse = [t for t in titles if t.endswith("adverse impact")]
+    assert len(adverse) == sum(w["adverse_impact"] for c in json.loads(table.read_text())["cutoffs"]
+                               if c["approved"] for w in c["lowest_approval_ratio"].values() if w["group"])
     assert "Lowest approval ratio to the field's most-approved group" in result.output
     cuts = {c["approve"]: c for c in json.loads(table.read_text())["cutoffs"]}
     for label, cut in (("below 0.3", ["--decline-from", "0.3"]), ("the model's threshold", [])):
