@@ -10,9 +10,8 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale,
-                      master_scale_option, open_audit, output_format, points_options, record_run, reports_errors,
-                      separator_option,
+from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
+                      open_audit, output_format, points_options, record_run, reports_errors, separator_option,
                       silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).

@@ -197,7 +197,7 @@ def strategy(scorer: Scorer, reader: Reader, cuts: Sequence[tuple[str, str, floa
     y = np.concatenate(ys) if outcome else None
     table = tabulate(p, y, cuts)
     column = {c: np.concatenate(parts) for c, parts in values.items()}
-    groups = [(g, [column[c] for c in g.columns] if g.parts else column[g.name]) for g in by]
+    groups = [(g, g.of(column)) for g in by]
     return Strategy(reader.name, rows, len(p), scorer.threshold, None if costs is None else dict(costs),
                     table, master_scale, rejected, float(p.mean()),
                     None if y is None else float(y.mean()), curve(p, y, costs),

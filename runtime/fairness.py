@@ -78,6 +78,10 @@ class Grouping:
         """The columns the groups are read from."""
         return tuple(p.name for p in self.parts) if self.parts else (self.name,)
 
+    def of(self, column: Mapping[str, Any]) -> Any:
+        """This grouping's values among ``column`` (name -> values): one sequence, or one per crossed column."""
+        return [column[c] for c in self.columns] if self.parts else column[self.name]
+
     def how(self, manifest: Mapping[str, Any]) -> str:
         """How the groups are cut, in words."""
         if self.parts:
@@ -364,19 +368,27 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
             else:
                 parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum())))
         reviewed = FieldReview(grouping, parts, grouping.how(manifest))
-        ref = reviewed.reference
-        chosen = None if ref is None else (as_groups or {}).get(grouping.name, {}).get(ref.label)
-        if chosen is not None:
-            reviewed.as_value = chosen[0]
-            as_ref = np.asarray(chosen[1], dtype=np.float64).reshape(-1) < decline_from
-            for k, label in enumerate(labels):
-                m = index == k
-                if m.any():
-                    reviewed.as_reference[label] = (int(as_ref[m].sum()), int((as_ref[m] != approved[m]).sum()))
+        _as_reference(reviewed, index, labels, approved, (as_groups or {}).get(grouping.name, {}), decline_from)
         fields.append(reviewed)
     return Review(source, len(p) + len(rejected or []) if rows is None else rows, len(p), int(approved.sum()),
                   decline_from, outcome if known else None, int(yy.sum()) if known else None, fields,
                   list(rejected or []))
+
+
+def _as_reference(reviewed: FieldReview, index: np.ndarray, labels: list[str], approved: np.ndarray,
+                  by_label: Mapping[str, tuple[str, Any]], decline_from: float) -> None:
+    """Fill in :attr:`FieldReview.as_reference` from the reference group's entry of ``by_label`` (a value, and
+    every row's probability with the field set to it), where it has one."""
+    ref = reviewed.reference
+    chosen = None if ref is None else by_label.get(ref.label)
+    if chosen is None:
+        return
+    reviewed.as_value = chosen[0]
+    as_ref = np.asarray(chosen[1], dtype=np.float64).reshape(-1) < decline_from
+    for k, label in enumerate(labels):
+        m = index == k
+        if m.any():
+            reviewed.as_reference[label] = (int(as_ref[m].sum()), int((as_ref[m] != approved[m]).sum()))
 
 
 def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from: float, *,
@@ -419,16 +431,20 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "review")
     column = {c: np.concatenate(parts) for c, parts in values.items()}
-    groups = [(g, [column[c] for c in g.columns] if g.parts else column[g.name]) for g in by]
+    groups = [(g, g.of(column)) for g in by]
     y_all = np.concatenate(ys) if outcome else None
     as_groups = {name: {flips[name].code_label(c): (c, np.concatenate(parts)) for c, parts in codes.items()}
                  for name, codes in one_pass.items()}
-    if flips and reopen is not None:
-        set_to = _reference_values(evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all), flips, column)
-        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to)
-        as_groups = {name: {label: (value, scored[name])} for name, (label, value) in set_to.items()}
     result = evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all, source=reader.name, outcome=outcome,
                       rows=rows, rejected=rejected, as_groups=as_groups)
+    if flips and reopen is not None:  # the references are known now: a second pass scores each row as its own
+        set_to = _reference_values(result, flips, column)
+        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to)
+        for f, (grouping, values) in zip(result.fields, groups):
+            if f.name in set_to:
+                label, value = set_to[f.name]
+                _as_reference(f, *grouping.index(values, scorer.model.manifest), p < decline_from,
+                              {label: (value, scored[f.name])}, decline_from)
     result.seconds = time.perf_counter() - start
     return result
 
