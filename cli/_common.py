@@ -47,7 +47,7 @@ def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str,
 
 
 def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: tuple[str, ...], *, fmt: str,
-                  numbers: Any, who: str) -> tuple[Any, tuple[str, ...]]:
+                  numbers: Any, who: str, sheet: str | None = None) -> tuple[Any, tuple[str, ...]]:
     """A reader of ``inputs``, the outcome (if any) and the ``--by`` columns, and those columns deduplicated;
     errors name the option that asked for a missing column. ``who`` is the command's subject ("A back-test")."""
     from loanscore.runtime.errors import InputError
@@ -61,7 +61,7 @@ def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: t
     extra = [b for b in by if b not in inputs]
     try:
         return open_reader(input_path, [*inputs, *([outcome] if outcome else []), *extra], fmt=fmt,
-                           numbers=numbers), by
+                           numbers=numbers, sheet=sheet), by
     except InputError as exc:
         if outcome and outcome in str(exc):
             raise InputError(f"{exc} {who} reads each applicant's outcome (1 defaulted, 0 repaid) from "
@@ -84,6 +84,20 @@ def write_figures(result: Any, output: str | None, plot: str | None, draw: Calla
     if plot:
         with open_output(plot) as stream:
             stream.write(draw(result))
+
+
+def input_format_option(what: str = "INPUT") -> Callable[[F], F]:
+    """``--input-format`` and ``--sheet NAME`` on a command that reads applicants from ``what``."""
+
+    def decorate(func: F) -> F:
+        func = click.option("--sheet", metavar="NAME",
+                            help=f"The sheet of an Excel {what} to read. Default: the one that holds the model's "
+                                 "fields (a workbook with them on more than one sheet is refused, naming them).")(func)
+        return click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto",
+                            show_default=True, help=f"Format of {what}; auto goes by the extension (.csv, .jsonl, "
+                            ".xlsx), else by the first bytes.")(func)
+
+    return decorate
 
 
 def audit_option(func: F) -> F:
@@ -192,9 +206,10 @@ def open_audit(path: str | None) -> Any:
 
 
 def record_run(audit: Any, event: str, scorer: Any, files: dict[str, Any], results: dict[str, Any],
-               code: int) -> None:
+               code: int, sheet: str | None = None) -> None:
     """Append one run to ``audit`` (if any): the model and cut-offs, ``files`` (a path, ``-`` for stdin, a list of
-    them, or a ready description) by path, size and SHA-256, the ``results`` and the exit status."""
+    them, or a ready description) by path, size and SHA-256, the workbook ``sheet`` named (else the file's own
+    digest settles which was read), the ``results`` and the exit status."""
     if audit is None:
         return
     from loanscore.runtime.audit import decided_by, file_digest
@@ -206,8 +221,8 @@ def record_run(audit: Any, event: str, scorer: Any, files: dict[str, Any], resul
             return value
         return {"path": "stdin"} if value == "-" else file_digest(value)
 
-    audit.append({"event": event, **decided_by(scorer), **{k: named(v) for k, v in files.items()}, **results,
-                  "exit": code})
+    audit.append({"event": event, **decided_by(scorer), **{k: named(v) for k, v in files.items()},
+                  **({"sheet": sheet} if sheet else {}), **results, "exit": code})
 
 
 def require_train_extra() -> None:

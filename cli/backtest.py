@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from ._common import (audit_option, echo_rejects, load_master_scale, master_scale_option, open_audit, open_labelled,
-                      record_run, reports_errors, write_figures)
+from ._common import (audit_option, echo_rejects, input_format_option, load_master_scale, master_scale_option,
+                      open_audit, open_labelled, record_run, reports_errors, write_figures)
 
 _HELP = """Check the model on applicants whose outcomes are now known.
 
@@ -56,13 +56,13 @@ Examples:
               help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw calibration by band and the ROC curve (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
+@input_format_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
 def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], by_grade: bool, master_scale: str | None,
-             model_dir: str | None, output: str | None, plot: str | None, input_format: str, quiet: bool,
+             model_dir: str | None, output: str | None, plot: str | None,
+             input_format: str, sheet: str | None, quiet: bool,
              audit_log: str | None) -> None:
     from loanscore.runtime.backtest import ALERT, backtest as run_backtest, is_training_data
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK
@@ -76,7 +76,7 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], by_grade
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
     outcome = outcome or schema.label
-    reader, by = open_labelled(input_path, schema.input_names, outcome, by, fmt=input_format,
+    reader, by = open_labelled(input_path, schema.input_names, outcome, by, fmt=input_format, sheet=sheet,
                                numbers=schema.number_names, who="A back-test")
     try:
         result = run_backtest(scorer, reader, outcome, by=by, grades=grades,
@@ -92,7 +92,8 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], by_grade
     code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
     record_run(audit, "backtest", scorer, {"input": input_path}, {
         "outcome": outcome, "rows": result.rows, "scored": result.scored, "rejected": len(result.rejected),
-        "verdict": result.verdict, "roc_auc": result.metrics["roc_auc"], "brier": result.metrics["brier"]}, code)
+        "verdict": result.verdict, "roc_auc": result.metrics["roc_auc"], "brier": result.metrics["brier"]},
+        code, sheet=sheet)
     sys.exit(code)
 
 

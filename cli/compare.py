@@ -6,8 +6,8 @@ import math
 
 import click
 
-from ._common import (audit_option, echo_rejects, load_master_scale, master_scale_option, open_audit, open_labelled,
-                      record_run, reports_errors, write_figures)
+from ._common import (audit_option, echo_rejects, input_format_option, load_master_scale, master_scale_option,
+                      open_audit, open_labelled, record_run, reports_errors, write_figures)
 
 _HELP = """Compare two models on the same applicants with known outcomes.
 
@@ -53,13 +53,13 @@ Examples:
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw both ROC curves, the default rate among the approved "
               "against the share approved, and each --by group's approval rates (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
+@input_format_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
 def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome: str | None, by: tuple[str, ...],
-            by_grade: bool, master_scale: str | None, output: str | None, plot: str | None, input_format: str,
+            by_grade: bool, master_scale: str | None, output: str | None, plot: str | None,
+            input_format: str, sheet: str | None,
             quiet: bool, audit_log: str | None) -> None:
     from loanscore.runtime.backtest import is_training_data
     from loanscore.runtime.compare import compare as run_compare
@@ -76,7 +76,7 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
     outcome = outcome or champion.schema.label
     inputs = list(dict.fromkeys([*champion.schema.input_names, *challenger.schema.input_names]))
     numbers = set(champion.schema.number_names) & set(challenger.schema.number_names)
-    reader, by = open_labelled(input_path, inputs, outcome, by, fmt=input_format, numbers=numbers,
+    reader, by = open_labelled(input_path, inputs, outcome, by, fmt=input_format, sheet=sheet, numbers=numbers,
                                who="A comparison")
     try:
         result = run_compare(champion, challenger, reader, outcome, names=names, by=by, grades=grades,
@@ -97,7 +97,7 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
         "outcome": outcome, "rows": result.rows, "compared": result.compared, "rejected": len(result.rejected),
         "roc_auc_difference": d["roc_auc_difference"]["challenger_minus_champion"],
         "p_value": d["roc_auc_difference"]["p_value"],
-        "switches": {s["group"]: s["rows"] for s in d["swap_set"] if "only" in s["group"]}}, 0)
+        "switches": {s["group"]: s["rows"] for s in d["swap_set"] if "only" in s["group"]}}, 0, sheet=sheet)
 
 
 def _name(directory: str, role: str) -> str:

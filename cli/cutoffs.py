@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ._common import (audit_option, check_on_scale, echo_rejects, load_points_scale, master_scale_option,
-                      open_audit, open_labelled, points_scale_option, record_run, reports_errors, write_figures)
+from ._common import (audit_option, check_on_scale, echo_rejects, input_format_option, load_points_scale,
+                      master_scale_option, open_audit, open_labelled, points_scale_option, record_run, reports_errors,
+                      write_figures)
 
 _HELP = """What each cut-off would mean on these applicants, before one is chosen.
 
@@ -57,14 +58,14 @@ group and that group, marked where `fairness` would call it adverse impact.
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw the default rate among the approved against the share "
               "approved, every cut-off marked (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
+@input_format_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
 def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float, ...], points_scale: str | None,
             outcome: str | None, by: tuple[str, ...], master_scale: str | None,
-            model_dir: str | None, output: str | None, plot: str | None, input_format: str, quiet: bool,
+            model_dir: str | None, output: str | None, plot: str | None,
+            input_format: str, sheet: str | None, quiet: bool,
             audit_log: str | None) -> None:
     from loanscore.runtime.backtest import manifest_costs
     from loanscore.runtime.cutoffs import candidates, strategy
@@ -86,10 +87,10 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float
     wanted = groupings(schema, by) if by else []
     columns = tuple(c for g in wanted for c in g.columns)
     if outcome or columns:
-        reader, _ = open_labelled(input_path, schema.input_names, outcome, columns, fmt=input_format,
+        reader, _ = open_labelled(input_path, schema.input_names, outcome, columns, fmt=input_format, sheet=sheet,
                                   numbers=schema.number_names, who="The cut-off table")
     else:
-        reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
+        reader = open_reader(input_path, schema.input_names, fmt=input_format, sheet=sheet, id_column=schema.id,
                              numbers=schema.number_names)
     try:
         result = strategy(scorer, reader, candidates(scorer.threshold, scale, bounds, points, from_points), outcome=outcome,
@@ -106,7 +107,7 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float
     record_run(audit, "cutoffs", scorer, {"input": input_path}, {
         "outcome": outcome, "rows": result.rows, "scored": result.applicants, "rejected": len(result.rejected),
         "master_scale": scale.to_dict(), **({"points_scale": points.to_dict()} if points else {}),
-        "least_expected_cost": None if least is None else least.label}, 0)
+        "least_expected_cost": None if least is None else least.label}, 0, sheet=sheet)
 
 
 def render(result) -> str:  # type: ignore[no-untyped-def]

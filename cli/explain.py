@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
-                      open_audit, points_scale_option, record_run, reports_errors, silence_stdout)
+from ._common import (audit_option, decision_bands, input_format_option, load_master_scale, load_points_scale,
+                      master_scale_option, open_audit, points_scale_option, record_run, reports_errors, silence_stdout)
 
 if TYPE_CHECKING:
     from loanscore.runtime.explain import Explanation
@@ -68,8 +68,7 @@ class _Case:
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", default="-", show_default=True, help="Output file; '-' is stdout. A file appears only once complete.")
 @click.option("--format", "out_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="Output format.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Input format; auto goes by the extension, else by the first bytes.")
+@input_format_option()
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg", help="Draw the one chosen applicant's explanation.")
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
 @click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
@@ -94,6 +93,7 @@ def explain(
     output: str,
     out_format: str,
     input_format: str,
+    sheet: str | None,
     plot: str | None,
     approve_below: float | None,
     decline_from: float | None,
@@ -133,7 +133,7 @@ def explain(
         reader = json_record_reader(text, schema.input_names, id_column=schema.id, name=source)
     else:
         assert input_path is not None
-        reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
+        reader = open_reader(input_path, schema.input_names, fmt=input_format, sheet=sheet, id_column=schema.id,
                              numbers=schema.number_names)
         source = reader.name
     try:
@@ -182,7 +182,8 @@ def explain(
         record_run(audit, "explain", scorer, files, {"ids": list(ids), "row_numbers": list(rows),
                                                      "explained": n - rejected, "rejected": rejected,
                                                      **({"master_scale": grades.to_dict()} if grades else {}),
-                                                     **({"points_scale": scale.to_dict()} if scale else {})}, code)
+                                                     **({"points_scale": scale.to_dict()} if scale else {})},
+                   code, sheet=sheet)
     sys.exit(code)
 
 

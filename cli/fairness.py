@@ -7,8 +7,8 @@ import sys
 import click
 
 from .backtest import _aligned, _fmt
-from ._common import (audit_option, decision_bands, echo_rejects, load_points_scale, open_audit, open_labelled,
-                      points_scale_option, record_run, reports_errors, write_figures)
+from ._common import (audit_option, decision_bands, echo_rejects, input_format_option, load_points_scale, open_audit,
+                      open_labelled, points_scale_option, record_run, reports_errors, write_figures)
 
 _HELP = """Review the model's decisions for adverse impact on protected groups.
 
@@ -71,15 +71,15 @@ Examples:
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw approval rates and calibration by group (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
+@input_format_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
 def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], outcome: str | None,
              decline_from: float | None,
              decline_below_points: float | None, points_scale: str | None, model_dir: str | None,
-             output: str | None, plot: str | None, input_format: str, quiet: bool, audit_log: str | None) -> None:
+             output: str | None, plot: str | None,
+             input_format: str, sheet: str | None, quiet: bool, audit_log: str | None) -> None:
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
     from loanscore.runtime.fairness import ALERT, groupings, review
     from loanscore.runtime.fairness_plot import render_svg
@@ -99,12 +99,12 @@ def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], 
                          "with --by COLUMN (a field, or a column of the file such as one a lender keeps for "
                          "fair-lending reviews).")
     wanted = _with_references(wanted, references)
-    if outcome is None and _header_has(input_path, input_format, schema.label, schema.input_names):
+    if outcome is None and _header_has(input_path, input_format, sheet, schema.label, schema.input_names):
         outcome = schema.label
 
     def opened():  # type: ignore[no-untyped-def]
         return open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
-                             fmt=input_format, numbers=schema.number_names, who="A fairness review")[0]
+                             fmt=input_format, sheet=sheet, numbers=schema.number_names, who="A fairness review")[0]
 
     reader = opened()
     try:
@@ -122,7 +122,7 @@ def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], 
         "outcome": outcome, "decline_from": result.decline_from, "rows": result.rows, "scored": result.scored,
         "rejected": len(result.rejected), "fields": [f.name for f in result.fields], "verdict": result.verdict,
         "alerts": [f"{f.name} {g.label}" for f in result.fields for g in f.groups
-                   if f.adverse(g) or f.miscalibrated(g)]}, code)
+                   if f.adverse(g) or f.miscalibrated(g)]}, code, sheet=sheet)
     sys.exit(code)
 
 
@@ -144,7 +144,7 @@ def _with_references(wanted: list, references: tuple[str, ...]) -> list:  # type
     return [replace(g, reference=given[g.name]) if g.name in given else g for g in wanted]
 
 
-def _header_has(input_path: str, fmt: str, column: str, inputs: list[str]) -> bool:
+def _header_has(input_path: str, fmt: str, sheet: str | None, column: str, inputs: list[str]) -> bool:
     """Whether a CSV file's or workbook's header names ``column``, or JSON Lines' first records hold it (stdin is
     not looked into: it can be read once only)."""
     from loanscore.runtime.errors import InputError
@@ -154,7 +154,7 @@ def _header_has(input_path: str, fmt: str, column: str, inputs: list[str]) -> bo
         return False
     try:
         jsonl = (sniff_format(input_path) if fmt == "auto" else fmt) == "jsonl"
-        reader = open_reader(input_path, [*inputs, column] if jsonl else inputs, fmt=fmt)
+        reader = open_reader(input_path, [*inputs, column] if jsonl else inputs, fmt=fmt, sheet=sheet)
     except InputError:
         return False  # opened again below, where the error is reported in full
     try:

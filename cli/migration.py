@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from ._common import audit_option, echo_rejects, master_scale_option, open_audit, record_run, reports_errors
+from ._common import (audit_option, echo_rejects, input_format_option, master_scale_option, open_audit, record_run,
+                      reports_errors)
 
 _HELP = """The rating migration matrix of a portfolio scored twice.
 
@@ -47,13 +48,13 @@ Examples:
 @click.option("-o", "--output", metavar="FILE", help="Also write every figure as JSON (written atomically).")
 @click.option("--plot", metavar="FILE.svg", help="Also draw the matrix, each cell shaded by its share of the row "
               "(SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Format of BEFORE and AFTER; auto goes by the extension, else by the first bytes.")
+@input_format_option("BEFORE and AFTER")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
 def migration(before_path: str, after_path: str, master_scale: str | None, notches: int, downgrades: str | None,
-              model_dir: str | None, output: str | None, plot: str | None, input_format: str, quiet: bool,
+              model_dir: str | None, output: str | None, plot: str | None,
+              input_format: str, sheet: str | None, quiet: bool,
               audit_log: str | None) -> None:
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED, InputError
     from loanscore.runtime.grades import MasterScale
@@ -73,7 +74,7 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
         raise InputError("The model's schema names no id column; a migration matches borrowers by it.")
 
     def scored(path: str):  # type: ignore[no-untyped-def]
-        reader = open_reader(path, schema.input_names, fmt=input_format, id_column=schema.id,
+        reader = open_reader(path, schema.input_names, fmt=input_format, sheet=sheet, id_column=schema.id,
                              numbers=schema.number_names)
         try:
             return score_by_id(scorer, reader, schema.id, Progress.for_terminal(reader.total_bytes, quiet=quiet))
@@ -112,7 +113,8 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     record_run(audit, "migration", scorer, {"before": before_path, "after": after_path,
                                             **({"downgrades": downgrades} if downgrades else {}), **({"plot": plot} if plot else {})},
                {key: document[key] for key in ("matched", "only_before", "only_after", "same_grade", "downgraded",
-                                               "upgraded", "flag_notches", "flagged", "master_scale")}, code)
+                                               "upgraded", "flag_notches", "flagged", "master_scale")},
+               code, sheet=sheet)
     sys.exit(code)
 
 

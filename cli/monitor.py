@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from ._common import (audit_option, echo_rejects, load_master_scale, master_scale_option, open_audit, record_run,
-                      reports_errors)
+from ._common import (audit_option, echo_rejects, input_format_option, load_master_scale, master_scale_option,
+                      open_audit, record_run, reports_errors)
 
 _HELP = """Compare the applicants in INPUT with the model's reference population.
 
@@ -56,8 +56,7 @@ LEFT_OUT = "could not be scored and are left out of the comparison"
 @click.option("--plot", metavar="FILE.svg",
               help="Also draw the PSI of every variable and the distributions that moved, or with several INPUT "
                    "files each variable's PSI file by file (SVG, atomically).")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT (--reference FILE is always auto); auto goes by the extension, else by the first bytes.")
+@input_format_option()
 @click.option("--grade", is_flag=True, help="Compare the rating grades too: each grade's share and their PSI, and "
               "the Herfindahl index of the shares (see --master-scale).")
 @master_scale_option
@@ -65,7 +64,7 @@ LEFT_OUT = "could not be scored and are left out of the comparison"
 @audit_option
 @reports_errors
 def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path: str | None, output: str | None,
-            plot: str | None, input_format: str, grade: bool, master_scale: str | None, quiet: bool,
+            plot: str | None, input_format: str, sheet: str | None, grade: bool, master_scale: str | None, quiet: bool,
             audit_log: str | None) -> None:
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, EXIT_USAGE, InputError
     from loanscore.runtime.model import Model
@@ -81,8 +80,9 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
     scorer = Scorer(Model.load(model_dir))
     schema = scorer.schema
 
-    def read(path: str, fmt: str = "auto"):  # type: ignore[no-untyped-def]
-        return open_reader(path, schema.input_names, fmt=fmt, id_column=schema.id, numbers=schema.number_names)
+    def read(path: str, fmt: str = "auto", sheet: str | None = None):  # type: ignore[no-untyped-def]
+        return open_reader(path, schema.input_names, fmt=fmt, sheet=sheet, id_column=schema.id,
+                           numbers=schema.number_names)
 
     if reference_path is not None:
         reader = read(reference_path)
@@ -97,7 +97,7 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
         reference = Reference.from_manifest(scorer.model.manifest, f"The model in {scorer.model.directory}")
 
     def compare(path: str):  # type: ignore[no-untyped-def]
-        reader = read(path, input_format)
+        reader = read(path, input_format, sheet)
         try:
             report = compare_population(scorer, reader, reference, scale=scale,
                                         progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
@@ -145,7 +145,7 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
         "verdict": document["verdict"], "not_compared": [f["file"] for f in failed],
         "files": [{"rows": r["rows"], "scored": r["scored"], "verdict": r["verdict"], "score_psi": r["score"]["psi"],
                    **({"grade_psi": r["grade"]["psi"]} if "grade" in r else {})} for r in compared.values()],
-        **({"master_scale": scale.to_dict()} if scale else {})}, code)
+        **({"master_scale": scale.to_dict()} if scale else {})}, code, sheet=sheet)
     sys.exit(code)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, decision_bands, echo_rejects, load_points_scale, open_audit, points_scale_option,
-                      record_run, reports_errors)
+from ._common import (audit_option, decision_bands, echo_rejects, input_format_option, load_points_scale, open_audit,
+                      points_scale_option, record_run, reports_errors)
 
 _HELP = """Write an adverse-action notice for each applicant in INPUT whom the
 model declines: a letter stating the principal reasons (up to four, worded by
@@ -61,15 +61,14 @@ The template is plain text with {date}, {id}, {reasons}, {score} and
 @click.option("--hold-protected", is_flag=True, help="No letter for a declined applicant whose principal reasons "
               "include a field the schema marks protected: listed for review instead (exit status 1).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
-@click.option("--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-              help="Format of INPUT; auto goes by the extension, else by the first bytes.")
+@input_format_option()
 @audit_option
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
 @reports_errors
 def notices(input_path: str | None, out_dir: Path | None, template_path: str | None, write_template: str | None,
             statements_path: str | None, date_text: str | None, decline_from: float | None,
             decline_below_points: float | None, points_scale: str | None, hold_protected: bool, model_dir: str | None,
-            input_format: str, audit_log: str | None, quiet: bool) -> None:
+            input_format: str, sheet: str | None, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.notices import BUILT_IN, Template
     from loanscore.runtime.tabular import open_output
 
@@ -101,7 +100,7 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
         raise ModelError(f"The model in {model.directory} words no reasons, and a notice must state them: give "
                          "--statements FILE (`loanscore statements -o FILE` writes one to fill in).")
     schema = model.schema
-    reader = open_reader(input_path, schema.input_names, fmt=input_format, id_column=schema.id,
+    reader = open_reader(input_path, schema.input_names, fmt=input_format, sheet=sheet, id_column=schema.id,
                          numbers=schema.number_names)
     when = date_text or date.today().isoformat()
     protected = {f.name for f in schema.protected_fields}
@@ -128,7 +127,7 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
     record_run(audit, "notices", scorer, {"input": input_path}, {
         "out": str(out_dir.resolve()), "template": "built-in" if template_path is None else file_digest(template_path),
         "date": when, "rows": rows, "notices": written, "rejected": len(rejected), "unstated": len(unstated),
-        "protected_reasons": stating, "hold_protected": hold_protected}, code)
+        "protected_reasons": stating, "hold_protected": hold_protected}, code, sheet=sheet)
     sys.exit(code)
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
-                      open_audit, output_format, points_options, record_run, reports_errors, separator_option,
-                      silence_stdout)
+from ._common import (audit_option, decision_bands, input_format_option, load_master_scale, load_points_scale,
+                      master_scale_option, open_audit, output_format, points_options, record_run, reports_errors,
+                      separator_option, silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).
 
@@ -81,10 +81,7 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--format", "out_format", type=click.Choice(["csv", "jsonl", "xlsx"]),
               help="Output format: csv, jsonl or xlsx (an Excel workbook). Default: by -o's extension, else csv.")
 @separator_option
-@click.option(
-    "--input-format", type=click.Choice(["csv", "jsonl", "xlsx", "auto"]), default="auto", show_default=True,
-    help="Input format; auto goes by the extension (.csv, .jsonl, .xlsx), else by the first bytes.",
-)
+@input_format_option()
 @click.option("--json", "json_text", metavar="TEXT", help="Score one applicant given as a JSON object ('-' reads it from stdin) instead of INPUT.")
 @click.option("--keep-columns", multiple=True, callback=_split_columns, metavar="A,B", help="Input columns to copy to the output.")
 @click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
@@ -114,6 +111,7 @@ def score(
     out_format: str | None,
     separator: str,
     input_format: str,
+    sheet: str | None,
     json_text: str | None,
     keep_columns: tuple[str, ...],
     approve_below: float | None,
@@ -167,7 +165,7 @@ def score(
             if input_path == "-" and not quiet and _isatty(sys.stdin):
                 click.echo("Reading applicants from the terminal; end with Ctrl-D.", err=True)
             reader = open_reader(
-                input_path, inputs, fmt=input_format, id_column=schema.id, keep=keep_columns,
+                input_path, inputs, fmt=input_format, sheet=sheet, id_column=schema.id, keep=keep_columns,
                 chunk_rows=chunk_rows, numbers=numbers,
             )
     layout = Layout(reasons, grades, scale, shadow, stamp, separator)
@@ -179,7 +177,7 @@ def score(
         source = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else
                   {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
                   else input_path)
-        log_score(audit, scorer, source, output, out_format, summary, code, layout)
+        log_score(audit, scorer, source, output, out_format, summary, code, layout, sheet)
     if code:
         sys.exit(code)
 
@@ -202,8 +200,9 @@ class Layout:
 
 
 def log_score(audit, scorer, source: Any, output: str, out_format: str, summary, code: int,  # type: ignore[no-untyped-def]
-              layout: Layout) -> None:
-    """The audit record of one scored file (``source``: a path, or a ready description of stdin or --json)."""
+              layout: Layout, sheet: str | None = None) -> None:
+    """The audit record of one scored file (``source``: a path, or a ready description of stdin or --json; ``sheet``
+    the workbook's sheet named by --sheet)."""
     from loanscore.runtime import grades as grading, points as scoring
     from loanscore.runtime.audit import file_digest
 
@@ -221,7 +220,7 @@ def log_score(audit, scorer, source: Any, output: str, out_format: str, summary,
         "rejected": summary.n_rejected, "warned": summary.n_warned, "decisions": summary.decisions,
         **({} if shadow is None else {"shadow": {
             "path": str(shadow.model.directory.resolve()), "sha256": shadow.model.manifest["sha256"],
-            "threshold": shadow.threshold, **summary.shadow.to_dict()}})}, code)
+            "threshold": shadow.threshold, **summary.shadow.to_dict()}})}, code, sheet=sheet)
 
 
 def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -672,9 +672,10 @@ def open_reader(
     chunk_rows: int = CHUNK_ROWS,
     stdin: IO[bytes] | None = None,
     numbers: Collection[str] = (),
+    sheet: str | None = None,
 ) -> CsvReader | JsonLinesReader | XlsxReader:
-    """Open ``path`` (``-`` for stdin) as CSV, JSON Lines or an Excel workbook (its first sheet);
-    ``fmt="auto"`` decides by :func:`sniff_format`.
+    """Open ``path`` (``-`` for stdin) as CSV, JSON Lines or an Excel workbook (the sheet named ``sheet``, else
+    the one holding ``inputs``); ``fmt="auto"`` decides by :func:`sniff_format`.
 
     ``numbers`` names the input columns that hold numbers, which a CSV reader may parse in bulk.
     """
@@ -683,9 +684,14 @@ def open_reader(
     if fmt == "xlsx":
         from .xlsx import XlsxReader
 
-        return XlsxReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin)
+        return XlsxReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
+                          sheet=sheet)
     if fmt not in FORMATS:
         raise InputError(f"Input format must be one of csv, jsonl, xlsx or auto; got '{fmt}'.")
+    if sheet is not None:
+        name = "stdin" if str(path) == STDIO else str(path)
+        raise InputError(f"--sheet {sheet} names a sheet of an Excel workbook, but {name} is read as "
+                         f"{'CSV' if fmt == 'csv' else 'JSON Lines'}.")
     if fmt == "csv":
         return CsvReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
                          numbers=numbers)

@@ -5,9 +5,11 @@ step that goes wrong (a locale's separator, dropped leading zeros, a file
 saved in the wrong encoding). An .xlsx file is a zip of XML parts (Office
 Open XML, ECMA-376): the workbook lists the sheets, a sheet holds rows of
 cells, and a text cell points into the shared-strings table. This reader
-takes the first sheet whose header holds the model's columns (or the sheet
-named), the header being its first row that holds any value, and streams the
-rows below in chunks as the CSV reader does:
+takes the sheet whose header holds the model's columns (or the sheet named;
+a workbook with applicants on more than one sheet is refused, naming them, as
+scoring the first alone would leave the others' rows out), the header being its
+first row that holds any value, and streams the rows below in chunks as the
+CSV reader does:
 
 * a cell's value as Excel stores it: a number as its digits (so ``50000`` or
   ``0.1``; a date is its serial number), text as typed, a formula's last
@@ -75,7 +77,7 @@ class XlsxReader:
             strings = self._shared_strings()
             refused: InputError | None = None
             sheets = self._sheets(sheet)
-            for self.sheet, part in sheets:
+            for k, (self.sheet, part) in enumerate(sheets):
                 try:
                     self.header, self.passthrough = self._open_sheet(part, strings, id_column, keep)
                     break
@@ -89,6 +91,8 @@ class XlsxReader:
                     raise InputError(f"{refused} No other sheet has them either: "
                                      f"{', '.join(repr(n) for n, _ in sheets[1:])}.") from None
                 raise refused
+            if sheet is None:
+                self._refuse_more(sheets[k + 1:], strings)
         except BaseException:
             self.close()
             raise
@@ -107,12 +111,29 @@ class XlsxReader:
             raise InputError(f"{where}: the sheet's part {part} is missing; open and save the workbook again.") from None
         self._sheet_bytes = info.file_size
         self._stream = _Counted(self._zip.open(info))
-        self._rows_iter = self._rows(strings)
+        self._rows_iter = self._rows(self._stream, strings, self.sheet)
         header = next(self._rows_iter, None)
         if header is None:
             raise InputError(f"{where} is empty: it has no header, so no columns to score.")
         header = [h.strip() for h in header]
         return header, header_passthrough(where, header, self.inputs, id_column, keep)
+
+    def _refuse_more(self, later: list[tuple[str, str]], strings: list[str]) -> None:
+        """Refuse a workbook whose later sheets hold applicants too: scoring only the first would leave their
+        rows out without a word, so the person names the sheet to score."""
+        more = []
+        for name, part in later:
+            try:
+                with self._zip.open(part) as stream:
+                    header = next(self._rows(stream, strings, name), None)
+            except KeyError:
+                continue
+            if header is not None and set(self.inputs) <= {h.strip() for h in header}:
+                more.append(name)
+        if more:
+            names = ", ".join(repr(n) for n in [self.sheet, *more])
+            raise InputError(f"{self.name} has applicants on {len(more) + 1} sheets ({names}), and a run reads one "
+                             "sheet: name it with --sheet NAME (a run for each).")
 
     @property
     def total_bytes(self) -> int:
@@ -177,7 +198,9 @@ class XlsxReader:
         if not sheets:
             raise InputError(f"{self.name}: the workbook lists no sheets.")
         if wanted is not None:
-            sheets = [s for s in sheets if s[0] == wanted] or _no_sheet(self.name, wanted, sheets)
+            sheets = ([s for s in sheets if s[0] == wanted]  # Excel's names are unique regardless of case
+                      or [s for s in sheets if s[0].casefold() == wanted.casefold()]
+                      or _no_sheet(self.name, wanted, sheets))
         targets = {el.get("Id"): el.get("Target", "") for event, el in self._xml("xl/_rels/workbook.xml.rels")
                    if event == "end" and _local(el.tag) == "Relationship"}
         return [(name, target.lstrip("/") if target.startswith("/") else
@@ -202,14 +225,14 @@ class XlsxReader:
                 el.clear()
         return strings
 
-    def _rows(self, strings: list[str]) -> Iterator[list[str]]:
-        """Each row holding a value, as its cells' texts from column A on: the header's as many as it has, the
-        other rows' as many as the header's."""
+    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str) -> Iterator[list[str]]:
+        """Each row holding a value in the sheet ``stream`` reads, as its cells' texts from column A on: the
+        header's as many as it has, the other rows' as many as the header's."""
         width: int | None = None  # the header's, once read: later cells beyond it are ignored
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
         ns = ""
         try:
-            for _, el in iterparse(self._stream, events=("end",)):
+            for _, el in iterparse(stream, events=("end",)):
                 tag = el.tag
                 if not tag.endswith("row") or _local(tag) != "row":  # most elements are cells: one cheap test
                     continue
@@ -250,7 +273,7 @@ class XlsxReader:
                     width = size
                 yield values
         except ParseError as exc:
-            raise InputError(f"{self.name} (sheet '{self.sheet}') cannot be read ({exc}); the file may be damaged, "
+            raise InputError(f"{self.name} (sheet '{sheet}') cannot be read ({exc}); the file may be damaged, "
                              "open and save it again in Excel.") from None
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise InputError(f"Cannot read {self.name}: {exc}.") from None

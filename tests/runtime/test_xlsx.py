@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -115,6 +116,24 @@ def test_rows_come_in_chunks_and_the_sheet_is_found_by_its_columns(tmp_path) -> 
     assert [v for c in open_reader(strict, ["y"]) for v in c.columns["y"]] == [str(-k) for k in range(25)]
 
 
+def test_a_workbook_with_applicants_on_two_sheets_is_read_by_the_sheet_named(tmp_path, write_csv) -> None:
+    def data(k0: int) -> str:
+        return sheet_of([{"x": str(k), "y": str(-k)} for k in range(k0, k0 + 3)])
+
+    notes = '<row r="1"><c t="inlineStr"><is><t>read me first</t></is></c></row>'
+    path = workbook(tmp_path / "months.xlsx", {"Notes": notes, "January": data(0), "February": data(10)})
+    with pytest.raises(InputError, match=r"months\.xlsx has applicants on 2 sheets \('January', 'February'\), "
+                                         r"and a run reads one sheet: name it with --sheet NAME"):
+        open_reader(path, ["x", "y"])
+    read = open_reader(path, ["y"], sheet="february")  # as Excel, regardless of case
+    assert read.sheet == "February" and [v for c in read for v in c.columns["y"]] == ["-10", "-11", "-12"]
+    one = workbook(tmp_path / "one.xlsx", {"January": data(0), "Totals": sheet_of([{"x": "3", "total": "1"}])})
+    assert [v for c in open_reader(one, ["x", "y"]) for v in c.columns["x"]] == ["0", "1", "2"]
+    with pytest.raises(InputError, match=r"--sheet January names a sheet of an Excel workbook, but .*in\.csv is "
+                                         r"read as CSV"):
+        open_reader(write_csv([{"x": "1", "y": "2"}]), ["x"], sheet="January")
+
+
 @pytest.mark.parametrize("content, name, message", [
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "old.xls", "is an Excel 97-2003 workbook (.xls)"),
     (b"PK\x03\x04 not really a zip", "broken.xlsx", "is not an Excel workbook (.xlsx) that can be read"),
@@ -157,6 +176,23 @@ def test_score_reads_a_workbook_as_it_reads_the_same_rows_as_csv(applicants, wri
     source = json.loads(log.read_text().splitlines()[-1])["input"]  # stdin is gone: its bytes were hashed
     assert source == {"path": "stdin", "bytes": book.stat().st_size,
                       "sha256": hashlib.sha256(book.read_bytes()).hexdigest()}
+
+
+@pytest.mark.parametrize("command", ["score", "explain", "notices", "cutoffs", "backtest", "compare", "fairness",
+                                     "monitor", "migration"])
+def test_every_command_reading_applicants_takes_the_sheet_named(command, applicants, model_dir, tmp_path) -> None:
+    label = json.loads((model_dir / "manifest.json").read_text())["schema"]["label"]
+    weeks = [[{**r, label: str(k % 2)} for k, r in enumerate(applicants(40, seed=seed))] for seed in (64, 65)]
+    book = workbook(tmp_path / "weeks.xlsx", {"Week 1": sheet_of(weeks[0]), "Week 2": sheet_of(weeks[1])})
+    args = {"notices": ["--out", str(tmp_path / "letters")], "compare": ["--challenger", str(model_dir)],
+            "migration": [str(book)]}.get(command, [])
+    refused = CliRunner().invoke(main, [command, str(book), *args, "-q"])
+    assert refused.exit_code == 2 and "has applicants on 2 sheets ('Week 1', 'Week 2')" in refused.output
+    log = tmp_path / "audit.jsonl"
+    done = CliRunner().invoke(main, [command, str(book), *args, "--sheet", "Week 2", "-q", "--audit-log", str(log)])
+    assert done.exit_code in (0, 1, 4) and "Error" not in done.output, done.output
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert record["event"] == command and record["sheet"] == "Week 2"
 
 
 def test_a_workbook_written_by_openpyxl_scores_as_its_csv_does(dev_sample, tmp_path) -> None:
