@@ -107,8 +107,8 @@ def explain(
 ) -> None:
     if (input_path is None) == (json_text is None):
         raise click.UsageError("Give a file to explain (INPUT) or one applicant as --json TEXT, not both.")
-    if json_text is not None and (ids or rows):
-        raise click.UsageError("--id and --row choose rows of INPUT; --json is a single applicant.")
+    if json_text is not None and (ids or rows or sheet):
+        raise click.UsageError("--id, --row and --sheet choose rows of INPUT; --json is a single applicant.")
     if plot and json_text is None and len(set(ids)) + len(set(rows)) != 1:
         raise click.UsageError("--plot draws one applicant: choose exactly one with --id or --row.")
 

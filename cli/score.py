@@ -136,6 +136,8 @@ def score(
         raise click.UsageError("Give either INPUT or --json, not both.")
     if input_path is None and json_text is None:
         raise click.UsageError("Missing INPUT: give a file to score, '-' for stdin, or --json TEXT.")
+    if json_text is not None and sheet:
+        raise click.UsageError("--sheet chooses a workbook's sheet; --json is a single applicant.")
     out_format = output_format(out_format, output, separator)
 
     # Heavy imports wait until here, so `loanscore --help` stays fast.

@@ -193,6 +193,9 @@ def test_every_command_reading_applicants_takes_the_sheet_named(command, applica
     assert done.exit_code in (0, 1, 4) and "Error" not in done.output, done.output
     record = json.loads(log.read_text().splitlines()[-1])
     assert record["event"] == command and record["sheet"] == "Week 2"
+    if command in ("score", "explain"):
+        single = CliRunner().invoke(main, [command, "--json", "{}", "--sheet", "Week 2"])
+        assert single.exit_code == 2 and "--json is a single applicant" in single.output
 
 
 def test_a_workbook_written_by_openpyxl_scores_as_its_csv_does(dev_sample, tmp_path) -> None:
