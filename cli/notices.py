@@ -17,9 +17,10 @@ points, from a template you edit.
 
 \b
 The letters go into --out DIR (a new or empty folder), one file each,
-notice_ID.txt, with DIR/notices.csv listing every input row: its decision,
-P(default), score, letter and reasons (reason_1 .. reason_4: a mail-merge
-source for a word processor too), or why it could not be scored. The
+notice_ID.txt, and all together into DIR/letters.html, to print from a
+browser one letter to a page; DIR/notices.csv lists every input row: its
+decision, P(default), score, letter and reasons (reason_1 .. reason_4: a
+mail-merge source for a word processor too), or why it could not be scored. The
 folder appears whole once every letter is written, or not at all. A declined
 applicant whose principal reasons cannot all be stated (one is a field the
 statements do not word, or there is none) gets no letter, since a notice must
@@ -111,7 +112,7 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
     written, rows, rejected, unstated, stating = result
     if not quiet:
         click.echo(f"wrote {written:,} notices for the declined of {rows:,} applicants -> {out_dir} "
-                   f"(every row listed in {out_dir / 'notices.csv'})", err=True)
+                   f"(every row listed in {out_dir / 'notices.csv'}; to print: {out_dir / 'letters.html'})", err=True)
         if stating and not hold_protected:
             click.echo(f"{stating:,} of them state a protected characteristic ({', '.join(sorted(protected))}) "
                        "among the principal reasons (column protected_reason); --hold-protected holds such "
@@ -137,11 +138,12 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     it at the end (all or nothing); the letters written, the rows, the rows rejected and those declined without a
     letter (reasons unworded, or ``hold`` and one on a ``protected`` field), and the declined with such a reason."""
     import csv
+    import html
     import os
     import shutil
     import tempfile
 
-    from loanscore.runtime.notices import STATED, file_name
+    from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable
     from loanscore.runtime.scorer import DECLINE
     from loanscore.runtime.stream import rejections
 
@@ -152,7 +154,9 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     written, rows, rejected, unstated, stating = 0, 0, [], [], 0
     taken: set[str] = {"notices.csv"}
     try:
-        with open(folder / "notices.csv", "w", newline="", encoding="utf-8") as fh:
+        with (open(folder / "notices.csv", "w", newline="", encoding="utf-8") as fh,
+              open(folder / "letters.html", "w", encoding="utf-8") as page):
+            page.write(PRINT_HEAD.format(title=html.escape(f"Adverse-action notices, {when}")))
             index = csv.writer(fh, lineterminator="\n")
             index.writerow(["row", id_column or "id", "decision", "probability_of_default", "score", "notice",
                             *(f"reason_{k}" for k in range(1, STATED + 1)), "protected_reason", "error"])
@@ -180,16 +184,19 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
                             unstated.append((row, f"row {row}: declined (P(default) {p}), but {why}"))
                         else:
                             name = file_name(ident, row, taken)
-                            (folder / name).write_text(template.render(
-                                date=when, applicant=ident or f"row {row}", reasons=told, score=scores[i],
-                                score_range=score_range), "utf-8")
+                            letter = template.render(date=when, applicant=ident or f"row {row}", reasons=told,
+                                                     score=scores[i], score_range=score_range)
+                            (folder / name).write_text(letter, "utf-8")
+                            page.write(printable(letter, name))
                             written += 1
                     stated = told if decision == DECLINE else []
                     index.writerow([row, ident, decision, p, scores[i], name,
                                     *stated, *[""] * (STATED - len(stated)), flagged, why])
                 rows += chunk.n
-            fh.flush()
-            os.fsync(fh.fileno())
+            page.write(PRINT_TAIL)
+            for done in (fh, page):
+                done.flush()
+                os.fsync(done.fileno())
         if out_dir.exists():
             out_dir.rmdir()  # empty, as checked: the finished folder takes its place
         os.replace(folder, out_dir)

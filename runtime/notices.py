@@ -11,11 +11,14 @@ the letter is the lender's, a plain-text template with placeholders:
 applicant's score in points and ``{score_range}`` the scale's range
 (:mod:`.points`). ``{{`` and ``}}`` write a brace. A declined applicant without
 a worded reason gets no letter: a notice must state reasons, so that case is
-named for a person to review.
+named for a person to review. Besides a text file for each letter, every
+letter goes into one printable page (:data:`PRINT_HEAD`), one to a sheet of
+paper, for a branch that posts them.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import string
 from dataclasses import dataclass
@@ -82,6 +85,29 @@ class Template:
     def render(self, *, date: str, applicant: str, reasons: list[str], score: str, score_range: str) -> str:
         numbered = "\n".join(f"  {k}. {r}" for k, r in enumerate(reasons, 1))
         return self.text.format(date=date, id=applicant, reasons=numbered, score=score, score_range=score_range)
+
+
+PRINT_HEAD = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ margin: 0; background: #e8e8e8; }}
+article {{ white-space: pre-wrap; font: 11pt/1.5 Georgia, "Times New Roman", serif; color: #000; background: #fff;
+  max-width: 160mm; margin: 10mm auto; padding: 20mm 22mm; box-shadow: 0 1px 4px rgba(0, 0, 0, .25); }}
+@page {{ margin: 22mm 20mm; }}
+@media print {{
+  body {{ background: none; }}
+  article {{ max-width: none; margin: 0; padding: 0; box-shadow: none; break-after: page; }}
+  article:last-of-type {{ break-after: auto; }}
+}}
+</style></head><body>
+"""
+"""The printable letters' page: each letter an <article>, one to a printed page (CSS page breaks)."""
+PRINT_TAIL = "</body></html>\n"
+
+
+def printable(letter: str, name: str) -> str:
+    """One letter as the printable page's <article>, its text as written (escaped, line breaks kept)."""
+    return f'<article id="{html.escape(name.removesuffix(".txt"))}">{html.escape(letter)}</article>\n'
 
 
 def file_name(applicant: str, row: int, taken: set[str]) -> str:

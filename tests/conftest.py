@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import random
+import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ID = "ID"
 AMOUNT_CAP = 1_000_000
 """Generated amounts stay within +-1e6 NT$: inside the schema's +-1e8, and the size real files hold."""
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +154,23 @@ def node() -> str:
     if os.environ.get("LOANSCORE_REQUIRE_NODE") == "1":
         pytest.fail(missing)
     pytest.skip(missing)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Callable[..., subprocess.CompletedProcess]:
+    """``chromium(url, *flags, profile=DIR)``: Debian's headless Chromium run on a page; a skip where not installed."""
+    import shutil
+
+    found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
+    if found is None:
+        pytest.skip(f"Chromium is not installed ({CHROMIUM}); `apt-get install -y chromium` to run this test")
+
+    def run(url: str, *flags: str, profile: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                               "--disable-component-update", "--disable-sync", "--no-first-run",
+                               f"--user-data-dir={profile}", *flags, url], capture_output=True, text=True, timeout=120)
+
+    return run
 
 
 @pytest.fixture()

@@ -18,6 +18,34 @@ def run(*args, **kwargs):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, [*map(str, args)], **kwargs)
 
 
+def printed(path) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """letters.html's letters, as (id, text) in page order, read back by an HTML parser."""
+    from html.parser import HTMLParser
+
+    class Articles(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[tuple[str, str]] = []
+            self.inside = False
+
+        def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+            assert not self.inside, "an element inside a letter: its text was not escaped"
+            if tag == "article":
+                self.inside = True
+                self.found.append((dict(attrs)["id"], ""))
+
+        def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+            self.inside = self.inside and tag != "article"
+
+        def handle_data(self, data):  # type: ignore[no-untyped-def]
+            if self.inside:
+                self.found[-1] = (self.found[-1][0], self.found[-1][1] + data)
+
+    parser = Articles()
+    parser.feed(path.read_text("utf-8"))
+    return parser.found
+
+
 def reasons(row: dict[str, str]) -> list[str]:
     """A notices.csv row's reasons, reason_1 on."""
     return [row[f"reason_{k}"] for k in range(1, 5) if row[f"reason_{k}"]]
@@ -34,8 +62,12 @@ def test_every_declined_applicant_gets_a_letter_with_the_reasons_score_gives(app
     assert [r["row"] for r in index] == [str(k) for k in range(1, 301)]  # every input row, none dropped
     declined = [s for s in scored if s["decision"] == "decline"]
     assert 0 < len(declined) < 299  # some approved: they get no letter
-    letters = sorted(p.name for p in out.iterdir() if p.name != "notices.csv")
+    letters = sorted(p.name for p in out.iterdir() if p.suffix == ".txt")
     assert letters == sorted(f"notice_{s['ID']}.txt" for s in declined)
+    assert sorted(p.name for p in out.iterdir() if p.suffix != ".txt") == ["letters.html", "notices.csv"]
+    page = printed(out / "letters.html")  # every letter, in the input's order, to print
+    assert page == [(f"notice_{s['ID']}", (out / f"notice_{s['ID']}.txt").read_text()) for s in declined]
+    assert "break-after: page" in (out / "letters.html").read_text()
     for s, r in zip(scored, index, strict=True):
         assert (r["decision"], r["score"]) == (s["decision"], s["points"])
         if s["decision"] != "decline":
@@ -57,8 +89,10 @@ def test_every_declined_applicant_gets_a_letter_with_the_reasons_score_gives(app
 def test_the_lenders_template_and_a_policy_in_points(applicants, write_csv, tmp_path) -> None:
     template = tmp_path / "letter.txt"
     assert run("notices", "--write-template", template).exit_code == 0 and template.read_text() == BUILT_IN
-    template.write_text("Ref {id} ({date}) {{internal}}\n{reasons}\nScore {score}.\n", "utf-8")
+    template.write_text("Ref {id} ({date}) {{internal}}\n{reasons}\nScore {score} <b>&amp;</b>.\n", "utf-8")
     rows = applicants(200, seed=72)
+    for r in rows:
+        r["ID"] = f"<{r['ID']}>&"
     source, out = write_csv(rows), tmp_path / "letters"
     result = run("notices", source, "--out", out, "--template", template, "--decline-below-points", 500,
                  "--date", "2026-12-06")
@@ -69,6 +103,9 @@ def test_the_lenders_template_and_a_policy_in_points(applicants, write_csv, tmp_
     assert all(int(r["score"]) >= 500 for r in index if r["decision"] != "decline")
     first = declined[0]
     assert (out / first["notice"]).read_text().startswith(f"Ref {first['ID']} (2026-12-06) {{internal}}\n  1. ")
+    page = printed(out / "letters.html")  # the letters as text, whatever their characters
+    assert page == [(r["notice"].removesuffix(".txt"), (out / r["notice"]).read_text()) for r in declined]
+    assert page[0][1].endswith(" <b>&amp;</b>.\n") and page[0][1].startswith("Ref <")
 
 
 @pytest.mark.parametrize("text, message", [
@@ -149,7 +186,21 @@ def test_a_protected_reason_is_named_and_with_hold_protected_held_for_review(app
         else:
             assert r["error"] == "" and bool(r["notice"]) == (s["decision"] == "decline")
     letters = sum(1 for s, p in zip(scored, protected) if s["decision"] == "decline" and not p)
-    assert len(list((tmp_path / "held").iterdir())) == letters + 1
+    assert len(list((tmp_path / "held").iterdir())) == letters + 2  # and notices.csv, letters.html
     record = json.loads(log.read_text().splitlines()[-1])
     assert (record["notices"], record["unstated"], record["protected_reasons"], record["hold_protected"]) == (
         letters, sum(map(bool, protected)), sum(map(bool, protected)), True)
+
+
+def test_letters_html_prints_one_letter_to_a_page(chromium, applicants, write_csv, tmp_path) -> None:
+    """Printed by Chromium to PDF: a page for each letter, none split or run together."""
+    import re
+
+    out, pdf = tmp_path / "letters", tmp_path / "letters.pdf"
+    assert run("notices", write_csv(applicants(120, seed=74)), "--out", out).exit_code == 0
+    letters = len(printed(out / "letters.html"))
+    result = chromium((out / "letters.html").as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                      profile=tmp_path / "profile")
+    assert pdf.is_file(), f"no PDF; chromium exited {result.returncode}: {result.stderr[-2000:]}"
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
+    assert letters > 1 and pages == letters
