@@ -16,10 +16,10 @@ A chain cannot show a rewrite of the whole file from some line on, or a cut
 tail: for that, copy the head hash that ``check`` reports somewhere else
 (a ticket, a second machine) now and then, and compare.
 
-Writers on one machine take an exclusive lock (``fcntl``, where the platform
-has it) on ``LOG.lock`` beside the log around reading the last line and
-appending, so concurrent runs still form one chain; each record is one
-``write`` call.
+Writers on one machine take an exclusive lock on ``LOG.lock`` beside the log
+around reading the last line and appending (``flock``; on Windows, a lock on
+the file's first byte with ``msvcrt``, waited for up to :data:`LOCK_WAIT_S`),
+so concurrent runs still form one chain; each record is one ``write`` call.
 
 A log is rotated (:meth:`AuditLog.rotate`, ``loanscore audit LOG --rotate``)
 by renaming it with the time and starting the new file with a ``rotated``
@@ -46,8 +46,16 @@ from .errors import InputError, VerificationError
 
 try:
     import fcntl
-except ImportError:  # Windows: no advisory locks here; one writer at a time is then the caller's to ensure
+except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+try:
+    import msvcrt
+except ImportError:  # everywhere else
+    msvcrt = None  # type: ignore[assignment]
+
+LOCK_WAIT_S = 60.0
+"""How long a writer on Windows waits for another run to release the log before giving up with a message
+(``flock`` elsewhere waits as long as it takes)."""
 
 ROTATED = "rotated"
 """The event of a rotated log's first record, the one whose ``prev`` may name another file's head."""
@@ -212,12 +220,36 @@ class AuditLog:
         with open(self.path.with_name(self.path.name + ".lock"), "a+b") as lock:
             if fcntl is not None:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            elif msvcrt is not None:
+                self._wait_for(lock)
             try:
                 with open(self.path, "a+b") as fh:
                     yield fh
             finally:
                 if fcntl is not None:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+                elif msvcrt is not None:
+                    lock.seek(0)
+                    msvcrt.locking(lock.fileno(), msvcrt.LK_UNLCK, 1)
+
+    def _wait_for(self, lock: Any) -> None:
+        """Lock ``lock``'s first byte (Windows): ``msvcrt`` tries once without waiting, so try every 50 ms up to
+        :data:`LOCK_WAIT_S`, then name the lock rather than hang a desk."""
+        import time
+
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            lock.seek(0)  # msvcrt locks from the file's position
+            try:
+                msvcrt.locking(lock.fileno(), msvcrt.LK_NBLCK, 1)
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise InputError(f"The audit log {self.path} has been locked by another run for "
+                                     f"{LOCK_WAIT_S:g} s ({lock.name}), so no record was appended; find that run "
+                                     "(a loanscore command or application writing to this log) and let it end.") \
+                        from None
+                time.sleep(0.05)
 
 
 def file_digest(path: str | Path) -> dict[str, Any]:

@@ -139,6 +139,81 @@ def test_concurrent_writers_form_one_chain(tmp_path) -> None:
     assert sorted((r["worker"], r["i"]) for r in check.records) == [(w, i) for w in range(4) for i in range(25)]
 
 
+class WindowsLocks:
+    """``msvcrt``'s byte locks as Windows has them, made of POSIX record locks, to run the Windows path here: a
+    lock covers ``nbytes`` from the file's position, and LK_NBLCK fails at once while another process holds one."""
+
+    LK_UNLCK, LK_NBLCK = 0, 2
+
+    @staticmethod
+    def locking(fd: int, mode: int, nbytes: int) -> None:
+        import fcntl
+        import os
+
+        start = os.lseek(fd, 0, os.SEEK_CUR)
+        fcntl.lockf(fd, fcntl.LOCK_UN if mode == WindowsLocks.LK_UNLCK else fcntl.LOCK_EX | fcntl.LOCK_NB, nbytes,
+                    start)
+
+
+def as_on_windows() -> None:
+    """This process's audit logs lock as they do on Windows (no ``fcntl.flock``; ``msvcrt``)."""
+    from loanscore.runtime import audit
+
+    audit.fcntl, audit.msvcrt = None, WindowsLocks
+
+
+def _append_as_on_windows(path: str, worker: int) -> None:
+    as_on_windows()
+    _append(path, worker)
+
+
+def test_concurrent_writers_on_windows_form_one_chain(tmp_path) -> None:
+    path = str(tmp_path / "audit.jsonl")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_as_on_windows, args=(path, w)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    check = AuditLog(path).check()
+    assert check.intact and len(check.records) == 100
+
+
+def _hold_lock(path: str, held, release) -> None:  # type: ignore[no-untyped-def]
+    with open(path + ".lock", "a+b") as lock:
+        lock.seek(0)
+        WindowsLocks.locking(lock.fileno(), WindowsLocks.LK_NBLCK, 1)
+        held.set()
+        release.wait(60)
+
+
+def test_a_lock_held_too_long_on_windows_is_named_not_waited_on_forever(tmp_path, monkeypatch) -> None:
+    from loanscore.runtime import audit
+    from loanscore.runtime.errors import InputError
+
+    path = tmp_path / "audit.jsonl"
+    AuditLog(path).append({"event": "start"})
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(str(path), held, release))
+    holder.start()
+    try:
+        assert held.wait(60)
+        monkeypatch.setattr(audit, "fcntl", None)
+        monkeypatch.setattr(audit, "msvcrt", WindowsLocks)
+        monkeypatch.setattr(audit, "LOCK_WAIT_S", 0.3)
+        with pytest.raises(InputError, match=r"has been locked by another run for 0.3 s \(.*audit\.jsonl\.lock\), "
+                                             r"so no record was appended"):
+            AuditLog(path).append({"event": "waited"})
+    finally:
+        release.set()
+        holder.join(60)
+    AuditLog(path).append({"event": "after"})  # released: the next writer goes on, the chain whole
+    check = AuditLog(path).check()
+    assert check.intact and [r["event"] for r in check.records] == ["start", "after"]
+
+
 def test_an_application_appends_its_own_records(tmp_path) -> None:
     log = AuditLog(tmp_path / "desk" / "audit.jsonl")
     written = log.append({"event": "desk_score", "applicant": "A-17", "probability": 0.12, "decision": "approve"})
