@@ -47,9 +47,11 @@ def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str,
 
 
 def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: tuple[str, ...], *, fmt: str,
-                  numbers: Any, who: str, sheet: str | None = None) -> tuple[Any, tuple[str, ...]]:
-    """A reader of ``inputs``, the outcome (if any) and the ``--by`` columns, and those columns deduplicated;
-    errors name the option that asked for a missing column. ``who`` is the command's subject ("A back-test")."""
+                  numbers: Any, who: str, sheet: str | None = None,
+                  also: tuple[str, str] | None = None) -> tuple[Any, tuple[str, ...]]:
+    """A reader of ``inputs``, the outcome (if any), ``also`` (a column, and what names it in an error) and the
+    ``--by`` columns, and those columns deduplicated; errors name the option that asked for a missing column.
+    ``who`` is the command's subject ("A back-test")."""
     from loanscore.runtime.errors import InputError
     from loanscore.runtime.tabular import open_reader
 
@@ -59,17 +61,51 @@ def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: t
         raise InputError(f"--by {outcome} is the outcome; segment by another column.")
     by = tuple(dict.fromkeys(by))
     extra = [b for b in by if b not in inputs]
+    more = [also[0]] if also and also[0] not in extra else []
     try:
-        return open_reader(input_path, [*inputs, *([outcome] if outcome else []), *extra], fmt=fmt,
+        return open_reader(input_path, [*inputs, *([outcome] if outcome else []), *more, *extra], fmt=fmt,
                            numbers=numbers, sheet=sheet), by
     except InputError as exc:
         if outcome and outcome in str(exc):
             raise InputError(f"{exc} {who} reads each applicant's outcome (1 defaulted, 0 repaid) from "
                              f"{outcome}; name another column with --outcome.") from None
+        if also and also[0] in str(exc):
+            raise InputError(f"{exc} ({also[0]}: {also[1]}.)") from None
         absent = [b for b in extra if b in str(exc)]
         if absent:
             raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None
         raise
+
+
+def header_has(input_path: str, fmt: str, sheet: str | None, column: str, inputs: list[str]) -> bool:
+    """Whether a CSV file's or workbook's header names ``column``, or JSON Lines' first records hold it (stdin is
+    not looked into: it can be read once only)."""
+    from loanscore.runtime.errors import InputError
+    from loanscore.runtime.tabular import open_reader, sniff_format
+
+    if input_path == "-":
+        return False
+    try:
+        jsonl = (sniff_format(input_path) if fmt == "auto" else fmt) == "jsonl"
+        reader = open_reader(input_path, [*inputs, column] if jsonl else inputs, fmt=fmt, sheet=sheet)
+    except InputError:
+        return False  # opened again below, where the error is reported in full
+    try:
+        if not jsonl:
+            return column in (getattr(reader, "header", None) or ())
+        first = next(iter(reader), None)
+        return first is not None and any(v is not None and str(v).strip() for v in first.columns[column])
+    except InputError:
+        return False
+    finally:
+        reader.close()
+
+
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """A table's lines: the first column aligned left, the numbers right, the last column (p-value and flag) as is."""
+    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]) - 1)]
+    return [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:-1], widths[1:])) + f"  {r[-1]}"
+            for r in rows]
 
 
 def write_figures(result: Any, output: str | None, plot: str | None, draw: Callable[[Any], str]) -> None:

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from ._common import (audit_option, echo_rejects, input_format_option, load_master_scale, master_scale_option,
-                      open_audit, open_labelled, record_run, reports_errors, write_figures)
+from ._common import (aligned, audit_option, echo_rejects, input_format_option, load_master_scale,
+                      master_scale_option, open_audit, open_labelled, record_run, reports_errors, write_figures)
 
 _HELP = """Check the model on applicants whose outcomes are now known.
 
@@ -148,7 +148,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
             table.append((seg.label, f"{seg.rows:,}", f"{seg.expected / seg.rows:.1%}",
                           f"{seg.defaults / seg.rows:.1%}", f"{seg.defaults:,} / {seg.expected:,.1f}",
                           _fmt(seg.roc_auc, ".4f"), f"{seg.p_value:.4f}{flag}"))
-        lines += _aligned(table)
+        lines += aligned(table)
 
     if result.master_scale:
         lines += ["", f"Calibration by grade (master scale: {result.master_scale}; alert below p "
@@ -186,14 +186,7 @@ def _band_table(heading: str, bands, alpha: float) -> list[str]:  # type: ignore
         flag = "  <- alert" if b.p_value < alpha else ""
         rows.append((b.label, f"{b.rows:,}", f"{b.mean_probability:.1%}", f"{b.default_rate:.1%}",
                      f"{b.defaults:,} / {b.expected:,.1f}", f"{b.p_value:.4f}{flag}"))
-    return _aligned(rows)
-
-
-def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
-    """A table's lines: the first column aligned left, the numbers right, the last column (p-value and flag) as is."""
-    widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]) - 1)]
-    return [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:-1], widths[1:])) + f"  {r[-1]}"
-            for r in rows]
+    return aligned(rows)
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -6,9 +6,10 @@ import sys
 
 import click
 
-from .backtest import _aligned, _fmt
-from ._common import (audit_option, decision_bands, echo_rejects, input_format_option, load_points_scale, open_audit,
-                      open_labelled, points_scale_option, record_run, reports_errors, write_figures)
+from .backtest import _fmt
+from ._common import (aligned, audit_option, decision_bands, echo_rejects, header_has, input_format_option,
+                      load_points_scale, open_audit, open_labelled, points_scale_option, record_run, reports_errors,
+                      write_figures)
 
 _HELP = """Review the model's decisions for adverse impact on protected groups.
 
@@ -99,7 +100,7 @@ def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], 
                          "with --by COLUMN (a field, or a column of the file such as one a lender keeps for "
                          "fair-lending reviews).")
     wanted = _with_references(wanted, references)
-    if outcome is None and _header_has(input_path, input_format, sheet, schema.label, schema.input_names):
+    if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
         outcome = schema.label
 
     def opened():  # type: ignore[no-untyped-def]
@@ -144,30 +145,6 @@ def _with_references(wanted: list, references: tuple[str, ...]) -> list:  # type
     return [replace(g, reference=given[g.name]) if g.name in given else g for g in wanted]
 
 
-def _header_has(input_path: str, fmt: str, sheet: str | None, column: str, inputs: list[str]) -> bool:
-    """Whether a CSV file's or workbook's header names ``column``, or JSON Lines' first records hold it (stdin is
-    not looked into: it can be read once only)."""
-    from loanscore.runtime.errors import InputError
-    from loanscore.runtime.tabular import open_reader, sniff_format
-
-    if input_path == "-":
-        return False
-    try:
-        jsonl = (sniff_format(input_path) if fmt == "auto" else fmt) == "jsonl"
-        reader = open_reader(input_path, [*inputs, column] if jsonl else inputs, fmt=fmt, sheet=sheet)
-    except InputError:
-        return False  # opened again below, where the error is reported in full
-    try:
-        if not jsonl:
-            return column in (getattr(reader, "header", None) or ())
-        first = next(iter(reader), None)
-        return first is not None and any(v is not None and str(v).strip() for v in first.columns[column])
-    except InputError:
-        return False
-    finally:
-        reader.close()
-
-
 def render(result) -> str:  # type: ignore[no-untyped-def]
     """The review as a person reads it: what was reviewed, each field's groups, then the verdicts."""
     from loanscore.runtime.fairness import FOUR_FIFTHS, MIN_GROUP
@@ -206,7 +183,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                 f"{f.as_reference[g.label][0] / g.rows:.1%}", f"{f.as_reference[g.label][1]:,}")
             table.append((g.label, f"{g.rows:,}", f"{g.rows / result.scored:.1%}", f"{g.approval_rate:.1%}", *as_ref,
                           ratio, p))
-        lines += _aligned(table)
+        lines += aligned(table)
         if as_head:
             what = f"{f.as_value}, that group's median" if f.grouping.edges else f"{f.as_value}, that group's code"
             lines.append(f"({as_head[0]}: the same applicants scored with {f.name} set to {what}; changed: "
@@ -222,7 +199,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                               _fmt(g.good_approval_rate, ".1%"),
                               "reference" if g is ref else _fmt(f.good_ratio(g), ".3f"),
                               f"{g.calibration_p_value:.2g}{flag}"))
-            lines += _aligned(table)
+            lines += aligned(table)
     lines += ["", *_verdicts(result)]
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from .grades import grades
 from .model_commands import export, generate, train
 from .monitor import monitor
 from .notices import notices
+from .overrides import overrides
 from .points import points
 from .recalibrate import recalibrate
 from .report import report
@@ -32,7 +33,8 @@ Exit codes:
        audit log's chain
   4    an alert: monitor found a shift (PSI >= 0.25), backtest worse
        discrimination or calibration than at development, fairness
-       adverse impact or a group's risk mispriced
+       adverse impact or a group's risk mispriced, overrides above the
+       limit or a group overriding more than the rest
   130  interrupted; no partial output is left behind
 """
 
@@ -44,5 +46,5 @@ def main() -> None:
 
 
 for command in (score, watch, explain, statements, notices, grades, points, cutoffs, migration, monitor, backtest,
-                fairness, compare, verify, audit, train, export, recalibrate, generate, report):
+                fairness, overrides, compare, verify, audit, train, export, recalibrate, generate, report):
     main.add_command(command)

@@ -55,7 +55,7 @@ def _approvals(f: FieldReview, y0: float) -> list[str]:
     ref = f.reference
     x0, y = LABELS, y0 + 30
     out = [text(10, y0 + 14, f"{f.name}: approval rate by group", size=13, weight="bold")]
-    out += _frame(x0, y, len(f.groups), 1.0, "approval rate")
+    out += frame(x0, y, len(f.groups), 1.0, "approval rate")
     for k, g in enumerate(f.groups):
         yy = y + k * ROW
         below = not math.isnan(f.ratio(g)) and f.ratio(g) < FOUR_FIFTHS
@@ -87,7 +87,7 @@ def _calibration(f: FieldReview, y0: float, scale: float) -> list[str]:
     x0, y = LABELS + PANEL + GAP, y0 + 30
     out = [text(x0 - LABELS + 40, y0 + 14, f"{f.name}: default rate, observed and expected", size=13,
                 weight="bold")]
-    out += _frame(x0, y, len(f.groups), scale, "default rate")
+    out += frame(x0, y, len(f.groups), scale, "default rate")
     for k, g in enumerate(f.groups):
         yy = y + k * ROW
         rate = (g.defaults or 0) / g.rows
@@ -104,7 +104,7 @@ def _calibration(f: FieldReview, y0: float, scale: float) -> list[str]:
     return out
 
 
-def _frame(x0: float, y: float, groups: int, scale: float, label: str) -> list[str]:
+def frame(x0: float, y: float, groups: int, scale: float, label: str) -> list[str]:
     """The panel's box, vertical grid lines with their values below, and the axis label."""
     bottom = y + ROW * groups
     out = [f'<rect x="{x0}" y="{y}" width="{PANEL}" height="{ROW * groups}" fill="none" stroke="black"/>']
@@ -115,4 +115,4 @@ def _frame(x0: float, y: float, groups: int, scale: float, label: str) -> list[s
     return out + [text(x0 + PANEL / 2, bottom + 28, label, anchor="middle")]
 
 
-__all__ = ["render_svg"]
+__all__ = ["frame", "render_svg"]

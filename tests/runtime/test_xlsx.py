@@ -179,10 +179,11 @@ def test_score_reads_a_workbook_as_it_reads_the_same_rows_as_csv(applicants, wri
 
 
 @pytest.mark.parametrize("command", ["score", "explain", "notices", "cutoffs", "backtest", "compare", "fairness",
-                                     "monitor", "migration"])
+                                     "overrides", "monitor", "migration"])
 def test_every_command_reading_applicants_takes_the_sheet_named(command, applicants, model_dir, tmp_path) -> None:
     label = json.loads((model_dir / "manifest.json").read_text())["schema"]["label"]
-    weeks = [[{**r, label: str(k % 2)} for k, r in enumerate(applicants(40, seed=seed))] for seed in (64, 65)]
+    weeks = [[{**r, label: str(k % 2), "final_decision": "approved"} for k, r in enumerate(applicants(40, seed=seed))]
+             for seed in (64, 65)]
     book = workbook(tmp_path / "weeks.xlsx", {"Week 1": sheet_of(weeks[0]), "Week 2": sheet_of(weeks[1])})
     args = {"notices": ["--out", str(tmp_path / "letters")], "compare": ["--challenger", str(model_dir)],
             "migration": [str(book)]}.get(command, [])

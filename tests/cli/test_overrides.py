@@ -1,0 +1,92 @@
+"""`loanscore overrides`: the lender's final decisions against the shipped model's, as `score` decides."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+
+def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, [*map(str, args)], **kwargs)
+
+
+def decided(rows, scored, *, low=(), high=(), branch=None):  # type: ignore[no-untyped-def]
+    """``rows`` with the model's decision (from ``scored``) as the final one, except the declined rows ``low``
+    (approved) and the approved rows ``high`` (declined); ``branch(k)`` names each row's branch."""
+    out = []
+    for k, (row, s) in enumerate(zip(rows, scored, strict=True)):
+        approve = (s["decision"] == "approve") != (k in low or k in high)
+        out.append({**row, "final_decision": "approved" if approve else "declined",
+                    **({"branch": branch(k)} if branch else {})})
+    return out
+
+
+def test_counts_are_the_departures_from_the_decisions_score_gives(applicants, write_csv, tmp_path) -> None:
+    rows = applicants(400, seed=81)
+    scored = list(csv.DictReader(io.StringIO(run("score", write_csv(rows), "-q").stdout)))
+    declined = [k for k, s in enumerate(scored) if s["decision"] == "decline"]
+    approved = [k for k, s in enumerate(scored) if s["decision"] == "approve"]
+    low, high = set(declined[:7]), set(approved[:3])
+    source, out, log = write_csv(decided(rows, scored, low=low, high=high), name="decisions.csv"), \
+        tmp_path / "o.json", tmp_path / "audit.jsonl"
+    result = run("overrides", source, "-o", out, "--plot", tmp_path / "o.svg", "--audit-log", log, "-q")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    overall = figures["overall"]
+    assert (overall["model_decline"], overall["low_side"]) == (len(declined), 7)
+    assert (overall["model_approve"], overall["high_side"]) == (len(approved), 3)
+    assert sum(g["low_side"] for g in figures["grades"]) == 7 and figures["verdict"] == "pass"
+    assert f"7 low-side  {7 / len(declined):.1%}" in result.stdout and "overall: pass" in result.stdout
+    assert (tmp_path / "o.svg").read_text().startswith("<svg")
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert (record["event"], record["low_side"], record["high_side"]) == ("overrides", 7, 3)
+
+
+def test_a_branch_that_overrides_more_than_the_rest_and_a_limit_alert(applicants, write_csv) -> None:
+    rows = applicants(600, seed=82)
+    scored = list(csv.DictReader(io.StringIO(run("score", write_csv(rows), "-q").stdout)))
+    declined = [k for k, s in enumerate(scored) if s["decision"] == "decline"]
+    branch = ["east" if k % 4 == 0 else "west" for k in range(len(rows))]
+    east_declined = [k for k in declined if branch[k] == "east"]
+    source = write_csv(decided(rows, scored, low=set(east_declined), branch=lambda k: branch[k]))
+    result = run("overrides", source, "--by", "branch", "-q")
+    assert result.exit_code == 4, result.output  # east approved every decline, west none
+    east_line = next(line for line in result.stdout.splitlines() if line.startswith("east"))
+    assert "<- overrides more than the rest" in east_line and "overall: alert" in result.stdout
+    quiet = write_csv(decided(rows, scored, low=set(declined[:2])), name="few.csv")
+    assert run("overrides", quiet, "-q").exit_code == 0
+    assert run("overrides", quiet, "--limit", "0.001", "-q").exit_code == 4  # 2 of the declined is above 0.1 %
+
+
+def test_bad_final_decisions_and_outcomes_are_named_and_the_rest_reviewed(applicants, write_csv, schema) -> None:
+    rows = applicants(50, seed=83)
+    scored = list(csv.DictReader(io.StringIO(run("score", write_csv(rows), "-q").stdout)))
+    out = decided(rows, scored)
+    for k, r in enumerate(out):
+        r[schema.label] = "" if r["final_decision"] == "declined" else str(k % 2)
+    out[3]["final_decision"] = "pending"
+    out[8]["final_decision"] = ""
+    out[12][schema.label] = "yes"
+    out[20]["AGE"] = "7"
+    result = run("overrides", write_csv(out), "-q")
+    assert result.exit_code == 0, result.output
+    assert "4 rows of" in result.stderr
+    assert "final_decision must be the lender's final decision, approve or decline" in result.stderr
+    assert "row 4" in result.stderr and "row 9" in result.stderr and "is missing" in result.stderr
+    assert f"{schema.label} must be 0 (repaid), 1 (defaulted) or blank" in result.stderr
+    assert "46 reviewed, 4 rejected" in result.stdout and f"outcome: {schema.label}" in result.stdout
+    approved = sum(1 for k, r in enumerate(out) if r["final_decision"] == "approved" and k not in (12, 20))
+    assert f"{approved} of the {approved} approved have an outcome" in result.stdout
+
+
+def test_the_final_decision_column_must_be_there(applicants, write_csv) -> None:
+    source = write_csv(applicants(10, seed=84))
+    result = run("overrides", source, "-q")
+    assert result.exit_code == 2 and "final_decision" in result.output and "named by --final" in result.output
+    renamed = run("overrides", source, "--final", "AGE", "-q")
+    assert renamed.exit_code == 2 and "--final AGE is a model field" in renamed.output
