@@ -11,6 +11,7 @@ from .cutoffs import cutoffs
 from .migration import migration
 from .explain import explain
 from .fairness import fairness
+from .fields import fields
 from .grades import grades
 from .model_commands import export, generate, train
 from .monitor import monitor
@@ -45,6 +46,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, watch, explain, statements, notices, grades, points, cutoffs, migration, monitor, backtest,
+for command in (score, watch, explain, fields, statements, notices, grades, points, cutoffs, migration, monitor, backtest,
                 fairness, overrides, compare, verify, audit, train, export, recalibrate, generate, report):
     main.add_command(command)

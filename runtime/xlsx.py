@@ -32,7 +32,7 @@ import re
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
@@ -348,28 +348,37 @@ MAX_ROWS = 1_048_576
 NUMBERS = {PROBABILITY, POINTS, SHADOW_COLUMNS[0]}
 """Output columns written as number cells (the rest as text: an id keeps its leading zeros)."""
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
-_PARTS = {
-    "[Content_Types].xml":
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
-    "_rels/.rels":
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
-        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-        'Target="xl/workbook.xml"/></Relationships>',
-    "xl/workbook.xml":
-        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        '<sheets><sheet name="scores" sheetId="1" r:id="rId1"/></sheets></workbook>',
-    "xl/_rels/workbook.xml.rels":
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
-        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-        'Target="worksheets/sheet1.xml"/></Relationships>',
-}
+
+def _parts(sheets: Sequence[str]) -> dict[str, str]:
+    """A workbook's fixed parts for ``sheets`` (their names, in order), each sheet at xl/worksheets/sheetK.xml."""
+    numbered = list(enumerate(sheets, 1))
+    return {
+        "[Content_Types].xml":
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' + "".join(
+                f'<Override PartName="/xl/worksheets/sheet{k}.xml" '
+                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                for k, _ in numbered) + "</Types>",
+        "_rels/.rels":
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship '
+            'Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml":
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>' + "".join(
+                f'<sheet name="{_escape(name)}" sheetId="{k}" r:id="rId{k}"/>' for k, name in numbered)
+            + "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels":
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' + "".join(
+                f'<Relationship Id="rId{k}" '
+                'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+                f'Target="worksheets/sheet{k}.xml"/>' for k, _ in numbered) + "</Relationships>",
+    }
+
+
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -427,7 +436,7 @@ class XlsxWriter(CsvWriter):
         self._stream.flush()
         target = self._stream.buffer if hasattr(self._stream, "buffer") else self._stream
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as book:
-            for name, xml in _PARTS.items():
+            for name, xml in _parts(["scores"]).items():
                 book.writestr(name, _XML + xml)
             with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
                 part.write((_XML + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -440,6 +449,25 @@ class XlsxWriter(CsvWriter):
     def close(self) -> None:
         """Remove the sheet's temporary file (a run that stops early leaves no workbook and no temporary file)."""
         self._sheet.file.close()
+
+
+def write_workbook(path: str | Path, sheets: Mapping[str, Sequence[Sequence[str]]]) -> None:
+    """A small workbook of text cells (``sheets``: each sheet's name and rows, in order), written atomically: a
+    template to fill in, not scores (:class:`XlsxWriter` streams those)."""
+    from .tabular import open_output
+
+    with open_output(str(path)) as stream:
+        stream.flush()
+        target = stream.buffer if hasattr(stream, "buffer") else stream
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as book:
+            for name, xml in _parts(list(sheets)).items():
+                book.writestr(name, _XML + xml)
+            for k, rows in enumerate(sheets.values(), 1):
+                cells = "".join(f'<row r="{r}">' + "".join(
+                    f'<c r="{_letters(j)}{r}" t="inlineStr"><is><t>{_escape(str(v))}</t></is></c>'
+                    for j, v in enumerate(row) if str(v)) + "</row>" for r, row in enumerate(rows, 1))
+                book.writestr(f"xl/worksheets/sheet{k}.xml", _XML + '<worksheet xmlns="http://schemas.openxmlformats'
+                              f'.org/spreadsheetml/2006/main"><sheetData>{cells}</sheetData></worksheet>')
 
 
 def _letters(j: int) -> str:
