@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .ask import ask
 from .audit import audit
 from .backtest import backtest
 from .compare import compare
@@ -46,6 +47,6 @@ def main() -> None:
     """Offline loan-default scoring with an LSTM-CNN exported to ONNX."""
 
 
-for command in (score, watch, explain, fields, statements, notices, grades, points, cutoffs, migration, monitor, backtest,
+for command in (score, ask, watch, explain, fields, statements, notices, grades, points, cutoffs, migration, monitor, backtest,
                 fairness, overrides, compare, verify, audit, train, export, recalibrate, generate, report):
     main.add_command(command)

@@ -14,7 +14,8 @@ def test_help_lists_commands_and_exit_codes() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     for command in ("score", "watch", "explain", "statements", "backtest", "compare", "monitor", "verify", "audit",
-                    "train", "export", "recalibrate", "report", "generate", "fairness", "overrides", "notices", "fields"):
+                    "train", "export", "recalibrate", "report", "generate", "fairness", "overrides", "notices", "fields",
+                    "ask"):
         assert command in result.output
     assert "130  interrupted" in result.output and "3    verification failed: a model's hash" in result.output
 

@@ -1,0 +1,171 @@
+"""``loanscore ask``: one applicant at the desk, asked for field by field, each value checked as it is typed."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
+                      open_audit, points_scale_option, reports_errors)
+
+_HELP = """Score applicants at the desk without a file: asks for each field in
+turn (a history channel's months on one line, oldest to latest), checks
+each value as it is typed and asks again, saying why, when it breaks the
+model's input contract. Then prints the decision, P(default), the score in
+points, the rating grade and the principal reasons, and asks whether
+another applicant follows. Enter leaves a value missing where the model
+fills it in. Nothing is written unless --audit-log records each decision
+(by the SHA-256 of the answers, not the answers themselves).
+
+\b
+Examples:
+  loanscore ask
+  loanscore ask --reasons 2 --audit-log desk_audit.jsonl
+  loanscore ask < answers.txt        (the answers, one a line, as typed)
+"""
+
+
+@click.command(help=_HELP, short_help="One applicant at the desk: asked for field by field, then scored.")
+@click.option("--reasons", type=click.IntRange(0, 10), default=4, show_default=True,
+              help="Principal reasons to give for each decision.")
+@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this P(default). Default: the "
+              "model's threshold.")
+@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
+              "model's threshold.")
+@points_scale_option
+@master_scale_option
+@click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Word the reasons with this statements file instead of the model's.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@audit_option
+@reports_errors
+def ask(reasons: int, approve_below: float | None, decline_from: float | None, points_scale: str | None,
+        master_scale: str | None, statements_path: str | None, model_dir: str | None, audit_log: str | None) -> None:
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Bands, Scorer
+
+    points = load_points_scale(points_scale, True)
+    grades = load_master_scale(master_scale, True, "")
+    audit = open_audit(audit_log)
+    model = Model.load(model_dir)
+    scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from),
+                    statements=statements_path)
+    if reasons:
+        scorer.explainer  # noqa: B018 -- a model without a population fails here, before any question
+    click.echo(f"Scoring with the model in {model.directory}. Enter leaves a value missing where the model fills it "
+               "in; Ctrl-D or Ctrl-C stops.", err=True)
+    count = 0
+    while True:
+        record = _answers(scorer)
+        if record is None:
+            break
+        result = scorer.score(record, reasons=reasons)
+        count += 1
+        click.echo(_verdict(result, points, grades))
+        if audit is not None:
+            ident = record.get(scorer.schema.id) if scorer.schema.id else None
+            audit.append_score(scorer, record, result, source="loanscore ask",
+                               **({"applicant": ident} if ident else {}))
+        if not _yes("\nAnother applicant?"):
+            break
+    click.echo(f"{count:,} applicant{'s' if count != 1 else ''} scored.", err=True)
+    sys.exit(0)
+
+
+def _answers(scorer) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
+    """One applicant's answers, each field asked until it is valid; ``None`` when the input ends."""
+    from loanscore.runtime.fields import contract
+
+    schema = scorer.schema
+    record: dict[str, Any] = {}
+    rows = [r for r in contract(schema) if r.role != "outcome"]
+    said = {f.name: f", {f.description}" if f.description else "" for f in (*schema.numeric, *schema.categorical,
+                                                                             *schema.history)}
+    k = 0
+    while k < len(rows):
+        r = rows[k]
+        if r.channel:
+            months = [m for m in rows[k:] if m.channel == r.channel]
+            k += len(months)
+            names = " ".join(m.column for m in months)
+            question = (f"{r.channel}{said[r.channel]}: {len(months)} months oldest to latest ({names}; {_values(r)}"
+                        + ("; Enter: all missing)" if r.source and r.source.missing == "impute" else ")"))
+            if not _ask_months(scorer, months, question, record):
+                return None
+            continue
+        k += 1
+        hint = "the applicant's id" if r.role == "id" else _values(r) + (
+            "; Enter: missing" if r.source and r.source.missing == "impute" else "")
+        while True:
+            text = _read(f"{r.column}{said.get(r.column, '')} ({hint})")
+            if text is None:
+                return None
+            problem = _problem(scorer, r.column, text) if r.role != "id" else ""
+            if not problem:
+                record[r.column] = text
+                break
+            click.echo(f"  {problem} Try again.", err=True)
+    return record
+
+
+def _ask_months(scorer, months, question: str, record: dict[str, Any]) -> bool:  # type: ignore[no-untyped-def]
+    """A history channel's months, typed on one line; ``False`` when the input ends."""
+    while True:
+        text = _read(question)
+        if text is None:
+            return False
+        values = text.replace(",", " ").split() if text.strip() else [""] * len(months)
+        if len(values) != len(months):
+            click.echo(f"  {len(months)} months are needed, oldest to latest; got {len(values)}. Try again.",
+                       err=True)
+            continue
+        problems = [p for m, v in zip(months, values) if (p := _problem(scorer, m.column, v))]
+        if not problems:
+            record.update({m.column: v for m, v in zip(months, values)})
+            return True
+        click.echo(f"  {problems[0]} Try again.", err=True)
+
+
+def _values(row) -> str:  # type: ignore[no-untyped-def]
+    """The values a field takes, briefly: its codes with their labels, or its range."""
+    c = row.source
+    if c.kind == "code":
+        return ", ".join(f"{code} {c.labels[str(code)]}" if str(code) in c.labels else str(code) for code in c.codes)
+    return c.domain()
+
+
+def _problem(scorer, column: str, text: str) -> str:  # type: ignore[no-untyped-def]
+    """Why ``text`` cannot be ``column``'s value ('' when it can), by the validator ``score`` uses."""
+    from loanscore.runtime.validate import check_record
+
+    checked = check_record([c for c in scorer.schema.columns() if c.name == column], {column: text})
+    return str(checked.errors[0][0]) if checked.errors else ""
+
+
+def _read(question: str) -> str | None:
+    """One answer (stripped), or ``None`` at the end of the input."""
+    try:
+        return click.prompt(question, default="", show_default=False, prompt_suffix=": ", err=True).strip()
+    except (EOFError, click.Abort):
+        return None
+
+
+def _yes(question: str) -> bool:
+    try:
+        return click.confirm(question, default=False, err=True)
+    except (EOFError, click.Abort):
+        return False
+
+
+def _verdict(result, points, grades) -> str:  # type: ignore[no-untyped-def]
+    """The decision as the officer reads it: decision, P(default), points, grade, warnings and reasons."""
+    p = result.probability
+    lines = [f"\nDecision: {result.decision}   P(default) {p:.4f}   score {points.text([p])[0]} points   "
+             f"grade {grades.grade([p])[0]}"]
+    lines += [f"  note: {w}" for w in result.warnings]
+    if result.reasons:
+        lines.append("Principal reasons (what raises P(default) above the typical applicant's most):")
+        lines += [f"  {k}. {r.statement or r.field}" for k, r in enumerate(result.reasons, 1)]
+    return "\n".join(lines)
