@@ -75,56 +75,45 @@ def ask(reasons: int, approve_below: float | None, decline_from: float | None, p
 
 
 def _answers(scorer) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
-    """One applicant's answers, each field asked until it is valid; ``None`` when the input ends."""
-    from loanscore.runtime.fields import contract
+    """One applicant's answers, each field (or history channel, on one line) asked until it is valid; ``None`` when
+    the input ends."""
+    from loanscore.runtime.fields import blocks, contract
 
     schema = scorer.schema
-    record: dict[str, Any] = {}
-    rows = [r for r in contract(schema) if r.role != "outcome"]
     said = {f.name: f", {f.description}" if f.description else "" for f in (*schema.numeric, *schema.categorical,
                                                                              *schema.history)}
-    k = 0
-    while k < len(rows):
-        r = rows[k]
+    record: dict[str, Any] = {}
+    for block in blocks([r for r in contract(schema) if r.role != "outcome"]):
+        r = block[0]
+        optional = r.source is not None and r.source.missing == "impute"
         if r.channel:
-            months = [m for m in rows[k:] if m.channel == r.channel]
-            k += len(months)
-            names = " ".join(m.column for m in months)
-            question = (f"{r.channel}{said[r.channel]}: {len(months)} months oldest to latest ({names}; {_values(r)}"
-                        + ("; Enter: all missing)" if r.source and r.source.missing == "impute" else ")"))
-            if not _ask_months(scorer, months, question, record):
-                return None
-            continue
-        k += 1
-        hint = "the applicant's id" if r.role == "id" else _values(r) + (
-            "; Enter: missing" if r.source and r.source.missing == "impute" else "")
-        while True:
-            text = _read(f"{r.column}{said.get(r.column, '')} ({hint})")
-            if text is None:
-                return None
-            problem = _problem(scorer, r.column, text) if r.role != "id" else ""
-            if not problem:
-                record[r.column] = text
-                break
-            click.echo(f"  {problem} Try again.", err=True)
+            question = (f"{r.channel}{said[r.channel]}: {len(block)} months oldest to latest "
+                        f"({' '.join(m.column for m in block)}; {_values(r)}"
+                        + ("; Enter: all missing)" if optional else ")"))
+        else:
+            hint = "the applicant's id" if r.role == "id" else _values(r) + ("; Enter: missing" if optional else "")
+            question = f"{r.column}{said.get(r.column, '')} ({hint})"
+        values = _ask(scorer, block, question)
+        if values is None:
+            return None
+        record.update(zip((m.column for m in block), values))
     return record
 
 
-def _ask_months(scorer, months, question: str, record: dict[str, Any]) -> bool:  # type: ignore[no-untyped-def]
-    """A history channel's months, typed on one line; ``False`` when the input ends."""
+def _ask(scorer, block, question: str) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """A block's values (a field's one, a channel's months on one line), asked until valid; ``None`` at the end."""
     while True:
         text = _read(question)
         if text is None:
-            return False
-        values = text.replace(",", " ").split() if text.strip() else [""] * len(months)
-        if len(values) != len(months):
-            click.echo(f"  {len(months)} months are needed, oldest to latest; got {len(values)}. Try again.",
+            return None
+        values = [text] if len(block) == 1 else text.replace(",", " ").split() if text else [""] * len(block)
+        if len(values) != len(block):
+            click.echo(f"  {len(block)} months are needed, oldest to latest; got {len(values)}. Try again.",
                        err=True)
             continue
-        problems = [p for m, v in zip(months, values) if (p := _problem(scorer, m.column, v))]
+        problems = [p for m, v in zip(block, values) if m.role != "id" and (p := _problem(scorer, m.column, v))]
         if not problems:
-            record.update({m.column: v for m, v in zip(months, values)})
-            return True
+            return values
         click.echo(f"  {problems[0]} Try again.", err=True)
 
 

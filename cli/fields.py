@@ -79,21 +79,19 @@ def render(rows, title: str) -> str:  # type: ignore[no-untyped-def]
     """The contract to read: a block per column, a history channel's months in one block."""
     import textwrap
 
+    from loanscore.runtime.fields import blocks
+
     width = min(max(len(r.column) for r in rows if not r.channel), 12) + 2  # a longer name has a line of its own
     out = [*textwrap.wrap(title, 100), ""]
-    k = 0
-    while k < len(rows):
-        r = rows[k]
+    for block in blocks(rows):
+        r = block[0]
         if r.channel:
-            months = [m for m in rows[k:] if m.channel == r.channel]
-            k += len(months)
-            out += textwrap.wrap(f"{r.channel} (history, {len(months)} months)"
+            out += textwrap.wrap(f"{r.channel} (history, {len(block)} months)"
                                  + (f": {r.what.split(': ', 1)[1]}" if ": " in r.what else ""), 100,
                                  subsequent_indent=" " * width)
-            out += textwrap.wrap(", ".join(m.column for m in months) + " (oldest to latest)", 100,
+            out += textwrap.wrap(", ".join(m.column for m in block) + " (oldest to latest)", 100,
                                  initial_indent=" " * width, subsequent_indent=" " * width)
         else:
-            k += 1
             out += textwrap.wrap(r.what, 100, initial_indent=f"{r.column:<{width}}", subsequent_indent=" " * width) \
                 if len(r.column) < width else [r.column, *textwrap.wrap(r.what, 100, initial_indent=" " * width,
                                                                          subsequent_indent=" " * width)]

@@ -62,6 +62,17 @@ def contract(schema: Schema) -> list[Contract]:
     return rows
 
 
+def blocks(rows: list[Contract]) -> list[list[Contract]]:
+    """``rows`` as they are asked for or read: one column a block, a history channel's months together."""
+    out: list[list[Contract]] = []
+    for r in rows:
+        if r.channel and out and out[-1][0].channel == r.channel:
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out
+
+
 def _what(f: NumericField | CategoricalField) -> str:
     statement = f.reason[0] or f.reason[1]
     text = f.description or statement or ""
@@ -84,4 +95,4 @@ def template_header(schema: Schema) -> list[str]:
     return [*([schema.id] if schema.id else []), *schema.input_names]
 
 
-__all__ = ["Contract", "contract", "template_header"]
+__all__ = ["Contract", "blocks", "contract", "template_header"]

@@ -124,21 +124,6 @@ def _append(path: str, worker: int) -> None:
         log.append({"event": "desk", "worker": worker, "i": i})
 
 
-def test_concurrent_writers_form_one_chain(tmp_path) -> None:
-    """Four processes appending at once: the lock keeps reading the last line and appending together."""
-    path = str(tmp_path / "audit.jsonl")
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_append, args=(path, w)) for w in range(4)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
-        assert w.exitcode == 0
-    check = AuditLog(path).check()
-    assert check.intact and len(check.records) == 100
-    assert sorted((r["worker"], r["i"]) for r in check.records) == [(w, i) for w in range(4) for i in range(25)]
-
-
 class WindowsLocks:
     """``msvcrt``'s byte locks as Windows has them, made of POSIX record locks, to run the Windows path here: a
     lock covers ``nbytes`` from the file's position, and LK_NBLCK fails at once while another process holds one."""
@@ -167,10 +152,13 @@ def _append_as_on_windows(path: str, worker: int) -> None:
     _append(path, worker)
 
 
-def test_concurrent_writers_on_windows_form_one_chain(tmp_path) -> None:
+@pytest.mark.parametrize("writer", [_append, _append_as_on_windows], ids=["flock", "windows"])
+def test_concurrent_writers_form_one_chain(writer, tmp_path) -> None:
+    """Four processes appending at once: the lock keeps reading the last line and appending together (with
+    ``flock``, and as on Windows)."""
     path = str(tmp_path / "audit.jsonl")
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_append_as_on_windows, args=(path, w)) for w in range(4)]
+    workers = [context.Process(target=writer, args=(path, w)) for w in range(4)]
     for w in workers:
         w.start()
     for w in workers:
@@ -178,6 +166,7 @@ def test_concurrent_writers_on_windows_form_one_chain(tmp_path) -> None:
         assert w.exitcode == 0
     check = AuditLog(path).check()
     assert check.intact and len(check.records) == 100
+    assert sorted((r["worker"], r["i"]) for r in check.records) == [(w, i) for w in range(4) for i in range(25)]
 
 
 def _hold_lock(path: str, held, release) -> None:  # type: ignore[no-untyped-def]
