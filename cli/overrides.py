@@ -8,8 +8,8 @@ import sys
 import click
 
 from ._common import (aligned, audit_option, decision_bands, echo_rejects, header_has, input_format_option,
-                      master_scale_option, open_audit, open_labelled, points_scale_option, record_run,
-                      reports_errors, write_figures)
+                      load_points_scale, master_scale_option, open_audit, open_labelled, points_scale_option,
+                      record_run, reports_errors, write_figures)
 
 _HELP = """Override monitoring: the applicants in INPUT scored again and set
 beside the lender's final decisions (column --final, default final_decision:
@@ -83,12 +83,11 @@ def overrides(input_path: str, final: str, by: tuple[str, ...], limit: float | N
     from loanscore.runtime.model import Model
     from loanscore.runtime.overrides import ALERT, review
     from loanscore.runtime.overrides_plot import render_svg
-    from loanscore.runtime.points import PointsScale
     from loanscore.runtime.scorer import Bands, Scorer
     from loanscore.runtime.stream import Progress
 
-    in_points = approve_from_points is not None or decline_below_points is not None
-    points = PointsScale.load(points_scale) if in_points else None
+    points = load_points_scale(points_scale, approve_from_points is not None or decline_below_points is not None,
+                               "--approve-from-points or --decline-below-points")
     grades = MasterScale.load(master_scale)
     audit = open_audit(audit_log)
     model = Model.load(model_dir)

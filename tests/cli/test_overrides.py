@@ -90,3 +90,19 @@ def test_the_final_decision_column_must_be_there(applicants, write_csv) -> None:
     assert result.exit_code == 2 and "final_decision" in result.output and "named by --final" in result.output
     renamed = run("overrides", source, "--final", "AGE", "-q")
     assert renamed.exit_code == 2 and "--final AGE is a model field" in renamed.output
+    unused = run("overrides", source, "--points-scale", "ours.toml", "-q")  # a scale with no cut-off in points
+    assert unused.exit_code == 2 and "add --approve-from-points or --decline-below-points" in unused.output
+
+
+def test_cut_offs_in_points_decide_as_the_points_read(applicants, write_csv, tmp_path) -> None:
+    rows = applicants(300, seed=85)
+    scored = list(csv.DictReader(io.StringIO(run("score", write_csv(rows), "--points", "-q").stdout)))
+    source = write_csv([{**r, "final_decision": "approved"} for r in rows], name="all_approved.csv")
+    out = tmp_path / "o.json"
+    result = run("overrides", source, "--approve-from-points", 490, "--decline-below-points", 465, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    overall = json.loads(out.read_text())["overall"]
+    points = [int(s["points"]) for s in scored]
+    assert (overall["model_approve"], overall["model_review"], overall["model_decline"]) == (
+        sum(p >= 490 for p in points), sum(465 <= p < 490 for p in points), sum(p < 465 for p in points))
+    assert overall["low_side"] == overall["model_decline"] and overall["review_approved"] == overall["model_review"]
