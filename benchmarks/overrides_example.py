@@ -11,10 +11,12 @@ that fold's model); the lender's decisions are simulated, as the data has
 none: each applicant gets one of six branches at random, and the officers
 follow the model (at its threshold) except that they approve 5 % of the
 applicants it declines (25 % at branch B06), taken from the less risky half
-of the declined, and decline 2 % of those it approves at random. Outcomes are
+of the declined, and decline 2 % of those it approves at random, each
+override with a reason drawn at random (one in 20 with none). Outcomes are
 kept for the approved and left blank for the declined, who got no loan. Runs
-``loanscore overrides decisions.csv --by branch --limit 0.10`` and prints
-what it prints. Needs the runtime only, and the data.
+``loanscore overrides decisions.csv --by branch --reason override_reason
+--limit 0.10`` and prints what it prints. Needs the runtime only, and the
+data.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from loanscore.runtime.scorer import Scorer  # noqa: E402
 LOANSCORE = str(Path(sys.executable).parent / "loanscore")  # the console script, as a user runs it
 BRANCHES = [f"B0{k}" for k in range(1, 7)]
 LOW_SIDE, LOW_SIDE_B06, HIGH_SIDE = 0.05, 0.25, 0.02
+LOW_REASONS = ["strong collateral", "long-standing customer", "branch manager's decision"]
+HIGH_REASONS = ["incomplete documents", "policy exception"]
 
 
 def decide(rows: list[dict[str, str]], scorer: Scorer, label: str, rng: random.Random) -> list[dict[str, str]]:
@@ -51,8 +55,10 @@ def decide(rows: list[dict[str, str]], scorer: Scorer, label: str, rng: random.R
             approved = k in borderline and rng.random() < 2 * rate  # half the declined are borderline
         else:
             approved = rng.random() >= HIGH_SIDE
+        overridden = approved == (p[k] >= scorer.bands.decline_from)
+        why = rng.choice(LOW_REASONS if approved else HIGH_REASONS) if overridden and rng.random() >= 0.05 else ""
         out.append({**row, "branch": branch, "final_decision": "approved" if approved else "declined",
-                    label: row[label] if approved else ""})
+                    "override_reason": why, label: row[label] if approved else ""})
     return out
 
 
@@ -77,10 +83,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         target = args.keep.resolve() if args.keep else Path(folder) / "decisions.csv"
         with open(target, "w", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=[*header, "branch", "final_decision"])
+            writer = csv.DictWriter(stream, fieldnames=[*header, "branch", "final_decision", "override_reason"])
             writer.writeheader()
             writer.writerows(decided)
-        command = [LOANSCORE, "overrides", target.name, "--by", "branch", "--limit", "0.10", "--quiet"]
+        command = [LOANSCORE, "overrides", target.name, "--by", "branch", "--reason", "override_reason", "--limit",
+                   "0.10", "--quiet"]
         command += ["--model", str(Path(args.model).resolve())] if args.model else []
         command += ["--plot", str(args.plot.resolve())] if args.plot else []
         print("$ loanscore", " ".join(command[1:]), flush=True)

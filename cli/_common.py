@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -48,8 +48,8 @@ def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str,
 
 def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: tuple[str, ...], *, fmt: str,
                   numbers: Any, who: str, sheet: str | None = None,
-                  also: tuple[str, str] | None = None) -> tuple[Any, tuple[str, ...]]:
-    """A reader of ``inputs``, the outcome (if any), ``also`` (a column, and what names it in an error) and the
+                  also: Sequence[tuple[str, str]] = ()) -> tuple[Any, tuple[str, ...]]:
+    """A reader of ``inputs``, the outcome (if any), ``also`` (columns, each with what names it in an error) and the
     ``--by`` columns, and those columns deduplicated; errors name the option that asked for a missing column.
     ``who`` is the command's subject ("A back-test")."""
     from loanscore.runtime.errors import InputError
@@ -61,7 +61,7 @@ def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: t
         raise InputError(f"--by {outcome} is the outcome; segment by another column.")
     by = tuple(dict.fromkeys(by))
     extra = [b for b in by if b not in inputs]
-    more = [also[0]] if also and also[0] not in extra else []
+    more = list(dict.fromkeys(c for c, _ in also if c not in extra))
     try:
         return open_reader(input_path, [*inputs, *([outcome] if outcome else []), *more, *extra], fmt=fmt,
                            numbers=numbers, sheet=sheet), by
@@ -69,8 +69,9 @@ def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: t
         if outcome and outcome in str(exc):
             raise InputError(f"{exc} {who} reads each applicant's outcome (1 defaulted, 0 repaid) from "
                              f"{outcome}; name another column with --outcome.") from None
-        if also and also[0] in str(exc):
-            raise InputError(f"{exc} ({also[0]}: {also[1]}.)") from None
+        named = [f"{c}: {why}" for c, why in also if c in str(exc)]
+        if named:
+            raise InputError(f"{exc} ({'; '.join(named)}.)") from None
         absent = [b for b in extra if b in str(exc)]
         if absent:
             raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None

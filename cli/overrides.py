@@ -22,7 +22,8 @@ approve or decline, or approved, accepted, declined, rejected, denied).
 Between --approve-below and --decline-from the model refers the applicant to
 a person, so deciding them is no override. Prints the override rates overall
 and by rating grade; with --by COLUMN (a branch, an officer) by its values,
-each tested against the rest of the file (Fisher's exact test). With
+each tested against the rest of the file (Fisher's exact test); with
+--reason COLUMN the overrides by the reason the lender gave. With
 outcomes (the schema's label when the file has it, or --outcome; blank
 where not known yet, as for the declined): the approved by the model's
 decision, defaults against the sum of their P(default): did the low-side
@@ -37,7 +38,7 @@ force when the decisions were made.
 
 \b
 Examples:
-  loanscore overrides decisions_2026q3.csv --by branch --limit 0.10
+  loanscore overrides decisions_2026q3.csv --by branch --reason override_reason --limit 0.10
   loanscore overrides decisions.xlsx --final decision --by officer -o overrides.json --plot overrides.svg
   loanscore overrides decisions.csv --approve-below 0.2 --decline-from 0.4 --outcome defaulted_12m
 """
@@ -50,6 +51,8 @@ Examples:
 @click.option("--by", "by", multiple=True, metavar="COLUMN",
               help="Also count overrides by each value of COLUMN (a branch, an officer: at most 20 values; a "
                    "schema field as the schema groups it), each tested against the rest; repeatable.")
+@click.option("--reason", metavar="COLUMN", help="Column holding the reason the lender gave for each override "
+              "(read on the overrides only): the overrides by reason, and how each reason's low-side loans did.")
 @click.option("--limit", type=click.FloatRange(0, 1), metavar="RATE",
               help="The policy's limit on the low-side and high-side override rates (0.10 for 10 %): alert above it, "
                    "overall or in a --by group.")
@@ -72,7 +75,8 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
 @audit_option
 @reports_errors
-def overrides(input_path: str, final: str, by: tuple[str, ...], limit: float | None, outcome: str | None,
+def overrides(input_path: str, final: str, by: tuple[str, ...], reason: str | None, limit: float | None,
+              outcome: str | None,
               approve_below: float | None, decline_from: float | None, approve_from_points: float | None,
               decline_below_points: float | None, points_scale: str | None, master_scale: str | None,
               model_dir: str | None, output: str | None, plot: str | None, input_format: str, sheet: str | None,
@@ -94,17 +98,23 @@ def overrides(input_path: str, final: str, by: tuple[str, ...], limit: float | N
     scorer = Scorer(model, decision_bands(Bands, model.threshold, approve_below, decline_from, points,
                                           approve_from_points, decline_below_points))
     schema = model.schema
-    if final in schema.input_names or final in (outcome, schema.label):
-        raise InputError(f"--final {final} is {'a model field' if final in schema.input_names else 'the outcome'}; "
-                         "name the column that holds the lender's final decision.")
+    for option, column, holds in (("--final", final, "the lender's final decision"),
+                                  ("--reason", reason, "each override's reason")):
+        if column is not None and (column in schema.input_names or column in (outcome, schema.label)):
+            what = "a model field" if column in schema.input_names else "the outcome"
+            raise InputError(f"{option} {column} is {what}; name the column that holds {holds}.")
+    if reason == final:
+        raise InputError(f"--reason {reason} is the final decisions' column; name the column of the overrides' "
+                         "reasons.")
     if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
         outcome = schema.label
     wanted = groupings(schema, by) if by else []
     reader = open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
                            fmt=input_format, sheet=sheet, numbers=schema.number_names, who="An override review",
-                           also=(final, "each applicant's final decision, named by --final"))[0]
+                           also=[(final, "each applicant's final decision, named by --final"),
+                                 *([(reason, "each override's reason, named by --reason")] if reason else [])])[0]
     try:
-        result = review(scorer, reader, final, grades=grades, by=wanted, outcome=outcome, limit=limit,
+        result = review(scorer, reader, final, grades=grades, by=wanted, outcome=outcome, reason=reason, limit=limit,
                         progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()
@@ -179,6 +189,17 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                           ("-" if math.isnan(g.p_value) else f"{g.p_value:.3g}") + mark))
         lines += aligned(table)
 
+    if result.reason:
+        lines += ["", f"Override reasons (column {result.reason}; on the {o.overrides:,} overrides)"]
+        table = [("reason", "low-side", "high-side", *(("low-side loans", "defaults", "expected", "p-value")
+                                                       if result.outcome else ("",)))]
+        for r in result.reasons:
+            perf = r.performance
+            figures = (("", "", "", "") if perf is None or not perf.rows else
+                       (f"{perf.rows:,}", f"{perf.defaults:,}", f"{perf.expected:,.1f}", f"{perf.p_value:.3g}"))
+            table.append((r.label, f"{r.low_side:,}", f"{r.high_side:,}", *(figures if result.outcome else ("",))))
+        lines += aligned(table)
+
     if result.outcome:
         known = sum(p.rows for p in result.performance)
         lines += ["", f"How the approved did ({known:,} of the {o.approved:,} approved have an outcome"
@@ -196,7 +217,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     lines += ["", f"overall: {result.verdict}" + ("" if result.verdict == PASS else
                                                   " (see the marked rows" + (" and the limit" if
                                                   result.over_limit(o) else "") + ")")]
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _judged(low) -> str:  # type: ignore[no-untyped-def]

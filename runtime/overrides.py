@@ -174,6 +174,23 @@ class Performance:
                 "p_value": self.p_value}
 
 
+@dataclass(frozen=True)
+class ReasonTally:
+    """The overrides the lender gave one reason for (the ``--reason`` column), and how its low-side ones did."""
+
+    label: str
+    low_side: int
+    high_side: int
+    performance: Performance | None = None
+    """The low-side overrides with a known outcome (``None`` without outcomes)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.label, "low_side": self.low_side, "high_side": self.high_side,
+                **({} if self.performance is None else {"low_side_outcomes": self.performance.to_dict()})}
+
+
+NO_REASON = "(none given)"
+
 PERFORMANCE = ((APPROVE, "approved by the model"), (REVIEW, "referred, then approved"),
                (DECLINE, "low-side overrides"))
 """The approved, split by the model's decision, as :attr:`OverrideReview.performance` lists them."""
@@ -199,6 +216,10 @@ class OverrideReview:
     """Approved in the end, with no outcome yet: left out of :attr:`performance`."""
     declined_outcomes: int = 0
     """Declined in the end, yet with an outcome in the file (a loan the lender did not make has none): left out."""
+    reason: str | None = None
+    """The column holding each override's stated reason, if one was given."""
+    reasons: list[ReasonTally] = field(default_factory=list)
+    """The overrides by stated reason, the most frequent first (:data:`NO_REASON` for an override without one)."""
     rejected: list[tuple[int | None, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -239,6 +260,7 @@ class OverrideReview:
                 for g in groups]} for name, groups in self.by.items()},
             "outcome": self.outcome, "performance": [p.to_dict() for p in self.performance],
             "unknown_outcomes": self.unknown_outcomes, "declined_outcomes": self.declined_outcomes,
+            "reason_column": self.reason, "reasons": [r.to_dict() for r in self.reasons],
             "seconds": round(self.seconds, 3),
         })
 
@@ -246,11 +268,13 @@ class OverrideReview:
 def evaluate(p: Any, approved: Any, *, approve_below: float, decline_from: float, grades: MasterScale,
              manifest: Mapping[str, Any], by: Sequence[tuple[Grouping, Sequence[Any]]] = (), y: Any = None,
              limit: float | None = None, source: str = "data", final: str = "final_decision",
-             outcome: str | None = None, rows: int | None = None,
-             rejected: list[tuple[int | None, str]] | None = None) -> OverrideReview:
+             outcome: str | None = None, rows: int | None = None, reasons: Sequence[Any] | None = None,
+             reason: str | None = None, rejected: list[tuple[int | None, str]] | None = None) -> OverrideReview:
     """Review the overrides of applicants with P(default) ``p`` whom the lender ``approved`` (True) or declined.
 
     ``y``: each applicant's outcome, 1 defaulted or 0 repaid, NaN where not known (as for the declined).
+    ``reasons``: each applicant's stated reason for an override (read on the overrides only), from the column
+    ``reason``.
     """
     p = np.asarray(p, dtype=np.float64)
     approved = np.asarray(approved, dtype=bool)
@@ -261,13 +285,15 @@ def evaluate(p: Any, approved: Any, *, approve_below: float, decline_from: float
         decline_from=decline_from, overall=Tally.of("all", model, approved), master_scale=grades.source,
         grades=[Tally.of(f"{name} ({span})", model[grade == k], approved[grade == k])
                 for k, (name, span, _) in enumerate(describe(grades))],
-        limit=limit, outcome=outcome, rejected=list(rejected or []))
+        limit=limit, outcome=outcome, reason=reason, rejected=list(rejected or []))
     for grouping, values in by:
         index, labels = grouping.index(values, manifest)
         result.by[grouping.name] = [_tested(Tally.of(label, model[index == k], approved[index == k]), result.overall)
                                     for k, label in enumerate(labels) if np.any(index == k)]
+    y = None if y is None else np.asarray(y, dtype=np.float64)
+    if reasons is not None:
+        result.reasons = _by_reason(p, model, approved, reasons, y)
     if y is not None:
-        y = np.asarray(y, dtype=np.float64)
         known = ~np.isnan(y)
         result.unknown_outcomes = int(np.count_nonzero(approved & ~known))
         result.declined_outcomes = int(np.count_nonzero(~approved & known))
@@ -276,6 +302,22 @@ def evaluate(p: Any, approved: Any, *, approve_below: float, decline_from: float
             result.performance.append(Performance(label, int(m.sum()), int(y[m].sum()), float(p[m].sum()),
                                                   float((p[m] * (1 - p[m])).sum())))
     return result
+
+
+def _by_reason(p: np.ndarray, model: np.ndarray, approved: np.ndarray, reasons: Sequence[Any],
+               y: np.ndarray | None) -> list[ReasonTally]:
+    low, high = (model == DECLINE) & approved, (model == APPROVE) & ~approved
+    text = np.array([("" if v is None else str(v).strip()) or NO_REASON for v in reasons], dtype=object)
+    out = []
+    for label in np.unique(text[low | high]).tolist():
+        mine = text == label
+        performance = None
+        if y is not None:
+            m = mine & low & ~np.isnan(y)
+            performance = Performance(label, int(m.sum()), int(y[m].sum()), float(p[m].sum()),
+                                      float((p[m] * (1 - p[m])).sum()))
+        out.append(ReasonTally(label, int((mine & low).sum()), int((mine & high).sum()), performance))
+    return sorted(out, key=lambda r: (r.label == NO_REASON, -(r.low_side + r.high_side), r.label))
 
 
 def _tested(group: Tally, overall: Tally) -> GroupTally:
@@ -288,19 +330,20 @@ def _tested(group: Tally, overall: Tally) -> GroupTally:
 
 
 def review(scorer: Scorer, reader: Reader, final: str, *, grades: MasterScale, by: Sequence[Grouping] = (),
-           outcome: str | None = None, limit: float | None = None,
+           outcome: str | None = None, reason: str | None = None, limit: float | None = None,
            progress: Progress | None = None) -> OverrideReview:
     """Score every row of ``reader`` and review the overrides among those scored, at the scorer's cut-offs.
 
-    ``reader`` must read ``final`` (and ``outcome``, and the ``by`` columns) as input columns. Rows that cannot
-    be scored, lack a final decision or hold an outcome other than 0, 1 or blank are listed in ``rejected`` with
-    row, field and reason, never dropped silently; ``InputError`` if no row is left.
+    ``reader`` must read ``final`` (and ``outcome``, ``reason`` and the ``by`` columns) as input columns. Rows
+    that cannot be scored, lack a final decision or hold an outcome other than 0, 1 or blank are listed in
+    ``rejected`` with row, field and reason, never dropped silently; ``InputError`` if no row is left.
     """
     start = time.perf_counter()
     ps: list[np.ndarray] = []
     finals: list[np.ndarray] = []
     ys: list[np.ndarray] = []
-    values: dict[str, list[np.ndarray]] = {c: [] for g in by for c in g.columns}
+    read = [*(c for g in by for c in g.columns), *([reason] if reason else [])]
+    values: dict[str, list[np.ndarray]] = {c: [] for c in read}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
     for batch in _batches(scorer, reader, final, outcome, progress):
@@ -318,7 +361,8 @@ def review(scorer: Scorer, reader: Reader, final: str, *, grades: MasterScale, b
     result = evaluate(p, np.concatenate(finals), approve_below=scorer.bands.approve_below,
                       decline_from=scorer.bands.decline_from, grades=grades, manifest=scorer.model.manifest,
                       by=[(g, g.of(column)) for g in by], y=np.concatenate(ys) if outcome else None, limit=limit,
-                      source=reader.name, final=final, outcome=outcome, rows=rows, rejected=rejected)
+                      source=reader.name, final=final, outcome=outcome, rows=rows, rejected=rejected,
+                      reasons=column[reason] if reason else None, reason=reason)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -341,4 +385,5 @@ def _batches(scorer: Scorer, reader: Reader, final: str, outcome: str | None,
     return scored_batches(scorer, reader, progress, more_errors=more)
 
 
-__all__ = ["ALERT", "PASS", "GroupTally", "OverrideReview", "Performance", "Tally", "evaluate", "review"]
+__all__ = ["ALERT", "NO_REASON", "PASS", "GroupTally", "OverrideReview", "Performance", "ReasonTally", "Tally",
+           "evaluate", "review"]

@@ -32,9 +32,13 @@ def test_counts_are_the_departures_from_the_decisions_score_gives(applicants, wr
     declined = [k for k, s in enumerate(scored) if s["decision"] == "decline"]
     approved = [k for k, s in enumerate(scored) if s["decision"] == "approve"]
     low, high = set(declined[:7]), set(approved[:3])
-    source, out, log = write_csv(decided(rows, scored, low=low, high=high), name="decisions.csv"), \
-        tmp_path / "o.json", tmp_path / "audit.jsonl"
-    result = run("overrides", source, "-o", out, "--plot", tmp_path / "o.svg", "--audit-log", log, "-q")
+    decisions = decided(rows, scored, low=low, high=high)
+    plain = next(k for k in range(len(rows)) if k not in low | high)
+    for k, row in enumerate(decisions):  # a reason on each override but one, and on a row that is none
+        row["why"] = "collateral" if k in low and k != min(low) else "documents" if k in high or k == plain else ""
+    source, out, log = write_csv(decisions, name="decisions.csv"), tmp_path / "o.json", tmp_path / "audit.jsonl"
+    result = run("overrides", source, "--reason", "why", "-o", out, "--plot", tmp_path / "o.svg", "--audit-log", log,
+                 "-q")
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     overall = figures["overall"]
@@ -42,6 +46,9 @@ def test_counts_are_the_departures_from_the_decisions_score_gives(applicants, wr
     assert (overall["model_approve"], overall["high_side"]) == (len(approved), 3)
     assert sum(g["low_side"] for g in figures["grades"]) == 7 and figures["verdict"] == "pass"
     assert f"7 low-side  {7 / len(declined):.1%}" in result.stdout and "overall: pass" in result.stdout
+    assert [(r["reason"], r["low_side"], r["high_side"]) for r in figures["reasons"]] == [
+        ("collateral", 6, 0), ("documents", 0, 3), ("(none given)", 1, 0)]
+    assert "Override reasons (column why; on the 10 overrides)" in result.stdout
     assert (tmp_path / "o.svg").read_text().startswith("<svg")
     record = json.loads(log.read_text().splitlines()[-1])
     assert (record["event"], record["low_side"], record["high_side"]) == ("overrides", 7, 3)
@@ -88,8 +95,12 @@ def test_the_final_decision_column_must_be_there(applicants, write_csv) -> None:
     source = write_csv(applicants(10, seed=84))
     result = run("overrides", source, "-q")
     assert result.exit_code == 2 and "final_decision" in result.output and "named by --final" in result.output
-    renamed = run("overrides", source, "--final", "AGE", "-q")
-    assert renamed.exit_code == 2 and "--final AGE is a model field" in renamed.output
+    for option in ("--final", "--reason"):
+        clash = run("overrides", source, option, "AGE", "-q")
+        assert clash.exit_code == 2 and f"{option} AGE is a model field" in clash.output
+    absent = run("overrides", write_csv([{**r, "final_decision": "approved"} for r in applicants(10, seed=84)],
+                                        name="d.csv"), "--reason", "why", "-q")
+    assert absent.exit_code == 2 and "why: each override's reason, named by --reason" in absent.output
     unused = run("overrides", source, "--points-scale", "ours.toml", "-q")  # a scale with no cut-off in points
     assert unused.exit_code == 2 and "add --approve-from-points or --decline-below-points" in unused.output
 

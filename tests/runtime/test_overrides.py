@@ -10,7 +10,7 @@ import pytest
 
 from loanscore.runtime.fairness import Grouping
 from loanscore.runtime.grades import MasterScale
-from loanscore.runtime.overrides import ALERT, PASS, evaluate, final_approved, final_errors
+from loanscore.runtime.overrides import ALERT, NO_REASON, PASS, evaluate, final_approved, final_errors
 from loanscore.runtime.performance import fisher_two_sided
 
 SCALE = MasterScale(("A", "B", "C"), (0.1, 0.3, 1.0))
@@ -81,6 +81,19 @@ def test_how_the_approved_did_splits_them_by_the_models_decision() -> None:
     assert by_label["referred, then approved"].expected == pytest.approx(0.6)
     assert by_label["low-side overrides"].rows == 0 and math.isnan(by_label["low-side overrides"].p_value)
     assert (r.unknown_outcomes, r.declined_outcomes) == (2, 1)
+
+
+def test_overrides_are_counted_by_their_stated_reason_and_a_missing_one_is_named() -> None:
+    p = np.array([0.1, 0.1, 0.3, 0.3, 0.3, 0.3, 0.5])
+    approved = np.array([True, False, True, True, True, False, True])
+    reasons = ["ignored: no override", "documents", "collateral", " collateral ", None, "collateral", ""]
+    y = np.array([0, np.nan, 1, 0, 0, np.nan, 1])
+    r = review(p, approved, y=y, reasons=reasons, reason="why")
+    got = {t.label: (t.low_side, t.high_side, t.performance.rows, t.performance.defaults) for t in r.reasons}
+    assert got == {"collateral": (2, 0, 2, 1), "documents": (0, 1, 0, 0), NO_REASON: (2, 0, 2, 1)}
+    assert [t.label for t in r.reasons] == ["collateral", "documents", NO_REASON]  # most frequent first, none last
+    assert r.to_dict()["reasons"][0]["low_side_outcomes"]["expected_defaults"] == pytest.approx(0.6)
+    assert review(p, approved, reasons=reasons).reasons[0].performance is None  # no outcomes, no performance
 
 
 def test_final_decisions_are_words_for_approve_or_decline_and_anything_else_is_named() -> None:
