@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 
 import click
 
 from ._common import (aligned, audit_option, decision_bands, echo_rejects, header_has, input_format_option,
                       load_points_scale, master_scale_option, open_audit, open_labelled, points_scale_option,
                       record_run, reports_errors, write_figures)
+
+MOST_GROUPS = 200
+"""A --by column may hold this many values: a lender's officers or branches, more than a segment's 20."""
 
 _HELP = """Override monitoring: the applicants in INPUT scored again and set
 beside the lender's final decisions (column --final, default final_decision:
@@ -49,7 +53,7 @@ Examples:
 @click.option("--final", default="final_decision", show_default=True, metavar="COLUMN",
               help="Column holding the lender's final decision: approve or decline.")
 @click.option("--by", "by", multiple=True, metavar="COLUMN",
-              help="Also count overrides by each value of COLUMN (a branch, an officer: at most 20 values; a "
+              help="Also count overrides by each value of COLUMN (a branch, an officer: at most 200 values; a "
                    "schema field as the schema groups it), each tested against the rest; repeatable.")
 @click.option("--reason", metavar="COLUMN", help="Column holding the reason the lender gave for each override "
               "(read on the overrides only): the overrides by reason, and how each reason's low-side loans did.")
@@ -108,7 +112,7 @@ def overrides(input_path: str, final: str, by: tuple[str, ...], reason: str | No
                          "reasons.")
     if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
         outcome = schema.label
-    wanted = groupings(schema, by) if by else []
+    wanted = [replace(g, most=MOST_GROUPS) for g in groupings(schema, by)] if by else []
     reader = open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
                            fmt=input_format, sheet=sheet, numbers=schema.number_names, who="An override review",
                            also=[(final, "each applicant's final decision, named by --final"),

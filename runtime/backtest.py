@@ -315,12 +315,13 @@ def score_bands(manifest: Mapping[str, Any], probability: np.ndarray) -> tuple[B
     return Bins.fit(SCORE, probability), "this file's score deciles (the model records no reference population)"
 
 
-def segment_index(name: str, values: Any, manifest: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
+def segment_index(name: str, values: Any, manifest: Mapping[str, Any],
+                  most: int = MAX_SEGMENTS) -> tuple[np.ndarray, list[str]]:
     """Each row's segment of ``name`` and the segments' labels.
 
     A model field binned in the manifest's reference population is cut as
     there (deciles, or one segment per code); any other column by its
-    distinct values, of which there may be at most :data:`MAX_SEGMENTS`.
+    distinct values, of which there may be at most ``most``.
     """
     population = manifest.get("population") or {}
     if name in population.get("fields", {}):
@@ -330,8 +331,8 @@ def segment_index(name: str, values: Any, manifest: Mapping[str, Any]) -> tuple[
         return bins.index(values), [f"{b} {meaning[b]}" if b in meaning else b for b in bins.labels()]
     text = np.array(["" if v is None else str(v).strip() for v in values], dtype=object)
     labels, index = np.unique(text, return_inverse=True)
-    if len(labels) > MAX_SEGMENTS:
-        raise InputError(f"{name} has {len(labels):,} distinct values; segments need at most {MAX_SEGMENTS}. "
+    if len(labels) > most:
+        raise InputError(f"{name} has {len(labels):,} distinct values; segments need at most {most}. "
                          "Segment by a coarser column, or by a model field of a model exported with --data "
                          "(its development deciles are the segments).")
     return index.astype(np.int64), ["missing" if v == "" else str(v) for v in labels]

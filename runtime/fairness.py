@@ -68,6 +68,8 @@ class Grouping:
     reference: str = ""
     """The group the others are compared with, as a lender names it (``1``, ``1 male``, ``35-44``); by default
     the most-approved group."""
+    most: int = MAX_SEGMENTS
+    """The most distinct values a column grouped by its values may hold (``overrides`` allows more: officers)."""
 
     def names(self, label: str) -> bool:
         """Whether :attr:`reference` names the group ``label`` (its label, or the code it starts with)."""
@@ -111,7 +113,7 @@ class Grouping:
             return _bands(values, self.edges)
         if self.codes:
             return _codes(values, self)
-        return segment_index(self.name, values, manifest)
+        return segment_index(self.name, values, manifest, self.most)
 
 
 def groupings(schema: Schema, by: Sequence[str]) -> list[Grouping]:

@@ -117,3 +117,18 @@ def test_cut_offs_in_points_decide_as_the_points_read(applicants, write_csv, tmp
     assert (overall["model_approve"], overall["model_review"], overall["model_decline"]) == (
         sum(p >= 490 for p in points), sum(465 <= p < 490 for p in points), sum(p < 465 for p in points))
     assert overall["low_side"] == overall["model_decline"] and overall["review_approved"] == overall["model_review"]
+
+
+def test_a_lenders_many_officers_are_each_a_group(applicants, write_csv, tmp_path) -> None:
+    """60 officers: more than the 20 values a segment may have elsewhere; 201 is one too many."""
+    rows = applicants(300, seed=86)
+    source = write_csv([{**r, "final_decision": "approved", "officer": f"O{k % 60:02d}"} for k, r in enumerate(rows)])
+    out = tmp_path / "o.json"
+    result = run("overrides", source, "--by", "officer", "-o", out, "-q")
+    assert result.exit_code in (0, 4), result.output
+    groups = json.loads(out.read_text())["by"]["officer"]["groups"]
+    assert [g["group"] for g in groups] == [f"O{k:02d}" for k in range(60)]
+    many = write_csv([{**r, "final_decision": "approved", "officer": f"O{k}"} for k, r in
+                      enumerate(applicants(201, seed=87))], name="many.csv")
+    refused = run("overrides", many, "--by", "officer", "-q")
+    assert refused.exit_code == 2 and "officer has 201 distinct values; segments need at most 200" in refused.output
