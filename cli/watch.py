@@ -68,13 +68,16 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz", ".xlsx")
 @click.option("--interval", type=click.FloatRange(0.05), default=2.0, show_default=True,
               help="Seconds between looks at INBOX; a file must stay unchanged this long before it is taken.")
 @click.option("--once", is_flag=True, help="Score the files there now and exit.")
+@click.option("--sheet", metavar="NAME", help="In each workbook, read the sheet NAME (as `score --sheet`); CSV and "
+              "JSON Lines files are read as they are. Default: the sheet that holds the model's fields.")
 @audit_option
 @click.option("-q", "--quiet", is_flag=True, help="No line per file on stderr.")
 @reports_errors
 def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, separator: str,
           approve_below: float | None, decline_from: float | None, reasons: int, grade: bool, master_scale: str | None,
           points: bool, approve_from_points: float | None, decline_below_points: float | None,
-          points_scale: str | None, shadow_dir: str | None, stamp: bool, interval: float, once: bool, audit_log: str | None, quiet: bool) -> None:
+          points_scale: str | None, shadow_dir: str | None, stamp: bool, interval: float, once: bool,
+          sheet: str | None, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
@@ -102,7 +105,7 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet)
+                    code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet, sheet)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
                 if once:
@@ -138,12 +141,13 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
 
 
 def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
-          layout: Layout, interrupts: Interrupts, audit: Any, quiet: bool) -> int:
+          layout: Layout, interrupts: Interrupts, audit: Any, quiet: bool, sheet: str | None = None) -> int:
     """Score one file, move it on, log it; its exit status (2: it could not be read, and went to failed/).
-    ``layout``: the output's optional columns and its separator, as ``score`` takes them."""
+    ``layout``: the output's optional columns and its separator, as ``score`` takes them; ``sheet``: a workbook's
+    sheet to read."""
     from loanscore.runtime.audit import file_digest
     from loanscore.runtime.errors import EXIT_OK, EXIT_USAGE, LoanscoreError
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.tabular import is_workbook, open_reader
 
     schema = scorer.schema
     stem = path.name[: -len(next(s for s in SUFFIXES if path.name.lower().endswith(s)))]
@@ -151,7 +155,8 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
     inputs, numbers = read_for(scorer, layout.shadow)
     try:
         with naming_shadow_columns(scorer, layout.shadow):
-            reader = open_reader(path, inputs, id_column=schema.id, numbers=numbers)
+            sheet = sheet if sheet and is_workbook(path) else None
+            reader = open_reader(path, inputs, id_column=schema.id, numbers=numbers, sheet=sheet)
         code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, layout)
     except LoanscoreError as exc:
         if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
@@ -176,7 +181,7 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
         if layout.shadow is not None:
             click.echo(shadow_lines(summary.shadow, layout.shadow), err=True)
     log_score(audit, scorer, {**source, "moved_to": str(done.resolve()) if done else None}, str(output), out_format,
-              summary, code, layout)
+              summary, code, layout, sheet)
     return code
 
 

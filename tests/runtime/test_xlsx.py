@@ -237,6 +237,23 @@ def test_watch_takes_workbooks_from_the_inbox(applicants, model_dir, tmp_path) -
     assert back[0] == list(scored[0]) and [r[1] for r in back[1:]] == [r["probability_of_default"] for r in scored]
 
 
+def test_watch_reads_the_sheet_named_in_each_workbook_and_csv_files_as_they_are(applicants, write_csv,
+                                                                                 model_dir, tmp_path) -> None:
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    two = {"Week 1": sheet_of(applicants(3, seed=66)), "Week 2": sheet_of(applicants(4, seed=67))}
+    workbook(inbox / "weeks.xlsx", two)
+    (inbox / "plain.csv").write_bytes(write_csv(applicants(2, seed=68)).read_bytes())
+    args = ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and "has applicants on 2 sheets ('Week 1', 'Week 2')" in refused.output
+    assert (out / "plain.scored.csv").exists()
+    (inbox / "failed" / "weeks.xlsx").rename(inbox / "weeks.xlsx")
+    taken = CliRunner().invoke(main, [*args, "--sheet", "week 2"])
+    assert taken.exit_code == 0, taken.output
+    assert len((out / "weeks.scored.csv").read_text().splitlines()) == 1 + 4
+
+
 def test_a_workbook_piped_to_stdin_is_known_by_its_first_bytes(applicants, to_csv, tmp_path) -> None:
     import subprocess
     import sys
