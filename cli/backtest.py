@@ -20,8 +20,11 @@ band and the cost at the model's threshold, beside the figures the model was
 developed with, and tests:
 
 \b
-  discrimination  alert when the AUC is below the development AUC by more
-                  than chance explains (one-sided, 1 in 100)
+  discrimination  alert when the AUC is below the AUC these applicants'
+                  probabilities should give if they were right, by more
+                  than chance explains (one-sided, 1 in 100); not the
+                  development AUC, which another population (only the
+                  approved, say) does not reach by nature
   calibration     alert when observed defaults differ from the expected
                   count by more than chance explains, overall (p < 0.01) or
                   in a score band (p < 0.01 / bands)
@@ -121,6 +124,8 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         ("", "now", head),
         ("ROC AUC", _fmt(m["roc_auc"], ".4f") + ("" if math.isnan(lo) else f" (95% interval {lo:.4f}-{hi:.4f})"),
          _fmt(dev.get("roc_auc"), ".4f")),
+        ("ROC AUC expected here", _fmt(result.expected_auc, ".4f") + ("" if math.isnan(result.expected_auc) else
+                                                                     " (if P(default) is right)"), ""),
         ("KS", _fmt(m["ks"], ".4f"), _fmt(dev.get("ks"), ".4f")),
         ("PR AUC", _fmt(m["pr_auc"], ".4f"), _fmt(dev.get("pr_auc"), ".4f")),
         ("Brier score", f"{m['brier']:.4f}", _fmt(dev.get("brier"), ".4f")),
@@ -134,7 +139,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         table.append((f"cost per applicant ({ratio})", f"{result.expected_cost:.4f}",
                       _fmt(dev.get("expected_cost_per_applicant"), ".4f")))
     w0, w1 = (max(len(r[j]) for r in table) for j in (0, 1))
-    lines += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in table]
+    lines += [f"{a:<{w0}}  {b:<{w1}}  {c}".rstrip() for a, b, c in table]
 
     lines += ["", f"Calibration by score band ({result.bands_from})"]
     lines += _band_table("band", result.bands, result.band_alpha)
@@ -157,11 +162,10 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
 
     worst = min(result.bands, key=lambda b: b.p_value)
     if result.discrimination == "not tested":
-        why = "no development AUC in the manifest" if "roc_auc" not in dev else "the file holds only one outcome"
-        disc = f"not tested ({why})"
+        disc = "not tested (the file holds only one outcome)"
     else:
-        disc = (f"{result.discrimination} (AUC {m['roc_auc']:.4f} against {dev['roc_auc']:.4f} at development; "
-                f"one-sided p {result.auc_p_value:.3g}, alert below 0.01)")
+        disc = (f"{result.discrimination} (AUC {m['roc_auc']:.4f} against {result.expected_auc:.4f} expected on these "
+                f"applicants if their P(default) is right; one-sided p {result.auc_p_value:.3g}, alert below 0.01)")
     lines += [
         "",
         f"discrimination: {disc}",

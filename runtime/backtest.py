@@ -6,8 +6,12 @@ approved on (the manifest's out-of-fold metrics), the way supervisors ask for
 an internal model's yearly validation:
 
 * Discrimination. The ROC AUC with its DeLong 95 % interval, tested one-sided
-  against the development AUC: an alert when an AUC this far below it would
-  happen by chance less than 1 time in 100.
+  against the AUC these applicants' probabilities should give if they were
+  right (:func:`~loanscore.runtime.performance.expected_auc`): an alert when
+  an AUC this far below it would happen by chance less than 1 time in 100.
+  The development AUC is shown beside it but is not the benchmark: where only
+  the approved have outcomes, or the applicants moved, the same model ranks
+  a narrower range of risk and its AUC is lower by nature.
 * Calibration. Defaults observed against defaults expected (the sum of
   P(default)), for the whole file (z test with the variance sum p (1 - p)) and
   per score band (exact binomial test at the band's mean P(default), which is
@@ -41,7 +45,8 @@ import numpy as np
 from .errors import FieldError, InputError
 from .grades import MasterScale, describe
 from .integrity import sha256_file
-from .performance import Z_95, binomial_two_sided, classification_metrics, normal_cdf, roc_auc_with_se
+from .performance import (Z_95, binomial_two_sided, classification_metrics, expected_auc, normal_cdf,
+                          roc_auc_with_se)
 from .scorer import Scorer
 from .stability import SCORE, Bins, Reference
 from .stream import Batch, Progress, scored_batches
@@ -158,6 +163,10 @@ class Backtest:
     grades: list[Band] = field(default_factory=list)
     """Calibration per rating grade of :attr:`master_scale` (``--by-grade``), tested as the bands are."""
     master_scale: str | None = None
+    expected_auc: float = math.nan
+    """The ROC AUC these rows' probabilities should give if they were right: the discrimination benchmark."""
+    expected_auc_sd: float = math.nan
+    """Its spread from one draw of the outcomes to another."""
     outcomes: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     probabilities: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     """The tested rows' outcomes and probabilities, for curves (:mod:`loanscore.runtime.backtest_plot`)."""
@@ -180,14 +189,13 @@ class Backtest:
 
     @property
     def auc_p_value(self) -> float:
-        """One-sided: the chance of an AUC this far below the development AUC if the model were as good as then."""
-        dev = (self.development or {}).get("roc_auc")
-        auc = self.metrics["roc_auc"]
-        if dev is None or math.isnan(auc):
+        """One-sided: the chance of an AUC this far below :attr:`expected_auc` if the probabilities were right."""
+        auc, expected, sd = self.metrics["roc_auc"], self.expected_auc, self.expected_auc_sd
+        if math.isnan(auc) or math.isnan(expected):
             return math.nan
-        if self.auc_se == 0.0:
-            return 1.0 if auc >= dev else 0.0
-        return normal_cdf((auc - dev) / self.auc_se)
+        if sd == 0.0:
+            return 1.0 if auc >= expected else 0.0
+        return normal_cdf((auc - expected) / sd)
 
     @property
     def discrimination(self) -> str:
@@ -255,13 +263,16 @@ class Backtest:
             "verdict": self.verdict,
             "training_data": self.training_data,
             "rules": {"alpha": ALPHA, "band_alpha": self.band_alpha,
-                      "discrimination": "one-sided z test of the AUC against the development AUC, DeLong variance",
+                      "discrimination": "one-sided z test of the AUC against the AUC expected on these rows if their "
+                                        "probabilities were right (mean and spread of outcomes drawn from them)",
                       "calibration": "z test of all defaults against the sum of P(default); exact binomial test "
                                      "per band at its mean P(default)"},
             "metrics": self.metrics,
             "development": self.development,
             "discrimination": {"verdict": self.discrimination, "roc_auc": self.metrics["roc_auc"],
                                "standard_error": self.auc_se, "interval_95": [lo, hi],
+                               "expected_roc_auc": _finite(self.expected_auc),
+                               "expected_roc_auc_sd": _finite(self.expected_auc_sd),
                                "development_roc_auc": dev.get("roc_auc"), "p_value": _finite(self.auc_p_value)},
             "calibration": {"verdict": self.calibration, "defaults": self.defaults,
                             "expected_defaults": self.expected_defaults, "z": _finite(self.calibration_z),
@@ -362,6 +373,7 @@ def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data
     threshold = float(manifest["threshold"]["value"])
     metrics = classification_metrics(y, p, threshold)
     _, se = roc_auc_with_se(y, p)
+    benchmark, spread_of_auc = expected_auc(p) if 0 < y.sum() < len(y) else (math.nan, math.nan)
     expected = float(p.sum())
     spread = float(np.sum(p * (1.0 - p)))
     z = (float(y.sum()) - expected) / math.sqrt(spread) if spread > 0 else math.nan
@@ -373,7 +385,7 @@ def evaluate(y: Any, p: Any, manifest: Mapping[str, Any], *, source: str = "data
     return Backtest(source, outcome, len(y) + len(rejected or []) if rows is None else rows, metrics, se, expected, z,
                     bands, bands_from, development_figures(manifest), manifest_costs(manifest), list(rejected or []),
                     segments=segments, grades=graded, master_scale=None if grades is None else grades.source,
-                    outcomes=y, probabilities=p)
+                    expected_auc=benchmark, expected_auc_sd=spread_of_auc, outcomes=y, probabilities=p)
 
 
 def _bands(where: np.ndarray, labels: list[str], y: np.ndarray, p: np.ndarray) -> list[Band]:

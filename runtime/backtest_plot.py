@@ -2,7 +2,8 @@
 
 Left: each score band's observed default rate against its mean P(default),
 with a 95 % Wilson interval; a calibrated model's points straddle the
-diagonal. Right: the ROC curve, with the AUC now and at development.
+diagonal. Right: the ROC curve, with the AUC now, the AUC these applicants'
+probabilities should give (the benchmark) and the AUC at development.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def render_svg(result: Backtest) -> str:
     if not math.isnan(auc):
         out.append(polyline([_xy(right, a, b) for a, b in roc_points(result.outcomes, result.probabilities)], BLUE))
         lo, hi = result.auc_interval
-        legend = [f"AUC {auc:.4f} (95 % {lo:.4f}–{hi:.4f})"] + ([f"development {dev:.4f}"] if dev is not None else [])
+        legend = [f"AUC {auc:.4f} (95 % {lo:.4f}–{hi:.4f})", f"expected here {result.expected_auc:.4f}"] + (
+            [f"development {dev:.4f}"] if dev is not None else [])
     else:
         legend = ["AUC undefined: the file holds only one outcome"]
     for k, words in enumerate(reversed(legend)):

@@ -51,6 +51,34 @@ def roc_auc_with_se(y: Any, p: Any) -> tuple[float, float]:
     return float(v10.mean()), math.sqrt(_spread(v10) + _spread(v01))
 
 
+def expected_auc(p: Any, *, draws: int = 200, seed: int = 0) -> tuple[float, float]:
+    """The ROC AUC probabilities ``p`` should reach if each outcome were drawn from its own probability, and the
+    spread of that AUC from draw to draw (NaN for fewer than two rows, or where draws hold one outcome only).
+
+    The development AUC is not like for like on another population: where
+    only the approved have outcomes, or the applicants moved, the same model
+    ranks a narrower range of risk and its AUC is lower by nature. This is
+    the benchmark for *these* applicants: a parametric bootstrap of
+    ``draws`` outcome vectors (seeded, so the same file gives the same
+    figures), each AUC from the probabilities' ranks, as Mann-Whitney counts.
+    """
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    if len(p) < 2:
+        return math.nan, math.nan
+    ranks = midranks(p)
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(draws):
+        y = rng.random(len(p)) < p
+        n1 = int(y.sum())
+        n0 = len(p) - n1
+        if n1 and n0:
+            aucs.append((float(ranks @ y) - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+    if len(aucs) < 2:
+        return math.nan, math.nan
+    return float(np.mean(aucs)), float(np.std(aucs, ddof=1))
+
+
 def paired_auc_difference(y: Any, p_a: Any, p_b: Any) -> tuple[float, float]:
     """AUC(b) - AUC(a) on the same rows and its DeLong standard error (DeLong et al., 1988, for correlated AUCs).
 

@@ -60,6 +60,42 @@ def test_a_model_that_ranks_worse_is_a_discrimination_alert(manifest) -> None:
     assert caught >= 90
 
 
+def test_outcomes_of_the_approved_only_are_judged_against_what_their_probabilities_can_reach(manifest) -> None:
+    """Only applicants below the cut-off have outcomes (the declined got no loan): the AUC falls far below the
+    development AUC by nature, and a test against it alerts on nearly every sound file. Against the AUC these
+    rows' probabilities should give it alerts about 1 time in 100 (300 files of 4,000 applicants), and a model
+    whose ranking is lost for half the approved (the AUC 0.07 lower) is still caught (100 files)."""
+    from loanscore.runtime.performance import normal_cdf
+
+    dev = manifest["metrics"]["out_of_fold"]["roc_auc"]
+    against_development, false_alarms, caught = 0, 0, 0
+    for seed in range(300):
+        p, u, rng = sample(3000 + seed, 4000)
+        approved = p < 0.2
+        result = evaluate(u[approved] < p[approved], p[approved], manifest)
+        against_development += normal_cdf((result.metrics["roc_auc"] - dev) / result.auc_se) < 0.01
+        false_alarms += result.discrimination == ALERT
+        if seed < 100:
+            truth = p[approved].copy()
+            rows = rng.permutation(len(truth))[: len(truth) // 2]
+            truth[rows] = rng.permutation(truth[rows])
+            caught += evaluate(u[approved] < truth, p[approved], manifest).discrimination == ALERT
+    assert against_development >= 270  # the development AUC as the benchmark: an alert on nearly every sound file
+    assert false_alarms <= 9 and caught >= 90, (against_development, false_alarms, caught)
+
+
+def test_the_expected_auc_is_the_auc_outcomes_drawn_from_the_probabilities_give() -> None:
+    from loanscore.runtime.performance import expected_auc
+
+    p = np.random.default_rng(7).beta(2, 7, 3000)
+    mean, sd = expected_auc(p)
+    draws = [roc_auc(np.random.default_rng(100 + k).random(len(p)) < p, p) for k in range(300)]
+    assert mean == pytest.approx(np.mean(draws), abs=3 * np.std(draws) / np.sqrt(300) + 1e-3)
+    assert sd == pytest.approx(np.std(draws), rel=0.25)
+    assert expected_auc(np.full(100, 0.3)) == (0.5, 0.0)  # all tied: every pair counts half
+    assert all(math.isnan(v) for v in expected_auc([0.2]))
+
+
 def test_the_figures_and_their_json(manifest) -> None:
     p, u, _ = sample(5)
     y = u < p
