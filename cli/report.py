@@ -18,7 +18,7 @@ OUTPUT_HELP = "HTML file to write; its figures go to <stem>_figures/*.png and it
 
 @click.group()
 def report() -> None:
-    """Write HTML reports: exploratory analysis of data, or evaluation of a model."""
+    """Write HTML reports: exploratory analysis of data, evaluation of a model, or its monitoring."""
 
 
 @report.command()
@@ -68,3 +68,8 @@ def model(model_dir: Path | None, data: Path, output: Path, band_field: str, ban
 
     paths = write_model_report(data, output, model_dir, band_field=band_field or None, band_edges=edges)
     click.echo(f"wrote {paths['html']} (figures in {paths['figures']}, numbers in {paths['json']})")
+
+
+from .monitoring_report import monitoring  # noqa: E402 - a runtime command in the same group
+
+report.add_command(monitoring)

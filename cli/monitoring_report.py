@@ -1,0 +1,215 @@
+"""``loanscore report monitoring``: the model's periodic monitoring in one HTML file for a model-risk committee.
+
+Each check is the command of its own name, run on the same file: population
+stability (``monitor``), with outcomes the back-test (``backtest``), the
+fair-lending review (``fairness``) and, where the file holds the lender's
+final decisions, the overrides (``overrides``); each section is that
+command's text and picture. Runtime only: no training extra.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from ._common import audit_option, header_has, input_format_option, open_audit, open_labelled, record_run, reports_errors
+
+
+@dataclass
+class Section:
+    """One check: its title, verdict (``alert`` raises the exit status), text and picture, or why it did not run."""
+
+    title: str
+    verdict: str
+    text: str = ""
+    svg: str = ""
+    skipped: str = ""
+    rejected: int = 0
+
+    @property
+    def alert(self) -> bool:
+        return self.verdict in ("alert", "shift")
+
+
+@click.command(short_help="Monitoring in one HTML file: stability, back-test, fairness and overrides.")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--output", required=True, type=click.Path(dir_okay=False), metavar="FILE.html",
+              help="HTML file to write (atomically), figures inside it.")
+@click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid, blank not known "
+              "yet). Default: the schema's label, when the file has it.")
+@click.option("--final", default="final_decision", show_default=True, metavar="COLUMN",
+              help="Column holding the lender's final decision; the overrides are reviewed when the file has it.")
+@click.option("--by", "by", multiple=True, metavar="COLUMN",
+              help="Also review the overrides by COLUMN (a branch, an officer); repeatable.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
+@input_format_option()
+@audit_option
+@reports_errors
+def monitoring(input_path: str, output: str, outcome: str | None, final: str, by: tuple[str, ...],
+               model_dir: str | None, input_format: str, sheet: str | None, audit_log: str | None) -> None:
+    """The model's periodic monitoring of INPUT in one HTML file: population
+    stability against the model's development population; with outcomes, the
+    back-test of discrimination and calibration; the fair-lending review by
+    the schema's protected fields; and, where INPUT holds the lender's final
+    decisions (--final), the overrides. Each section is what the command of
+    its name prints and draws, at the model's threshold; a summary at the top
+    gives each check's verdict. Exit status 4 when any check alerts, else 0.
+
+    \b
+    Examples:
+      loanscore report monitoring applications_2026q3.csv --output monitoring_2026q3.html
+      loanscore report monitoring book.xlsx --output m.html --by branch --final decision
+    """
+    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK
+    from loanscore.runtime.integrity import sha256_file
+    from loanscore.runtime.model import Model
+    from loanscore.runtime.scorer import Scorer
+    from loanscore.runtime.tabular import open_output
+
+    if input_path == "-":
+        raise click.UsageError("The monitoring report reads INPUT once for each check: give a file, not stdin.")
+    audit = open_audit(audit_log)
+    scorer = Scorer(Model.load(model_dir))
+    schema = scorer.schema
+    read = dict(fmt=input_format, sheet=sheet, numbers=schema.number_names)
+    if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
+        outcome = schema.label
+    decided = header_has(input_path, input_format, sheet, final, schema.input_names)
+    sections = [_stability(scorer, input_path, read), _backtest(scorer, input_path, outcome, read),
+                _fairness(scorer, input_path, outcome, read),
+                _overrides(scorer, input_path, final if decided else None, by, outcome, read)]
+    with open_output(output) as stream:
+        stream.write(_page(scorer, input_path, sha256_file(input_path), sections))
+    alerts = [s.title for s in sections if s.alert]
+    for s in sections:
+        click.echo(f"{s.title}: {s.skipped or s.verdict}", err=True)
+    click.echo(f"wrote {output}", err=True)
+    code = EXIT_ALERT if alerts else EXIT_OK
+    record_run(audit, "report_monitoring", scorer, {"input": input_path, "output": output}, {
+        "outcome": outcome, "final": final if decided else None,
+        "checks": {s.title: s.skipped or s.verdict for s in sections}}, code, sheet=sheet)
+    sys.exit(code)
+
+
+def _stability(scorer, path: str, read: dict[str, Any]) -> Section:  # type: ignore[no-untyped-def]
+    from loanscore.runtime.stability import Reference, monitor
+    from loanscore.runtime.stability_plot import render_svg
+    from loanscore.runtime.tabular import open_reader
+
+    from .monitor import render
+
+    title = "Population stability"
+    if "population" not in scorer.model.manifest:
+        return Section(title, "not run", skipped="not run: the model was exported without --data, so its manifest "
+                                                 "holds no development population to compare with")
+    reader = open_reader(path, scorer.schema.input_names, id_column=scorer.schema.id, **read)
+    try:
+        report = monitor(scorer, reader, Reference.from_manifest(scorer.model.manifest, "The model"))
+    finally:
+        reader.close()
+    return Section(title, report.worst, render(report), render_svg(report), rejected=len(report.rejected))
+
+
+def _backtest(scorer, path: str, outcome: str | None, read: dict[str, Any]) -> Section:  # type: ignore[no-untyped-def]
+    from loanscore.runtime.backtest import backtest
+    from loanscore.runtime.backtest_plot import render_svg
+
+    from .backtest import render
+
+    title = "Back-test"
+    if outcome is None:
+        return Section(title, "not run", skipped=f"not run: the file has no outcome column ({scorer.schema.label}; "
+                                                 "--outcome names another)")
+    reader, _ = open_labelled(path, scorer.schema.input_names, outcome, (), who="A back-test", **read)
+    try:
+        result = backtest(scorer, reader, outcome)
+    finally:
+        reader.close()
+    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
+
+
+def _fairness(scorer, path: str, outcome: str | None, read: dict[str, Any]) -> Section:  # type: ignore[no-untyped-def]
+    from loanscore.runtime.fairness import groupings, review
+    from loanscore.runtime.fairness_plot import render_svg
+
+    from .fairness import render
+
+    title = "Fair lending"
+    wanted = groupings(scorer.schema, ())
+    if not wanted:
+        return Section(title, "not run", skipped="not run: the model's schema marks no field protected")
+    columns = tuple(c for g in wanted for c in g.columns)
+
+    def opened():  # type: ignore[no-untyped-def]
+        return open_labelled(path, scorer.schema.input_names, outcome, columns, who="A fairness review", **read)[0]
+
+    reader = opened()
+    try:
+        result = review(scorer, reader, wanted, scorer.bands.decline_from, outcome=outcome, reopen=opened)
+    finally:
+        reader.close()
+    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
+
+
+def _overrides(scorer, path: str, final: str | None, by: tuple[str, ...],  # type: ignore[no-untyped-def]
+               outcome: str | None, read: dict[str, Any]) -> Section:
+    from dataclasses import replace
+
+    from loanscore.runtime.fairness import groupings
+    from loanscore.runtime.grades import MasterScale
+    from loanscore.runtime.overrides import review
+    from loanscore.runtime.overrides_plot import render_svg
+
+    from .overrides import MOST_GROUPS, render
+
+    title = "Overrides"
+    if final is None:
+        return Section(title, "not run", skipped="not run: the file has no final decisions (--final names their "
+                                                 "column)")
+    wanted = [replace(g, most=MOST_GROUPS) for g in groupings(scorer.schema, by)] if by else []
+    reader = open_labelled(path, scorer.schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
+                           who="An override review", also=[(final, "the lender's final decision, named by --final")],
+                           **read)[0]
+    try:
+        result = review(scorer, reader, final, grades=MasterScale.load(None), by=wanted, outcome=outcome)
+    finally:
+        reader.close()
+    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
+
+
+def _page(scorer, path: str, digest: str, sections: list[Section]) -> str:  # type: ignore[no-untyped-def]
+    """The HTML page: what was checked with what, the verdicts, then each section's text and picture."""
+    m = scorer.model
+    e = html.escape
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rows = "".join(
+        f'<tr><td><a href="#s{k}">{e(s.title)}</a></td><td class="{"alert" if s.alert else ""}">'
+        f"{e(s.skipped or s.verdict)}</td><td>{s.rejected:,}</td></tr>" for k, s in enumerate(sections))
+    body = "".join(
+        f'<section id="s{k}"><h2>{e(s.title)}: {e(s.skipped or s.verdict)}</h2>'
+        + ("" if s.skipped else f"<pre>{e(s.text)}</pre><figure>{s.svg}</figure>") + "</section>"
+        for k, s in enumerate(sections))
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Model monitoring: {e(path)}</title>
+<style>
+body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 10px; text-align: left; }}
+td.alert {{ color: #c0392b; font-weight: bold; }}
+pre {{ font-size: 12px; background: #f7f7f7; padding: 1em; overflow-x: auto; }}
+figure {{ margin: 1em 0; overflow-x: auto; }}
+@media print {{ section {{ break-before: page; }} pre {{ white-space: pre-wrap; }} }}
+</style></head><body>
+<h1>Model monitoring</h1>
+<p>File <code>{e(path)}</code> (SHA-256 {digest[:16]}…), scored by the model in <code>{e(str(m.directory))}</code>
+(SHA-256 {m.manifest["sha256"][:16]}…, threshold {m.threshold:.4g}); {when}. Each section is what the
+<code>loanscore</code> command of its name prints and draws on this file; rows it could not use are counted
+here and listed by that command.</p>
+<table><tr><th>check</th><th>verdict</th><th>rows left out</th></tr>{rows}</table>
+{body}
+</body></html>
+"""

@@ -1,0 +1,59 @@
+"""`loanscore report monitoring`: each section says what the command of its name says on the same file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+
+
+def run(*args):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, [*map(str, args)])
+
+
+def verdict_of(command: list, tmp_path, name: str) -> str:  # type: ignore[type-arg]
+    out = tmp_path / f"{name}.json"
+    run(*command, "-o", out, "-q")
+    return json.loads(out.read_text())["verdict"]
+
+
+def test_each_section_is_its_commands_verdict_and_text(schema, applicants, write_csv, tmp_path) -> None:
+    rows = applicants(600, seed=101)
+    scored = list(csv.DictReader(io.StringIO(run("score", write_csv(rows), "-q").stdout)))
+    book = []
+    for k, (r, s) in enumerate(zip(rows, scored, strict=True)):
+        approved = (s["decision"] == "approve") != (k % 9 == 0)  # every ninth decision overridden
+        book.append({**r, "branch": "north" if k % 2 else "south", "final_decision": "approved" if approved
+                     else "declined", schema.label: str(k % 3 == 0) if approved else ""})
+    source, page = write_csv(book, name="quarter.csv"), tmp_path / "monitoring.html"
+    result = run("report", "monitoring", source, "--output", page, "--by", "branch")
+    expected = {
+        "Population stability": verdict_of(["monitor", source], tmp_path, "m"),
+        "Back-test": verdict_of(["backtest", source], tmp_path, "b"),
+        "Fair lending": verdict_of(["fairness", source], tmp_path, "f"),
+        "Overrides": verdict_of(["overrides", source, "--by", "branch"], tmp_path, "o"),
+    }
+    text = page.read_text()
+    for title, verdict in expected.items():
+        assert f"<h2>{title}: {verdict}</h2>" in text and f"{title}: {verdict}" in result.stderr
+    assert result.exit_code == (4 if {"alert", "shift"} & set(expected.values()) else 0), result.output
+    assert text.count("<svg") == 4 and text.count("<pre>") == 4
+    overrides = run("overrides", source, "--by", "branch", "-q").stdout
+    assert overrides.splitlines()[3] in text  # the command's own table, as it prints it (escaped alike)
+
+
+def test_checks_without_their_columns_say_why_they_did_not_run(applicants, write_csv, tmp_path) -> None:
+    page = tmp_path / "m.html"
+    result = run("report", "monitoring", write_csv(applicants(200, seed=102)), "--output", page)
+    assert result.exit_code in (0, 4), result.output
+    text = page.read_text()
+    assert re.search(r"<h2>Back-test: not run: the file has no outcome column", text)
+    assert re.search(r"<h2>Overrides: not run: the file has no final decisions", text)
+    assert text.count("<svg") == 2  # stability and fairness
+    piped = CliRunner().invoke(main, ["report", "monitoring", "-", "--output", str(page)], input="ID\n")
+    assert piped.exit_code == 2 and "give a file, not stdin" in piped.output
