@@ -114,7 +114,8 @@ def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], 
     finally:
         reader.close()
     if result.rejected:
-        echo_rejects(result.rejected, result.source, "could not be scored" + (" or lack an outcome" if outcome else "")
+        echo_rejects(result.rejected, result.source, "could not be scored"
+                     + (" or hold an outcome other than 0, 1 or blank" if outcome else "")
                      + ", and are left out of the review", output)
     click.echo(render(result))
     write_figures(result, output, plot, render_svg)
@@ -155,8 +156,10 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
              + (f", {len(result.rejected):,} rejected (listed on stderr)" if result.rejected else "")
              + f"; approved below P(default) {result.decline_from:.4g}: {result.approved:,} ({approved:.1%})"]
     if result.outcome:
+        blank = result.scored - result.outcomes
         lines.append(f"outcomes from {result.outcome}: {result.defaults:,} defaults "
-                     f"({result.defaults / result.scored:.1%})")
+                     f"({result.defaults / max(result.outcomes, 1):.1%} of {result.outcomes:,})"
+                     + (f"; {blank:,} rows without one (not known yet) count in the approvals only" if blank else ""))
     else:
         lines.append("no outcomes (give --outcome COLUMN to test calibration by group too)")
     for f in result.fields:
@@ -194,8 +197,8 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                       "good payers approved", "ratio", "p-value")]
             for g in f.groups:
                 flag = "  <- miscalibrated" if f.miscalibrated(g) else ""
-                table.append((g.label, f"{g.mean_probability:.1%}", f"{g.defaults / g.rows:.1%}",
-                              f"{g.defaults:,} / {g.probability_sum:,.1f}", _fmt(g.roc_auc, ".4f"),
+                table.append((g.label, _fmt(g.expected / g.outcomes if g.outcomes else None, ".1%"),
+                              _fmt(g.default_rate, ".1%"), f"{g.defaults:,} / {g.expected:,.1f}", _fmt(g.roc_auc, ".4f"),
                               _fmt(g.good_approval_rate, ".1%"),
                               "reference" if g is ref else _fmt(f.good_ratio(g), ".3f"),
                               f"{g.calibration_p_value:.2g}{flag}"))

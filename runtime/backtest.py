@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,14 +78,19 @@ def _outcome(value: Any) -> float:
     return x if x in (0.0, 1.0) else math.nan
 
 
-def outcome_errors(values: Sequence[Any], name: str, first_row: int | None) -> dict[int, FieldError]:
-    """A field error for each row whose outcome is missing or not 0/1."""
+def outcome_errors(values: Sequence[Any], name: str, first_row: int | None, *,
+                   blank: bool = False) -> dict[int, FieldError]:
+    """A field error for each row whose outcome is missing or not 0/1; with ``blank``, a missing outcome is no
+    error (not known yet, as for the declined, who got no loan)."""
     bad = np.flatnonzero(np.isnan(outcomes(values)))
     errors = {}
     for i in bad.tolist():
         value = values[i]
         missing = value is None or str(value).strip() == ""
-        reason = ("is missing; a back-test needs every row's outcome" if missing
+        if missing and blank:
+            continue
+        reason = ("is missing; a back-test needs every row's outcome" if missing else
+                  "must be 0 (repaid), 1 (defaulted) or blank (not known yet)" if blank
                   else "must be 0 (repaid) or 1 (defaulted)")
         errors[i] = FieldError(name, value, reason, None if first_row is None else first_row + i)
     return errors
@@ -431,15 +436,23 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] 
     return result
 
 
-def labelled_batches(scorer: Scorer, reader: Reader, outcome: str | None,
-                     progress: Progress | None = None) -> Iterator[tuple[Batch, np.ndarray | None]]:
+def labelled_batches(scorer: Scorer, reader: Reader, outcome: str | None, progress: Progress | None = None, *,
+                     blank: bool = False,
+                     more: Callable[[Chunk], dict[int, FieldError]] | None = None,
+                     ) -> Iterator[tuple[Batch, np.ndarray | None]]:
     """:func:`~loanscore.runtime.stream.scored_batches`, each with its scored rows' outcomes (0/1) from the column
-    ``outcome`` (``None``: no outcomes); a row whose outcome is missing or not 0/1 is rejected like a bad field."""
+    ``outcome`` (``None``: no outcomes); a row whose outcome is missing or not 0/1 is rejected like a bad field
+    (with ``blank``, a missing one is NaN instead: not known yet). ``more`` rejects rows for the caller's own
+    reasons (an override review's missing final decision)."""
 
     def missing(chunk: Chunk) -> dict[int, FieldError]:
-        return outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)  # type: ignore[index]
+        errors = more(chunk) if more else {}
+        if outcome:
+            found = outcome_errors(chunk.columns[outcome], outcome, chunk.first_row, blank=blank)
+            errors.update({i: e for i, e in found.items() if i not in errors})
+        return errors
 
-    for batch in scored_batches(scorer, reader, progress, more_errors=missing if outcome else None):
+    for batch in scored_batches(scorer, reader, progress, more_errors=missing if outcome or more else None):
         yield batch, outcomes(batch.chunk.columns[outcome])[batch.keep] if outcome else None
 
 

@@ -183,6 +183,10 @@ class Group:
     good: int = 0
     good_approved: int = 0
     roc_auc: float = math.nan
+    outcomes: int = 0
+    """The rows with a known outcome (all of them, unless some were blank: not known yet, as for the declined)."""
+    expected: float = 0.0
+    """The sum of P(default) over the rows with a known outcome: the defaults expected among them."""
 
     @property
     def approval_rate(self) -> float:
@@ -193,17 +197,22 @@ class Group:
         return self.probability_sum / self.rows
 
     @property
+    def default_rate(self) -> float:
+        """Defaults among the rows with a known outcome."""
+        return (self.defaults or 0) / self.outcomes if self.outcomes else math.nan
+
+    @property
     def good_approval_rate(self) -> float:
         return self.good_approved / self.good if self.good else math.nan
 
     @property
     def calibration_p_value(self) -> float:
         """Two-sided z test of the defaults against the sum of P(default) (NaN without outcomes)."""
-        if self.defaults is None:
+        if self.defaults is None or not self.outcomes:
             return math.nan
         if self.variance <= 0:
-            return 1.0 if abs(self.defaults - self.probability_sum) < 0.5 else 0.0
-        return math.erfc(abs(self.defaults - self.probability_sum) / math.sqrt(2.0 * self.variance))
+            return 1.0 if abs(self.defaults - self.expected) < 0.5 else 0.0
+        return math.erfc(abs(self.defaults - self.expected) / math.sqrt(2.0 * self.variance))
 
 
 @dataclass
@@ -265,10 +274,10 @@ class FieldReview:
 
     @property
     def calibration_alpha(self) -> float:
-        return ALPHA / max(1, sum(g.rows >= MIN_GROUP for g in self.groups))
+        return ALPHA / max(1, sum(g.outcomes >= MIN_GROUP for g in self.groups))
 
     def miscalibrated(self, group: Group) -> bool:
-        return group.defaults is not None and group.rows >= MIN_GROUP \
+        return group.defaults is not None and group.outcomes >= MIN_GROUP \
             and group.calibration_p_value < self.calibration_alpha
 
     @property
@@ -289,7 +298,8 @@ class FieldReview:
                 "tested": self.tested(g), "adverse_impact": self.adverse(g),
                 "mean_probability": g.mean_probability,
                 **({} if g.defaults is None else {
-                    "defaults": g.defaults, "expected_defaults": g.probability_sum, "default_rate": g.defaults / g.rows,
+                    "outcomes": g.outcomes, "defaults": g.defaults, "expected_defaults": g.expected,
+                    "default_rate": g.default_rate,
                     "calibration_p_value": g.calibration_p_value, "miscalibrated": self.miscalibrated(g),
                     "roc_auc": g.roc_auc, "good_payers": g.good, "good_payers_approved": g.good_approved,
                     "good_approval_rate": g.good_approval_rate, "good_approval_ratio": self.good_ratio(g)}),
@@ -314,6 +324,8 @@ class Review:
     fields: list[FieldReview]
     rejected: list[tuple[int | None, str]] = field(default_factory=list)
     seconds: float = 0.0
+    outcomes: int = 0
+    """The scored rows with a known outcome: calibration is judged on these, approval on every scored row."""
 
     @property
     def verdict(self) -> str:
@@ -324,7 +336,8 @@ class Review:
         return _json_safe({
             "source": self.source, "rows": self.rows, "scored": self.scored, "approved": self.approved,
             "rejected": [{"row": row, "error": message} for row, message in self.rejected],
-            "decline_from": self.decline_from, "outcome": self.outcome, "defaults": self.defaults,
+            "decline_from": self.decline_from, "outcome": self.outcome, "outcomes": self.outcomes,
+            "defaults": self.defaults,
             "verdict": self.verdict,
             "rules": {"four_fifths": FOUR_FIFTHS, "alpha": ALPHA, "min_group": MIN_GROUP,
                       "adverse_impact": "approval rate below four-fifths of the field's most-approved group's, and "
@@ -342,7 +355,8 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
              rejected: list[tuple[int | None, str]] | None = None,
              as_groups: Mapping[str, Mapping[str, tuple[str, Any]]] | None = None) -> Review:
     """The review of probabilities ``p``, approved below ``decline_from``, by each (grouping, its values: one per
-    row of ``p``) of ``groups``; ``y``, the outcomes (0/1), adds calibration within each group. ``as_groups`` maps
+    row of ``p``) of ``groups``; ``y``, the outcomes (0/1; NaN where not known yet, as for the declined), adds
+    calibration within each group on the rows that have one. ``as_groups`` maps
     a field to group labels, each with a value of the field and every row's probability with the field set to it:
     the reference group's gives :attr:`FieldReview.as_reference`."""
     p = np.asarray(p, dtype=np.float64).reshape(-1)
@@ -351,7 +365,9 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
     approved = p < decline_from
     known = y is not None
     yy = np.asarray(y, dtype=np.float64).reshape(-1) if known else np.zeros(len(p))
-    good = approved & (yy == 0)
+    told = ~np.isnan(yy)
+    yy = np.where(told, yy, 0.0)
+    good = approved & told & (yy == 0)
     fields = []
     for grouping, values in groups:
         index, labels = grouping.index(values, manifest)
@@ -363,10 +379,11 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
                 continue
             pk = p[m]
             if known:
-                yk = yy[m]
-                parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum()), int(yk.sum()),
-                                   float(np.sum(pk * (1 - pk))), int(n - yk.sum()), int(good[m].sum()),
-                                   roc_auc_with_se(yk, pk)[0]))
+                t = m & told
+                pt, yt = p[t], yy[t]
+                parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum()), int(yt.sum()),
+                                   float(np.sum(pt * (1 - pt))), int(len(yt) - yt.sum()), int(good[m].sum()),
+                                   roc_auc_with_se(yt, pt)[0], int(t.sum()), float(pt.sum())))
             else:
                 parts.append(Group(label, n, int(approved[m].sum()), float(pk.sum())))
         reviewed = FieldReview(grouping, parts, grouping.how(manifest))
@@ -374,7 +391,7 @@ def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_f
         fields.append(reviewed)
     return Review(source, len(p) + len(rejected or []) if rows is None else rows, len(p), int(approved.sum()),
                   decline_from, outcome if known else None, int(yy.sum()) if known else None, fields,
-                  list(rejected or []))
+                  list(rejected or []), outcomes=int(told.sum()) if known else 0)
 
 
 def _as_reference(reviewed: FieldReview, index: np.ndarray, labels: list[str], approved: np.ndarray,
@@ -399,9 +416,10 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     """Score every row of ``reader`` and review the decisions of those scored (and, with ``outcome``, with one).
 
     ``reader`` must read the ``by`` columns (and ``outcome``) as input columns.
-    Rows that cannot be scored (or lack an outcome) are listed in ``rejected``
-    with row, field and reason, never dropped silently; ``InputError`` if no
-    row is left. A model field is grouped by its validated value, any other
+    Rows that cannot be scored (or hold an outcome other than 0, 1 or blank)
+    are listed in ``rejected`` with row, field and reason, never dropped
+    silently; ``InputError`` if no row is left. A blank outcome (not known
+    yet, as for the declined) keeps the row in the approval figures only. A model field is grouped by its validated value, any other
     column by its text. For :attr:`FieldReview.as_reference`, ``reopen`` (a
     new reader of the same file) lets a second pass score each row as the
     reference group's code alone, or a number in bands as the median of the
@@ -418,7 +436,7 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     one_pass = {g.name: {c: [] for c in g.codes} for g in flips.values() if reopen is None}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
-    for batch, y in labelled_batches(scorer, reader, outcome, progress):
+    for batch, y in labelled_batches(scorer, reader, outcome, progress, blank=True):
         rows += batch.chunk.n
         rejected += batch.rejected
         ps.append(batch.probability)

@@ -28,8 +28,8 @@ def render_svg(result: Review) -> str:
     y = TOP
     out = [text(10, 22, f"Fairness review of {result.source}: {result.scored:,} applicants, approved below "
                         f"P(default) {result.decline_from:.4g}; overall {result.verdict}", size=14, weight="bold")]
-    top = max((g.defaults / g.rows for f in result.fields for g in f.groups if g.defaults is not None), default=0.0)
-    top = max(top, max((g.mean_probability for f in result.fields for g in f.groups), default=0.0))
+    top = max((g.default_rate for f in result.fields for g in f.groups if g.outcomes), default=0.0)
+    top = max(top, max((g.expected / g.outcomes for f in result.fields for g in f.groups if g.outcomes), default=0.0))
     scale = min(1.0, math.ceil(top * 1.15 * 10) / 10) or 1.0
     for f in result.fields:
         out += _approvals(f, y)
@@ -90,17 +90,20 @@ def _calibration(f: FieldReview, y0: float, scale: float) -> list[str]:
     out += frame(x0, y, len(f.groups), scale, "default rate")
     for k, g in enumerate(f.groups):
         yy = y + k * ROW
-        rate = (g.defaults or 0) / g.rows
-        lo, hi = wilson_interval(g.defaults or 0, g.rows)
+        if not g.outcomes:
+            out.append(text(x0 - 6, yy + 15, g.label, anchor="end"))
+            continue
+        rate, expected = g.default_rate, g.expected / g.outcomes
+        lo, hi = wilson_interval(g.defaults or 0, g.outcomes)
         colour = RED if f.miscalibrated(g) else BLUE
         px = (lambda v: x0 + PANEL * min(v, scale) / scale)
         out += [text(x0 - 6, yy + 15, g.label, anchor="end"),
-                bar(x0, yy + 7, px(g.mean_probability) - x0, ROW - 14, "#cccccc",
-                    f"{g.label}: mean P(default) {g.mean_probability:.1%}"),
+                bar(x0, yy + 7, px(expected) - x0, ROW - 14, "#cccccc",
+                    f"{g.label}: mean P(default) {expected:.1%} among the {g.outcomes:,} with an outcome"),
                 line(px(lo), yy + 11, px(hi), yy + 11, colour),
                 f'<circle cx="{px(rate):.1f}" cy="{yy + 11:.1f}" r="4" fill="{colour}"><title>'
-                f"{escape(g.label)}: {g.defaults:,} defaults of {g.rows:,} ({rate:.1%}), expected "
-                f"{g.probability_sum:,.1f}, p {g.calibration_p_value:.2g}</title></circle>"]
+                f"{escape(g.label)}: {g.defaults:,} defaults of {g.outcomes:,} ({rate:.1%}), expected "
+                f"{g.expected:,.1f}, p {g.calibration_p_value:.2g}</title></circle>"]
     return out
 
 

@@ -25,19 +25,19 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .backtest import _json_safe, column_values, outcomes, something_left
+from .backtest import _json_safe, column_values, labelled_batches, something_left
 from .errors import FieldError
 from .fairness import Grouping
 from .grades import MasterScale, describe
 from .performance import fisher_two_sided
 from .scorer import APPROVE, DECLINE, REVIEW, Scorer
-from .stream import Batch, Progress, scored_batches
+from .stream import Progress
 from .tabular import Chunk, Reader
 
 ALPHA = 0.01
@@ -346,13 +346,16 @@ def review(scorer: Scorer, reader: Reader, final: str, *, grades: MasterScale, b
     values: dict[str, list[np.ndarray]] = {c: [] for c in read}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
-    for batch in _batches(scorer, reader, final, outcome, progress):
+    def undecided(chunk: Chunk) -> dict[int, FieldError]:
+        return final_errors(chunk.columns[final], final, chunk.first_row)
+
+    for batch, y in labelled_batches(scorer, reader, outcome, progress, blank=True, more=undecided):
         rows += batch.chunk.n
         rejected += batch.rejected
         ps.append(batch.probability)
         finals.append(final_approved(np.asarray(batch.chunk.columns[final], dtype=object)[batch.keep]))
-        if outcome:
-            ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
+        if y is not None:
+            ys.append(y)
         for column, parts in values.items():
             parts.append(column_values(batch, column))
     p = np.concatenate(ps) if ps else np.empty(0)
@@ -365,24 +368,6 @@ def review(scorer: Scorer, reader: Reader, final: str, *, grades: MasterScale, b
                       reasons=column[reason] if reason else None, reason=reason)
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _batches(scorer: Scorer, reader: Reader, final: str, outcome: str | None,
-             progress: Progress | None) -> Iterator[Batch]:
-    """Scored batches, a row rejected where its final decision is missing or unknown, or its outcome is neither
-    blank (not known yet) nor 0 or 1."""
-
-    def more(chunk: Chunk) -> dict[int, FieldError]:
-        errors = final_errors(chunk.columns[final], final, chunk.first_row)
-        if outcome:
-            values = chunk.columns[outcome]
-            for i in np.flatnonzero(np.isnan(outcomes(values))).tolist():
-                if values[i] is not None and str(values[i]).strip() and i not in errors:
-                    errors[i] = FieldError(outcome, values[i], "must be 0 (repaid), 1 (defaulted) or blank (not "
-                                           "known yet)", None if chunk.first_row is None else chunk.first_row + i)
-        return errors
-
-    return scored_batches(scorer, reader, progress, more_errors=more)
 
 
 __all__ = ["ALERT", "NO_REASON", "PASS", "GroupTally", "OverrideReview", "Performance", "ReasonTally", "Tally",

@@ -136,6 +136,37 @@ def test_outcomes_from_the_label_column_test_calibration_within_each_group(book,
     assert "calibration:    alert" in result.output and "<- miscalibrated" in result.output
 
 
+def test_blank_outcomes_of_the_declined_count_in_the_approvals_and_not_in_the_calibration(book, write_csv,
+                                                                                          tmp_path) -> None:
+    """Outcomes known for the approved only (the declined got no loan): every row is in the approval figures, as
+    without outcomes, and calibration is judged on the approved, as a review of those rows alone judges it."""
+    rows, p = book
+    y = np.random.default_rng(6).random(len(p)) < p
+    approved = p < 0.3
+    partial = [dict(r, **{LABEL: str(int(d)) if a else ""}) for r, d, a in zip(rows, y, approved)]
+    outs = {name: tmp_path / f"{name}.json" for name in ("partial", "none", "known")}
+    assert run(str(write_csv(partial, name="partial.csv")), "--decline-from", "0.3", "-o",
+               str(outs["partial"])).exit_code in (0, 4)
+    assert run(str(write_csv(rows, name="none.csv")), "--decline-from", "0.3", "-o", str(outs["none"])).exit_code \
+        in (0, 4)
+    known = [r for r, a in zip(partial, approved) if a]
+    assert run(str(write_csv(known, name="known.csv")), "--decline-from", "0.3", "-o",
+               str(outs["known"])).exit_code in (0, 4)
+    got = {name: json.loads(path.read_text()) for name, path in outs.items()}
+    assert got["partial"]["rejected"] == [] and got["partial"]["outcomes"] == int(approved.sum())
+    for field in ("SEX", "AGE"):
+        with_blanks, without = _groups(got["partial"], field), _groups(got["none"], field)
+        alone = _groups(got["known"], field)
+        assert {k: (g["rows"], g["approved"]) for k, g in with_blanks.items()} == {
+            k: (g["rows"], g["approved"]) for k, g in without.items()}
+        assert set(alone) <= set(with_blanks)
+        for k, g in alone.items():
+            mine = with_blanks[k]
+            assert (mine["outcomes"], mine["defaults"]) == (g["rows"], g["defaults"])
+            assert (mine["expected_defaults"], mine["calibration_p_value"]) == pytest.approx(
+                (g["expected_defaults"], g["calibration_p_value"]), rel=1e-6)
+
+
 def test_points_cut_off_rejected_rows_and_bad_requests(book, write_csv, tmp_path) -> None:
     from loanscore.runtime.points import PointsScale
 
