@@ -415,25 +415,49 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] 
     values, other columns by their text.
     """
     start = time.perf_counter()
-    ys: list[np.ndarray] = []
-    ps: list[np.ndarray] = []
-    values: dict[str, list[np.ndarray]] = {name: [] for name in by}
-    rejected: list[tuple[int | None, str]] = []
-    rows = 0
-    for batch, y in labelled_batches(scorer, reader, outcome, progress):
-        rows += batch.chunk.n
-        rejected += batch.rejected
-        ys.append(y)  # type: ignore[arg-type]
-        ps.append(batch.probability)
-        for name, parts in values.items():
-            parts.append(column_values(batch, name))
-    y = np.concatenate(ys) if ys else np.empty(0)
-    something_left(reader.name, rows, len(y), rejected, "back-test")
-    result = evaluate(y, np.concatenate(ps), scorer.model.manifest, source=reader.name, outcome=outcome, rows=rows,
-                      rejected=rejected, by={name: np.concatenate(parts) for name, parts in values.items()},
-                      grades=grades)
+    got = read_scored(scorer, reader, outcome, by, progress, verb="back-test")
+    result = evaluate(got.y, got.p, scorer.model.manifest, source=reader.name, outcome=outcome, rows=got.rows,
+                      rejected=got.rejected, by=got.columns, grades=grades)
     result.seconds = time.perf_counter() - start
     return result
+
+
+@dataclass
+class Scored:
+    """A file's scored rows, as :func:`read_scored` gathers them."""
+
+    rows: int
+    """Rows read, the rejected included."""
+    p: np.ndarray
+    y: np.ndarray | None
+    """Outcomes (NaN where blank was allowed), or ``None`` without an outcome column."""
+    columns: dict[str, np.ndarray]
+    rejected: list[tuple[int | None, str]]
+
+
+def read_scored(scorer: Scorer, reader: Reader, outcome: str | None, columns: Sequence[str] = (),
+                progress: Progress | None = None, *, verb: str, blank: bool = False,
+                more: Callable[[Chunk], dict[int, FieldError]] | None = None) -> Scored:
+    """Score every row of ``reader`` (:func:`labelled_batches`) and gather the scored rows' P(default), outcomes
+    and ``columns`` (:func:`column_values`); ``InputError`` (saying what could not be ``verb``-ed) when no row is
+    left."""
+    ps: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    values: dict[str, list[np.ndarray]] = {c: [] for c in dict.fromkeys(columns)}
+    rejected: list[tuple[int | None, str]] = []
+    rows = 0
+    for batch, y in labelled_batches(scorer, reader, outcome, progress, blank=blank, more=more):
+        rows += batch.chunk.n
+        rejected += batch.rejected
+        ps.append(batch.probability)
+        if y is not None:
+            ys.append(y)
+        for name, parts in values.items():
+            parts.append(column_values(batch, name))
+    p = np.concatenate(ps) if ps else np.empty(0)
+    something_left(reader.name, rows, len(p), rejected, verb)
+    return Scored(rows, p, np.concatenate(ys) if outcome else None,
+                  {name: np.concatenate(parts) for name, parts in values.items()}, rejected)
 
 
 def labelled_batches(scorer: Scorer, reader: Reader, outcome: str | None, progress: Progress | None = None, *,

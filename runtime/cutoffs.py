@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .backtest import column_values, labelled_batches, something_left
+from .backtest import read_scored
 from .fairness import Grouping, evaluate as evaluate_fairness
 from .grades import MasterScale
 from .points import PointsScale
@@ -182,22 +182,10 @@ def strategy(scorer: Scorer, reader: Reader, cuts: Sequence[tuple[str, str, floa
     """Score ``reader`` and tabulate ``cuts`` on the rows scored (and, with ``outcome``, that have one); ``by``,
     groupings whose columns ``reader`` reads, adds each cut-off's lowest approval ratio among their groups."""
 
-    ps, ys, rejected, rows = [], [], [], 0
-    values: dict[str, list[np.ndarray]] = {c: [] for g in by for c in g.columns}
-    for batch, y in labelled_batches(scorer, reader, outcome, progress):
-        rows += batch.chunk.n
-        rejected += batch.rejected
-        ps.append(batch.probability)
-        if y is not None:
-            ys.append(y)
-        for column, parts in values.items():
-            parts.append(column_values(batch, column))
-    p = np.concatenate(ps) if ps else np.empty(0)
-    something_left(reader.name, rows, len(p), rejected, "tabulate")
-    y = np.concatenate(ys) if outcome else None
+    got = read_scored(scorer, reader, outcome, [c for g in by for c in g.columns], progress, verb="tabulate")
+    p, y, rows, rejected = got.p, got.y, got.rows, got.rejected
     table = tabulate(p, y, cuts)
-    column = {c: np.concatenate(parts) for c, parts in values.items()}
-    groups = [(g, g.of(column)) for g in by]
+    groups = [(g, g.of(got.columns)) for g in by]
     return Strategy(reader.name, rows, len(p), scorer.threshold, None if costs is None else dict(costs),
                     table, master_scale, rejected, float(p.mean()),
                     None if y is None else float(y.mean()), curve(p, y, costs),

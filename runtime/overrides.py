@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .backtest import _json_safe, column_values, labelled_batches, something_left
+from .backtest import _json_safe, read_scored
 from .errors import FieldError
 from .fairness import Grouping
 from .grades import MasterScale, describe
@@ -339,32 +339,17 @@ def review(scorer: Scorer, reader: Reader, final: str, *, grades: MasterScale, b
     ``rejected`` with row, field and reason, never dropped silently; ``InputError`` if no row is left.
     """
     start = time.perf_counter()
-    ps: list[np.ndarray] = []
-    finals: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    read = [*(c for g in by for c in g.columns), *([reason] if reason else [])]
-    values: dict[str, list[np.ndarray]] = {c: [] for c in read}
-    rejected: list[tuple[int | None, str]] = []
-    rows = 0
+
     def undecided(chunk: Chunk) -> dict[int, FieldError]:
         return final_errors(chunk.columns[final], final, chunk.first_row)
 
-    for batch, y in labelled_batches(scorer, reader, outcome, progress, blank=True, more=undecided):
-        rows += batch.chunk.n
-        rejected += batch.rejected
-        ps.append(batch.probability)
-        finals.append(final_approved(np.asarray(batch.chunk.columns[final], dtype=object)[batch.keep]))
-        if y is not None:
-            ys.append(y)
-        for column, parts in values.items():
-            parts.append(column_values(batch, column))
-    p = np.concatenate(ps) if ps else np.empty(0)
-    something_left(reader.name, rows, len(p), rejected, "review")
-    column = {c: np.concatenate(parts) for c, parts in values.items()}
-    result = evaluate(p, np.concatenate(finals), approve_below=scorer.bands.approve_below,
+    read = [final, *(c for g in by for c in g.columns), *([reason] if reason else [])]
+    got = read_scored(scorer, reader, outcome, read, progress, verb="review", blank=True, more=undecided)
+    column = got.columns
+    result = evaluate(got.p, final_approved(column[final]), approve_below=scorer.bands.approve_below,
                       decline_from=scorer.bands.decline_from, grades=grades, manifest=scorer.model.manifest,
-                      by=[(g, g.of(column)) for g in by], y=np.concatenate(ys) if outcome else None, limit=limit,
-                      source=reader.name, final=final, outcome=outcome, rows=rows, rejected=rejected,
+                      by=[(g, g.of(column)) for g in by], y=got.y, limit=limit, source=reader.name, final=final,
+                      outcome=outcome, rows=got.rows, rejected=got.rejected,
                       reasons=column[reason] if reason else None, reason=reason)
     result.seconds = time.perf_counter() - start
     return result
