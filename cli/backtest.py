@@ -34,7 +34,9 @@ developed with, and tests:
 
 \b
 Exit status: 0 pass, 4 alert, 2 nothing could be tested. Rows that cannot be
-scored or lack an outcome are listed, not tested.
+scored or whose outcome is neither 0, 1 nor blank are listed, not tested; rows
+with a blank outcome (not known yet: the declined, or loans too young) are
+counted, not tested.
 
 \b
 Examples:
@@ -89,7 +91,8 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], by_grade
     result.training_data = is_training_data(input_path, scorer.model.manifest)
     if result.rejected:
         echo_rejects(result.rejected, result.source,
-                     "could not be scored or lack an outcome, and are left out of the back-test", output)
+                     "could not be scored or hold an outcome other than 0, 1 or blank, and are left out of the "
+                     "back-test", output)
     click.echo(render(result))
     write_figures(result, output, plot, render_svg)
     code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
@@ -107,6 +110,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     lines = [
         f"Back-test of {result.source} (outcome: {result.outcome})",
         f"{result.rows:,} rows read, {result.scored:,} tested"
+        + (f", {result.unknown:,} without an outcome yet" if result.unknown else "")
         + (f", {len(result.rejected):,} rejected (listed on stderr)" if result.rejected else "")
         + f"; {result.defaults:,} defaults ({m['default_rate']:.1%}), {result.expected_defaults:,.1f} expected",
         "",

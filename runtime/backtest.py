@@ -168,6 +168,8 @@ class Backtest:
     grades: list[Band] = field(default_factory=list)
     """Calibration per rating grade of :attr:`master_scale` (``--by-grade``), tested as the bands are."""
     master_scale: str | None = None
+    unknown: int = 0
+    """Scored rows whose outcome is blank (not known yet: a declined applicant, a loan too young): not tested."""
     expected_auc: float = math.nan
     """The ROC AUC these rows' probabilities should give if they were right: the discrimination benchmark."""
     expected_auc_sd: float = math.nan
@@ -264,6 +266,7 @@ class Backtest:
             "outcome": self.outcome,
             "rows": self.rows,
             "scored": self.scored,
+            "without_outcome": self.unknown,
             "rejected": [{"row": row, "error": message} for row, message in self.rejected],
             "verdict": self.verdict,
             "training_data": self.training_data,
@@ -409,15 +412,23 @@ def backtest(scorer: Scorer, reader: Reader, outcome: str, *, by: Sequence[str] 
     """Score every row of ``reader`` and back-test the rows that were scored and have an outcome.
 
     ``reader`` must read ``outcome`` and the ``by`` columns as input columns.
-    Rows that cannot be scored or lack an outcome are listed in ``rejected``,
-    with row, field and reason, never dropped silently; ``InputError`` if no
-    row is left. Model fields in ``by`` are segmented by their validated
+    Rows that cannot be scored or whose outcome is neither 0, 1 nor blank are
+    listed in ``rejected``, with row, field and reason, never dropped
+    silently; a blank outcome (not known yet) is counted in
+    :attr:`Backtest.unknown`, not tested; ``InputError`` if no row is left. Model fields in ``by`` are segmented by their validated
     values, other columns by their text.
     """
     start = time.perf_counter()
-    got = read_scored(scorer, reader, outcome, by, progress, verb="back-test")
-    result = evaluate(got.y, got.p, scorer.model.manifest, source=reader.name, outcome=outcome, rows=got.rows,
-                      rejected=got.rejected, by=got.columns, grades=grades)
+    got = read_scored(scorer, reader, outcome, by, progress, verb="back-test", blank=True)
+    assert got.y is not None
+    known = ~np.isnan(got.y)
+    if not known.any():
+        raise InputError(f"None of the {got.rows:,} rows of {reader.name} has an outcome yet in {outcome}; there is "
+                         "nothing to back-test.")
+    result = evaluate(got.y[known], got.p[known], scorer.model.manifest, source=reader.name, outcome=outcome,
+                      rows=got.rows, rejected=got.rejected, by={k: v[known] for k, v in got.columns.items()},
+                      grades=grades)
+    result.unknown = int((~known).sum())
     result.seconds = time.perf_counter() - start
     return result
 

@@ -67,15 +67,20 @@ def test_rows_without_a_usable_outcome_or_field_are_listed_not_tested(book, writ
     rows[12]["SEX"] = "x"
     out = tmp_path / "backtest.json"
     result = run(str(write_csv(rows)), "-o", str(out))
-    assert "4 rows of" in result.output and "left out of the back-test" in result.output
-    assert f"{LABEL} is missing; a back-test needs every row's outcome. Got '' in row 1." in result.output
-    assert f"{LABEL} must be 0 (repaid) or 1 (defaulted). Got '2' in row 7." in result.output
+    assert "3 rows of" in result.output and "left out of the back-test" in result.output
+    assert f"{LABEL} must be 0 (repaid), 1 (defaulted) or blank (not known yet). Got '2' in row 7." in result.output
     assert "AGE must be between 18 and 120. Got '500' in row 10." in result.output
-    assert f"SEX must be a number. Got 'x' in row 13.; {LABEL} must be 0 (repaid) or 1" in result.output
+    assert f"SEX must be a number. Got 'x' in row 13.; {LABEL} must be 0 (repaid), 1" in result.output
     report = json.loads(out.read_text())
-    assert (report["rows"], report["scored"]) == (200, 196)
-    assert [r["row"] for r in report["rejected"]] == [1, 7, 10, 13]
-    assert "200 rows read, 196 tested, 4 rejected" in result.output
+    assert (report["rows"], report["scored"], report["without_outcome"]) == (200, 196, 1)  # row 1: not known yet
+    assert [r["row"] for r in report["rejected"]] == [7, 10, 13]
+    assert "200 rows read, 196 tested, 1 without an outcome yet, 3 rejected" in result.output
+
+
+def test_a_file_whose_outcomes_are_all_still_unknown_has_nothing_to_test(book, write_csv) -> None:
+    rows = [dict(r, **{LABEL: ""}) for r in book[0][:50]]
+    result = run(str(write_csv(rows)))
+    assert result.exit_code == 2 and "None of the 50 rows of" in result.output and "has an outcome yet" in result.output
 
 
 def test_another_outcome_column_and_json_lines_on_stdin_give_the_same_figures(book, write_csv, tmp_path) -> None:
