@@ -18,7 +18,9 @@ With outcomes (known only for the approved), the approved are split by the
 model's decision: did the low-side overrides default as often as their
 P(default) said (the model saw the risk the officers took on), or less often
 (the officers knew something the model does not)? A z test of defaults
-against the sum of P(default), as :mod:`.backtest` tests calibration.
+against the sum of P(default), as :mod:`.backtest` tests calibration. Where
+the lender records why it overrode, the overrides are also counted by
+reason, each reason's low-side loans judged the same way.
 """
 
 from __future__ import annotations
