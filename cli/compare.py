@@ -25,7 +25,8 @@ rate of each grade under each model.
 
 \b
 Exit status: 0 compared, 2 nothing could be compared. Rows that either model
-cannot score, or that lack an outcome, are listed and left out.
+cannot score, or whose outcome is neither 0, 1 nor blank, are listed and left
+out; rows with a blank outcome (not known yet) are counted, not compared.
 
 \b
 Examples:
@@ -87,7 +88,8 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
                             if is_training_data(input_path, scorer.model.manifest)]
     if result.rejected:
         echo_rejects(result.rejected, result.source,
-                     "could not be scored by both models or lack an outcome, and are left out", output)
+                     "could not be scored by both models or hold an outcome other than 0, 1 or blank, and are left out",
+                     output)
     click.echo(render(result))
     write_figures(result, output, plot, render_svg)
     d = result.to_dict()
@@ -113,6 +115,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     lines = [
         f"{a.name} against {b.name} on {result.source} (outcome: {result.outcome})",
         f"{result.rows:,} rows read, {result.compared:,} compared"
+        + (f", {result.unknown:,} without an outcome yet" if result.unknown else "")
         + (f", {len(result.rejected):,} rejected (listed on stderr)" if result.rejected else "")
         + f"; {int(ma['confusion_matrix']['tp'] + ma['confusion_matrix']['fn']):,} defaults ({ma['default_rate']:.1%})",
         "",

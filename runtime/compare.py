@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .backtest import _json_safe, manifest_costs, outcome_errors, outcomes, segment_index, something_left
+from .errors import InputError
 from .grades import MasterScale
 from .performance import Z_95, classification_metrics, normal_cdf, paired_auc_difference, roc_auc
 from .scorer import Scorer
@@ -79,6 +80,8 @@ class Comparison:
     training_data: list[str] = field(default_factory=list)
     """Which models ('champion', 'challenger') were trained on this very file: their figures flatter them."""
     seconds: float = 0.0
+    unknown: int = 0
+    """Rows both models scored whose outcome is blank (not known yet): not compared."""
     segments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Per ``by`` column, per value: rows, defaults, each model's approval rate and ROC AUC, and the swaps."""
     migration: dict[str, Any] | None = None
@@ -110,6 +113,7 @@ class Comparison:
         lo, hi = self.auc_interval
         return _json_safe({
             "source": self.source, "outcome": self.outcome, "rows": self.rows, "compared": self.compared,
+            "without_outcome": self.unknown,
             "rejected": [{"row": row, "error": message} for row, message in self.rejected],
             "training_data": self.training_data,
             "champion": self.champion.to_dict(), "challenger": self.challenger.to_dict(),
@@ -202,9 +206,10 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
     """Score every row of ``reader`` with both models and compare them on the rows both scored, with an outcome.
 
     ``reader`` must read both models' inputs, ``outcome`` and the ``by`` columns. A row that either model rejects,
-    or whose outcome is missing, is listed in ``rejected`` with the model that rejected it; ``InputError`` if no row
-    is left. A ``by`` column that is a model's field is segmented by its validated values as in that model's
-    reference population (the champion's first), any other column by its text.
+    or whose outcome is neither 0, 1 nor blank, is listed in ``rejected`` with the model that rejected it; a blank
+    outcome (not known yet) is counted in :attr:`Comparison.unknown`; ``InputError`` if no row is left. A ``by``
+    column that is a model's field is segmented by its validated values as in that model's reference population
+    (the champion's first), any other column by its text.
     """
     start = time.perf_counter()
     scorers = (champion, challenger)
@@ -212,12 +217,12 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
     values: dict[str, list[np.ndarray]] = {name: [] for name in by}
     ys, pas, pbs = [], [], []
     rejected: list[tuple[int | None, str]] = []
-    rows = 0
+    rows = unknown = 0
     try:
         for chunk in reader:
             first = chunk.first_row or 1
             why: dict[int, list[str]] = {}
-            bad_outcome = outcome_errors(chunk.columns[outcome], outcome, chunk.first_row)
+            bad_outcome = outcome_errors(chunk.columns[outcome], outcome, chunk.first_row, blank=True)
             for i, error in bad_outcome.items():
                 why.setdefault(i, []).append(str(error))
             probabilities, feeds = [], []
@@ -230,9 +235,12 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
                     why.setdefault(i, []).append(f"{name}: {message}")
             for i, message in chunk.row_errors.items():
                 why[i] = [message]
+            y = outcomes(chunk.columns[outcome])
             keep = np.ones(chunk.n, dtype=bool)
             keep[list(why)] = False
-            ys.append(outcomes(chunk.columns[outcome])[keep])
+            unknown += int(np.count_nonzero(keep & np.isnan(y)))  # a blank outcome: not known yet, not compared
+            keep &= ~np.isnan(y)
+            ys.append(y[keep])
             pas.append(probabilities[0][keep])
             pbs.append(probabilities[1][keep])
             for name, parts in values.items():
@@ -247,12 +255,16 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
         if progress is not None:
             progress.close()
     y = np.concatenate(ys) if ys else np.empty(0)
+    if not len(y) and unknown:
+        raise InputError(f"None of the {rows:,} rows of {reader.name} has an outcome yet in {outcome}; there is "
+                         "nothing to compare.")
     something_left(reader.name, rows, len(y), rejected, "compare")
     segments = {name: segment_index(name, np.concatenate(parts), scorers[owner[name] or 0].model.manifest)
                 for name, parts in values.items()}
     result = compare_arrays(y, np.concatenate(pas), np.concatenate(pbs), champion.model.manifest,
                             challenger.model.manifest, names=names, source=reader.name, outcome=outcome, rows=rows,
                             rejected=rejected, segments=segments, grades=grades)
+    result.unknown = unknown
     result.seconds = time.perf_counter() - start
     return result
 

@@ -117,17 +117,19 @@ def test_rejected_rows_are_listed_with_the_model_and_the_rest_compared(book, str
     rows, _, _ = book
     bad = [dict(r) for r in rows[:20]]
     bad[3]["LIMIT_BAL"] = "-5"
-    bad[7][LABEL] = ""
+    bad[7][LABEL] = ""  # not known yet: counted, not compared
+    bad[9][LABEL] = "2"
     out = tmp_path / "compare.json"
     result = run(str(write_csv(bad)), "--challenger", str(stricter), "-o", str(out))
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    assert report["rows"] == 20 and report["compared"] == 18
+    assert (report["rows"], report["compared"], report["without_outcome"]) == (20, 17, 1)
     errors = {r["row"]: r["error"] for r in report["rejected"]}
-    assert sorted(errors) == [4, 8]
+    assert sorted(errors) == [4, 10]
     assert errors[4].startswith("champion (model): LIMIT_BAL") and "; challenger (model): LIMIT_BAL" in errors[4]
-    assert "default.payment.next.month is missing" in errors[8]
-    assert "2 rows of" in result.output and "could not be scored by both models or lack an outcome" in result.output
+    assert "default.payment.next.month must be 0 (repaid), 1 (defaulted) or blank" in errors[10]
+    assert "2 rows of" in result.output and "could not be scored by both models or hold an outcome other than 0, 1 " \
+        "or blank" in result.output and "17 compared, 1 without an outcome yet" in result.output
 
 
 def test_a_file_without_the_outcome_says_which_column_it_needs(applicants, stricter, write_csv) -> None:
