@@ -65,7 +65,7 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
       loanscore report monitoring applications_2026q3.csv --output monitoring_2026q3.html
       loanscore report monitoring book.xlsx --output m.html --by branch --final decision
     """
-    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK
+    from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
     from loanscore.runtime.integrity import sha256_file
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
@@ -80,9 +80,19 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
     if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
         outcome = schema.label
     decided = header_has(input_path, input_format, sheet, final, schema.input_names)
-    sections = [_stability(scorer, input_path, read), _backtest(scorer, input_path, outcome, read),
-                _fairness(scorer, input_path, outcome, read),
-                _overrides(scorer, input_path, final if decided else None, by, outcome, read)]
+    checks = [("Population stability", lambda: _stability(scorer, input_path, read)),
+              ("Back-test", lambda: _backtest(scorer, input_path, outcome, read)),
+              ("Fair lending", lambda: _fairness(scorer, input_path, outcome, read)),
+              ("Overrides", lambda: _overrides(scorer, input_path, final if decided else None, by, outcome, read))]
+    sections, failures = [], []
+    for title, check in checks:
+        try:
+            sections.append(check())
+        except InputError as exc:  # this check cannot run on this file (say, no outcome known yet); the others can
+            failures.append(exc)
+            sections.append(Section(title, "not run", skipped=f"not run: {exc}"))
+    if failures and all(s.skipped for s in sections):  # nothing could be checked: the file itself is at fault
+        raise failures[0]
     with open_output(output) as stream:
         stream.write(_page(scorer, input_path, sha256_file(input_path), sections))
     alerts = [s.title for s in sections if s.alert]

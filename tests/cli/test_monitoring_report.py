@@ -57,3 +57,15 @@ def test_checks_without_their_columns_say_why_they_did_not_run(applicants, write
     assert text.count("<svg") == 2  # stability and fairness
     piped = CliRunner().invoke(main, ["report", "monitoring", "-", "--output", str(page)], input="ID\n")
     assert piped.exit_code == 2 and "give a file, not stdin" in piped.output
+
+
+def test_a_check_that_cannot_run_on_the_file_says_why_and_the_others_run(schema, applicants, write_csv,
+                                                                         tmp_path) -> None:
+    rows = [{**r, schema.label: ""} for r in applicants(100, seed=103)]  # an outcome column, nothing known yet
+    page = tmp_path / "m.html"
+    result = run("report", "monitoring", write_csv(rows), "--output", page)
+    assert result.exit_code in (0, 4), result.output
+    assert "<h2>Back-test: not run: None of the 100 rows of" in page.read_text()
+    assert "<h2>Population stability: " in page.read_text() and "Population stability: not run" not in result.stderr
+    broken = run("report", "monitoring", write_csv([{"ID": "1", "AGE": "30"}], name="few.csv"), "--output", page)
+    assert broken.exit_code == 2 and "lacks the required columns" in broken.output  # no check can run: an error
