@@ -34,9 +34,10 @@ Exit codes:
   3    verification failed: a model's hash, golden cases or parity, or an
        audit log's chain
   4    an alert: monitor found a shift (PSI >= 0.25), backtest worse
-       discrimination or calibration than at development, fairness
-       adverse impact or a group's risk mispriced, overrides above the
-       limit or a group overriding more than the rest
+       discrimination or calibration than the probabilities promise,
+       fairness adverse impact or a group's risk mispriced, overrides
+       above the limit or a group overriding more than the rest, or one
+       of these in report monitoring
   130  interrupted; no partial output is left behind
 """
 
