@@ -143,7 +143,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     import shutil
     import tempfile
 
-    from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable
+    from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable, unworded
     from loanscore.runtime.scorer import DECLINE
     from loanscore.runtime.stream import rejections
 
@@ -178,7 +178,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
                     if decision == DECLINE:
                         flagged = "; ".join(r.field for r in reasons if r.field in protected)
                         stating += bool(flagged)
-                        why = _unworded(reasons) or (f"its principal reasons include {flagged}, a protected "
+                        why = unworded(reasons) or (f"its principal reasons include {flagged}, a protected "
                                                      "characteristic (--hold-protected)" if hold and flagged else "")
                         if why:
                             unstated.append((row, f"row {row}: declined (P(default) {p}), but {why}"))
@@ -204,17 +204,3 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return written, rows, rejected, unstated, stating
-
-
-def _unworded(reasons) -> str:  # type: ignore[no-untyped-def]
-    """Why a declined applicant's reasons cannot be stated in a letter ('' when they can): none was found, or a
-    principal one has no statement (the field's own name stands in), and a notice must not leave it out."""
-    if not reasons:
-        return "no field raises P(default) above the typical applicant's by 0.001 or more"
-    bare = [r.field for r in reasons if not r.statement or r.statement == r.field]
-    if bare:
-        many = len(bare) > 1
-        return (f"its principal reason{'s' if many else ''} {', '.join(bare)} {'have' if many else 'has'} no "
-                "statement: word them in a statements file (--statements; `loanscore statements -o FILE` writes the "
-                "model's to edit)")
-    return ""

@@ -21,8 +21,10 @@ from __future__ import annotations
 import html
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import SchemaError
 
@@ -118,3 +120,17 @@ def file_name(applicant: str, row: int, taken: set[str]) -> str:
         name = f"notice_{stem}_row-{row}.txt"
     taken.add(name.lower())
     return name
+
+
+def unworded(reasons: Sequence[Any]) -> str:
+    """Why a declined applicant's reasons cannot be stated in a letter ('' when they can): none was found, or a
+    principal one has no statement (the field's own name stands in), and a notice must not leave it out."""
+    if not reasons:
+        return "no field raises P(default) above the typical applicant's by 0.001 or more"
+    bare = [r.field for r in reasons if not r.statement or r.statement == r.field]
+    if bare:
+        many = len(bare) > 1
+        return (f"its principal reason{'s' if many else ''} {', '.join(bare)} {'have' if many else 'has'} no "
+                "statement: word them in a statements file (--statements; `loanscore statements -o FILE` writes the "
+                "model's to edit)")
+    return ""

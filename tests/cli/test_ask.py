@@ -59,3 +59,28 @@ def test_input_that_ends_midway_scores_nothing_and_leaves_quietly(schema, applic
     result = CliRunner().invoke(main, ["ask"], input="\n".join(typed) + "\n")
     assert result.exit_code == 0 and "Decision" not in result.stdout and "0 applicants scored." in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_declined_applicants_letter_is_the_one_notices_writes_and_none_is_overwritten(schema, applicants,
+                                                                                       write_csv, tmp_path) -> None:
+    rows = applicants(40, seed=98)
+    scored = list(csv.DictReader(io.StringIO(CliRunner().invoke(main, ["score", str(write_csv(rows)), "-q"]).stdout)))
+    declined = next(r for r, s in zip(rows, scored, strict=True) if s["decision"] == "decline")
+    approved = next(r for r, s in zip(rows, scored, strict=True) if s["decision"] == "approve")
+    letters, by_notices = tmp_path / "desk", tmp_path / "batch"
+    typed = "\n".join([*answers(schema, approved), "y", *answers(schema, declined), "n"]) + "\n"
+    args = ["ask", "--reasons", "1", "--letters", str(letters), "--date", "7 December 2026"]
+    result = CliRunner().invoke(main, args, input=typed)
+    assert result.exit_code == 0, result.output
+    notices = CliRunner().invoke(main, ["notices", str(write_csv([declined], name="one.csv")), "--out",
+                                        str(by_notices), "--date", "7 December 2026", "-q"])
+    assert notices.exit_code == 0, notices.output
+    name = f"notice_{declined['ID']}.txt"
+    assert sorted(p.name for p in letters.iterdir()) == sorted([name, name.replace(".txt", ".html")])  # none for the approved
+    assert (letters / name).read_text() == (by_notices / name).read_text()
+    assert f"Letter: {letters / name}" in result.stdout
+    again = CliRunner().invoke(main, args, input="\n".join([*answers(schema, declined), "n"]) + "\n")
+    second = letters / name.replace(".txt", "_2.txt")
+    assert again.exit_code == 0 and second.read_text() == (letters / name).read_text()
+    unused = CliRunner().invoke(main, ["ask", "--date", "today"], input="")
+    assert unused.exit_code == 2 and "add --letters DIR" in unused.output
