@@ -46,12 +46,16 @@ class Section:
               help="Column holding the lender's final decision; the overrides are reviewed when the file has it.")
 @click.option("--by", "by", multiple=True, metavar="COLUMN",
               help="Also review the overrides by COLUMN (a branch, an officer); repeatable.")
+@click.option("--reference", "reference_path", metavar="FILE",
+              help="Population stability against this file's applicants (last quarter's, say) instead of the "
+                   "development population in the manifest.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @input_format_option()
 @audit_option
 @reports_errors
 def monitoring(input_path: str, output: str, outcome: str | None, final: str, by: tuple[str, ...],
-               model_dir: str | None, input_format: str, sheet: str | None, audit_log: str | None) -> None:
+               reference_path: str | None, model_dir: str | None, input_format: str, sheet: str | None,
+               audit_log: str | None) -> None:
     """The model's periodic monitoring of INPUT in one HTML file: population
     stability against the model's development population; with outcomes, the
     back-test of discrimination and calibration; the fair-lending review by
@@ -63,7 +67,7 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
     \b
     Examples:
       loanscore report monitoring applications_2026q3.csv --output monitoring_2026q3.html
-      loanscore report monitoring book.xlsx --output m.html --by branch --final decision
+      loanscore report monitoring q3.csv --output m.html --reference q2.csv --by branch --final decision
     """
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
     from loanscore.runtime.integrity import sha256_file
@@ -80,7 +84,7 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
     if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
         outcome = schema.label
     decided = header_has(input_path, input_format, sheet, final, schema.input_names)
-    checks = [("Population stability", lambda: _stability(scorer, input_path, read)),
+    checks = [("Population stability", lambda: _stability(scorer, input_path, reference_path, read)),
               ("Back-test", lambda: _backtest(scorer, input_path, outcome, read)),
               ("Fair lending", lambda: _fairness(scorer, input_path, outcome, read)),
               ("Overrides", lambda: _overrides(scorer, input_path, final if decided else None, by, outcome, read))]
@@ -100,26 +104,42 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
         click.echo(f"{s.title}: {s.skipped or s.verdict}", err=True)
     click.echo(f"wrote {output}", err=True)
     code = EXIT_ALERT if alerts else EXIT_OK
-    record_run(audit, "report_monitoring", scorer, {"input": input_path, "output": output}, {
+    record_run(audit, "report_monitoring", scorer, {"input": input_path, "output": output,
+                                                    **({"reference": reference_path} if reference_path else {})}, {
         "outcome": outcome, "final": final if decided else None,
         "checks": {s.title: s.skipped or s.verdict for s in sections}}, code, sheet=sheet)
     sys.exit(code)
 
 
-def _stability(scorer, path: str, read: dict[str, Any]) -> Section:  # type: ignore[no-untyped-def]
-    from loanscore.runtime.stability import Reference, monitor
+def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no-untyped-def]
+               read: dict[str, Any]) -> Section:
+    from loanscore.runtime.stability import Reference, collect, monitor
     from loanscore.runtime.stability_plot import render_svg
     from loanscore.runtime.tabular import open_reader
 
     from .monitor import render
 
     title = "Population stability"
-    if "population" not in scorer.model.manifest:
+
+    def opened(where: str):  # type: ignore[no-untyped-def]
+        return open_reader(where, scorer.schema.input_names, id_column=scorer.schema.id, numbers=read["numbers"],
+                           **({} if where != path else {"fmt": read["fmt"], "sheet": read["sheet"]}))
+
+    if reference_path is not None:
+        reader = opened(reference_path)
+        try:
+            reference, _ = collect(scorer, reader)
+        finally:
+            reader.close()
+    elif "population" in scorer.model.manifest:
+        reference = Reference.from_manifest(scorer.model.manifest, "The model")
+    else:
         return Section(title, "not run", skipped="not run: the model was exported without --data, so its manifest "
-                                                 "holds no development population to compare with")
-    reader = open_reader(path, scorer.schema.input_names, id_column=scorer.schema.id, **read)
+                                                 "holds no development population to compare with (--reference "
+                                                 "FILE gives one)")
+    reader = opened(path)
     try:
-        report = monitor(scorer, reader, Reference.from_manifest(scorer.model.manifest, "The model"))
+        report = monitor(scorer, reader, reference)
     finally:
         reader.close()
     return Section(title, report.worst, render(report), render_svg(report), rejected=len(report.rejected))

@@ -69,3 +69,14 @@ def test_a_check_that_cannot_run_on_the_file_says_why_and_the_others_run(schema,
     assert "<h2>Population stability: " in page.read_text() and "Population stability: not run" not in result.stderr
     broken = run("report", "monitoring", write_csv([{"ID": "1", "AGE": "30"}], name="few.csv"), "--output", page)
     assert broken.exit_code == 2 and "lacks the required columns" in broken.output  # no check can run: an error
+
+
+def test_stability_against_another_file_is_monitors_against_it(applicants, write_csv, tmp_path) -> None:
+    now, before = write_csv(applicants(300, seed=104), name="now.csv"), write_csv(applicants(300, seed=105),
+                                                                                 name="before.csv")
+    page = tmp_path / "m.html"
+    result = run("report", "monitoring", now, "--output", page, "--reference", before)
+    assert result.exit_code in (0, 4), result.output
+    monitor = run("monitor", now, "--reference", before, "-q").stdout
+    assert monitor.splitlines()[0] == f"Population stability of {now} against {before}, 300 rows"
+    assert monitor.splitlines()[0] in page.read_text() and monitor.splitlines()[5] in page.read_text()
