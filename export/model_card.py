@@ -296,8 +296,13 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
                "a reference file (`--reference`; exporting with `--data` records one in the manifest)")
             + ("; with `--grade`, of the rating grades too" if manifest.get("population", {}).get("grades") else "")
             + ". Recalibrate or retrain when they shift.",
-            "Once applicants' outcomes are known, `loanscore backtest FILE` tests the model's ranking (ROC AUC) and "
-            "calibration (per score band) on them against the out-of-fold figures above."]
+            "Once applicants' outcomes are known, `loanscore backtest FILE` tests the model's ranking (ROC AUC, "
+            "against the AUC those applicants' probabilities should reach, so that outcomes of the approved only "
+            "are judged fairly) and calibration (per score band), the out-of-fold figures above beside them.",
+            "Where the lender records its final decisions, `loanscore overrides FILE` counts the low-side and "
+            "high-side overrides by grade, branch or officer and tests how the overridden loans did; `loanscore "
+            "report monitoring FILE` gathers stability, back-test, fair-lending review and overrides in one HTML "
+            "file."]
     w("\n".join(f"- {line}" for line in lim) + "\n")
 
     w("## Verifying this model\n")
