@@ -57,7 +57,8 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
                reference_path: str | None, model_dir: str | None, input_format: str, sheet: str | None,
                audit_log: str | None) -> None:
     """The model's periodic monitoring of INPUT in one HTML file: population
-    stability against the model's development population; with outcomes, the
+    stability against the model's development population (or --reference
+    FILE, last quarter's applicants); with outcomes, the
     back-test of discrimination and calibration; the fair-lending review by
     the schema's protected fields; and, where INPUT holds the lender's final
     decisions (--final), the overrides. Each section is what the command of
