@@ -125,6 +125,9 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         lines.append(f"Costs: {costs['cost_default']:g} for a default approved, {costs['cost_decline_good']:g} for a "
                      "good payer declined (the costs the model's threshold was chosen at)")
     lines.append("Expected: from P(default) alone; it holds as far as the model is calibrated to these applicants.")
+    if observed and any(c.observed_defaults is None or c.observed_good_declined is None for c in result.cutoffs):
+        lines.append("Observed: some applicants have no outcome yet (the declined got no loan): the rate is among the "
+                     "approved that have one, a count '-' where any it counts has none.")
     lines.append("")
 
     table = [("approve", "P(default)", "approved", "default rate", "defaults", "good declined",
@@ -141,10 +144,13 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
         if costs:
             row.append(f"{result.cost(c):.4f}")
         if observed:
-            row += [f"{c.observed_defaults / k:.1%}" if k else "-", f"{1000 * c.observed_defaults / n:.1f}",
-                    f"{1000 * c.observed_good_declined / n:.1f}"]
+            bad, good, cost, rate = c.observed_defaults, c.observed_good_declined, result.cost(c, observed=True), \
+                c.observed_rate
+            share = "" if not k or c.known == k else f" ({c.known / k:.0%} known)"
+            row += ["-" if rate is None else f"{rate:.1%}{share}",
+                    "-" if bad is None else f"{1000 * bad / n:.1f}", "-" if good is None else f"{1000 * good / n:.1f}"]
             if costs:
-                row.append(f"{result.cost(c, observed=True):.4f}")
+                row.append("-" if cost is None else f"{cost:.4f}")
         row.append("<- least expected cost" if c is least else "")
         table.append(tuple(row))
     widths = [max(len(r[j]) for r in table) for j in range(len(table[0]) - 1)]

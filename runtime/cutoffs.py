@@ -8,7 +8,11 @@ defaults among the approved are the sum of their P(default), the good payers
 declined the sum of the others' 1 - P(default). So the table needs no
 outcomes, only recent applicants, and is right as far as the model is
 calibrated to them (``backtest`` checks that; ``recalibrate`` mends it).
-Where the outcomes are known, the observed figures stand beside the expected.
+Where the outcomes are known, the observed figures stand beside the expected;
+where some are blank (not known yet: the declined got no loan), the default
+rate is among the approved that have one (with the share known), and a
+count of defaults or good payers declined only where every applicant it
+counts has an outcome, never guessed.
 """
 
 from __future__ import annotations
@@ -43,7 +47,18 @@ class Cutoff:
     expected_good_declined: float
     """Among the declined: the sum of their 1 - P(default)."""
     observed_defaults: int | None = None
+    """Among the approved, where every one has an outcome (else ``None``: never guessed)."""
     observed_good_declined: int | None = None
+    """Among the declined, likewise."""
+    known: int | None = None
+    """With outcomes: the approved that have one (all of them, unless some are blank: not known yet)."""
+    known_defaults: int | None = None
+    """The defaults among those :attr:`known`."""
+
+    @property
+    def observed_rate(self) -> float | None:
+        """The default rate among the approved with an outcome (``None`` without outcomes or with none known)."""
+        return self.known_defaults / self.known if self.known else None
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,7 @@ class Strategy:
 
     def cost(self, c: Cutoff, *, observed: bool = False) -> float | None:
         """Cost per applicant at the lender's costs (a default approved, a good payer declined)."""
-        if self.costs is None or (observed and c.observed_defaults is None):
+        if self.costs is None or (observed and (c.observed_defaults is None or c.observed_good_declined is None)):
             return None
         bad, good = ((c.observed_defaults, c.observed_good_declined) if observed
                      else (c.expected_defaults, c.expected_good_declined))
@@ -99,9 +114,9 @@ class Strategy:
                    "expected_default_rate_of_approved": c.expected_defaults / n if n else None,
                    "expected_good_declined": c.expected_good_declined,
                    "expected_cost_per_applicant": self.cost(c)}
-            if c.observed_defaults is not None:
-                out.update(observed_defaults=c.observed_defaults, observed_good_declined=c.observed_good_declined,
-                           observed_default_rate_of_approved=c.observed_defaults / n if n else None,
+            if c.known is not None:
+                out.update(approved_with_outcome=c.known, observed_default_rate_of_approved=c.observed_rate,
+                           observed_defaults=c.observed_defaults, observed_good_declined=c.observed_good_declined,
                            observed_cost_per_applicant=self.cost(c, observed=True))
             return out
 
@@ -143,36 +158,48 @@ def _pct(p: float) -> str:
     return f"{100 * p:.3g}%"
 
 
-def _ranked(p: Any, y: Any | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``p`` sorted, and the running sums of P(default) and of outcomes in that order, each from 0."""
+def _ranked(p: Any, y: Any | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``p`` sorted, and the running sums of P(default), of outcomes and of outcomes known (a blank one, NaN, is
+    not) in that order, each from 0."""
     p = np.asarray(p, dtype=np.float64).reshape(-1)
     order = np.argsort(p, kind="mergesort")
-    cum_y = None if y is None else np.concatenate([[0], np.cumsum(np.asarray(y, dtype=np.int64)[order])])
-    return p[order], np.concatenate([[0.0], np.cumsum(p[order])]), cum_y
+    cum_p = np.concatenate([[0.0], np.cumsum(p[order])])
+    if y is None:
+        return p[order], cum_p, None, None
+    ys = np.asarray(y, dtype=np.float64).reshape(-1)[order]
+    known = ~np.isnan(ys)
+    return (p[order], cum_p, np.concatenate([[0], np.cumsum(np.where(known, ys, 0.0)).astype(np.int64)]),
+            np.concatenate([[0], np.cumsum(known)]))
 
 
 def tabulate(p: Any, y: Any | None, cuts: Sequence[tuple[str, str, float]]) -> list[Cutoff]:
-    """Each cut-off's figures on probabilities ``p`` (and outcomes ``y``, 0/1, if known)."""
-    ps, cum_p, cum_y = _ranked(p, y)
+    """Each cut-off's figures on probabilities ``p`` (and outcomes ``y``, 0/1, NaN where not known yet): an
+    observed figure only where every applicant it counts has an outcome."""
+    ps, cum_p, cum_y, cum_known = _ranked(p, y)
     n, total_p = len(ps), cum_p[-1]
     out = []
     for label, rule, below in cuts:
         k = int(np.searchsorted(ps, below, side="left"))  # approved: P < below
         declined_good = (n - k) - (total_p - cum_p[k])
-        observed = {} if cum_y is None else {
-            "observed_defaults": int(cum_y[k]), "observed_good_declined": int((n - k) - (cum_y[-1] - cum_y[k]))}
+        observed = {} if cum_y is None or cum_known is None else {
+            "observed_defaults": int(cum_y[k]) if cum_known[k] == k else None,
+            "observed_good_declined": int((n - k) - (cum_y[-1] - cum_y[k]))
+            if cum_known[-1] - cum_known[k] == n - k else None,
+            "known": int(cum_known[k]), "known_defaults": int(cum_y[k])}
         out.append(Cutoff(label, rule, below, k, float(cum_p[k]), float(declined_good), **observed))
     return out
 
 
 def curve(p: Any, y: Any | None, costs: Mapping[str, float] | None, points: int = 201) -> Curve:
     """The strategy curve of ``p`` at ``points`` evenly spaced shares approved (from the first applicant)."""
-    ps, cum_p, cum_y = _ranked(p, y)
+    ps, cum_p, cum_y, cum_known = _ranked(p, y)
     n = len(ps)
     k = np.unique(np.linspace(1, n, min(points, n)).round().astype(np.int64))
     cost = None if costs is None else (
         costs["cost_default"] * cum_p[k] + costs["cost_decline_good"] * ((n - k) - (cum_p[-1] - cum_p[k]))) / n
-    return Curve((k / n).tolist(), (cum_p[k] / k).tolist(), None if cum_y is None else (cum_y[k] / k).tolist(),
+    observed = None if cum_y is None or cum_known is None else (  # among the approved with an outcome, as the table
+        np.where(cum_known[k] > 0, cum_y[k] / np.maximum(cum_known[k], 1), np.nan))
+    return Curve((k / n).tolist(), (cum_p[k] / k).tolist(), None if observed is None else observed.tolist(),
                  None if cost is None else cost.tolist())
 
 
@@ -182,13 +209,14 @@ def strategy(scorer: Scorer, reader: Reader, cuts: Sequence[tuple[str, str, floa
     """Score ``reader`` and tabulate ``cuts`` on the rows scored (and, with ``outcome``, that have one); ``by``,
     groupings whose columns ``reader`` reads, adds each cut-off's lowest approval ratio among their groups."""
 
-    got = read_scored(scorer, reader, outcome, [c for g in by for c in g.columns], progress, verb="tabulate")
+    got = read_scored(scorer, reader, outcome, [c for g in by for c in g.columns], progress, verb="tabulate",
+                      blank=True)
     p, y, rows, rejected = got.p, got.y, got.rows, got.rejected
     table = tabulate(p, y, cuts)
     groups = [(g, g.of(got.columns)) for g in by]
     return Strategy(reader.name, rows, len(p), scorer.threshold, None if costs is None else dict(costs),
                     table, master_scale, rejected, float(p.mean()),
-                    None if y is None else float(y.mean()), curve(p, y, costs),
+                    None if y is None or np.isnan(y).all() else float(np.nanmean(y)), curve(p, y, costs),
                     [lowest_ratios(p, groups, c.approve_below, scorer.model.manifest) for c in table] if by else [])
 
 

@@ -44,9 +44,10 @@ def render_svg(result: Strategy) -> str:
     out.append(polyline([_xy(LEFT, a, min(r, top), top) for a, r in zip(curve.approved, curve.expected_rate)], BLUE))
     legend = [("expected (sum of P(default))", BLUE)]
     if curve.observed_rate is not None:
-        out.append(polyline([_xy(LEFT, a, min(r, top), top) for a, r in zip(curve.approved, curve.observed_rate)],
-                            ORANGE))
-        legend.append(("observed", ORANGE))
+        out.append(polyline([_xy(LEFT, a, min(r, top), top) for a, r in zip(curve.approved, curve.observed_rate)
+                             if r == r], ORANGE))  # NaN (r != r): some approved there have no outcome yet
+        partial = any(c.known is not None and c.known < c.approved for c in result.cutoffs)
+        legend.append(("observed (of those with an outcome)" if partial else "observed", ORANGE))
     for c in result.cutoffs:
         if c.approved:
             out.append(dot(LEFT, c, c.expected_defaults / c.approved, top,

@@ -60,7 +60,7 @@ def test_with_outcomes_the_observed_figures_stand_beside_and_a_row_without_one_i
     y = np.random.default_rng(22).random(1200) < 0.2
     for r, d in zip(rows, y):
         r[LABEL] = str(int(d))
-    rows[9][LABEL] = ""
+    rows[9][LABEL] = "maybe"
     rows[11]["LIMIT_BAL"] = "lots"
     source, out = write_csv(rows), tmp_path / "s.json"
     result = run(source, "--outcome", LABEL, "-o", out, "-q")
@@ -78,6 +78,37 @@ def test_with_outcomes_the_observed_figures_stand_beside_and_a_row_without_one_i
         assert c["observed_defaults"] == int(y[approved].sum()), c["approve"]
         assert c["observed_good_declined"] == int((~y[~approved]).sum()), c["approve"]
     assert "observed rate" in result.output and f"observed {y.mean():.1%}" in result.stdout.splitlines()[0]
+
+
+def test_outcomes_of_the_approved_only_give_observed_figures_only_where_every_one_is_known(scorer, schema,
+                                                                                          applicants, write_csv,
+                                                                                          tmp_path) -> None:
+    """The declined got no loan, so their outcome is blank: a cut-off no looser than the decisions made has its
+    observed defaults; a looser one, and every count of good payers declined, is '-' rather than a guess; the
+    default rate is among the approved that have an outcome."""
+    rows = applicants(1200, seed=24)
+    p = probabilities(scorer, schema, rows)
+    decided = 0.3
+    y = np.random.default_rng(24).random(1200) < p
+    for r, d, q in zip(rows, y, p):
+        r[LABEL] = str(int(d)) if q < decided else ""
+    out = tmp_path / "s.json"
+    result = run(write_csv(rows), "--outcome", LABEL, "--cutoff", decided, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    table = json.loads(out.read_text())
+    assert table["rejected"] == [] and table["applicants"] == 1200
+    assert table["observed_default_rate"] == pytest.approx(y[p < decided].mean())
+    for c in table["cutoffs"]:
+        approved = p < c["approve_below"]
+        known = approved & (p < decided)
+        assert c["approved_with_outcome"] == int(known.sum())
+        if known.any():
+            assert c["observed_default_rate_of_approved"] == pytest.approx(y[known].mean())
+        assert c["observed_defaults"] == (int(y[approved].sum()) if c["approve_below"] <= decided else None)
+        assert c["observed_good_declined"] == (0 if c["approved"] == 1200 else None)  # none declined: none unknown
+        assert c["observed_cost_per_applicant"] is None
+    assert any(c["approve_below"] > decided for c in table["cutoffs"])
+    assert "Observed: some applicants have no outcome yet" in result.stdout and "% known)" in result.stdout
 
 
 def test_the_lenders_scale_names_the_rows(applicants, write_csv, tmp_path) -> None:
