@@ -99,7 +99,7 @@ def ask(reasons: int, approve_below: float | None, decline_from: float | None, p
 def _answers(scorer) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
     """One applicant's answers, each field (or history channel, on one line) asked until it is valid; ``None`` when
     the input ends."""
-    from loanscore.runtime.fields import blocks, contract
+    from loanscore.runtime.fields import blocks, contract, values
 
     schema = scorer.schema
     said = {f.name: f", {f.description}" if f.description else "" for f in (*schema.numeric, *schema.categorical,
@@ -110,15 +110,16 @@ def _answers(scorer) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
         optional = r.source is not None and r.source.missing == "impute"
         if r.channel:
             question = (f"{r.channel}{said[r.channel]}: {len(block)} months oldest to latest "
-                        f"({' '.join(m.column for m in block)}; {_values(r)}"
+                        f"({' '.join(m.column for m in block)}; {values(r.source)}"
                         + ("; Enter: all missing)" if optional else ")"))
         else:
-            hint = "the applicant's id" if r.role == "id" else _values(r) + ("; Enter: missing" if optional else "")
+            hint = ("the applicant's id" if r.role == "id"
+                    else values(r.source) + ("; Enter: missing" if optional else ""))
             question = f"{r.column}{said.get(r.column, '')} ({hint})"
-        values = _ask(scorer, block, question)
-        if values is None:
+        answered = _ask(scorer, block, question)
+        if answered is None:
             return None
-        record.update(zip((m.column for m in block), values))
+        record.update(zip((m.column for m in block), answered))
     return record
 
 
@@ -137,14 +138,6 @@ def _ask(scorer, block, question: str) -> list[str] | None:  # type: ignore[no-u
         if not problems:
             return values
         click.echo(f"  {problems[0]} Try again.", err=True)
-
-
-def _values(row) -> str:  # type: ignore[no-untyped-def]
-    """The values a field takes, briefly: its codes with their labels, or its range."""
-    c = row.source
-    if c.kind == "code":
-        return ", ".join(f"{code} {c.labels[str(code)]}" if str(code) in c.labels else str(code) for code in c.codes)
-    return c.domain()
 
 
 def _problem(scorer, column: str, text: str) -> str:  # type: ignore[no-untyped-def]

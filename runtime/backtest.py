@@ -45,8 +45,8 @@ import numpy as np
 from .errors import FieldError, InputError
 from .grades import MasterScale, describe
 from .integrity import sha256_file
-from .performance import (Z_95, binomial_two_sided, classification_metrics, expected_auc, normal_cdf,
-                          roc_auc_with_se)
+from .performance import (Z_95, binomial_two_sided, calibration_p_value, classification_metrics, expected_auc,
+                          normal_cdf, roc_auc_with_se)
 from .scorer import Scorer
 from .stability import SCORE, Bins, Reference
 from .stream import Batch, Progress, scored_batches
@@ -134,9 +134,7 @@ class Segment:
     @property
     def p_value(self) -> float:
         """Two-sided z test of defaults against expected, with the variance sum p (1 - p)."""
-        if self.variance <= 0:
-            return 1.0 if abs(self.defaults - self.expected) < 0.5 else 0.0
-        return math.erfc(abs(self.defaults - self.expected) / math.sqrt(2.0 * self.variance))
+        return calibration_p_value(self.defaults, self.expected, self.variance)
 
     def to_dict(self) -> dict[str, Any]:
         return {"segment": self.label, "rows": self.rows, "defaults": self.defaults,

@@ -39,7 +39,7 @@ import numpy as np
 
 from .backtest import MAX_SEGMENTS, _json_safe, column_values, labelled_batches, segment_index, something_left
 from .errors import InputError
-from .performance import fisher_two_sided, roc_auc_with_se
+from .performance import calibration_p_value, fisher_two_sided, roc_auc_with_se
 from .schema import CategoricalField, NumericField, Schema
 from .scorer import Scorer
 from .stream import Progress
@@ -210,9 +210,7 @@ class Group:
         """Two-sided z test of the defaults against the sum of P(default) (NaN without outcomes)."""
         if self.defaults is None or not self.outcomes:
             return math.nan
-        if self.variance <= 0:
-            return 1.0 if abs(self.defaults - self.expected) < 0.5 else 0.0
-        return math.erfc(abs(self.defaults - self.expected) / math.sqrt(2.0 * self.variance))
+        return calibration_p_value(self.defaults, self.expected, self.variance)
 
 
 @dataclass

@@ -79,11 +79,15 @@ def _what(f: NumericField | CategoricalField) -> str:
     return text + (" (protected characteristic)" if f.protected else "")
 
 
-def _allowed(c: Column) -> str:
+def values(c: Column) -> str:
+    """The values a column takes, briefly: its codes with their labels, or its range."""
     if c.kind == "code":
-        codes = ", ".join(f"{code} {c.labels[str(code)]}" if str(code) in c.labels else str(code) for code in c.codes)
-        return f"{codes} (another code is scored, with a warning)"
+        return ", ".join(f"{code} {c.labels[str(code)]}" if str(code) in c.labels else str(code) for code in c.codes)
     return c.domain()
+
+
+def _allowed(c: Column) -> str:
+    return values(c) + (" (another code is scored, with a warning)" if c.kind == "code" else "")
 
 
 def _missing(c: Column) -> str:
@@ -95,4 +99,4 @@ def template_header(schema: Schema) -> list[str]:
     return [*([schema.id] if schema.id else []), *schema.input_names]
 
 
-__all__ = ["Contract", "blocks", "contract", "template_header"]
+__all__ = ["Contract", "blocks", "contract", "template_header", "values"]

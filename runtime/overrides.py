@@ -37,7 +37,7 @@ from .backtest import _json_safe, read_scored
 from .errors import FieldError
 from .fairness import Grouping
 from .grades import MasterScale, describe
-from .performance import fisher_two_sided
+from .performance import calibration_p_value, fisher_two_sided
 from .scorer import APPROVE, DECLINE, REVIEW, Scorer
 from .stream import Progress
 from .tabular import Chunk, Reader
@@ -164,11 +164,7 @@ class Performance:
     @property
     def p_value(self) -> float:
         """Two-sided z test of the defaults against the sum of P(default), with the variance sum p (1 - p)."""
-        if not self.rows:
-            return math.nan
-        if self.variance <= 0:
-            return 1.0 if abs(self.defaults - self.expected) < 0.5 else 0.0
-        return math.erfc(abs(self.defaults - self.expected) / math.sqrt(2.0 * self.variance))
+        return calibration_p_value(self.defaults, self.expected, self.variance) if self.rows else math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.label, "rows": self.rows, "defaults": self.defaults, "expected_defaults": self.expected,

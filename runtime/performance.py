@@ -199,6 +199,14 @@ def normal_cdf(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
+def calibration_p_value(defaults: float, expected: float, variance: float) -> float:
+    """Two-sided z test of a count of defaults against the sum of P(default), with the variance sum p (1 - p)
+    (no variance: 1 when they agree to within half a default, else 0)."""
+    if variance <= 0:
+        return 1.0 if abs(defaults - expected) < 0.5 else 0.0
+    return math.erfc(abs(defaults - expected) / math.sqrt(2.0 * variance))
+
+
 def binomial_two_sided(k: int, n: int, rate: float) -> float:
     """Exact two-sided binomial test: the chance of an outcome no likelier than ``k`` defaults in ``n``.
 
