@@ -14,8 +14,9 @@ _HELP = """Refit the model's probabilities to a lender's own applicants.
 \b
 INPUT (CSV or JSON Lines) holds the model's fields, ideally of recent
 applicants of the lender's own, and, unless --default-rate is given, each
-applicant's outcome, 1 defaulted or 0 repaid (column: the schema's label, or
---outcome). A map on the model's log-odds, P' = sigmoid(a * logit(P) + b):
+applicant's outcome, 1 defaulted, 0 repaid or blank not known yet (column:
+the schema's label, or --outcome); the map is fitted on the rows with an
+outcome. A map on the model's log-odds, P' = sigmoid(a * logit(P) + b):
 
 \b
   --method platt      a and b fitted on the outcomes (the default)
@@ -75,6 +76,8 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
                 default_rate: float | None, plot: str | None, audit_log: str | None) -> None:
     import importlib.util
 
+    import numpy as np
+
     from loanscore.runtime.errors import LoanscoreError
 
     missing = [m for m in ("onnx", "sklearn") if importlib.util.find_spec(m) is None]
@@ -94,8 +97,10 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
         from loanscore.export.recalibration_plot import render_svg
         from loanscore.runtime.tabular import open_output
 
+        p, y = result.probabilities, result.outcomes
+        known = slice(None) if y is None else ~np.isnan(y)
         with open_output(plot) as stream:
-            stream.write(render_svg(result.probabilities, result.outcomes, result.scale, result.shift,
+            stream.write(render_svg(p[known], None if y is None else y[known], result.scale, result.shift,
                                     result.threshold["value"], f"Recalibrated ({result.method}) on "
                                     f"{Path(input_path).name}: {result.scored:,} applicants"))
     if audit is not None:
@@ -107,18 +112,26 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
             "scale": result.scale, "shift": result.shift, "rows": result.rows, "scored": result.scored,
             "rejected": len(result.rejected)}, 0)
     if result.rejected:
-        what = "could not be scored" + (" or lack an outcome" if default_rate is None else "")
+        what = "could not be scored" + (" or have an outcome other than 0, 1 or blank" if default_rate is None else "")
         echo_rejects(result.rejected, Path(input_path).name, f"{what}, and are left out of the fit", None)
+    if result.unknown:
+        known = ~np.isnan(result.outcomes)
+        with_, without = (float(result.probabilities[k].mean()) for k in (known, ~known))
+        click.echo(f"{result.unknown:,} scored rows have no outcome yet (blank): the map is fitted on the "
+                   f"{result.scored - result.unknown:,} with one (mean P(default) {with_:.2%}) and assumed to hold "
+                   f"for the rest ({without:.2%}); they count in the decline rate and the new population "
+                   "reference.\n", err=True)
     b, a = result.before, result.after
     lines = [("mean P(default)", "mean_probability", "{:.2%}"), ("observed default rate", "default_rate", "{:.2%}"),
              ("stated default rate", "target_rate", "{:.2%}"), ("Brier score", "brier", "{:.4f}"),
-             ("ECE (10 bins)", "ece", "{:.4f}"), ("declined", "decline_rate", "{:.1%}")]
+             ("ECE (10 bins)", "ece", "{:.4f}"), ("declined" + (" (all scored)" if result.unknown else ""), "decline_rate", "{:.1%}")]
     rows = [("", "before", "after")] + [(label, form.format(b[key]), form.format(a[key]))
                                          for label, key, form in lines if key in b]
     widths = [max(len(r[j]) for r in rows) for j in range(3)]
     errors = ", ".join(f"{'a' if k == 'scale' else 'b'} ± {v:.4f}" for k, v in result.standard_errors.items())
     click.echo(f"Recalibrated ({result.method}) on {Path(input_path).name}: {result.scored:,} of {result.rows:,} "
-               f"rows; P' = sigmoid({result.scale:.4f} * logit(P) {result.shift:+.4f})"
+               f"rows{f' ({result.scored - result.unknown:,} with an outcome)' if result.unknown else ''}; "
+               f"P' = sigmoid({result.scale:.4f} * logit(P) {result.shift:+.4f})"
                + (f"; standard errors {errors}" if errors else "") + "\n")
     click.echo("\n".join(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}" for r in rows))
     if "scale" in result.standard_errors:

@@ -122,7 +122,9 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
         how = (f"its applicants' mean P(default) shifted to a stated default rate of {_pct(r.get('target_rate'))} "
                "(calibration to the lender's central tendency; no outcomes used)"
                if r.get("method") == "default_rate" else
-               f"{r.get('defaults', 0):,} of them defaults, "
+               (f"{r['with_outcome']:,} of them with an outcome (the rest not known yet), {r.get('defaults', 0):,} "
+                "of those defaults, " if r.get("with_outcome", r.get("scored")) != r.get("scored") else
+                f"{r.get('defaults', 0):,} of them defaults, ")
                + ("the shift alone fitted" if r.get("method") == "intercept" else "Platt scaling fitted"))
         w(f"**Recalibrated** (`loanscore recalibrate`) on `{r.get('file')}`: {r.get('scored', 0):,} applicants, "
           f"{how}. The probabilities are P' = sigmoid("

@@ -84,6 +84,9 @@ class Recalibration:
     probabilities: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     """The scored rows' probabilities before the map (for ``--plot``)."""
     outcomes: np.ndarray | None = field(repr=False, default=None)
+    """The scored rows' outcomes, NaN where blank (not known yet)."""
+    unknown: int = 0
+    """Scored rows whose outcome is blank: in the population reference and the decline rate, not in the fit."""
 
 
 def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path, *, outcome: str | None = None,
@@ -115,7 +118,7 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
                          f"{outcome}; name another column with --outcome, or state the lender's default rate "
                          "with --default-rate.") from None
     ys, ps, feeds, rejected, rows = [], [], [], [], 0
-    more = (lambda c: outcome_errors(c.columns[outcome], outcome, c.first_row)) if labelled else None
+    more = (lambda c: outcome_errors(c.columns[outcome], outcome, c.first_row, blank=True)) if labelled else None
     try:
         for batch in scored_batches(scorer, reader, more_errors=more):
             rows += batch.chunk.n
@@ -128,8 +131,11 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         reader.close()
     p = np.concatenate(ps) if ps else np.empty(0)
     y = (np.concatenate(ys) if ys else np.empty(0)) if labelled else None
-    scale, shift, errors = _fit(method, p, y, default_rate, data)
-    basis = (f"{len(p):,} rows ({int(y.sum()):,} defaults)" if y is not None
+    known = None if y is None else ~np.isnan(y)
+    unknown = 0 if known is None else int(len(p) - known.sum())
+    scale, shift, errors = _fit(method, p if known is None else p[known], None if known is None else y[known],
+                                default_rate, data, unknown)
+    basis = (f"{int(known.sum()):,} rows with an outcome ({int(np.nansum(y)):,} defaults)" if y is not None
              else f"{len(p):,} applicants and a default rate of {default_rate:.2%}")
     progress(f"{method} on {basis}: P' = sigmoid({scale:.4f} * logit(P) {shift:+.4f})")
 
@@ -139,7 +145,9 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         _rescale_output(graph, scale, shift)
         onnx.save(graph, staging / model.manifest["model_file"])
         source = {"file": Path(data).name, "sha256": sha256_file(Path(data)), "rows": rows, "scored": len(p),
-                  "method": method, **({"defaults": int(y.sum())} if y is not None else {"target_rate": default_rate}),
+                  "method": method,
+                  **({"defaults": int(np.nansum(y)), "with_outcome": len(p) - unknown} if y is not None
+                     else {"target_rate": default_rate}),
                   **({"standard_errors": errors} if errors else {})}
         manifest, threshold = _manifest(model.manifest, staging / model.manifest["model_file"], scale, shift, source)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -176,12 +184,13 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         write_model_card(staging, name=out.name)
     record = manifest["recalibrations"][-1]
     return Recalibration(out, method, scale, shift, errors, rows, len(p), rejected, record["before"], record["after"],
-                         threshold, diff, p, y)
+                         threshold, diff, p, y, unknown)
 
 
-def _fit(method: str, p: np.ndarray, y: np.ndarray | None, rate: float | None,
-         data: str | Path) -> tuple[float, float, dict[str, float]]:
-    """``(scale, shift, standard errors)`` of ``method``'s map; refuses a file too small or ranked backwards."""
+def _fit(method: str, p: np.ndarray, y: np.ndarray | None, rate: float | None, data: str | Path,
+         unknown: int = 0) -> tuple[float, float, dict[str, float]]:
+    """``(scale, shift, standard errors)`` of ``method``'s map on the rows with an outcome (``unknown`` more had
+    none); refuses a file too small or ranked backwards."""
     if y is None:
         if len(p) < MIN_ROWS:
             raise InputError(f"{data} has {len(p):,} scorable applicants; shifting to a default rate needs at least "
@@ -190,7 +199,9 @@ def _fit(method: str, p: np.ndarray, y: np.ndarray | None, rate: float | None,
     defaults = int(y.sum())
     if min(defaults, len(y) - defaults) < MIN_EACH:
         raise InputError(f"{data} has {defaults:,} defaults and {len(y) - defaults:,} repayments among its "
-                         f"{len(y):,} scorable rows; recalibrating on outcomes needs at least {MIN_EACH} of each. "
+                         f"{len(y):,} scorable rows with an outcome"
+                         + (f" ({unknown:,} more have none yet)" if unknown else "")
+                         + f"; recalibrating on outcomes needs at least {MIN_EACH} of each. "
                          "With fewer, state the lender's long-run default rate instead (--default-rate).")
     auc = roc_auc(y, p)
     scale, shift = platt(p, y) if method == "platt" else (1.0, shift_to_rate(p, float(y.mean())))
@@ -248,8 +259,12 @@ def _manifest(manifest: dict, onnx_path: Path, scale: float, shift: float, sourc
 
 
 def _figures(y: np.ndarray | None, p: np.ndarray, threshold: float, rate: float | None) -> dict[str, float]:
-    figures = {"mean_probability": float(p.mean()), "decline_rate": float(np.mean(p >= threshold))}
+    """Calibration on the rows with an outcome (all, for a stated rate); the decline rate on every scored row."""
+    decline = float(np.mean(p >= threshold))
     if y is None:
-        return {**figures, "target_rate": rate}
-    return {**figures, "default_rate": float(y.mean()), "brier": brier_score(y, p),
-            "ece": expected_calibration_error(y, p)}
+        return {"mean_probability": float(p.mean()), "decline_rate": decline, "target_rate": rate}
+    known = ~np.isnan(y)
+    y, p = y[known], p[known]
+    return {"mean_probability": float(p.mean()), "decline_rate": decline, "default_rate": float(y.mean()),
+            "brier": brier_score(y, p), "ece": expected_calibration_error(y, p)}
+

@@ -121,14 +121,48 @@ def test_too_few_defaults_reversed_outcomes_and_bad_rows(schema, model_dir, tmp_
     assert result.exit_code == 2 and "name another column with --outcome" in result.output
 
     labels = [str(v) for v in y]
-    labels[5] = ""
+    labels[5], labels[7] = "", "2"
     cols["LIMIT_BAL"][9] = -1
     write_csv(tmp_path / "bad.csv", {**cols, LABEL: labels})
     result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / "bad.csv"), "--model", str(model_dir),
                                        "--out", str(tmp_path / "x")])
     assert result.exit_code == 0, result.output
-    assert "2 rows of bad.csv could not be scored or lack an outcome" in result.output
-    assert "1,998 of 2,000 rows" in result.output
+    assert "2 rows of bad.csv could not be scored or have an outcome other than 0, 1 or blank" in result.output
+    assert "row 8" in result.output and "row 10" in result.output and "row 6" not in result.output
+    assert "1,998 of 2,000 rows (1,997 with an outcome)" in result.output
+    assert "1 scored rows have no outcome yet (blank)" in result.output
+
+
+def test_outcomes_of_the_approved_only_fit_on_them_and_keep_every_applicant_in_the_reference(
+        schema, model_dir, tmp_path) -> None:
+    """The declined have no outcome (blank): the map is the one fitted on the approved alone, while the decline
+    rate and the new population reference describe every applicant."""
+    scorer = Scorer.load(model_dir)
+    path, p, y = lender(schema, scorer, 3000, 12, tmp_path / "all.csv")
+    cols = generate(schema, 3000, seed=12, label=False)
+    approved = p < np.quantile(p, 0.7)
+    write_csv(tmp_path / "book.csv", {**cols, LABEL: [str(v) if a else "" for v, a in zip(y, approved)]})
+    write_csv(tmp_path / "approved.csv", {**{c: [v for v, a in zip(vals, approved) if a] for c, vals in cols.items()},
+                                           LABEL: y[approved].tolist()})
+    records, outputs = {}, {}
+    for name in ("book", "approved"):
+        result = CliRunner().invoke(main, ["recalibrate", str(tmp_path / f"{name}.csv"), "--model", str(model_dir),
+                                           "--out", str(tmp_path / name / "m")])
+        assert result.exit_code == 0, result.output
+        records[name] = json.loads((tmp_path / name / "m" / "manifest.json").read_text())
+        outputs[name] = result.output
+    book, alone = (records[k]["recalibrations"][-1] for k in ("book", "approved"))
+    # The same fit to the optimiser's tolerance (the rows' float32 probabilities come from other batches).
+    assert (book["scale"], book["shift"]) == pytest.approx((alone["scale"], alone["shift"]), abs=1e-5)
+    assert book["scored"] == 3000 and book["with_outcome"] == alone["scored"] == int(approved.sum())
+    assert book["before"]["decline_rate"] == pytest.approx(np.mean(p >= scorer.threshold), abs=1e-9)
+    assert book["after"]["default_rate"] == pytest.approx(y[approved].mean())
+    assert records["book"]["population"]["rows"] == 3000
+    assert f"3,000 of 3,000 rows ({int(approved.sum()):,} with an outcome)" in outputs["book"]
+    assert "900 scored rows have no outcome yet (blank)" in outputs["book"] and "no outcome" not in outputs["approved"]
+    card = (tmp_path / "book" / "m" / "MODEL_CARD.md").read_text("utf-8")
+    assert (f"3,000 applicants, {int(approved.sum()):,} of them with an outcome (the rest not known yet), "
+            f"{int(y[approved].sum()):,} of those defaults") in card
 
 
 def test_the_intercept_method_fits_the_shift_alone_to_the_observed_rate(recalibrated, model_dir, tmp_path) -> None:
