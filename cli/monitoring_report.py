@@ -114,6 +114,7 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
 
 def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no-untyped-def]
                read: dict[str, Any]) -> Section:
+    from loanscore.runtime.backtest import something_left
     from loanscore.runtime.stability import Reference, collect, monitor
     from loanscore.runtime.stability_plot import render_svg
     from loanscore.runtime.tabular import open_reader
@@ -143,6 +144,7 @@ def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no
         report = monitor(scorer, reader, reference)
     finally:
         reader.close()
+    something_left(report.source, report.rows, report.scored, report.rejected, "compare")
     return Section(title, report.worst, render(report), render_svg(report), rejected=len(report.rejected))
 
 

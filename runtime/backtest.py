@@ -500,7 +500,7 @@ def something_left(name: str, rows: int, kept: int, rejected: list[tuple[int | N
     if not rows:
         raise InputError(f"{name} has a header but no rows; there is nothing to {verb}.")
     if not kept:
-        shown = "; ".join(message for _, message in rejected[:3])
+        shown = "; ".join(message.rstrip(".") for _, message in rejected[:3])
         more = f" (and {len(rejected) - 3:,} more)" if len(rejected) > 3 else ""
         raise InputError(f"None of the {rows:,} rows of {name} could be used to {verb}: {shown}{more}")
 

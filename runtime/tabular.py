@@ -40,6 +40,7 @@ import os
 import re
 import sys
 import tempfile
+import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -174,6 +175,9 @@ class _Source:
             data = self._data.read(n)
         except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
             raise InputError(f"Cannot read {self.name}: {exc}.") from None
+        except zlib.error as exc:
+            raise InputError(f"Cannot read {self.name}: its compressed data is damaged ({exc}); compress the file "
+                             "again, or give it uncompressed.") from None
         if self._digest is not None:
             self._digest.update(data)
         if self._gz:
@@ -650,7 +654,7 @@ def sniff_format(path: str | Path, stdin: IO[bytes] | None = None) -> str:
         if str(path).lower().endswith(".gz"):
             try:
                 head = _gz_head(path)
-            except (OSError, EOFError):
+            except (OSError, EOFError, zlib.error):
                 return "csv"
     if is_workbook("", head):
         return "xlsx"

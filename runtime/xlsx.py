@@ -32,6 +32,7 @@ import re
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -186,7 +187,7 @@ class XlsxReader:
                 yield from iterparse(fh, events=("start", "end"))
         except KeyError:
             raise InputError(f"{self.name} is not an Excel workbook: it has no {part}.") from None
-        except (ParseError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{self.name}: the workbook's {part} cannot be read ({exc}); the file may be damaged, "
                              "open and save it again in Excel.") from None
 
@@ -272,11 +273,9 @@ class XlsxReader:
                 if width is None:
                     width = size
                 yield values
-        except ParseError as exc:
+        except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{self.name} (sheet '{sheet}') cannot be read ({exc}); the file may be damaged, "
                              "open and save it again in Excel.") from None
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise InputError(f"Cannot read {self.name}: {exc}.") from None
 
 
 def _no_sheet(name: str, wanted: str, sheets: list[tuple[str, str]]) -> Any:

@@ -1,0 +1,152 @@
+"""Damaged files never get a traceback: every command that reads applicants answers a file mangled at random
+(bytes flipped, cut short, quotes and delimiters strewn, another encoding, a workbook's XML or zip broken, gzip
+data damaged) with scores, rejected rows or a clear error: exit 0, 1, 2 or 4, never an uncaught exception."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime.xlsx import write_workbook
+
+CASES = 160
+
+
+def _mangle(data: bytes, rng: random.Random) -> bytes:
+    """One random kind of damage a file meets on its way: from a mail gateway, a USB stick, a hand edit."""
+    data = bytearray(data)
+    kind = rng.randrange(7)
+    if kind == 0:
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+    elif kind == 1:
+        del data[rng.randrange(len(data)):]
+    elif kind == 2:
+        for _ in range(rng.randint(1, 10)):
+            data.insert(rng.randrange(len(data)), ord(rng.choice('",;\t\r\n\x00\\{')))
+    elif kind == 3:
+        start = rng.randrange(len(data))
+        del data[start:start + rng.randint(1, 200)]
+    elif kind == 4:
+        lines = bytes(data).split(b"\n")
+        cells = lines[0].split(b",")
+        rng.shuffle(cells)
+        lines[0] = b",".join(cells[:rng.randint(1, len(cells))])
+        data = bytearray(b"\n".join(lines))
+    elif kind == 5:
+        data = bytearray(bytes(data).decode("utf-8", "replace").encode(rng.choice(["utf-16", "latin-1"]), "replace"))
+    else:
+        lines = bytes(data).split(b"\n")
+        k = rng.randrange(1, len(lines))
+        cells = lines[k].split(b",")
+        cells[rng.randrange(len(cells))] = rng.choice([b"1e309", b"nan", b"-inf", b"0x10", b"9" * 400, b'"', b"1,5"])
+        lines[k] = b",".join(cells)
+        data = bytearray(b"\n".join(lines))
+    return bytes(data) or b"\n"
+
+
+def _mangle_workbook(data: bytes, rng: random.Random) -> bytes:
+    """A workbook with one of its parts damaged or missing, zipped again (as a repair tool might leave it)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    victim = rng.choice(source.namelist())
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in source.namelist():
+            if name != victim:
+                z.writestr(name, source.read(name))
+            elif rng.random() < 0.8:
+                z.writestr(name, _mangle(source.read(name), rng))
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def originals(applicants, to_csv, tmp_path_factory) -> dict[str, bytes]:
+    """A file of applicants, and one with outcomes and the lender's final decisions; each as CSV and workbook."""
+    rows = applicants(120, seed=5)
+    labelled = [{**r, "default.payment.next.month": str(k % 2), "final_decision": ("approved", "declined")[k % 3 == 0],
+                 "branch": f"B{k % 4}"} for k, r in enumerate(rows)]
+    files = {"plain.csv": to_csv(rows).encode(), "labelled.csv": to_csv(labelled).encode()}
+    root = tmp_path_factory.mktemp("originals")
+    for name in list(files):
+        book = root / name.replace(".csv", ".xlsx")
+        text = files[name].decode().splitlines()
+        write_workbook(book, {"Applicants": [line.split(",") for line in text]})
+        files[book.name] = book.read_bytes()
+    return files
+
+
+COMMANDS = [
+    ["score", "{in}", "-o", "{out}.csv"],
+    ["score", "{in}", "-o", "{out}.xlsx", "--reasons", "2", "--grade", "--points"],
+    ["monitor", "{in}"],
+    ["backtest", "{in}"],
+    ["fairness", "{in}"],
+    ["cutoffs", "{in}"],
+    ["overrides", "{in}", "--by", "branch"],
+    ["notices", "{in}", "--out", "{out}"],
+    ["explain", "{in}", "--row", "2"],
+    ["report", "monitoring", "{in}", "--output", "{out}.html"],
+    ["migration", "{in}", "{in}"],
+]
+
+
+@pytest.mark.parametrize("case", range(CASES))
+def test_a_damaged_file_gets_scores_rejected_rows_or_a_clear_error(originals, tmp_path, case) -> None:
+    rng = random.Random(case)
+    name = rng.choice(sorted(originals))
+    data = originals[name]
+    if name.endswith(".xlsx") and rng.random() < 0.8:
+        data = _mangle_workbook(data, rng)
+    else:
+        data = _mangle(data, rng)
+    suffix = rng.choice([Path(name).suffix, ".csv", ".jsonl", ".gz", ""])
+    if suffix == ".gz":
+        data = gzip.compress(data)
+        if rng.random() < 0.5:  # damaged in transit: the compressed stream itself
+            data = data[:12] + bytes(b ^ 0x5A for b in data[12:40]) + data[40:]
+    path = tmp_path / f"damaged{suffix}"
+    path.write_bytes(data)
+    command = [a.replace("{in}", str(path)).replace("{out}", str(tmp_path / "out")) for a in rng.choice(COMMANDS)]
+    result = CliRunner().invoke(main, command)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{command[0]} on {name} damaged (case {case}) raised {result.exception!r}")
+    assert result.exit_code in (0, 1, 2, 4), result.output
+    if result.exit_code == 2:
+        assert result.output.strip(), "an error must say what is wrong"
+
+
+def test_damaged_compressed_data_and_workbook_parts_are_named(originals, tmp_path) -> None:
+    packed = gzip.compress(originals["plain.csv"])
+    (tmp_path / "a.csv.gz").write_bytes(packed[:12] + bytes(b ^ 0x5A for b in packed[12:40]) + packed[40:])
+    result = CliRunner().invoke(main, ["score", str(tmp_path / "a.csv.gz")])
+    assert result.exit_code == 2 and "its compressed data is damaged" in result.output, result.output
+
+    source = zipfile.ZipFile(io.BytesIO(originals["plain.xlsx"]))
+    sheet = next(n for n in source.namelist() if n.startswith("xl/worksheets/"))
+    raw = bytearray(originals["plain.xlsx"])
+    info = source.getinfo(sheet)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)  # the member's deflated bytes
+    raw[start + 20:start + 60] = bytes(b ^ 0x5A for b in raw[start + 20:start + 60])
+    (tmp_path / "b.xlsx").write_bytes(bytes(raw))
+    result = CliRunner().invoke(main, ["score", str(tmp_path / "b.xlsx")])
+    assert result.exit_code == 2 and "the file may be damaged, open and save it again in Excel" in result.output, (
+        result.output)
+
+
+def test_a_monitoring_report_on_a_file_with_no_scorable_row_is_an_error(originals, tmp_path) -> None:
+    lines = originals["labelled.csv"].decode().splitlines()
+    header = lines[0].split(",")
+    broken = [lines[0]] + [",".join("x" if h == "LIMIT_BAL" else v for h, v in zip(header, line.split(",")))
+                           for line in lines[1:]]
+    (tmp_path / "none.csv").write_text("\n".join(broken) + "\n")
+    result = CliRunner().invoke(main, ["report", "monitoring", str(tmp_path / "none.csv"), "--output",
+                                       str(tmp_path / "m.html")])
+    assert result.exit_code == 2 and "None of the 120 rows of" in result.output, result.output
+    assert "LIMIT_BAL" in result.output and not (tmp_path / "m.html").exists()
