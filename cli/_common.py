@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
 
-from loanscore.runtime.errors import EXIT_INTERRUPTED, LoanscoreError
+from loanscore.runtime.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LoanscoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,8 +30,43 @@ def reports_errors(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("Interrupted; no output was written.", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a fault no check foresaw: a message for the person, the traceback for a fix
+            if os.environ.get("LOANSCORE_DEBUG"):
+                raise
+            click.echo(f"Error: loanscore failed unexpectedly ({type(exc).__name__}: {exc}). This is a bug, or a "
+                       "damaged input file or model directory that no check caught (`loanscore verify` checks a "
+                       f"model). The details are in {crash_report(exc)}; please send that "
+                       "file with your report.", err=True)
+            sys.exit(EXIT_INTERNAL)
 
     return wrapper  # type: ignore[return-value]
+
+
+def crash_report(exc: BaseException) -> str:
+    """Write the command line, versions and traceback to a new file in the temporary folder; its path."""
+    import platform
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("loanscore")
+    except PackageNotFoundError:
+        ours = "(not installed)"
+    text = (f"loanscore {ours}, Python {platform.python_version()}, {platform.platform()}\n"
+            f"command: {' '.join(sys.argv)}\ntime: {datetime.now(UTC).isoformat(timespec='seconds')}\n\n"
+            + "".join(traceback.format_exception(exc)))
+    try:
+        fd, path = tempfile.mkstemp(prefix="loanscore-error-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError:
+        return "this traceback (the temporary folder could not be written):\n" + text
+    return path
 
 
 SHOWN_REJECTS = 5

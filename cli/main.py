@@ -38,6 +38,8 @@ Exit codes:
        fairness adverse impact or a group's risk mispriced, overrides
        above the limit or a group overriding more than the rest, or one
        of these in report monitoring
+  70   a fault loanscore did not foresee (a bug): a one-line message, the
+       traceback saved to a file to report (LOANSCORE_DEBUG=1 shows it)
   130  interrupted; no partial output is left behind
 """
 

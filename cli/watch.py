@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
+from ._common import (audit_option, crash_report, decision_bands, load_master_scale, load_points_scale, master_scale_option,
                       open_audit, output_format, points_options, record_run, reports_errors, separator_option)
 from .score import Interrupts, Layout, log_score, naming_shadow_columns, read_for, score_into, shadow_lines
 
@@ -26,7 +27,9 @@ rename it when done). Each is scored as
 OUT/NAME.scored.csv (or .jsonl with --format jsonl), written atomically,
 and then moved to INBOX/processed/. A file that cannot be read at all
 (no header, missing columns, not UTF-8) is moved to INBOX/failed/ with
-NAME.error.txt beside it saying why. Names that exist already get the time
+NAME.error.txt beside it saying why; so is one that meets a fault loanscore
+did not foresee (a bug: the traceback is saved to a file that NAME.error.txt
+names), and the watcher goes on. Names that exist already get the time
 added, so nothing is overwritten. One line per file on stderr; with
 --audit-log, one audit record per file.
 
@@ -34,7 +37,7 @@ added, so nothing is overwritten. One line per file on stderr; with
 Runs until Ctrl-C or SIGTERM (exit 130; a file being scored then is left
 in INBOX, whole, and no partial output is written); --once scores what is
 there and exits: 0 if every row of every file was scored, 1 if some rows
-were rejected, 2 if some file could not be read.
+were rejected, 2 if some file could not be read, 70 if one met a fault.
 
 \b
 Examples:
@@ -146,7 +149,7 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
     ``layout``: the output's optional columns and its separator, as ``score`` takes them; ``sheet``: a workbook's
     sheet to read."""
     from loanscore.runtime.audit import file_digest
-    from loanscore.runtime.errors import EXIT_OK, EXIT_USAGE, LoanscoreError
+    from loanscore.runtime.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, LoanscoreError
     from loanscore.runtime.tabular import is_workbook, open_reader
 
     schema = scorer.schema
@@ -158,7 +161,13 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
             sheet = sheet if sheet and is_workbook(path) else None
             reader = open_reader(path, inputs, id_column=schema.id, numbers=numbers, sheet=sheet)
         code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, layout)
-    except LoanscoreError as exc:
+    except Exception as exc:  # noqa: BLE001 - one file's fault, foreseen or not, must not stop the hot folder
+        status = EXIT_USAGE
+        if not isinstance(exc, LoanscoreError):
+            if os.environ.get("LOANSCORE_DEBUG"):
+                raise
+            status, exc = EXIT_INTERNAL, f"loanscore failed unexpectedly ({type(exc).__name__}: {exc}); the details " \
+                                         f"are in {crash_report(exc)}, to send with a report"
         if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
             if not quiet:
                 click.echo(f"{path.name}: gone from {inbox} before it was scored; skipped.", err=True)
@@ -169,8 +178,8 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
         failed.with_name(failed.name + ".error.txt").write_text(f"{exc}\n", "utf-8")
         if not quiet:
             click.echo(f"{path.name}: not scored, moved to {failed.relative_to(inbox)}: {exc}", err=True)
-        record_run(audit, "score", scorer, {"input": failed}, {"error": str(exc)}, EXIT_USAGE)
-        return EXIT_USAGE
+        record_run(audit, "score", scorer, {"input": failed}, {"error": str(exc)}, status)
+        return status
     source = file_digest(path) if audit is not None and path.exists() else {"path": str(path.resolve())}
     done = _move(path, inbox / "processed")
     if not quiet:

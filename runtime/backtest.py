@@ -307,7 +307,7 @@ def development_figures(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     """The figures the model was approved on: out-of-fold metrics if it has them, else validation."""
     metrics = manifest.get("metrics") or {}
     chosen = metrics.get("out_of_fold") or metrics.get("validation")
-    if not chosen:
+    if not chosen or not isinstance(chosen, dict):
         return None
     out = dict(chosen)
     out["measured_on"] = "out_of_fold" if metrics.get("out_of_fold") else "validation"

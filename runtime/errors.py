@@ -11,6 +11,7 @@ code  meaning
 2     usage, input-file or model error: nothing was scored
 3     verification failed: a model's hash, golden cases or parity, or an audit log's chain
 4     an alert: ``monitor`` found a shift, ``backtest`` a worse model
+70    a fault loanscore did not foresee: a message, and the traceback in a file to report
 130   interrupted (Ctrl-C); no partial output is left behind
 ====  ==========================================================
 """
@@ -25,6 +26,8 @@ EXIT_ROWS_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_VERIFY = 3
 EXIT_ALERT = 4
+EXIT_INTERNAL = 70
+"""A fault loanscore did not foresee (sysexits' EX_SOFTWARE): a bug, or damage no check catches yet."""
 EXIT_INTERRUPTED = 130
 
 

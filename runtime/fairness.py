@@ -572,7 +572,7 @@ def _code(value: Any) -> str:
 def _number(value: Any) -> float:
     try:
         x = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return math.nan
     return x if math.isfinite(x) else math.nan
 

@@ -93,6 +93,8 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise ModelError(f"Cannot read {path}: {exc.strerror or exc}. Is {directory} a loanscore model directory?") from None
     except ValueError as exc:
         raise ModelError(f"{path} is not valid JSON: {exc}.") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"{path} is not a manifest written by `loanscore export`: it holds no JSON object.")
     missing = [k for k in ("format_version", "sha256", "schema", "threshold") if k not in manifest]
     if missing:
         raise ModelError(f"{path} lacks {', '.join(missing)}; it was not written by `loanscore export`.")
@@ -100,4 +102,28 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path} has format version {manifest['format_version']}; this loanscore reads version {FORMAT_VERSION}."
         )
+    _check_types(manifest, path)
     return manifest
+
+
+def _check_types(manifest: dict[str, Any], path: Path) -> None:
+    """Refuse a manifest whose entries the runtime reads have the wrong shape (a hand edit gone wrong, a damaged
+    copy), naming the entry, rather than fail later somewhere that cannot say why."""
+    threshold = manifest["threshold"]
+    value = threshold.get("value") if isinstance(threshold, dict) else None
+    model_file = manifest.get("model_file", "model.onnx")
+    wrong = next((what for ok, what in (
+        (isinstance(manifest["sha256"], str), "sha256 must be the model file's SHA-256 as text"),
+        (isinstance(manifest["schema"], dict), "schema must be an object"),
+        (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1,
+         "threshold must be an object whose value is a probability between 0 and 1"),
+        (isinstance(model_file, str) and model_file == Path(model_file).name and model_file not in ("", ".", ".."),
+         "model_file must be a file name in the model directory"),
+        *((isinstance(manifest.get(key) or {}, dict), f"{key} must be an object")
+          for key in ("outputs", "metrics", "training", "opset", "versions", "population")),
+        (isinstance(threshold.get("inputs") or {} if isinstance(threshold, dict) else {}, dict),
+         "threshold.inputs must be an object"),
+    ) if not ok), None)
+    if wrong:
+        raise ModelError(f"{path} is damaged: {wrong}. Restore the model directory from its source, or export it "
+                         "again.")

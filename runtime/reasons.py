@@ -184,7 +184,7 @@ def typical_values(schema: Schema, manifest: Mapping[str, Any], where: str) -> d
     for col in schema.columns():
         try:
             bins = Bins.from_dict(col.name, population["fields"][col.name])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
         out[col.name] = _typical(bins, col.is_string)
     return out

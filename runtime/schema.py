@@ -169,7 +169,7 @@ class Schema:
                           *(_categorical(e, f"{source}: left_out") for e in left_out.get("categorical", [])),
                           *(_history(e, f"{source}: left_out") for e in left_out.get("history", []))),
             )
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise SchemaError(f"{source}: {exc}") from None
         schema._check(source)
         return schema

@@ -229,7 +229,7 @@ class Reference:
                        {name: Bins.from_dict(name, b) for name, b in data["fields"].items()},
                        float(data["mean_probability"]), float(data["decline_rate"]), float(data["threshold"]),
                        dict(data.get("source", {})), scale, grades)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
 
 

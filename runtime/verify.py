@@ -33,9 +33,14 @@ def verify_model(directory: str | Path | None = None) -> VerifyReport:
         golden = json.loads(path.read_text("utf-8"))
         tolerance = float(golden["tolerance"])
         cases = golden["cases"]
+        if not isinstance(cases, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("record"), dict) and isinstance(c.get("name"), str)
+                and isinstance(c.get("probability"), (int, float)) and not isinstance(c["probability"], bool)
+                for c in cases):
+            raise TypeError("each case must have a name, a record and a probability")
     except OSError as exc:
         raise ModelError(f"Cannot read the golden cases {path}: {exc.strerror or exc}.") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise ModelError(f"{path} is not a golden-case file written by `loanscore export` ({exc}).") from None
     if not cases:
         raise ModelError(f"{path} holds no golden cases.")

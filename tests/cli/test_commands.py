@@ -39,3 +39,35 @@ def test_generate_writes_valid_applicants(tmp_path, scorer) -> None:
     scored = CliRunner().invoke(main, ["score", str(out), "-q"])
     assert scored.exit_code == 0, scored.output
     assert len(scored.output.strip().splitlines()) == 51
+
+
+def test_an_unforeseen_fault_is_a_message_and_a_saved_traceback(monkeypatch, tmp_path) -> None:
+    """A bug must not meet a branch clerk as a traceback: one line saying what happened and where the details are
+    (exit 70), the traceback in a file to send; LOANSCORE_DEBUG=1 lets it through for the developer."""
+    import loanscore.runtime.fields
+
+    def broken(schema):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a fault for the test")
+
+    monkeypatch.setattr(loanscore.runtime.fields, "contract", broken)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.delenv("LOANSCORE_DEBUG", raising=False)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    result = CliRunner().invoke(main, ["fields"])
+    assert result.exit_code == 70, result.output
+    assert "loanscore failed unexpectedly (RuntimeError: a fault for the test)" in result.output
+    assert "Traceback" not in result.output
+    (report,) = tmp_path.glob("loanscore-error-*.txt")
+    assert str(report) in result.output
+    text = report.read_text("utf-8")
+    assert "Traceback" in text and "a fault for the test" in text and "cli/fields.py" in text.replace("\\", "/")
+
+    monkeypatch.setenv("LOANSCORE_DEBUG", "1")
+    result = CliRunner().invoke(main, ["fields"])
+    assert isinstance(result.exception, RuntimeError)
+
+    # click's own errors raised in a command keep their meaning: a usage error is still exit 2
+    result = CliRunner().invoke(main, ["explain", "--json", "{}", "--row", "1"])
+    assert result.exit_code == 2 and "--json is a single applicant" in result.output

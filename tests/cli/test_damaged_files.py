@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import random
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -150,3 +152,35 @@ def test_a_monitoring_report_on_a_file_with_no_scorable_row_is_an_error(original
                                        str(tmp_path / "m.html")])
     assert result.exit_code == 2 and "None of the 120 rows of" in result.output, result.output
     assert "LIMIT_BAL" in result.output and not (tmp_path / "m.html").exists()
+
+
+@pytest.mark.parametrize(("entry", "value", "message"), [
+    ("threshold", None, "threshold must be an object whose value is a probability between 0 and 1"),
+    ("threshold", {"value": "0.2"}, "threshold must be an object whose value is a probability"),
+    ("threshold", {"value": 7}, "threshold must be an object whose value is a probability"),
+    ("model_file", {"a": 1}, "model_file must be a file name in the model directory"),
+    ("model_file", "../model.onnx", "model_file must be a file name in the model directory"),
+    ("sha256", 12, "sha256 must be the model file's SHA-256 as text"),
+    ("schema", [], "schema must be an object"),
+    ("metrics", "good", "metrics must be an object"),
+    ("population", [1], "population must be an object"),
+])
+def test_a_hand_edited_manifest_is_refused_naming_the_entry(model_dir, tmp_path, entry, value, message) -> None:
+    shutil.copytree(model_dir, tmp_path / "m")
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text("utf-8"))
+    manifest[entry] = value
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    for command in (["verify", str(tmp_path / "m")], ["fields", "--model", str(tmp_path / "m")]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2 and f"manifest.json is damaged: {message}" in result.output, result.output
+
+
+@pytest.mark.parametrize("cases", [{"a": 1}, [1, 2], [{"name": "x", "probability": 0.1}],
+                                   [{"name": "x", "record": {}, "probability": True}]])
+def test_a_damaged_golden_file_is_named(model_dir, tmp_path, cases) -> None:
+    shutil.copytree(model_dir, tmp_path / "m")
+    golden = json.loads((tmp_path / "m" / "golden.json").read_text("utf-8"))
+    (tmp_path / "m" / "golden.json").write_text(json.dumps({**golden, "cases": cases}))
+    result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
+    assert result.exit_code == 2 and "is not a golden-case file written by `loanscore export`" in result.output, (
+        result.output)

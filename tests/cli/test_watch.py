@@ -125,3 +125,36 @@ def test_a_file_taken_away_before_it_is_scored_is_skipped_not_a_crash(scorer, tm
     assert code == 0 and "gone.csv: gone from" in capsys.readouterr().err
     assert not list(out.iterdir()) and not (inbox / "failed").exists()
 
+
+
+def test_a_fault_on_one_file_sends_it_to_failed_and_the_watcher_goes_on(applicants, to_csv, model_dir, tmp_path,
+                                                                        monkeypatch) -> None:
+    """A fault loanscore did not foresee (here made to happen on one file's reader) must not stop a branch's hot
+    folder: that file goes to failed/ naming the saved traceback, the next file is scored, exit 70 with --once."""
+    import tempfile
+
+    import loanscore.runtime.tabular as tabular
+
+    real = tabular.open_reader
+
+    def faulty(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if Path(path).name == "a.csv":
+            raise RuntimeError("a fault for the test")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(tabular, "open_reader", faulty)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.delenv("LOANSCORE_DEBUG", raising=False)
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    for name, seed in (("a.csv", 1), ("b.csv", 2)):
+        (inbox / name).write_text(to_csv(applicants(10, seed=seed)))
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once"])
+    assert result.exit_code == 70, result.output
+    assert len(rows_of(out / "b.scored.csv")) == 10 and (inbox / "processed" / "b.csv").exists()
+    assert (inbox / "failed" / "a.csv").exists() and not (out / "a.scored.csv").exists()
+    why = (inbox / "failed" / "a.csv.error.txt").read_text("utf-8")
+    (report,) = tmp_path.glob("loanscore-error-*.txt")
+    assert "loanscore failed unexpectedly (RuntimeError: a fault for the test)" in why and str(report) in why
+    assert "Traceback" not in result.output
