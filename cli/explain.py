@@ -205,7 +205,7 @@ def _cases(scorer, reader, ids: set[str], rows: set[int], quiet: bool) -> Iterat
                       if every or first + i in rows or (id_values[i] is not None and _id_text(id_values[i]) in ids)]
             if picked:
                 checked = check_columns(scorer.schema.columns(), chunk.columns, chunk.n, chunk.first_row)
-                errors = rejections(checked.errors, chunk.row_errors)
+                errors = rejections(checked.errors, chunk.row_errors, chunk.sheet_rows)
                 good = [i for i in picked if i not in errors]
                 explained = dict(zip(good, explain_feeds(scorer, {k: v[good] for k, v in checked.feeds.items()})
                                      if good else []))

@@ -162,7 +162,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
                             *(f"reason_{k}" for k in range(1, STATED + 1)), "protected_reason", "error"])
             for chunk in reader:
                 batch = scorer.score_columns(chunk.columns, first_row=chunk.first_row, reasons=STATED)
-                errors = rejections(batch.errors, chunk.row_errors)
+                errors = rejections(batch.errors, chunk.row_errors, chunk.sheet_rows)
                 ids = chunk.passthrough.get(id_column, [""] * chunk.n) if id_column else [""] * chunk.n
                 scores = points.text(batch.probability)
                 for i in range(chunk.n):

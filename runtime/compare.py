@@ -224,14 +224,14 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
             why: dict[int, list[str]] = {}
             bad_outcome = outcome_errors(chunk.columns[outcome], outcome, chunk.first_row, blank=True)
             for i, error in bad_outcome.items():
-                why.setdefault(i, []).append(str(error))
+                why.setdefault(i, []).append(rejections({i: [error]}, {}, chunk.sheet_rows)[i])
             probabilities, feeds = [], []
             for name, scorer in zip(names, scorers):
                 columns = {c: chunk.columns[c] for c in scorer.schema.input_names}
                 checked, p = scorer.check_and_run(columns, chunk.n, chunk.first_row)
                 probabilities.append(p)
                 feeds.append(checked.feeds)
-                for i, message in rejections(checked.errors, {}).items():
+                for i, message in rejections(checked.errors, {}, chunk.sheet_rows).items():
                     why.setdefault(i, []).append(f"{name}: {message}")
             for i, message in chunk.row_errors.items():
                 why[i] = [message]

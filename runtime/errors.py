@@ -60,16 +60,20 @@ class FieldError:
     """Why one field of one applicant cannot be scored.
 
     ``row`` is the 1-based data row (the header is not counted), or ``None``
-    for a single record.
+    for a single record; ``sheet_row`` the row number Excel shows for it, for a
+    workbook (where blank rows and the header's place make the two differ).
     """
 
     field: str
     value: object
     reason: str
     row: int | None = None
+    sheet_row: int | None = None
 
     def __str__(self) -> str:
         where = f" in row {self.row}" if self.row is not None else ""
+        if self.sheet_row is not None:
+            where += f" (Excel row {self.sheet_row})"
         return f"{self.field} {self.reason}. Got {_show(self.value)}{where}."
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Protocol
 
 import numpy as np
@@ -97,7 +97,7 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
             warning = [""] * chunk.n
             for i, warns in batch.warnings.items():
                 warning[i] = "; ".join(warns)
-            rejected = rejections(batch.errors, chunk.row_errors)
+            rejected = rejections(batch.errors, chunk.row_errors, chunk.sheet_rows)
             for i, message in rejected.items():
                 error[i] = message
             probability, decision, why = batch.probability, batch.decision, batch.reasons
@@ -131,7 +131,7 @@ def _shadow(shadow: Scorer, chunk: Chunk) -> Shadow:
     """The shadow model's results on ``chunk``; a broken row is rejected by it too, with the same reason."""
     batch = shadow.score_columns(chunk.columns, first_row=chunk.first_row)
     error = [""] * chunk.n
-    for i, message in rejections(batch.errors, chunk.row_errors).items():
+    for i, message in rejections(batch.errors, chunk.row_errors, chunk.sheet_rows).items():
         error[i] = message
     probability, decision = batch.probability, batch.decision
     if chunk.row_errors:
@@ -141,9 +141,14 @@ def _shadow(shadow: Scorer, chunk: Chunk) -> Shadow:
     return Shadow(probability, decision.tolist(), error)
 
 
-def rejections(field_errors: Mapping[int, Sequence[FieldError]], row_errors: Mapping[int, str]) -> dict[int, str]:
-    """Why each rejected row of a chunk was rejected: a broken row's own reason, else its field errors joined."""
-    out = {i: "; ".join(str(e) for e in errs) for i, errs in field_errors.items()}
+def rejections(field_errors: Mapping[int, Sequence[FieldError]], row_errors: Mapping[int, str],
+               sheet_rows: Sequence[int] | None = None) -> dict[int, str]:
+    """Why each rejected row of a chunk was rejected: a broken row's own reason, else its field errors joined;
+    with a workbook's ``sheet_rows`` (:attr:`Chunk.sheet_rows`), each names the row as Excel shows it too."""
+    if sheet_rows is None:
+        out = {i: "; ".join(str(e) for e in errs) for i, errs in field_errors.items()}
+    else:
+        out = {i: "; ".join(str(replace(e, sheet_row=sheet_rows[i])) for e in errs) for i, errs in field_errors.items()}
     out.update(row_errors)
     return out
 
@@ -175,7 +180,7 @@ def scored_batches(scorer: Scorer, reader: Reader, progress: Progress | None = N
             if more_errors is not None and (extra := more_errors(chunk)):
                 field_errors = {i: [*checked.errors.get(i, ()), *([extra[i]] if i in extra else [])]
                                 for i in sorted({*checked.errors, *extra})}
-            errors = rejections(field_errors, chunk.row_errors)
+            errors = rejections(field_errors, chunk.row_errors, chunk.sheet_rows)
             keep = np.ones(chunk.n, dtype=bool)
             keep[list(errors)] = False
             first = chunk.first_row or 1

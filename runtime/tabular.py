@@ -92,7 +92,8 @@ class Chunk:
     the output. ``row_errors`` maps 0-based positions within the chunk to why
     that row cannot be read; such rows are rejected whatever their fields say.
     ``first_row`` is the 1-based data row of position 0, or ``None`` for a
-    single record (whose messages should not talk about rows).
+    single record (whose messages should not talk about rows). ``sheet_rows``:
+    for a workbook, each position's row number as Excel shows it.
     """
 
     n: int
@@ -100,6 +101,7 @@ class Chunk:
     columns: dict[str, Sequence[Any]]
     passthrough: dict[str, Sequence[Any]]
     row_errors: dict[int, str] = field(default_factory=dict)
+    sheet_rows: Sequence[int] | None = None
 
 
 class Reader(Protocol):

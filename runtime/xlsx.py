@@ -113,10 +113,10 @@ class XlsxReader:
         self._sheet_bytes = info.file_size
         self._stream = _Counted(self._zip.open(info))
         self._rows_iter = self._rows(self._stream, strings, self.sheet)
-        header = next(self._rows_iter, None)
-        if header is None:
+        first = next(self._rows_iter, None)
+        if first is None:
             raise InputError(f"{where} is empty: it has no header, so no columns to score.")
-        header = [h.strip() for h in header]
+        header = [h.strip() for h in first[1]]
         return header, header_passthrough(where, header, self.inputs, id_column, keep)
 
     def _refuse_more(self, later: list[tuple[str, str]], strings: list[str]) -> None:
@@ -126,10 +126,10 @@ class XlsxReader:
         for name, part in later:
             try:
                 with self._zip.open(part) as stream:
-                    header = next(self._rows(stream, strings, name), None)
+                    first = next(self._rows(stream, strings, name), None)
             except KeyError:
                 continue
-            if header is not None and set(self.inputs) <= {h.strip() for h in header}:
+            if first is not None and set(self.inputs) <= {h.strip() for h in first[1]}:
                 more.append(name)
         if more:
             names = ", ".join(repr(n) for n in [self.sheet, *more])
@@ -162,20 +162,22 @@ class XlsxReader:
     def __iter__(self) -> Iterator[Chunk]:
         try:
             rows: list[list[str]] = []
-            for values in self._rows_iter:
+            numbers: list[int] = []
+            for number, values in self._rows_iter:
                 rows.append(values)
+                numbers.append(number)
                 if len(rows) == self.chunk_rows:
-                    yield self._chunk(rows)
-                    rows = []
+                    yield self._chunk(rows, numbers)
+                    rows, numbers = [], []
             if rows:
-                yield self._chunk(rows)
+                yield self._chunk(rows, numbers)
         finally:
             self.close()
 
-    def _chunk(self, rows: list[list[str]]) -> Chunk:
+    def _chunk(self, rows: list[list[str]], numbers: list[int]) -> Chunk:
         first = self._rows_read + 1
         self._rows_read += len(rows)
-        return Chunk(n=len(rows), first_row=first,
+        return Chunk(n=len(rows), first_row=first, sheet_rows=numbers,
                      columns={c: [r[j] for r in rows] for c, j in zip(self.inputs, self._in_idx)},
                      passthrough={c: [r[j] for r in rows] for c, j in zip(self.passthrough, self._pass_idx)})
 
@@ -226,12 +228,13 @@ class XlsxReader:
                 el.clear()
         return strings
 
-    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str) -> Iterator[list[str]]:
-        """Each row holding a value in the sheet ``stream`` reads, as its cells' texts from column A on: the
-        header's as many as it has, the other rows' as many as the header's."""
+    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str) -> Iterator[tuple[int, list[str]]]:
+        """Each row holding a value in the sheet ``stream`` reads, as its number in Excel and its cells' texts
+        from column A on: the header's as many as it has, the other rows' as many as the header's."""
         width: int | None = None  # the header's, once read: later cells beyond it are ignored
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
         ns = ""
+        number = 0
         try:
             for _, el in iterparse(stream, events=("end",)):
                 tag = el.tag
@@ -239,6 +242,8 @@ class XlsxReader:
                     continue
                 if not ns:
                     ns = tag[:-3]
+                r = el.get("r")
+                number = int(r) if r and r.isdigit() else number + 1  # r is optional: then rows follow on
                 cell_tag, value_tag = ns + "c", ns + "v"
                 cells: dict[int, str] = {}
                 position = -1
@@ -272,7 +277,7 @@ class XlsxReader:
                     values[j] = v
                 if width is None:
                     width = size
-                yield values
+                yield number, values
         except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{self.name} (sheet '{sheet}') cannot be read ({exc}); the file may be damaged, "
                              "open and save it again in Excel.") from None

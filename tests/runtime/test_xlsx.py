@@ -96,6 +96,29 @@ def test_every_kind_of_cell_excel_writes(tmp_path) -> None:
     assert chunk.columns == {"amount": ["1234.5", "2469", "1.5E-3"], "flag": ["TRUE", "#N/A", ""],
                              "name": ["Ana Lima", "", "Ana Lima"]}
     assert chunk.passthrough == {"ID": ["101", "A-7", ""]}
+    assert chunk.sheet_rows == [2, 5, 6]  # as Excel numbers them: row 3 held nothing, row 4 is not in the file
+
+
+def test_a_rejected_row_is_named_as_excel_numbers_it(applicants, tmp_path) -> None:
+    """Blank rows between applicants: the error names the data row and the row the clerk sees in Excel; rows
+    written without their number (r is optional) follow on from the one before."""
+    rows = applicants(4, seed=3)
+    rows[2]["AGE"] = "500"
+    names = list(rows[0])
+    xml = sheet_of(rows).split("</row>")[:-1]  # header, then the four applicants, each '<row r="k">...'
+    numbered = [xml[0].replace('<row r="1">', '<row r="2">'), xml[1].replace('<row r="2">', '<row r="4">'),
+                xml[2].replace('<row r="3">', '<row r="7">'), xml[3].replace('<row r="4">', "<row>"),
+                xml[4].replace('<row r="5">', "<row>")]
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": "</row>".join(numbered) + "</row>"})
+    chunk = next(iter(open_reader(path, names)))
+    assert chunk.sheet_rows == [4, 7, 8, 9]
+    result = CliRunner().invoke(main, ["score", str(path), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1, result.output
+    with open(tmp_path / "out.csv", newline="") as fh:
+        assert [r["error"] for r in csv.DictReader(fh)][2] == "AGE must be between 18 and 120. Got '500' in row 3 " \
+                                                             "(Excel row 8)."
+    result = CliRunner().invoke(main, ["monitor", str(path)])  # the commands that list rejected rows on stderr
+    assert "AGE must be between 18 and 120. Got '500' in row 3 (Excel row 8)." in result.output
 
 
 def test_rows_come_in_chunks_and_the_sheet_is_found_by_its_columns(tmp_path) -> None:
@@ -164,7 +187,9 @@ def test_score_reads_a_workbook_as_it_reads_the_same_rows_as_csv(applicants, wri
     from_csv = CliRunner().invoke(main, ["score", str(write_csv(rows)), "--reasons", "2", "-q"])
     from_book = CliRunner().invoke(main, ["score", str(book), "--reasons", "2", "-q"])
     assert from_book.exit_code == from_csv.exit_code == 1
-    assert from_book.stdout == from_csv.stdout and "AGE must be a number. Got 'abc' in row 4." in from_book.stdout
+    # the same, but that a workbook's error names the row as Excel shows it too
+    assert from_book.stdout == from_csv.stdout.replace("in row 4.", "in row 4 (Excel row 5).")
+    assert "AGE must be a number. Got 'abc' in row 4 (Excel row 5)." in from_book.stdout
     log = tmp_path / "audit.jsonl"
     piped = CliRunner().invoke(main, ["score", "-", "--input-format", "xlsx", "-q", "--audit-log", str(log)],
                                input=book.read_bytes())
