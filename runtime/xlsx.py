@@ -12,9 +12,12 @@ first row that holds any value, and streams the rows below in chunks as the
 CSV reader does:
 
 * a cell's value as Excel stores it: a number as its digits (so ``50000`` or
-  ``0.1``; a date is its serial number), text as typed, a formula's last
-  computed value, ``TRUE``/``FALSE``, an error such as ``#N/A`` as written;
-  an empty or absent cell is a missing value;
+  ``0.1``), text as typed, a formula's last computed value, ``TRUE``/``FALSE``,
+  an error such as ``#N/A`` as written; an empty or absent cell is a missing
+  value;
+* a number shown as a date or time (its cell's number format) as Excel shows
+  it, in ISO 8601: ``2026-12-07``, ``2026-12-07 14:30:00`` or ``14:30:00``,
+  not the serial number Excel stores (a day count from 1900, or 1904);
 * rows with no value at all are not rows (as blank lines in a CSV file);
 * a cell beyond the header's last column belongs to no column and is ignored.
 
@@ -34,6 +37,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
@@ -76,6 +80,7 @@ class XlsxReader:
         self._stream: Any = None
         try:
             strings = self._shared_strings()
+            self._dates = self._date_styles()
             refused: InputError | None = None
             sheets = self._sheets(sheet)
             for k, (self.sheet, part) in enumerate(sheets):
@@ -210,6 +215,28 @@ class XlsxReader:
                  posixpath.normpath(posixpath.join("xl", target))) for name, rid in sheets
                 for target in [targets.get(rid, "")]]
 
+    def _date_styles(self) -> dict[str, str]:
+        """The cell styles (``s`` attributes) whose number format shows a date or time, each mapped to what it
+        shows ("date", "time" or "datetime"), and ``"1904"`` -> "yes" for a workbook counting days from 1904."""
+        formats: dict[int, str] = {}
+        styles: list[int] = []
+        in_cell_xfs = False
+        if "xl/styles.xml" in self._zip.namelist():
+            for event, el in self._xml("xl/styles.xml"):
+                tag = _local(el.tag)
+                if tag == "cellXfs":
+                    in_cell_xfs = event == "start"
+                elif event == "end" and tag == "numFmt":
+                    formats[_int(el.get("numFmtId"))] = el.get("formatCode", "")
+                elif event == "end" and tag == "xf" and in_cell_xfs:
+                    styles.append(_int(el.get("numFmtId")))
+        shown = {str(k): kind for k, fmt in enumerate(styles)
+                 if (kind := _BUILT_IN_DATES.get(fmt) or _date_kind(formats.get(fmt, "")))}
+        if shown and any(event == "end" and _local(el.tag) == "workbookPr" and el.get("date1904", "0") in ("1", "true")
+                         for event, el in self._xml("xl/workbook.xml")):
+            shown["1904"] = "yes"
+        return shown
+
     def _shared_strings(self) -> list[str]:
         if "xl/sharedStrings.xml" not in self._zip.namelist():
             return []
@@ -235,6 +262,7 @@ class XlsxReader:
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
         ns = ""
         number = 0
+        dates = self._dates
         try:
             for _, el in iterparse(stream, events=("end",)):
                 tag = el.tag
@@ -264,6 +292,8 @@ class XlsxReader:
                     if kind is None or kind == "n":  # a number, by far the commonest: its <v> as written
                         v = c.find(value_tag)
                         value = "" if v is None else v.text or ""
+                        if dates and value and (shown := dates.get(c.get("s", ""))):
+                            value = _date_text(value, shown, "1904" in dates)
                     else:
                         value = _cell(c, kind, strings, value_tag)
                     if value:
@@ -325,6 +355,46 @@ def _column(letters: str) -> int:
     for ch in letters.upper():
         k = 26 * k + ord(ch) - 64
     return k - 1
+
+
+_BUILT_IN_DATES = {**dict.fromkeys((14, 15, 16, 17, *range(27, 32), 34, 35, 36, 50, 51, 52, 53, 54, 57, 58), "date"),
+                   **dict.fromkeys((18, 19, 20, 21, 32, 33, 45, 47, 55, 56), "time"), 22: "datetime"}
+"""Excel's built-in number formats (ids without a numFmt element) that show a date or a time of day; 46
+(``[h]:mm:ss``) is a duration and stays a number."""
+
+
+def _int(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else -1
+
+
+def _date_kind(code: str) -> str:
+    """What a custom number format shows: "date", "time", "datetime", or "" for a number (quoted text, escaped
+    letters, colours and locales aside; an elapsed ``[h]:mm`` is a duration, so a number)."""
+    section = code.split(";")[0].lower()
+    if re.search(r"\[(h+|m+|s+)\]", section):
+        return ""
+    plain = re.sub(r'"[^"]*"|\\.|\[[^]]*\]|_.|\*.', "", section)
+    clock = "h" in plain or "s" in plain
+    day = "d" in plain or "y" in plain or ("m" in plain and not clock)  # m is minutes beside h or s, else a month
+    return "datetime" if day and clock else "date" if day else "time" if clock else ""
+
+
+def _date_text(serial: str, shown: str, from_1904: bool) -> str:
+    """A serial day number as ISO 8601 text, as the format ``shown`` shows it; the number itself where it is not
+    one (negative, or not finite)."""
+    try:
+        days = float(serial)
+    except ValueError:
+        return serial
+    if not 0 <= days < 2_958_466:  # up to 9999-12-31
+        return serial
+    if not from_1904 and days >= 60:
+        days -= 1  # Excel counts a 29 February 1900, which never was
+    moment = datetime(1904, 1, 1) if from_1904 else datetime(1899, 12, 31)
+    moment += timedelta(seconds=round(days * 86_400))
+    if shown == "date":
+        return moment.date().isoformat()
+    return moment.time().isoformat() if shown == "time" else moment.isoformat(sep=" ")
 
 
 def _cell(c: Any, kind: str, strings: list[str], value_tag: str) -> str:

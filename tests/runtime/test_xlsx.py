@@ -26,13 +26,16 @@ STRICT = 'xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main" ' \
 
 
 def workbook(path: Path, sheets: dict[str, str], strings: list[str] = (), *, absolute: bool = False,
-             strict: bool = False) -> Path:
+             strict: bool = False, styles: str = "", date1904: bool = False) -> Path:
     """An .xlsx file as Excel lays one out: ``sheets`` maps each sheet's name to its <sheetData> rows (XML);
-    ``strict``: in Strict Open XML's namespaces."""
+    ``strict``: in Strict Open XML's namespaces; ``styles``: the styles part's <numFmts> and <cellXfs>."""
     ns = STRICT if strict else NS
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {ns}><sheets>' + "".join(
+        if styles:
+            z.writestr("xl/styles.xml", f'<?xml version="1.0"?><styleSheet {ns}>{styles}</styleSheet>')
+        z.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {ns}>'
+                   + ('<workbookPr date1904="1"/>' if date1904 else "") + "<sheets>" + "".join(
             f'<sheet name="{name}" sheetId="{k}" r:id="rId{k}"/>' for k, name in enumerate(sheets, 1))
             + "</sheets></workbook>")
         z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
@@ -97,6 +100,46 @@ def test_every_kind_of_cell_excel_writes(tmp_path) -> None:
                              "name": ["Ana Lima", "", "Ana Lima"]}
     assert chunk.passthrough == {"ID": ["101", "A-7", ""]}
     assert chunk.sheet_rows == [2, 5, 6]  # as Excel numbers them: row 3 held nothing, row 4 is not in the file
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_a_date_or_time_reads_as_excel_shows_it_and_other_numbers_as_stored(tmp_path, date1904) -> None:
+    """Style 1 is built-in format 14 (a date), 2 a custom date and time, 3 a time of day, 4 an elapsed [h]:mm
+    (a duration: a number), 5 a number format with quoted text, 6 a fill colour (no number format): the serial
+    numbers Excel stores become the dates and times it shows, the others stay numbers."""
+    styles = ('<numFmts count="4"><numFmt numFmtId="164" formatCode="yyyy\\-mm\\-dd\\ hh:mm"/>'
+              '<numFmt numFmtId="165" formatCode="h:mm AM/PM"/><numFmt numFmtId="166" formatCode="[h]:mm"/>'
+              '<numFmt numFmtId="167" formatCode="#,##0 &quot;days&quot;"/></numFmts>'
+              '<cellXfs count="7"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/><xf numFmtId="165"/>'
+              '<xf numFmtId="166"/><xf numFmtId="167"/><xf numFmtId="0" fillId="2"/></cellXfs>')
+    shift = 1462 if date1904 else 0  # the 1904 system counts 1,462 days fewer to the same date
+    cells = [(1, 45658 - shift), (2, 45658.75 - shift), (3, 0.5), (4, 1.5), (5, 45658), (6, 45658), (1, -3)]
+    rows = ('<row r="1">' + "".join(f'<c t="inlineStr"><is><t>c{k}</t></is></c>' for k in range(len(cells)))
+            + '</row><row r="2">' + "".join(f'<c s="{style}"><v>{v}</v></c>' for style, v in cells) + "</row>")
+    path = workbook(tmp_path / "dates.xlsx", {"Sheet1": rows}, styles=styles, date1904=date1904)
+    chunk = next(iter(open_reader(path, [f"c{k}" for k in range(len(cells))])))
+    assert [chunk.columns[f"c{k}"][0] for k in range(len(cells))] == [
+        "2025-01-01", "2025-01-01 18:00:00", "12:00:00", "1.5", "45658", "45658", "-3"]
+
+
+def test_a_kept_date_column_comes_out_as_a_date(applicants, tmp_path) -> None:
+    rows = [{**r, "applied": str(45990 + k)} for k, r in enumerate(applicants(3, seed=4))]
+    xml = sheet_of(rows)
+    for k in range(3):
+        xml = xml.replace(f"<c><v>{45990 + k}</v></c>", f'<c s="1"><v>{45990 + k}</v></c>')
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": xml}, styles='<cellXfs><xf numFmtId="0"/>'
+                                                                          '<xf numFmtId="14"/></cellXfs>')
+    result = CliRunner().invoke(main, ["score", str(path), "--keep-columns", "applied", "-q"])
+    assert result.exit_code == 0, result.output
+    assert [r["applied"] for r in csv.DictReader(io.StringIO(result.stdout))] == [
+        "2025-11-29", "2025-11-30", "2025-12-01"]
+
+
+def test_dates_libreoffice_writes_read_as_it_shows_them(tmp_path) -> None:
+    (tmp_path / "dates.csv").write_text("applied,amount,at\n2026-12-07,12.5,2026-12-07 14:30:00\n")
+    book = libreoffice(tmp_path / "dates.csv", "xlsx", tmp_path)
+    assert next(iter(open_reader(book, ["applied", "amount", "at"]))).columns == {
+        "applied": ["2026-12-07"], "amount": ["12.5"], "at": ["2026-12-07 14:30:00"]}
 
 
 def test_a_rejected_row_is_named_as_excel_numbers_it(applicants, tmp_path) -> None:
