@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import gzip
 import io
 import itertools
@@ -891,13 +892,23 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
     """
     if str(path) == STDIO:
         stream = stdout if stdout is not None else sys.stdout
-        yield stream
-        stream.flush()
+        try:
+            yield stream
+            stream.flush()
+        except OSError as exc:
+            _refuse_failed_write(exc, "the output to stdout", "what went out before it is incomplete")
         return
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise InputError(f"Cannot write {path}: it is a directory.")
+    if path.exists() and not path.is_file():  # a device or a named pipe: written to as it goes, never replaced
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as stream:
+                yield stream
+        except OSError as exc:
+            _refuse_failed_write(exc, str(path), "what went out before it is incomplete")
+        return
     if not directory.is_dir():
         raise InputError(f"Cannot write {path}: the directory {directory} does not exist.")
     try:
@@ -914,12 +925,27 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
             os.replace(tmp, path)
         except OSError as exc:
             raise InputError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            _refuse_failed_write(exc, str(path), "no file was left half-written")
         raise
+
+
+_WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+"""A write that failed for want of room or a working disk: the person's to fix, so a message, not a traceback."""
+
+
+def _refuse_failed_write(exc: OSError, what: str, fate: str) -> None:
+    """Raise an ``InputError`` for a write ``exc`` that failed for want of room or a working disk; return for
+    any other ``OSError`` (the caller re-raises it)."""
+    if exc.errno in _WRITE_FAILURES:
+        raise InputError(f"Cannot write {what}: {exc.strerror or exc}; {fate}. Free some space, or write "
+                         "elsewhere, and run again.") from None
+    raise exc
 
 
 def _set_mode(fd: int, path: Path) -> None:

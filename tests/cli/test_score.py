@@ -544,3 +544,44 @@ def test_a_comma_file_whose_header_quotes_semicolons_stays_a_comma_file(score, a
     path.write_text(to_csv(rows).replace(name, f'"{name}"', 1))
     result = score(path, "-q", "--keep-columns", name)
     assert result.exit_code == 0 and [r[name] for r in rows_of(result.stdout)] == ["x;y"] * 3
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device whose every write fails")
+def test_a_full_disk_is_a_message_not_a_traceback_nor_a_success(applicants, write_csv) -> None:
+    """/dev/full fails every write with 'No space left on device', as a full disk does: a clear error (exit 2)."""
+    path = write_csv(applicants(20, seed=7))
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*LOANSCORE, "score", str(path)], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+    assert done.returncode == 2 and "Cannot write the output to stdout: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_written_to_not_replaced_by_a_file(applicants, write_csv, tmp_path) -> None:
+    import threading
+
+    pipe = tmp_path / "scores.pipe"
+    os.mkfifo(pipe)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_text()), daemon=True)
+    reader.start()
+    result = CliRunner().invoke(main, ["score", str(write_csv(applicants(20, seed=7))), "-o", str(pipe)])
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert len(got[0].splitlines()) == 21 and pipe.is_fifo()
+
+
+def test_a_disk_that_fills_while_the_file_is_written_leaves_no_file(applicants, write_csv, tmp_path,
+                                                                    monkeypatch) -> None:
+    import errno
+
+    def full(fd):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)  # where a full disk shows at the latest: the last blocks written out
+    result = CliRunner().invoke(main, ["score", str(write_csv(applicants(20, seed=7))), "-o",
+                                       str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "Cannot write" in result.output and "no file was left half-written" in (
+        result.output)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))] == []
