@@ -105,10 +105,21 @@ class AuditLog:
         with self._locked() as fh:
             prev = _last_line(fh)
             entry = {**_stamp(), **record, "prev": _hash(prev)}
-            fh.seek(0, os.SEEK_END)
-            fh.write(json.dumps(entry, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+            line = memoryview(json.dumps(entry, ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n")
+            fd = fh.fileno()  # written unbuffered: a failed write must leave no bytes behind to be flushed later
+            end = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while line:
+                    line = line[os.write(fd, line):]
+                os.fsync(fd)
+            except OSError as exc:  # a full disk: take back a half-written line, so that the chain still holds
+                try:
+                    os.ftruncate(fd, end)
+                except OSError:
+                    pass
+                raise InputError(f"Cannot append to the audit log {self.path} ({exc.strerror or exc}): this run is "
+                                 "not recorded in it, and the log was left as it was. Free some space and record "
+                                 "the run again, or name another log.") from None
         return entry
 
     def append_score(self, scorer: Any, record: Mapping[str, Any], result: Any, **extra: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from loanscore.cli.main import main
 from loanscore.runtime.audit import AuditLog
+from loanscore.runtime.errors import InputError
 
 
 def run(*args: object, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -441,3 +442,32 @@ def test_a_writer_creating_the_log_during_a_rotation_does_not_break_it(tmp_path,
     assert len(lines) == 1 and json.loads(lines[0])["event"] == "rotated" and old.is_file()
     AuditLog(path).append({"event": "after"})
     assert AuditLog(path).check().intact
+
+
+def test_a_disk_that_fills_while_a_record_is_written_leaves_the_chain_intact(tmp_path, monkeypatch) -> None:
+    """The disk fills half-way through a record: that half is taken back, the error says the run is not
+    recorded, and the log still checks; once there is room again, the next record chains on."""
+    import errno
+    import os
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append({"event": "first"})
+    real = os.write
+    calls = []
+
+    def half_then_full(fd, data):  # type: ignore[no-untyped-def]
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(InputError, match=r"Cannot append to the audit log .*No space left on device.*this run is "
+                                         r"not recorded in it, and the log was left as it was"):
+        log.append({"event": "second"})
+    monkeypatch.setattr(os, "write", real)
+    assert len(calls) == 2 and len((tmp_path / "audit.jsonl").read_text().splitlines()) == 1
+    assert log.check().intact
+    log.append({"event": "third"})
+    assert log.check().intact and [json.loads(x)["event"] for x in
+                                   (tmp_path / "audit.jsonl").read_text().splitlines()] == ["first", "third"]
