@@ -146,6 +146,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable, unworded
     from loanscore.runtime.scorer import DECLINE
     from loanscore.runtime.stream import rejections
+    from loanscore.runtime.tabular import refuse_failed_write
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
@@ -200,7 +201,9 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
         if out_dir.exists():
             out_dir.rmdir()  # empty, as checked: the finished folder takes its place
         os.replace(folder, out_dir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            refuse_failed_write(exc, f"the letters in {out_dir}", "no folder was left half-written")
         raise
     return written, rows, rejected, unstated, stating

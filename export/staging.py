@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from loanscore.runtime.tabular import refuse_failed_write
+
 
 @contextmanager
 def staged(out: Path) -> Iterator[Path]:
@@ -21,6 +23,8 @@ def staged(out: Path) -> Iterator[Path]:
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            refuse_failed_write(exc, str(out), "nothing was left half-written and what was there is as it was")
         raise

@@ -896,7 +896,8 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
             yield stream
             stream.flush()
         except OSError as exc:
-            _refuse_failed_write(exc, "the output to stdout", "what went out before it is incomplete")
+            refuse_failed_write(exc, "the output to stdout", "what went out before it is incomplete")
+            raise
         return
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
@@ -907,7 +908,8 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
             with open(path, "w", encoding="utf-8", newline="") as stream:
                 yield stream
         except OSError as exc:
-            _refuse_failed_write(exc, str(path), "what went out before it is incomplete")
+            refuse_failed_write(exc, str(path), "what went out before it is incomplete")
+            raise
         return
     if not directory.is_dir():
         raise InputError(f"Cannot write {path}: the directory {directory} does not exist.")
@@ -931,7 +933,7 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
         except FileNotFoundError:
             pass
         if isinstance(exc, OSError):
-            _refuse_failed_write(exc, str(path), "no file was left half-written")
+            refuse_failed_write(exc, str(path), "no file was left half-written")
         raise
 
 
@@ -939,13 +941,12 @@ _WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO,
 """A write that failed for want of room or a working disk: the person's to fix, so a message, not a traceback."""
 
 
-def _refuse_failed_write(exc: OSError, what: str, fate: str) -> None:
+def refuse_failed_write(exc: OSError, what: str, fate: str) -> None:
     """Raise an ``InputError`` for a write ``exc`` that failed for want of room or a working disk; return for
     any other ``OSError`` (the caller re-raises it)."""
     if exc.errno in _WRITE_FAILURES:
         raise InputError(f"Cannot write {what}: {exc.strerror or exc}; {fate}. Free some space, or write "
                          "elsewhere, and run again.") from None
-    raise exc
 
 
 def _set_mode(fd: int, path: Path) -> None:

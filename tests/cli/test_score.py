@@ -572,16 +572,22 @@ def test_a_named_pipe_is_written_to_not_replaced_by_a_file(applicants, write_csv
     assert len(got[0].splitlines()) == 21 and pipe.is_fifo()
 
 
-def test_a_disk_that_fills_while_the_file_is_written_leaves_no_file(applicants, write_csv, tmp_path,
-                                                                    monkeypatch) -> None:
+@pytest.mark.parametrize(("command", "message"), [
+    (["score", "{in}", "-o", "{out}"], "no file was left half-written"),
+    (["report", "monitoring", "{in}", "--output", "{out}"], "no file was left half-written"),
+    (["notices", "{in}", "--out", "{out}"], "no folder was left half-written"),
+])
+def test_a_disk_that_fills_while_the_output_is_written_leaves_none(applicants, write_csv, tmp_path, monkeypatch,
+                                                                   command, message) -> None:
     import errno
 
     def full(fd):  # type: ignore[no-untyped-def]
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
+    path = write_csv(applicants(60, seed=7))
     monkeypatch.setattr(os, "fsync", full)  # where a full disk shows at the latest: the last blocks written out
-    result = CliRunner().invoke(main, ["score", str(write_csv(applicants(20, seed=7))), "-o",
-                                       str(tmp_path / "out.csv")])
-    assert result.exit_code == 2 and "Cannot write" in result.output and "no file was left half-written" in (
+    out = tmp_path / "result"
+    result = CliRunner().invoke(main, [a.replace("{in}", str(path)).replace("{out}", str(out)) for a in command])
+    assert result.exit_code == 2 and "No space left on device" in result.output and message in result.output, (
         result.output)
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))] == []
+    assert [p.name for p in tmp_path.iterdir() if "result" in p.name] == []
