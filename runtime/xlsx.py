@@ -18,6 +18,10 @@ CSV reader does:
 * a number shown as a date or time (its cell's number format) as Excel shows
   it, in ISO 8601: ``2026-12-07``, ``2026-12-07 14:30:00`` or ``14:30:00``,
   not the serial number Excel stores (a day count from 1900, or 1904);
+* a formula whose result the file does not hold (a workbook a program wrote
+  and Excel never recalculated) is not a missing value, which a field that
+  may be missing would fill in unseen, but text saying so, which a number
+  field rejects with the row named: open and save the workbook in Excel;
 * rows with no value at all are not rows (as blank lines in a CSV file);
 * a cell beyond the header's last column belongs to no column and is ignored.
 
@@ -272,7 +276,7 @@ class XlsxReader:
                     ns = tag[:-3]
                 r = el.get("r")
                 number = int(r) if r and r.isdigit() else number + 1  # r is optional: then rows follow on
-                cell_tag, value_tag = ns + "c", ns + "v"
+                cell_tag, value_tag, formula_tag = ns + "c", ns + "v", ns + "f"
                 cells: dict[int, str] = {}
                 position = -1
                 for c in el:
@@ -296,6 +300,8 @@ class XlsxReader:
                             value = _date_text(value, shown, "1904" in dates)
                     else:
                         value = _cell(c, kind, strings, value_tag)
+                    if not value and c.find(formula_tag) is not None:
+                        value = _UNCOMPUTED  # no value stored: read as missing, it would be imputed unseen
                     if value:
                         cells[position] = value
                 el.clear()
@@ -356,6 +362,10 @@ def _column(letters: str) -> int:
         k = 26 * k + ord(ch) - 64
     return k - 1
 
+
+_UNCOMPUTED = "(a formula with no computed value)"
+"""A formula cell whose result the file does not hold (written by a program, never opened and saved in Excel):
+the text a field's error then shows, rather than a missing value."""
 
 _BUILT_IN_DATES = {**dict.fromkeys((14, 15, 16, 17, *range(27, 32), 34, 35, 36, 50, 51, 52, 53, 54, 57, 58), "date"),
                    **dict.fromkeys((18, 19, 20, 21, 32, 33, 45, 47, 55, 56), "time"), 22: "datetime"}

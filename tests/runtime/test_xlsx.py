@@ -142,6 +142,22 @@ def test_dates_libreoffice_writes_read_as_it_shows_them(tmp_path) -> None:
         "applied": ["2026-12-07"], "amount": ["12.5"], "at": ["2026-12-07 14:30:00"]}
 
 
+def test_a_formula_excel_never_computed_is_named_not_filled_in(applicants, tmp_path) -> None:
+    """A workbook a program wrote with formulas and no stored results: the cell is not missing (BILL_AMT1 may be
+    missing, and would be imputed unseen) but says what it is, and the row is rejected, Excel's row named."""
+    rows = applicants(3, seed=8)
+    xml = sheet_of(rows)
+    bill = rows[1]["BILL_AMT1"]
+    xml = xml.replace(f"<c><v>{bill}</v></c>", "<c><f>M2*2</f></c>", 1)
+    assert "<f>" in xml
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": xml})
+    result = CliRunner().invoke(main, ["score", str(path), "-q"])
+    assert result.exit_code == 1, result.output
+    errors = [r["error"] for r in csv.DictReader(io.StringIO(result.stdout))]
+    assert errors == ["", "BILL_AMT1 must be a number. Got '(a formula with no computed value)' in row 2 "
+                          "(Excel row 3).", ""]
+
+
 def test_a_rejected_row_is_named_as_excel_numbers_it(applicants, tmp_path) -> None:
     """Blank rows between applicants: the error names the data row and the row the clerk sees in Excel; rows
     written without their number (r is optional) follow on from the one before."""
