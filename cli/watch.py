@@ -20,7 +20,8 @@ _HELP = """Score each applicant file that appears in INBOX, into --out.
 \b
 A file (*.csv, *.jsonl, either .gz, or an Excel *.xlsx) is taken once its size and time
 have stayed the same for one --interval, so a file still being copied is
-left alone; hidden files and others are ignored (a writer that may pause
+left alone; hidden files, Excel's lock files (~$NAME.xlsx, there while a
+workbook is open) and others are ignored (a writer that may pause
 longer than the interval should copy to a hidden name, .NAME.csv, and
 rename it when done). Each is scored as
 `loanscore score` would (all rows kept, bad ones with their error) into
@@ -127,7 +128,7 @@ def _ready(inbox: Path, seen: dict[Path, tuple[int, int]], once: bool) -> list[P
     ``seen`` keeps the others' signatures for the next look, and forgets files no longer there."""
     ready, waiting = [], {}
     for path in sorted(inbox.iterdir()):
-        if path.name.startswith(".") or not path.name.lower().endswith(SUFFIXES) or not path.is_file():
+        if path.name.startswith((".", "~$")) or not path.name.lower().endswith(SUFFIXES) or not path.is_file():
             continue
         try:
             st = path.stat()

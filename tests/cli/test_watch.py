@@ -34,6 +34,7 @@ def test_once_scores_each_file_moves_it_on_and_explains_a_failure(applicants, to
     (inbox / "c.csv").write_text("name,amount\nx,1\n")  # not an applicant file: no model columns
     (inbox / "notes.txt").write_text("not for scoring")
     (inbox / ".copying.csv").write_text(to_csv(good))  # hidden: a copy in progress
+    (inbox / "~$week.xlsx").write_bytes(b"\x05clerk" + b"\x00" * 50)  # Excel's lock file: the workbook is open
     log = tmp_path / "audit.jsonl"
     result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once",
                                        "--audit-log", str(log)])
@@ -46,7 +47,8 @@ def test_once_scores_each_file_moves_it_on_and_explains_a_failure(applicants, to
     assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["a.csv", "b.csv"]
     assert sorted(p.name for p in (inbox / "failed").iterdir()) == ["c.csv", "c.csv.error.txt"]
     assert "lacks the required columns" in (inbox / "failed" / "c.csv.error.txt").read_text()
-    assert sorted(p.name for p in inbox.iterdir()) == [".copying.csv", "failed", "notes.txt", "processed"]
+    assert sorted(p.name for p in inbox.iterdir()) == [".copying.csv", "failed", "notes.txt", "processed",
+                                                      "~$week.xlsx"]
     assert "b.csv: scored 4 of 5 rows, 1 rejected" in result.output
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(Path(r["input"]["path"]).name, r["exit"]) for r in records] == [("a.csv", 0), ("b.csv", 1), ("c.csv", 2)]
