@@ -72,6 +72,16 @@ def crash_report(exc: BaseException) -> str:
 SHOWN_REJECTS = 5
 
 
+def hidden_rows(reader: Any, fate: str = "scored like the others") -> str:
+    """A note on the rows of a workbook that Excel hides (a filter): a person who filtered the sheet to the
+    applicants of the day would not expect the others to be read, yet no row is left out unsaid ('' for none)."""
+    hidden = getattr(reader, "hidden_rows", 0)
+    if not hidden:
+        return ""
+    return (f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
+            f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.")
+
+
 def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str, output: str | None) -> None:
     """On stderr: how many rows of ``source`` met ``fate``, the first ones' reasons, and where the rest are."""
     click.echo(f"{len(rejected):,} rows of {source} {fate}:", err=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, decision_bands, echo_rejects, input_format_option, load_points_scale, open_audit,
-                      points_scale_option, record_run, reports_errors)
+from ._common import (audit_option, decision_bands, echo_rejects, hidden_rows, input_format_option, load_points_scale,
+                      open_audit, points_scale_option, record_run, reports_errors)
 
 _HELP = """Write an adverse-action notice for each applicant in INPUT whom the
 model declines: a letter stating the principal reasons (up to four, worded by
@@ -113,6 +113,8 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
     if not quiet:
         click.echo(f"wrote {written:,} notices for the declined of {rows:,} applicants -> {out_dir} "
                    f"(every row listed in {out_dir / 'notices.csv'}; to print: {out_dir / 'letters.html'})", err=True)
+        if note := hidden_rows(reader, "given a letter if declined, like the others"):
+            click.echo(note, err=True)
         if stating and not hold_protected:
             click.echo(f"{stating:,} of them state a protected characteristic ({', '.join(sorted(protected))}) "
                        "among the principal reasons (column protected_reason); --hold-protected holds such "

@@ -110,6 +110,9 @@ class XlsxReader:
         self._in_idx = [index[c] for c in self.inputs]
         self._pass_idx = [index[c] for c in self.passthrough]
         self._rows_read = 0
+        self.hidden_rows = 0
+        """Rows read so far that Excel hides (a filter on the sheet): read and scored like the others, but a person
+        looking at the sheet does not see them, so the commands say how many there were."""
 
     def _open_sheet(self, part: str, strings: list[str], id_column: str | None,
                     keep: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
@@ -172,9 +175,10 @@ class XlsxReader:
         try:
             rows: list[list[str]] = []
             numbers: list[int] = []
-            for number, values in self._rows_iter:
+            for number, values, hidden in self._rows_iter:
                 rows.append(values)
                 numbers.append(number)
+                self.hidden_rows += hidden
                 if len(rows) == self.chunk_rows:
                     yield self._chunk(rows, numbers)
                     rows, numbers = [], []
@@ -259,9 +263,10 @@ class XlsxReader:
                 el.clear()
         return strings
 
-    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str) -> Iterator[tuple[int, list[str]]]:
-        """Each row holding a value in the sheet ``stream`` reads, as its number in Excel and its cells' texts
-        from column A on: the header's as many as it has, the other rows' as many as the header's."""
+    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str) -> Iterator[tuple[int, list[str], bool]]:
+        """Each row holding a value in the sheet ``stream`` reads, as its number in Excel, its cells' texts from
+        column A on (the header's as many as it has, the other rows' as many as the header's), and whether Excel
+        hides it (a filter, or hidden by hand)."""
         width: int | None = None  # the header's, once read: later cells beyond it are ignored
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
         ns = ""
@@ -276,6 +281,7 @@ class XlsxReader:
                     ns = tag[:-3]
                 r = el.get("r")
                 number = int(r) if r and r.isdigit() else number + 1  # r is optional: then rows follow on
+                hidden = el.get("hidden") in ("1", "true")
                 cell_tag, value_tag, formula_tag = ns + "c", ns + "v", ns + "f"
                 cells: dict[int, str] = {}
                 position = -1
@@ -313,7 +319,7 @@ class XlsxReader:
                     values[j] = v
                 if width is None:
                     width = size
-                yield number, values
+                yield number, values, hidden
         except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{self.name} (sheet '{sheet}') cannot be read ({exc}); the file may be damaged, "
                              "open and save it again in Excel.") from None

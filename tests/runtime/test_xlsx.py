@@ -158,6 +158,24 @@ def test_a_formula_excel_never_computed_is_named_not_filled_in(applicants, tmp_p
                           "(Excel row 3).", ""]
 
 
+def test_rows_hidden_by_a_filter_are_read_and_counted_aloud(applicants, tmp_path) -> None:
+    """A clerk filtered the sheet to today's applicants: the hidden rows are still rows of the file, so they are
+    scored (none left out unsaid), and the commands say how many there were."""
+    rows = applicants(6, seed=9)
+    xml = sheet_of(rows)
+    for k in (3, 5, 6):
+        xml = xml.replace(f'<row r="{k}">', f'<row r="{k}" hidden="1">')
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": xml})
+    result = CliRunner().invoke(main, ["score", str(path), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0 and "scored 6 of 6 rows" in result.output
+    assert "Note: 3 rows of" in result.output and "(sheet 'Applicants') are hidden in Excel (a filter, or hidden " \
+        "rows): read and scored like the others." in result.output
+    result = CliRunner().invoke(main, ["notices", str(path), "--out", str(tmp_path / "letters")])
+    assert "are hidden in Excel (a filter, or hidden rows): read and given a letter if declined" in result.output
+    shown = workbook(tmp_path / "shown.xlsx", {"Applicants": sheet_of(rows)})
+    assert "Note:" not in CliRunner().invoke(main, ["score", str(shown), "-o", str(tmp_path / "o.csv")]).output
+
+
 def test_a_rejected_row_is_named_as_excel_numbers_it(applicants, tmp_path) -> None:
     """Blank rows between applicants: the error names the data row and the row the clerk sees in Excel; rows
     written without their number (r is optional) follow on from the one before."""
