@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +16,21 @@ from loanscore.runtime.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LoanscoreE
 F = TypeVar("F", bound=Callable[..., Any])
 
 TRAIN_EXTRA_HINT = "This command needs the training extra: pip install 'loanscore[train]' (or '.[train]' in a checkout)."
+
+
+class FiniteRange(click.FloatRange):
+    """A number as ``click.FloatRange`` takes it, but refusing nan and the infinities, which pass its bounds (nan
+    compares false to every one) and would reach the model's cut-offs as no number at all."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        x = super().convert(value, param, ctx)
+        if not math.isfinite(x):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return x
+
+
+FINITE = FiniteRange()
+"""Any finite number."""
 
 
 def reports_errors(func: F) -> F:
@@ -213,9 +229,9 @@ def points_options(func: F) -> F:
     """``--points``, ``--approve-from-points N``, ``--decline-below-points N`` and ``--points-scale`` on a command
     that decides: a score in points beside P(default), and cut-offs a branch's policy states in points."""
     func = points_scale_option(func)
-    func = click.option("--decline-below-points", type=float, metavar="N",
+    func = click.option("--decline-below-points", type=FINITE, metavar="N",
                         help="Decline scores below N points (implies --points), instead of --decline-from.")(func)
-    func = click.option("--approve-from-points", type=float, metavar="N",
+    func = click.option("--approve-from-points", type=FINITE, metavar="N",
                         help="Approve scores of N points and up (implies --points), instead of --approve-below.")(func)
     return click.option("--points", is_flag=True, help="Add a points column after probability_of_default: the "
                         "score in points, higher for safer (see --points-scale).")(func)

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, load_master_scale, load_points_scale, master_scale_option,
-                      open_audit, points_scale_option, reports_errors)
+from ._common import (audit_option, decision_bands, FiniteRange, load_master_scale, load_points_scale,
+                      master_scale_option, open_audit, points_scale_option, reports_errors)
 
 _HELP = """Score applicants at the desk without a file: asks for each field in
 turn (a history channel's months on one line, oldest to latest), checks
@@ -34,9 +34,9 @@ Examples:
 @click.command(help=_HELP, short_help="One applicant at the desk: asked for field by field, then scored.")
 @click.option("--reasons", type=click.IntRange(0, 10), default=4, show_default=True,
               help="Principal reasons to give for each decision.")
-@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this P(default). Default: the "
+@click.option("--approve-below", type=FiniteRange(0, 1), help="Approve below this P(default). Default: the "
               "model's threshold.")
-@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
+@click.option("--decline-from", type=FiniteRange(0, 1), help="Decline from this P(default) up. Default: the "
               "model's threshold.")
 @points_scale_option
 @master_scale_option

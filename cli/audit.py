@@ -69,19 +69,19 @@ def audit(log: Path, last: int, files: tuple[Path, ...], daily: bool, rotate: bo
     unknown = []
     for path in files:
         digest = sha256_file(path)
-        found = [(role, r) for r in check.records for role in ("input", "output")
-                 if (r.get(role) or {}).get("sha256") == digest]
+        found = [(role, r, f) for r in check.records for role in ("input", "output") for f in _files(r.get(role))
+                 if f.get("sha256") == digest]
         if not found:
             unknown.append(path)
             click.echo(f"{path}: SHA-256 {digest[:12]}… was neither read nor written by any run in {log.name}.")
             continue
-        click.echo(f"{path}: SHA-256 {digest[:12]}… is the {found[0][0]} of {len(found)} run(s):")
-        for role, r in found:
+        click.echo(f"{path}: SHA-256 {digest[:12]}… is the {found[0][0]} of {len({id(r) for _, r, _ in found})} run(s):")
+        for role, r, f in found:
             cut = r.get("cutoffs") or {}
             click.echo(f"  {role} of the run at {r.get('time')} by {r.get('user')} on {r.get('host')}: model "
                        f"{str((r.get('model') or {}).get('sha256'))[:12]}…, "
                        f"approve below {cut.get('approve_below')}, "
-                       f"decline from {cut.get('decline_from')}; recorded as {(r.get(role) or {}).get('path')}")
+                       f"decline from {cut.get('decline_from')}; recorded as {f.get('path')}")
     if files:
         click.echo("")
     if daily:
@@ -144,13 +144,16 @@ def _aligned(rows: list[tuple[str, ...]], right: set[int]) -> str:
                                enumerate(zip(r, widths, strict=True))).rstrip() for r in rows)
 
 
+def _files(entry: Any) -> list[dict[str, Any]]:
+    """A record's input or output: one file, or a list of them (``monitor`` of several files)."""
+    return [f for f in (entry if isinstance(entry, list) else [entry]) if isinstance(f, dict)]
+
+
 def _row(r: dict[str, Any]) -> tuple[str, ...]:
     decisions = r.get("decisions") or {}
     model = r.get("model") or {}
-    sources = r.get("input") or r.get("data") or []
-    sources = sources if isinstance(sources, list) else [sources]
     names = [str(s.get("path")) if s.get("path") in ("stdin", "--json", "record") else Path(str(s.get("path"))).name
-             for s in sources if isinstance(s, dict)]
+             for s in _files(r.get("input") or r.get("data"))]
     name = (names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")) if names else "–"
     rows = r.get("rows", sum(f.get("rows", 0) for f in r.get("files", []) if isinstance(f, dict)) or None)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ._common import (audit_option, check_on_scale, echo_rejects, input_format_option, load_points_scale,
-                      master_scale_option, open_audit, open_labelled, points_scale_option, record_run, reports_errors,
-                      write_figures)
+from ._common import (audit_option, check_on_scale, echo_rejects, FINITE, FiniteRange, input_format_option,
+                      load_points_scale, master_scale_option, open_audit, open_labelled, points_scale_option,
+                      record_run, reports_errors, write_figures)
 
 _HELP = """What each cut-off would mean on these applicants, before one is chosen.
 
@@ -42,9 +42,9 @@ group and that group, marked where `fairness` would call it adverse impact.
 
 @click.command(help=_HELP, short_help="The strategy table: approval rate, defaults and cost at each cut-off.")
 @click.argument("input_path", metavar="INPUT")
-@click.option("--cutoff", "bounds", multiple=True, type=click.FloatRange(0, 1, min_open=True), metavar="P",
+@click.option("--cutoff", "bounds", multiple=True, type=FiniteRange(0, 1, min_open=True), metavar="P",
               help="Also approve below this P(default) (between 0 and 1); repeatable.")
-@click.option("--cutoff-points", "from_points", multiple=True, type=float, metavar="N",
+@click.option("--cutoff-points", "from_points", multiple=True, type=FINITE, metavar="N",
               help="Also approve scores of N points and up (see `loanscore points`); repeatable.")
 @points_scale_option
 @click.option("--outcome", metavar="COLUMN", help="Column holding known outcomes (1 defaulted, 0 repaid), to show "

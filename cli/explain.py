@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import (audit_option, decision_bands, input_format_option, load_master_scale, load_points_scale,
-                      master_scale_option, open_audit, points_scale_option, record_run, reports_errors, silence_stdout)
+from ._common import (audit_option, decision_bands, FiniteRange, input_format_option, load_master_scale,
+                      load_points_scale, master_scale_option, open_audit, points_scale_option, record_run,
+                      reports_errors, silence_stdout)
 
 if TYPE_CHECKING:
     from loanscore.runtime.explain import Explanation
@@ -70,8 +71,8 @@ class _Case:
 @click.option("--format", "out_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="Output format.")
 @input_format_option()
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE.svg", help="Draw the one chosen applicant's explanation.")
-@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
-@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
+@click.option("--approve-below", type=FiniteRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
+@click.option("--decline-from", type=FiniteRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file (TOML or JSON) instead of the model's statements; "
                    "`loanscore statements -o FILE` writes the model's own, ready to edit.")

@@ -7,9 +7,9 @@ import sys
 import click
 
 from .backtest import _fmt
-from ._common import (aligned, audit_option, decision_bands, echo_rejects, header_has, input_format_option,
-                      load_points_scale, open_audit, open_labelled, points_scale_option, record_run, reports_errors,
-                      write_figures)
+from ._common import (aligned, audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, header_has,
+                      input_format_option, load_points_scale, open_audit, open_labelled, points_scale_option,
+                      record_run, reports_errors, write_figures)
 
 _HELP = """Review the model's decisions for adverse impact on protected groups.
 
@@ -64,9 +64,9 @@ Examples:
                    "its most-approved group; repeatable.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). Default: the "
               "schema's label, when the file has it (stdin: only when named); without one, approvals only.")
-@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
+@click.option("--decline-from", type=FiniteRange(0, 1), help="Decline from this P(default) up. Default: the "
               "model's threshold.")
-@click.option("--decline-below-points", type=float, metavar="N",
+@click.option("--decline-below-points", type=FINITE, metavar="N",
               help="Decline scores below N points, instead of --decline-from.")
 @points_scale_option
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, load_master_scale, master_scale_option, open_audit, record_run, reports_errors,
-                      require_train_extra)
+from ._common import (audit_option, FiniteRange, load_master_scale, master_scale_option, open_audit, record_run,
+                      reports_errors, require_train_extra)
 
 DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 
@@ -26,10 +26,10 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed for the split, weights and shuffling.")
 @click.option("--ensemble", type=click.IntRange(1, 20), default=None,
               help="Networks (seeds seed, seed+1, ...) averaged inside the one exported graph.")
-@click.option("--teacher", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+@click.option("--teacher", type=FiniteRange(0, 1), default=0.6, show_default=True,
               help="Weight of boosted trees' out-of-fold probabilities in the training target "
                    "(knowledge distillation; the trees are not exported). 0: labels only.")
-@click.option("--monotone", type=click.FloatRange(min=0), default=None,
+@click.option("--monotone", type=FiniteRange(min=0), default=None,
               help="Weight of a training penalty wherever a riskier applicant (--monotone-roles; by default one "
                    "month's later repayment status) scores lower (default 4, the shipped model's, where the "
                    "schema has a column with those roles). 0: none.")
@@ -47,11 +47,11 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               show_default=True, help="cost: decline from cost-decline-good / (cost-default + cost-decline-good), "
               "the least expected cost for calibrated probabilities; cost_empirical: the least cost on the "
               "validation labels; approval_rate: approve that share of the validation rows.")
-@click.option("--cost-default", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--cost-default", type=FiniteRange(min=0, min_open=True), default=5.0, show_default=True,
               help="Cost of approving an applicant who defaults (cost rules).")
-@click.option("--cost-decline-good", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--cost-decline-good", type=FiniteRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Cost of declining an applicant who would have repaid (cost rules).")
-@click.option("--approval-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.75,
+@click.option("--approval-rate", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.75,
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @audit_option
 @reports_errors
@@ -110,7 +110,7 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epo
               help="Model directory to write (model.onnx, manifest.json, golden.json, parity.json).")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help=f"CSV to prove parity on (all its rows), {DEV_DATA_HINT}.")
-@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-5, show_default=True,
+@click.option("--tolerance", type=FiniteRange(min=0, min_open=True), default=1e-5, show_default=True,
               help="Fail when max |p_onnx - p_keras| exceeds this.")
 @click.option("--cv-results", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON from benchmarks/quality.py for this configuration: its CV metrics go into the manifest.")

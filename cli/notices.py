@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, decision_bands, echo_rejects, hidden_rows, input_format_option, load_points_scale,
-                      open_audit, points_scale_option, record_run, reports_errors)
+from ._common import (audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, hidden_rows, input_format_option,
+                      load_points_scale, open_audit, points_scale_option, record_run, reports_errors)
 
 _HELP = """Write an adverse-action notice for each applicant in INPUT whom the
 model declines: a letter stating the principal reasons (up to four, worded by
@@ -54,9 +54,9 @@ The template is plain text with {date}, {id}, {reasons}, {score} and
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word the reasons with this statements file instead of the model's (see `loanscore statements`).")
 @click.option("--date", "date_text", metavar="TEXT", help="The date the letters carry. Default: today, as YYYY-MM-DD.")
-@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this P(default) up. Default: the "
+@click.option("--decline-from", type=FiniteRange(0, 1), help="Decline from this P(default) up. Default: the "
               "model's threshold.")
-@click.option("--decline-below-points", type=float, metavar="N",
+@click.option("--decline-below-points", type=FINITE, metavar="N",
               help="Decline scores below N points, instead of --decline-from.")
 @points_scale_option
 @click.option("--hold-protected", is_flag=True, help="No letter for a declined applicant whose principal reasons "

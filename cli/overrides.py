@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import click
 
-from ._common import (aligned, audit_option, decision_bands, echo_rejects, header_has, input_format_option,
-                      load_points_scale, master_scale_option, open_audit, open_labelled, points_scale_option,
-                      record_run, reports_errors, write_figures)
+from ._common import (aligned, audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, header_has,
+                      input_format_option, load_points_scale, master_scale_option, open_audit, open_labelled,
+                      points_scale_option, record_run, reports_errors, write_figures)
 
 MOST_GROUPS = 200
 """A --by column may hold this many values: a lender's officers or branches, more than a segment's 20."""
@@ -57,18 +57,18 @@ Examples:
                    "schema field as the schema groups it), each tested against the rest; repeatable.")
 @click.option("--reason", metavar="COLUMN", help="Column holding the reason the lender gave for each override "
               "(read on the overrides only): the overrides by reason, and how each reason's low-side loans did.")
-@click.option("--limit", type=click.FloatRange(0, 1), metavar="RATE",
+@click.option("--limit", type=FiniteRange(0, 1), metavar="RATE",
               help="The policy's limit on the low-side and high-side override rates (0.10 for 10 %): alert above it, "
                    "overall or in a --by group.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid, blank not "
               "known). Default: the schema's label, when the file has it.")
-@click.option("--approve-below", type=click.FloatRange(0, 1),
+@click.option("--approve-below", type=FiniteRange(0, 1),
               help="The model approved below this P(default). Default: the model's threshold.")
-@click.option("--decline-from", type=click.FloatRange(0, 1),
+@click.option("--decline-from", type=FiniteRange(0, 1),
               help="The model declined from this P(default) up. Default: the model's threshold.")
-@click.option("--approve-from-points", type=float, metavar="N",
+@click.option("--approve-from-points", type=FINITE, metavar="N",
               help="The model approved scores of N points and up, instead of --approve-below.")
-@click.option("--decline-below-points", type=float, metavar="N",
+@click.option("--decline-below-points", type=FINITE, metavar="N",
               help="The model declined scores below N points, instead of --decline-from.")
 @points_scale_option
 @master_scale_option

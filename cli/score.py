@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, hidden_rows, input_format_option, load_master_scale,
-                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run, reports_errors,
-                      separator_option, silence_stdout)
+from ._common import (audit_option, decision_bands, FiniteRange, hidden_rows, input_format_option, load_master_scale,
+                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run,
+                      reports_errors, separator_option, silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).
 
@@ -84,8 +84,8 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @input_format_option()
 @click.option("--json", "json_text", metavar="TEXT", help="Score one applicant given as a JSON object ('-' reads it from stdin) instead of INPUT.")
 @click.option("--keep-columns", multiple=True, callback=_split_columns, metavar="A,B", help="Input columns to copy to the output.")
-@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
-@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
+@click.option("--approve-below", type=FiniteRange(0, 1), help="Approve below this probability. Default: the model's threshold.")
+@click.option("--decline-from", type=FiniteRange(0, 1), help="Decline from this probability up. Default: the model's threshold.")
 @click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N",
               help="Add the N reasons that raise each applicant's P(default) the most (reason codes).")
 @click.option("--statements", "statements_path", type=click.Path(dir_okay=False), metavar="FILE",

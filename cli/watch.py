@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, crash_report, decision_bands, hidden_rows, load_master_scale, load_points_scale,
-                      master_scale_option, open_audit, output_format, points_options, record_run, reports_errors, separator_option)
+from ._common import (audit_option, crash_report, decision_bands, FiniteRange, hidden_rows, load_master_scale,
+                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run,
+                      reports_errors, separator_option)
 from .score import Interrupts, Layout, log_score, naming_shadow_columns, read_for, score_into, shadow_lines
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
@@ -58,9 +59,9 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz", ".xlsx")
 @click.option("--format", "out_format", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True,
               help="Output format: csv, jsonl or xlsx (an Excel workbook).")
 @separator_option
-@click.option("--approve-below", type=click.FloatRange(0, 1), help="Approve below this probability. Default: the "
+@click.option("--approve-below", type=FiniteRange(0, 1), help="Approve below this probability. Default: the "
               "model's threshold.")
-@click.option("--decline-from", type=click.FloatRange(0, 1), help="Decline from this probability up. Default: the "
+@click.option("--decline-from", type=FiniteRange(0, 1), help="Decline from this probability up. Default: the "
               "model's threshold.")
 @click.option("--reasons", type=click.IntRange(0, 100), default=0, metavar="N", help="Add N reason codes per row.")
 @click.option("--grade", is_flag=True, help="Add each row's rating grade (see `loanscore score`).")
@@ -69,7 +70,7 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz", ".xlsx")
 @click.option("--shadow", "shadow_dir", type=click.Path(file_okay=False), metavar="MODEL_DIR",
               help="Also score every row with this model, which decides nothing (see `loanscore score`).")
 @click.option("--stamp", is_flag=True, help="Add model_id and scored_at to every row (see `loanscore score`).")
-@click.option("--interval", type=click.FloatRange(0.05), default=2.0, show_default=True,
+@click.option("--interval", type=FiniteRange(0.05), default=2.0, show_default=True,
               help="Seconds between looks at INBOX; a file must stay unchanged this long before it is taken.")
 @click.option("--once", is_flag=True, help="Score the files there now and exit.")
 @click.option("--sheet", metavar="NAME", help="In each workbook, read the sheet NAME (as `score --sheet`); CSV and "

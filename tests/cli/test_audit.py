@@ -225,6 +225,13 @@ def test_file_finds_the_run_that_wrote_a_scores_file_and_refuses_a_changed_one(l
     assert f"is the output of 1 run(s):\n  output of the run at {first['time']}" in result.output
     assert "approve below 0.1, decline from 0.3" in result.output
     assert "is the input of 2 run(s)" in result.output  # the source file was scored twice
+    # a run that read several files (monitor of two batches) records a list of inputs: each is found
+    second = tmp_path / "second.csv"
+    second.write_text("".join(Path(logged[1]).read_text().splitlines(keepends=True)[:-1]))  # one row fewer
+    assert run("monitor", logged[1], second, "--audit-log", log).exit_code in (0, 4)
+    result = run("audit", log, "--file", second)
+    assert result.exit_code == 0 and "is the input of 1 run(s)" in result.output, result.output
+    assert f"recorded as {second.resolve()}" in result.output or f"recorded as {second}" in result.output
     out.write_text(out.read_text().replace(",0.", ",0.0", 1))  # someone edits a probability
     result = run("audit", log, "--file", out)
     assert result.exit_code == 3 and "was neither read nor written by any run" in result.output

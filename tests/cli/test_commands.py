@@ -71,3 +71,12 @@ def test_an_unforeseen_fault_is_a_message_and_a_saved_traceback(monkeypatch, tmp
     # click's own errors raised in a command keep their meaning: a usage error is still exit 2
     result = CliRunner().invoke(main, ["explain", "--json", "{}", "--row", "1"])
     assert result.exit_code == 2 and "--json is a single applicant" in result.output
+
+
+@pytest.mark.parametrize("args", [["score", "-", "--decline-from", "nan"], ["score", "-", "--approve-below", "NaN"],
+                                  ["notices", "-", "--out", "x", "--decline-below-points", "nan"],
+                                  ["cutoffs", "-", "--cutoff-points", "-inf"]])
+def test_a_cut_off_that_is_no_finite_number_is_a_usage_error(args) -> None:
+    """nan passes any range check (it compares false to every bound), so it is refused by name."""
+    result = CliRunner().invoke(main, args, input="")
+    assert result.exit_code == 2 and "is not a finite number" in result.output, result.output
