@@ -23,7 +23,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
               help="Comma-separated fields (or history channels) the model must not read, e.g. SEX,MARRIAGE,AGE "
                    "where the law forbids them in credit decisions; its report still slices decisions by them.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Maximum epochs (early stopping may end sooner).")
-@click.option("--seed", type=int, default=42, show_default=True, help="Seed for the split, weights and shuffling.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=42, show_default=True, help="Seed for the split, weights and shuffling.")
 @click.option("--ensemble", type=click.IntRange(1, 20), default=None,
               help="Networks (seeds seed, seed+1, ...) averaged inside the one exported graph.")
 @click.option("--teacher", type=FiniteRange(0, 1), default=0.6, show_default=True,
@@ -139,7 +139,7 @@ def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float, 
 
 @click.command()
 @click.option("--rows", type=click.IntRange(1), default=20, show_default=True, help="How many applicants.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True, help="Seed of the generator.")
 @click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Schema file; default: the built-in Taiwan schema.")
 @click.option("--label/--no-label", default=False, show_default=True, help="Include a generated label column.")
