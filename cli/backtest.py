@@ -198,5 +198,11 @@ def _band_table(heading: str, bands, alpha: float) -> list[str]:  # type: ignore
 
 
 def _fmt(value: float | None, spec: str) -> str:
-    """A figure, blank where development did not record it, "n/a" where it is undefined (one outcome only)."""
-    return "" if value is None else "n/a" if math.isnan(value) else format(value, spec)
+    """A figure, blank where development did not record it, "n/a" where it is undefined (one outcome only) or
+    is no number (a damaged manifest)."""
+    if value is None:
+        return ""
+    try:
+        return "n/a" if math.isnan(value) else format(value, spec)
+    except (TypeError, ValueError, OverflowError):
+        return "n/a"
