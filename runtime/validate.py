@@ -67,6 +67,8 @@ def check_columns(
         values = data.get(col.name)
         if values is None:
             values = [None] * n
+        elif hasattr(values, "iloc"):  # a pandas Series: by position, not by its index's labels; NA is missing
+            values = values.to_numpy(dtype=object, na_value=None) if values.hasnans else values.to_numpy()
         if len(values) != n:
             raise ValueError(f"column {col.name} has {len(values)} values, expected {n}")
         if col.is_string:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,3 +75,22 @@ def test_shipped_model_verifies(model_dir) -> None:
     assert report.n_cases >= 200 and report.max_abs_diff <= report.tolerance
     result = CliRunner().invoke(main, ["verify"])
     assert result.exit_code == 0 and "SHA-256 matches" in result.output
+
+
+def test_a_pandas_data_frame_scores_as_its_columns_by_position_with_na_missing(scorer: Scorer) -> None:
+    """A desktop app's DataFrame, filtered (its index no longer 0..n-1) and with nullable columns: rows are taken
+    by position, pandas' NA is a missing value, and the answers are those of plain lists."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.read_csv(Path(__file__).resolve().parents[2] / "artifacts" / "sample_applicants.csv")
+    plain = scorer.score_columns({c: frame[c].tolist() for c in frame})
+    assert np.array_equal(scorer.score_columns(frame).probability, plain.probability)
+    odd = frame[frame.index % 2 == 1]  # index 1, 3, 5, ...
+    assert np.array_equal(scorer.score_columns(odd).probability, plain.probability[1::2])
+    nullable = frame.astype({"BILL_AMT1": "Int64", "LIMIT_BAL": "Int64", "SEX": "category"})
+    nullable.loc[0, "BILL_AMT1"] = pd.NA  # may be missing: imputed, as a blank cell is
+    nullable.loc[1, "LIMIT_BAL"] = pd.NA  # may not be: rejected as missing
+    got = scorer.score_columns(nullable)
+    first = {c: frame[c].iloc[0].item() for c in frame}
+    assert got.probability[0] == pytest.approx(scorer.score({**first, "BILL_AMT1": None}).probability, abs=1e-7)
+    assert [e.reason for e in got.errors[1]] == ["is required and cannot be missing"]
+    assert np.array_equal(got.probability[2:], plain.probability[2:])
