@@ -185,10 +185,36 @@ def write_figures(result: Any, output: str | None, plot: str | None, draw: Calla
             stream.write(draw(result))
 
 
+def _use_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Read CSV input in ``value`` for this command's run, and only for it."""
+    if not value:
+        return
+    from loanscore.runtime.errors import InputError
+    from loanscore.runtime.tabular import INPUT_ENCODING, check_encoding
+
+    try:
+        name = check_encoding(value)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    token = INPUT_ENCODING.set(name)
+    ctx.call_on_close(lambda: INPUT_ENCODING.reset(token))
+
+
+def encoding_option(func: F) -> F:
+    """``--encoding NAME`` (default ``$LOANSCORE_ENCODING``, else UTF-8): a CSV file saved in a legacy encoding."""
+    return click.option("--encoding", metavar="NAME", envvar="LOANSCORE_ENCODING", expose_value=False,
+                        callback=_use_encoding,
+                        help="Encoding of a CSV file not saved as UTF-8: Excel's plain CSV is cp1252 in Western "
+                             "Europe and the Americas, cp950 (Big5) in Taiwan, gbk in mainland China. Default: "
+                             "$LOANSCORE_ENCODING, else UTF-8. JSON Lines is UTF-8; a workbook says its own.")(func)
+
+
 def input_format_option(what: str = "INPUT") -> Callable[[F], F]:
-    """``--input-format`` and ``--sheet NAME`` on a command that reads applicants from ``what``."""
+    """``--input-format``, ``--sheet NAME`` and ``--encoding NAME`` on a command that reads applicants from
+    ``what``."""
 
     def decorate(func: F) -> F:
+        func = encoding_option(func)
         func = click.option("--sheet", metavar="NAME",
                             help=f"The sheet of an Excel {what} to read. Default: the one that holds the model's "
                                  "fields (a workbook with them on more than one sheet is refused, naming them).")(func)

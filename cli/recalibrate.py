@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (TRAIN_EXTRA_HINT, audit_option, echo_rejects, open_audit, record_run,
+from ._common import (TRAIN_EXTRA_HINT, audit_option, echo_rejects, encoding_option, open_audit, record_run,
                       reports_errors)
 
 _HELP = """Refit the model's probabilities to a lender's own applicants.
@@ -70,6 +70,7 @@ class Rate(click.ParamType):
               "4.5%: shift INPUT's mean P(default) to it; INPUT needs no outcomes.")
 @click.option("--plot", metavar="FILE.svg", help="Also draw calibration by decile before and after (with outcomes) "
               "and the map itself (SVG, atomically).")
+@encoding_option
 @audit_option
 @reports_errors
 def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str | None, method: str | None,

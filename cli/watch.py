@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, crash_report, decision_bands, FiniteRange, hidden_rows, load_master_scale,
-                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run,
-                      reports_errors, separator_option)
+from ._common import (audit_option, crash_report, decision_bands, encoding_option, FiniteRange, hidden_rows,
+                      load_master_scale, load_points_scale, master_scale_option, open_audit, output_format,
+                      points_options, record_run, reports_errors, separator_option)
 from .score import Interrupts, Layout, log_score, naming_shadow_columns, read_for, score_into, shadow_lines
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
@@ -75,6 +75,7 @@ SUFFIXES = (".csv", ".jsonl", ".csv.gz", ".jsonl.gz", ".xlsx")
 @click.option("--once", is_flag=True, help="Score the files there now and exit.")
 @click.option("--sheet", metavar="NAME", help="In each workbook, read the sheet NAME (as `score --sheet`); CSV and "
               "JSON Lines files are read as they are. Default: the sheet that holds the model's fields.")
+@encoding_option
 @audit_option
 @click.option("-q", "--quiet", is_flag=True, help="No line per file on stderr.")
 @reports_errors

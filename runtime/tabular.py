@@ -44,6 +44,7 @@ import tempfile
 import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -121,15 +122,42 @@ class Reader(Protocol):
 # -- raw input -------------------------------------------------------------------
 
 
+INPUT_ENCODING: ContextVar[str] = ContextVar("loanscore_input_encoding", default="utf-8")
+"""The encoding a CSV file is read in where :func:`open_reader` is given none: UTF-8, unless a command's
+``--encoding`` (or ``$LOANSCORE_ENCODING``) names another for its run."""
+
+
+def check_encoding(name: str) -> str:
+    """The codec's own name for ``name``, if a CSV file can be read in it line by line: every character a
+    header, a number or a separator uses must be the byte it is in ASCII (cp1252, latin-1, cp950/Big5, GBK,
+    Shift-JIS do; UTF-16 and UTF-32 do not)."""
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        raise InputError(f"Unknown encoding {name!r}: name one Python knows, such as utf-8, cp1252 (Western "
+                         "Windows), latin-1, cp950 (Big5) or gbk.") from None
+    sample = "ID,AGE;12.5\t-3\r\n\"x\""
+    try:
+        same = codec.encode(sample)[0] == sample.encode("ascii")
+    except UnicodeError:
+        same = False
+    if not same:
+        raise InputError(f"A CSV file in {codec.name} cannot be read as text line by line; save it as UTF-8 "
+                         "(CSV UTF-8 in a spreadsheet).")
+    return codec.name
+
+
 class _Source:
-    """A binary input (file, ``.gz`` file or stdin) read in blocks of whole lines, decoded as UTF-8.
+    """A binary input (file, ``.gz`` file or stdin) read in blocks of whole lines, decoded as UTF-8 (or as
+    ``encoding``: one :func:`check_encoding` accepts).
 
     ``lines()`` yields text lines with their line endings, as :mod:`csv` wants
-    them; a byte sequence that is not UTF-8 raises :class:`InputError` naming
-    the physical line.
+    them; a byte sequence that is not valid in the encoding raises
+    :class:`InputError` naming the physical line.
     """
 
-    def __init__(self, path: str | Path, stdin: IO[bytes] | None = None):
+    def __init__(self, path: str | Path, stdin: IO[bytes] | None = None, encoding: str = "utf-8"):
+        self.encoding = check_encoding(encoding)
         self.name = "stdin" if str(path) == STDIO else str(path)
         self.total_bytes: int | None = None
         self.bytes_read = 0
@@ -200,7 +228,7 @@ class _Source:
             data = self._read(BLOCK_BYTES)
             if first and data:
                 first = False
-                if data.startswith(_BOM):
+                if data.startswith(_BOM) and self.encoding == "utf-8":
                     data = data[len(_BOM) :]
             if not data:
                 if pending:
@@ -217,14 +245,18 @@ class _Source:
 
     def _decode(self, block: bytes) -> str:
         try:
-            text = block.decode("utf-8")
+            text = block.decode(self.encoding)
         except UnicodeDecodeError as exc:
             line = self._lines_before + block.count(b"\n", 0, exc.start) + 1
             bad = block[exc.start : exc.start + 1].hex()
-            raise InputError(
-                f"{self.name}: line {line} is not valid UTF-8 (byte 0x{bad}). "
-                "Save the file as UTF-8 (or CSV UTF-8 in a spreadsheet) and try again."
-            ) from None
+            if self.encoding == "utf-8":
+                raise InputError(
+                    f"{self.name}: line {line} is not valid UTF-8 (byte 0x{bad}). Save the file as UTF-8 (or CSV "
+                    "UTF-8 in a spreadsheet), or name the encoding it was saved in with --encoding (Excel's plain "
+                    "CSV: cp1252 in Western Europe and the Americas, cp950 in Taiwan, gbk in mainland China)."
+                ) from None
+            raise InputError(f"{self.name}: line {line} is not valid {self.encoding} (byte 0x{bad}); check the "
+                             "file's encoding (--encoding).") from None
         self._lines_before += block.count(b"\n")
         return text
 
@@ -294,9 +326,10 @@ class CsvReader:
         chunk_rows: int = CHUNK_ROWS,
         stdin: IO[bytes] | None = None,
         numbers: Collection[str] = (),
+        encoding: str | None = None,
     ):
         _check_passthrough(keep)
-        self._source = _Source(path, stdin)
+        self._source = _Source(path, stdin, encoding or INPUT_ENCODING.get())
         self.name = self._source.name
         self.chunk_rows = chunk_rows
         try:
@@ -680,11 +713,13 @@ def open_reader(
     stdin: IO[bytes] | None = None,
     numbers: Collection[str] = (),
     sheet: str | None = None,
+    encoding: str | None = None,
 ) -> CsvReader | JsonLinesReader | XlsxReader:
     """Open ``path`` (``-`` for stdin) as CSV, JSON Lines or an Excel workbook (the sheet named ``sheet``, else
     the one holding ``inputs``); ``fmt="auto"`` decides by :func:`sniff_format`.
 
-    ``numbers`` names the input columns that hold numbers, which a CSV reader may parse in bulk.
+    ``numbers`` names the input columns that hold numbers, which a CSV reader may parse in bulk. ``encoding``:
+    a CSV file's (default :data:`INPUT_ENCODING`); JSON Lines is UTF-8, as JSON is, and a workbook says its own.
     """
     if fmt == "auto":
         fmt = sniff_format(path, stdin)
@@ -701,7 +736,7 @@ def open_reader(
                          f"{'CSV' if fmt == 'csv' else 'JSON Lines'}.")
     if fmt == "csv":
         return CsvReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
-                         numbers=numbers)
+                         numbers=numbers, encoding=encoding)
     return JsonLinesReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin)
 
 

@@ -591,3 +591,36 @@ def test_a_disk_that_fills_while_the_output_is_written_leaves_none(applicants, w
     assert result.exit_code == 2 and "No space left on device" in result.output and message in result.output, (
         result.output)
     assert [p.name for p in tmp_path.iterdir() if "result" in p.name] == []
+
+
+@pytest.mark.parametrize(("encoding", "names"), [("cp950", ["陳美玲", "林志明"]), ("cp1252", ["José Ñúñez", "Zoë"])])
+def test_a_csv_saved_in_a_legacy_encoding_is_read_with_encoding(applicants, to_csv, tmp_path, monkeypatch, encoding,
+                                                               names) -> None:
+    """Excel's plain CSV is in the Windows code page (Big5 in Taiwan, cp1252 in the West): --encoding reads it,
+    the names come out as UTF-8, and without it the error says how; the setting lasts one run only."""
+    rows = [{**r, "name": names[k % 2]} for k, r in enumerate(applicants(6, seed=21))]
+    path = tmp_path / "legacy.csv"
+    path.write_bytes(to_csv(rows).encode(encoding))
+    refused = CliRunner().invoke(main, ["score", str(path), "--keep-columns", "name"])
+    assert refused.exit_code == 2 and "is not valid UTF-8" in refused.output and "--encoding" in refused.output
+    done = CliRunner().invoke(main, ["score", str(path), "--keep-columns", "name", "--encoding", encoding, "-q"])
+    assert done.exit_code == 0, done.output
+    utf8 = write_csv_text(tmp_path / "utf8.csv", to_csv(rows))
+    assert done.stdout == CliRunner().invoke(main, ["score", str(utf8), "--keep-columns", "name", "-q"]).stdout
+    assert [r["name"] for r in csv.DictReader(io.StringIO(done.stdout))] == [names[k % 2] for k in range(6)]
+    again = CliRunner().invoke(main, ["score", str(path), "--keep-columns", "name"])
+    assert again.exit_code == 2  # the last run's --encoding did not stay behind
+    monkeypatch.setenv("LOANSCORE_ENCODING", encoding)
+    assert CliRunner().invoke(main, ["score", str(path), "--keep-columns", "name", "-q"]).stdout == done.stdout
+
+
+@pytest.mark.parametrize(("name", "message"), [("utf-16", "cannot be read as text line by line"),
+                                               ("klingon", "Unknown encoding 'klingon'")])
+def test_an_encoding_a_csv_cannot_be_read_in_is_a_usage_error(applicants, write_csv, name, message) -> None:
+    result = CliRunner().invoke(main, ["score", str(write_csv(applicants(3))), "--encoding", name])
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def write_csv_text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
