@@ -249,6 +249,8 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
     try:
         progress = Progress.for_terminal(reader.total_bytes, quiet=quiet)
         with open_output(output) as stream:
+            if out_format == "csv" and output != "-" and isinstance(reader, CsvReader) and reader.from_excel:
+                stream.write("\ufeff")  # a file for Excel, which reads UTF-8 as UTF-8 only with the mark
             worded = reasons > 0 and bool(scorer.explainer.statements)
             writer = make_writer(
                 out_format, stream, reader.passthrough, reasons=reasons > 0, statements=worded,

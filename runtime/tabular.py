@@ -158,6 +158,8 @@ class _Source:
 
     def __init__(self, path: str | Path, stdin: IO[bytes] | None = None, encoding: str = "utf-8"):
         self.encoding = check_encoding(encoding)
+        self.bom = False
+        """Whether the input began with UTF-8's byte-order mark, as Excel's CSV UTF-8 does."""
         self.name = "stdin" if str(path) == STDIO else str(path)
         self.total_bytes: int | None = None
         self.bytes_read = 0
@@ -230,6 +232,7 @@ class _Source:
                 first = False
                 if data.startswith(_BOM) and self.encoding == "utf-8":
                     data = data[len(_BOM) :]
+                    self.bom = True
             if not data:
                 if pending:
                     yield self._decode(pending)
@@ -364,6 +367,12 @@ class CsvReader:
     @property
     def stdin_sha256(self) -> str | None:
         return self._source.sha256
+
+    @property
+    def from_excel(self) -> bool:
+        """Whether the file looks saved by Excel for Excel: a byte-order mark (CSV UTF-8), or a legacy encoding
+        (plain CSV). Excel then takes a UTF-8 file for UTF-8 only with the mark, so the output gets one."""
+        return self._source.bom or self._source.encoding != "utf-8"
 
     def close(self) -> None:
         self._source.close()

@@ -610,6 +610,14 @@ def test_a_csv_saved_in_a_legacy_encoding_is_read_with_encoding(applicants, to_c
     assert [r["name"] for r in csv.DictReader(io.StringIO(done.stdout))] == [names[k % 2] for k in range(6)]
     again = CliRunner().invoke(main, ["score", str(path), "--keep-columns", "name"])
     assert again.exit_code == 2  # the last run's --encoding did not stay behind
+    # a file written for Excel (not stdout, which goes to programs): UTF-8 with the byte-order mark Excel needs
+    out = tmp_path / "scores.csv"
+    assert CliRunner().invoke(main, ["score", str(path), "--keep-columns", "name", "--encoding", encoding, "-o",
+                                     str(out)]).exit_code == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfID,name,") and out.read_text("utf-8-sig") == done.stdout
+    plain = tmp_path / "plain.csv"
+    assert CliRunner().invoke(main, ["score", str(utf8), "--keep-columns", "name", "-o", str(plain)]).exit_code == 0
+    assert plain.read_bytes().startswith(b"ID,")  # a UTF-8 file without the mark gets none back
     monkeypatch.setenv("LOANSCORE_ENCODING", encoding)
     assert CliRunner().invoke(main, ["score", str(path), "--keep-columns", "name", "-q"]).stdout == done.stdout
 
