@@ -84,7 +84,7 @@ class XlsxReader:
         self._stream: Any = None
         try:
             strings = self._shared_strings()
-            self._dates = self._date_styles()
+            self._dates, self._from_1904 = self._date_styles()
             refused: InputError | None = None
             sheets = self._sheets(sheet)
             for k, (self.sheet, part) in enumerate(sheets):
@@ -223,9 +223,9 @@ class XlsxReader:
                  posixpath.normpath(posixpath.join("xl", target))) for name, rid in sheets
                 for target in [targets.get(rid, "")]]
 
-    def _date_styles(self) -> dict[str, str]:
+    def _date_styles(self) -> tuple[dict[str, str], bool]:
         """The cell styles (``s`` attributes) whose number format shows a date or time, each mapped to what it
-        shows ("date", "time" or "datetime"), and ``"1904"`` -> "yes" for a workbook counting days from 1904."""
+        shows ("date", "time" or "datetime"), and whether the workbook counts its days from 1904."""
         formats: dict[int, str] = {}
         styles: list[int] = []
         in_cell_xfs = False
@@ -240,10 +240,10 @@ class XlsxReader:
                     styles.append(_int(el.get("numFmtId")))
         shown = {str(k): kind for k, fmt in enumerate(styles)
                  if (kind := _BUILT_IN_DATES.get(fmt) or _date_kind(formats.get(fmt, "")))}
-        if shown and any(event == "end" and _local(el.tag) == "workbookPr" and el.get("date1904", "0") in ("1", "true")
-                         for event, el in self._xml("xl/workbook.xml")):
-            shown["1904"] = "yes"
-        return shown
+        from_1904 = bool(shown) and any(event == "end" and _local(el.tag) == "workbookPr"
+                                        and el.get("date1904", "0") in ("1", "true")
+                                        for event, el in self._xml("xl/workbook.xml"))
+        return shown, from_1904
 
     def _shared_strings(self) -> list[str]:
         if "xl/sharedStrings.xml" not in self._zip.namelist():
@@ -271,7 +271,7 @@ class XlsxReader:
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
         ns = ""
         number = 0
-        dates = self._dates
+        dates, from_1904 = self._dates, self._from_1904
         try:
             for _, el in iterparse(stream, events=("end",)):
                 tag = el.tag
@@ -303,7 +303,7 @@ class XlsxReader:
                         v = c.find(value_tag)
                         value = "" if v is None else v.text or ""
                         if dates and value and (shown := dates.get(c.get("s", ""))):
-                            value = _date_text(value, shown, "1904" in dates)
+                            value = _date_text(value, shown, from_1904)
                     else:
                         value = _cell(c, kind, strings, value_tag)
                     if not value and c.find(formula_tag) is not None:
@@ -400,14 +400,14 @@ def _date_text(serial: str, shown: str, from_1904: bool) -> str:
     one (negative, or not finite)."""
     try:
         days = float(serial)
-    except ValueError:
+        if not 0 <= days < 2_958_466:  # up to 9999-12-31
+            return serial
+        if not from_1904 and days >= 60:
+            days -= 1  # Excel counts a 29 February 1900, which never was
+        moment = datetime(1904, 1, 1) if from_1904 else datetime(1899, 12, 31)
+        moment += timedelta(seconds=round(days * 86_400))
+    except (ValueError, OverflowError):  # not a number, or past the year 9999
         return serial
-    if not 0 <= days < 2_958_466:  # up to 9999-12-31
-        return serial
-    if not from_1904 and days >= 60:
-        days -= 1  # Excel counts a 29 February 1900, which never was
-    moment = datetime(1904, 1, 1) if from_1904 else datetime(1899, 12, 31)
-    moment += timedelta(seconds=round(days * 86_400))
     if shown == "date":
         return moment.date().isoformat()
     return moment.time().isoformat() if shown == "time" else moment.isoformat(sep=" ")
