@@ -66,7 +66,6 @@ def crash_report(exc: BaseException) -> str:
     import tempfile
     import traceback
     from datetime import UTC, datetime
-
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (FINITE, reports_errors, require_train_extra)
+from ._common import FINITE, reports_errors, require_train_extra
 
 
 @click.command()

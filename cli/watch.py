@@ -165,12 +165,13 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
             reader = open_reader(path, inputs, id_column=schema.id, numbers=numbers, sheet=sheet)
         code, summary = score_into(scorer, reader, str(output), out_format, True, interrupts, layout)
     except Exception as exc:  # noqa: BLE001 - one file's fault, foreseen or not, must not stop the hot folder
-        status = EXIT_USAGE
+        status, why = EXIT_USAGE, str(exc)
         if not isinstance(exc, LoanscoreError):
             if os.environ.get("LOANSCORE_DEBUG"):
                 raise
-            status, exc = EXIT_INTERNAL, f"loanscore failed unexpectedly ({type(exc).__name__}: {exc}); the details " \
-                                         f"are in {crash_report(exc)}, to send with a report"
+            status = EXIT_INTERNAL
+            why = (f"loanscore failed unexpectedly ({type(exc).__name__}: {exc}); the details are in "
+                   f"{crash_report(exc)}, to send with a report")
         if not path.exists():  # taken away by someone else meanwhile: nothing to move, nothing was written
             if not quiet:
                 click.echo(f"{path.name}: gone from {inbox} before it was scored; skipped.", err=True)
@@ -178,10 +179,10 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
         failed = _move(path, inbox / "failed")
         if failed is None:
             return EXIT_OK
-        failed.with_name(failed.name + ".error.txt").write_text(f"{exc}\n", "utf-8")
+        failed.with_name(failed.name + ".error.txt").write_text(f"{why}\n", "utf-8")
         if not quiet:
-            click.echo(f"{path.name}: not scored, moved to {failed.relative_to(inbox)}: {exc}", err=True)
-        record_run(audit, "score", scorer, {"input": failed}, {"error": str(exc)}, status)
+            click.echo(f"{path.name}: not scored, moved to {failed.relative_to(inbox)}: {why}", err=True)
+        record_run(audit, "score", scorer, {"input": failed}, {"error": why}, status)
         return status
     source = file_digest(path) if audit is not None and path.exists() else {"path": str(path.resolve())}
     done = _move(path, inbox / "processed")
