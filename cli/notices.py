@@ -109,12 +109,17 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
         result = _write(scorer, reader, out_dir, template, points, when, protected, hold_protected)
     finally:
         reader.close()
-    written, rows, rejected, unstated, stating = result
+    written, rows, rejected, unstated, stating, twice = result
     if not quiet:
         click.echo(f"wrote {written:,} notices for the declined of {rows:,} applicants -> {out_dir} "
                    f"(every row listed in {out_dir / 'notices.csv'}; to print: {out_dir / 'letters.html'})", err=True)
         if note := hidden_rows(reader, "given a letter if declined, like the others"):
             click.echo(note, err=True)
+        if twice:
+            shown = "; ".join(f"{ident}: rows {first} and {row}" for ident, first, row in twice[:5])
+            click.echo(f"Note: {len(twice):,} letter{'s' if len(twice) > 1 else ''} went to an id that already had "
+                       f"one in this file ({shown}{'; ...' if len(twice) > 5 else ''}): an application entered "
+                       "twice?", err=True)
         if stating and not hold_protected:
             click.echo(f"{stating:,} of them state a protected characteristic ({', '.join(sorted(protected))}) "
                        "among the principal reasons (column protected_reason); --hold-protected holds such "
@@ -135,10 +140,11 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
 
 
 def _write(scorer, reader, out_dir: Path, template, points, when: str, protected: set[str],  # type: ignore[no-untyped-def]
-           hold: bool) -> tuple[int, int, list, list, int]:
+           hold: bool) -> tuple[int, int, list, list, int, list]:
     """Score ``reader`` and write the letters and notices.csv into a hidden folder beside ``out_dir``, renamed to
     it at the end (all or nothing); the letters written, the rows, the rows rejected and those declined without a
-    letter (reasons unworded, or ``hold`` and one on a ``protected`` field), and the declined with such a reason."""
+    letter (reasons unworded, or ``hold`` and one on a ``protected`` field), the declined with such a reason, and
+    the letters to an id that had one already (id, its first letter's row, this row)."""
     import csv
     import html
     import os
@@ -155,6 +161,8 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     id_column = scorer.schema.id
     score_range = f"{points.lowest:g} to {points.highest:g}"
     written, rows, rejected, unstated, stating = 0, 0, [], [], 0
+    lettered: dict[str, int] = {}  # id -> the row of its first letter
+    twice: list[tuple[str, int, int]] = []
     taken: set[str] = {"notices.csv"}
     try:
         with (open(folder / "notices.csv", "w", newline="", encoding="utf-8") as fh,
@@ -190,6 +198,9 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
                             letter = template.render(date=when, applicant=ident or f"row {row}", reasons=told,
                                                      score=scores[i], score_range=score_range)
                             (folder / name).write_text(letter, "utf-8")
+                            if ident and ident in lettered:
+                                twice.append((ident, lettered[ident], row))
+                            lettered.setdefault(ident, row)
                             page.write(printable(letter, name))
                             written += 1
                     stated = told if decision == DECLINE else []
@@ -208,4 +219,4 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
         if isinstance(exc, OSError):
             refuse_failed_write(exc, f"the letters in {out_dir}", "no folder was left half-written")
         raise
-    return written, rows, rejected, unstated, stating
+    return written, rows, rejected, unstated, stating, twice

@@ -204,3 +204,19 @@ def test_letters_html_prints_one_letter_to_a_page(chromium, applicants, write_cs
     assert pdf.is_file(), f"no PDF; chromium exited {result.returncode}: {result.stderr[-2000:]}"
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
     assert letters > 1 and pages == letters
+
+
+def test_an_id_declined_twice_in_the_file_is_pointed_out(applicants, write_csv, tmp_path) -> None:
+    """The same application keyed in twice gets two letters (no row is left out), and a note says so."""
+    rows = applicants(60, seed=31)
+    scored = list(csv.DictReader(io.StringIO(run("score", write_csv(rows), "-q").stdout)))
+    declined = [k for k, r in enumerate(scored) if r["decision"] == "decline"]
+    again = dict(rows[declined[0]])
+    result = run("notices", write_csv([*rows, again]), "--out", tmp_path / "letters")
+    assert result.exit_code == 0, result.output
+    first = declined[0] + 1
+    assert (f"Note: 1 letter went to an id that already had one in this file ({again['ID']}: rows {first} and 61): "
+            "an application entered twice?") in result.output
+    assert len([p for p in (tmp_path / "letters").glob("notice_*.txt")]) == len(declined) + 1
+    once = run("notices", write_csv(rows), "--out", tmp_path / "once")
+    assert "Note:" not in once.output
