@@ -178,7 +178,8 @@ class XlsxReader:
             for number, values, hidden in self._rows_iter:
                 rows.append(values)
                 numbers.append(number)
-                self.hidden_rows += hidden
+                if hidden:
+                    self.hidden_rows += 1
                 if len(rows) == self.chunk_rows:
                     yield self._chunk(rows, numbers)
                     rows, numbers = [], []
