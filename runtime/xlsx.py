@@ -129,7 +129,26 @@ class XlsxReader:
         if first is None:
             raise InputError(f"{where} is empty: it has no header, so no columns to score.")
         header = [h.strip() for h in first[1]]
-        return header, header_passthrough(where, header, self.inputs, id_column, keep)
+        try:
+            return header, header_passthrough(where, header, self.inputs, id_column, keep)
+        except InputError as exc:
+            below = self._header_below(info, strings, first[0])
+            if below is None:
+                raise
+            raise InputError(f"{where}: the model's columns are in Excel row {below}, but the header must be the "
+                             f"sheet's first row with values, Excel row {first[0]} here; delete the rows above the "
+                             "header (a title, notes) and try again.") from exc
+
+    def _header_below(self, info: zipfile.ZipInfo, strings: list[str], top: int, look: int = 20) -> int | None:
+        """The Excel row, among the first ``look`` rows with values below ``top``, that holds the model's columns
+        (a title or notes above the header), if any."""
+        with self._zip.open(info) as stream:
+            for k, (number, values, _) in enumerate(self._rows(stream, strings, self.sheet, whole=True)):
+                if number > top and set(self.inputs) <= {v.strip() for v in values}:
+                    return number
+                if k > look:
+                    return None
+        return None
 
     def _refuse_more(self, later: list[tuple[str, str]], strings: list[str]) -> None:
         """Refuse a workbook whose later sheets hold applicants too: scoring only the first would leave their
@@ -264,10 +283,11 @@ class XlsxReader:
                 el.clear()
         return strings
 
-    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str) -> Iterator[tuple[int, list[str], bool]]:
+    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str,
+              whole: bool = False) -> Iterator[tuple[int, list[str], bool]]:
         """Each row holding a value in the sheet ``stream`` reads, as its number in Excel, its cells' texts from
-        column A on (the header's as many as it has, the other rows' as many as the header's), and whether Excel
-        hides it (a filter, or hidden by hand)."""
+        column A on (the header's as many as it has, the other rows' as many as the header's; with ``whole``, each
+        row's as many as it has), and whether Excel hides it (a filter, or hidden by hand)."""
         width: int | None = None  # the header's, once read: later cells beyond it are ignored
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
         ns = ""
@@ -318,7 +338,7 @@ class XlsxReader:
                 values = [""] * size
                 for j, v in cells.items():
                     values[j] = v
-                if width is None:
+                if width is None and not whole:
                     width = size
                 yield number, values, hidden
         except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:

@@ -176,6 +176,19 @@ def test_rows_hidden_by_a_filter_are_read_and_counted_aloud(applicants, tmp_path
     assert "Note:" not in CliRunner().invoke(main, ["score", str(shown), "-o", str(tmp_path / "o.csv")]).output
 
 
+def test_a_title_above_the_header_is_named_with_what_to_do(applicants, tmp_path) -> None:
+    rows = applicants(3, seed=10)
+    title = '<row r="1"><c t="inlineStr"><is><t>Applicants, branch 12</t></is></c></row>'
+    table = re.sub(r'<row r="(\d+)">', lambda m: f'<row r="{int(m[1]) + 2}">', sheet_of(rows))  # from row 3
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": title + table})
+    result = CliRunner().invoke(main, ["score", str(path)])
+    assert result.exit_code == 2 and "the model's columns are in Excel row 3, but the header must be the sheet's " \
+        "first row with values, Excel row 1 here; delete the rows above the header" in result.output, result.output
+    other = workbook(tmp_path / "other.xlsx", {"Notes": title})
+    result = CliRunner().invoke(main, ["score", str(other)])
+    assert result.exit_code == 2 and "lacks the required columns" in result.output
+
+
 def test_a_rejected_row_is_named_as_excel_numbers_it(applicants, tmp_path) -> None:
     """Blank rows between applicants: the error names the data row and the row the clerk sees in Excel; rows
     written without their number (r is optional) follow on from the one before."""
