@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, FiniteRange, load_master_scale, master_scale_option, open_audit, record_run,
-                      reports_errors, require_train_extra)
+from ._common import (audit_option, encoding_option, FiniteRange, load_master_scale, master_scale_option, open_audit,
+                      record_run, reports_errors, require_train_extra)
 
 DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 
@@ -54,6 +54,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--approval-rate", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.75,
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @audit_option
+@encoding_option
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epochs: int | None, seed: int,
           ensemble: int | None, teacher: float, monotone: float | None, monotone_roles: str, monotone_scope: str,
@@ -116,6 +117,7 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epo
               help="JSON from benchmarks/quality.py for this configuration: its CV metrics go into the manifest.")
 @master_scale_option
 @audit_option
+@encoding_option
 @reports_errors
 def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float, cv_results: Path | None,
            master_scale: str | None, audit_log: str | None) -> None:

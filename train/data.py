@@ -11,6 +11,7 @@ import pandas as pd
 
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.tabular import INPUT_ENCODING
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns
 
 MAX_LISTED = 10
@@ -26,12 +27,18 @@ class Dataset:
 
 
 def read_text_frame(path: Path, what: str = "Data file") -> pd.DataFrame:
-    """Every cell as text, exactly as written: validation, not pandas, decides what is missing or bad."""
+    """Every cell as text, exactly as written: validation, not pandas, decides what is missing or bad. Read as
+    UTF-8, or in the encoding a command's ``--encoding`` names (:data:`~loanscore.runtime.tabular.INPUT_ENCODING`)."""
+    encoding = INPUT_ENCODING.get()
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        return pd.read_csv(path, dtype=str, keep_default_na=False,
+                           encoding="utf-8-sig" if encoding == "utf-8" else encoding)
     except FileNotFoundError:
         raise InputError(f"{what} {path} does not exist.") from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError(f"Cannot read {what.lower()} {path}: it is not valid {encoding} ({exc.reason} at byte "
+                         f"{exc.start}); save it as UTF-8, or name its encoding with --encoding.") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"Cannot read {what.lower()} {path}: {exc}") from None
 
 

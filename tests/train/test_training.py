@@ -120,3 +120,24 @@ def test_teacher_targets_blend_labels_with_out_of_fold_trees() -> None:
     # trees fitted on all rows and scored on them give an AUC of 0.71 here.
     noise = rng.integers(0, 2, len(y)).astype(np.float32)
     assert abs(roc_auc_score(noise, teacher_targets(F, noise, 1.0, seed=1)) - 0.5) < 0.05
+
+
+def test_training_data_in_a_legacy_encoding_is_read_with_encoding(tmp_path: Path) -> None:
+    """A lender's export in Big5 (a branch column in Chinese): refused with the advice to name the encoding, then
+    read with it (as `--encoding cp950` sets it for a run) to the same frame as its UTF-8 copy."""
+    from loanscore.runtime.tabular import INPUT_ENCODING
+
+    cols = generate(Schema.default(), 40, seed=5)
+    cols["branch"] = ["台北", "台中"] * 20
+    utf8 = write_csv(tmp_path / "utf8.csv", cols)
+    big5 = tmp_path / "big5.csv"
+    big5.write_bytes(utf8.read_text("utf-8").encode("cp950"))
+    with pytest.raises(InputError, match="is not valid utf-8 .*name its encoding with --encoding"):
+        load_dataset(big5, Schema.default())
+    token = INPUT_ENCODING.set("cp950")
+    try:
+        legacy = load_dataset(big5, Schema.default())
+    finally:
+        INPUT_ENCODING.reset(token)
+    plain = load_dataset(utf8, Schema.default())
+    assert legacy.X.equals(plain.X) and np.array_equal(legacy.y, plain.y)
