@@ -31,8 +31,8 @@ Exit codes:
   0    every row was scored
   1    some rows were rejected (see the error column); the rest were scored
   2    usage, input-file or model error: nothing was scored
-  3    verification failed: a model's hash, golden cases or parity, or an
-       audit log's chain
+  3    verification failed: a model's hash, golden cases, manifest or
+       parity, or an audit log's chain
   4    an alert: monitor found a shift (PSI >= 0.25), backtest worse
        discrimination or calibration than the probabilities promise,
        fairness adverse impact or a group's risk mispriced, overrides

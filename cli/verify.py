@@ -19,7 +19,8 @@ from ._common import FINITE, encoding_option, reports_errors, require_train_extr
 @encoding_option
 @reports_errors
 def verify(model_dir: Path | None, run_dir: Path | None, data: Path | None, tolerance: float | None) -> None:
-    """Check MODEL_DIR (default: the shipped model) against its manifest and golden cases.
+    """Check MODEL_DIR (default: the shipped model) against its manifest and golden cases, and the manifest
+    against the SHA-256 recorded at export (its threshold decides every applicant).
 
     With --reference RUN_DIR --data CSV, also recompute ONNX-vs-Keras parity on
     that data, preprocessing first, then probabilities. Exits 3 on any mismatch.
@@ -29,7 +30,9 @@ def verify(model_dir: Path | None, run_dir: Path | None, data: Path | None, tole
     report = verify_model(model_dir)
     click.echo(
         f"OK  {report.directory}: SHA-256 matches the manifest; {report.n_cases} golden cases within "
-        f"{report.tolerance:g} (max |diff| {report.max_abs_diff:.2e})"
+        f"{report.tolerance:g} (max |diff| {report.max_abs_diff:.2e}); "
+        + ("the manifest is as exported" if report.manifest_checked else
+           "the manifest is not covered (exported before loanscore recorded its SHA-256: export it again)")
     )
     if run_dir is None:
         if data is not None:

@@ -15,7 +15,7 @@ import onnx
 
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.grades import MasterScale
-from loanscore.runtime.integrity import sha256_file
+from loanscore.runtime.integrity import manifest_sha256, sha256_file
 from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference
@@ -77,13 +77,14 @@ def export_run(run_dir: str | Path, out: str | Path, *, data: str | Path | None 
             "note": "Generated applicants and edge cases (none is a training row); probability is the Keras + scikit-learn output.",
             "cases": [{"name": n, "record": r, "probability": float(p)} for (n, r), p in zip(cases, expected)],
         }
-        (staging / GOLDEN).write_text(json.dumps(golden, indent=1) + "\n")
         if data is not None:
             progress(f"measuring parity on {data}")
             dataset = load_dataset(data, schema)
             parity["data"] = {"file": Path(data).name, **measure_parity(model, run, dataset.X, threshold, tolerance).to_dict()}
             manifest["population"] = population_reference(model, dataset, run.info.get("training_data"), scale).to_dict()
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        golden["manifest_sha256"] = manifest_sha256(manifest)  # the manifest as written last: verify checks it
+        (staging / GOLDEN).write_text(json.dumps(golden, indent=1) + "\n")
         (staging / PARITY).write_text(json.dumps(parity, indent=2) + "\n")
         write_model_documents(staging, data=data, name=out.name, progress=progress)  # MODEL_CARD.md; report.html for --data
     size = (out / MODEL_FILE).stat().st_size

@@ -309,7 +309,7 @@ def model_card(manifest: dict, evaluation: dict | None = None, name: str = "mode
 
     w("## Verifying this model\n")
     w("```sh\n"
-      "loanscore verify MODEL_DIR                                   # SHA-256 of model.onnx and the golden cases\n"
+      "loanscore verify MODEL_DIR                                   # SHA-256 of model.onnx, golden cases, manifest\n"
       "loanscore verify MODEL_DIR --reference RUN_DIR --data CSV    # ONNX vs Keras + scikit-learn parity on CSV\n"
       "```\n")
     w("The first needs only the runtime; the second needs the `[train]` extra and the training run directory. Both exit "

@@ -47,7 +47,7 @@ from onnx import numpy_helper
 
 from loanscore.runtime.backtest import outcome_errors, outcomes
 from loanscore.runtime.errors import InputError, ModelError
-from loanscore.runtime.integrity import sha256_file
+from loanscore.runtime.integrity import manifest_sha256, sha256_file
 from loanscore.runtime.model import GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
 from loanscore.runtime.performance import brier_score, expected_calibration_error, roc_auc
 from loanscore.runtime.scorer import Scorer
@@ -156,7 +156,6 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
         for case in golden["cases"]:
             case["probability"] = float(mapped(np.array([case["probability"]]), scale, shift)[0])
         golden["note"] += f" Recalibrated: sigmoid({scale:.6g} * logit(p) + {shift:.6g}) of the exported probability."
-        (staging / GOLDEN).write_text(json.dumps(golden, indent=1) + "\n")
 
         inputs = {c: np.concatenate([f[c] for f in feeds]) for c in schema.input_names}
         p_new = Model.load(staging).run(inputs)[0].reshape(-1).astype(np.float64)
@@ -174,6 +173,8 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
             {"file": source["file"], "sha256": source["sha256"], "rows": len(p), "training_data": False,
              "recorded": "at recalibration"}, recorded_scale(model.manifest)).to_dict()
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        golden["manifest_sha256"] = manifest_sha256(manifest)  # the new manifest: verify checks it
+        (staging / GOLDEN).write_text(json.dumps(golden, indent=1) + "\n")
         exported = model.directory / PARITY
         parity = json.loads(exported.read_text("utf-8")) if exported.exists() else {}
         parity = {"recalibration": {"file": source["file"], "n": len(p), "max_abs_diff": diff, "tolerance": tolerance,

@@ -9,7 +9,7 @@ code  meaning
 0     every row was scored
 1     some rows were rejected (their ``error`` says why); the rest were scored
 2     usage, input-file or model error: nothing was scored
-3     verification failed: a model's hash, golden cases or parity, or an audit log's chain
+3     verification failed: a model's hash, golden cases, manifest or parity, or an audit log's chain
 4     an alert: ``monitor`` found a shift, ``backtest`` a worse model
 70    a fault loanscore did not foresee: a message, and the traceback in a file to report
 130   interrupted (Ctrl-C); no partial output is left behind

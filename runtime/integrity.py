@@ -10,8 +10,10 @@ format is a handful of rules, and only the fields below are read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from .errors import ModelError, VerificationError
 
@@ -33,6 +35,13 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def manifest_sha256(manifest: Mapping[str, Any]) -> str:
+    """The SHA-256 of a manifest's canonical JSON (sorted keys, no spaces): the same for a copy whose line ends
+    or indentation changed (a checkout on Windows), different for any changed value."""
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_hash(path: Path, expected: str) -> None:

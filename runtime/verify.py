@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError, VerificationError
-from .model import GOLDEN, Model
+from .integrity import manifest_sha256
+from .model import GOLDEN, MANIFEST, Model
 from .scorer import Scorer
 
 
@@ -23,10 +24,14 @@ class VerifyReport:
     n_cases: int
     max_abs_diff: float
     tolerance: float
+    manifest_checked: bool = False
+    """Whether golden.json recorded the manifest's SHA-256 (models exported from this version on) and it held."""
 
 
 def verify_model(directory: str | Path | None = None) -> VerifyReport:
-    """Check hash and golden cases; raise ``VerificationError`` naming the first case that diverged."""
+    """Check hash and golden cases, then the manifest against the SHA-256 golden.json recorded at export (its
+    threshold decides every applicant, and a hand edit would change decisions with the graph untouched); raise
+    ``VerificationError`` naming what differs."""
     model = Model.load(directory)  # checks the SHA-256 and the file's structure
     path = model.directory / GOLDEN
     try:
@@ -62,4 +67,13 @@ def verify_model(directory: str | Path | None = None) -> VerifyReport:
             f"{cases[worst]['name']!r}: expected {expected[worst]:.8f}, got {got[worst]:.8f} "
             f"(|diff| = {diff[worst]:.3g}). This model does not score as the one that was exported."
         )
-    return VerifyReport(model.directory, len(cases), float(diff.max()), tolerance)
+    recorded = golden.get("manifest_sha256")
+    if recorded is not None:
+        now = manifest_sha256(model.manifest)
+        if now != recorded:
+            raise VerificationError(
+                f"{model.directory / MANIFEST} has changed since the model was exported (SHA-256 {now[:12]}…; "
+                f"golden.json recorded {str(recorded)[:12]}…). Its threshold and schema decide every applicant: "
+                "restore it, or export (or recalibrate) the model again."
+            )
+    return VerifyReport(model.directory, len(cases), float(diff.max()), tolerance, recorded is not None)

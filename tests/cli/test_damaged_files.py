@@ -184,3 +184,25 @@ def test_a_damaged_golden_file_is_named(model_dir, tmp_path, cases) -> None:
     result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
     assert result.exit_code == 2 and "is not a golden-case file written by `loanscore export`" in result.output, (
         result.output)
+
+
+def test_verify_finds_a_hand_edited_threshold_and_not_a_reformatted_manifest(model_dir, tmp_path) -> None:
+    """The threshold in the manifest decides every applicant while the graph stays untouched, so verify checks the
+    manifest against the SHA-256 golden.json recorded at export: of its canonical JSON, so that a copy whose line
+    ends or indentation changed (a checkout on Windows) still verifies."""
+    shutil.copytree(model_dir, tmp_path / "m")
+    path = tmp_path / "m" / "manifest.json"
+    manifest = json.loads(path.read_text("utf-8"))
+    assert "OK" in CliRunner().invoke(main, ["verify", str(tmp_path / "m")]).output
+    path.write_bytes(json.dumps(manifest, indent=4).replace("\n", "\r\n").encode("utf-8"))
+    result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
+    assert result.exit_code == 0 and "the manifest is as exported" in result.output, result.output
+    manifest["threshold"]["value"] = 0.5  # approve more applicants, with the same graph
+    path.write_text(json.dumps(manifest, indent=2))
+    result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
+    assert result.exit_code == 3 and "manifest.json has changed since the model was exported" in result.output
+    golden = json.loads((tmp_path / "m" / "golden.json").read_text("utf-8"))
+    del golden["manifest_sha256"]  # a model exported before the hash was recorded
+    (tmp_path / "m" / "golden.json").write_text(json.dumps(golden))
+    result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
+    assert result.exit_code == 0 and "the manifest is not covered" in result.output
