@@ -223,8 +223,8 @@ def compare(champion: Scorer, challenger: Scorer, reader: Reader, outcome: str, 
             first = chunk.first_row or 1
             why: dict[int, list[str]] = {}
             bad_outcome = outcome_errors(chunk.columns[outcome], outcome, chunk.first_row, blank=True)
-            for i, error in bad_outcome.items():
-                why.setdefault(i, []).append(rejections({i: [error]}, {}, chunk.sheet_rows)[i])
+            for i, message in rejections({i: [e] for i, e in bad_outcome.items()}, {}, chunk.sheet_rows).items():
+                why.setdefault(i, []).append(message)
             probabilities, feeds = [], []
             for name, scorer in zip(names, scorers):
                 columns = {c: chunk.columns[c] for c in scorer.schema.input_names}

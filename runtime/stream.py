@@ -145,10 +145,8 @@ def rejections(field_errors: Mapping[int, Sequence[FieldError]], row_errors: Map
                sheet_rows: Sequence[int] | None = None) -> dict[int, str]:
     """Why each rejected row of a chunk was rejected: a broken row's own reason, else its field errors joined;
     with a workbook's ``sheet_rows`` (:attr:`Chunk.sheet_rows`), each names the row as Excel shows it too."""
-    if sheet_rows is None:
-        out = {i: "; ".join(str(e) for e in errs) for i, errs in field_errors.items()}
-    else:
-        out = {i: "; ".join(str(replace(e, sheet_row=sheet_rows[i])) for e in errs) for i, errs in field_errors.items()}
+    out = {i: "; ".join(str(e if sheet_rows is None else replace(e, sheet_row=sheet_rows[i])) for e in errs)
+           for i, errs in field_errors.items()}
     out.update(row_errors)
     return out
 
