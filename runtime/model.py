@@ -1,6 +1,7 @@
 """A model directory: ``model.onnx`` plus the ``manifest.json`` that says what it expects.
 
-Loading checks the file against its manifest before onnxruntime sees it.
+Loading checks the file against its manifest, and the manifest against the hash ``golden.json`` recorded at
+export, before onnxruntime sees either.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelError
-from .integrity import check_hash, check_model_bytes
+from .errors import ModelError, VerificationError
+from .integrity import check_hash, check_model_bytes, manifest_sha256
 from .schema import Schema
 
 MANIFEST = "manifest.json"
@@ -53,6 +54,7 @@ class Model:
         except OSError as exc:
             raise ModelError(f"Cannot read {onnx_path}: {exc.strerror or exc}.") from None
         check_hash(onnx_path, manifest["sha256"])
+        check_manifest_unchanged(directory, manifest)
         check_model_bytes(data, onnx_path.name)
         schema = Schema.from_dict(manifest["schema"], source=f"{directory / MANIFEST} schema")
         import onnxruntime as ort  # deferred: keeps `loanscore --help` fast
@@ -104,6 +106,25 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         )
     _check_types(manifest, path)
     return manifest
+
+
+def check_manifest_unchanged(directory: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a manifest edited since export: its threshold and schema decide every applicant with the graph
+    untouched, so a hand-edited cut-off would otherwise score unnoticed. ``golden.json`` records its SHA-256; a
+    model exported before that, or whose golden cases are missing or damaged, is left to ``loanscore verify``."""
+    try:
+        recorded = json.loads((directory / GOLDEN).read_text("utf-8")).get("manifest_sha256")
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(recorded, str):
+        return
+    now = manifest_sha256(manifest)
+    if now != recorded:
+        raise VerificationError(
+            f"{directory / MANIFEST} has changed since the model was exported (SHA-256 {now[:12]}…; golden.json "
+            f"recorded {recorded[:12]}…). Its threshold and schema decide every applicant: restore it, or export "
+            "(or recalibrate) the model again."
+        )
 
 
 def _check_types(manifest: dict[str, Any], path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import random
 import subprocess
@@ -125,6 +126,24 @@ def model_dir() -> Path:
     if directory is None:
         pytest.skip("the shipped model is absent (artifacts/model/manifest.json); run `loanscore train` and `loanscore export`")
     return directory
+
+
+@pytest.fixture(scope="session")
+def edit_manifest() -> Callable[[Path, Callable[[dict], object]], Path]:
+    """Change a copied model directory's manifest with ``change`` and record its hash in golden.json as export
+    would: a stand-in for a model exported by another version or with other options (a hand edit is refused)."""
+    from loanscore.runtime.integrity import manifest_sha256
+
+    def edit(directory: Path, change: Callable[[dict], object]) -> Path:
+        manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
+        change(manifest)
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+        golden = json.loads((directory / "golden.json").read_text("utf-8"))
+        golden["manifest_sha256"] = manifest_sha256(manifest)
+        (directory / "golden.json").write_text(json.dumps(golden), "utf-8")
+        return directory
+
+    return edit
 
 
 @pytest.fixture(scope="session")

@@ -20,14 +20,11 @@ def run(*args: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def stricter(model_dir: Path, tmp_path_factory) -> Path:
+def stricter(model_dir: Path, edit_manifest, tmp_path_factory) -> Path:
     """The shipped model with a higher threshold (0.3): the same scores, other decisions."""
     copy = tmp_path_factory.mktemp("stricter") / "model"
     shutil.copytree(model_dir, copy)
-    manifest = json.loads((copy / "manifest.json").read_text("utf-8"))
-    manifest["threshold"]["value"] = 0.3
-    (copy / "manifest.json").write_text(json.dumps(manifest), "utf-8")
-    return copy
+    return edit_manifest(copy, lambda manifest: manifest["threshold"].update(value=0.3))
 
 
 @pytest.fixture(scope="module")

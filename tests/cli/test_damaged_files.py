@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from loanscore.cli.main import main
+from loanscore.runtime import Scorer, VerificationError
 from loanscore.runtime.xlsx import write_workbook
 
 CASES = 160
@@ -186,21 +187,30 @@ def test_a_damaged_golden_file_is_named(model_dir, tmp_path, cases) -> None:
         result.output)
 
 
-def test_verify_finds_a_hand_edited_threshold_and_not_a_reformatted_manifest(model_dir, tmp_path) -> None:
-    """The threshold in the manifest decides every applicant while the graph stays untouched, so verify checks the
-    manifest against the SHA-256 golden.json recorded at export: of its canonical JSON, so that a copy whose line
-    ends or indentation changed (a checkout on Windows) still verifies."""
+def test_a_hand_edited_threshold_is_refused_and_a_reformatted_manifest_is_not(model_dir, applicants, write_csv,
+                                                                               tmp_path) -> None:
+    """The threshold in the manifest decides every applicant while the graph stays untouched, so loading a model
+    checks the manifest against the SHA-256 golden.json recorded at export: of its canonical JSON, so that a copy
+    whose line ends or indentation changed (a checkout on Windows) still loads and verifies."""
     shutil.copytree(model_dir, tmp_path / "m")
     path = tmp_path / "m" / "manifest.json"
     manifest = json.loads(path.read_text("utf-8"))
+    batch, out = write_csv(applicants(5)), tmp_path / "scores.csv"
     assert "OK" in CliRunner().invoke(main, ["verify", str(tmp_path / "m")]).output
     path.write_bytes(json.dumps(manifest, indent=4).replace("\n", "\r\n").encode("utf-8"))
     result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
     assert result.exit_code == 0 and "the manifest is as exported" in result.output, result.output
+    assert CliRunner().invoke(main, ["score", str(batch), "--model", str(tmp_path / "m")]).exit_code == 0
     manifest["threshold"]["value"] = 0.5  # approve more applicants, with the same graph
     path.write_text(json.dumps(manifest, indent=2))
-    result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
-    assert result.exit_code == 3 and "manifest.json has changed since the model was exported" in result.output
+    for command in (["verify", str(tmp_path / "m")], ["score", str(batch), "--model", str(tmp_path / "m"), "-o", str(out)],
+                    ["fields", "--model", str(tmp_path / "m")]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 3 and "manifest.json has changed since the model was exported" in result.output, (
+            command, result.output)
+    assert not out.exists()
+    with pytest.raises(VerificationError, match="restore it, or export"):
+        Scorer.load(tmp_path / "m")
     golden = json.loads((tmp_path / "m" / "golden.json").read_text("utf-8"))
     del golden["manifest_sha256"]  # a model exported before the hash was recorded
     (tmp_path / "m" / "golden.json").write_text(json.dumps(golden))

@@ -114,12 +114,11 @@ def test_usage_errors(explain, applicants, write_csv, to_csv, tmp_path):
     assert explain(no_ids, "--row", "3", "-q").exit_code == 0
 
 
-def test_a_model_without_a_population_fails_before_any_output(explain, model_dir, applicants, write_csv, tmp_path):
+def test_a_model_without_a_population_fails_before_any_output(explain, model_dir, edit_manifest, applicants, write_csv,
+                                                              tmp_path):
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
-    manifest = json.loads((model / "manifest.json").read_text())
-    del manifest["population"]
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    edit_manifest(model, lambda manifest: manifest.pop("population"))
     result = explain(write_csv(applicants(2)), "--model", model, "--row", "1")
     assert result.exit_code == 2 and "records no reference population" in result.stderr
     assert result.stdout == ""

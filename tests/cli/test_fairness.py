@@ -207,18 +207,21 @@ def test_figures_agree_with_backtest_by_segment_on_real_rows(dev_sample, tmp_pat
         assert g["roc_auc"] == pytest.approx(seg["roc_auc"], abs=1e-12)
 
 
-def test_a_model_whose_schema_marks_nothing_protected_asks_for_by(model_dir, applicants, write_csv, tmp_path) -> None:
+def test_a_model_whose_schema_marks_nothing_protected_asks_for_by(model_dir, edit_manifest, applicants, write_csv,
+                                                                   tmp_path) -> None:
     """A model exported before the schema had protected marks (or a lender's schema without them)."""
     import shutil
 
     old = tmp_path / "old_model"
     shutil.copytree(model_dir, old)
-    manifest = json.loads((old / "manifest.json").read_text())
-    for kind in ("numeric", "categorical"):
-        for f in manifest["schema"][kind]:
-            f.pop("protected", None)
-            f.pop("bands", None)
-    (old / "manifest.json").write_text(json.dumps(manifest))
+
+    def unmark(manifest: dict) -> None:
+        for kind in ("numeric", "categorical"):
+            for f in manifest["schema"][kind]:
+                f.pop("protected", None)
+                f.pop("bands", None)
+
+    edit_manifest(old, unmark)
     path = str(write_csv(applicants(40, seed=2)))
     result = run(path, "--model", str(old))
     assert result.exit_code == 2 and "marks no field protected" in result.output and "--by" in result.output

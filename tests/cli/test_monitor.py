@@ -165,12 +165,10 @@ def test_a_file_that_cannot_be_compared_is_named_and_the_others_still_are(files,
     assert twice.exit_code == 2 and "Only one of INPUT and --reference can be stdin" in twice.output
 
 
-def test_a_model_without_a_reference_says_how_to_get_one(files, model_dir, tmp_path) -> None:
+def test_a_model_without_a_reference_says_how_to_get_one(files, model_dir, edit_manifest, tmp_path) -> None:
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
-    manifest = json.loads((model / "manifest.json").read_text())
-    del manifest["population"]
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    edit_manifest(model, lambda manifest: manifest.pop("population"))
     result = run(str(files["same"]), "--model", str(model))
     assert result.exit_code == 2
     assert "records no reference population" in result.output and "--data" in result.output

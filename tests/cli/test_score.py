@@ -281,7 +281,7 @@ def test_reasons_column_in_csv_jsonl_and_json(score, scorer, applicants, write_c
 
 
 def test_a_statements_file_rewords_the_reasons_and_a_model_without_statements_has_none(
-        score, scorer, model_dir, applicants, write_csv, tmp_path):
+        score, scorer, model_dir, edit_manifest, applicants, write_csv, tmp_path):
     rows = applicants(30, seed=8)
     path = write_csv(rows)
     words = tmp_path / "words.toml"
@@ -303,10 +303,12 @@ def test_a_statements_file_rewords_the_reasons_and_a_model_without_statements_ha
 
     plain = tmp_path / "model"
     shutil.copytree(model_dir, plain)
-    manifest = json.loads((plain / "manifest.json").read_text())
-    for entry in (*manifest["schema"]["numeric"], *manifest["schema"]["categorical"], *manifest["schema"]["history"]):
-        del entry["reason"]
-    (plain / "manifest.json").write_text(json.dumps(manifest))
+
+    def unword(manifest: dict) -> None:
+        for entry in (*manifest["schema"]["numeric"], *manifest["schema"]["categorical"], *manifest["schema"]["history"]):
+            del entry["reason"]
+
+    edit_manifest(plain, unword)
     result = score(path, "--model", plain, "--reasons", "2")
     assert result.stdout.splitlines()[0] == "ID,probability_of_default,decision,reasons,error,warning"
     assert [r["reasons"] for r in rows_of(result.stdout)] == [r["reasons"] for r in rows_of(score(path, "--reasons", "2").stdout)]
@@ -316,13 +318,11 @@ def test_a_statements_file_rewords_the_reasons_and_a_model_without_statements_ha
     assert "reason_statements" in worded.splitlines()[0] and "D1 Late" in worded
 
 
-def test_reasons_from_a_model_without_a_population_exit_2_and_nothing_written(score, model_dir, applicants,
-                                                                              write_csv, tmp_path):
+def test_reasons_from_a_model_without_a_population_exit_2_and_nothing_written(score, model_dir, edit_manifest,
+                                                                              applicants, write_csv, tmp_path):
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
-    manifest = json.loads((model / "manifest.json").read_text())
-    del manifest["population"]
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    edit_manifest(model, lambda manifest: manifest.pop("population"))
     out = tmp_path / "out.csv"
     result = score(write_csv(applicants(3)), "--model", model, "--reasons", "1", "-o", out)
     assert result.exit_code == 2 and "records no reference population" in result.stderr

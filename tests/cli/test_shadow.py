@@ -19,14 +19,11 @@ def run(*args, env=None):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture()
-def strict(model_dir, tmp_path):  # type: ignore[no-untyped-def]
+def strict(model_dir, edit_manifest, tmp_path):  # type: ignore[no-untyped-def]
     """The shipped model with a stricter threshold (0.12): the same probabilities, other decisions."""
     copy = tmp_path / "strict"
     shutil.copytree(model_dir, copy)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["threshold"]["value"] = 0.12
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    return copy
+    return edit_manifest(copy, lambda manifest: manifest["threshold"].update(value=0.12))
 
 
 def test_the_shadow_models_results_close_each_row_and_decide_nothing(strict, applicants, write_csv,

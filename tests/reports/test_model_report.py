@@ -92,14 +92,12 @@ def test_population_stability_of_the_training_file_is_zero_and_shifted_data_is_f
     assert {f["verdict"] for name, f in stability["fields"].items() if name != "LIMIT_BAL"} == {"stable"}
 
 
-def test_a_model_without_a_reference_population_says_so(tiny_model, taiwan_csv, tmp_path):
+def test_a_model_without_a_reference_population_says_so(tiny_model, taiwan_csv, edit_manifest, tmp_path):
     import shutil
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
-    manifest = json.loads((model / "manifest.json").read_text("utf-8"))
-    del manifest["population"]
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    edit_manifest(model, lambda manifest: manifest.pop("population"))
     out = write_model_report(taiwan_csv, tmp_path / "r.html", model)
     assert "records no reference population" in out["html"].read_text("utf-8")
     assert {p.stem for p in out["figures"].glob("*.png")} == FIGURES - {"population_stability", "reasons"}

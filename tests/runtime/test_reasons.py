@@ -101,12 +101,10 @@ def test_every_declined_real_applicant_gets_a_reason(scorer: Scorer, dev_sample)
     assert "repayment_status" in top
 
 
-def test_a_model_without_a_population_says_how_to_get_one(model_dir, tmp_path) -> None:
+def test_a_model_without_a_population_says_how_to_get_one(model_dir, edit_manifest, tmp_path) -> None:
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
-    manifest = json.loads((model / "manifest.json").read_text())
-    del manifest["population"]
-    (model / "manifest.json").write_text(json.dumps(manifest))
+    edit_manifest(model, lambda manifest: manifest.pop("population"))
     scorer = Scorer.load(model)
     assert scorer.score(json.loads((model / "golden.json").read_text())["cases"][0]["record"]).ok
     with pytest.raises(ModelError, match="records no reference population.*--data"):

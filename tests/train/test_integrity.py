@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,14 @@ def _copy(model_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
-def _rehash(directory: Path) -> None:
-    manifest = json.loads((directory / "manifest.json").read_text())
-    manifest["sha256"] = sha256_file(directory / "model.onnx")
-    (directory / "manifest.json").write_text(json.dumps(manifest))
+@pytest.fixture()
+def rehash(edit_manifest):  # type: ignore[no-untyped-def]
+    """Record model.onnx's SHA-256 in the manifest and the manifest's in golden.json: a swap done with care, which
+    only the golden cases or the refusal under test can catch."""
+    return lambda directory: edit_manifest(directory, lambda m: m.update(sha256=sha256_file(directory / "model.onnx")))
 
 
-def test_altered_weights_fail_verify_even_with_a_matching_hash(model_dir: Path, tmp_path: Path) -> None:
+def test_altered_weights_fail_verify_even_with_a_matching_hash(model_dir: Path, rehash, tmp_path: Path) -> None:
     target = _copy(model_dir, tmp_path)
     model = onnx.load(target / "model.onnx")
     lstm = next(n for n in model.graph.node if n.op_type == "LSTM")
@@ -38,7 +40,7 @@ def test_altered_weights_fail_verify_even_with_a_matching_hash(model_dir: Path, 
     array.flat[0] += 0.5  # one weight of the LSTM's input kernel
     weights.CopyFrom(numpy_helper.from_array(array, weights.name))
     onnx.save(model, target / "model.onnx")
-    _rehash(target)
+    rehash(target)
 
     with pytest.raises(VerificationError, match="golden cases diverged"):
         verify_model(target)
@@ -57,7 +59,7 @@ def test_a_changed_file_fails_the_hash_check(model_dir: Path, tmp_path: Path) ->
     assert "does not match its manifest" in result.output
 
 
-def _tiny_model(tmp_path: Path, model_dir: Path, *, domain: str = "", external: bool = False) -> Path:
+def _tiny_model(tmp_path: Path, model_dir: Path, rehash: Callable[[Path], Path], *, domain: str = "", external: bool = False) -> Path:
     """A one-node model with the shipped manifest re-hashed: only the refusal under test can stop it."""
     target = _copy(model_dir, tmp_path)
     x = helper.make_tensor_value_info("LIMIT_BAL", onnx.TensorProto.FLOAT, [None, 1])
@@ -71,18 +73,18 @@ def _tiny_model(tmp_path: Path, model_dir: Path, *, domain: str = "", external: 
                   location="weights.bin", size_threshold=0)
     else:
         onnx.save(model, target / "model.onnx")
-    _rehash(target)
+    rehash(target)
     return target
 
 
-def test_external_data_is_refused(model_dir: Path, tmp_path: Path) -> None:
-    target = _tiny_model(tmp_path, model_dir, external=True)
+def test_external_data_is_refused(model_dir: Path, rehash, tmp_path: Path) -> None:
+    target = _tiny_model(tmp_path, model_dir, rehash, external=True)
     with pytest.raises(ModelError, match="external data files"):
         Scorer.load(target)
 
 
-def test_unexpected_operator_domain_is_refused(model_dir: Path, tmp_path: Path) -> None:
-    target = _tiny_model(tmp_path, model_dir, domain="com.example.custom")
+def test_unexpected_operator_domain_is_refused(model_dir: Path, rehash, tmp_path: Path) -> None:
+    target = _tiny_model(tmp_path, model_dir, rehash, domain="com.example.custom")
     with pytest.raises(ModelError, match="'com.example.custom'"):
         Scorer.load(target)
     record = json.loads((model_dir / "golden.json").read_text())["cases"][0]["record"]
@@ -93,9 +95,9 @@ def test_unexpected_operator_domain_is_refused(model_dir: Path, tmp_path: Path) 
     assert "com.example.custom" in result.output
 
 
-def test_a_file_that_is_not_onnx_is_refused(model_dir: Path, tmp_path: Path) -> None:
+def test_a_file_that_is_not_onnx_is_refused(model_dir: Path, rehash, tmp_path: Path) -> None:
     target = _copy(model_dir, tmp_path)
     (target / "model.onnx").write_bytes(b"\xff\xff\xff\xff not a model")
-    _rehash(target)
+    rehash(target)
     with pytest.raises(ModelError, match="not a valid ONNX file"):
         Scorer.load(target)

@@ -72,15 +72,14 @@ def test_it_moves_the_probabilities_to_the_lenders_default_rate(recalibrated, sc
     assert evaluate(y_test, p_new, new.model.manifest).calibration == "pass"
 
 
-def test_a_cost_threshold_is_kept_and_another_rule_is_mapped_to_decline_the_same(recalibrated, model_dir,
+def test_a_cost_threshold_is_kept_and_another_rule_is_mapped_to_decline_the_same(recalibrated, model_dir, edit_manifest,
                                                                                 tmp_path) -> None:
     root, old, new, _, _, _ = recalibrated
     assert new.threshold == old.threshold and "kept" in new.model.manifest["threshold"]["recalibrated"]
     by_rate = tmp_path / "by_rate"
     shutil.copytree(model_dir, by_rate)
-    manifest = json.loads((by_rate / "manifest.json").read_text())
-    manifest["threshold"].update(rule="approval_rate", value=0.3, inputs={"approval_rate": 0.7})
-    (by_rate / "manifest.json").write_text(json.dumps(manifest))
+    edit_manifest(by_rate, lambda manifest: manifest["threshold"].update(rule="approval_rate", value=0.3,
+                                                                          inputs={"approval_rate": 0.7}))
     result = CliRunner().invoke(main, ["recalibrate", str(root / "fit.csv"), "--model", str(by_rate),
                                        "--out", str(tmp_path / "m2")])
     assert result.exit_code == 0, result.output
