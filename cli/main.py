@@ -21,6 +21,7 @@ from .overrides import overrides
 from .points import points
 from .recalibrate import recalibrate
 from .report import report
+from .schema import schema
 from .score import score
 from .statements import statements
 from .verify import verify
@@ -51,5 +52,5 @@ def main() -> None:
 
 
 for command in (score, ask, watch, explain, fields, statements, notices, grades, points, cutoffs, migration, monitor, backtest,
-                fairness, overrides, compare, verify, audit, train, export, recalibrate, generate, report):
+                fairness, overrides, compare, verify, audit, schema, train, export, recalibrate, generate, report):
     main.add_command(command)

@@ -56,7 +56,8 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
     needed = schema.input_names + ([schema.label] if labelled else [])
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise InputError(f"{path} lacks the columns {', '.join(missing)} that the schema '{schema.name}' needs.")
+        raise InputError(f"{path} lacks the columns {', '.join(missing)} that the schema '{schema.name}' needs. "
+                         "For a file with columns of its own, `loanscore schema draft FILE` drafts a schema from it.")
     if frame.empty:
         raise InputError(f"{path} has a header but no rows.")
     labels = frame[schema.label].str.strip() if labelled else pd.Series(["0"] * len(frame))

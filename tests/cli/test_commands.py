@@ -15,7 +15,7 @@ def test_help_lists_commands_and_exit_codes() -> None:
     assert result.exit_code == 0
     for command in ("score", "watch", "explain", "statements", "backtest", "compare", "monitor", "verify", "audit",
                     "train", "export", "recalibrate", "report", "generate", "fairness", "overrides", "notices", "fields",
-                    "ask"):
+                    "ask", "schema"):
         assert command in result.output
     assert "130  interrupted" in result.output and "3    verification failed: a model's hash" in result.output
 
@@ -23,7 +23,8 @@ def test_help_lists_commands_and_exit_codes() -> None:
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="only meaningful without the [train] extra")
 @pytest.mark.parametrize("args", [["train", "--data", "{csv}", "--out", "run"], ["export", ".", "--out", "m"],
                                   ["report", "eda", "--data", "{csv}", "--output", "e.html"],
-                                  ["recalibrate", "{csv}", "--out", "m"]])
+                                  ["recalibrate", "{csv}", "--out", "m"], ["schema", "draft", "{csv}"],
+                                  ["schema", "check", "{csv}", "--data", "{csv}"]])
 def test_training_commands_explain_the_missing_extra(args, tmp_path) -> None:
     csv = tmp_path / "d.csv"
     csv.write_text("ID\n1\n")

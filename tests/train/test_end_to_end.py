@@ -22,25 +22,7 @@ from loanscore.runtime.validate import check_record
 from loanscore.train.synthetic import generate, write_csv
 
 MONTHS = 12
-LENDER_SCHEMA = {
-    "name": "lender-test",
-    "id": "application",
-    "label": "went_bad",
-    "numeric": [
-        {"name": "income", "min": 0, "min_exclusive": True, "max": 10_000_000, "transform": "signed_log", "missing": "reject"},
-        {"name": "years_at_address", "min": 0, "max": 80},
-    ],
-    "categorical": [
-        {"name": "region", "codes": ["north", "south", "east", "west"], "reason": "Region of residence"},
-        {"name": "housing", "codes": [1, 2, 3]},
-    ],
-    "history": [
-        {"name": "arrears", "role": "status", "columns": [f"arrears_m{i:02d}" for i in range(1, MONTHS + 1)], "min": -1, "max": 8,
-         "reason": {"higher": "Arrears in the last year"}},
-        {"name": "balance", "role": "balance", "columns": [f"balance_m{i:02d}" for i in range(1, MONTHS + 1)],
-         "min": -1_000_000, "max": 10_000_000, "transform": "signed_log"},
-    ],
-}
+LENDER_SCHEMA = json.loads((Path(__file__).parent / "lender_schema.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,88 @@
+"""``loanscore schema draft`` and ``loanscore schema check``: a lender's own columns, described for training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import encoding_option, reports_errors, require_train_extra
+
+DATA = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group()
+def schema() -> None:
+    """Describe a lender's own columns for training: draft a schema from labelled data, or check one against it."""
+
+
+@schema.command()
+@click.argument("data", type=DATA)
+@click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
+              help="TOML file to write ('-': standard output).")
+@click.option("--label", metavar="COLUMN", help="The outcome column (0 repaid, 1 defaulted). Default: guessed.")
+@click.option("--id", "id_column", metavar="COLUMN", help="The applicant id column. Default: guessed.")
+@click.option("--numbered", type=click.Choice(["oldest-first", "newest-first"]), default="oldest-first",
+              show_default=True, help="Whether monthly columns numbered 1, 2, ... start from the oldest month "
+                                      "(arrears_m01 is a year ago) or the newest (PAY_AMT1 is last month).")
+@click.option("--name", metavar="NAME", help="The schema's name, recorded in every model trained with it. "
+                                             "Default: the file's name.")
+@encoding_option
+@reports_errors
+def draft(data: Path, output: str, label: str | None, id_column: str | None, numbered: str,
+          name: str | None) -> None:
+    """Draft a schema from DATA's own columns (a labelled CSV, gzip allowed).
+
+    Columns numbered alike (arrears_m01 ... arrears_m12) become a monthly
+    history, in month order; a column of 0s and 1s the outcome; a few whole
+    numbers or texts codes; other numbers fields with a range. What the data
+    cannot show is guessed and said, on standard error and atop the file:
+    which way the months run, which fields the law protects, how far the
+    ranges reach. Review it, then train with it.
+
+    \b
+    Examples:
+      loanscore schema draft loans_2025.csv -o my_schema.toml
+      loanscore schema draft ../shared/data/uci_credit_card_dev.csv.gz --numbered newest-first
+    """
+    require_train_extra()
+    from loanscore.runtime.tabular import open_output
+    from loanscore.train.schema_draft import draft_schema
+
+    result = draft_schema(data, label=label, id_column=id_column, numbered=numbered, name=name)  # type: ignore[arg-type]
+    with open_output(output) as stream:
+        stream.write(result.text)
+    s = result.schema
+    click.echo(f"Drafted schema '{s['name']}': outcome {s['label']}, id {s.get('id', '(none)')}, "
+               f"{len(s['numeric'])} numeric and {len(s['categorical'])} categorical fields, "
+               f"{len(s['history'])} history channels of {len(s['history'][0]['columns'])} months.", err=True)
+    for note in result.notes:
+        click.echo(f"Check: {note}", err=True)
+    if output != "-":
+        click.echo(f"wrote {output}; next: loanscore schema check {output} --data {data}, then loanscore train "
+                   f"--data {data} --schema {output} --out RUN_DIR", err=True)
+
+
+@schema.command()
+@click.argument("schema_file", metavar="SCHEMA", type=DATA)
+@click.option("--data", required=True, type=DATA, help="Labelled CSV (gzip allowed) to check against SCHEMA.")
+@encoding_option
+@reports_errors
+def check(schema_file: Path, data: Path) -> None:
+    """Check that SCHEMA reads and that every row of --data keeps to it, as
+    `loanscore train` will before it fits anything (exit 2 naming the rows
+    and fields that do not)."""
+    require_train_extra()
+    from loanscore.runtime.schema import Schema
+    from loanscore.train.data import load_dataset
+
+    described = Schema.load(schema_file)
+    dataset = load_dataset(data, described)
+    assert dataset.y is not None
+    click.echo(f"OK: {data} keeps to schema '{described.name}': {len(dataset.X):,} rows, default rate "
+               f"{dataset.y.mean():.2%}, {len(described.numeric)} numeric and {len(described.categorical)} "
+               f"categorical fields, {len(described.history)} history channels of {described.months} months.")
+    unread = [c for c in dataset.fingerprint["columns"]
+              if c not in {*described.input_names, described.label, described.id}]
+    if unread:
+        click.echo(f"Not read by a model trained with it ({len(unread)}): {', '.join(unread)}.")

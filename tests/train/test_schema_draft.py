@@ -1,0 +1,165 @@
+"""`loanscore schema draft`: a lender's own columns become a schema that trains, without writing one by hand."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loanscore.cli.main import main
+from loanscore.runtime import Scorer
+from loanscore.runtime.errors import InputError
+from loanscore.runtime.schema import Schema
+from loanscore.train.schema_draft import draft_schema
+from loanscore.train.synthetic import generate, write_csv
+
+LENDER_SCHEMA = json.loads((Path(__file__).parent / "lender_schema.json").read_text("utf-8"))
+
+
+def _structure(schema: Schema) -> dict:
+    """What a draft must get right; descriptions, reasons and exact ranges are the lender's to write."""
+    return {
+        "id": schema.id, "label": schema.label,
+        "numeric": {f.name: (f.role, f.transform, f.protected) for f in schema.numeric},
+        "categorical": {f.name: (set(f.codes), f.protected) for f in schema.categorical},
+        "history": [(h.role, h.columns, h.transform) for h in schema.history],
+    }
+
+
+def _drafted(path: Path, *args: str) -> Schema:
+    result = CliRunner().invoke(main, ["schema", "draft", str(path), *args])
+    assert result.exit_code == 0, result.output
+    return Schema.from_dict(tomllib.loads(result.stdout))
+
+
+def test_a_lenders_own_columns_are_drafted_as_the_schema_they_were_made_from(tmp_path) -> None:
+    """Other names, a 12-month history numbered oldest first, string and integer codes."""
+    original = Schema.from_dict(LENDER_SCHEMA)
+    data = write_csv(tmp_path / "loans.csv", generate(original, 1500, seed=1))
+    drafted = _drafted(data)
+    want = _structure(original)
+    want["categorical"]["region"] = ({"north", "south", "east", "west"}, False)
+    assert _structure(drafted) == want
+    assert drafted.history[0].columns[0] == "arrears_m01" and drafted.name == "loans"
+
+
+def test_the_taiwan_columns_are_drafted_as_the_built_in_schema(tmp_path, dev_data) -> None:
+    """The 24,000 development rows, whose months are numbered from the newest (PAY_0, PAY_AMT1: September)."""
+    drafted = _drafted(dev_data, "--numbered", "newest-first")
+    assert _structure(drafted) == _structure(Schema.default())
+    (tmp_path / "taiwan.json").write_text(json.dumps(drafted.to_dict()))
+    checked = CliRunner().invoke(main, ["schema", "check", str(tmp_path / "taiwan.json"), "--data", str(dev_data)])
+    assert checked.exit_code == 0 and "24,000 rows, default rate 22.12%" in checked.output, checked.output
+    assert _drafted(dev_data).history[0].columns == ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
+
+
+def test_a_draft_trains_exports_and_scores(tmp_path) -> None:
+    """The capability the draft is for, end to end: a lender's file, no schema written by hand, a scored applicant."""
+    original = Schema.from_dict(LENDER_SCHEMA)
+    data = write_csv(tmp_path / "loans.csv", generate(original, 800, seed=4))
+    runner = CliRunner()
+    drafted = runner.invoke(main, ["schema", "draft", str(data), "-o", str(tmp_path / "loans.toml")])
+    assert drafted.exit_code == 0 and "next: loanscore schema check" in drafted.stderr
+    checked = runner.invoke(main, ["schema", "check", str(tmp_path / "loans.toml"), "--data", str(data)])
+    assert checked.exit_code == 0 and "OK: " in checked.output and "800 rows" in checked.output
+    trained = runner.invoke(main, ["train", "--data", str(data), "--schema", str(tmp_path / "loans.toml"),
+                                   "--out", str(tmp_path / "run"), "--epochs", "1", "--teacher", "0"])
+    assert trained.exit_code == 0, trained.output
+    exported = runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")])
+    assert exported.exit_code == 0, exported.output
+    scorer = Scorer.load(tmp_path / "model")
+    with open(data, newline="") as fh:
+        record = next(csv.DictReader(fh))
+    result = scorer.score(record)
+    assert result.ok and 0 < result.probability < 1
+    assert scorer.schema.months == 12 and scorer.schema.history[0].columns[-1] == "arrears_m12"
+
+
+def _odd_lender_file(path: Path) -> Path:
+    """18 months, a channel of 3 months beside it, one with a cell that is not a number, free text, missing incomes,
+    a yes/no flag."""
+    rng = random.Random(7)
+    header = (["loan_ref", "income", "employment", "branch_manager", "gender", "bad"]
+              + [f"dpd_{m}" for m in range(1, 19)] + [f"bal_{m}" for m in range(1, 19)]
+              + [f"score_{m}" for m in range(1, 4)] + ["insured"] + [f"util_{m}" for m in range(1, 19)])
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for i in range(300):
+            writer.writerow([f"L{i:05d}", "" if i % 17 == 0 else rng.randint(12_000, 400_000),
+                             rng.choice(["salaried", "self-employed", "retired"]), f"manager {rng.randint(1, 90)}",
+                             rng.choice(["F", "M"]), int(rng.random() < 0.2)]
+                            + [rng.choice([0, 0, 0, 1, 2, 3]) for _ in range(18)]
+                            + [rng.randint(-500, 90_000) for _ in range(18)]
+                            + [rng.randint(300, 850) for _ in range(3)] + [rng.choice(["yes", "no"])]
+                            + [f"{rng.random():.2f}" if (i, m) != (2, 4) else "12%" for m in range(1, 19)])
+    return path
+
+
+def test_odd_columns_are_left_out_or_marked_and_said_so(tmp_path) -> None:
+    data = _odd_lender_file(tmp_path / "odd.csv")
+    result = CliRunner().invoke(main, ["schema", "draft", str(data), "-o", str(tmp_path / "odd.toml")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "odd.toml").read_text("utf-8")
+    drafted = Schema.load(tmp_path / "odd.toml")
+    assert (drafted.id, drafted.label, drafted.months) == ("loan_ref", "bad", 18)
+    assert [(h.name, h.role) for h in drafted.history] == [("dpd", "status"), ("bal", "balance")]
+    assert drafted.history[1].transform == "signed_log" and drafted.history[1].min < -500
+    income = next(f for f in drafted.numeric if f.name == "income")
+    assert income.missing == "impute" and "18 missing" in text and income.min_exclusive
+    assert {f.name: f.protected for f in drafted.categorical} == {"employment": False, "gender": True,
+                                                                  "insured": False}
+    header = " ".join(line[1:].strip() for line in text.splitlines() if line.startswith("#"))  # notes wrap there
+    for said in (result.stderr, header):
+        assert re.search(r"branch_manager \(\d+ distinct texts\)", said)
+        assert "score_1, score_2, score_3 (3 months; the history has 18)" in said
+        assert "util_1 … util_18 (18 months, but util_4 holds '12%' in row 3, not a number)" in said
+        assert "gender" in said and "check the list against the law" in said
+    assert "branch_manager" not in drafted.input_names and "score_1" not in drafted.input_names
+
+
+def test_no_outcome_or_no_history_is_a_clear_error(tmp_path) -> None:
+    data = _odd_lender_file(tmp_path / "odd.csv")
+    runner = CliRunner()
+    yes_no = runner.invoke(main, ["schema", "draft", str(data), "--label", "insured"])
+    assert yes_no.exit_code == 2 and ("insured is the outcome (--label), but an outcome must be 0 (repaid) or 1 "
+                                      "(defaulted) in every row") in yes_no.output
+    assert "row 1 holds" in yes_no.output and "Traceback" not in yes_no.output
+    assert "has no column 'went_bad'" in runner.invoke(main, ["schema", "draft", str(data), "--label",
+                                                              "went_bad"]).output
+    flat = tmp_path / "flat.csv"
+    flat.write_text("id,income,bad\n1,100,0\n2,200,1\n3,300,0\n")
+    result = runner.invoke(main, ["schema", "draft", str(flat)])
+    assert result.exit_code == 2 and "no monthly history the LSTM could read" in result.output
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("id,a1,a2,a3,bad\n" + "".join(f"{i},1,2,3,{i % 2}\n" for i in range(20)) + "21,1,2,3,\n")
+    result = runner.invoke(main, ["schema", "draft", str(unknown)])
+    assert result.exit_code == 2 and "bad looks like the outcome" in result.output and "row 21 is blank" in result.output
+    unlabelled = tmp_path / "unlabelled.csv"
+    unlabelled.write_text("id,a1,a2,a3\n1,1,2,3\n2,3,4,5\n")
+    result = runner.invoke(main, ["schema", "draft", str(unlabelled)])
+    assert result.exit_code == 2 and "no column of 0s and 1s to be the outcome" in result.output
+    with pytest.raises(InputError, match="header but no rows"):
+        (tmp_path / "empty.csv").write_text("id,bad\n")
+        draft_schema(tmp_path / "empty.csv")
+
+
+def test_check_names_the_rows_that_break_a_schema_and_train_points_to_the_draft(tmp_path) -> None:
+    original = Schema.from_dict(LENDER_SCHEMA)
+    data = write_csv(tmp_path / "loans.csv", generate(original, 200, seed=2))
+    schema = tmp_path / "narrow.json"
+    narrow = json.loads(json.dumps(LENDER_SCHEMA))
+    narrow["numeric"][1]["max"] = 5  # years_at_address: the data reaches further
+    schema.write_text(json.dumps(narrow))
+    result = CliRunner().invoke(main, ["schema", "check", str(schema), "--data", str(data)])
+    assert result.exit_code == 2 and "break the input contract" in result.output and "years_at_address" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["schema", "check", str(tmp_path / "narrow.json"), "--data",
+                                       str(_odd_lender_file(tmp_path / "odd.csv"))])
+    assert result.exit_code == 2 and "`loanscore schema draft FILE` drafts a schema" in result.output
