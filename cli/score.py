@@ -101,6 +101,10 @@ def _split_columns(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--stamp", is_flag=True, help="Add model_id (the first 12 hex digits of the model's SHA-256) and "
               "scored_at (the run's start, UTC) to every output row: a row copied elsewhere still says what scored it.")
 @audit_option
+@click.option("--line-buffered", is_flag=True,
+              help="Answer each applicant as soon as its line arrives, flushing it to stdout: for a program that "
+                   "keeps one loanscore running and writes it applicants one at a time (CSV with its header "
+                   "first, or JSON Lines).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary on stderr.")
 @click.option("--chunk-rows", type=click.IntRange(1, 1_000_000), default=8192, hidden=True)
 @reports_errors
@@ -127,6 +131,7 @@ def score(
     shadow_dir: str | None,
     stamp: bool,
     audit_log: str | None,
+    line_buffered: bool,
     quiet: bool,
     chunk_rows: int,
 ) -> None:
@@ -139,6 +144,9 @@ def score(
     if json_text is not None and sheet:
         raise click.UsageError("--sheet chooses a workbook's sheet; --json is a single applicant.")
     out_format = output_format(out_format, output, separator)
+    if line_buffered and (output != "-" or out_format == "xlsx" or input_format == "xlsx" or json_text is not None):
+        raise click.UsageError("--line-buffered answers on stdout, a line for each line read: give no -o, and "
+                               "read and write CSV or JSON Lines (a workbook is written once complete).")
 
     # Heavy imports wait until here, so `loanscore --help` stays fast.
     from loanscore.runtime.model import Model
@@ -168,11 +176,11 @@ def score(
                 click.echo("Reading applicants from the terminal; end with Ctrl-D.", err=True)
             reader = open_reader(
                 input_path, inputs, fmt=input_format, sheet=sheet, id_column=schema.id, keep=keep_columns,
-                chunk_rows=chunk_rows, numbers=numbers,
+                chunk_rows=1 if line_buffered else chunk_rows, numbers=numbers,
             )
     layout = Layout(reasons, grades, scale, shadow, stamp, separator)
     with Interrupts() as interrupts:
-        code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, layout)
+        code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, layout, line_buffered)
     if audit is not None and summary is not None:
         from loanscore.runtime.audit import text_sha256
 
@@ -234,9 +242,10 @@ def stamp_columns(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # type: ignore[no-untyped-def]
-               interrupts: Interrupts, layout: Layout) -> tuple[int, Any]:
-    """Stream ``reader`` through ``scorer`` into ``output``, with ``layout``'s columns; the exit status and the
-    run's summary (``None`` when the reader of stdout went away first)."""
+               interrupts: Interrupts, layout: Layout, line_buffered: bool = False) -> tuple[int, Any]:
+    """Stream ``reader`` through ``scorer`` into ``output``, with ``layout``'s columns (each chunk flushed, with
+    ``line_buffered``); the exit status and the run's summary (``None`` when the reader of stdout went away
+    first)."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
     from loanscore.runtime.tabular import SEPARATORS, CsvReader, make_writer, open_output
@@ -257,8 +266,8 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
                 stamp=stamp_columns(scorer.model) if layout.stamp else None, grades=layout.grades,
                 delimiter=delimiter, points=layout.points, shadow=shadow is not None)
             try:
-                summary = score_stream(scorer, reader, interrupts.guard(writer), progress=progress, reasons=reasons,
-                                       shadow=shadow)
+                summary = score_stream(scorer, reader, interrupts.guard(writer, stream if line_buffered else None),
+                                       progress=progress, reasons=reasons, shadow=shadow)
                 if hasattr(writer, "finish"):  # a workbook is written once every row is in
                     writer.finish()
             finally:
@@ -375,13 +384,16 @@ class Interrupts:
         if self.received is not None:
             raise KeyboardInterrupt
 
-    def guard(self, writer: Any) -> Any:
+    def guard(self, writer: Any, flush: Any = None) -> Any:
+        """``writer``, stopping before a chunk once Ctrl-C was pressed; flushing ``flush`` (a stream) after each."""
         interrupts = self
 
         class Guarded:
             def write(self, chunk: Any) -> None:
                 interrupts.check()
                 writer.write(chunk)
+                if flush is not None:
+                    flush.flush()
 
         return Guarded()
 

@@ -205,7 +205,9 @@ class _Source:
 
     def _read(self, n: int) -> bytes:
         try:
-            data = self._data.read(n)
+            # stdin: what has arrived, up to n bytes, so that a line written by a program that waits for its answer
+            # (`score --line-buffered`) is read without waiting for more; a file: n bytes.
+            data = self._data.read1(n) if not self._owned and hasattr(self._data, "read1") else self._data.read(n)
         except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
             raise InputError(f"Cannot read {self.name}: {exc}.") from None
         except zlib.error as exc:

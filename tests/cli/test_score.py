@@ -364,6 +364,57 @@ def test_json_from_stdin(model_dir, applicants):
     assert json.loads(proc.stdout)["ID"] == "1"
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_line_buffered_answers_each_applicant_before_the_next_is_written(model_dir, applicants, fmt):
+    """A program (C#, Java, a spreadsheet macro) that keeps one loanscore open writes an applicant and waits for
+    its answer before it writes the next: without --line-buffered the answers come only when stdin closes."""
+    import selectors
+
+    rows = applicants(4)
+    rows[2]["AGE"] = "abc"
+    with subprocess.Popen([*LOANSCORE, "score", "-", "--input-format", fmt, "--format", fmt, "--line-buffered",
+                           "--reasons", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, bufsize=1) as proc:
+        watch = selectors.DefaultSelector()
+        watch.register(proc.stdout, selectors.EVENT_READ)
+
+        def answer() -> str:
+            assert watch.select(timeout=60), f"no answer to an applicant within 60 s ({fmt})"
+            return proc.stdout.readline()
+
+        try:
+            if fmt == "csv":
+                proc.stdin.write(",".join(rows[0]) + "\n")
+            answers = []
+            for i, row in enumerate(rows):
+                proc.stdin.write((json.dumps(row) if fmt == "jsonl" else ",".join(row.values())) + "\n")
+                proc.stdin.flush()
+                if fmt == "csv" and i == 0:
+                    assert answer().startswith("ID,probability_of_default,decision,reasons")
+                answers.append(json.loads(answer()) if fmt == "jsonl" else next(csv.DictReader(io.StringIO(
+                    "ID,probability_of_default,decision,reasons,reason_statements,error,warning\n" + answer()))))
+        finally:
+            proc.stdin.close()
+            proc.wait(timeout=60)
+            watch.close()
+        said = proc.stderr.read()
+    assert [a["ID"] for a in answers] == ["1", "2", "3", "4"]
+    assert "AGE must be a number. Got 'abc' in row 3." in answers[2]["error"] and not answers[2]["decision"]
+    expected = Scorer.load(model_dir).score_records([rows[i] for i in (0, 1, 3)])
+    got = [float(answers[i]["probability_of_default"]) for i in (0, 1, 3)]
+    assert got == pytest.approx([r.probability for r in expected], abs=1e-6)
+    assert proc.returncode == 1 and "scored 3 of 4 rows; 1 rejected" in said
+
+
+def test_line_buffered_is_refused_where_nothing_could_be_answered_line_by_line(score, applicants, write_csv,
+                                                                                tmp_path):
+    path = write_csv(applicants(2))
+    for args in ([path, "-o", tmp_path / "out.csv"], [path, "--input-format", "xlsx"], ["--json", "{}"]):
+        result = score("--line-buffered", *args)
+        assert result.exit_code == 2 and "--line-buffered answers on stdout" in result.stderr, result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_stdout_closed_early_is_not_an_error(model_dir, applicants, write_csv, tmp_path):
     rows = applicants(1000)
     path = write_csv(rows)
