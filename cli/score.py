@@ -176,7 +176,7 @@ def score(
                 click.echo("Reading applicants from the terminal; end with Ctrl-D.", err=True)
             reader = open_reader(
                 input_path, inputs, fmt=input_format, sheet=sheet, id_column=schema.id, keep=keep_columns,
-                chunk_rows=1 if line_buffered else chunk_rows, numbers=numbers,
+                chunk_rows=1 if line_buffered else chunk_rows, numbers=numbers, one_by_one=line_buffered,
             )
     layout = Layout(reasons, grades, scale, shadow, stamp, separator)
     with Interrupts() as interrupts:

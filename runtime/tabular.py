@@ -544,10 +544,13 @@ class JsonLinesReader:
         keep: Sequence[str] = (),
         chunk_rows: int = CHUNK_ROWS,
         stdin: IO[bytes] | None = None,
+        one_by_one: bool = False,
         _lines: Iterator[str] | None = None,
         _name: str | None = None,
         _single: bool = False,
     ):
+        """``one_by_one``: records answered as they arrive (``score --line-buffered``), where the first record's
+        keys say nothing of the next's: a key it lacks is its own missing value, not a column the input lacks."""
         _check_passthrough(keep)
         self._source = None if _lines is not None else _Source(path, stdin)
         self.name = _name or (self._source.name if self._source else str(path))
@@ -562,7 +565,7 @@ class JsonLinesReader:
                 raise InputError(f"{self.name} is empty: it holds no applicant records.")
             records = self._first_records
             seen = set().union(*(r.keys() for r in records)) if records else set()
-            if records:
+            if records and not one_by_one:
                 missing = [c for c in self.inputs if c not in seen]
                 if missing:
                     raise InputError(
@@ -572,7 +575,8 @@ class JsonLinesReader:
                 absent = [k for k in keep if k not in seen]
                 if absent:
                     raise InputError(_missing_message(self.name, absent, sorted(seen), "columns to keep"))
-            passthrough = ([id_column] if id_column and id_column in seen else []) + [k for k in keep if k != id_column]
+            passthrough = ([id_column] if id_column and (id_column in seen or one_by_one) else []) + [
+                k for k in keep if k != id_column]
             self.passthrough = tuple(dict.fromkeys(passthrough))
         except BaseException:
             self.close()
@@ -725,12 +729,14 @@ def open_reader(
     numbers: Collection[str] = (),
     sheet: str | None = None,
     encoding: str | None = None,
+    one_by_one: bool = False,
 ) -> CsvReader | JsonLinesReader | XlsxReader:
     """Open ``path`` (``-`` for stdin) as CSV, JSON Lines or an Excel workbook (the sheet named ``sheet``, else
     the one holding ``inputs``); ``fmt="auto"`` decides by :func:`sniff_format`.
 
     ``numbers`` names the input columns that hold numbers, which a CSV reader may parse in bulk. ``encoding``:
     a CSV file's (default :data:`INPUT_ENCODING`); JSON Lines is UTF-8, as JSON is, and a workbook says its own.
+    ``one_by_one``: records answered as they arrive (see :class:`JsonLinesReader`).
     """
     if fmt == "auto":
         fmt = sniff_format(path, stdin)
@@ -748,7 +754,8 @@ def open_reader(
     if fmt == "csv":
         return CsvReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
                          numbers=numbers, encoding=encoding)
-    return JsonLinesReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin)
+    return JsonLinesReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
+                           one_by_one=one_by_one)
 
 
 # -- output ----------------------------------------------------------------------

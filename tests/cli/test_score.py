@@ -371,6 +371,7 @@ def test_line_buffered_answers_each_applicant_before_the_next_is_written(model_d
     import selectors
 
     rows = applicants(4)
+    rows[0]["AGE"] = ""  # the first record without AGE (in JSON Lines, without the key): its answer is an error
     rows[2]["AGE"] = "abc"
     with subprocess.Popen([*LOANSCORE, "score", "-", "--input-format", fmt, "--format", fmt, "--line-buffered",
                            "--reasons", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -387,7 +388,8 @@ def test_line_buffered_answers_each_applicant_before_the_next_is_written(model_d
                 proc.stdin.write(",".join(rows[0]) + "\n")
             answers = []
             for i, row in enumerate(rows):
-                proc.stdin.write((json.dumps(row) if fmt == "jsonl" else ",".join(row.values())) + "\n")
+                record = {k: v for k, v in row.items() if v != ""}
+                proc.stdin.write((json.dumps(record) if fmt == "jsonl" else ",".join(row.values())) + "\n")
                 proc.stdin.flush()
                 if fmt == "csv" and i == 0:
                     assert answer().startswith("ID,probability_of_default,decision,reasons")
@@ -399,11 +401,12 @@ def test_line_buffered_answers_each_applicant_before_the_next_is_written(model_d
             watch.close()
         said = proc.stderr.read()
     assert [a["ID"] for a in answers] == ["1", "2", "3", "4"]
+    assert "AGE is required and cannot be missing" in answers[0]["error"] and not answers[0]["decision"]
     assert "AGE must be a number. Got 'abc' in row 3." in answers[2]["error"] and not answers[2]["decision"]
-    expected = Scorer.load(model_dir).score_records([rows[i] for i in (0, 1, 3)])
-    got = [float(answers[i]["probability_of_default"]) for i in (0, 1, 3)]
+    expected = Scorer.load(model_dir).score_records([rows[i] for i in (1, 3)])
+    got = [float(answers[i]["probability_of_default"]) for i in (1, 3)]
     assert got == pytest.approx([r.probability for r in expected], abs=1e-6)
-    assert proc.returncode == 1 and "scored 3 of 4 rows; 1 rejected" in said
+    assert proc.returncode == 1 and "scored 2 of 4 rows; 2 rejected" in said
 
 
 def test_line_buffered_is_refused_where_nothing_could_be_answered_line_by_line(score, applicants, write_csv,
