@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 
@@ -62,7 +61,7 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_output, open_reader
+    from loanscore.runtime.tabular import CsvRows, open_output, open_reader
 
     if before_path == after_path == "-":
         raise InputError("Only one of BEFORE and AFTER can be stdin (-).")
@@ -93,7 +92,7 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     document = result.to_dict(notches)
     if downgrades:
         with open_output(downgrades) as stream:
-            writer = csv.writer(stream, lineterminator="\n")
+            writer = CsvRows(stream)
             writer.writerow([schema.id, "probability_before", "grade_before", "probability_after", "grade_after",
                              "notches"])
             for k in result.downgraded(notches):

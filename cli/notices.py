@@ -145,7 +145,6 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     it at the end (all or nothing); the letters written, the rows, the rows rejected and those declined without a
     letter (reasons unworded, or ``hold`` and one on a ``protected`` field), the declined with such a reason, and
     the letters to an id that had one already (id, its first letter's row, this row)."""
-    import csv
     import html
     import os
     import shutil
@@ -154,7 +153,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable, unworded
     from loanscore.runtime.scorer import DECLINE
     from loanscore.runtime.stream import rejections
-    from loanscore.runtime.tabular import refuse_failed_write
+    from loanscore.runtime.tabular import CsvRows, refuse_failed_write
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
@@ -168,7 +167,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
         with (open(folder / "notices.csv", "w", newline="", encoding="utf-8") as fh,
               open(folder / "letters.html", "w", encoding="utf-8") as page):
             page.write(PRINT_HEAD.format(title=html.escape(f"Adverse-action notices, {when}")))
-            index = csv.writer(fh, lineterminator="\n")
+            index = CsvRows(fh)
             index.writerow(["row", id_column or "id", "decision", "probability_of_default", "score", "notice",
                             *(f"reason_{k}" for k in range(1, STATED + 1)), "protected_reason", "error"])
             for chunk in reader:

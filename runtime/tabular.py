@@ -42,7 +42,7 @@ import re
 import sys
 import tempfile
 import zlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -828,7 +828,7 @@ class CsvWriter:
 
     def _rows_to(self, stream: IO[str], delimiter: str) -> Any:
         """Where rows go (``writerow``, ``writerows``): CSV lines on ``stream``."""
-        return csv.writer(stream, lineterminator="\n", delimiter=delimiter)
+        return CsvRows(stream, delimiter)
 
     def _probabilities(self, probability: np.ndarray) -> list[str]:
         p = ["" if x != x else "%.6f" % x for x in probability.tolist()]
@@ -845,14 +845,51 @@ class CsvWriter:
         results.append(chunk.decision)
         if self._reasons:
             results.append(["; ".join(map(str, row)) for row in _reasons_of(chunk)])
+        texts = [*cols, chunk.error, chunk.warning]  # what may quote the input's values
         if self._statements:
             results.append(["; ".join(r.statement for r in row) for row in _reasons_of(chunk)])
+            texts.append(results[-1])
         results += [chunk.error, chunk.warning]
         if self._shadow:
             shadow = _shadow_of(chunk)
             results += [self._probabilities(shadow.probability), shadow.decision, shadow.error]
+            texts.append(shadow.error)
         stamp = [[v] * len(p) for v in self._stamp]
-        self._writer.writerows(zip(*cols, *results, *stamp))
+        self._writer.writerows(zip(*cols, *results, *stamp), texts=texts)
+
+
+class CsvRows:
+    """``csv.writer`` with "\n" line ends, except that a row with a lone "\r" in a field is quoted in full: the csv
+    module leaves such a field unquoted, and readers (Excel too) take the "\r" for a line end, splitting the row
+    and moving its scores onto the next applicant's id. Wherever a value comes from the input (an id, a kept
+    column, a message quoting a bad value), write with this."""
+
+    def __init__(self, stream: IO[str], delimiter: str = ","):
+        self._plain = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
+        self._quoted = csv.writer(stream, lineterminator="\n", delimiter=delimiter, quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        (self._quoted if any(isinstance(v, str) and "\r" in v for v in row) else self._plain).writerow(row)
+
+    def writerows(self, rows: Iterable[Sequence[Any]], *, texts: Sequence[Sequence[Any]] | None = None) -> None:
+        """``texts``: the columns of ``rows`` that may hold a "\r", checked at once (in C) so that rows without one,
+        the usual case, are written in bulk; without it each row is checked."""
+        if texts is not None and not _carriage_return(texts):
+            self._plain.writerows(rows)
+        else:
+            for row in rows:
+                self.writerow(row)
+
+
+def _carriage_return(columns: Sequence[Sequence[Any]]) -> bool:
+    for column in columns:
+        try:
+            if "\r" in "".join(column):
+                return True
+        except TypeError:  # JSON Lines ids may be numbers or null
+            if any(isinstance(v, str) and "\r" in v for v in column):
+                return True
+    return False
 
 
 class JsonLinesWriter:

@@ -523,7 +523,7 @@ class _SheetRows:
                 cells.append(f'<c r="{self._refs[j]}{r}" t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>')
         self.file.write(f'<row r="{r}">{"".join(cells)}</row>')
 
-    def writerows(self, rows: Iterator[Sequence[Any]]) -> None:
+    def writerows(self, rows: Iterator[Sequence[Any]], texts: Any = None) -> None:
         for row in rows:
             self.writerow(row)
 

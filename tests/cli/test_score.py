@@ -364,6 +364,33 @@ def test_json_from_stdin(model_dir, applicants):
     assert json.loads(proc.stdout)["ID"] == "1"
 
 
+def test_a_carriage_return_in_an_id_or_a_quoted_value_keeps_each_row_whole(score, runner, applicants, tmp_path):
+    """A quoted cell holding a lone "\r" (an old Mac line break) was written unquoted, and a reader took it for a
+    line end: the row split in two and its scores moved onto the next applicant's id."""
+    rows = applicants(4)
+    rows[0]["ID"] = "1\r7"
+    rows[2]["AGE"] = "4\r5"  # not a number: its error quotes it
+    path = tmp_path / "cr.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, list(rows[0]), quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    for out in ("-", tmp_path / "scores.csv"):
+        result = score(path, "-o", out, "--grade")
+        if out != "-":
+            with open(out, newline="", encoding="utf-8") as fh:
+                text = fh.read()
+        else:
+            text = result.stdout
+        got = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert [r["ID"] for r in got] == ["1\r7", "2", "3", "4"]
+        assert "Got '4\r5' in row 3" in got[2]["error"] and got[2]["probability_of_default"] == ""
+        assert all(r["probability_of_default"] and r["grade"] for i, r in enumerate(got) if i != 2)
+    assert runner.invoke(main, ["notices", str(path), "--out", str(tmp_path / "letters")]).exit_code == 1
+    with open(tmp_path / "letters" / "notices.csv", newline="", encoding="utf-8") as fh:
+        assert [r["ID"] for r in csv.DictReader(fh)] == ["1\r7", "2", "3", "4"]  # the notices' index too
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_line_buffered_answers_each_applicant_before_the_next_is_written(model_dir, applicants, fmt):
     """A program (C#, Java, a spreadsheet macro) that keeps one loanscore open writes an applicant and waits for

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -14,6 +15,7 @@ from loanscore.runtime import tabular
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.tabular import (
     CsvReader,
+    CsvRows,
     CsvWriter,
     JsonLinesReader,
     JsonLinesWriter,
@@ -361,3 +363,16 @@ def test_open_output_stdout():
     with open_output("-", stdout=out) as stream:
         stream.write("x")
     assert out.getvalue() == "x"
+
+
+@pytest.mark.parametrize("texts", [None, "columns"])
+def test_csv_rows_quote_a_lone_carriage_return_and_only_where_one_is(texts):
+    """The csv module with "\n" line ends leaves "a\rb" unquoted; a reader splits the row there."""
+    rows = [["1\r7", "0.5", ""], [2, "0.25", "AGE must be a number. Got '4\r5' in row 2."], ["3", "0.1", ""]]
+    out = io.StringIO(newline="")
+    CsvRows(out).writerows(iter(rows), texts=list(zip(*rows)) if texts else None)
+    assert out.getvalue().endswith(' row 2."\n3,0.1,\n')  # a row without one is written as before
+    assert list(csv.reader(io.StringIO(out.getvalue(), newline=""))) == [[str(v) for v in r] for r in rows]
+    plain = io.StringIO(newline="")
+    CsvRows(plain).writerows(iter([["3", "0.1", ""]]), texts=[["3"], ["0.1"], [""]])
+    assert plain.getvalue() == "3,0.1,\n"
