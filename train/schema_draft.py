@@ -49,6 +49,14 @@ _STATUS = re.compile(r"stat|pay|arrear|delinq|dpd|late|due|bucket", re.I)
 _BALANCE = re.compile(r"bill|bal|owe|outstand|debt|statement|exposure", re.I)
 _PAYMENT = re.compile(r"pay|paid|instal", re.I)
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
+_WORDED = {
+    "status": {"higher": "Late repayments in recent months", "lower": "Little recent use of credit"},
+    "balance": {"higher": "High balances owed in recent months", "lower": "Low or credit balances in recent months"},
+    "payment": {"higher": "Large payments in recent months", "lower": "Small payments in recent months"},
+    "credit_limit": {"higher": "High credit line", "lower": "Low credit line"},
+    "age": {"higher": "Age: older than the typical applicant", "lower": "Age: younger than the typical applicant"},
+}
+"""What a reason code on a field of each role says (the built-in schema's words); other fields say their name."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,10 @@ def draft_schema(path: str | Path, *, label: str | None = None, id_column: str |
         comments[f"{kind}:{p.name}"] = comment
     if left:
         notes.append("Left out (not a field a model can read as it is): " + "; ".join(left) + ".")
+    for entry in (*numeric, *categorical, *history):
+        entry["reason"] = _WORDED.get(entry.get("role", ""), _humane(entry["name"]))
+    notes.append("Each reason is what a reason code and an adverse-action letter say of the field: drafted from its "
+                 "role, else its name; reword them (a letter is written only where the reasons are worded).")
     protected = [e["name"] for e in (*numeric, *categorical) if e.get("protected")]
     if protected:
         notes.append(f"Marked protected (reviewed by `loanscore fairness`): {', '.join(protected)}; check the list "
@@ -311,6 +323,13 @@ def _span(columns: list[_Profile]) -> str:
     return ", ".join(names) if len(names) <= 3 else f"{names[0]} … {names[-1]}"
 
 
+def _humane(name: str) -> str:
+    """``years_at_address`` -> ``Years at address``, ``monthlyIncome`` -> ``Monthly income``."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").replace(".", " ").replace("-", " ").split()
+    text = " ".join(words).lower()
+    return text[:1].upper() + text[1:] if text else name
+
+
 def _words(name: str) -> set[str]:
     return set(re.split(r"[^a-z0-9]+", name.lower()))
 
@@ -337,8 +356,7 @@ def _toml(schema: dict[str, Any], comments: dict[str, str], path: Path, rows: in
              "# Review it before training: what the data cannot show was guessed.",
              *(line for n in notes for line in textwrap.wrap(n, 110, initial_indent="# - ", subsequent_indent="#   ")),
              "# Ranges are what a valid application may hold: an applicant outside them is rejected at scoring,",
-             "# so widen any the data happened to fill. `reason` words a field's reason codes; see the README,",
-             "# \"Your own data: the schema\".",
+             "# so widen any the data happened to fill. See the README, \"Your own data: the schema\".",
              f"name = {_value(schema['name'])}", f"label = {_value(schema['label'])}"]
     if "id" in schema:
         lines.append(f"id = {_value(schema['id'])}")
@@ -349,7 +367,7 @@ def _toml(schema: dict[str, Any], comments: dict[str, str], path: Path, rows: in
                 lines.append(f"# {comments[kind + ':' + entry['name']]}")
             for key, value in entry.items():
                 text = _value(value)
-                if len(text) > 100:  # a long history: a month a line
+                if len(text) > 100 and isinstance(value, list):  # a long history: a month a line
                     text = "[\n" + "".join(f"    {_value(x)},\n" for x in value) + "]"
                 lines.append(f"{key} = {text}")
     return "\n".join(lines) + "\n"
@@ -362,6 +380,8 @@ def _value(v: Any) -> str:
         return json.dumps(v, ensure_ascii=False)  # JSON's string escapes are TOML's
     if isinstance(v, list):
         return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + " }"
     if isinstance(v, float) and v == int(v):
         v = int(v)
     return f"{v:_}" if isinstance(v, int) and abs(v) >= 10_000 else repr(v)

@@ -71,7 +71,8 @@ def test_a_draft_trains_exports_and_scores(tmp_path) -> None:
     trained = runner.invoke(main, ["train", "--data", str(data), "--schema", str(tmp_path / "loans.toml"),
                                    "--out", str(tmp_path / "run"), "--epochs", "1", "--teacher", "0"])
     assert trained.exit_code == 0, trained.output
-    exported = runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model")])
+    exported = runner.invoke(main, ["export", str(tmp_path / "run"), "--out", str(tmp_path / "model"), "--data",
+                                    str(data)])
     assert exported.exit_code == 0, exported.output
     scorer = Scorer.load(tmp_path / "model")
     with open(data, newline="") as fh:
@@ -79,6 +80,16 @@ def test_a_draft_trains_exports_and_scores(tmp_path) -> None:
     result = scorer.score(record)
     assert result.ok and 0 < result.probability < 1
     assert scorer.schema.months == 12 and scorer.schema.history[0].columns[-1] == "arrears_m12"
+    # Every reason is worded (by role, else by name), so each declined applicant gets an adverse-action letter.
+    assert all(f.reason[0] for f in (*scorer.schema.numeric, *scorer.schema.categorical, *scorer.schema.history))
+    noticed = runner.invoke(main, ["notices", str(data), "--model", str(tmp_path / "model"), "--out",
+                                   str(tmp_path / "letters")])
+    assert noticed.exit_code in (0, 1), noticed.output
+    with open(tmp_path / "letters" / "notices.csv", newline="", encoding="utf-8") as fh:
+        declined = [r for r in csv.DictReader(fh) if r["decision"] == "decline"]
+    assert sum(bool(r["notice"]) for r in declined) > len(declined) / 2
+    assert not [r for r in declined if not r["notice"] and "no field raises" not in r["error"]]  # none unworded
+    assert any(r["reason_1"] == "Arrears in recent months" or "Late repayments" in r["reason_1"] for r in declined)
 
 
 def _odd_lender_file(path: Path) -> Path:
