@@ -61,7 +61,7 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import CsvRows, open_output, open_reader
+    from loanscore.runtime.tabular import CsvRows, formula_safe, open_output, open_reader
 
     if before_path == after_path == "-":
         raise InputError("Only one of BEFORE and AFTER can be stdin (-).")
@@ -97,9 +97,9 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
                              "notches"])
             for k in result.downgraded(notches):
                 key = result.ids[k]
-                writer.writerow([key, f"{before.probability[key]:.6f}", scale.names[result.grade_before[k]],
-                                 f"{after.probability[key]:.6f}", scale.names[result.grade_after[k]],
-                                 int(result.notches[k])])
+                writer.writerow([*formula_safe([key]), f"{before.probability[key]:.6f}",
+                                 scale.names[result.grade_before[k]], f"{after.probability[key]:.6f}",
+                                 scale.names[result.grade_after[k]], int(result.notches[k])])
     if output:
         with open_output(output) as stream:
             stream.write(json.dumps(document, indent=2) + "\n")

@@ -153,7 +153,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable, unworded
     from loanscore.runtime.scorer import DECLINE
     from loanscore.runtime.stream import rejections
-    from loanscore.runtime.tabular import CsvRows, refuse_failed_write
+    from loanscore.runtime.tabular import CsvRows, formula_safe, refuse_failed_write
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
@@ -175,11 +175,12 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
                 errors = rejections(batch.errors, chunk.row_errors, chunk.sheet_rows)
                 ids = chunk.passthrough.get(id_column, [""] * chunk.n) if id_column else [""] * chunk.n
                 scores = points.text(batch.probability)
+                cells = formula_safe([str(v or "") for v in ids])  # the index is a mail-merge source opened in Excel
                 for i in range(chunk.n):
                     row, ident = chunk.first_row + i, str(ids[i] or "")
                     if i in errors:
                         rejected.append((row, errors[i]))
-                        index.writerow([row, ident, "", "", "", "", *[""] * STATED, "", errors[i]])
+                        index.writerow([row, cells[i], "", "", "", "", *[""] * STATED, "", errors[i]])
                         continue
                     decision, p = str(batch.decision[i]), f"{batch.probability[i]:.6f}"
                     reasons = batch.reasons[i][:STATED]
@@ -203,7 +204,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
                             page.write(printable(letter, name))
                             written += 1
                     stated = told if decision == DECLINE else []
-                    index.writerow([row, ident, decision, p, scores[i], name,
+                    index.writerow([row, cells[i], decision, p, scores[i], name,
                                     *stated, *[""] * (STATED - len(stated)), flagged, why])
                 rows += chunk.n
             page.write(PRINT_TAIL)

@@ -79,6 +79,8 @@ FORMATS = ("csv", "jsonl")
 
 _BOM = codecs.BOM_UTF8
 _QUOTED = re.compile(r'"[^"]*"')
+_FORMULA = re.compile(r"(?:^|\n)[=+\-@\t\r]")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+\s*")
 _DECIMAL_COMMA_FIELD = re.compile(r"(?:^|(?<=[;\n\r]))[ \t]*[+-]?\d*,\d+[ \t]*(?=[;\r\n]|$)")
 """A whole field of a semicolon file that is a number with a decimal comma (a stricter :data:`_DECIMAL_COMMA`)."""
@@ -830,13 +832,17 @@ class CsvWriter:
         """Where rows go (``writerow``, ``writerows``): CSV lines on ``stream``."""
         return CsvRows(stream, delimiter)
 
+    def _cells(self, values: Sequence[Any]) -> Sequence[Any]:
+        """The input's values as CSV cells: see :func:`formula_safe`."""
+        return formula_safe(values)
+
     def _probabilities(self, probability: np.ndarray) -> list[str]:
         p = ["" if x != x else "%.6f" % x for x in probability.tolist()]
         return [v.replace(".", ",") for v in p] if self._decimal_comma else p
 
     def write(self, chunk: ScoredChunk) -> None:
         p = self._probabilities(chunk.probability)
-        cols = [chunk.passthrough[c] for c in self._passthrough]
+        cols = [self._cells(chunk.passthrough[c]) for c in self._passthrough]
         results: list[Sequence[Any]] = [p]
         if self._points is not None:
             results.append(self._points.text(chunk.probability))
@@ -856,6 +862,21 @@ class CsvWriter:
             texts.append(shadow.error)
         stamp = [[v] * len(p) for v in self._stamp]
         self._writer.writerows(zip(*cols, *results, *stamp), texts=texts)
+
+
+def formula_safe(values: Sequence[Any]) -> Sequence[Any]:
+    """The input's values (an id, a kept column) for a CSV file a person opens in Excel: a text that Excel would run
+    as a formula (``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3``, a DDE call: CSV injection) gets a leading
+    apostrophe, so that it shows as the text it is; numbers (``-5``, ``+3.5``) and everything else stay as they
+    are. The check runs in C over the whole column first: the usual column needs nothing more."""
+    try:
+        if not _FORMULA.search("\n".join(values)):
+            return values
+    except TypeError:  # JSON Lines ids may be numbers or null
+        if not any(isinstance(v, str) and _FORMULA.match(v) for v in values):
+            return values
+    return ["'" + v if isinstance(v, str) and _FORMULA.match(v) and not _PLAIN_NUMBER.fullmatch(v) else v
+            for v in values]
 
 
 class CsvRows:

@@ -536,6 +536,9 @@ class XlsxWriter(CsvWriter):
         self._stream = stream
         super().__init__(stream, passthrough, delimiter=",", **options)
 
+    def _cells(self, values: Sequence[Any]) -> Sequence[Any]:
+        return values  # a workbook's text cell is text: Excel runs no formula in it
+
     def _rows_to(self, stream: IO[str], delimiter: str) -> _SheetRows:
         self._sheet = _SheetRows()
         return self._sheet

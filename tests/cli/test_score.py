@@ -391,6 +391,29 @@ def test_a_carriage_return_in_an_id_or_a_quoted_value_keeps_each_row_whole(score
         assert [r["ID"] for r in csv.DictReader(fh)] == ["1\r7", "2", "3", "4"]  # the notices' index too
 
 
+def test_a_value_excel_would_run_as_a_formula_is_written_as_text(score, runner, applicants, write_csv, tmp_path):
+    """CSV injection: an id or kept column from an online form, opened by a clerk in Excel, must not run as a
+    formula (a link to click, a DDE call). In CSV such a cell gets a leading apostrophe; numbers stay numbers; a
+    workbook's text cells and JSON Lines hold the value as it is."""
+    ids = ['=HYPERLINK("http://x.example","Click")', "-5", "+3.5", "-2+3", "@SUM(1+1)", "7"]
+    names = ["\tTAB", "=1+1", "Ann", "-inf", "+", ""]
+    rows = [{**r, "ID": i, "NAME": n} for r, i, n in zip(applicants(6), ids, names)]
+    path = write_csv(rows)
+    got = list(csv.DictReader(io.StringIO(score(path, "--keep-columns", "NAME").stdout)))
+    assert [r["ID"] for r in got] == ["'" + ids[0], "-5", "+3.5", "'-2+3", "'@SUM(1+1)", "7"]
+    assert [r["NAME"] for r in got] == ["'\tTAB", "'=1+1", "Ann", "'-inf", "'+", ""]
+    assert [json.loads(line)["ID"] for line in score(path, "--format", "jsonl").stdout.splitlines()] == ids
+    score(path, "--keep-columns", "NAME", "-o", tmp_path / "s.xlsx")
+    from loanscore.runtime.xlsx import XlsxReader
+
+    with XlsxReader(tmp_path / "s.xlsx", ["probability_of_default"], id_column="ID", keep=["NAME"]) as book:
+        chunk = next(iter(book))
+    assert list(chunk.passthrough["ID"]) == ids and list(chunk.passthrough["NAME"]) == names
+    assert runner.invoke(main, ["notices", str(path), "--out", str(tmp_path / "letters")]).exit_code in (0, 1)
+    with open(tmp_path / "letters" / "notices.csv", newline="", encoding="utf-8") as fh:
+        assert [r["ID"] for r in csv.DictReader(fh)] == ["'" + ids[0], "-5", "+3.5", "'-2+3", "'@SUM(1+1)", "7"]
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_line_buffered_answers_each_applicant_before_the_next_is_written(model_dir, applicants, fmt):
     """A program (C#, Java, a spreadsheet macro) that keeps one loanscore open writes an applicant and waits for
