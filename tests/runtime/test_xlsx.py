@@ -489,3 +489,30 @@ def test_backtest_and_explain_read_a_workbook_as_they_read_its_csv(dev_sample, t
 def _figures(path: Path, source: Path) -> str:
     """A command's output without what differs between two runs: the file's name and the time taken."""
     return re.sub(r'"seconds": [0-9.e-]+', '"seconds": 0', path.read_text().replace(str(source), "SOURCE"))
+
+
+def test_a_zip_bomb_or_an_entity_bomb_is_refused_before_it_fills_memory(applicants, tmp_path) -> None:
+    """A workbook from a USB stick or a mail: a shared-strings part of 600 MiB packed into under 1 MiB took 1.3 GB
+    of memory before its refusal was confused; entities that expand a billionfold are expat's to refuse."""
+    rows = applicants(3)
+    book = workbook(tmp_path / "bomb.xlsx", {"Applicants": sheet_of(rows)})
+    with zipfile.ZipFile(book, "a", zipfile.ZIP_DEFLATED) as z, z.open("xl/sharedStrings.xml", "w") as part:
+        part.write(f'<?xml version="1.0"?><sst {NS}><si><t>'.encode())
+        block = b"a" * (1 << 20)
+        for _ in range(80):
+            part.write(block)
+        part.write(b"</t></si></sst>")
+    with pytest.raises(InputError, match=r"sharedStrings.xml would unpack to 83,886,\d+ bytes from [\d,]+ \(\d[\d,]* "
+                                         r"times as many.*not a workbook Excel saved"):
+        XlsxReader(book, list(rows[0]))
+    laughs = "".join(f'<!ENTITY l{k} "{f"&l{k - 1};" * 10}">' for k in range(1, 10))
+    entity = workbook(tmp_path / "laughs.xlsx", {"Applicants": sheet_of(rows)}, [s("&l9;")])
+    with zipfile.ZipFile(entity) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/sharedStrings.xml"] = parts["xl/sharedStrings.xml"].replace(
+        b"<sst", f'<!DOCTYPE sst [<!ENTITY l0 "lol">{laughs}]><sst'.encode(), 1)
+    with zipfile.ZipFile(entity, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    with pytest.raises(InputError, match="sharedStrings.xml cannot be read"):
+        XlsxReader(entity, list(rows[0]))
