@@ -68,6 +68,8 @@ overhead, small enough that a chunk of a wide file stays a few megabytes."""
 
 BLOCK_BYTES = 1 << 20
 """Raw bytes decoded at a time; errors are located inside the block."""
+MAX_LINE_BYTES = 16 << 20
+"""A line longer than this is refused: an applicant's is a few hundred bytes."""
 
 PROBABILITY, DECISION, REASONS, ERROR, WARNING = "probability_of_default", "decision", "reasons", "error", "warning"
 STATEMENTS, GRADE, POINTS = "reason_statements", "grade", "points"
@@ -246,6 +248,10 @@ class _Source:
             if cut == 0:  # a file with bare CR line ends, or one very long line
                 cut = pending.rfind(b"\r", 0, len(pending) - 1) + 1
                 if cut == 0:
+                    if len(pending) > MAX_LINE_BYTES:  # held in memory whole: a compressed file could hold gigabytes
+                        raise InputError(f"{self.name}: line {self._lines_before + 1} runs on for more than "
+                                         f"{MAX_LINE_BYTES >> 20} MiB without a line end; it holds no applicant "
+                                         "records (is it a file of another kind?).")
                     continue
             block, pending = pending[:cut], pending[cut:]
             yield self._decode(block)

@@ -376,3 +376,16 @@ def test_csv_rows_quote_a_lone_carriage_return_and_only_where_one_is(texts):
     plain = io.StringIO(newline="")
     CsvRows(plain).writerows(iter([["3", "0.1", ""]]), texts=[["3"], ["0.1"], [""]])
     assert plain.getvalue() == "3,0.1,\n"
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_a_line_without_end_is_refused_before_it_fills_memory(kind, inputs, monkeypatch, tmp_path):
+    """A compressed file can hold gigabytes on one line, which was held in memory whole (40 MiB took 470 MB)."""
+    monkeypatch.setattr(tabular, "MAX_LINE_BYTES", 2 << 20)  # 16 MiB in use; the same code path, smaller
+    path = tmp_path / f"long.{kind}.gz"
+    with gzip.open(path, "wb") as fh:
+        fh.write((",".join(inputs) + "\n").encode() if kind == "csv" else b"")
+        fh.write(b"1," * (3 << 20) if kind == "csv" else b'{"ID": "' + b"a" * (6 << 20))
+    with pytest.raises(InputError, match=rf"line {1 if kind == 'jsonl' else 2} runs on for more than 2 MiB without "
+                                         "a line end"):
+        list(open_reader(path, inputs))
