@@ -157,7 +157,7 @@ class AuditLog:
                 record = json.loads(line)
                 if not isinstance(record, dict):
                     raise ValueError("not a JSON object")
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 return AuditCheck(self.path, records, _hash(prev), number, f"line {number} is not a JSON record "
                                   f"({exc})")
             if number == 1 and record.get("event") == ROTATED and isinstance(record.get("prev"), str):

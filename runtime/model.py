@@ -93,7 +93,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text("utf-8"))
     except OSError as exc:
         raise ModelError(f"Cannot read {path}: {exc.strerror or exc}. Is {directory} a loanscore model directory?") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # json raises RecursionError for nesting too deep
         raise ModelError(f"{path} is not valid JSON: {exc}.") from None
     if not isinstance(manifest, dict):
         raise ModelError(f"{path} is not a manifest written by `loanscore export`: it holds no JSON object.")
@@ -114,7 +114,7 @@ def check_manifest_unchanged(directory: Path, manifest: dict[str, Any]) -> None:
     model exported before that, or whose golden cases are missing or damaged, is left to ``loanscore verify``."""
     try:
         recorded = json.loads((directory / GOLDEN).read_text("utf-8")).get("manifest_sha256")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, RecursionError, AttributeError):
         return
     if not isinstance(recorded, str):
         return

@@ -301,7 +301,7 @@ def read_settings(path: Path, what: str) -> Any:
         import tomllib  # only here: scoring reads no TOML and starts faster without it
 
         return tomllib.loads(text)
-    except ValueError as exc:  # TOMLDecodeError is one
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError is a ValueError; nesting too deep, RecursionError
         raise SchemaError(f"{what[0].upper()}{what[1:]} {path} is not valid {kind}: {exc}.") from None
 
 

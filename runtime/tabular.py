@@ -620,6 +620,9 @@ class JsonLinesReader:
             except ValueError as exc:
                 errors[len(records)] = f"{where} is not valid JSON: {exc.msg} (column {exc.colno})."
                 obj = {}
+            except RecursionError:
+                errors[len(records)] = f"{where} is not an applicant record: its JSON nests too deeply to read."
+                obj = {}
             else:
                 if not isinstance(obj, dict):
                     errors[len(records)] = f"{where} is not a JSON object (got {_json_kind(obj)}); write one object per line."
@@ -674,6 +677,8 @@ def json_record_reader(
         obj = json.loads(text)
     except ValueError as exc:
         raise InputError(f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:
+        raise InputError(f"{name} is not an applicant record: its JSON nests too deeply to read.") from None
     if not isinstance(obj, dict):
         raise InputError(f"{name} must be one JSON object of column: value pairs, got {_json_kind(obj)}.")
     return JsonLinesReader(

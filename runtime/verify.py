@@ -42,7 +42,7 @@ def verify_model(directory: str | Path | None = None) -> VerifyReport:
             raise TypeError("each case must have a name, a record and a probability")
     except OSError as exc:
         raise ModelError(f"Cannot read the golden cases {path}: {exc.strerror or exc}.") from None
-    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise ModelError(f"{path} is not a golden-case file written by `loanscore export` ({exc}).") from None
     if not cases:
         raise ModelError(f"{path} holds no golden cases.")

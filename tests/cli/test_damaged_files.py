@@ -260,3 +260,24 @@ def test_a_hand_edited_threshold_is_refused_and_a_reformatted_manifest_is_not(mo
     (tmp_path / "m" / "golden.json").write_text(json.dumps(golden))
     result = CliRunner().invoke(main, ["verify", str(tmp_path / "m")])
     assert result.exit_code == 0 and "the manifest is not covered" in result.output
+
+
+def test_json_nested_too_deeply_to_read_is_a_clear_error_not_a_fault(model_dir, applicants, tmp_path) -> None:
+    """Python's json and tomllib raise RecursionError, not ValueError, for nesting deeper than about 1,000 levels:
+    it ended in exit 70 ("failed unexpectedly") for a record, --json, a statements file or a manifest."""
+    deep = "[" * 100_000 + "]" * 100_000
+    good = applicants(1)[0]
+    (tmp_path / "deep.jsonl").write_text('{"AGE": ' + deep + "}\n" + json.dumps(good) + "\n")
+    result = CliRunner().invoke(main, ["score", str(tmp_path / "deep.jsonl")])
+    assert result.exit_code == 1 and "row 1 is not an applicant record: its JSON nests too deeply" in result.output
+    assert result.stdout.count("\n") == 3  # the header, the rejected row, the scored row
+    (tmp_path / "words.toml").write_text("repayment_status = " + deep + "\n")
+    shutil.copytree(model_dir, tmp_path / "m")
+    (tmp_path / "m" / "manifest.json").write_text('{"schema": ' + deep + "}")
+    for command, said in ((["score", "--json", '{"AGE": ' + deep + "}"], "--json is not an applicant record"),
+                          (["score", str(tmp_path / "deep.jsonl"), "--reasons", "1", "--statements",
+                            str(tmp_path / "words.toml")], "is not valid TOML"),
+                          (["score", str(tmp_path / "deep.jsonl"), "--model", str(tmp_path / "m")],
+                           "manifest.json is not valid JSON")):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2 and said in result.output and "unexpectedly" not in result.output, result.output
