@@ -617,11 +617,11 @@ class JsonLinesReader:
             where = "the record" if self._single else f"row {row}"
             try:
                 obj = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 errors[len(records)] = f"{where} is not valid JSON: {exc.msg} (column {exc.colno})."
                 obj = {}
-            except RecursionError:
-                errors[len(records)] = f"{where} is not an applicant record: its JSON nests too deeply to read."
+            except (ValueError, RecursionError) as exc:
+                errors[len(records)] = f"{where} is not an applicant record: {_unreadable(exc)}."
                 obj = {}
             else:
                 if not isinstance(obj, dict):
@@ -669,16 +669,24 @@ def _json_kind(obj: Any) -> str:
     )
 
 
+def _unreadable(exc: ValueError | RecursionError) -> str:
+    """What valid JSON the json module still cannot read holds: nesting deeper than its recursion limit, or an
+    integer of more than 4,300 digits (Python's limit on converting one)."""
+    if isinstance(exc, RecursionError):
+        return "its JSON nests too deeply to read"
+    return "it holds a number of more digits than Python reads (4,300), more than any field takes"
+
+
 def json_record_reader(
     text: str, inputs: Sequence[str], *, id_column: str | None = None, keep: Sequence[str] = (), name: str = "--json"
 ) -> JsonLinesReader:
     """A reader over one applicant given as a JSON object (it may span several lines)."""
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise InputError(f"{name} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
-    except RecursionError:
-        raise InputError(f"{name} is not an applicant record: its JSON nests too deeply to read.") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{name} is not an applicant record: {_unreadable(exc)}.") from None
     if not isinstance(obj, dict):
         raise InputError(f"{name} must be one JSON object of column: value pairs, got {_json_kind(obj)}.")
     return JsonLinesReader(

@@ -262,19 +262,23 @@ def test_a_hand_edited_threshold_is_refused_and_a_reformatted_manifest_is_not(mo
     assert result.exit_code == 0 and "the manifest is not covered" in result.output
 
 
-def test_json_nested_too_deeply_to_read_is_a_clear_error_not_a_fault(model_dir, applicants, tmp_path) -> None:
-    """Python's json and tomllib raise RecursionError, not ValueError, for nesting deeper than about 1,000 levels:
-    it ended in exit 70 ("failed unexpectedly") for a record, --json, a statements file or a manifest."""
+def test_json_python_cannot_read_is_a_clear_error_not_a_fault(model_dir, applicants, tmp_path) -> None:
+    """Valid JSON the json module cannot read: nesting deeper than about 1,000 levels (RecursionError, not
+    ValueError) or an integer of more than 4,300 digits (a ValueError with no position). Both ended in exit 70
+    ("failed unexpectedly") for a record or --json; nesting too, for a statements file or a manifest."""
     deep = "[" * 100_000 + "]" * 100_000
     good = applicants(1)[0]
-    (tmp_path / "deep.jsonl").write_text('{"AGE": ' + deep + "}\n" + json.dumps(good) + "\n")
+    (tmp_path / "deep.jsonl").write_text('{"AGE": ' + deep + "}\n" + '{"AGE": ' + "9" * 5000 + "}\n"
+                                         + json.dumps(good) + "\n")
     result = CliRunner().invoke(main, ["score", str(tmp_path / "deep.jsonl")])
     assert result.exit_code == 1 and "row 1 is not an applicant record: its JSON nests too deeply" in result.output
-    assert result.stdout.count("\n") == 3  # the header, the rejected row, the scored row
+    assert "row 2 is not an applicant record: it holds a number of more digits than Python reads" in result.output
+    assert result.stdout.count("\n") == 4  # the header, two rejected rows, the scored row
     (tmp_path / "words.toml").write_text("repayment_status = " + deep + "\n")
     shutil.copytree(model_dir, tmp_path / "m")
     (tmp_path / "m" / "manifest.json").write_text('{"schema": ' + deep + "}")
     for command, said in ((["score", "--json", '{"AGE": ' + deep + "}"], "--json is not an applicant record"),
+                          (["score", "--json", '{"AGE": ' + "9" * 5000 + "}"], "more digits than Python reads"),
                           (["score", str(tmp_path / "deep.jsonl"), "--reasons", "1", "--statements",
                             str(tmp_path / "words.toml")], "is not valid TOML"),
                           (["score", str(tmp_path / "deep.jsonl"), "--model", str(tmp_path / "m")],
