@@ -11,7 +11,7 @@ import pandas as pd
 
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.schema import Schema
-from loanscore.runtime.tabular import INPUT_ENCODING
+from loanscore.runtime.tabular import INPUT_ENCODING, is_workbook
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns
 
 MAX_LISTED = 10
@@ -30,6 +30,14 @@ def read_text_frame(path: Path, what: str = "Data file") -> pd.DataFrame:
     """Every cell as text, exactly as written: validation, not pandas, decides what is missing or bad. Read as
     UTF-8, or in the encoding a command's ``--encoding`` names (:data:`~loanscore.runtime.tabular.INPUT_ENCODING`)."""
     encoding = INPUT_ENCODING.get()
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        head = b""  # read_csv says why
+    if is_workbook(path, head):
+        raise InputError(f"{path} is an Excel workbook; {what.lower()} is read as CSV: in Excel, save it with File > "
+                         "Save As > CSV UTF-8 (applicants to score are read from a workbook as they are).")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False,
                            encoding="utf-8-sig" if encoding == "utf-8" else encoding)

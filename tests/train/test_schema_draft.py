@@ -174,3 +174,18 @@ def test_check_names_the_rows_that_break_a_schema_and_train_points_to_the_draft(
     result = CliRunner().invoke(main, ["schema", "check", str(tmp_path / "narrow.json"), "--data",
                                        str(_odd_lender_file(tmp_path / "odd.csv"))])
     assert result.exit_code == 2 and "`loanscore schema draft FILE` drafts a schema" in result.output
+
+
+def test_a_workbook_given_as_training_data_says_to_save_it_as_csv(tmp_path) -> None:
+    """Training reads CSV; a workbook was read as text and called "not valid utf-8", which sent people to
+    --encoding."""
+    from loanscore.runtime.xlsx import write_workbook
+
+    book = tmp_path / "loans.xlsx"
+    write_workbook(book, {"loans": [["id", "bad", "a1", "a2", "a3"], ["1", "0", "1", "2", "3"]]})
+    (tmp_path / "schema.json").write_text(json.dumps(LENDER_SCHEMA))
+    for command in (["schema", "draft", str(book)], ["schema", "check", str(tmp_path / "schema.json"), "--data",
+                                                     str(book)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2 and "is an Excel workbook" in result.output and "CSV UTF-8" in result.output
+        assert "utf-8" not in result.output.replace("CSV UTF-8", "")
