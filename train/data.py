@@ -78,7 +78,8 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
     if problems:
         n_bad = len(set(bad_labels) | set(checked.errors))
         raise InputError(
-            f"{path}: {n_bad} rows break the input contract; fix or remove them and train again. "
+            f"{path}: {n_bad} {'row breaks' if n_bad == 1 else 'rows break'} the input contract; fix or remove "
+            f"{'it' if n_bad == 1 else 'them'} and train again. "
             "First problems:\n  " + "\n  ".join(problems)
         )
     X = pd.DataFrame({c.name: _string(frame[c.name]) if c.is_string else _number(frame[c.name]) for c in columns})

@@ -33,6 +33,8 @@ Numbered = Literal["oldest-first", "newest-first"]
 
 MOST_CODES = 50
 """A text column with more distinct values than this is free text (names, addresses), not codes."""
+MOST_STRAYS = 0.05
+"""A column whose values are numbers but for at most this share is a column of numbers with typos to fix."""
 MOST_NUMBER_CODES = 12
 """Whole numbers with at most this many distinct values are codes (education, housing), not quantities."""
 AMOUNT = 10_000
@@ -73,10 +75,11 @@ class Draft:
 class _Profile:
     name: str
     text: pd.Series
-    numbers: pd.Series | None  # float values where every non-missing cell is a number
+    numbers: pd.Series | None
+    """The values that are numbers, where (nearly) every value is one: see :data:`MOST_STRAYS`."""
     missing: int
-    stray: tuple[int, str] | None = None
-    """In a column mostly of numbers, the first cell that is not one: its row and text."""
+    strays: pd.Series
+    """In a column of numbers, the values that are not numbers (a typo, "12%"), by row index."""
 
     @property
     def values(self) -> pd.Series:
@@ -102,6 +105,11 @@ def draft_schema(path: str | Path, *, label: str | None = None, id_column: str |
     id_column = _pick_id(profiles, id_column, label, path)
     rest = [p for c, p in profiles.items() if c not in (label, id_column)]
     comments: dict[str, str] = {}
+    strays = [f"{p.name} row {p.strays.index[0] + 1} {p.strays.iloc[0]!r}"
+              + (f" ({len(p.strays):,} cells)" if len(p.strays) > 1 else "") for p in rest if len(p.strays)]
+    if strays:
+        notes.append("Not numbers in columns of numbers, drafted as numbers: " + "; ".join(strays) + ". Fix them "
+                     "before training (`loanscore schema check` lists every row).")
     history, taken, left = _histories(rest, numbered, comments)
     if not history:
         raise InputError(f"{path} has no monthly history the LSTM could read: no three or more numeric columns "
@@ -144,12 +152,10 @@ def _profile(name: str, column: pd.Series) -> _Profile:
     present = text[text != ""]
     numbers = pd.to_numeric(present, errors="coerce")
     readable = numbers.notna() & (numbers.abs() <= FLOAT32_MAX)
-    stray = None
-    if len(present) and not readable.all() and readable.mean() >= 0.5:
-        first = readable.idxmin()
-        stray = (int(first) + 1, str(present[first]))
-    return _Profile(name, text, numbers.astype(np.float64) if len(present) and readable.all() else None,
-                    int(len(text) - len(present)), stray)
+    if not len(present) or readable.mean() < 1 - MOST_STRAYS:
+        return _Profile(name, text, None, int(len(text) - len(present)), present[:0])
+    return _Profile(name, text, numbers[readable].astype(np.float64), int(len(text) - len(present)),
+                    present[~readable])
 
 
 def _pick_label(profiles: dict[str, _Profile], label: str | None, path: Path) -> str:
@@ -206,25 +212,17 @@ def _histories(profiles: list[_Profile], numbered: Numbered,
     groups: dict[str, list[tuple[int, _Profile]]] = {}
     for p in profiles:
         match = _NUMBERED.match(p.name)
-        if match and (p.numbers is not None or p.stray):
+        if match and p.numbers is not None:
             groups.setdefault(match.group(1), []).append((int(match.group(2)), p))
     groups = {stem: sorted(members, key=lambda m: m[0], reverse=numbered == "newest-first")
               for stem, members in groups.items() if len(members) >= 3}
     grouped = {p.name for m in groups.values() for _, p in m}
-    left = []
-    for stem, members in list(groups.items()):
-        stray = next(((p.name, *p.stray) for _, p in members if p.stray), None)
-        if stray:
-            name, row, cell = stray
-            left.append(f"{_span([p for _, p in members])} ({len(members)} months, but {name} holds {cell!r} in "
-                        f"row {row}, not a number)")
-            del groups[stem]
     if not groups:
-        return [], grouped, left
+        return [], grouped, []
     lengths = Counter(len(m) for m in groups.values())
     months = max(lengths, key=lambda n: (lengths[n], n))
-    left += [f"{_span([p for _, p in m])} ({len(m)} months; the history has {months})"
-             for m in groups.values() if len(m) != months]
+    left = [f"{_span([p for _, p in m])} ({len(m)} months; the history has {months})"
+            for m in groups.values() if len(m) != months]
     kept = {stem: [p for _, p in m] for stem, m in groups.items() if len(m) == months}
     channels = []
     roles = _roles(kept)
@@ -271,7 +269,7 @@ def _roles(groups: dict[str, list[_Profile]]) -> dict[str, str]:
 def _field(p: _Profile) -> tuple[str, dict[str, Any], str]:
     """A column's entry: ``numeric``, ``categorical`` or ``left out``, with a comment on what the data showed."""
     missing = f"; {p.missing:,} missing" if p.missing else ""
-    distinct = p.values.nunique()
+    distinct = (p.numbers if p.numbers is not None else p.values).nunique()
     if distinct == 0:
         return "left out", {}, "empty"
     entry: dict[str, Any] = {"name": p.name}
@@ -292,9 +290,7 @@ def _field(p: _Profile) -> tuple[str, dict[str, Any], str]:
         if _LIMIT.search(p.name):
             entry["role"] = "credit_limit"
     elif distinct <= MOST_CODES:
-        whole = p.numbers is not None and p.whole
-        codes = sorted({int(float(v)) for v in p.values} if whole else set(p.values))
-        entry["codes"] = codes
+        entry["codes"] = sorted({int(v) for v in p.numbers} if p.whole else set(p.values))
         comment = f"{distinct} codes{missing}"
     else:
         return "left out", {}, f"{distinct:,} distinct texts"

@@ -93,8 +93,8 @@ def test_a_draft_trains_exports_and_scores(tmp_path) -> None:
 
 
 def _odd_lender_file(path: Path) -> Path:
-    """18 months, a channel of 3 months beside it, one with a cell that is not a number, free text, missing incomes,
-    a yes/no flag."""
+    """18 months, a channel of 3 months beside it, one with a cell that is not a number (drafted, the cell named
+    to fix), free text, missing incomes, a yes/no flag."""
     rng = random.Random(7)
     header = (["loan_ref", "income", "employment", "branch_manager", "gender", "bad"]
               + [f"dpd_{m}" for m in range(1, 19)] + [f"bal_{m}" for m in range(1, 19)]
@@ -120,7 +120,7 @@ def test_odd_columns_are_left_out_or_marked_and_said_so(tmp_path) -> None:
     text = (tmp_path / "odd.toml").read_text("utf-8")
     drafted = Schema.load(tmp_path / "odd.toml")
     assert (drafted.id, drafted.label, drafted.months) == ("loan_ref", "bad", 18)
-    assert [(h.name, h.role) for h in drafted.history] == [("dpd", "status"), ("bal", "balance")]
+    assert [(h.name, h.role) for h in drafted.history] == [("dpd", "status"), ("bal", "balance"), ("util", "other")]
     assert drafted.history[1].transform == "signed_log" and drafted.history[1].min < -500
     income = next(f for f in drafted.numeric if f.name == "income")
     assert income.missing == "impute" and "18 missing" in text and income.min_exclusive
@@ -130,9 +130,12 @@ def test_odd_columns_are_left_out_or_marked_and_said_so(tmp_path) -> None:
     for said in (result.stderr, header):
         assert re.search(r"branch_manager \(\d+ distinct texts\)", said)
         assert "score_1, score_2, score_3 (3 months; the history has 18)" in said
-        assert "util_1 … util_18 (18 months, but util_4 holds '12%' in row 3, not a number)" in said
+        assert "Not numbers in columns of numbers, drafted as numbers: util_4 row 3 '12%'. Fix them" in said
         assert "gender" in said and "check the list against the law" in said
     assert "branch_manager" not in drafted.input_names and "score_1" not in drafted.input_names
+    checked = CliRunner().invoke(main, ["schema", "check", str(tmp_path / "odd.toml"), "--data", str(data)])
+    assert checked.exit_code == 2 and "1 row breaks the input contract" in checked.output
+    assert "util_4 must be a number. Got '12%' in row 3." in checked.output
 
 
 def test_no_outcome_or_no_history_is_a_clear_error(tmp_path) -> None:
@@ -169,7 +172,8 @@ def test_check_names_the_rows_that_break_a_schema_and_train_points_to_the_draft(
     narrow["numeric"][1]["max"] = 5  # years_at_address: the data reaches further
     schema.write_text(json.dumps(narrow))
     result = CliRunner().invoke(main, ["schema", "check", str(schema), "--data", str(data)])
-    assert result.exit_code == 2 and "break the input contract" in result.output and "years_at_address" in result.output
+    assert result.exit_code == 2 and "rows break the input contract" in result.output
+    assert "years_at_address" in result.output
     assert "Traceback" not in result.output
     result = CliRunner().invoke(main, ["schema", "check", str(tmp_path / "narrow.json"), "--data",
                                        str(_odd_lender_file(tmp_path / "odd.csv"))])
