@@ -15,9 +15,13 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 const DECIMAL = /^[+-]?(\d+(_\d+)*(\.(\d+(_\d+)*)?)?|\.\d+(_\d+)*)([eE][+-]?\d+(_\d+)*)?$/;
 const SPECIAL = /^[+-]?(inf|infinity|nan)$/i;
 
-/** Load a model directory; refuse a model.onnx whose SHA-256 is not the manifest's. */
+/**
+ * Load a model directory; refuse a model.onnx whose SHA-256 is not the manifest's, and a manifest edited since
+ * export (its threshold decides every applicant with the graph untouched) whose hash golden.json recorded.
+ */
 export async function loadModel(directory) {
-  const manifest = JSON.parse(readFileSync(join(directory, 'manifest.json'), 'utf8'));
+  const text = readFileSync(join(directory, 'manifest.json'), 'utf8');
+  const manifest = JSON.parse(text);
   const onnxPath = join(directory, manifest.model_file ?? 'model.onnx');
   const bytes = readFileSync(onnxPath);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -25,8 +29,81 @@ export async function loadModel(directory) {
     throw new Error(`${onnxPath} does not match its manifest (SHA-256 ${sha256.slice(0, 12)}…, ` +
                     `expected ${String(manifest.sha256).slice(0, 12)}…): the model was changed or damaged.`);
   }
+  const golden = JSON.parse(readFileSync(join(directory, 'golden.json'), 'utf8'));
+  if (typeof golden.manifest_sha256 === 'string' && manifestSha256(text) !== golden.manifest_sha256) {
+    throw new Error(`${join(directory, 'manifest.json')} has changed since the model was exported (golden.json ` +
+                    `recorded SHA-256 ${golden.manifest_sha256.slice(0, 12)}…): restore it, or export the model again.`);
+  }
   const session = await ort.InferenceSession.create(bytes);
   return { manifest, session, columns: columnsOf(manifest.schema), threshold: manifest.threshold.value };
+}
+
+/**
+ * The SHA-256 of a manifest's canonical JSON, as the Python runtime computes it: keys sorted, no spaces, strings
+ * as JSON escapes them (non-ASCII as it is), integers as written, other numbers as Python writes a float (the
+ * shortest digits that read back the same; `.0` on a whole number; an exponent below 1e-4 and from 1e16, `1e-05`).
+ * The text is tokenized here, not taken from JSON.parse, which reads `5.0` and `5` alike.
+ */
+const TOKEN = /"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null/y;
+
+export function manifestSha256(text) {
+  let at = 0;
+  const space = () => { while (' \t\r\n'.includes(text[at]) && at < text.length) at += 1; };
+  const value = () => {
+    space();
+    const c = text[at];
+    if (c === '{' || c === '[') {
+      at += 1;
+      const items = [];
+      space();
+      while (text[at] !== (c === '{' ? '}' : ']')) {
+        if (items.length) { space(); at += 1; } // the comma
+        if (c === '{') {
+          const key = value();
+          space();
+          at += 1; // the colon
+          items.push([JSON.parse(key), key, value()]);
+        } else {
+          items.push(value());
+        }
+        space();
+      }
+      at += 1;
+      if (c === '[') return `[${items.join(',')}]`;
+      items.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      return `{${items.map(([, key, v]) => `${JSON.stringify(JSON.parse(key))}:${v}`).join(',')}}`;
+    }
+    TOKEN.lastIndex = at;
+    const token = TOKEN.exec(text);
+    if (!token) throw new Error(`manifest.json is not valid JSON near character ${at}`);
+    at = TOKEN.lastIndex;
+    if (token[0][0] === '"') return JSON.stringify(JSON.parse(token[0]));
+    if (/^-?[0-9]/.test(token[0])) return pythonNumber(token[0]);
+    return token[0];
+  };
+  const canonical = value();
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** A JSON number as Python's json.dumps writes what json.loads read: an int in full, a float as its repr. */
+function pythonNumber(token) {
+  if (/^-?[0-9]+$/.test(token)) return BigInt(token).toString();
+  const x = Number(token);
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, exp] = Math.abs(x).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const e = Number(exp);
+  let out;
+  if (e < -4 || e >= 16) {
+    out = `${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  } else if (e < 0) {
+    out = `0.${'0'.repeat(-e - 1)}${digits}`;
+  } else if (digits.length > e + 1) {
+    out = `${digits.slice(0, e + 1)}.${digits.slice(e + 1)}`;
+  } else {
+    out = `${digits}${'0'.repeat(e + 1 - digits.length)}.0`;
+  }
+  return x < 0 ? `-${out}` : out;
 }
 
 /**

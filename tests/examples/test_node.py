@@ -207,6 +207,44 @@ def test_golden_cases_pass_and_a_changed_model_is_refused(node, model_dir, tmp_p
     assert differs.returncode == 3 and "1 cases differ" in differs.stderr
 
 
+def test_an_edited_manifest_is_refused_in_node_as_in_python(node, model_dir, tmp_path) -> None:
+    """The manifest's threshold decides every applicant: Node refuses it edited, by the canonical-JSON hash golden.json
+    records, and takes it re-indented with CRLF line ends (a Windows checkout), as the Python runtime does."""
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text("utf-8"))
+    (copy / "manifest.json").write_bytes(json.dumps(manifest, indent=4).replace("\n", "\r\n").encode("utf-8"))
+    done = subprocess.run([node, str(EXAMPLE / "verify.mjs"), str(copy)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "OK" in done.stdout, done.stderr
+    manifest["threshold"]["value"] = 0.5
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+    done = subprocess.run([node, str(EXAMPLE / "verify.mjs"), str(copy)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "manifest.json has changed since the model was exported" in done.stderr
+
+
+def test_the_manifest_hash_is_pythons_for_every_kind_of_number_and_string(node, tmp_path) -> None:
+    """Python writes a float and an int apart (5.0, 5) and floats in its own notation (1e-05, 1e+16): Node's hash
+    of the same text must be Python's, or an untouched manifest would be refused."""
+    import random
+
+    from loanscore.runtime.integrity import manifest_sha256
+
+    rng = random.Random(3)
+    numbers = [1e-05, 5.0, 5, -0.0, 0.0, 1e16, 1e15, 123456789012345678901234567890, 1.5e-07, 1e-4, 2.5e100,
+               -3.25, 0.1, 1 / 3, 9.999e15, 1.7976931348623157e308, 5e-324]
+    numbers += [rng.choice([rng.random(), rng.uniform(-1e20, 1e20), 10 ** rng.uniform(-30, 30), 10.0 ** rng.randint(-8, 20),
+                            float(rng.randint(-10**6, 10**6)), rng.randint(-10**20, 10**20)]) for _ in range(200)]
+    texts = [json.dumps({"z": x, "a": [x, str(x)], "s": "tab\t \u0001 é 中 \"q\" \\ \u2028", "n": {"é": None, "A": True}},
+                        indent=k % 3 or None) for k, x in enumerate(numbers)]
+    program = ("import { readFileSync } from 'node:fs'; import { manifestSha256 } from "
+               f"{json.dumps((EXAMPLE / 'loanscore.mjs').as_uri())}; "
+               "console.log(JSON.stringify(JSON.parse(readFileSync(0, 'utf8')).map((t) => manifestSha256(t))));")
+    done = subprocess.run([node, "--input-type=module", "-e", program], input=json.dumps(texts), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [manifest_sha256(json.loads(t)) for t in texts]
+
+
 def test_grades_on_a_master_scale_are_the_same_in_node(node, model_dir, scorer, dev_sample, tmp_path) -> None:
     from loanscore.runtime.grades import MasterScale
 
