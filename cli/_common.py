@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -137,6 +138,35 @@ def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: t
         if absent:
             raise InputError(f"{exc} ({', '.join(absent)}: named by --by.)") from None
         raise
+
+
+@contextlib.contextmanager
+def stdin_as_file(input_path: str) -> Iterator[tuple[str, Any]]:
+    """``input_path``, or for ``-`` stdin copied into a file named ``stdin`` in a temporary folder (removed after),
+    for a command that reads its input more than once; with how the audit log names the input."""
+    if input_path != "-":
+        yield input_path, input_path
+        return
+    import hashlib
+    import shutil
+    import tempfile
+
+    from loanscore.runtime.tabular import SPOOLED_STDIN
+
+    folder = tempfile.mkdtemp(prefix="loanscore-")
+    path = os.path.join(folder, "stdin")
+    token = SPOOLED_STDIN.set(path)  # its readers are named "stdin"
+    try:
+        digest, size = hashlib.sha256(), 0
+        with open(path, "wb") as fh:
+            while block := sys.stdin.buffer.read(1 << 20):
+                fh.write(block)
+                digest.update(block)
+                size += len(block)
+        yield path, {"path": "stdin", "bytes": size, "sha256": digest.hexdigest()}
+    finally:
+        SPOOLED_STDIN.reset(token)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def header_has(input_path: str, fmt: str, sheet: str | None, column: str, inputs: list[str]) -> bool:

@@ -9,7 +9,7 @@ import click
 from .backtest import _fmt
 from ._common import (aligned, audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, header_has,
                       input_format_option, load_points_scale, open_audit, open_labelled, points_scale_option,
-                      record_run, reports_errors, write_figures)
+                      record_run, reports_errors, stdin_as_file, write_figures)
 
 _HELP = """Review the model's decisions for adverse impact on protected groups.
 
@@ -63,7 +63,7 @@ Examples:
               help="Compare FIELD's groups with GROUP (a code such as SEX=1, or a band such as AGE=35-44) instead of "
                    "its most-approved group; repeatable.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid). Default: the "
-              "schema's label, when the file has it (stdin: only when named); without one, approvals only.")
+              "schema's label, when the file has it; without one, approvals only.")
 @click.option("--decline-from", type=FiniteRange(0, 1), help="Decline from this P(default) up. Default: the "
               "model's threshold.")
 @click.option("--decline-below-points", type=FINITE, metavar="N",
@@ -100,31 +100,32 @@ def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], 
                          "with --by COLUMN (a field, or a column of the file such as one a lender keeps for "
                          "fair-lending reviews).")
     wanted = _with_references(wanted, references)
-    if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
-        outcome = schema.label
+    with stdin_as_file(input_path) as (path, described):  # read twice: stdin is kept in a file
+        if outcome is None and header_has(path, input_format, sheet, schema.label, schema.input_names):
+            outcome = schema.label
 
-    def opened():  # type: ignore[no-untyped-def]
-        return open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
-                             fmt=input_format, sheet=sheet, numbers=schema.number_names, who="A fairness review")[0]
+        def opened():  # type: ignore[no-untyped-def]
+            return open_labelled(path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
+                                 fmt=input_format, sheet=sheet, numbers=schema.number_names, who="A fairness review")[0]
 
-    reader = opened()
-    try:
-        result = review(scorer, reader, wanted, cut, outcome=outcome, reopen=None if input_path == "-" else opened,
-                        progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
-    finally:
-        reader.close()
-    if result.rejected:
-        echo_rejects(result.rejected, result.source, "could not be scored"
-                     + (" or hold an outcome other than 0, 1 or blank" if outcome else "")
-                     + ", and are left out of the review", output)
-    click.echo(render(result))
-    write_figures(result, output, plot, render_svg)
-    code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
-    record_run(audit, "fairness", scorer, {"input": input_path}, {
-        "outcome": outcome, "decline_from": result.decline_from, "rows": result.rows, "scored": result.scored,
-        "rejected": len(result.rejected), "fields": [f.name for f in result.fields], "verdict": result.verdict,
-        "alerts": [f"{f.name} {g.label}" for f in result.fields for g in f.groups
-                   if f.adverse(g) or f.miscalibrated(g)]}, code, sheet=sheet)
+        reader = opened()
+        try:
+            result = review(scorer, reader, wanted, cut, outcome=outcome, reopen=opened,
+                            progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+        finally:
+            reader.close()
+        if result.rejected:
+            echo_rejects(result.rejected, result.source, "could not be scored"
+                         + (" or hold an outcome other than 0, 1 or blank" if outcome else "")
+                         + ", and are left out of the review", output)
+        click.echo(render(result))
+        write_figures(result, output, plot, render_svg)
+        code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
+        record_run(audit, "fairness", scorer, {"input": described}, {
+            "outcome": outcome, "decline_from": result.decline_from, "rows": result.rows, "scored": result.scored,
+            "rejected": len(result.rejected), "fields": [f.name for f in result.fields], "verdict": result.verdict,
+            "alerts": [f"{f.name} {g.label}" for f in result.fields for g in f.groups
+                       if f.adverse(g) or f.miscalibrated(g)]}, code, sheet=sheet)
     sys.exit(code)
 
 

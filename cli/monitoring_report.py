@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from ._common import audit_option, header_has, input_format_option, open_audit, open_labelled, record_run, reports_errors
+from ._common import (audit_option, header_has, input_format_option, open_audit, open_labelled, record_run, reports_errors,
+                      stdin_as_file)
 
 
 @dataclass
@@ -76,39 +77,40 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.tabular import open_output
 
-    if input_path == "-":
-        raise click.UsageError("The monitoring report reads INPUT once for each check: give a file, not stdin.")
-    audit = open_audit(audit_log)
-    scorer = Scorer(Model.load(model_dir))
-    schema = scorer.schema
-    read = dict(fmt=input_format, sheet=sheet, numbers=schema.number_names)
-    if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
-        outcome = schema.label
-    decided = header_has(input_path, input_format, sheet, final, schema.input_names)
-    checks = [("Population stability", lambda: _stability(scorer, input_path, reference_path, read)),
-              ("Back-test", lambda: _backtest(scorer, input_path, outcome, read)),
-              ("Fair lending", lambda: _fairness(scorer, input_path, outcome, read)),
-              ("Overrides", lambda: _overrides(scorer, input_path, final if decided else None, by, outcome, read))]
-    sections, failures = [], []
-    for title, check in checks:
-        try:
-            sections.append(check())
-        except InputError as exc:  # this check cannot run on this file (say, no outcome known yet); the others can
-            failures.append(exc)
-            sections.append(Section(title, "not run", skipped=f"not run: {exc}"))
-    if failures and all(s.skipped for s in sections):  # nothing could be checked: the file itself is at fault
-        raise failures[0]
-    with open_output(output) as stream:
-        stream.write(_page(scorer, input_path, sha256_file(input_path), sections))
-    alerts = [s.title for s in sections if s.alert]
-    for s in sections:
-        click.echo(f"{s.title}: {s.skipped or s.verdict}", err=True)
-    click.echo(f"wrote {output}", err=True)
-    code = EXIT_ALERT if alerts else EXIT_OK
-    record_run(audit, "report_monitoring", scorer, {"input": input_path, "output": output,
-                                                    **({"reference": reference_path} if reference_path else {})}, {
-        "outcome": outcome, "final": final if decided else None,
-        "checks": {s.title: s.skipped or s.verdict for s in sections}}, code, sheet=sheet)
+    if input_path == reference_path == "-":
+        raise click.UsageError("Only one of INPUT and --reference can be stdin (-).")
+    with stdin_as_file(input_path) as (path, described):  # each check reads INPUT: stdin is kept in a file
+        audit = open_audit(audit_log)
+        scorer = Scorer(Model.load(model_dir))
+        schema = scorer.schema
+        read = dict(fmt=input_format, sheet=sheet, numbers=schema.number_names)
+        if outcome is None and header_has(path, input_format, sheet, schema.label, schema.input_names):
+            outcome = schema.label
+        decided = header_has(path, input_format, sheet, final, schema.input_names)
+        checks = [("Population stability", lambda: _stability(scorer, path, reference_path, read)),
+                  ("Back-test", lambda: _backtest(scorer, path, outcome, read)),
+                  ("Fair lending", lambda: _fairness(scorer, path, outcome, read)),
+                  ("Overrides", lambda: _overrides(scorer, path, final if decided else None, by, outcome, read))]
+        sections, failures = [], []
+        for title, check in checks:
+            try:
+                sections.append(check())
+            except InputError as exc:  # this check cannot run on this file (no outcome known yet); the others can
+                failures.append(exc)
+                sections.append(Section(title, "not run", skipped=f"not run: {exc}"))
+        if failures and all(s.skipped for s in sections):  # nothing could be checked: the file itself is at fault
+            raise failures[0]
+        with open_output(output) as stream:
+            stream.write(_page(scorer, "stdin" if input_path == "-" else path, sha256_file(path), sections))
+        alerts = [s.title for s in sections if s.alert]
+        for s in sections:
+            click.echo(f"{s.title}: {s.skipped or s.verdict}", err=True)
+        click.echo(f"wrote {output}", err=True)
+        code = EXIT_ALERT if alerts else EXIT_OK
+        record_run(audit, "report_monitoring", scorer, {"input": described, "output": output,
+                                                        **({"reference": reference_path} if reference_path else {})}, {
+            "outcome": outcome, "final": final if decided else None,
+            "checks": {s.title: s.skipped or s.verdict for s in sections}}, code, sheet=sheet)
     sys.exit(code)
 
 

@@ -131,6 +131,16 @@ INPUT_ENCODING: ContextVar[str] = ContextVar("loanscore_input_encoding", default
 ``--encoding`` (or ``$LOANSCORE_ENCODING``) names another for its run."""
 
 
+SPOOLED_STDIN: ContextVar[str | None] = ContextVar("loanscore_spooled_stdin", default=None)
+"""The file stdin was copied into for a command that reads its input more than once: readers of it are named
+"stdin", as the person gave it, not by the temporary file's path."""
+
+
+def input_name(path: str | Path) -> str:
+    """How messages and reports name the input at ``path``."""
+    return "stdin" if str(path) == STDIO or str(path) == SPOOLED_STDIN.get() else str(path)
+
+
 def check_encoding(name: str) -> str:
     """The codec's own name for ``name``, if a CSV file can be read in it line by line: every character a
     header, a number or a separator uses must be the byte it is in ASCII (cp1252, latin-1, cp950/Big5, GBK,
@@ -164,7 +174,7 @@ class _Source:
         self.encoding = check_encoding(encoding)
         self.bom = False
         """Whether the input began with UTF-8's byte-order mark, as Excel's CSV UTF-8 does."""
-        self.name = "stdin" if str(path) == STDIO else str(path)
+        self.name = input_name(path)
         self.total_bytes: int | None = None
         self.bytes_read = 0
         self._lines_before = 0

@@ -47,7 +47,8 @@ from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
-from .tabular import POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, XLS_MAGIC, Chunk, CsvWriter, header_passthrough
+from .tabular import (POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, XLS_MAGIC, Chunk, CsvWriter, header_passthrough,
+                      input_name)
 
 BOMB_BYTES, BOMB_RATIO = 64 << 20, 100
 """A part that unpacks to more than 64 MiB and 100 times its packed size is refused (Apache POI's ratio): Excel's
@@ -81,7 +82,7 @@ class XlsxReader:
     def __init__(self, path: str | Path, inputs: Sequence[str], *, id_column: str | None = None,
                  keep: Sequence[str] = (), chunk_rows: int = 8192, stdin: IO[bytes] | None = None,
                  sheet: str | None = None):
-        self.name = "stdin" if str(path) == STDIO else str(path)
+        self.name = input_name(path)
         self.inputs = tuple(inputs)
         self.chunk_rows = chunk_rows
         self._zip, self._size, self.stdin_sha256 = _open(path, self.name, stdin)

@@ -229,8 +229,9 @@ def test_a_model_whose_schema_marks_nothing_protected_asks_for_by(model_dir, edi
     assert result.exit_code == 0 and "By SEX (codes)" in result.output, result.output
 
 
-def test_a_file_read_twice_and_stdin_read_once_give_the_same_review(book, write_csv, tmp_path) -> None:
-    """From a file the reference's codes are scored in a second pass; from stdin every code in the one pass."""
+def test_a_file_and_stdin_give_the_same_review(book, write_csv, tmp_path) -> None:
+    """stdin is kept in a temporary file, so that it is read twice as a file is: the outcome column is found and
+    a number field is set to its reference group's median in a second pass (from stdin read once, neither was)."""
     rows, _ = book
     path = write_csv(rows[:1500])
     from_file, from_stdin = tmp_path / "file.json", tmp_path / "stdin.json"
@@ -238,12 +239,10 @@ def test_a_file_read_twice_and_stdin_read_once_give_the_same_review(book, write_
     piped = CliRunner().invoke(main, ["fairness", "-", "-o", str(from_stdin)], input=path.read_bytes())
     assert piped.exit_code in (0, 4), piped.output
     a, b = (json.loads(f.read_text()) for f in (from_file, from_stdin))
+    assert b["source"] == "stdin" and piped.output.startswith("Fairness review of stdin\n")
     for d in (a, b):
         del d["source"], d["seconds"]
-    assert a["fields"][0]["field"] == "AGE" and "as_reference_value" in a["fields"][0]  # from the file only:
-    a["fields"][0].pop("as_reference_value")  # a number is set to the reference's median, known after one pass
-    for g in a["fields"][0]["groups"]:
-        g.pop("approval_rate_as_reference", None), g.pop("decisions_changed_as_reference", None)
+    assert a["fields"][0]["field"] == "AGE" and "as_reference_value" in b["fields"][0]
     assert a == b and any("approval_rate_as_reference" in g for f in b["fields"] for g in f["groups"])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import json
@@ -46,6 +47,17 @@ def test_each_section_is_its_commands_verdict_and_text(schema, applicants, write
     assert text.count("<svg") == 4 and text.count("<pre>") == 4
     overrides = run("overrides", source, "--by", "branch", "-q").stdout
     assert overrides.splitlines()[3] in text  # the command's own table, as it prints it (escaped alike)
+    # From stdin: kept in a temporary file (every check reads it), named "stdin", and gone afterwards.
+    piped_page, log = tmp_path / "piped.html", tmp_path / "audit.jsonl"
+    piped = CliRunner().invoke(main, ["report", "monitoring", "-", "--output", str(piped_page), "--by", "branch",
+                                      "--audit-log", str(log)], input=source.read_bytes())
+    assert piped.exit_code == result.exit_code, piped.output
+    assert [line for line in piped.stderr.splitlines() if ": " in line] == [
+        line for line in result.stderr.splitlines() if ": " in line]
+    assert "stdin" in piped_page.read_text() and "loanscore-" not in piped_page.read_text()
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert record["input"] == {"path": "stdin", "bytes": source.stat().st_size,
+                               "sha256": hashlib.sha256(source.read_bytes()).hexdigest()}
 
 
 def test_checks_without_their_columns_say_why_they_did_not_run(applicants, write_csv, tmp_path) -> None:
@@ -57,7 +69,9 @@ def test_checks_without_their_columns_say_why_they_did_not_run(applicants, write
     assert re.search(r"<h2>Overrides: not run: the file has no final decisions", text)
     assert text.count("<svg") == 2  # stability and fairness
     piped = CliRunner().invoke(main, ["report", "monitoring", "-", "--output", str(page)], input="ID\n")
-    assert piped.exit_code == 2 and "give a file, not stdin" in piped.output
+    assert piped.exit_code == 2 and "stdin lacks the required columns" in piped.output
+    twice = CliRunner().invoke(main, ["report", "monitoring", "-", "--reference", "-", "--output", str(page)])
+    assert twice.exit_code == 2 and "Only one of INPUT and --reference can be stdin" in twice.output
 
 
 def test_a_check_that_cannot_run_on_the_file_says_why_and_the_others_run(schema, applicants, write_csv,
