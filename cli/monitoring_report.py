@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, header_has, input_format_option, open_audit, open_labelled, record_run, reports_errors,
-                      stdin_as_file)
+from ._common import (audit_option, header_has, input_format_option, open_audit, open_labelled, record_run,
+                      reports_errors, stdin_as_file)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import click
 
 from ._common import (aligned, audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, header_has,
                       input_format_option, load_points_scale, master_scale_option, open_audit, open_labelled,
-                      points_scale_option, record_run, reports_errors, write_figures)
+                      points_scale_option, record_run, reports_errors, stdin_as_file, write_figures)
 
 MOST_GROUPS = 200
 """A --by column may hold this many values: a lender's officers or branches, more than a segment's 20."""
@@ -110,30 +110,31 @@ def overrides(input_path: str, final: str, by: tuple[str, ...], reason: str | No
     if reason == final:
         raise InputError(f"--reason {reason} is the final decisions' column; name the column of the overrides' "
                          "reasons.")
-    if outcome is None and header_has(input_path, input_format, sheet, schema.label, schema.input_names):
-        outcome = schema.label
-    wanted = [replace(g, most=MOST_GROUPS) for g in groupings(schema, by)] if by else []
-    reader = open_labelled(input_path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
-                           fmt=input_format, sheet=sheet, numbers=schema.number_names, who="An override review",
-                           also=[(final, "each applicant's final decision, named by --final"),
-                                 *([(reason, "each override's reason, named by --reason")] if reason else [])])[0]
-    try:
-        result = review(scorer, reader, final, grades=grades, by=wanted, outcome=outcome, reason=reason, limit=limit,
-                        progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
-    finally:
-        reader.close()
-    if result.rejected:
-        echo_rejects(result.rejected, result.source, "could not be reviewed and are left out", output)
-    click.echo(render(result))
-    write_figures(result, output, plot, render_svg)
-    code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
-    o = result.overall
-    record_run(audit, "overrides", scorer, {"input": input_path}, {
-        "final": final, "outcome": outcome, "rows": result.rows, "reviewed": o.applicants,
-        "rejected": len(result.rejected), "low_side": o.low_side, "high_side": o.high_side, "limit": limit,
-        "verdict": result.verdict,
-        "flagged": [f"{name} {g.tally.label}" for name, groups in result.by.items() for g in groups
-                    if result.flagged(name, g)]}, code, sheet=sheet)
+    with stdin_as_file(input_path) as (path, described):  # its header says whether it holds outcomes
+        if outcome is None and header_has(path, input_format, sheet, schema.label, schema.input_names):
+            outcome = schema.label
+        wanted = [replace(g, most=MOST_GROUPS) for g in groupings(schema, by)] if by else []
+        reader = open_labelled(path, schema.input_names, outcome, tuple(c for g in wanted for c in g.columns),
+                               fmt=input_format, sheet=sheet, numbers=schema.number_names, who="An override review",
+                               also=[(final, "each applicant's final decision, named by --final"),
+                                     *([(reason, "each override's reason, named by --reason")] if reason else [])])[0]
+        try:
+            result = review(scorer, reader, final, grades=grades, by=wanted, outcome=outcome, reason=reason,
+                            limit=limit, progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
+        finally:
+            reader.close()
+        if result.rejected:
+            echo_rejects(result.rejected, result.source, "could not be reviewed and are left out", output)
+        click.echo(render(result))
+        write_figures(result, output, plot, render_svg)
+        code = EXIT_ALERT if result.verdict == ALERT else EXIT_OK
+        o = result.overall
+        record_run(audit, "overrides", scorer, {"input": described}, {
+            "final": final, "outcome": outcome, "rows": result.rows, "reviewed": o.applicants,
+            "rejected": len(result.rejected), "low_side": o.low_side, "high_side": o.high_side, "limit": limit,
+            "verdict": result.verdict,
+            "flagged": [f"{name} {g.tally.label}" for name, groups in result.by.items() for g in groups
+                        if result.flagged(name, g)]}, code, sheet=sheet)
     sys.exit(code)
 
 

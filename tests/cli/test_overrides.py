@@ -132,3 +132,23 @@ def test_a_lenders_many_officers_are_each_a_group(applicants, write_csv, tmp_pat
                       enumerate(applicants(201, seed=87))], name="many.csv")
     refused = run("overrides", many, "--by", "officer", "-q")
     assert refused.exit_code == 2 and "officer has 201 distinct values; segments need at most 200" in refused.output
+
+
+def test_stdin_is_reviewed_as_the_file_is_outcomes_found_by_their_column(applicants, write_csv, schema,
+                                                                          tmp_path) -> None:
+    """From stdin the outcome column went unnoticed unless named (the header could not be read twice)."""
+    rows = applicants(300, seed=84)
+    scored = list(csv.DictReader(io.StringIO(run("score", write_csv(rows), "-q").stdout)))
+    book = [{**r, schema.label: str(k % 4 == 0)} for k, r in enumerate(decided(rows, scored, low={1, 2, 3}))]
+    for r in book:
+        r[schema.label] = "1" if r[schema.label] == "True" else "0"
+    source = write_csv(book, name="decisions.csv")
+    from_file, from_stdin = tmp_path / "file.json", tmp_path / "stdin.json"
+    assert run("overrides", source, "-o", from_file, "-q").exit_code == 0
+    piped = run("overrides", "-", "-o", from_stdin, "-q", input=source.read_bytes())
+    assert piped.exit_code == 0, piped.output
+    a, b = (json.loads(f.read_text()) for f in (from_file, from_stdin))
+    assert b["outcome"] == schema.label and b["source"] == "stdin"
+    for d in (a, b):
+        del d["source"], d["seconds"]
+    assert a == b
