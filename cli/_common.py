@@ -88,14 +88,19 @@ def crash_report(exc: BaseException) -> str:
 SHOWN_REJECTS = 5
 
 
-def hidden_rows(reader: Any, fate: str = "scored like the others") -> str:
-    """A note on the rows of a workbook that Excel hides (a filter): a person who filtered the sheet to the
-    applicants of the day would not expect the others to be read, yet no row is left out unsaid ('' for none)."""
-    hidden = getattr(reader, "hidden_rows", 0)
-    if not hidden:
-        return ""
-    return (f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
-            f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.")
+def sheet_notes(reader: Any, fate: str = "scored like the others") -> str:
+    """Notes on a workbook's rows a person might not expect read or not ('' for none): the rows Excel hides (a
+    filter: whoever filtered the sheet to the day's applicants would not expect the others read), and the rows
+    with values above the header (a title, notes), which are not applicants and are not read."""
+    notes = []
+    if hidden := getattr(reader, "hidden_rows", 0):
+        notes.append(f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
+                     f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.")
+    if above := getattr(reader, "above_header", 0):
+        notes.append(f"Note: the header of {reader.name} (sheet '{reader.sheet}') is Excel row {reader.header_row}; "
+                     f"the {above:,} row{'s' if above > 1 else ''} with values above it (a title, notes) "
+                     f"{'are' if above > 1 else 'is'} not applicants and {'were' if above > 1 else 'was'} not read.")
+    return "\n".join(notes)
 
 
 def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str, output: str | None) -> None:

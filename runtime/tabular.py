@@ -909,7 +909,7 @@ def formula_safe(values: Sequence[Any]) -> Sequence[Any]:
 
 
 class CsvRows:
-    """``csv.writer`` with "\n" line ends, except that a row with a lone "\r" in a field is quoted in full: the csv
+    r"""``csv.writer`` with "\n" line ends, except that a row with a lone "\r" in a field is quoted in full: the csv
     module leaves such a field unquoted, and readers (Excel too) take the "\r" for a line end, splitting the row
     and moving its scores onto the next applicant's id. Wherever a value comes from the input (an id, a kept
     column, a message quoting a bad value), write with this."""
@@ -922,7 +922,7 @@ class CsvRows:
         (self._quoted if any(isinstance(v, str) and "\r" in v for v in row) else self._plain).writerow(row)
 
     def writerows(self, rows: Iterable[Sequence[Any]], *, texts: Sequence[Sequence[Any]] | None = None) -> None:
-        """``texts``: the columns of ``rows`` that may hold a "\r", checked at once (in C) so that rows without one,
+        r"""``texts``: the columns of ``rows`` that may hold a "\r", checked at once (in C) so that rows without one,
         the usual case, are written in bulk; without it each row is checked."""
         if texts is not None and not _carriage_return(texts):
             self._plain.writerows(rows)

@@ -134,23 +134,30 @@ class XlsxReader:
         if first is None:
             raise InputError(f"{where} is empty: it has no header, so no columns to score.")
         header = [h.strip() for h in first[1]]
+        self.header_row, self.above_header = first[0], 0
+        """The header's Excel row, and the rows with values above it (a title, notes), which are not read."""
         try:
-            return header, header_passthrough(where, header, self.inputs, id_column, keep)
-        except InputError as exc:
-            below = self._header_below(info, strings, first[0])
-            if below is None:
+            passthrough = header_passthrough(where, header, self.inputs, id_column, keep)
+        except InputError:
+            found = self._header_below(info, strings, first[0])
+            if found is None:
                 raise
-            raise InputError(f"{where}: the model's columns are in Excel row {below}, but the header must be the "
-                             f"sheet's first row with values, Excel row {first[0]} here; delete the rows above the "
-                             "header (a title, notes) and try again.") from exc
+            self.header_row, self.above_header = found  # a title or notes above the header: not applicants
+            self._stream.close()
+            self._stream = _Counted(self._open_part(info))
+            self._rows_iter = self._rows(self._stream, strings, self.sheet, header_at=self.header_row)
+            header = [h.strip() for h in next(self._rows_iter)[1]]
+            passthrough = header_passthrough(where, header, self.inputs, id_column, keep)
+        return header, passthrough
 
-    def _header_below(self, info: zipfile.ZipInfo, strings: list[str], top: int, look: int = 20) -> int | None:
+    def _header_below(self, info: zipfile.ZipInfo, strings: list[str], top: int,
+                      look: int = 20) -> tuple[int, int] | None:
         """The Excel row, among the first ``look`` rows with values below ``top``, that holds the model's columns
-        (a title or notes above the header), if any."""
+        (a title or notes above the header), and how many rows with values are above it; ``None`` if none does."""
         with self._open_part(info) as stream:
             for k, (number, values, _) in enumerate(self._rows(stream, strings, self.sheet, whole=True)):
                 if number > top and set(self.inputs) <= {v.strip() for v in values}:
-                    return number
+                    return number, k
                 if k > look:
                     return None
         return None
@@ -298,11 +305,12 @@ class XlsxReader:
                 el.clear()
         return strings
 
-    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str,
-              whole: bool = False) -> Iterator[tuple[int, list[str], bool]]:
-        """Each row holding a value in the sheet ``stream`` reads, as its number in Excel, its cells' texts from
-        column A on (the header's as many as it has, the other rows' as many as the header's; with ``whole``, each
-        row's as many as it has), and whether Excel hides it (a filter, or hidden by hand)."""
+    def _rows(self, stream: IO[bytes], strings: list[str], sheet: str, whole: bool = False,
+              header_at: int = 0) -> Iterator[tuple[int, list[str], bool]]:
+        """Each row holding a value in the sheet ``stream`` reads, from Excel row ``header_at`` on, as its number in
+        Excel, its cells' texts from column A on (the header's as many as it has, the other rows' as many as the
+        header's; with ``whole``, each row's as many as it has), and whether Excel hides it (a filter, or hidden
+        by hand)."""
         width: int | None = None  # the header's, once read: later cells beyond it are ignored
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
         ns = ""
@@ -317,6 +325,9 @@ class XlsxReader:
                     ns = tag[:-3]
                 r = el.get("r")
                 number = int(r) if r and r.isdigit() else number + 1  # r is optional: then rows follow on
+                if number < header_at:
+                    el.clear()
+                    continue
                 hidden = el.get("hidden") in ("1", "true")
                 cell_tag, value_tag, formula_tag = ns + "c", ns + "v", ns + "f"
                 cells: dict[int, str] = {}

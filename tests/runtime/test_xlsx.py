@@ -176,14 +176,21 @@ def test_rows_hidden_by_a_filter_are_read_and_counted_aloud(applicants, tmp_path
     assert "Note:" not in CliRunner().invoke(main, ["score", str(shown), "-o", str(tmp_path / "o.csv")]).output
 
 
-def test_a_title_above_the_header_is_named_with_what_to_do(applicants, tmp_path) -> None:
+def test_a_title_above_the_header_is_passed_over_and_said(applicants, write_csv, tmp_path) -> None:
+    """A report-style sheet: a title, a blank row, then the table. The header is found below the title (it was
+    refused, with the rows to delete); the rows above it are not applicants, and a note says they were not read."""
     rows = applicants(3, seed=10)
-    title = '<row r="1"><c t="inlineStr"><is><t>Applicants, branch 12</t></is></c></row>'
-    table = re.sub(r'<row r="(\d+)">', lambda m: f'<row r="{int(m[1]) + 2}">', sheet_of(rows))  # from row 3
+    rows[1]["AGE"] = "abc"
+    title = ('<row r="1"><c t="inlineStr"><is><t>Applicants, branch 12</t></is></c></row>'
+             '<row r="2"><c r="B2" t="inlineStr"><is><t>printed 2026-12-07</t></is></c></row>')
+    table = re.sub(r'<row r="(\d+)">', lambda m: f'<row r="{int(m[1]) + 3}">', sheet_of(rows))  # from row 4
     path = workbook(tmp_path / "book.xlsx", {"Applicants": title + table})
     result = CliRunner().invoke(main, ["score", str(path)])
-    assert result.exit_code == 2 and "the model's columns are in Excel row 3, but the header must be the sheet's " \
-        "first row with values, Excel row 1 here; delete the rows above the header" in result.output, result.output
+    plain = CliRunner().invoke(main, ["score", str(write_csv(rows))])
+    assert result.exit_code == plain.exit_code == 1, result.output
+    assert result.stdout == plain.stdout.replace("in row 2.", "in row 2 (Excel row 6).")
+    assert ("Note: the header of " in result.stderr and "is Excel row 4; the 2 rows with values above it (a title, "
+            "notes) are not applicants and were not read." in result.stderr)
     other = workbook(tmp_path / "other.xlsx", {"Notes": title})
     result = CliRunner().invoke(main, ["score", str(other)])
     assert result.exit_code == 2 and "lacks the required columns" in result.output
