@@ -97,9 +97,11 @@ def sheet_notes(reader: Any, fate: str = "scored like the others") -> str:
         notes.append(f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
                      f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.")
     if above := getattr(reader, "above_header", 0):
-        notes.append(f"Note: the header of {reader.name} (sheet '{reader.sheet}') is Excel row {reader.header_row}; "
-                     f"the {above:,} row{'s' if above > 1 else ''} with values above it (a title, notes) "
-                     f"{'are' if above > 1 else 'is'} not applicants and {'were' if above > 1 else 'was'} not read.")
+        book = hasattr(reader, "sheet")
+        where, row = (f"{reader.name} (sheet '{reader.sheet}')", "row") if book else (reader.name, "line")
+        notes.append(f"Note: the header of {where} is {'Excel ' if book else ''}{row} {reader.header_row}; the "
+                     f"{above:,} {row}{'s' if above > 1 else ''} with values above it (a title, notes) "
+                     f"{'were not read as applicants' if above > 1 else 'was not read as an applicant'}.")
     return "\n".join(notes)
 
 

@@ -364,8 +364,15 @@ class CsvReader:
             if header is None:
                 raise InputError(f"{self.name} is empty: it has no header, so no columns to score.")
             self.header = [h.strip() for h in header]
+            self.header_row, self.above_header = reader.line_num, 0
+            """The header's line, and the lines with values above it (a title, notes), which are not read."""
+            try:
+                self.passthrough = header_passthrough(self.name, self.header, inputs, id_column, keep)
+            except InputError:
+                if not self._header_below(inputs, reader.line_num):
+                    raise
+                self.passthrough = header_passthrough(self.name, self.header, inputs, id_column, keep)
             self.width = len(self.header)
-            self.passthrough = header_passthrough(self.name, self.header, inputs, id_column, keep)
         except BaseException:
             self._source.close()
             raise
@@ -409,6 +416,21 @@ class CsvReader:
         self._lines = itertools.chain(blank, [line] if line else [], self._lines)
         bare = _QUOTED.sub("", line)
         return max(SEPARATORS, key=lambda c: (bare.count(c), c == ","))
+
+    def _header_below(self, inputs: Sequence[str], top: int, look: int = 20) -> bool:
+        """Take as the header the line, among the next ``look``, that holds ``inputs`` (a title or notes above the
+        table, as Excel saves a report-style sheet), in whichever separator it uses; whether one does."""
+        ahead = list(itertools.islice(self._lines, look))
+        for k, line in enumerate(ahead):
+            for delimiter in sorted(SEPARATORS, key=lambda d: d != self.delimiter):
+                cells = [c.strip() for c in next(csv.reader([line], delimiter=delimiter), [])]
+                if set(inputs) <= set(cells):
+                    self.delimiter, self.header = delimiter, cells
+                    self.header_row, self.above_header = top + k + 1, 1 + sum(bool(a.strip()) for a in ahead[:k])
+                    self._line_num = top + k + 1
+                    self._lines = itertools.chain(ahead[k + 1:], self._lines)
+                    return True
+        return False
 
     def _header(self, reader: Any) -> list[str] | None:
         """The first record that is not blank; ``reader`` is a ``csv.reader``."""

@@ -736,3 +736,25 @@ def test_an_encoding_a_csv_cannot_be_read_in_is_a_usage_error(applicants, write_
 def write_csv_text(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_a_csv_saved_from_a_sheet_with_a_title_is_read_from_its_header(score, applicants, write_csv, tmp_path,
+                                                                       separator):
+    """Excel saves a report-style sheet as CSV with its title lines first (a semicolon file's title may hold no
+    separator at all, so the header's own is found). The header was taken to be the title: "lacks the columns"."""
+    rows = applicants(4, seed=31)
+    rows[2]["AGE"] = "abc"
+    plain = write_csv(rows)
+    lines = plain.read_text().splitlines()
+    titled = tmp_path / "titled.csv"
+    title = "Applicants, branch 12,,," if separator == "," else "Applicants branch 12"
+    titled.write_text("\n".join([title, ",printed 2026-12-07", "", *(line.replace(",", separator) for line in lines)])
+                      + "\n")
+    result, expected = score(titled, "--separator", "comma"), score(plain)
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout) == (1, expected.stdout)
+    assert ("the header of " in result.stderr and "is line 4; the 2 lines with values above it (a title, notes) "
+            "were not read as applicants." in result.stderr)
+    untitled = tmp_path / "no_header.csv"
+    untitled.write_text("\n".join([title, *lines[1:]]) + "\n")
+    assert "lacks the required columns" in score(untitled).stderr
