@@ -350,7 +350,10 @@ class CsvReader:
         stdin: IO[bytes] | None = None,
         numbers: Collection[str] = (),
         encoding: str | None = None,
+        one_by_one: bool = False,
     ):
+        """``one_by_one``: rows answered as they arrive (``score --line-buffered``): a header that is not the first
+        line is not looked for below it, where the lines a program has not written yet would be waited for."""
         _check_passthrough(keep)
         self._source = _Source(path, stdin, encoding or INPUT_ENCODING.get())
         self.name = self._source.name
@@ -369,7 +372,7 @@ class CsvReader:
             try:
                 self.passthrough = header_passthrough(self.name, self.header, inputs, id_column, keep)
             except InputError:
-                if not self._header_below(inputs, reader.line_num):
+                if one_by_one or not self._header_below(inputs, reader.line_num):
                     raise
                 self.passthrough = header_passthrough(self.name, self.header, inputs, id_column, keep)
             self.width = len(self.header)
@@ -789,7 +792,7 @@ def open_reader(
 
     ``numbers`` names the input columns that hold numbers, which a CSV reader may parse in bulk. ``encoding``:
     a CSV file's (default :data:`INPUT_ENCODING`); JSON Lines is UTF-8, as JSON is, and a workbook says its own.
-    ``one_by_one``: records answered as they arrive (see :class:`JsonLinesReader`).
+    ``one_by_one``: records answered as they arrive (see :class:`CsvReader` and :class:`JsonLinesReader`).
     """
     if fmt == "auto":
         fmt = sniff_format(path, stdin)
@@ -806,7 +809,7 @@ def open_reader(
                          f"{'CSV' if fmt == 'csv' else 'JSON Lines'}.")
     if fmt == "csv":
         return CsvReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
-                         numbers=numbers, encoding=encoding)
+                         numbers=numbers, encoding=encoding, one_by_one=one_by_one)
     return JsonLinesReader(path, inputs, id_column=id_column, keep=keep, chunk_rows=chunk_rows, stdin=stdin,
                            one_by_one=one_by_one)
 

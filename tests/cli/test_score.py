@@ -459,6 +459,18 @@ def test_line_buffered_answers_each_applicant_before_the_next_is_written(model_d
     assert proc.returncode == 1 and "scored 2 of 4 rows; 2 rejected" in said
 
 
+def test_line_buffered_refuses_a_wrong_header_at_once_without_waiting_for_more_lines(model_dir):
+    """A file's header may stand below a title (looked for in the next 20 lines); a running program's lines are not
+    all written yet, so a wrong header must fail at once, not wait for lines that will not come."""
+    with subprocess.Popen([*LOANSCORE, "score", "-", "--input-format", "csv", "--line-buffered"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        proc.stdin.write("ID,AGEX\n1,35\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=60) == 2  # stdin still open
+        assert "lacks the required columns" in proc.stderr.read()
+        proc.stdin.close()
+
+
 def test_line_buffered_is_refused_where_nothing_could_be_answered_line_by_line(score, applicants, write_csv,
                                                                                 tmp_path):
     path = write_csv(applicants(2))
