@@ -352,12 +352,14 @@ class CsvReader:
         encoding: str | None = None,
         one_by_one: bool = False,
     ):
-        """``one_by_one``: rows answered as they arrive (``score --line-buffered``): a header that is not the first
-        line is not looked for below it, where the lines a program has not written yet would be waited for."""
+        """``one_by_one``: rows answered as they arrive (``score --line-buffered``), where a program writes the next
+        line only once this one is answered: a row is its line (a quote it leaves open is its error, not a field
+        running on into lines not written yet), and a header that is not the first line is not looked for below."""
         _check_passthrough(keep)
         self._source = _Source(path, stdin, encoding or INPUT_ENCODING.get())
         self.name = self._source.name
         self.chunk_rows = chunk_rows
+        self._one_by_one = one_by_one
         try:
             self._lines = self._source.lines()
             self.delimiter = self._separator()
@@ -471,16 +473,20 @@ class CsvReader:
                 yield Chunk(n=len(lines), first_row=first, columns=bulk[0], passthrough=bulk[1])
                 continue
             # The csv module's rules (quotes, blank lines, broken rows). A quoted field may run on past
-            # this chunk's lines, so the reader goes on into the rest of the input where it must.
-            reader = csv.reader(itertools.chain(lines, self._lines), strict=False, delimiter=self.delimiter)
+            # this chunk's lines, so the reader goes on into the rest of the input where it must; not one by one,
+            # where the lines after are not written until this row is answered.
+            reader = csv.reader(lines if self._one_by_one else itertools.chain(lines, self._lines), strict=False,
+                                delimiter=self.delimiter)
             try:
-                rows = [r for r in itertools.islice(reader, self.chunk_rows) if r]  # blank lines are not rows
+                records = list(itertools.islice(reader, self.chunk_rows))
             except csv.Error as exc:
                 raise InputError(
                     f"{self.name}: line {self._line_num + reader.line_num} cannot be read as CSV: {exc}. "
                     "A quote that is opened and never closed swallows the lines after it."
                 ) from None
+            start = self._line_num
             self._line_num += reader.line_num
+            rows = [r for r in records if r]  # blank lines are not rows
             if not rows:
                 continue
             self._rows += len(rows)
@@ -488,7 +494,11 @@ class CsvReader:
             for i in [i for i, r in enumerate(rows) if len(r) != width]:
                 got = len(rows[i])
                 errors[i] = f"row {first + i} has {got} field{'' if got == 1 else 's'}; the header has {width}."
+                if self._one_by_one and rows[i][-1].endswith("\n"):
+                    errors[i] = f"row {first + i} opens a quote that its line does not close (one line, one row)."
                 rows[i] = (rows[i] + [""] * width)[:width]
+            if reader.line_num > len(records):  # a row ran over lines: a line break in a field, or a quote left open
+                self._swallowing(records, first, start, errors)
             cols = list(zip(*rows))
             if self.delimiter == ";":  # Excel's CSV where the comma is the decimal mark: 12,5 is 12.5
                 for j in self._number_idx:
@@ -500,6 +510,30 @@ class CsvReader:
                 passthrough={c: cols[j] for c, j in zip(self.passthrough, self._pass_idx)},
                 row_errors=errors,
             )
+
+    def _swallowing(self, records: list[list[str]], first: int, start: int, errors: dict[int, str]) -> None:
+        """Reject each row of ``records`` (read from the line after ``start``; row ``first`` is the first that is not
+        blank) that a quote left open made run on over lines that look like rows."""
+        line, i = start, 0
+        for record in records:
+            line += 1 + sum(value.count("\n") for value in record)
+            if record:
+                if i not in errors and (swallowed := self._swallowed(record, first + i, line)):
+                    errors[i] = swallowed
+                i += 1
+
+    def _swallowed(self, row: list[str], number: int, end: int) -> str:
+        """Why ``row`` is rejected if a field of it runs on over lines that look like rows (a quote opened and not
+        closed where it should be: the csv module reads the lines after as that one value, and the applicants on
+        them would be lost without a word); '' if none does. A field that runs over lines of text (an address in a
+        kept column) is read as it is."""
+        for j, value in enumerate(row):
+            if "\n" in value and any(line.count(self.delimiter) >= self.width // 2 for line in value.split("\n")):
+                column = self.header[j] if j < len(self.header) else f"field {j + 1}"
+                return (f"row {number}: a quote in its {column} field is not closed on its line, so the lines after "
+                        f"it, to line {end}, were read as that one value, not as rows; close the quote and read the "
+                        "file again.")
+        return ""
 
     def _parse_bulk(self, lines: list[str]) -> tuple[dict[str, Sequence[Any]], dict[str, Sequence[Any]]] | None:
         """The chunk's columns, read without the csv module where nothing in it needs its rules.

@@ -128,9 +128,10 @@ def test_a_damaged_file_gets_scores_rejected_rows_or_a_clear_error(originals, tm
 
 @pytest.mark.parametrize("case", range(40))
 def test_line_buffered_answers_a_damaged_stream_as_a_batch_run_does(originals, case) -> None:
-    """`score --line-buffered` reads a row at a time and flushes each answer; on damaged input (quotes running over
-    lines, broken bytes, odd numbers, blank lines, a short header) its answers are the batch run's, row for row.
-    JSON Lines differs by design in one place: a key the first record lacks is its own missing value there."""
+    """`score --line-buffered` reads a row at a time and flushes each answer; on damaged input (broken bytes, odd
+    numbers, blank lines, a short header) its answers are the batch run's, row for row. Two differences are by
+    design: in JSON Lines a key the first record lacks is its own missing value there, and in CSV a row is its
+    line (a quote it leaves open is its error; the batch run reads on, as a field may span lines in a file)."""
     rng = random.Random(1000 + case)
     data = _mangle(originals[rng.choice(["plain.csv", "labelled.csv"])], rng)
     fmt = rng.choice(["csv", "jsonl"])
@@ -144,6 +145,10 @@ def test_line_buffered_answers_a_damaged_stream_as_a_batch_run_does(originals, c
     assert each.exception is None or isinstance(each.exception, SystemExit), repr(each.exception)
     if fmt == "jsonl" and batch.exit_code == 2 and "lacks the required columns" in batch.stderr:
         assert each.exit_code in (1, 2)
+        return
+    if fmt == "csv" and any(line.count(b'"') % 2 for line in data.splitlines()) and (
+            "opens a quote that its line does not close" in each.stdout or "is not closed on its line" in batch.stdout):
+        assert each.exit_code in (0, 1) and batch.exit_code == 1  # a row its line, or the quote's run named
         return
     assert each.exit_code == batch.exit_code, (batch.stderr, each.stderr)
     got, want = _answers(each.stdout, fmt), _answers(batch.stdout, fmt)

@@ -770,3 +770,51 @@ def test_a_csv_saved_from_a_sheet_with_a_title_is_read_from_its_header(score, ap
     untitled = tmp_path / "no_header.csv"
     untitled.write_text("\n".join([title, *lines[1:]]) + "\n")
     assert "lacks the required columns" in score(untitled).stderr
+
+
+def test_a_quote_left_open_is_named_not_swallowing_applicants_unsaid(score, applicants, tmp_path):
+    """A stray quote opens a field that the csv module reads on into the lines after, to the next quote or the end
+    of the file: the applicants on them vanished into one value, without a word (120 rows in, 33 out). Now the row
+    is rejected naming the field and how far it ran; a field of several lines of text (an address) is still read."""
+    rows = applicants(8, seed=41)
+    header = [*rows[0], "NOTE"]
+    lines = [",".join(header)] + [",".join([*r.values(), "ok"]) for r in rows]
+    lines[3] = lines[3][: -len("ok")] + '"stray'  # row 3: a quote opened in NOTE, never closed on its line
+    lines[6] = lines[6] + '"'  # closed at the end of row 6's line: rows 4 to 6 were inside it
+    lines[8] = lines[8][: -len("ok")] + '"12 High Street\nLondon"'  # an address over two lines
+    path = tmp_path / "stray.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = score(path, "--keep-columns", "NOTE")
+    got = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.exit_code == 1 and [r["ID"] for r in got] == ["1", "2", "3", "7", "8"]
+    assert got[2]["error"] == ("row 3: a quote in its NOTE field is not closed on its line, so the lines after it, "
+                               "to line 7, were read as that one value, not as rows; close the quote and read the "
+                               "file again.")
+    assert got[4]["NOTE"] == "12 High Street\nLondon" and got[4]["probability_of_default"]
+
+
+def test_line_buffered_answers_a_row_that_leaves_a_quote_open_and_goes_on(model_dir, applicants):
+    """With --line-buffered a row is its line: a quote left open must not wait for lines the program writes only
+    once it has its answer."""
+    import selectors
+
+    rows = applicants(3, seed=42)
+    with subprocess.Popen([*LOANSCORE, "score", "-", "--input-format", "csv", "--line-buffered", "-q"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+        watch = selectors.DefaultSelector()
+        watch.register(proc.stdout, selectors.EVENT_READ)
+        proc.stdin.write(",".join(rows[0]) + "\n")
+        answers = []
+        for k, row in enumerate(rows):
+            line = ",".join(row.values())
+            proc.stdin.write((line.replace(",", ',"', 1) if k == 1 else line) + "\n")
+            proc.stdin.flush()
+            assert watch.select(timeout=60), f"no answer to row {k + 1} within 60 s"
+            if k == 0:
+                assert proc.stdout.readline().startswith("ID,probability_of_default")  # the header, then the row
+            answers.append(proc.stdout.readline())
+        proc.stdin.close()
+        proc.wait(timeout=60)
+        watch.close()
+    assert answers[0].startswith("1,0.") and answers[2].startswith("3,0.")
+    assert "row 2 opens a quote that its line does not close" in answers[1]
