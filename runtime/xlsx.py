@@ -340,7 +340,12 @@ class XlsxReader:
                         letters = ref.rstrip("0123456789")
                         position = columns.get(letters, -1)
                         if position < 0:
-                            position = columns[letters] = _column(letters)
+                            try:
+                                position = columns[letters] = _column(letters)
+                            except ValueError:
+                                raise InputError(f"{self.name} (sheet '{sheet}'): the cell reference {ref!r} in Excel "
+                                                 f"row {number} names no column Excel has (A to XFD); the file may "
+                                                 "be damaged, open and save it again in Excel.") from None
                     else:
                         position += 1
                     if width is not None and position >= width:
@@ -409,11 +414,21 @@ def _local(tag: str) -> str:
 
 
 def _column(letters: str) -> int:
-    """0-based column of a cell reference's letters (``AB`` of ``AB12``)."""
+    """0-based column of a cell reference's letters (``AB`` of ``AB12``); ValueError for letters no Excel column
+    has (a damaged file: a negative or huge position would index past a row, or ask for gigabytes)."""
+    if not _LETTERS.fullmatch(letters):
+        raise ValueError(letters)
     k = 0
     for ch in letters.upper():
         k = 26 * k + ord(ch) - 64
+    if k > MAX_COLUMNS:
+        raise ValueError(letters)
     return k - 1
+
+
+_LETTERS = re.compile(r"[A-Za-z]{1,3}")
+MAX_COLUMNS = 16_384
+"""Excel's last column is XFD."""
 
 
 _UNCOMPUTED = "(a formula with no computed value)"

@@ -523,3 +523,18 @@ def test_a_zip_bomb_or_an_entity_bomb_is_refused_before_it_fills_memory(applican
             z.writestr(name, data)
     with pytest.raises(InputError, match="sharedStrings.xml cannot be read"):
         XlsxReader(entity, list(rows[0]))
+
+
+@pytest.mark.parametrize("ref", [" Q3", "ZZZZZZZZ3", "XFE3", "3"])
+def test_a_cell_reference_naming_no_column_excel_has_is_named(applicants, tmp_path, ref) -> None:
+    """A damaged reference gave a negative column (an IndexError: exit 70) or a huge one (a row list of billions of
+    cells: memory); the last column Excel has is XFD."""
+    rows = applicants(3)
+    sheet = sheet_of(rows).replace('<row r="3">', f'<row r="3"><c r="{ref}"><v>1</v></c>', 1)
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": sheet})
+    with pytest.raises(InputError, match=rf"the cell reference '{ref}' in Excel row 3 names no column Excel has"):
+        list(XlsxReader(path, list(rows[0])))
+    row3 = re.search(r'<row r="3">.*?</row>', sheet_of(rows)).group(0)
+    edge = workbook(tmp_path / "edge.xlsx", {"Applicants": sheet_of(rows).replace(
+        row3, row3.replace("</row>", '<c r="XFD3"><v>1</v></c></row>'))})
+    assert sum(chunk.n for chunk in XlsxReader(edge, list(rows[0]))) == 3  # Excel's last column: beyond the header
