@@ -35,10 +35,11 @@ def draft(data: Path, output: str, label: str | None, id_column: str | None, num
 
     Columns numbered alike (arrears_m01 ... arrears_m12) become a monthly
     history, in month order; a column of 0s and 1s the outcome; a few whole
-    numbers or texts codes; other numbers fields with a range. What the data
-    cannot show is guessed and said, on standard error and atop the file:
-    which way the months run, which fields the law protects, how far the
-    ranges reach. Review it, then train with it.
+    numbers or texts codes; other numbers fields with a range; each field a
+    reason statement by its role or name. What the data cannot show is
+    guessed and said, on standard error and atop the file: which way the
+    months run, which fields the law protects, how far the ranges reach, the
+    columns left out and the cells to fix. Review it, then train with it.
 
     \b
     Examples:
