@@ -238,8 +238,9 @@ class _Source:
             self.bytes_read += len(data)
         return data
 
-    def blocks(self) -> Iterator[str]:
-        """Decoded text in blocks that end at a line end (or at the end of the input)."""
+    def blocks(self, universal: bool = True) -> Iterator[str]:
+        """Decoded text in blocks that end at a line end (or at the end of the input): "\n", or, ``universal``, a
+        lone "\r" where a block holds no "\n" (a file with old Mac line ends)."""
         pending = b""
         first = True
         while True:
@@ -256,7 +257,7 @@ class _Source:
             pending += data
             cut = pending.rfind(b"\n") + 1
             if cut == 0:  # a file with bare CR line ends, or one very long line
-                cut = pending.rfind(b"\r", 0, len(pending) - 1) + 1
+                cut = pending.rfind(b"\r", 0, len(pending) - 1) + 1 if universal else 0
                 if cut == 0:
                     if len(pending) > MAX_LINE_BYTES:  # held in memory whole: a compressed file could hold gigabytes
                         raise InputError(f"{self.name}: line {self._lines_before + 1} runs on for more than "
@@ -283,9 +284,13 @@ class _Source:
         self._lines_before += block.count(b"\n")
         return text
 
-    def lines(self) -> Iterator[str]:
+    def lines(self, universal: bool = True) -> Iterator[str]:
+        """The input's lines, ending at "\n", "\r\n" or, ``universal``, a lone "\r" too (a CSV file from an old
+        Mac). Not for JSON Lines, whose lines end at "\n" only (a "\r" inside a record is JSON's whitespace), nor
+        for rows answered one by one, where a program's one line must get one answer."""
         # chain.from_iterable keeps the per-line iteration in C: a generator here costs ~5 % of a run.
-        return itertools.chain.from_iterable(io.StringIO(block, newline="") for block in self.blocks())
+        return itertools.chain.from_iterable(io.StringIO(block, newline="" if universal else "\n")
+                                             for block in self.blocks(universal))
 
 
 def _missing_message(
@@ -361,7 +366,7 @@ class CsvReader:
         self.chunk_rows = chunk_rows
         self._one_by_one = one_by_one
         try:
-            self._lines = self._source.lines()
+            self._lines = self._source.lines(universal=not one_by_one)
             self.delimiter = self._separator()
             reader = csv.reader(self._lines, strict=False, delimiter=self.delimiter)
             header = self._header(reader)
@@ -480,6 +485,15 @@ class CsvReader:
             try:
                 records = list(itertools.islice(reader, self.chunk_rows))
             except csv.Error as exc:
+                if self._one_by_one:  # the program's one line gets its answer: an error
+                    self._rows += 1
+                    self._line_num += 1
+                    yield Chunk(n=1, first_row=first, columns={c: [""] for c in self.inputs},
+                                passthrough={c: [""] for c in self.passthrough},
+                                row_errors={0: f"row {first} cannot be read as CSV: " + (
+                                    "it holds a carriage return outside quotes (one line, one row)."
+                                    if "new-line character" in str(exc) else f"{exc}.")})
+                    continue
                 raise InputError(
                     f"{self.name}: line {self._line_num + reader.line_num} cannot be read as CSV: {exc}. "
                     "A quote that is opened and never closed swallows the lines after it."
@@ -634,7 +648,7 @@ class JsonLinesReader:
         self.inputs = tuple(inputs)
         self.chunk_rows = chunk_rows
         self._single = _single
-        self._lines = _lines if _lines is not None else self._source.lines()  # type: ignore[union-attr]
+        self._lines = _lines if _lines is not None else self._source.lines(universal=False)  # type: ignore[union-attr]
         self._rows = 0
         try:
             self._first = self._read_chunk()

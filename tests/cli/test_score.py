@@ -795,10 +795,11 @@ def test_a_quote_left_open_is_named_not_swallowing_applicants_unsaid(score, appl
 
 def test_line_buffered_answers_a_row_that_leaves_a_quote_open_and_goes_on(model_dir, applicants):
     """With --line-buffered a row is its line: a quote left open must not wait for lines the program writes only
-    once it has its answer."""
+    once it has its answer, and a lone carriage return must not make two answers of one line (the program's
+    answers would then fall one applicant out of step)."""
     import selectors
 
-    rows = applicants(3, seed=42)
+    rows = applicants(4, seed=42)
     with subprocess.Popen([*LOANSCORE, "score", "-", "--input-format", "csv", "--line-buffered", "-q"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
         watch = selectors.DefaultSelector()
@@ -807,7 +808,9 @@ def test_line_buffered_answers_a_row_that_leaves_a_quote_open_and_goes_on(model_
         answers = []
         for k, row in enumerate(rows):
             line = ",".join(row.values())
-            proc.stdin.write((line.replace(",", ',"', 1) if k == 1 else line) + "\n")
+            if k in (1, 2):  # a quote left open; a lone carriage return, which a file reads as a line end
+                line = line.replace(",", ',"' if k == 1 else ",\r", 1)
+            proc.stdin.write(line + "\n")
             proc.stdin.flush()
             assert watch.select(timeout=60), f"no answer to row {k + 1} within 60 s"
             if k == 0:
@@ -816,5 +819,17 @@ def test_line_buffered_answers_a_row_that_leaves_a_quote_open_and_goes_on(model_
         proc.stdin.close()
         proc.wait(timeout=60)
         watch.close()
-    assert answers[0].startswith("1,0.") and answers[2].startswith("3,0.")
+    assert answers[0].startswith("1,0.") and answers[3].startswith("4,0.")  # one answer a line, in step
     assert "row 2 opens a quote that its line does not close" in answers[1]
+    assert "row 3 cannot be read as CSV: it holds a carriage return outside quotes" in answers[2]
+
+
+def test_a_carriage_return_inside_a_json_lines_record_is_whitespace(score, applicants, tmp_path):
+    """JSON Lines' lines end at "\\n"; a "\\r" between a record's tokens is JSON whitespace. The reader split there, as
+    for an old Mac CSV file, and rejected one good record as two bad ones."""
+    rows = applicants(2, seed=43)
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes((json.dumps(rows[0]).replace(', "AGE"', ',\r "AGE"') + "\n" + json.dumps(rows[1]) + "\r\n").encode())
+    for extra in ([], ["--line-buffered"]):
+        result = score(path, "--format", "jsonl", *extra)
+        assert result.exit_code == 0 and [json.loads(line)["ID"] for line in result.stdout.splitlines()] == ["1", "2"]
