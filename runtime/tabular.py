@@ -486,13 +486,10 @@ class CsvReader:
                 records = list(itertools.islice(reader, self.chunk_rows))
             except csv.Error as exc:
                 if self._one_by_one:  # the program's one line gets its answer: an error
-                    self._rows += 1
                     self._line_num += 1
-                    yield Chunk(n=1, first_row=first, columns={c: [""] for c in self.inputs},
-                                passthrough={c: [""] for c in self.passthrough},
-                                row_errors={0: f"row {first} cannot be read as CSV: " + (
-                                    "it holds a carriage return outside quotes (one line, one row)."
-                                    if "new-line character" in str(exc) else f"{exc}.")})
+                    yield self._unread(first, "cannot be read as CSV: " + (
+                        "it holds a carriage return outside quotes (one line, one row)."
+                        if "new-line character" in str(exc) else f"{exc}."))
                     continue
                 raise InputError(
                     f"{self.name}: line {self._line_num + reader.line_num} cannot be read as CSV: {exc}. "
@@ -502,6 +499,8 @@ class CsvReader:
             self._line_num += reader.line_num
             rows = [r for r in records if r]  # blank lines are not rows
             if not rows:
+                if self._one_by_one:  # but a program's blank line is answered, or it would wait for ever
+                    yield self._unread(first, "is a blank line, not an applicant.")
                 continue
             self._rows += len(rows)
             errors: dict[int, str] = {}
@@ -524,6 +523,12 @@ class CsvReader:
                 passthrough={c: cols[j] for c, j in zip(self.passthrough, self._pass_idx)},
                 row_errors=errors,
             )
+
+    def _unread(self, first: int, why: str) -> Chunk:
+        """A program's one line that holds no readable row, answered with ``why`` (``score --line-buffered``)."""
+        self._rows += 1
+        return Chunk(n=1, first_row=first, columns={c: [""] for c in self.inputs},
+                     passthrough={c: [""] for c in self.passthrough}, row_errors={0: f"row {first} {why}"})
 
     def _swallowing(self, records: list[list[str]], first: int, start: int, errors: dict[int, str]) -> None:
         """Reject each row of ``records`` (read from the line after ``start``; row ``first`` is the first that is not
@@ -648,6 +653,7 @@ class JsonLinesReader:
         self.inputs = tuple(inputs)
         self.chunk_rows = chunk_rows
         self._single = _single
+        self._one_by_one = one_by_one
         self._lines = _lines if _lines is not None else self._source.lines(universal=False)  # type: ignore[union-attr]
         self._rows = 0
         try:
@@ -694,10 +700,16 @@ class JsonLinesReader:
         errors: dict[int, str] = {}
         first = self._rows + 1
         for line in self._lines:
-            if not line.strip():
-                continue
             row = first + len(records)
             where = "the record" if self._single else f"row {row}"
+            if not line.strip():
+                if not self._one_by_one:  # a blank line is no row; but a program's is answered, or it would wait
+                    continue
+                errors[len(records)] = f"{where} is a blank line, not an applicant."
+                records.append({})
+                if len(records) >= self.chunk_rows:
+                    break
+                continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:

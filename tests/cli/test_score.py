@@ -795,8 +795,8 @@ def test_a_quote_left_open_is_named_not_swallowing_applicants_unsaid(score, appl
 
 def test_line_buffered_answers_a_row_that_leaves_a_quote_open_and_goes_on(model_dir, applicants):
     """With --line-buffered a row is its line: a quote left open must not wait for lines the program writes only
-    once it has its answer, and a lone carriage return must not make two answers of one line (the program's
-    answers would then fall one applicant out of step)."""
+    once it has its answer, a lone carriage return must not make two answers of one line (the program's answers
+    would then fall one applicant out of step), and a blank line is answered too."""
     import selectors
 
     rows = applicants(4, seed=42)
@@ -810,16 +810,19 @@ def test_line_buffered_answers_a_row_that_leaves_a_quote_open_and_goes_on(model_
             line = ",".join(row.values())
             if k in (1, 2):  # a quote left open; a lone carriage return, which a file reads as a line end
                 line = line.replace(",", ',"' if k == 1 else ",\r", 1)
-            proc.stdin.write(line + "\n")
+            proc.stdin.write(line + "\n" + ("\n" if k == 3 else ""))  # and a blank line after the last row
             proc.stdin.flush()
             assert watch.select(timeout=60), f"no answer to row {k + 1} within 60 s"
             if k == 0:
                 assert proc.stdout.readline().startswith("ID,probability_of_default")  # the header, then the row
             answers.append(proc.stdout.readline())
+        assert watch.select(timeout=60), "no answer to the blank line within 60 s"
+        answers.append(proc.stdout.readline())
         proc.stdin.close()
         proc.wait(timeout=60)
         watch.close()
     assert answers[0].startswith("1,0.") and answers[3].startswith("4,0.")  # one answer a line, in step
+    assert "row 5 is a blank line, not an applicant." in answers[4]
     assert "row 2 opens a quote that its line does not close" in answers[1]
     assert "row 3 cannot be read as CSV: it holds a carriage return outside quotes" in answers[2]
 
