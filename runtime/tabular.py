@@ -358,8 +358,9 @@ class CsvReader:
         one_by_one: bool = False,
     ):
         """``one_by_one``: rows answered as they arrive (``score --line-buffered``), where a program writes the next
-        line only once this one is answered: a row is its line (a quote it leaves open is its error, not a field
-        running on into lines not written yet), and a header that is not the first line is not looked for below."""
+        line only once this one is answered: a row is its line, ending at "\n" (a quote it leaves open, a lone
+        "\r" and a blank line are its error, not a field running on into lines not written yet or two answers),
+        and a header that is not the first line is not looked for below."""
         _check_passthrough(keep)
         self._source = _Source(path, stdin, encoding or INPUT_ENCODING.get())
         self.name = self._source.name
@@ -645,8 +646,9 @@ class JsonLinesReader:
         _name: str | None = None,
         _single: bool = False,
     ):
-        """``one_by_one``: records answered as they arrive (``score --line-buffered``), where the first record's
-        keys say nothing of the next's: a key it lacks is its own missing value, not a column the input lacks."""
+        """``one_by_one``: records answered as they arrive (``score --line-buffered``), a line each: the first
+        record's keys say nothing of the next's (a key it lacks is its own missing value, not a column the input
+        lacks), and a blank line is answered, as an error, since the program waits for an answer to each line."""
         _check_passthrough(keep)
         self._source = None if _lines is not None else _Source(path, stdin)
         self.name = _name or (self._source.name if self._source else str(path))
