@@ -105,6 +105,12 @@ def sheet_notes(reader: Any, fate: str = "scored like the others") -> str:
     return "\n".join(notes)
 
 
+def echo_sheet_notes(reader: Any, fate: str = "scored like the others") -> None:
+    """:func:`sheet_notes` on stderr, if any."""
+    if note := sheet_notes(reader, fate):
+        click.echo(note, err=True)
+
+
 def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str, output: str | None) -> None:
     """On stderr: how many rows of ``source`` met ``fate``, the first ones' reasons, and where the rest are."""
     click.echo(f"{len(rejected):,} rows of {source} {fate}:", err=True)

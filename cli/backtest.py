@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ._common import (aligned, audit_option, echo_rejects, input_format_option, load_master_scale,
+from ._common import (aligned, audit_option, echo_rejects, echo_sheet_notes, input_format_option, load_master_scale,
                       master_scale_option, open_audit, open_labelled, record_run, reports_errors, write_figures)
 
 _HELP = """Check the model on applicants whose outcomes are now known.
@@ -88,6 +88,7 @@ def backtest(input_path: str, outcome: str | None, by: tuple[str, ...], by_grade
                               progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()
+    echo_sheet_notes(reader)
     result.training_data = is_training_data(input_path, scorer.model.manifest)
     if result.rejected:
         echo_rejects(result.rejected, result.source,

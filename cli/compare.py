@@ -6,8 +6,8 @@ import math
 
 import click
 
-from ._common import (audit_option, echo_rejects, input_format_option, load_master_scale, master_scale_option,
-                      open_audit, open_labelled, record_run, reports_errors, write_figures)
+from ._common import (audit_option, echo_rejects, echo_sheet_notes, input_format_option, load_master_scale,
+                      master_scale_option, open_audit, open_labelled, record_run, reports_errors, write_figures)
 
 _HELP = """Compare two models on the same applicants with known outcomes.
 
@@ -84,6 +84,7 @@ def compare(input_path: str, challenger_dir: str, model_dir: str | None, outcome
                              progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
     finally:
         reader.close()
+    echo_sheet_notes(reader)
     result.training_data = [role for role, scorer in (("champion", champion), ("challenger", challenger))
                             if is_training_data(input_path, scorer.model.manifest)]
     if result.rejected:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ._common import (audit_option, check_on_scale, echo_rejects, FINITE, FiniteRange, input_format_option,
-                      load_points_scale, master_scale_option, open_audit, open_labelled, points_scale_option,
-                      record_run, reports_errors, write_figures)
+from ._common import (audit_option, check_on_scale, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
+                      input_format_option, load_points_scale, master_scale_option, open_audit, open_labelled,
+                      points_scale_option, record_run, reports_errors, write_figures)
 
 _HELP = """What each cut-off would mean on these applicants, before one is chosen.
 
@@ -98,6 +98,7 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float
                           progress=Progress.for_terminal(reader.total_bytes, quiet=quiet), by=wanted)
     finally:
         reader.close()
+    echo_sheet_notes(reader)
     if result.rejected:
         fate = "could not be scored" + (" or lack an outcome" if outcome else "") + ", and are left out of the table"
         echo_rejects(result.rejected, result.source, fate, output)

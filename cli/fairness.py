@@ -7,9 +7,9 @@ import sys
 import click
 
 from .backtest import _fmt
-from ._common import (aligned, audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, header_has,
-                      input_format_option, load_points_scale, open_audit, open_labelled, points_scale_option,
-                      record_run, reports_errors, stdin_as_file, write_figures)
+from ._common import (aligned, audit_option, decision_bands, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
+                      header_has, input_format_option, load_points_scale, open_audit, open_labelled,
+                      points_scale_option, record_run, reports_errors, stdin_as_file, write_figures)
 
 _HELP = """Review the model's decisions for adverse impact on protected groups.
 
@@ -114,6 +114,7 @@ def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], 
                             progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
+        echo_sheet_notes(reader)
         if result.rejected:
             echo_rejects(result.rejected, result.source, "could not be scored"
                          + (" or hold an outcome other than 0, 1 or blank" if outcome else "")

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from ._common import (audit_option, echo_rejects, input_format_option, master_scale_option, open_audit, record_run,
-                      reports_errors)
+from ._common import (audit_option, echo_rejects, echo_sheet_notes, input_format_option, master_scale_option,
+                      open_audit, record_run, reports_errors)
 
 _HELP = """The rating migration matrix of a portfolio scored twice.
 
@@ -79,6 +79,7 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
             return score_by_id(scorer, reader, schema.id, Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
+            echo_sheet_notes(reader)
 
     before, after = scored(before_path), scored(after_path)
     for side in (before, after):

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from ._common import (audit_option, echo_rejects, input_format_option, load_master_scale, master_scale_option,
-                      open_audit, record_run, reports_errors)
+from ._common import (audit_option, echo_rejects, echo_sheet_notes, input_format_option, load_master_scale,
+                      master_scale_option, open_audit, record_run, reports_errors)
 
 _HELP = """Compare the applicants in INPUT with the model's reference population.
 
@@ -91,6 +91,7 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
                                           progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
+        echo_sheet_notes(reader)
         if rejected:
             echo_rejects(rejected, f"the reference {reader.name}", LEFT_OUT, None)
     else:
@@ -103,6 +104,7 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
                                         progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
+        echo_sheet_notes(reader)
         if report.rejected:
             echo_rejects(report.rejected, report.source, LEFT_OUT, output)
         if report.rows == 0:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, input_format_option,
-                      load_points_scale, open_audit, points_scale_option, record_run, reports_errors, sheet_notes)
+from ._common import (audit_option, decision_bands, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
+                      input_format_option, load_points_scale, open_audit, points_scale_option, record_run,
+                      reports_errors)
 
 _HELP = """Write an adverse-action notice for each applicant in INPUT whom the
 model declines: a letter stating the principal reasons (up to four, worded by
@@ -113,8 +114,7 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
     if not quiet:
         click.echo(f"wrote {written:,} notices for the declined of {rows:,} applicants -> {out_dir} "
                    f"(every row listed in {out_dir / 'notices.csv'}; to print: {out_dir / 'letters.html'})", err=True)
-        if note := sheet_notes(reader, "given a letter if declined, like the others"):
-            click.echo(note, err=True)
+        echo_sheet_notes(reader, "given a letter if declined, like the others")
         if twice:
             shown = "; ".join(f"{ident}: rows {first} and {row}" for ident, first, row in twice[:5])
             click.echo(f"Note: {len(twice):,} letter{'s' if len(twice) > 1 else ''} went to an id that already had "

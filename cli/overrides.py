@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import click
 
-from ._common import (aligned, audit_option, decision_bands, echo_rejects, FINITE, FiniteRange, header_has,
-                      input_format_option, load_points_scale, master_scale_option, open_audit, open_labelled,
-                      points_scale_option, record_run, reports_errors, stdin_as_file, write_figures)
+from ._common import (aligned, audit_option, decision_bands, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
+                      header_has, input_format_option, load_points_scale, master_scale_option, open_audit,
+                      open_labelled, points_scale_option, record_run, reports_errors, stdin_as_file, write_figures)
 
 MOST_GROUPS = 200
 """A --by column may hold this many values: a lender's officers or branches, more than a segment's 20."""
@@ -123,6 +123,7 @@ def overrides(input_path: str, final: str, by: tuple[str, ...], reason: str | No
                             limit=limit, progress=Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
+        echo_sheet_notes(reader)
         if result.rejected:
             echo_rejects(result.rejected, result.source, "could not be reviewed and are left out", output)
         click.echo(render(result))

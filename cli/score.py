@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, FiniteRange, input_format_option, load_master_scale,
-                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run,
-                      reports_errors, separator_option, sheet_notes, silence_stdout)
+from ._common import (audit_option, decision_bands, echo_sheet_notes, FiniteRange, input_format_option,
+                      load_master_scale, load_points_scale, master_scale_option, open_audit, output_format,
+                      points_options, record_run, reports_errors, separator_option, silence_stdout)
 
 _HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).
 
@@ -281,8 +281,7 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
         reader.close()
     if not quiet:
         click.echo(_summary_line(summary, reader.name, output), err=True)
-        if note := sheet_notes(reader):
-            click.echo(note, err=True)
+        echo_sheet_notes(reader)
         if shadow is not None:
             click.echo(shadow_lines(summary.shadow, shadow), err=True)
     return (EXIT_ROWS_REJECTED if summary.n_rejected else EXIT_OK), summary

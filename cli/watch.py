@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, crash_report, decision_bands, encoding_option, FiniteRange, load_master_scale,
-                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run,
-                      reports_errors, separator_option, sheet_notes)
+from ._common import (audit_option, crash_report, decision_bands, echo_sheet_notes, encoding_option, FiniteRange,
+                      load_master_scale, load_points_scale, master_scale_option, open_audit, output_format,
+                      points_options, record_run, reports_errors, separator_option)
 from .score import Interrupts, Layout, log_score, naming_shadow_columns, read_for, score_into, shadow_lines
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
@@ -191,8 +191,7 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
                    + (f", {summary.n_rejected:,} rejected" if summary.n_rejected else "")
                    + f" -> {output}; " + (f"moved to {done.relative_to(inbox)}" if done else
                                           "it was gone from the inbox before it could be moved"), err=True)
-        if note := sheet_notes(reader):
-            click.echo(note, err=True)
+        echo_sheet_notes(reader)
         if layout.shadow is not None:
             click.echo(shadow_lines(summary.shadow, layout.shadow), err=True)
     log_score(audit, scorer, {**source, "moved_to": str(done.resolve()) if done else None}, str(output), out_format,

@@ -191,6 +191,9 @@ def test_a_title_above_the_header_is_passed_over_and_said(applicants, write_csv,
     assert result.stdout == plain.stdout.replace("in row 2.", "in row 2 (Excel row 6).")
     assert ("Note: the header of " in result.stderr and "is Excel row 4; the 2 rows with values above it (a title, "
             "notes) were not read as applicants." in result.stderr)
+    for command in (["monitor", str(path)], ["cutoffs", str(path)], ["fairness", str(path)]):  # the others say it too
+        said = CliRunner().invoke(main, command)
+        assert said.exit_code in (0, 4) and "is Excel row 4; the 2 rows with values above it" in said.stderr, command
     other = workbook(tmp_path / "other.xlsx", {"Notes": title})
     result = CliRunner().invoke(main, ["score", str(other)])
     assert result.exit_code == 2 and "lacks the required columns" in result.output
