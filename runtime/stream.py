@@ -97,6 +97,8 @@ def score_stream(scorer: Scorer, reader: Reader, writer: _Writer, *, progress: P
             warning = [""] * chunk.n
             for i, warns in batch.warnings.items():
                 warning[i] = "; ".join(warns)
+            for i, note in chunk.row_warnings.items():
+                warning[i] = f"{warning[i]}; {note}" if warning[i] else note
             rejected = rejections(batch.errors, chunk.row_errors, chunk.sheet_rows)
             for i, message in rejected.items():
                 error[i] = message

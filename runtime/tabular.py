@@ -108,6 +108,8 @@ class Chunk:
     passthrough: dict[str, Sequence[Any]]
     row_errors: dict[int, str] = field(default_factory=dict)
     sheet_rows: Sequence[int] | None = None
+    row_warnings: dict[int, str] = field(default_factory=dict)
+    """What a position's row holds that is not read, though the row is (a workbook's value right of the header)."""
 
 
 class Reader(Protocol):

@@ -87,6 +87,7 @@ class XlsxReader:
         self.chunk_rows = chunk_rows
         self._zip, self._size, self.stdin_sha256 = _open(path, self.name, stdin)
         self._stream: Any = None
+        self._beyond: dict[int, int] = {}  # Excel row -> the first column right of the header's that holds a value
         try:
             strings = self._shared_strings()
             self._dates, self._from_1904 = self._date_styles()
@@ -222,9 +223,12 @@ class XlsxReader:
     def _chunk(self, rows: list[list[str]], numbers: list[int]) -> Chunk:
         first = self._rows_read + 1
         self._rows_read += len(rows)
+        beyond = {i: self._beyond.pop(n) for i, n in enumerate(numbers) if n in self._beyond}
         return Chunk(n=len(rows), first_row=first, sheet_rows=numbers,
                      columns={c: [r[j] for r in rows] for c, j in zip(self.inputs, self._in_idx)},
-                     passthrough={c: [r[j] for r in rows] for c, j in zip(self.passthrough, self._pass_idx)})
+                     passthrough={c: [r[j] for r in rows] for c, j in zip(self.passthrough, self._pass_idx)},
+                     row_warnings={i: f"a value in column {_letters(j)}, right of the header's last column "
+                                      f"({_letters(len(self.header) - 1)}), was not read" for i, j in beyond.items()})
 
     # -- the workbook's parts ---------------------------------------------------
 
@@ -349,6 +353,8 @@ class XlsxReader:
                     else:
                         position += 1
                     if width is not None and position >= width:
+                        if number not in self._beyond and _holds_value(c, value_tag):
+                            self._beyond[number] = position  # a note beside the table, or a row shifted right
                         continue
                     kind = c.get("t")
                     if kind is None or kind == "n":  # a number, by far the commonest: its <v> as written
@@ -375,6 +381,12 @@ class XlsxReader:
         except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{self.name} (sheet '{sheet}') cannot be read ({exc}); the file may be damaged, "
                              "open and save it again in Excel.") from None
+
+
+def _holds_value(cell: Any, value_tag: str) -> bool:
+    """Whether a cell holds a value, not only a format (Excel keeps formatted empty cells)."""
+    v = cell.find(value_tag)
+    return bool(v is not None and (v.text or "").strip() or "".join(cell.itertext()).strip())
 
 
 def _no_sheet(name: str, wanted: str, sheets: list[tuple[str, str]]) -> Any:

@@ -541,3 +541,22 @@ def test_a_cell_reference_naming_no_column_excel_has_is_named(applicants, tmp_pa
     edge = workbook(tmp_path / "edge.xlsx", {"Applicants": sheet_of(rows).replace(
         row3, row3.replace("</row>", '<c r="XFD3"><v>1</v></c></row>'))})
     assert sum(chunk.n for chunk in XlsxReader(edge, list(rows[0]))) == 3  # Excel's last column: beyond the header
+
+
+def test_a_value_right_of_the_header_is_a_warning_on_its_row(applicants, write_csv, tmp_path) -> None:
+    """A note beside the table, or a row a clerk shifted one cell right: the value beyond the header's last column
+    is not read, and was passed over without a word (a CSV row with an extra field is rejected). A formatted empty
+    cell there, which Excel keeps, says nothing."""
+    rows = applicants(3, seed=12)
+    table = sheet_of(rows)
+    row2, row3 = (re.search(rf'<row r="{k}">.*?</row>', table).group(0) for k in (2, 3))
+    table = table.replace(row2, row2.replace("</row>", '<c r="AB2" t="inlineStr"><is><t>call back</t></is></c></row>'))
+    table = table.replace(row3, row3.replace("</row>", '<c r="AC3" s="4"/></row>'))
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": table})
+    result = CliRunner().invoke(main, ["score", str(path)])
+    plain = CliRunner().invoke(main, ["score", str(write_csv(rows))])
+    got, want = (list(csv.DictReader(io.StringIO(r.stdout))) for r in (result, plain))
+    assert result.exit_code == 0 and [g["probability_of_default"] for g in got] == [
+        w["probability_of_default"] for w in want]
+    assert got[0]["warning"] == "a value in column AB, right of the header's last column (X), was not read"
+    assert got[1]["warning"] == got[2]["warning"] == ""
