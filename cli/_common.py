@@ -88,27 +88,20 @@ def crash_report(exc: BaseException) -> str:
 SHOWN_REJECTS = 5
 
 
-def sheet_notes(reader: Any, fate: str = "scored like the others") -> str:
-    """Notes on a workbook's rows a person might not expect read or not ('' for none): the rows Excel hides (a
+def echo_sheet_notes(reader: Any, fate: str = "scored like the others") -> None:
+    """On stderr, notes on a workbook's rows a person might not expect read or not: the rows Excel hides (a
     filter: whoever filtered the sheet to the day's applicants would not expect the others read), and the rows
     with values above the header (a title, notes), which are not applicants and are not read."""
-    notes = []
     if hidden := getattr(reader, "hidden_rows", 0):
-        notes.append(f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
-                     f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.")
+        click.echo(f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
+                   f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.",
+                   err=True)
     if above := getattr(reader, "above_header", 0):
         book = hasattr(reader, "sheet")
         where, row = (f"{reader.name} (sheet '{reader.sheet}')", "row") if book else (reader.name, "line")
-        notes.append(f"Note: the header of {where} is {'Excel ' if book else ''}{row} {reader.header_row}; the "
-                     f"{above:,} {row}{'s' if above > 1 else ''} with values above it (a title, notes) "
-                     f"{'were not read as applicants' if above > 1 else 'was not read as an applicant'}.")
-    return "\n".join(notes)
-
-
-def echo_sheet_notes(reader: Any, fate: str = "scored like the others") -> None:
-    """:func:`sheet_notes` on stderr, if any."""
-    if note := sheet_notes(reader, fate):
-        click.echo(note, err=True)
+        click.echo(f"Note: the header of {where} is {'Excel ' if book else ''}{row} {reader.header_row}; the "
+                   f"{above:,} {row}{'s' if above > 1 else ''} with values above it (a title, notes) "
+                   f"{'were not read as applicants' if above > 1 else 'was not read as an applicant'}.", err=True)
 
 
 def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str, output: str | None) -> None:
