@@ -140,7 +140,7 @@ class XlsxReader:
         try:
             passthrough = header_passthrough(where, header, self.inputs, id_column, keep)
         except InputError:
-            found = self._header_below(info, strings, first[0])
+            found = self._find_header(info, strings, self.sheet, first[0])
             if found is None:
                 raise
             self.header_row, self.above_header = found  # a title or notes above the header: not applicants
@@ -151,12 +151,13 @@ class XlsxReader:
             passthrough = header_passthrough(where, header, self.inputs, id_column, keep)
         return header, passthrough
 
-    def _header_below(self, info: zipfile.ZipInfo, strings: list[str], top: int,
-                      look: int = 20) -> tuple[int, int] | None:
-        """The Excel row, among the first ``look`` rows with values below ``top``, that holds the model's columns
-        (a title or notes above the header), and how many rows with values are above it; ``None`` if none does."""
+    def _find_header(self, info: zipfile.ZipInfo, strings: list[str], sheet: str, top: int = 0,
+                     look: int = 20) -> tuple[int, int] | None:
+        """The Excel row, among the sheet's first ``look`` rows with values and below row ``top``, that holds the
+        model's columns (a title or notes may sit above the header), and how many rows with values are above it;
+        ``None`` if none does."""
         with self._open_part(info) as stream:
-            for k, (number, values, _) in enumerate(self._rows(stream, strings, self.sheet, whole=True)):
+            for k, (number, values, _) in enumerate(self._rows(stream, strings, sheet, whole=True)):
                 if number > top and set(self.inputs) <= {v.strip() for v in values}:
                     return number, k
                 if k > look:
@@ -167,13 +168,12 @@ class XlsxReader:
         """Refuse a workbook whose later sheets hold applicants too: scoring only the first would leave their
         rows out without a word, so the person names the sheet to score."""
         more = []
-        for name, part in later:
+        for name, part in later:  # a header under a title counts too, as it does on the sheet read
             try:
-                with self._open_part(self._zip.getinfo(part)) as stream:
-                    first = next(self._rows(stream, strings, name), None)
+                info = self._zip.getinfo(part)
             except KeyError:
                 continue
-            if first is not None and set(self.inputs) <= {h.strip() for h in first[1]}:
+            if self._find_header(info, strings, name) is not None:
                 more.append(name)
         if more:
             names = ", ".join(repr(n) for n in [self.sheet, *more])

@@ -248,6 +248,12 @@ def test_a_workbook_with_applicants_on_two_sheets_is_read_by_the_sheet_named(tmp
     with pytest.raises(InputError, match=r"months\.xlsx has applicants on 2 sheets \('January', 'February'\), "
                                          r"and a run reads one sheet: name it with --sheet NAME"):
         open_reader(path, ["x", "y"])
+    titled = '<row r="1"><c t="inlineStr"><is><t>February, branch 12</t></is></c></row>' + data(10).replace(
+        '<row r="', '<row r="1')  # the table from Excel row 11 down, under a title
+    later = workbook(tmp_path / "titled.xlsx", {"January": data(0), "February": titled})
+    with pytest.raises(InputError, match=r"has applicants on 2 sheets \('January', 'February'\)"):
+        open_reader(later, ["x", "y"])
+    assert [v for c in open_reader(later, ["y"], sheet="February") for v in c.columns["y"]] == ["-10", "-11", "-12"]
     read = open_reader(path, ["y"], sheet="february")  # as Excel, regardless of case
     assert read.sheet == "February" and [v for c in read for v in c.columns["y"]] == ["-10", "-11", "-12"]
     one = workbook(tmp_path / "one.xlsx", {"January": data(0), "Totals": sheet_of([{"x": "3", "total": "1"}])})
