@@ -42,13 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FieldError, InputError
+from .errors import FieldError, InputError, ModelError
 from .grades import MasterScale, describe
 from .integrity import sha256_file
 from .performance import (Z_95, binomial_two_sided, calibration_p_value, classification_metrics, expected_auc,
                           normal_cdf, roc_auc_with_se)
 from .scorer import Scorer
-from .stability import SCORE, Bins, Reference
+from .stability import SCORE, Bins, Reference, recorded_bins
 from .stream import Batch, Progress, scored_batches
 from .tabular import Chunk, Reader
 
@@ -320,9 +320,13 @@ def development_figures(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
 def manifest_costs(manifest: Mapping[str, Any]) -> dict[str, float] | None:
     """The costs the threshold was chosen at (a default approved, a good payer declined), if it was chosen by cost."""
     inputs = (manifest.get("threshold") or {}).get("inputs") or {}
-    if {"cost_default", "cost_decline_good"} <= set(inputs):
-        return {"cost_default": float(inputs["cost_default"]), "cost_decline_good": float(inputs["cost_decline_good"])}
-    return None
+    if not {"cost_default", "cost_decline_good"} <= set(inputs):
+        return None
+    costs = {k: inputs[k] for k in ("cost_default", "cost_decline_good")}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf for v in costs.values()):
+        raise ModelError(f"The model's manifest is damaged: its threshold's costs {costs} are not positive numbers. "
+                         "Restore the model directory from its source, or export it again.")
+    return {k: float(v) for k, v in costs.items()}
 
 
 def score_bands(manifest: Mapping[str, Any], probability: np.ndarray) -> tuple[Bins, str]:
@@ -340,9 +344,8 @@ def segment_index(name: str, values: Any, manifest: Mapping[str, Any],
     there (deciles, or one segment per code); any other column by its
     distinct values, of which there may be at most ``most``.
     """
-    population = manifest.get("population") or {}
-    if name in population.get("fields", {}):
-        bins = Bins.from_dict(name, population["fields"][name])
+    bins = recorded_bins(manifest, name)
+    if bins is not None:
         meaning = next((c.get("labels", {}) for c in (manifest.get("schema") or {}).get("categorical", [])
                         if c.get("name") == name), {})
         return bins.index(values), [f"{b} {meaning[b]}" if b in meaning else b for b in bins.labels()]

@@ -172,20 +172,19 @@ def groups(schema: Schema) -> list[tuple[str, tuple[str, ...]]]:
 
 def typical_values(schema: Schema, manifest: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Each input column's typical value (float, or str for string codes) from the manifest's population bins."""
-    from .stability import Bins  # deferred: stability imports the scorer, which imports this module lazily
+    from .stability import recorded_bins  # deferred: stability imports the scorer, which imports this module lazily
 
-    population = manifest.get("population")
-    if population is None:
+    if manifest.get("population") is None:
         raise ModelError(
             f"{where} records no reference population, so there is no typical applicant to compare with. "
             "Export the model with --data <its training data> to record one."
         )
     out: dict[str, Any] = {}
     for col in schema.columns():
-        try:
-            bins = Bins.from_dict(col.name, population["fields"][col.name])
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
+        bins = recorded_bins(manifest, col.name, where)
+        if bins is None:
+            raise ModelError(f"{where} has a malformed 'population' entry (no bins for {col.name}); export the "
+                             "model again.")
         out[col.name] = _typical(bins, col.is_string)
     return out
 

@@ -142,7 +142,8 @@ class Bins:
         kind = data["kind"]
         bins = cls(name, kind, tuple(int(c) for c in data["counts"]), tuple(float(e) for e in data.get("edges", ())),
                    tuple(data.get("codes", ())), bool(data.get("whole", False)))
-        if kind not in ("number", "code") or len(bins.counts) != bins.n_bins or list(bins.edges) != sorted(set(bins.edges)):
+        if (kind not in ("number", "code") or len(bins.counts) != bins.n_bins
+                or list(bins.edges) != sorted(set(bins.edges)) or not all(0 <= c < 2**53 for c in bins.counts)):
             raise ValueError(f"bins of {name} are inconsistent")
         return bins
 
@@ -229,7 +230,7 @@ class Reference:
                        {name: Bins.from_dict(name, b) for name, b in data["fields"].items()},
                        float(data["mean_probability"]), float(data["decline_rate"]), float(data["threshold"]),
                        dict(data.get("source", {})), scale, grades)
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
             raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
 
 
@@ -277,6 +278,16 @@ def compare_counts(name: str, ref_counts: np.ndarray, counts: np.ndarray, labels
     else:
         verdict = WATCH if psi < PSI_SHIFT else SHIFT
     return Stability(name, labels, e.tolist(), a.tolist(), [int(c) for c in act], psi, chance, verdict)
+
+
+def recorded_bins(manifest: Mapping[str, Any], name: str, where: str = "The model") -> Bins | None:
+    """The development population's bins of the field ``name``, if the manifest records them."""
+    population = manifest.get("population")
+    try:
+        data = population["fields"].get(name) if population is not None else None
+        return None if data is None else Bins.from_dict(name, data)
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+        raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
 
 
 def recorded_scale(manifest: Mapping[str, Any]) -> MasterScale | None:

@@ -195,3 +195,17 @@ def test_too_many_distinct_values_are_refused_with_advice(manifest) -> None:
     p, u, _ = sample(12, n=500)
     with pytest.raises(InputError, match="has 500 distinct values; segments need at most 20"):
         evaluate(u < p, p, manifest, by={"application_id": np.arange(500).astype(str)})
+
+
+def test_a_damaged_manifest_is_refused_naming_the_entry(manifest) -> None:
+    """A hand-edited manifest (golden.json absent, so loading cannot tell) is named, never a traceback."""
+    from loanscore.runtime.errors import ModelError
+
+    p, u, _ = sample(13, n=500)
+    costs = json.loads(json.dumps(manifest))
+    costs["threshold"]["inputs"]["cost_default"] = "five"
+    with pytest.raises(ModelError, match="threshold's costs .* are not positive numbers"):
+        evaluate(u < p, p, costs)
+    fields = dict(manifest, population={"fields": {"grade": {"kind": "code", "counts": [1, 10**30]}}})
+    with pytest.raises(ModelError, match="malformed 'population' entry"):
+        evaluate(u < p, p, fields, by={"grade": np.array(["A"] * 500)})

@@ -104,10 +104,13 @@ def test_reference_survives_the_manifest_and_refuses_damage() -> None:
     assert again == reference
     with pytest.raises(ModelError, match="--data"):
         Reference.from_manifest({}, "The model in m")
-    broken = reference.to_dict()
-    broken["fields"]["AGE"]["counts"] = [1, 2]
-    with pytest.raises(ModelError, match="malformed 'population'"):
-        Reference.from_manifest({"population": broken}, "The model in m")
+    for damage in (lambda d: d["fields"]["AGE"].update(counts=[1, 2]), lambda d: d.update(fields=1.5),
+                   lambda d: d["fields"]["AGE"]["counts"].__setitem__(0, 10**30),  # no count of rows is this big
+                   lambda d: d["fields"]["AGE"]["counts"].__setitem__(0, -1)):
+        broken = reference.to_dict()
+        damage(broken)
+        with pytest.raises(ModelError, match="malformed 'population'"):
+            Reference.from_manifest({"population": broken}, "The model in m")
 
 
 def test_the_shipped_model_carries_its_training_population(scorer) -> None:
