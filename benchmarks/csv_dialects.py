@@ -13,8 +13,8 @@ in the input's dialect (the default), ``--repeats`` times in turn, and prints
 the median of the rows per second the command reports (reading, scoring and
 writing; start-up not included) and of the whole command's, each with its
 ratio to the comma file's. A
-semicolon or tab file without decimal commas takes the bulk number parser as
-a comma file does; a decimal comma sends its chunk through the csv module.
+semicolon or tab file takes the bulk number parser as a comma file does; in a
+semicolon file, so does a decimal comma where every comma of the chunk is one.
 
 Needs the runtime only, and the development data.
 """

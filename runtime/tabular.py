@@ -84,8 +84,8 @@ _QUOTED = re.compile(r'"[^"]*"')
 _FORMULA = re.compile(r"(?:^|\n)[=+\-@\t\r]")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+\s*")
-_DECIMAL_COMMA_FIELD = re.compile(r"(?:^|(?<=[;\n\r]))[ \t]*[+-]?\d*,\d+[ \t]*(?=[;\r\n]|$)")
-"""A whole field of a semicolon file that is a number with a decimal comma (a stricter :data:`_DECIMAL_COMMA`)."""
+_COMMA_NOT_BEFORE_DIGITS_AND_FIELD_END = re.compile(r",(?:(?!\d)|\d++[ \t]*+(?![;\r\n]|\Z))")
+_COMMA_NOT_AFTER_FIELD_START_REVERSED = re.compile(r",\d*+[+-]?+[ \t]*+(?![;\r\n]|\Z)")
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
@@ -578,7 +578,7 @@ class CsvReader:
             return None
         numeric = lines  # what the number columns are read from
         if sep == ";" and "," in text:  # decimal commas, read in bulk only where each is one, as the csv path reads it
-            if text.count(",") != len(_DECIMAL_COMMA_FIELD.findall(text)):
+            if not _decimal_commas_only(text):
                 return None
             numeric = [line.replace(",", ".") for line in lines]
         raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)  # UTF-8 bytes >= characters: safe
@@ -605,6 +605,15 @@ class CsvReader:
         columns = {c: ParsedText(parsed[j], numeric, j, sep) if j in parsed else fields(j)
                    for c, j in zip(self.inputs, self._in_idx)}
         return columns, {c: fields(j) for c, j in zip(self.passthrough, self._pass_idx)}
+
+
+def _decimal_commas_only(text: str) -> bool:
+    """Whether every comma in ``text``, lines of a semicolon file, sits in a field that is a number with a decimal
+    comma, ``[ \t]*[+-]?\d*,\d+[ \t]*`` (a stricter :data:`_DECIMAL_COMMA`): no comma is followed by anything but
+    digits, spaces and its field's end, nor, read backwards, preceded by anything but digits, a sign, spaces and
+    its field's start. Two searches for a comma, about 3x faster than matching every field."""
+    return (_COMMA_NOT_BEFORE_DIGITS_AND_FIELD_END.search(text) is None
+            and _COMMA_NOT_AFTER_FIELD_START_REVERSED.search(text[::-1]) is None)
 
 
 def _empty_as_nan(line: str, sep: str = ",") -> str:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from loanscore.runtime.scorer import Bands, Scorer
 from loanscore.runtime.stream import Progress, Summary, score_stream
-from loanscore.runtime.tabular import CsvReader, CsvWriter, JsonLinesWriter, open_reader
+from loanscore.runtime.tabular import CsvReader, CsvWriter, JsonLinesWriter, _decimal_commas_only, open_reader
 from loanscore.runtime.validate import ParsedText
 
 PRINTED = 5e-7
@@ -193,6 +193,25 @@ def test_decimal_commas_are_parsed_in_bulk_only_where_the_csv_path_reads_them_so
     took = {list(DECIMAL_COMMAS)[i] for i in _bulk_rows(scorer, _table(rows, sep=";"), name) if i < len(DECIMAL_COMMAS)}
     assert took == {t for t, ok in DECIMAL_COMMAS.items() if ok}
     assert len(DECIMAL_COMMAS) in _bulk_rows(scorer, _table(rows, sep=";"), name)
+
+
+FIELD = st.one_of(  # near-misses of a decimal comma, and any mix of its parts
+    st.tuples(*(st.sampled_from(parts) for parts in (["", " ", "\t "], ["", "+", "-", "+-", "--", "1+", "e"],
+                                                      ["", "1", "\u0664"], ["", ",", ",,", "."], ["", "5", "e5", "x"],
+                                                      ["", " ", "1", "+", " 1"]))).map("".join),
+    st.lists(st.sampled_from(["1", "23", ",", "+", "-", " ", "\t", "e", "."]), max_size=6).map("".join))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.tuples(st.lists(FIELD, min_size=1, max_size=3), st.sampled_from(["\n", "\r\n", "\r"])),
+                min_size=1, max_size=2))
+def test_the_decimal_comma_check_is_a_match_of_each_field_with_a_comma(lines) -> None:
+    """The two searches of ``_decimal_commas_only`` agree with the plain rule they stand for, field by field."""
+    import re
+
+    text = "".join(";".join(fields) + newline for fields, newline in lines)
+    fields = [f for line in re.split("[\r\n]", text) for f in line.split(";") if "," in f]
+    assert _decimal_commas_only(text) == all(re.fullmatch(r"[ \t]*[+-]?\d*,\d+[ \t]*", f) for f in fields)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
