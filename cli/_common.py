@@ -89,19 +89,11 @@ SHOWN_REJECTS = 5
 
 
 def echo_sheet_notes(reader: Any, fate: str = "scored like the others") -> None:
-    """On stderr, notes on a workbook's rows a person might not expect read or not: the rows Excel hides (a
-    filter: whoever filtered the sheet to the day's applicants would not expect the others read), and the rows
-    with values above the header (a title, notes), which are not applicants and are not read."""
-    if hidden := getattr(reader, "hidden_rows", 0):
-        click.echo(f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
-                   f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.",
-                   err=True)
-    if above := getattr(reader, "above_header", 0):
-        book = hasattr(reader, "sheet")
-        where, row = (f"{reader.name} (sheet '{reader.sheet}')", "row") if book else (reader.name, "line")
-        click.echo(f"Note: the header of {where} is {'Excel ' if book else ''}{row} {reader.header_row}; the "
-                   f"{above:,} {row}{'s' if above > 1 else ''} with values above it (a title, notes) "
-                   f"{'were not read as applicants' if above > 1 else 'was not read as an applicant'}.", err=True)
+    """On stderr, :func:`~loanscore.runtime.tabular.sheet_notes`: the rows a person might not expect read or not."""
+    from loanscore.runtime.tabular import sheet_notes
+
+    for note in sheet_notes(reader, fate):
+        click.echo(note, err=True)
 
 
 def echo_rejects(rejected: list[tuple[int | None, str]], source: str, fate: str, output: str | None) -> None:
@@ -242,6 +234,26 @@ def encoding_option(func: F) -> F:
                         help="Encoding of a CSV file not saved as UTF-8: Excel's plain CSV is cp1252 in Western "
                              "Europe and the Americas, cp950 (Big5) in Taiwan, gbk in mainland China. Default: "
                              "$LOANSCORE_ENCODING, else UTF-8. JSON Lines is UTF-8; a workbook says its own.")(func)
+
+
+def _use_sheet(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Read a workbook of training data from the sheet ``value`` for this command's run, and only for it."""
+    if not value:
+        return
+    from loanscore.runtime.tabular import DATA_SHEET
+
+    token = DATA_SHEET.set(value)
+    ctx.call_on_close(lambda: DATA_SHEET.reset(token))
+
+
+def data_file_options(func: F) -> F:
+    """``--encoding NAME`` and ``--sheet NAME`` on a command that reads labelled data (training, export, reports):
+    a CSV file saved in a legacy encoding, or the sheet of a workbook."""
+    func = encoding_option(func)
+    return click.option("--sheet", metavar="NAME", expose_value=False, callback=_use_sheet,
+                        help="The sheet of an Excel workbook of data to read. Default: the one that holds the "
+                             "schema's fields (a workbook with them on more than one sheet is refused, naming "
+                             "them).")(func)
 
 
 def input_format_option(what: str = "INPUT") -> Callable[[F], F]:

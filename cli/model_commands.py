@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, encoding_option, FiniteRange, load_master_scale, master_scale_option, open_audit,
+from ._common import (audit_option, data_file_options, FiniteRange, load_master_scale, master_scale_option, open_audit,
                       record_run, reports_errors, require_train_extra)
 
 DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
@@ -14,7 +14,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 
 @click.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"Labelled CSV (gzip allowed), {DEV_DATA_HINT}.")
+              help=f"Labelled CSV (gzip allowed) or Excel workbook, {DEV_DATA_HINT}.")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to write (model.keras, preprocessor.skops, metrics.json, ...).")
 @click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -54,7 +54,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--approval-rate", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.75,
               show_default=True, help="Share of applicants to approve (approval_rate rule).")
 @audit_option
-@encoding_option
+@data_file_options
 @reports_errors
 def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epochs: int | None, seed: int,
           ensemble: int | None, teacher: float, monotone: float | None, monotone_roles: str, monotone_scope: str,
@@ -110,14 +110,14 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epo
 @click.option("--out", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (model.onnx, manifest.json, golden.json, parity.json).")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"CSV to prove parity on (all its rows), {DEV_DATA_HINT}.")
+              help=f"CSV or workbook to prove parity on (all its rows), {DEV_DATA_HINT}.")
 @click.option("--tolerance", type=FiniteRange(min=0, min_open=True), default=1e-5, show_default=True,
               help="Fail when max |p_onnx - p_keras| exceeds this.")
 @click.option("--cv-results", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON from benchmarks/quality.py for this configuration: its CV metrics go into the manifest.")
 @master_scale_option
 @audit_option
-@encoding_option
+@data_file_options
 @reports_errors
 def export(run_dir: Path, model_dir: Path, data: Path | None, tolerance: float, cv_results: Path | None,
            master_scale: str | None, audit_log: str | None) -> None:

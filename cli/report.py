@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from ._common import encoding_option, reports_errors, require_train_extra
+from ._common import data_file_options, reports_errors, require_train_extra
 
-DATA_HELP = "Labelled CSV (gzip allowed), e.g. ../shared/data/uci_credit_card_dev.csv.gz."
+DATA_HELP = "Labelled CSV (gzip allowed) or Excel workbook, e.g. ../shared/data/uci_credit_card_dev.csv.gz."
 OUTPUT_HELP = "HTML file to write; its figures go to <stem>_figures/*.png and its numbers to <stem>.json."
 
 
@@ -26,7 +26,7 @@ def report() -> None:
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help=OUTPUT_HELP)
 @click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Schema file (TOML or JSON); default: the built-in Taiwan schema.")
-@encoding_option
+@data_file_options
 @reports_errors
 def eda(data: Path, output: Path, schema_path: Path | None) -> None:
     """Exploratory analysis of labelled data: quality, distributions, default rates, history, correlations."""
@@ -48,7 +48,7 @@ def eda(data: Path, output: Path, schema_path: Path | None) -> None:
                    "field); '' to skip. Fields the schema gives bands are sliced at those too.")
 @click.option("--band-edges", default="25,35,45,55,65", show_default=True,
               help="Inner band edges for --band-field, ascending, comma-separated.")
-@encoding_option
+@data_file_options
 @reports_errors
 def model(model_dir: Path | None, data: Path, output: Path, band_field: str, band_edges: str) -> None:
     """Evaluate MODEL_DIR (default: the shipped model) on labelled data.

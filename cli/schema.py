@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import encoding_option, reports_errors, require_train_extra
+from ._common import data_file_options, reports_errors, require_train_extra
 
 DATA = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -27,11 +27,11 @@ def schema() -> None:
                                       "(arrears_m01 is a year ago) or the newest (PAY_AMT1 is last month).")
 @click.option("--name", metavar="NAME", help="The schema's name, recorded in every model trained with it. "
                                              "Default: the file's name.")
-@encoding_option
+@data_file_options
 @reports_errors
 def draft(data: Path, output: str, label: str | None, id_column: str | None, numbered: str,
           name: str | None) -> None:
-    """Draft a schema from DATA's own columns (a labelled CSV, gzip allowed).
+    """Draft a schema from DATA's own columns (a labelled CSV, gzip allowed, or an Excel workbook).
 
     Columns numbered alike (arrears_m01 ... arrears_m12) become a monthly
     history, in month order; a column of 0s and 1s the outcome; a few whole
@@ -66,8 +66,8 @@ def draft(data: Path, output: str, label: str | None, id_column: str | None, num
 
 @schema.command()
 @click.argument("schema_file", metavar="SCHEMA", type=DATA)
-@click.option("--data", required=True, type=DATA, help="Labelled CSV (gzip allowed) to check against SCHEMA.")
-@encoding_option
+@click.option("--data", required=True, type=DATA, help="Labelled CSV (gzip allowed) or Excel workbook to check against SCHEMA.")
+@data_file_options
 @reports_errors
 def check(schema_file: Path, data: Path) -> None:
     """Check that SCHEMA reads and that every row of --data keeps to it, as

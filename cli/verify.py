@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import FINITE, encoding_option, reports_errors, require_train_extra
+from ._common import FINITE, data_file_options, reports_errors, require_train_extra
 
 
 @click.command()
@@ -14,9 +14,9 @@ from ._common import FINITE, encoding_option, reports_errors, require_train_extr
 @click.option("--reference", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Training run to compare against (Keras + scikit-learn); needs the [train] extra.")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Labelled or unlabelled CSV to measure parity on, with --reference.")
+              help="Labelled or unlabelled CSV or workbook to measure parity on, with --reference.")
 @click.option("--tolerance", type=FINITE, default=None, help="Max |p_onnx - p_keras| for --reference (default 1e-5).")
-@encoding_option
+@data_file_options
 @reports_errors
 def verify(model_dir: Path | None, run_dir: Path | None, data: Path | None, tolerance: float | None) -> None:
     """Check MODEL_DIR (default: the shipped model) against its manifest and golden cases, and the manifest

@@ -131,6 +131,8 @@ class Reader(Protocol):
 INPUT_ENCODING: ContextVar[str] = ContextVar("loanscore_input_encoding", default="utf-8")
 """The encoding a CSV file is read in where :func:`open_reader` is given none: UTF-8, unless a command's
 ``--encoding`` (or ``$LOANSCORE_ENCODING``) names another for its run."""
+DATA_SHEET: ContextVar[str | None] = ContextVar("loanscore_data_sheet", default=None)
+"""The sheet a workbook of training data is read from, where a training command's ``--sheet`` names one."""
 
 
 SPOOLED_STDIN: ContextVar[str | None] = ContextVar("loanscore_spooled_stdin", default=None)
@@ -804,6 +806,23 @@ def json_record_reader(
 
 ZIP_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 """A workbook's first bytes: .xlsx (a zip), or a legacy .xls, refused with a message by :mod:`.xlsx`."""
+
+
+def sheet_notes(reader: Any, fate: str = "scored like the others") -> list[str]:
+    """Notes on a file's rows a person might not expect read or not: the rows Excel hides (a filter: whoever
+    filtered the sheet to the day's applicants would not expect the others read), and the rows with values above
+    the header (a title, notes), which are not applicants and are not read."""
+    notes = []
+    if hidden := getattr(reader, "hidden_rows", 0):
+        notes.append(f"Note: {hidden:,} row{'s' if hidden > 1 else ''} of {reader.name} (sheet '{reader.sheet}') "
+                     f"{'are' if hidden > 1 else 'is'} hidden in Excel (a filter, or hidden rows): read and {fate}.")
+    if above := getattr(reader, "above_header", 0):
+        book = hasattr(reader, "sheet")
+        where, row = (f"{reader.name} (sheet '{reader.sheet}')", "row") if book else (reader.name, "line")
+        notes.append(f"Note: the header of {where} is {'Excel ' if book else ''}{row} {reader.header_row}; the "
+                     f"{above:,} {row}{'s' if above > 1 else ''} with values above it (a title, notes) "
+                     f"{'were not read as applicants' if above > 1 else 'was not read as an applicant'}.")
+    return notes
 
 
 def is_workbook(path: str | Path, head: bytes = b"") -> bool:

@@ -139,30 +139,37 @@ class XlsxReader:
         """The header's Excel row, and the rows with values above it (a title, notes), which are not read."""
         try:
             passthrough = header_passthrough(where, header, self.inputs, id_column, keep)
+            found = None if self.inputs else self._find_header(info, strings, self.sheet)
+            if found is None or found[0] == first[0]:
+                return header, passthrough
         except InputError:
             found = self._find_header(info, strings, self.sheet, first[0])
             if found is None:
                 raise
-            self.header_row, self.above_header = found  # a title or notes above the header: not applicants
-            self._stream.close()
-            self._stream = _Counted(self._open_part(info))
-            self._rows_iter = self._rows(self._stream, strings, self.sheet, header_at=self.header_row)
-            header = [h.strip() for h in next(self._rows_iter)[1]]
-            passthrough = header_passthrough(where, header, self.inputs, id_column, keep)
-        return header, passthrough
+        self.header_row, self.above_header = found  # a title or notes above the header: not applicants
+        self._stream.close()
+        self._stream = _Counted(self._open_part(info))
+        self._rows_iter = self._rows(self._stream, strings, self.sheet, header_at=self.header_row)
+        header = [h.strip() for h in next(self._rows_iter)[1]]
+        return header, header_passthrough(where, header, self.inputs, id_column, keep)
 
     def _find_header(self, info: zipfile.ZipInfo, strings: list[str], sheet: str, top: int = 0,
                      look: int = 20) -> tuple[int, int] | None:
         """The Excel row, among the sheet's first ``look`` rows with values and below row ``top``, that holds the
         model's columns (a title or notes may sit above the header), and how many rows with values are above it;
-        ``None`` if none does."""
+        ``None`` if none does. Where no columns are asked for (training data read whole), the header is the first
+        of those rows with the most values: a title is one cell."""
+        widest = None
         with self._open_part(info) as stream:
             for k, (number, values, _) in enumerate(self._rows(stream, strings, sheet, whole=True)):
-                if number > top and set(self.inputs) <= {v.strip() for v in values}:
-                    return number, k
                 if k > look:
-                    return None
-        return None
+                    break
+                if not self.inputs:
+                    width = sum(bool(v.strip()) for v in values)
+                    widest = widest if widest and widest[2] >= width else (number, k, width)
+                elif number > top and set(self.inputs) <= {v.strip() for v in values}:
+                    return number, k
+        return widest[:2] if widest else None
 
     def _refuse_more(self, later: list[tuple[str, str]], strings: list[str]) -> None:
         """Refuse a workbook whose later sheets hold applicants too: scoring only the first would leave their
@@ -177,7 +184,8 @@ class XlsxReader:
                 more.append(name)
         if more:
             names = ", ".join(repr(n) for n in [self.sheet, *more])
-            raise InputError(f"{self.name} has applicants on {len(more) + 1} sheets ({names}), and a run reads one "
+            held = "applicants" if self.inputs else "values"  # no columns asked for: any table could be the one
+            raise InputError(f"{self.name} has {held} on {len(more) + 1} sheets ({names}), and a run reads one "
                              "sheet: name it with --sheet NAME (a run for each).")
 
     @property
@@ -219,6 +227,23 @@ class XlsxReader:
                 yield self._chunk(rows, numbers)
         finally:
             self.close()
+
+    def table(self) -> Iterator[tuple[int, list[str]]]:
+        """Every row under the header, as its Excel row and as many cells' texts as the header has: the whole
+        table, as training reads it (:attr:`hidden_rows` counted, values right of the header's last column in
+        :attr:`right_of_header`)."""
+        try:
+            for number, values, hidden in self._rows_iter:
+                self.hidden_rows += hidden
+                yield number, values
+        finally:
+            self.close()
+
+    @property
+    def right_of_header(self) -> dict[int, str]:
+        """Excel rows :meth:`table` read that hold a value right of the header's last column, which is not read: the
+        first such column's letters."""
+        return {row: _letters(j) for row, j in self._beyond.items()}
 
     def _chunk(self, rows: list[list[str]], numbers: list[int]) -> Chunk:
         first = self._rows_read + 1

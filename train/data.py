@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from loanscore.runtime.errors import InputError
+from loanscore.runtime.errors import FieldError, InputError
 from loanscore.runtime.schema import Schema
-from loanscore.runtime.tabular import INPUT_ENCODING, is_workbook
+from loanscore.runtime.tabular import DATA_SHEET, INPUT_ENCODING, is_workbook, sheet_notes
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns
 
 MAX_LISTED = 10
+SHEET_ROWS = "sheet_rows"
+"""A workbook's frame's ``attrs`` entry: each row's number in Excel, for errors to name it as Excel shows it."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +30,11 @@ class Dataset:
     fingerprint: dict
 
 
-def read_text_frame(path: Path, what: str = "Data file") -> pd.DataFrame:
-    """Every cell as text, exactly as written: validation, not pandas, decides what is missing or bad. Read as
-    UTF-8, or in the encoding a command's ``--encoding`` names (:data:`~loanscore.runtime.tabular.INPUT_ENCODING`)."""
+def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Every cell as text, exactly as written: validation, not pandas, decides what is missing or bad. A CSV is read
+    as UTF-8, or in the encoding a command's ``--encoding`` names (:data:`~loanscore.runtime.tabular.INPUT_ENCODING`);
+    a workbook as ``loanscore score`` reads one, so that training sees the values scoring will (see
+    :func:`_workbook_frame`)."""
     encoding = INPUT_ENCODING.get()
     try:
         with open(path, "rb") as fh:
@@ -36,8 +42,7 @@ def read_text_frame(path: Path, what: str = "Data file") -> pd.DataFrame:
     except OSError:
         head = b""  # read_csv says why
     if is_workbook(path, head):
-        raise InputError(f"{path} is an Excel workbook; {what.lower()} is read as CSV: in Excel, save it with File > "
-                         "Save As > CSV UTF-8 (applicants to score are read from a workbook as they are).")
+        return _workbook_frame(path, what, columns)
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False,
                            encoding="utf-8-sig" if encoding == "utf-8" else encoding)
@@ -50,8 +55,39 @@ def read_text_frame(path: Path, what: str = "Data file") -> pd.DataFrame:
         raise InputError(f"Cannot read {what.lower()} {path}: {exc}") from None
 
 
+def _workbook_frame(path: Path, what: str, columns: Sequence[str]) -> pd.DataFrame:
+    """The sheet that holds ``columns`` (or the one ``--sheet`` names, :data:`DATA_SHEET`), every column, read by
+    the runtime's workbook reader: a title above the header passed over, dates and numbers as Excel shows them. What
+    a person might not expect read, or not, is noted on stderr, as scoring notes it."""
+    from loanscore.runtime.xlsx import XlsxReader  # deferred: a CSV does not pay for it
+
+    if not path.exists():
+        raise InputError(f"{what} {path} does not exist.")
+    reader = XlsxReader(path, columns, sheet=DATA_SHEET.get())
+    table = list(reader.table())
+    notes = sheet_notes(reader, f"read as {what.lower()} too") + [
+        f"Note: {reader.name} (sheet '{reader.sheet}'), Excel row {row}: a value in column {letters}, right of the "
+        "header's last column, was not read." for row, letters in sorted(reader.right_of_header.items())[:MAX_LISTED]]
+    for note in notes:
+        print(note, file=sys.stderr)
+    frame = pd.DataFrame([values for _, values in table], columns=_names(reader.header), dtype=str)
+    frame.attrs[SHEET_ROWS] = [number for number, _ in table]
+    return frame
+
+
+def _names(header: Sequence[str]) -> list[str]:
+    """A header's names as pandas gives a CSV's: an empty one ``Unnamed: K``, a repeated one ``NAME.1``, ..."""
+    seen: dict[str, int] = {}
+    names = []
+    for k, name in enumerate(header):
+        name = name or f"Unnamed: {k}"
+        seen[name] = n = seen.get(name, -1) + 1
+        names.append(f"{name}.{n}" if n else name)
+    return names
+
+
 def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> Dataset:
-    """Read a CSV (gzip allowed); refuse it, listing the rows, if any value breaks the contract.
+    """Read a CSV (gzip allowed) or a workbook; refuse it, listing the rows, if any value breaks the contract.
 
     With ``labelled=False`` the label column may be absent (``y`` is then ``None``).
 
@@ -59,7 +95,7 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
     person who exported the data.
     """
     path = Path(path)
-    frame = read_text_frame(path, "Training data")
+    frame = read_text_frame(path, "Training data", schema.input_names)
     labelled = labelled or schema.label in frame.columns
     needed = schema.input_names + ([schema.label] if labelled else [])
     missing = [c for c in needed if c not in frame.columns]
@@ -70,11 +106,13 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
         raise InputError(f"{path} has a header but no rows.")
     labels = frame[schema.label].str.strip() if labelled else pd.Series(["0"] * len(frame))
     bad_labels = np.flatnonzero(~labels.isin(["0", "1"]).to_numpy())
-    problems = [f"{schema.label} must be 0 or 1. Got '{labels.iloc[i]}' in row {i + 1}." for i in bad_labels[:MAX_LISTED]]
+    sheet_rows = frame.attrs.get(SHEET_ROWS)
+    problems = [str(FieldError(schema.label, labels.iloc[i], "must be 0 or 1", i + 1, sheet_rows and sheet_rows[i]))
+                for i in bad_labels[:MAX_LISTED]]
     columns = schema.columns()
     checked = check_columns(columns, {c.name: frame[c.name].to_numpy() for c in columns}, len(frame))
     for i in sorted(checked.errors)[: MAX_LISTED - len(problems)]:
-        problems += [str(e) for e in checked.errors[i]]
+        problems += [str(replace(e, sheet_row=sheet_rows and sheet_rows[i])) for e in checked.errors[i]]
     if problems:
         n_bad = len(set(bad_labels) | set(checked.errors))
         raise InputError(

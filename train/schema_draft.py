@@ -92,11 +92,11 @@ class _Profile:
 
 def draft_schema(path: str | Path, *, label: str | None = None, id_column: str | None = None,
                  numbered: Numbered = "oldest-first", name: str | None = None) -> Draft:
-    """Draft a schema from ``path`` (a labelled CSV, gzip allowed). ``numbered`` says whether columns numbered 1, 2,
+    """Draft a schema from ``path`` (a labelled CSV, gzip allowed, or a workbook). ``numbered`` says whether columns numbered 1, 2,
     ... run from the oldest month (``arrears_m01`` … ``arrears_m12``) or from the newest (Taiwan's ``PAY_AMT1`` is
     the latest month)."""
     path = Path(path)
-    frame = read_text_frame(path, "Data file")
+    frame = read_text_frame(path, "Data file", [c for c in (label, id_column) if c])
     if frame.empty:
         raise InputError(f"{path} has a header but no rows: a schema is drafted from the data's values.")
     profiles = {c: _profile(c, frame[c]) for c in frame.columns}
@@ -338,7 +338,7 @@ def _channel_name(stem: str) -> str:
 
 def _stem(path: Path) -> str:
     name = path.name
-    for suffix in (".gz", ".csv", ".txt"):
+    for suffix in (".gz", ".csv", ".txt", ".xlsx", ".xlsm"):
         name = name.removesuffix(suffix)
     return name
 

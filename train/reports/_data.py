@@ -54,10 +54,10 @@ class LabelledData:
 
 
 def read_labelled(path: str | Path, schema: Schema) -> LabelledData:
-    """Read ``path`` (CSV, gzip allowed); rows whose label is not 0/1 are dropped and counted."""
+    """Read ``path`` (CSV, gzip allowed, or a workbook); rows whose label is not 0/1 are dropped and counted."""
     path = Path(path)
-    frame = read_text_frame(path)
     needed = schema.input_names + [schema.label]
+    frame = read_text_frame(path, columns=needed)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise InputError(
