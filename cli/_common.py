@@ -224,7 +224,7 @@ def _use_encoding(ctx: click.Context, param: click.Parameter, value: str | None)
     except InputError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
     token = INPUT_ENCODING.set(name)
-    ctx.call_on_close(lambda: INPUT_ENCODING.reset(token))
+    ctx.find_root().call_on_close(lambda: INPUT_ENCODING.reset(token))  # the root: closed when a later option fails
 
 
 def encoding_option(func: F) -> F:
@@ -243,7 +243,7 @@ def _use_sheet(ctx: click.Context, param: click.Parameter, value: str | None) ->
     from loanscore.runtime.tabular import DATA_SHEET
 
     token = DATA_SHEET.set(value)
-    ctx.call_on_close(lambda: DATA_SHEET.reset(token))
+    ctx.find_root().call_on_close(lambda: DATA_SHEET.reset(token))
 
 
 def data_file_options(func: F) -> F:

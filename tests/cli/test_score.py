@@ -745,6 +745,17 @@ def test_an_encoding_a_csv_cannot_be_read_in_is_a_usage_error(applicants, write_
     assert result.exit_code == 2 and message in result.output, result.output
 
 
+def test_an_encoding_or_sheet_is_for_its_run_only_even_when_a_later_option_is_refused() -> None:
+    """Set by the option, and reset with the command line's context: a later bad option closes only the root one, so
+    the next command run in the same process (an app's, a test's) read its files in cp1252."""
+    from loanscore.runtime.tabular import DATA_SHEET, INPUT_ENCODING
+
+    for args in (["score", "--encoding", "cp1252", "--reasons", "x"], ["verify", "--encoding", "cp1252", "--sheet",
+                                                                        "Loans", "--tolerance", "x"]):
+        assert CliRunner().invoke(main, args).exit_code == 2
+        assert INPUT_ENCODING.get() == "utf-8" and DATA_SHEET.get() is None
+
+
 def write_csv_text(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
