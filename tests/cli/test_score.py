@@ -746,8 +746,8 @@ def test_an_encoding_a_csv_cannot_be_read_in_is_a_usage_error(applicants, write_
 
 
 def test_an_encoding_or_sheet_is_for_its_run_only_even_when_a_later_option_is_refused() -> None:
-    """Set by the option, and reset with the command line's context: a later bad option closes only the root one, so
-    the next command run in the same process (an app's, a test's) read its files in cp1252."""
+    """Set by the option and reset when the root context closes: a later bad option leaves the command's own context
+    unclosed, and the next command run in the same process (an app's, a test's) read its files in cp1252."""
     from loanscore.runtime.tabular import DATA_SHEET, INPUT_ENCODING
 
     for args in (["score", "--encoding", "cp1252", "--reasons", "x"], ["verify", "--encoding", "cp1252", "--sheet",
