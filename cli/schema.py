@@ -66,7 +66,8 @@ def draft(data: Path, output: str, label: str | None, id_column: str | None, num
 
 @schema.command()
 @click.argument("schema_file", metavar="SCHEMA", type=DATA)
-@click.option("--data", required=True, type=DATA, help="Labelled CSV (gzip allowed) or Excel workbook to check against SCHEMA.")
+@click.option("--data", required=True, type=DATA,
+              help="Labelled CSV (gzip allowed) or Excel workbook to check against SCHEMA.")
 @data_file_options
 @reports_errors
 def check(schema_file: Path, data: Path) -> None:

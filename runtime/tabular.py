@@ -610,7 +610,7 @@ class CsvReader:
 
 
 def _decimal_commas_only(text: str) -> bool:
-    """Whether every comma in ``text``, lines of a semicolon file, sits in a field that is a number with a decimal
+    r"""Whether every comma in ``text``, lines of a semicolon file, sits in a field that is a number with a decimal
     comma, ``[ \t]*[+-]?\d*,\d+[ \t]*`` (a stricter :data:`_DECIMAL_COMMA`): no comma is followed by anything but
     digits, spaces and its field's end, nor, read backwards, preceded by anything but digits, a sign, spaces and
     its field's start. Two searches for a comma, about 3x faster than matching every field."""

@@ -65,7 +65,7 @@ def _workbook_frame(path: Path, what: str, columns: Sequence[str]) -> pd.DataFra
         raise InputError(f"{what} {path} does not exist.")
     reader = XlsxReader(path, columns, sheet=DATA_SHEET.get())
     table = list(reader.table())
-    notes = sheet_notes(reader, f"read as {what.lower()} too") + [
+    notes = sheet_notes(reader, "used like the others") + [
         f"Note: {reader.name} (sheet '{reader.sheet}'), Excel row {row}: a value in column {letters}, right of the "
         "header's last column, was not read." for row, letters in sorted(reader.right_of_header.items())[:MAX_LISTED]]
     for note in notes:
@@ -107,12 +107,16 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
     labels = frame[schema.label].str.strip() if labelled else pd.Series(["0"] * len(frame))
     bad_labels = np.flatnonzero(~labels.isin(["0", "1"]).to_numpy())
     sheet_rows = frame.attrs.get(SHEET_ROWS)
-    problems = [str(FieldError(schema.label, labels.iloc[i], "must be 0 or 1", i + 1, sheet_rows and sheet_rows[i]))
+
+    def sheet_row(i: int) -> int | None:
+        return sheet_rows[i] if sheet_rows else None
+
+    problems = [str(FieldError(schema.label, labels.iloc[i], "must be 0 or 1", i + 1, sheet_row(i)))
                 for i in bad_labels[:MAX_LISTED]]
     columns = schema.columns()
     checked = check_columns(columns, {c.name: frame[c.name].to_numpy() for c in columns}, len(frame))
     for i in sorted(checked.errors)[: MAX_LISTED - len(problems)]:
-        problems += [str(replace(e, sheet_row=sheet_rows and sheet_rows[i])) for e in checked.errors[i]]
+        problems += [str(replace(e, sheet_row=sheet_row(i))) for e in checked.errors[i]]
     if problems:
         n_bad = len(set(bad_labels) | set(checked.errors))
         raise InputError(
