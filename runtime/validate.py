@@ -139,7 +139,7 @@ class ParsedText(Sequence[str]):
 
 
 def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np.ndarray:
-    x, bad = _parse_numbers(values)
+    x, bad = parse_numbers(values)
     for i, reason in bad.items():
         out.reject(i, FieldError(col.name, values[i], reason, first_row + i))
     missing = np.isnan(x) & ~_mask(bad, len(x))
@@ -177,8 +177,9 @@ def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np
     return x.astype(np.float32).reshape(-1, 1)
 
 
-def _parse_numbers(values: Any) -> tuple[np.ndarray, dict[int, str]]:
-    """Floats with NaN for missing values, and a reason for each value that is no number.
+def parse_numbers(values: Any) -> tuple[np.ndarray, dict[int, str]]:
+    """Floats with NaN for missing values, and a reason for each value that is no number (training reads its
+    numbers with this too, so that it and scoring agree on every spelling).
 
     Fast paths convert a whole column in C (``float()`` per value, for text);
     only a column holding a value that fails them is looked at value by value.

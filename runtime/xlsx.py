@@ -228,23 +228,6 @@ class XlsxReader:
         finally:
             self.close()
 
-    def table(self) -> Iterator[tuple[int, list[str]]]:
-        """Every row under the header, as its Excel row and as many cells' texts as the header has: the whole
-        table, as training reads it (:attr:`hidden_rows` counted, values right of the header's last column in
-        :attr:`right_of_header`)."""
-        try:
-            for number, values, hidden in self._rows_iter:
-                self.hidden_rows += hidden
-                yield number, values
-        finally:
-            self.close()
-
-    @property
-    def right_of_header(self) -> dict[int, str]:
-        """Excel rows :meth:`table` read that hold a value right of the header's last column, which is not read: the
-        first such column's letters."""
-        return {row: _letters(j) for row, j in self._beyond.items()}
-
     def _chunk(self, rows: list[list[str]], numbers: list[int]) -> Chunk:
         first = self._rows_read + 1
         self._rows_read += len(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,8 +13,8 @@ import pandas as pd
 
 from loanscore.runtime.errors import FieldError, InputError
 from loanscore.runtime.schema import Schema
-from loanscore.runtime.tabular import DATA_SHEET, INPUT_ENCODING, is_workbook, sheet_notes
-from loanscore.runtime.validate import MISSING_TOKENS, check_columns
+from loanscore.runtime.tabular import DATA_SHEET, is_workbook, open_reader, sheet_notes
+from loanscore.runtime.validate import MISSING_TOKENS, check_columns, parse_numbers
 
 MAX_LISTED = 10
 SHEET_ROWS = "sheet_rows"
@@ -30,60 +30,54 @@ class Dataset:
     fingerprint: dict
 
 
-def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Every cell as text, exactly as written: validation, not pandas, decides what is missing or bad. A CSV is read
-    as UTF-8, or in the encoding a command's ``--encoding`` names (:data:`~loanscore.runtime.tabular.INPUT_ENCODING`);
-    a workbook as ``loanscore score`` reads one, so that training sees the values scoring will (see
-    :func:`_workbook_frame`)."""
-    encoding = INPUT_ENCODING.get()
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        head = b""  # read_csv says why
-    if is_workbook(path, head):
-        return _workbook_frame(path, what, columns)
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False,
-                           encoding="utf-8-sig" if encoding == "utf-8" else encoding)
-    except FileNotFoundError:
-        raise InputError(f"{what} {path} does not exist.") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"Cannot read {what.lower()} {path}: it is not valid {encoding} ({exc.reason} at byte "
-                         f"{exc.start}); save it as UTF-8, or name its encoding with --encoding.") from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"Cannot read {what.lower()} {path}: {exc}") from None
+def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] = (),
+                    numbers: Collection[str] | None = None) -> pd.DataFrame:
+    """Every cell as text, read by the runtime's own readers as ``loanscore score`` reads an applicant file: a CSV
+    in any of Excel's dialects (comma, semicolon with decimal commas in ``numbers``, tab; gzip allowed; UTF-8 or
+    ``--encoding``'s), or a workbook's sheet (the one holding ``columns``, or ``--sheet``'s), a title above the
+    header passed over. So training sees the values scoring will, and validation, not pandas, decides what is
+    missing or bad. ``numbers`` (default: every column) are the columns a decimal comma may be read in.
 
-
-def _workbook_frame(path: Path, what: str, columns: Sequence[str]) -> pd.DataFrame:
-    """The sheet that holds ``columns`` (or the one ``--sheet`` names, :data:`DATA_SHEET`), every column, read by
-    the runtime's workbook reader: a title above the header passed over, dates and numbers as Excel shows them. What
-    a person might not expect read, or not, is noted on stderr, as scoring notes it."""
-    from loanscore.runtime.xlsx import XlsxReader  # deferred: a CSV does not pay for it
-
-    if not path.exists():
+    What a person might not expect read, or not, is noted on stderr, as scoring notes it; a row that cannot be read
+    (a field too many) is refused, named, rather than trained on askew."""
+    path = Path(path)
+    if not path.is_file():
         raise InputError(f"{what} {path} does not exist.")
-    reader = XlsxReader(path, columns, sheet=DATA_SHEET.get())
-    table = list(reader.table())
-    notes = sheet_notes(reader, "used like the others") + [
-        f"Note: {reader.name} (sheet '{reader.sheet}'), Excel row {row}: a value in column {letters}, right of the "
-        "header's last column, was not read." for row, letters in sorted(reader.right_of_header.items())[:MAX_LISTED]]
-    for note in notes:
+    with open(path, "rb") as fh:
+        fmt = "xlsx" if is_workbook(path, fh.read(8)) else "csv"
+    read = {"fmt": fmt, "sheet": DATA_SHEET.get() if fmt == "xlsx" else None}
+
+    def header(wanted: Sequence[str]) -> list[str]:
+        with open_reader(path, wanted, **read) as reader:
+            return reader.header
+
+    try:  # the header holding ``columns``: its line, separator and sheet
+        found = header(columns)
+    except InputError as exc:
+        try:
+            found = header(())  # a column missing: the caller says which, in its own words
+        except InputError:
+            raise exc from None
+    names = [h for h in dict.fromkeys(found) if h and (h in columns or found.count(h) == 1)]
+    reader = open_reader(path, names, numbers=names if numbers is None else numbers, **read)
+    parts, sheet_rows, problems, notes = [], [], [], []
+    for chunk in reader:
+        parts.append(pd.DataFrame({c: list(v) for c, v in chunk.columns.items()}, dtype=str))
+        sheet_rows += chunk.sheet_rows or []
+        problems += [chunk.row_errors[i] for i in sorted(chunk.row_errors)]
+        notes += [f"{reader.name}, row {chunk.first_row + i}"
+                  + (f" (Excel row {chunk.sheet_rows[i]})" if chunk.sheet_rows else "") + f": {chunk.row_warnings[i]}"
+                  for i in sorted(chunk.row_warnings)]
+    if problems:
+        raise InputError(f"{reader.name}: {len(problems):,} {'row' if len(problems) == 1 else 'rows'} cannot be read as "
+                         f"{what.lower()}; fix {'it' if len(problems) == 1 else 'them'} and try again. First "
+                         "problems:\n  " + "\n  ".join(problems[:MAX_LISTED]))
+    for note in sheet_notes(reader, "used like the others") + [f"Note: {n}." for n in notes[:MAX_LISTED]]:
         print(note, file=sys.stderr)
-    frame = pd.DataFrame([values for _, values in table], columns=_names(reader.header), dtype=str)
-    frame.attrs[SHEET_ROWS] = [number for number, _ in table]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names, dtype=str)
+    if sheet_rows:
+        frame.attrs[SHEET_ROWS] = sheet_rows
     return frame
-
-
-def _names(header: Sequence[str]) -> list[str]:
-    """A header's names as pandas gives a CSV's: an empty one ``Unnamed: K``, a repeated one ``NAME.1``, ..."""
-    seen: dict[str, int] = {}
-    names = []
-    for k, name in enumerate(header):
-        name = name or f"Unnamed: {k}"
-        seen[name] = n = seen.get(name, -1) + 1
-        names.append(f"{name}.{n}" if n else name)
-    return names
 
 
 def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> Dataset:
@@ -95,7 +89,7 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
     person who exported the data.
     """
     path = Path(path)
-    frame = read_text_frame(path, "Training data", schema.input_names)
+    frame = read_text_frame(path, "Training data", schema.input_names, schema.number_names)
     labelled = labelled or schema.label in frame.columns
     needed = schema.input_names + ([schema.label] if labelled else [])
     missing = [c for c in needed if c not in frame.columns]
@@ -145,8 +139,8 @@ def fingerprint(path: Path, frame: pd.DataFrame, y: np.ndarray) -> dict:
 
 
 def _number(values: pd.Series) -> pd.Series:
-    text = values.str.strip()
-    return pd.to_numeric(text.where(~text.str.lower().isin(MISSING_TOKENS), None)).astype(np.float64)
+    """Read by the validator's own parser: pandas reads some spellings it accepts otherwise, or not at all."""
+    return pd.Series(parse_numbers(values.to_numpy())[0], index=values.index, dtype=np.float64)
 
 
 def _string(values: pd.Series) -> pd.Series:

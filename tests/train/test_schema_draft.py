@@ -16,6 +16,7 @@ from loanscore.cli.main import main
 from loanscore.runtime import Scorer
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.tabular import INPUT_ENCODING
 from loanscore.train.schema_draft import draft_schema
 from loanscore.train.synthetic import generate, write_csv
 
@@ -198,9 +199,21 @@ def _as_workbook(source: Path, book: Path) -> Path:
     return book
 
 
-def test_a_workbook_of_training_data_is_read_as_its_csv_is(tmp_path) -> None:
-    """An analyst's data often lives in Excel: drafting, checking and training read the sheet as scoring reads one
-    (the title passed over, numbers as Excel shows them), with the same result as the sheet saved as CSV."""
+def _as_excel_csv(source: Path, path: Path, numbers: list[str]) -> Path:
+    """``source`` as Excel saves CSV where the comma is the decimal mark: semicolons, ``numbers`` with a decimal
+    comma, in the Windows code page."""
+    with open(source, newline="") as fh:
+        rows = list(csv.reader(fh))
+    amounts = [j for j, name in enumerate(rows[0]) if name in numbers]
+    path.write_text("".join(";".join(f"{v},0" if k and j in amounts and v else v for j, v in enumerate(row)) + "\r\n"
+                            for k, row in enumerate(rows)), encoding="cp1252")
+    return path
+
+
+def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_or_excels_csv(tmp_path) -> None:
+    """An analyst's data often lives in Excel: drafting, checking and training read a sheet, or Excel's semicolon
+    CSV with decimal commas, as scoring reads them (the title passed over, numbers as Excel shows them), with the
+    same result as a plain CSV. The semicolon file was read as one column: "lacks the columns"."""
     from loanscore.train.data import load_dataset
 
     odd = _odd_lender_file(tmp_path / "odd.csv")
@@ -214,6 +227,19 @@ def test_a_workbook_of_training_data_is_read_as_its_csv_is(tmp_path) -> None:
     from_csv, from_book = load_dataset(clean, schema), load_dataset(_as_workbook(clean, tmp_path / "c.xlsx"), schema)
     assert from_book.X.equals(from_csv.X) and (from_book.y == from_csv.y).all()
     assert from_book.fingerprint["columns"] == from_csv.fingerprint["columns"]
+    excel_csv = _as_excel_csv(clean, tmp_path / "excel.csv", ["LIMIT_BAL", "BILL_AMT1", "PAY_AMT6"])
+    token = INPUT_ENCODING.set("cp1252")  # as --encoding cp1252 sets it
+    try:
+        from_excel_csv = load_dataset(excel_csv, schema)
+    finally:
+        INPUT_ENCODING.reset(token)
+    assert from_excel_csv.X.equals(from_csv.X) and (from_excel_csv.y == from_csv.y).all()
+    lines = clean.read_text().splitlines(keepends=True)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("".join(lines[:1] + [line.replace("\n", ",extra\n") for line in lines[1:3]] + lines[3:]))
+    with pytest.raises(InputError, match=r"2 rows cannot be read as training data.*\n  row 1 has 26 fields; the "
+                                         r"header has 25"):
+        load_dataset(ragged, schema)
     drafted = CliRunner().invoke(main, ["schema", "draft", str(odd), "-o", str(tmp_path / "odd.toml")])
     assert drafted.exit_code == 0, drafted.output
     checks = [CliRunner().invoke(main, ["schema", "check", str(tmp_path / "odd.toml"), "--data", str(data)])

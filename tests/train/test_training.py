@@ -52,6 +52,20 @@ def test_bad_training_rows_are_listed_not_dropped(tmp_path: Path) -> None:
     assert "must be 0 or 1. Got '2' in row 12." in message
 
 
+def test_training_reads_every_spelling_of_a_number_as_scoring_does(tmp_path: Path) -> None:
+    """The validator accepts these as scoring reads them; training then parsed them again with pandas, which
+    refuses a NUL or Arabic-Indic digits: a crash after the check had passed."""
+    from loanscore.runtime import Scorer
+
+    spellings = ["40\x00", "\u0664\u0660", " 35 ", "4e1", "0040", "+40", "40.0"]
+    cols = generate(Schema.default(), len(spellings), seed=9)
+    cols["AGE"] = spellings
+    dataset = load_dataset(write_csv(tmp_path / "ages.csv", cols), Schema.default())
+    assert dataset.X["AGE"].tolist() == [40, 40, 35, 40, 40, 40, 40]
+    scored = Scorer.load().score_records([{k: v[i] for k, v in cols.items()} for i in range(len(spellings))])
+    assert not any(r.errors for r in scored)
+
+
 def test_train_cli_reports_missing_columns_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "few.csv"
     path.write_text("ID,AGE\n1,30\n")
@@ -132,7 +146,7 @@ def test_training_data_in_a_legacy_encoding_is_read_with_encoding(tmp_path: Path
     utf8 = write_csv(tmp_path / "utf8.csv", cols)
     big5 = tmp_path / "big5.csv"
     big5.write_bytes(utf8.read_text("utf-8").encode("cp950"))
-    with pytest.raises(InputError, match="is not valid utf-8 .*name its encoding with --encoding"):
+    with pytest.raises(InputError, match="is not valid UTF-8 .*name the encoding it was saved in with --encoding"):
         load_dataset(big5, Schema.default())
     token = INPUT_ENCODING.set("cp950")
     try:
