@@ -297,6 +297,10 @@ class _Source:
                                              for block in self.blocks(universal))
 
 
+def _filled(cells: Sequence[str]) -> int:
+    return sum(1 for c in cells if c)
+
+
 def _missing_message(
     name: str, missing: Sequence[str], present: Sequence[str], what: str, used: Sequence[str] = ()
 ) -> str:
@@ -383,6 +387,8 @@ class CsvReader:
             """The header's line, and the lines with values above it (a title, notes), which are not read."""
             try:
                 self.passthrough = header_passthrough(self.name, self.header, inputs, id_column, keep)
+                if not inputs and not one_by_one:  # training data read whole: a title is passed over too
+                    self._header_below(inputs, reader.line_num)
             except InputError:
                 if one_by_one or not self._header_below(inputs, reader.line_num):
                     raise
@@ -434,18 +440,35 @@ class CsvReader:
 
     def _header_below(self, inputs: Sequence[str], top: int, look: int = 20) -> bool:
         """Take as the header the line, among the next ``look``, that holds ``inputs`` (a title or notes above the
-        table, as Excel saves a report-style sheet), in whichever separator it uses; whether one does."""
+        table, as Excel saves a report-style sheet), in whichever separator it uses; whether one does. With no
+        ``inputs`` (training data read whole), the first line, the header's included, with at least half the
+        fields of the fullest, as a workbook's header is found: a title or a note has one or two."""
         ahead = list(itertools.islice(self._lines, look))
-        for k, line in enumerate(ahead):
-            for delimiter in sorted(SEPARATORS, key=lambda d: d != self.delimiter):
-                cells = [c.strip() for c in next(csv.reader([line], delimiter=delimiter), [])]
-                if set(inputs) <= set(cells):
-                    self.delimiter, self.header = delimiter, cells
-                    self.header_row, self.above_header = top + k + 1, 1 + sum(bool(a.strip()) for a in ahead[:k])
-                    self._line_num = top + k + 1
-                    self._lines = itertools.chain(ahead[k + 1:], self._lines)
-                    return True
-        return False
+        order = sorted(SEPARATORS, key=lambda d: d != self.delimiter)
+
+        def cells(line: str, delimiter: str) -> list[str]:
+            return [c.strip() for c in next(csv.reader([line], delimiter=delimiter), [])]
+
+        if inputs:
+            found = next(((k, d, c) for k, line in enumerate(ahead) for d in order
+                          if set(inputs) <= set(c := cells(line, d))), None)
+        else:
+            found = None
+            widest = []  # each line's fields, in the separator that gives it the most filled (ties: the header's)
+            for line in ahead:
+                d = max(order, key=lambda d: _filled(cells(line, d)))
+                widest.append((d, cells(line, d)))
+            most = max(_filled(c) for c in [self.header, *(c for _, c in widest)])
+            if 2 * _filled(self.header) < most:
+                found = next(((k, d, c) for k, (d, c) in enumerate(widest) if 2 * _filled(c) >= most), None)
+        if found is None:
+            self._lines = itertools.chain(ahead, self._lines)
+            return False
+        k, self.delimiter, self.header = found
+        self.header_row, self.above_header = top + k + 1, 1 + sum(bool(a.strip()) for a in ahead[:k])
+        self._line_num = top + k + 1
+        self._lines = itertools.chain(ahead[k + 1:], self._lines)
+        return True
 
     def _header(self, reader: Any) -> list[str] | None:
         """The first record that is not blank; ``reader`` is a ``csv.reader``."""

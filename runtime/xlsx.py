@@ -158,18 +158,18 @@ class XlsxReader:
         """The Excel row, among the sheet's first ``look`` rows with values and below row ``top``, that holds the
         model's columns (a title or notes may sit above the header), and how many rows with values are above it;
         ``None`` if none does. Where no columns are asked for (training data read whole), the header is the first
-        of those rows with the most values: a title is one cell."""
-        widest = None
+        of those rows with at least half the values of the fullest: a title or a note has one or two, and a row
+        with a note beside the table is not taken for the header."""
+        counts = []
         with self._open_part(info) as stream:
             for k, (number, values, _) in enumerate(self._rows(stream, strings, sheet, whole=True)):
                 if k > look:
                     break
-                if not self.inputs:
-                    width = sum(bool(v.strip()) for v in values)
-                    widest = widest if widest and widest[2] >= width else (number, k, width)
-                elif number > top and set(self.inputs) <= {v.strip() for v in values}:
+                if self.inputs and number > top and set(self.inputs) <= {v.strip() for v in values}:
                     return number, k
-        return widest[:2] if widest else None
+                counts.append((number, k, sum(bool(v.strip()) for v in values)))
+        fullest = max((n for _, _, n in counts), default=0)
+        return None if self.inputs else next(((number, k) for number, k, n in counts if 2 * n >= fullest), None)
 
     def _refuse_more(self, later: list[tuple[str, str]], strings: list[str]) -> None:
         """Refuse a workbook whose later sheets hold applicants too: scoring only the first would leave their

@@ -69,9 +69,10 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
                   + (f" (Excel row {chunk.sheet_rows[i]})" if chunk.sheet_rows else "") + f": {chunk.row_warnings[i]}"
                   for i in sorted(chunk.row_warnings)]
     if problems:
-        raise InputError(f"{reader.name}: {len(problems):,} {'row' if len(problems) == 1 else 'rows'} cannot be read as "
-                         f"{what.lower()}; fix {'it' if len(problems) == 1 else 'them'} and try again. First "
-                         "problems:\n  " + "\n  ".join(problems[:MAX_LISTED]))
+        one = len(problems) == 1
+        raise InputError(f"{reader.name}: {len(problems):,} {'row' if one else 'rows'} cannot be read; fix "
+                         f"{'it' if one else 'them'} and try again. First problems:\n  "
+                         + "\n  ".join(problems[:MAX_LISTED]))
     for note in sheet_notes(reader, "used like the others") + [f"Note: {n}." for n in notes[:MAX_LISTED]]:
         print(note, file=sys.stderr)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names, dtype=str)

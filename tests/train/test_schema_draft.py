@@ -210,6 +210,24 @@ def _as_excel_csv(source: Path, path: Path, numbers: list[str]) -> Path:
     return path
 
 
+def test_a_draft_passes_over_a_title_but_not_a_header_beside_a_note(tmp_path) -> None:
+    """With no column known yet, the header is the first line with at least half the fields of the fullest: a
+    title and an export note above it are passed over; a row with a note beside the table, or a field too many,
+    is not taken for the header."""
+    odd = _odd_lender_file(tmp_path / "odd.csv")
+    plain = _structure(_drafted(odd))
+    lines = odd.read_text().splitlines(keepends=True)
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Loan book, December 2026\n\nexported by,the loan system\n" + "".join(lines))
+    assert _structure(_drafted(titled)) == plain
+    noted = tmp_path / "noted.csv"
+    noted.write_text("".join(lines[:3] + [lines[3].rstrip("\n") + ",see note,and another\n"] + lines[4:]))
+    refused = CliRunner().invoke(main, ["schema", "draft", str(noted)])
+    assert refused.exit_code == 2 and "row 3 has 66 fields; the header has 64" in refused.output  # not a header
+    book = _as_workbook(odd, tmp_path / "odd.xlsx")
+    assert _structure(_drafted(book, "--sheet", "Loans")) == plain
+
+
 def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_or_excels_csv(tmp_path) -> None:
     """An analyst's data often lives in Excel: drafting, checking and training read a sheet, or Excel's semicolon
     CSV with decimal commas, as scoring reads them (the title passed over, numbers as Excel shows them), with the
@@ -237,7 +255,7 @@ def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_or_excels_csv
     lines = clean.read_text().splitlines(keepends=True)
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("".join(lines[:1] + [line.replace("\n", ",extra\n") for line in lines[1:3]] + lines[3:]))
-    with pytest.raises(InputError, match=r"2 rows cannot be read as training data.*\n  row 1 has 26 fields; the "
+    with pytest.raises(InputError, match=r"2 rows cannot be read; fix them.*\n  row 1 has 26 fields; the "
                                          r"header has 25"):
         load_dataset(ragged, schema)
     drafted = CliRunner().invoke(main, ["schema", "draft", str(odd), "-o", str(tmp_path / "odd.toml")])
