@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from ._common import (TRAIN_EXTRA_HINT, audit_option, echo_rejects, encoding_option, open_audit, record_run,
+from ._common import (TRAIN_EXTRA_HINT, audit_option, data_file_options, echo_rejects, open_audit, record_run,
                       reports_errors)
 
 _HELP = """Refit the model's probabilities to a lender's own applicants.
 
 \b
-INPUT (CSV or JSON Lines) holds the model's fields, ideally of recent
+INPUT (CSV, JSON Lines or an Excel workbook) holds the model's fields, ideally of recent
 applicants of the lender's own, and, unless --default-rate is given, each
 applicant's outcome, 1 defaulted, 0 repaid or blank not known yet (column:
 the schema's label, or --outcome); the map is fitted on the rows with an
@@ -70,7 +70,7 @@ class Rate(click.ParamType):
               "4.5%: shift INPUT's mean P(default) to it; INPUT needs no outcomes.")
 @click.option("--plot", metavar="FILE.svg", help="Also draw calibration by decile before and after (with outcomes) "
               "and the map itself (SVG, atomically).")
-@encoding_option
+@data_file_options
 @audit_option
 @reports_errors
 def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str | None, method: str | None,

@@ -53,7 +53,7 @@ from loanscore.runtime.performance import brier_score, expected_calibration_erro
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference, recorded_scale
 from loanscore.runtime.stream import scored_batches
-from loanscore.runtime.tabular import open_reader
+from loanscore.runtime.tabular import DATA_SHEET, open_reader
 from loanscore.runtime.verify import verify_model
 from loanscore.train.calibration import mapped, platt, shift_to_rate, standard_errors
 
@@ -110,7 +110,7 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
     outcome = (outcome or schema.label) if labelled else None
     try:
         reader = open_reader(data, [*schema.input_names, *([outcome] if labelled else [])],
-                             numbers=schema.number_names)
+                             numbers=schema.number_names, sheet=DATA_SHEET.get())
     except InputError as exc:
         if not labelled or outcome not in str(exc):
             raise

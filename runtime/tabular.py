@@ -132,7 +132,7 @@ INPUT_ENCODING: ContextVar[str] = ContextVar("loanscore_input_encoding", default
 """The encoding a CSV file is read in where :func:`open_reader` is given none: UTF-8, unless a command's
 ``--encoding`` (or ``$LOANSCORE_ENCODING``) names another for its run."""
 DATA_SHEET: ContextVar[str | None] = ContextVar("loanscore_data_sheet", default=None)
-"""The sheet a workbook of training data is read from, where a training command's ``--sheet`` names one."""
+"""The sheet a workbook of training or recalibration data is read from, where such a command's ``--sheet`` names one."""
 
 
 SPOOLED_STDIN: ContextVar[str | None] = ContextVar("loanscore_spooled_stdin", default=None)

@@ -217,6 +217,31 @@ def test_a_stated_default_rate_needs_no_outcomes(schema, model_dir, tmp_path) ->
     assert CliRunner().invoke(main, ["verify", str(tmp_path / "m")]).exit_code == 0
 
 
+def test_a_workbook_is_read_from_the_sheet_named(schema, model_dir, tmp_path) -> None:
+    """A quarter's applicants on each sheet: refused without --sheet (it names them), then read from the one
+    named, to the same map as its CSV."""
+    import csv
+
+    from loanscore.runtime.xlsx import write_workbook
+
+    cols = generate(schema, 1000, seed=6, label=False)
+    with open(write_csv(tmp_path / "applicants.csv", cols), newline="") as fh:
+        rows = list(csv.reader(fh))
+    write_workbook(tmp_path / "book.xlsx", {"Q3": rows[:300], "Q4": rows})
+
+    def recalibrate(data: str, out: str, *more: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(main, ["recalibrate", str(tmp_path / data), "--model", str(model_dir),
+                                         "--default-rate", "4.5%", "--out", str(tmp_path / out), *more])
+
+    refused = recalibrate("book.xlsx", "m0")
+    assert refused.exit_code == 2 and "has applicants on 2 sheets ('Q3', 'Q4')" in refused.output
+    assert recalibrate("book.xlsx", "m1", "--sheet", "Q4").exit_code == 0
+    assert recalibrate("applicants.csv", "m2").exit_code == 0
+    maps = [{k: Scorer.load(tmp_path / m).model.manifest["recalibrations"][-1][k] for k in ("scale", "shift", "rows")}
+            for m in ("m1", "m2")]
+    assert maps[0] == maps[1] and maps[0]["rows"] == 1000
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--default-rate", "45"], "'45' is not strictly between 0 and 1"),
     (["--default-rate", "a lot"], "'a lot' is not a rate: write 0.045 or 4.5%."),
