@@ -700,6 +700,8 @@ class JsonLinesReader:
                 raise InputError(f"{self.name} is empty: it holds no applicant records.")
             records = self._first_records
             seen = set().union(*(r.keys() for r in records)) if records else set()
+            self.header = list(dict.fromkeys(k for r in records for k in r))
+            """The first chunk's keys, in the order they first appear (a header's part, for a reader of every key)."""
             if records and not one_by_one:
                 missing = [c for c in self.inputs if c not in seen]
                 if missing:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from loanscore.runtime.errors import FieldError, InputError
 from loanscore.runtime.schema import Schema
-from loanscore.runtime.tabular import DATA_SHEET, is_workbook, open_reader, sheet_notes
+from loanscore.runtime.tabular import DATA_SHEET, open_reader, sheet_notes, sniff_format
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns, parse_numbers
 
 MAX_LISTED = 10
@@ -34,8 +34,8 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
                     numbers: Collection[str] | None = None) -> pd.DataFrame:
     """Every cell as text, read by the runtime's own readers as ``loanscore score`` reads an applicant file: a CSV
     in any of Excel's dialects (comma, semicolon with decimal commas in ``numbers``, tab; gzip allowed; UTF-8 or
-    ``--encoding``'s), or a workbook's sheet (the one holding ``columns``, or ``--sheet``'s), a title above the
-    header passed over. So training sees the values scoring will, and validation, not pandas, decides what is
+    ``--encoding``'s), a workbook's sheet (the one holding ``columns``, or ``--sheet``'s), a title above the
+    header passed over, or JSON Lines (the keys of its first records; null is an empty cell). So training sees the values scoring will, and validation, not pandas, decides what is
     missing or bad. ``numbers`` (default: every column) are the columns a decimal comma may be read in.
 
     What a person might not expect read, or not, is noted on stderr, as scoring notes it; a row that cannot be read
@@ -43,8 +43,7 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist.")
-    with open(path, "rb") as fh:
-        fmt = "xlsx" if is_workbook(path, fh.read(8)) else "csv"
+    fmt = sniff_format(path)
     read = {"fmt": fmt, "sheet": DATA_SHEET.get() if fmt == "xlsx" else None}
 
     def header(wanted: Sequence[str]) -> list[str]:
@@ -62,7 +61,8 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
     reader = open_reader(path, names, numbers=names if numbers is None else numbers, **read)
     parts, sheet_rows, problems, notes = [], [], [], []
     for chunk in reader:
-        parts.append(pd.DataFrame({c: list(v) for c, v in chunk.columns.items()}, dtype=str))
+        parts.append(pd.DataFrame({c: ["" if x is None else x for x in v] for c, v in chunk.columns.items()},
+                                  dtype=str))  # JSON's null: missing, as an empty cell is
         sheet_rows += chunk.sheet_rows or []
         problems += [chunk.row_errors[i] for i in sorted(chunk.row_errors)]
         notes += [f"{reader.name}, row {chunk.first_row + i}"

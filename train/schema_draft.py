@@ -338,7 +338,7 @@ def _channel_name(stem: str) -> str:
 
 def _stem(path: Path) -> str:
     name = path.name
-    for suffix in (".gz", ".csv", ".txt", ".xlsx", ".xlsm"):
+    for suffix in (".gz", ".csv", ".txt", ".jsonl", ".ndjson", ".json", ".xlsx", ".xlsm"):
         name = name.removesuffix(suffix)
     return name
 

@@ -228,10 +228,10 @@ def test_a_draft_passes_over_a_title_but_not_a_header_beside_a_note(tmp_path) ->
     assert _structure(_drafted(book, "--sheet", "Loans")) == plain
 
 
-def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_or_excels_csv(tmp_path) -> None:
-    """An analyst's data often lives in Excel: drafting, checking and training read a sheet, or Excel's semicolon
-    CSV with decimal commas, as scoring reads them (the title passed over, numbers as Excel shows them), with the
-    same result as a plain CSV. The semicolon file was read as one column: "lacks the columns"."""
+def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_excels_csv_or_json_lines(tmp_path) -> None:
+    """An analyst's data often lives in Excel: drafting, checking and training read a sheet, Excel's semicolon
+    CSV with decimal commas, or JSON Lines, as scoring reads them (the title passed over, numbers as Excel shows
+    them), with the same result as a plain CSV. The semicolon file was read as one column: "lacks the columns"."""
     from loanscore.train.data import load_dataset
 
     odd = _odd_lender_file(tmp_path / "odd.csv")
@@ -252,6 +252,12 @@ def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_or_excels_csv
     finally:
         INPUT_ENCODING.reset(token)
     assert from_excel_csv.X.equals(from_csv.X) and (from_excel_csv.y == from_csv.y).all()
+    with open(clean, newline="") as fh:  # JSON Lines from a system's API: numbers as numbers, null for missing
+        records = [{k: None if v == "" else json.loads(v) if re.fullmatch(r"-?\d+(\.\d+)?", v) else v
+                    for k, v in r.items()} for r in csv.DictReader(fh)]
+    (tmp_path / "clean.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    from_jsonl = load_dataset(tmp_path / "clean.jsonl", schema)
+    assert from_jsonl.X.equals(from_csv.X) and (from_jsonl.y == from_csv.y).all()
     lines = clean.read_text().splitlines(keepends=True)
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("".join(lines[:1] + [line.replace("\n", ",extra\n") for line in lines[1:3]] + lines[3:]))
