@@ -14,7 +14,7 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 
 @click.command()
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"Labelled CSV (gzip allowed) or Excel workbook, {DEV_DATA_HINT}.")
+              help=f"Labelled CSV (gzip allowed), Excel workbook or JSON Lines, {DEV_DATA_HINT}.")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to write (model.keras, preprocessor.skops, metrics.json, ...).")
 @click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -110,7 +110,7 @@ def train(data: Path, run_dir: Path, schema_path: Path | None, without: str, epo
 @click.option("--out", "model_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (model.onnx, manifest.json, golden.json, parity.json).")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"CSV or workbook to prove parity on (all its rows), {DEV_DATA_HINT}.")
+              help=f"CSV, workbook or JSON Lines to prove parity on (all its rows), {DEV_DATA_HINT}.")
 @click.option("--tolerance", type=FiniteRange(min=0, min_open=True), default=1e-5, show_default=True,
               help="Fail when max |p_onnx - p_keras| exceeds this.")
 @click.option("--cv-results", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -12,7 +12,8 @@ import click
 
 from ._common import data_file_options, reports_errors, require_train_extra
 
-DATA_HELP = "Labelled CSV (gzip allowed) or Excel workbook, e.g. ../shared/data/uci_credit_card_dev.csv.gz."
+DATA_HELP = ("Labelled CSV (gzip allowed), Excel workbook or JSON Lines, e.g. "
+             "../shared/data/uci_credit_card_dev.csv.gz.")
 OUTPUT_HELP = "HTML file to write; its figures go to <stem>_figures/*.png and its numbers to <stem>.json."
 
 

@@ -31,7 +31,7 @@ def schema() -> None:
 @reports_errors
 def draft(data: Path, output: str, label: str | None, id_column: str | None, numbered: str,
           name: str | None) -> None:
-    """Draft a schema from DATA's own columns (a labelled CSV, gzip allowed, or an Excel workbook).
+    """Draft a schema from DATA's own columns (a labelled CSV, Excel workbook or JSON Lines).
 
     Columns numbered alike (arrears_m01 ... arrears_m12) become a monthly
     history, in month order; a column of 0s and 1s the outcome; a few whole
@@ -67,7 +67,7 @@ def draft(data: Path, output: str, label: str | None, id_column: str | None, num
 @schema.command()
 @click.argument("schema_file", metavar="SCHEMA", type=DATA)
 @click.option("--data", required=True, type=DATA,
-              help="Labelled CSV (gzip allowed) or Excel workbook to check against SCHEMA.")
+              help="Labelled CSV (gzip allowed), Excel workbook or JSON Lines to check against SCHEMA.")
 @data_file_options
 @reports_errors
 def check(schema_file: Path, data: Path) -> None:

@@ -14,7 +14,7 @@ from ._common import FINITE, data_file_options, reports_errors, require_train_ex
 @click.option("--reference", "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Training run to compare against (Keras + scikit-learn); needs the [train] extra.")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Labelled or unlabelled CSV or workbook to measure parity on, with --reference.")
+              help="Labelled or unlabelled CSV, workbook or JSON Lines to measure parity on, with --reference.")
 @click.option("--tolerance", type=FINITE, default=None, help="Max |p_onnx - p_keras| for --reference (default 1e-5).")
 @data_file_options
 @reports_errors
