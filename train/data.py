@@ -35,8 +35,9 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
     """Every cell as text, read by the runtime's own readers as ``loanscore score`` reads an applicant file: a CSV
     in any of Excel's dialects (comma, semicolon with decimal commas in ``numbers``, tab; gzip allowed; UTF-8 or
     ``--encoding``'s), a workbook's sheet (the one holding ``columns``, or ``--sheet``'s), a title above the
-    header passed over, or JSON Lines (the keys of its first records; null is an empty cell). So training sees the values scoring will, and validation, not pandas, decides what is
-    missing or bad. ``numbers`` (default: every column) are the columns a decimal comma may be read in.
+    header passed over, or JSON Lines (the keys of its first records; null is an empty cell). So training sees
+    the values scoring will, and validation, not pandas, decides what is missing or bad. ``numbers`` (default:
+    every column) are the columns a decimal comma may be read in.
 
     What a person might not expect read, or not, is noted on stderr, as scoring notes it; a row that cannot be read
     (a field too many) is refused, named, rather than trained on askew."""
@@ -82,7 +83,7 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
 
 
 def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> Dataset:
-    """Read a CSV (gzip allowed) or a workbook; refuse it, listing the rows, if any value breaks the contract.
+    """Read a data file (see :func:`read_text_frame`); refuse it, listing the rows, if any value breaks the contract.
 
     With ``labelled=False`` the label column may be absent (``y`` is then ``None``).
 
