@@ -13,6 +13,7 @@ import pandas as pd
 
 from loanscore.runtime.errors import FieldError, InputError
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.stream import Progress
 from loanscore.runtime.tabular import DATA_SHEET, open_reader, sheet_notes, sniff_format
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns, parse_numbers
 
@@ -61,7 +62,10 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
     names = [h for h in dict.fromkeys(found) if h and (h in columns or found.count(h) == 1)]
     reader = open_reader(path, names, numbers=names if numbers is None else numbers, **read)
     parts, sheet_rows, problems, notes = [], [], [], []
+    progress = Progress.for_terminal(reader.total_bytes)  # a workbook of a million rows takes a minute
     for chunk in reader:
+        if progress:
+            progress.update(chunk.first_row + chunk.n - 1, reader.bytes_read)
         parts.append(pd.DataFrame({c: ["" if x is None else x for x in v] for c, v in chunk.columns.items()},
                                   dtype=str))  # JSON's null: missing, as an empty cell is
         sheet_rows += chunk.sheet_rows or []
@@ -69,6 +73,8 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
         notes += [f"{reader.name}, row {chunk.first_row + i}"
                   + (f" (Excel row {chunk.sheet_rows[i]})" if chunk.sheet_rows else "") + f": {chunk.row_warnings[i]}"
                   for i in sorted(chunk.row_warnings)]
+    if progress:
+        progress.close()
     if problems:
         one = len(problems) == 1
         raise InputError(f"{reader.name}: {len(problems):,} {'row' if one else 'rows'} cannot be read; fix "
