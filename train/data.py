@@ -61,7 +61,10 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
             raise exc from None
     names = [h for h in dict.fromkeys(found) if h and (h in columns or found.count(h) == 1)]
     reader = open_reader(path, names, numbers=names if numbers is None else numbers, **read)
-    parts, sheet_rows, problems, notes = [], [], [], []
+    parts: list[pd.DataFrame] = []
+    sheet_rows: list[int] = []
+    problems: list[str] = []
+    notes: list[str] = []
     progress = Progress.for_terminal(reader.total_bytes)  # a workbook of a million rows takes a minute
     for chunk in reader:
         if progress:
