@@ -134,7 +134,7 @@ def load_dataset(path: str | Path, schema: Schema, *, labelled: bool = True) -> 
     return Dataset(X=X, y=y, fingerprint=fingerprint(path, frame, y))
 
 
-def fingerprint(path: Path, frame: pd.DataFrame, y: np.ndarray) -> dict:
+def fingerprint(path: Path, frame: pd.DataFrame, y: np.ndarray | None) -> dict:
     """Enough to recognise the training data later without storing any of it."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
