@@ -22,9 +22,11 @@ def schema() -> None:
               help="TOML file to write ('-': standard output).")
 @click.option("--label", metavar="COLUMN", help="The outcome column (0 repaid, 1 defaulted). Default: guessed.")
 @click.option("--id", "id_column", metavar="COLUMN", help="The applicant id column. Default: guessed.")
-@click.option("--numbered", type=click.Choice(["oldest-first", "newest-first"]), default="oldest-first",
+@click.option("--numbered", type=click.Choice(["oldest-first", "newest-first", "auto"]), default="oldest-first",
               show_default=True, help="Whether monthly columns numbered 1, 2, ... start from the oldest month "
-                                      "(arrears_m01 is a year ago) or the newest (PAY_AMT1 is last month).")
+                                      "(arrears_m01 is a year ago) or the newest (PAY_AMT1 is last month); auto "
+                                      "reads it from the data (the latest month tells most about the outcome), "
+                                      "else takes oldest first. The draft says what the data show either way.")
 @click.option("--name", metavar="NAME", help="The schema's name, recorded in every model trained with it. "
                                              "Default: the file's name.")
 @data_file_options

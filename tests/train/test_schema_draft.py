@@ -58,6 +58,29 @@ def test_the_taiwan_columns_are_drafted_as_the_built_in_schema(tmp_path, dev_dat
     checked = CliRunner().invoke(main, ["schema", "check", str(tmp_path / "taiwan.json"), "--data", str(dev_data)])
     assert checked.exit_code == 0 and "24,000 rows, default rate 22.12%" in checked.output, checked.output
     assert _drafted(dev_data).history[0].columns == ("PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6")
+    assert _structure(_drafted(dev_data, "--numbered", "auto")) == _structure(Schema.default())  # read from the data
+
+
+@pytest.mark.parametrize("latest", ["last", "first"])
+def test_the_months_order_is_read_from_the_data_with_auto_and_said_otherwise(tmp_path, latest) -> None:
+    """Arrears tell most about the next default in the latest month: ``auto`` finds which end that is; the
+    default (oldest first) keeps its order but says when the data suggest the opposite."""
+    rng = random.Random(5)
+    months = 8
+    rows = []
+    for i in range(2000):
+        arrears = [rng.choice([0, 0, 0, 1, 2, 3]) for _ in range(months)]
+        weights = [0.8 ** (months - 1 - m) for m in range(months)]  # the latest month weighs most
+        risk = sum(w * a for w, a in zip(weights, arrears)) + rng.gauss(0, 1)
+        rows.append([i, *(arrears if latest == "last" else arrears[::-1]), int(risk > 3)])
+    path = tmp_path / "loans.csv"
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows([["id", *(f"arrears_m{m + 1:02d}" for m in range(months)), "bad"], *rows])
+    auto = _drafted(path, "--numbered", "auto").history[0].columns
+    assert auto[-1] == ("arrears_m08" if latest == "last" else "arrears_m01")  # the latest month, last
+    default = CliRunner().invoke(main, ["schema", "draft", str(path)])
+    assert Schema.from_dict(tomllib.loads(default.stdout)).history[0].columns[-1] == "arrears_m08"
+    assert ("though the data suggest the opposite" in default.stderr) == (latest == "first")
 
 
 def test_a_draft_trains_exports_scores_and_writes_letters(tmp_path) -> None:
