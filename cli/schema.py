@@ -62,8 +62,16 @@ def draft(data: Path, output: str, label: str | None, id_column: str | None, num
     for note in result.notes:
         click.echo(f"Check: {note}", err=True)
     if output != "-":
-        click.echo(f"wrote {output}; next: loanscore schema check {output} --data {data}, then loanscore train "
-                   f"--data {data} --schema {output} --out RUN_DIR", err=True)
+        import shlex
+
+        from loanscore.runtime.tabular import DATA_SHEET, INPUT_ENCODING
+
+        sheet, encoding = DATA_SHEET.get(), INPUT_ENCODING.get()  # the next commands read DATA as the draft did
+        read = (f" --sheet {shlex.quote(sheet)}" if sheet else "") + (
+            f" --encoding {encoding}" if encoding != "utf-8" else "")
+        out, source = shlex.quote(output), shlex.quote(str(data)) + read
+        click.echo(f"wrote {output}; next: loanscore schema check {out} --data {source}, then loanscore train "
+                   f"--data {source} --schema {out} --out RUN_DIR", err=True)
 
 
 @schema.command()

@@ -271,7 +271,8 @@ def _month_order(channels: list[list[_Profile]], outcome: np.ndarray) -> tuple[N
     for members in channels:  # months in the order of their numbers
         separation = []
         for p in members:
-            x = np.full(len(outcome), np.nan) if p.numbers is None else p.numbers.reindex(range(len(outcome))).to_numpy()
+            x = (np.full(len(outcome), np.nan) if p.numbers is None
+                 else p.numbers.reindex(range(len(outcome))).to_numpy())
             known = ~np.isnan(x)
             both = 0 < outcome[known].sum() < known.sum()
             separation.append(abs(roc_auc(outcome[known], x[known]) - 0.5) if both else np.nan)

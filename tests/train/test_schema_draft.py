@@ -263,6 +263,9 @@ def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_excels_csv_or
     assert refused.exit_code == 2 and "has values on 2 sheets ('Loans', 'Notes')" in refused.output
     assert "--sheet NAME" in refused.output
     assert _structure(_drafted(book, "--sheet", "Loans")) == _structure(_drafted(odd))
+    hinted = CliRunner().invoke(main, ["schema", "draft", str(book), "--sheet", "Loans", "-o",
+                                       str(tmp_path / "o.toml")])
+    assert f"--data {book} --sheet Loans, then loanscore train --data {book} --sheet Loans --schema" in hinted.stderr
     schema = Schema.default()
     clean = write_csv(tmp_path / "clean.csv", generate(schema, 300, seed=3))
     from_csv, from_book = load_dataset(clean, schema), load_dataset(_as_workbook(clean, tmp_path / "c.xlsx"), schema)
