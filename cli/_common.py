@@ -223,8 +223,7 @@ def _use_encoding(ctx: click.Context, param: click.Parameter, value: str | None)
         name = check_encoding(value)
     except InputError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
-    token = INPUT_ENCODING.set(name)
-    ctx.find_root().call_on_close(lambda: INPUT_ENCODING.reset(token))  # the root: closed when a later option fails
+    _for_this_run(ctx, INPUT_ENCODING, name)
 
 
 def encoding_option(func: F) -> F:
@@ -242,8 +241,14 @@ def _use_sheet(ctx: click.Context, param: click.Parameter, value: str | None) ->
         return
     from loanscore.runtime.tabular import DATA_SHEET
 
-    token = DATA_SHEET.set(value)
-    ctx.find_root().call_on_close(lambda: DATA_SHEET.reset(token))
+    _for_this_run(ctx, DATA_SHEET, value)
+
+
+def _for_this_run(ctx: click.Context, var: Any, value: Any) -> None:
+    """Set ``var`` until the command line's root context closes: a later option refused leaves the command's own
+    context unclosed, and the value would leak into the next command run in the same process."""
+    token = var.set(value)
+    ctx.find_root().call_on_close(lambda: var.reset(token))
 
 
 def data_file_options(func: F) -> F:

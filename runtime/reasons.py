@@ -172,7 +172,7 @@ def groups(schema: Schema) -> list[tuple[str, tuple[str, ...]]]:
 
 def typical_values(schema: Schema, manifest: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Each input column's typical value (float, or str for string codes) from the manifest's population bins."""
-    from .stability import recorded_bins  # deferred: stability imports the scorer, which imports this module lazily
+    from .stability import _malformed, recorded_bins  # deferred: stability imports the scorer, which imports this module lazily
 
     if manifest.get("population") is None:
         raise ModelError(
@@ -183,8 +183,7 @@ def typical_values(schema: Schema, manifest: Mapping[str, Any], where: str) -> d
     for col in schema.columns():
         bins = recorded_bins(manifest, col.name, where)
         if bins is None:
-            raise ModelError(f"{where} has a malformed 'population' entry (no bins for {col.name}); export the "
-                             "model again.")
+            raise _malformed(where, f"no bins for {col.name}")
         out[col.name] = _typical(bins, col.is_string)
     return out
 

@@ -43,6 +43,8 @@ PSI_WATCH = 0.10
 PSI_SHIFT = 0.25
 STABLE, WATCH, SHIFT, TOO_FEW = "stable", "watch", "shift", "too few rows to tell"
 SCORE = "probability_of_default"
+DAMAGED = (KeyError, TypeError, ValueError, OverflowError, AttributeError)
+"""What reading a manifest's population entry raises where it was edited or damaged into another shape."""
 GRADE = "grade"
 N_BINS = 10
 SHARE_FLOOR = 1e-4
@@ -230,8 +232,8 @@ class Reference:
                        {name: Bins.from_dict(name, b) for name, b in data["fields"].items()},
                        float(data["mean_probability"]), float(data["decline_rate"]), float(data["threshold"]),
                        dict(data.get("source", {})), scale, grades)
-        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
-            raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
+        except DAMAGED as exc:
+            raise _malformed(where, exc) from None
 
 
 @dataclass(frozen=True)
@@ -286,8 +288,12 @@ def recorded_bins(manifest: Mapping[str, Any], name: str, where: str = "The mode
     try:
         data = population["fields"].get(name) if population is not None else None
         return None if data is None else Bins.from_dict(name, data)
-    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
-        raise ModelError(f"{where} has a malformed 'population' entry ({exc}); export the model again.") from None
+    except DAMAGED as exc:
+        raise _malformed(where, exc) from None
+
+
+def _malformed(where: str, why: object) -> ModelError:
+    return ModelError(f"{where} has a malformed 'population' entry ({why}); export the model again.")
 
 
 def recorded_scale(manifest: Mapping[str, Any]) -> MasterScale | None:
