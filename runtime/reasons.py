@@ -172,7 +172,7 @@ def groups(schema: Schema) -> list[tuple[str, tuple[str, ...]]]:
 
 def typical_values(schema: Schema, manifest: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Each input column's typical value (float, or str for string codes) from the manifest's population bins."""
-    from .stability import _malformed, recorded_bins  # deferred: stability imports the scorer, which imports this module lazily
+    from .stability import _malformed, recorded_bins  # deferred: stability imports the scorer, which imports us
 
     if manifest.get("population") is None:
         raise ModelError(
