@@ -445,7 +445,8 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
             parts.append(column_values(batch, column))
         for name, codes in one_pass.items():
             for code, parts in codes.items():
-                parts.append(_scored_as(scorer, batch.chunk, name, code)[batch.keep])
+                parts.append(_scored_as(scorer, batch.chunk, batch.keep, name, code, column_values(batch, name),
+                                        batch.probability))
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "review")
     column = {c: np.concatenate(parts) for c, parts in values.items()}
@@ -457,7 +458,7 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
                       rows=rows, rejected=rejected, as_groups=as_groups)
     if flips and reopen is not None:  # the references are known now: a second pass scores each row as its own
         set_to = _reference_values(result, flips, column)
-        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to)
+        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to, column, p)
         for f, (grouping, values) in zip(result.fields, groups):
             if f.name in set_to:
                 label, value = set_to[f.name]
@@ -488,19 +489,23 @@ def _reference_values(first: Review, flips: Mapping[str, Grouping],
 
 
 def _second_pass(scorer: Scorer, source: str, reopen: Callable[[], Reader], keeps: list[np.ndarray],
-                 set_to: Mapping[str, tuple[str, str]]) -> dict[str, np.ndarray]:
-    """Every scored row's probability with each field of ``set_to`` set to its value, from the file read again."""
+                 set_to: Mapping[str, tuple[str, str]], column: Mapping[str, np.ndarray],
+                 p: np.ndarray) -> dict[str, np.ndarray]:
+    """Every scored row's probability with each field of ``set_to`` set to its value, from the file read again;
+    ``column`` and ``p`` are the scored rows' values and probabilities from the first pass."""
     parts: dict[str, list[np.ndarray]] = {name: [] for name in set_to}
     again = reopen()
-    same, count = True, 0
+    same, count, start = True, 0, 0
     try:
         for chunk in again:
             same = count < len(keeps) and chunk.n == len(keeps[count])
             if not same:
                 break
+            keep = keeps[count]
+            end = start + int(keep.sum())
             for name, (_, value) in set_to.items():
-                parts[name].append(_scored_as(scorer, chunk, name, value)[keeps[count]])
-            count += 1
+                parts[name].append(_scored_as(scorer, chunk, keep, name, value, column[name][start:end], p[start:end]))
+            count, start = count + 1, end
     finally:
         again.close()
     if not same or count != len(keeps):
@@ -508,12 +513,20 @@ def _second_pass(scorer: Scorer, source: str, reopen: Callable[[], Reader], keep
     return {name: np.concatenate(got) if got else np.empty(0) for name, got in parts.items()}
 
 
-def _scored_as(scorer: Scorer, chunk: Chunk, name: str, code: str) -> np.ndarray:
-    """P(default) of every row of ``chunk`` with the field ``name`` set to ``code`` (NaN where a row is rejected)."""
+def _scored_as(scorer: Scorer, chunk: Chunk, keep: np.ndarray, name: str, code: str, values: np.ndarray,
+               p: np.ndarray) -> np.ndarray:
+    """P(default) of the rows ``keep`` of ``chunk`` with the field ``name`` set to ``code``. ``values`` and ``p``
+    are those rows' validated values of ``name`` and probabilities: a row that holds ``code`` already keeps its
+    probability, so only the others are scored again (for the largest group, that is most rows)."""
     column = [code] * chunk.n if scorer.schema.columns()[scorer.schema.input_names.index(name)].is_string \
         else np.full(chunk.n, float(code))
-    _, p = scorer.check_and_run({**chunk.columns, name: column}, chunk.n, chunk.first_row)
-    return p
+    checked = scorer.check({**chunk.columns, name: column}, chunk.n, chunk.first_row)
+    feeds = {k: f[keep] for k, f in checked.feeds.items()}
+    differ = feeds[name].reshape(-1) != values
+    out = np.array(p, dtype=np.float64)
+    if differ.any():
+        out[differ] = scorer.run_feeds({k: f[differ] for k, f in feeds.items()})
+    return out
 
 
 def _bands(values: Sequence[Any], edges: tuple[float, ...]) -> tuple[np.ndarray, list[str]]:

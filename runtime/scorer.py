@@ -206,12 +206,19 @@ class Scorer:
             decision[rejected] = ""
         return BatchResult(p, decision, checked.errors, checked.warnings, why)
 
-
     def check_and_run(self, columns: Mapping[str, Any], n: int, first_row: int | None = 1) -> tuple[Checked, np.ndarray]:
         """The validated inputs and every row's probability (a rejected row's is meaningless), for callers
         that need the inputs as the graph saw them too, such as population stability."""
-        checked = check_columns(self._columns, columns, n, first_row)
-        return checked, self.model.run(checked.feeds)[0].reshape(-1).astype(np.float64)
+        checked = self.check(columns, n, first_row)
+        return checked, self.run_feeds(checked.feeds)
+
+    def check(self, columns: Mapping[str, Any], n: int, first_row: int | None = 1) -> Checked:
+        """Validate ``n`` applicants given column-wise: the inputs as the graph will see them, and what was found."""
+        return check_columns(self._columns, columns, n, first_row)
+
+    def run_feeds(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Every row's probability from validated inputs; the one place a batch reaches the graph."""
+        return self.model.run(feeds)[0].reshape(-1).astype(np.float64)
 
 
 def _length(columns: Mapping[str, Any], expected: list[Any]) -> int:
