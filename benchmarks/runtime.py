@@ -15,6 +15,7 @@ absolute times):
 * ``loanscore compare`` of that file, the model against itself (each row scored twice), rows/s next to ``score``'s;
 * ``loanscore fairness`` of that file (the protected fields, calibration by group), rows/s next to ``score``'s;
 * ``loanscore overrides`` of that file with final decisions and branches added at random, rows/s next to ``score``'s;
+* ``loanscore report monitoring`` of that file: its seconds next to the four checks run one by one;
 * ``loanscore score --shadow`` (the model in its own shadow: each row scored twice), ``--points --grade`` and
   ``-o FILE.xlsx`` (an Excel workbook out), rows/s next to ``score``'s;
 * the installed size of the runtime's dependencies (goal <= 150 MB);
@@ -170,6 +171,7 @@ def main() -> None:
         secs = [run_cli(["score", str(src), "-o", str(Path(tmp) / "out.csv"), "--quiet", "--model", model_dir])
                 for _ in range(3)]
         csv_rate = args.rows / statistics.median(secs)
+        alone: dict[str, float] = {}  # median seconds of each check run as its own command, for the report
         results["cli_csv_rows_per_s"] = csv_rate
         print(f"CLI CSV->CSV    {csv_rate:10,.0f} rows/s over {args.rows:,} rows (median of 3, includes start-up; goal >= 50,000)")
         if "population" in scorer.model.manifest:
@@ -198,6 +200,7 @@ def main() -> None:
         if "population" in scorer.model.manifest:  # generated applicants differ from the real ones: exit 4 (shift)
             secs = [run_cli(["monitor", str(src), "--quiet", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
             monitor_rate = args.rows / statistics.median(secs)
+            alone["monitor"] = statistics.median(secs)
             results.update(cli_monitor_rows_per_s=monitor_rate, cli_monitor_ratio=monitor_rate / csv_rate)
             print(f"CLI monitor     {monitor_rate:10,.0f} rows/s on the same file (median of 3) = "
                   f"{monitor_rate / csv_rate:.2f}x score's")
@@ -210,6 +213,7 @@ def main() -> None:
             out.writelines(f"{line.rstrip(chr(10))},{int(next(draws))}\n" for line in fh)
         secs = [run_cli(["backtest", str(labelled), "--quiet", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
         backtest_rate = args.rows / statistics.median(secs)
+        alone["backtest"] = statistics.median(secs)
         results.update(cli_backtest_rows_per_s=backtest_rate, cli_backtest_ratio=backtest_rate / csv_rate)
         print(f"CLI backtest    {backtest_rate:10,.0f} rows/s on the same file with outcomes (median of 3) = "
               f"{backtest_rate / csv_rate:.2f}x score's")
@@ -222,6 +226,7 @@ def main() -> None:
 
         secs = [run_cli(["fairness", str(labelled), "--quiet", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
         fairness_rate = args.rows / statistics.median(secs)
+        alone["fairness"] = statistics.median(secs)
         results.update(cli_fairness_rows_per_s=fairness_rate, cli_fairness_ratio=fairness_rate / csv_rate)
         print(f"CLI fairness    {fairness_rate:10,.0f} rows/s, by the protected fields, outcomes too (median of 3) = "
               f"{fairness_rate / csv_rate:.2f}x score's")
@@ -235,9 +240,16 @@ def main() -> None:
         secs = [run_cli(["overrides", str(decided), "--by", "branch", "--quiet", "--model", model_dir], ok=(0, 4))
                 for _ in range(3)]
         overrides_rate = args.rows / statistics.median(secs)
+        alone["overrides"] = statistics.median(secs)
         results.update(cli_overrides_rows_per_s=overrides_rate, cli_overrides_ratio=overrides_rate / csv_rate)
         print(f"CLI overrides   {overrides_rate:10,.0f} rows/s, by branch, outcomes too (median of 3) = "
               f"{overrides_rate / csv_rate:.2f}x score's")
+        secs = [run_cli(["report", "monitoring", str(decided), "--output", str(Path(tmp) / "monitoring.html"),
+                         "--by", "branch", "--model", model_dir], ok=(0, 4)) for _ in range(3)]
+        report_s, separately = statistics.median(secs), sum(alone.values())
+        results.update(cli_report_monitoring_s=report_s, cli_report_monitoring_ratio=report_s / separately)
+        print(f"report monitoring {report_s:7.2f} s, {len(alone)} checks in one file (median of 3) = "
+              f"{report_s / separately:.2f}x the time of {', '.join(alone)} run one by one ({separately:.2f} s)")
 
         tiny = Path(tmp) / "one.csv"
         with open(src) as fh, open(tiny, "w") as out:

@@ -74,14 +74,14 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
     from loanscore.runtime.integrity import sha256_file
     from loanscore.runtime.model import Model
-    from loanscore.runtime.scorer import Scorer
+    from loanscore.runtime.scorer import ScoresOnce
     from loanscore.runtime.tabular import open_output
 
     if input_path == reference_path == "-":
         raise click.UsageError("Only one of INPUT and --reference can be stdin (-).")
     with stdin_as_file(input_path) as (path, described):  # each check reads INPUT: stdin is kept in a file
         audit = open_audit(audit_log)
-        scorer = Scorer(Model.load(model_dir))
+        scorer = ScoresOnce(Model.load(model_dir))
         schema = scorer.schema
         read = dict(fmt=input_format, sheet=sheet, numbers=schema.number_names)
         if outcome is None and header_has(path, input_format, sheet, schema.label, schema.input_names):
@@ -98,6 +98,7 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
             except InputError as exc:  # this check cannot run on this file (no outcome known yet); the others can
                 failures.append(exc)
                 sections.append(Section(title, "not run", skipped=f"not run: {exc}"))
+            scorer.full = scorer.full or bool(scorer.remembered)  # the file's rows are in: keep no counterfactual
         if failures and all(s.skipped for s in sections):  # nothing could be checked: the file itself is at fault
             raise failures[0]
         with open_output(output) as stream:

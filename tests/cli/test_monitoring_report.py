@@ -96,3 +96,23 @@ def test_stability_against_another_file_is_monitors_against_it(applicants, write
     assert monitor.splitlines()[0] == f"Population stability of {now} against {before}, 300 rows"
     shown = html.unescape(page.read_text())
     assert monitor.splitlines()[0] in shown and monitor.splitlines()[5] in shown  # the score's line, as monitor has it
+
+
+def test_the_report_runs_the_graph_on_the_files_rows_once(schema, applicants, write_csv, tmp_path,
+                                                          monkeypatch) -> None:
+    """Four checks read the file; the graph sees its rows once, so the report costs the graph what the fairness
+    review alone costs (its counterfactual rows are its own)."""
+    from loanscore.runtime.model import Model
+
+    rows = applicants(400, seed=5)
+    book = [{**r, "final_decision": "approved" if k % 2 else "declined", schema.label: str(k % 4 == 0)}
+            for k, r in enumerate(rows)]
+    source = write_csv(book)
+    graph_rows: list[int] = []
+    real = Model.run
+    monkeypatch.setattr(Model, "run", lambda m, feeds, *a: graph_rows.append(len(feeds["AGE"])) or real(m, feeds, *a))
+    assert run("fairness", source, "-q").exit_code in (0, 4)
+    fairness, graph_rows[:] = sum(graph_rows), []
+    result = run("report", "monitoring", source, "--output", tmp_path / "m.html")
+    assert result.exit_code in (0, 4) and result.stderr.count(": not run") == 0, result.output
+    assert sum(graph_rows) == fairness > 400

@@ -94,3 +94,31 @@ def test_a_pandas_data_frame_scores_as_its_columns_by_position_with_na_missing(s
     assert got.probability[0] == pytest.approx(scorer.score({**first, "BILL_AMT1": None}).probability, abs=1e-7)
     assert [e.reason for e in got.errors[1]] == ["is required and cannot be missing"]
     assert np.array_equal(got.probability[2:], plain.probability[2:])
+
+
+
+def test_scores_once_runs_the_graph_once_per_distinct_batch_and_gives_the_scorers_figures(
+        scorer: Scorer, applicants, monkeypatch) -> None:
+    """A monitoring report's four checks read one file: three of them find its probabilities remembered."""
+    from loanscore.runtime.scorer import ScoresOnce, _digest
+
+    rows = applicants(300, seed=8)
+    columns = {c: [r[c] for r in rows] for c in scorer.schema.input_names}
+    moved, other = ({**columns, "AGE": [age] * 300} for age in ("30", "31"))
+    want = {id(c): scorer.check_and_run(c, 300)[1] for c in (columns, moved)}
+    calls: list[int] = []
+    run = type(scorer.model).run
+    monkeypatch.setattr(type(scorer.model), "run", lambda m, feeds: calls.append(len(feeds["AGE"])) or run(m, feeds))
+    once = ScoresOnce(scorer.model)
+    once.check_and_run(columns, 300)[1][:] = -1.0  # a caller overwriting its copy leaves what is remembered alone
+    assert np.array_equal(once.check_and_run(columns, 300)[1], want[id(columns)]) and calls == [300]
+    assert np.array_equal(once.check_and_run(moved, 300)[1], want[id(moved)])  # other inputs: scored, remembered
+    assert calls == [300, 300] and len(once.remembered) == 2
+    once.full = True
+    once.check_and_run(other, 300)
+    once.check_and_run(other, 300)
+    assert calls == [300] * 4 and len(once.remembered) == 2
+    text = {"a": np.array([["1"], ["2"]], dtype=object)}  # text inputs: typed and length-prefixed
+    assert _digest(text) == _digest({"a": np.array([["1"], ["2"]], dtype=object)})
+    assert _digest(text) != _digest({"a": np.array([["12"], [""]], dtype=object)})
+    assert _digest(text) != _digest({"a": np.array([[1], ["2"]], dtype=object)})
