@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,10 @@ import click
 
 from ._common import (audit_option, header_has, input_format_option, open_audit, open_labelled, record_run,
                       reports_errors, stdin_as_file)
+
+
+Shown = Callable[..., Any]
+"""A check's progress line on a terminal, or None: ``shown(total_bytes[, what])``, labelled with the check."""
 
 
 @dataclass
@@ -52,11 +57,12 @@ class Section:
                    "development population in the manifest.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model directory. Default: the shipped model.")
 @input_format_option()
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @audit_option
 @reports_errors
 def monitoring(input_path: str, output: str, outcome: str | None, final: str, by: tuple[str, ...],
                reference_path: str | None, model_dir: str | None, input_format: str, sheet: str | None,
-               audit_log: str | None) -> None:
+               quiet: bool, audit_log: str | None) -> None:
     """The model's periodic monitoring of INPUT in one HTML file: population
     stability against the model's development population (or --reference
     FILE, last quarter's applicants); with outcomes, the
@@ -75,6 +81,7 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
     from loanscore.runtime.integrity import sha256_file
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import ScoresOnce
+    from loanscore.runtime.stream import Progress
     from loanscore.runtime.tabular import open_output
 
     if input_path == reference_path == "-":
@@ -87,14 +94,18 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
         if outcome is None and header_has(path, input_format, sheet, schema.label, schema.input_names):
             outcome = schema.label
         decided = header_has(path, input_format, sheet, final, schema.input_names)
-        checks = [("Population stability", lambda: _stability(scorer, path, reference_path, read)),
-                  ("Back-test", lambda: _backtest(scorer, path, outcome, read)),
-                  ("Fair lending", lambda: _fairness(scorer, path, outcome, read)),
-                  ("Overrides", lambda: _overrides(scorer, path, final if decided else None, by, outcome, read))]
+        checks = [("Population stability", lambda shown: _stability(scorer, path, reference_path, read, shown)),
+                  ("Back-test", lambda shown: _backtest(scorer, path, outcome, read, shown)),
+                  ("Fair lending", lambda shown: _fairness(scorer, path, outcome, read, shown)),
+                  ("Overrides", lambda shown: _overrides(scorer, path, final if decided else None, by, outcome, read,
+                                                        shown))]
         sections, failures = [], []
-        for title, check in checks:
+        for k, (title, check) in enumerate(checks, 1):
+            def shown(total: int | None, what: str = "", label: str = f"{title} ({k} of {len(checks)})") -> Any:
+                return Progress.for_terminal(total, quiet=quiet, label=f"{label}, {what}" if what else label)
+
             try:
-                sections.append(check())
+                sections.append(check(shown))
             except InputError as exc:  # this check cannot run on this file (no outcome known yet); the others can
                 failures.append(exc)
                 sections.append(Section(title, "not run", skipped=f"not run: {exc}"))
@@ -116,7 +127,7 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
 
 
 def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no-untyped-def]
-               read: dict[str, Any]) -> Section:
+               read: dict[str, Any], shown: Shown) -> Section:
     from loanscore.runtime.backtest import something_left
     from loanscore.runtime.stability import Reference, collect, monitor
     from loanscore.runtime.stability_plot import render_svg
@@ -133,7 +144,7 @@ def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no
     if reference_path is not None:
         reader = opened(reference_path)
         try:
-            reference, _ = collect(scorer, reader)
+            reference, _ = collect(scorer, reader, progress=shown(reader.total_bytes, "the reference file"))
         finally:
             reader.close()
     elif "population" in scorer.model.manifest:
@@ -144,14 +155,15 @@ def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no
                                                  "FILE gives one)")
     reader = opened(path)
     try:
-        report = monitor(scorer, reader, reference)
+        report = monitor(scorer, reader, reference, progress=shown(reader.total_bytes))
     finally:
         reader.close()
     something_left(report.source, report.rows, report.scored, report.rejected, "compare")
     return Section(title, report.worst, render(report), render_svg(report), rejected=len(report.rejected))
 
 
-def _backtest(scorer, path: str, outcome: str | None, read: dict[str, Any]) -> Section:  # type: ignore[no-untyped-def]
+def _backtest(scorer, path: str, outcome: str | None, read: dict[str, Any],  # type: ignore[no-untyped-def]
+              shown: Shown) -> Section:
     from loanscore.runtime.backtest import backtest
     from loanscore.runtime.backtest_plot import render_svg
 
@@ -163,13 +175,14 @@ def _backtest(scorer, path: str, outcome: str | None, read: dict[str, Any]) -> S
                                                  "--outcome names another)")
     reader, _ = open_labelled(path, scorer.schema.input_names, outcome, (), who="A back-test", **read)
     try:
-        result = backtest(scorer, reader, outcome)
+        result = backtest(scorer, reader, outcome, progress=shown(reader.total_bytes))
     finally:
         reader.close()
     return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
 
 
-def _fairness(scorer, path: str, outcome: str | None, read: dict[str, Any]) -> Section:  # type: ignore[no-untyped-def]
+def _fairness(scorer, path: str, outcome: str | None, read: dict[str, Any],  # type: ignore[no-untyped-def]
+              shown: Shown) -> Section:
     from loanscore.runtime.fairness import groupings, review
     from loanscore.runtime.fairness_plot import render_svg
 
@@ -186,14 +199,15 @@ def _fairness(scorer, path: str, outcome: str | None, read: dict[str, Any]) -> S
 
     reader = opened()
     try:
-        result = review(scorer, reader, wanted, scorer.bands.decline_from, outcome=outcome, reopen=opened)
+        result = review(scorer, reader, wanted, scorer.bands.decline_from, outcome=outcome, reopen=opened,
+                        progress=shown(reader.total_bytes))
     finally:
         reader.close()
     return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
 
 
 def _overrides(scorer, path: str, final: str | None, by: tuple[str, ...],  # type: ignore[no-untyped-def]
-               outcome: str | None, read: dict[str, Any]) -> Section:
+               outcome: str | None, read: dict[str, Any], shown: Shown) -> Section:
     from dataclasses import replace
 
     from loanscore.runtime.fairness import groupings
@@ -212,7 +226,8 @@ def _overrides(scorer, path: str, final: str | None, by: tuple[str, ...],  # typ
                            who="An override review", also=[(final, "the lender's final decision, named by --final")],
                            **read)[0]
     try:
-        result = review(scorer, reader, final, grades=MasterScale.load(None), by=wanted, outcome=outcome)
+        result = review(scorer, reader, final, grades=MasterScale.load(None), by=wanted, outcome=outcome,
+                        progress=shown(reader.total_bytes))
     finally:
         reader.close()
     return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))

@@ -458,7 +458,8 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
                       rows=rows, rejected=rejected, as_groups=as_groups)
     if flips and reopen is not None:  # the references are known now: a second pass scores each row as its own
         set_to = _reference_values(result, flips, column)
-        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to, column, p)
+        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to, column, p,
+                              progress.again("as the reference groups") if progress else None)
         for f, (grouping, values) in zip(result.fields, groups):
             if f.name in set_to:
                 label, value = set_to[f.name]
@@ -490,12 +491,12 @@ def _reference_values(first: Review, flips: Mapping[str, Grouping],
 
 def _second_pass(scorer: Scorer, source: str, reopen: Callable[[], Reader], keeps: list[np.ndarray],
                  set_to: Mapping[str, tuple[str, str]], column: Mapping[str, np.ndarray],
-                 p: np.ndarray) -> dict[str, np.ndarray]:
+                 p: np.ndarray, progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Every scored row's probability with each field of ``set_to`` set to its value, from the file read again;
     ``column`` and ``p`` are the scored rows' values and probabilities from the first pass."""
     parts: dict[str, list[np.ndarray]] = {name: [] for name in set_to}
     again = reopen()
-    same, count, start = True, 0, 0
+    same, count, start, rows = True, 0, 0, 0
     try:
         for chunk in again:
             same = count < len(keeps) and chunk.n == len(keeps[count])
@@ -505,9 +506,13 @@ def _second_pass(scorer: Scorer, source: str, reopen: Callable[[], Reader], keep
             end = start + int(keep.sum())
             for name, (_, value) in set_to.items():
                 parts[name].append(_scored_as(scorer, chunk, keep, name, value, column[name][start:end], p[start:end]))
-            count, start = count + 1, end
+            count, start, rows = count + 1, end, rows + chunk.n
+            if progress is not None:
+                progress.update(rows, again.bytes_read)
     finally:
         again.close()
+        if progress is not None:
+            progress.close()
     if not same or count != len(keeps):
         raise InputError(f"{source} changed while it was reviewed; review it again once it is complete.")
     return {name: np.concatenate(got) if got else np.empty(0) for name, got in parts.items()}

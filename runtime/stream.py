@@ -199,27 +199,37 @@ class Progress:
 
     Redrawn at most every ``interval`` seconds with a carriage return, and
     erased at the end, so it never mixes with what is written to stdout.
+    ``label`` says which of several passes it is (a report's checks).
     """
 
-    def __init__(self, stream: IO[str], total_bytes: int | None = None, *, interval: float = 0.25):
+    def __init__(self, stream: IO[str], total_bytes: int | None = None, *, interval: float = 0.25,
+                 label: str = ""):
         self.stream = stream
         self.total_bytes = total_bytes or None
         self.interval = interval
+        self.label = label
         self._start = time.perf_counter()
         self._last = 0.0
         self._width = 0
 
     @classmethod
-    def for_terminal(cls, total_bytes: int | None, *, quiet: bool = False, stream: IO[str] | None = None) -> Progress | None:
+    def for_terminal(cls, total_bytes: int | None, *, quiet: bool = False, stream: IO[str] | None = None,
+                     label: str = "") -> Progress | None:
         """A progress line on stderr when it is a terminal and ``quiet`` is off, else ``None``."""
         stream = stream if stream is not None else sys.stderr
         if quiet or not _isatty(stream):
             return None
-        return cls(stream, total_bytes)
+        return cls(stream, total_bytes, label=label)
+
+    def again(self, what: str) -> Progress:
+        """A progress line for another pass over the same file, ``what`` added to the label."""
+        return Progress(self.stream, self.total_bytes, interval=self.interval,
+                        label=f"{self.label}, {what}" if self.label else what)
 
     def line(self, rows: int, bytes_read: int, now: float | None = None) -> str:
         elapsed = max((now if now is not None else time.perf_counter()) - self._start, 1e-9)
-        text = f"{rows:,} rows  {rows / elapsed:,.0f} rows/s"
+        text = f"{self.label}: " if self.label else ""
+        text += f"{rows:,} rows  {rows / elapsed:,.0f} rows/s"
         if self.total_bytes and 0 < bytes_read:
             fraction = min(bytes_read / self.total_bytes, 1.0)
             eta = elapsed * (1 - fraction) / fraction

@@ -116,3 +116,18 @@ def test_the_report_runs_the_graph_on_the_files_rows_once(schema, applicants, wr
     result = run("report", "monitoring", source, "--output", tmp_path / "m.html")
     assert result.exit_code in (0, 4) and result.stderr.count(": not run") == 0, result.output
     assert sum(graph_rows) == fairness > 400
+
+
+def test_on_a_terminal_each_check_shows_its_own_progress_line(schema, applicants, write_csv, tmp_path,
+                                                              monkeypatch) -> None:
+    import loanscore.runtime.stream as stream
+
+    rows = applicants(300, seed=6)
+    source = write_csv([{**r, "final_decision": "approved", schema.label: "0"} for r in rows])
+    monkeypatch.setattr(stream, "_isatty", lambda _: True)
+    shown = run("report", "monitoring", source, "--output", tmp_path / "m.html").stderr
+    for label in ("Population stability (1 of 4): ", "Back-test (2 of 4): ", "Fair lending (3 of 4): ",
+                  "Fair lending (3 of 4), as the reference groups: ", "Overrides (4 of 4): "):
+        assert f"\r{label}300 rows" in shown, label
+    quiet = run("report", "monitoring", source, "--output", tmp_path / "q.html", "-q").stderr
+    assert "\r" not in quiet and "Overrides: " in quiet

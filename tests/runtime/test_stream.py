@@ -322,6 +322,18 @@ def test_progress_line_has_rate_and_eta():
     assert "ETA" not in Progress(FakeTerminal(), None).line(10, 5)
 
 
+def test_a_labelled_progress_line_says_which_pass_it_is():
+    """A report's checks each read the file: each line is labelled, and a second pass adds what it does."""
+    first = Progress.for_terminal(1000, stream=FakeTerminal(), label="Fair lending (3 of 4)")
+    assert first is not None
+    assert first.line(10_000, 250, first._start + 2.0) == "Fair lending (3 of 4): 10,000 rows  5,000 rows/s  25%  ETA 0:06"
+    second = first.again("as the reference groups")
+    assert (second.label, second.total_bytes, second.stream) == ("Fair lending (3 of 4), as the reference groups",
+                                                                 1000, first.stream)
+    assert second.line(5, 1, second._start + 1.0).startswith("Fair lending (3 of 4), as the reference groups: 5 rows")
+    assert Progress(FakeTerminal()).again("again").label == "again"
+
+
 def test_progress_redraws_and_erases():
     term = FakeTerminal()
     progress = Progress(term, total_bytes=100, interval=0)
