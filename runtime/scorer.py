@@ -226,8 +226,8 @@ class ScoresOnce(Scorer):
     """A scorer that runs the graph once per distinct batch of inputs: a report's checks each read the same
     file, so all but the first find its rows' probabilities remembered (by a digest of the validated inputs).
 
-    Only what is scored before ``full`` is set is remembered: the file's rows, not a fairness review's
-    counterfactual rows (each scored once anyway), so memory stays at 8 bytes a row of the file.
+    Only what is scored before ``full`` is set is remembered (8 bytes a row): the report sets it once a check has
+    read the file, so a fairness review's counterfactual rows, each scored once anyway, are not kept.
     """
 
     def __init__(self, model: Model):
