@@ -36,16 +36,20 @@ class Section:
     svg: str = ""
     skipped: str = ""
     rejected: int = 0
+    figures: dict[str, Any] | None = None
 
     @property
     def alert(self) -> bool:
         return self.verdict in ("alert", "shift")
 
 
-@click.command(short_help="Monitoring in one HTML file: stability, back-test, fairness and overrides.")
+@click.command(short_help="Monitoring in one HTML (or JSON) file: stability, back-test, fairness and overrides.")
 @click.argument("input_path", metavar="INPUT")
-@click.option("--output", required=True, type=click.Path(dir_okay=False), metavar="FILE.html",
+@click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.html",
               help="HTML file to write (atomically), figures inside it.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), metavar="FILE.json",
+              help="Also (or instead) every check's verdict and figures as JSON, each as its command's -o writes "
+                   "them: for a scheduler or a dashboard.")
 @click.option("--outcome", metavar="COLUMN", help="Column holding the outcome (1 defaulted, 0 repaid, blank not known "
               "yet). Default: the schema's label, when the file has it.")
 @click.option("--final", default="final_decision", show_default=True, metavar="COLUMN",
@@ -60,9 +64,9 @@ class Section:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @audit_option
 @reports_errors
-def monitoring(input_path: str, output: str, outcome: str | None, final: str, by: tuple[str, ...],
-               reference_path: str | None, model_dir: str | None, input_format: str, sheet: str | None,
-               quiet: bool, audit_log: str | None) -> None:
+def monitoring(input_path: str, output: str | None, json_path: str | None, outcome: str | None, final: str,
+               by: tuple[str, ...], reference_path: str | None, model_dir: str | None, input_format: str,
+               sheet: str | None, quiet: bool, audit_log: str | None) -> None:
     """The model's periodic monitoring of INPUT in one HTML file: population
     stability against the model's development population (or --reference
     FILE, last quarter's applicants); with outcomes, the
@@ -70,12 +74,15 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
     the schema's protected fields; and, where INPUT holds the lender's final
     decisions (--final), the overrides. Each section is what the command of
     its name prints and draws, at the model's threshold; a summary at the top
-    gives each check's verdict. Exit status 4 when any check alerts, else 0.
+    gives each check's verdict. --json FILE writes each check's verdict and
+    figures (as its command's -o does) for a scheduler or a dashboard. Exit
+    status 4 when any check alerts, else 0.
 
     \b
     Examples:
       loanscore report monitoring applications_2026q3.csv --output monitoring_2026q3.html
       loanscore report monitoring q3.csv --output m.html --reference q2.csv --by branch --final decision
+      loanscore report monitoring q3.csv --json monitoring_q3.json -q
     """
     from loanscore.runtime.errors import EXIT_ALERT, EXIT_OK, InputError
     from loanscore.runtime.integrity import sha256_file
@@ -86,6 +93,8 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
 
     if input_path == reference_path == "-":
         raise click.UsageError("Only one of INPUT and --reference can be stdin (-).")
+    if not output and not json_path:
+        raise click.UsageError("Say where to write the report: --output FILE.html, --json FILE.json, or both.")
     with stdin_as_file(input_path) as (path, described):  # each check reads INPUT: stdin is kept in a file
         audit = open_audit(audit_log)
         scorer = ScoresOnce(Model.load(model_dir))
@@ -112,14 +121,20 @@ def monitoring(input_path: str, output: str, outcome: str | None, final: str, by
             scorer.full = scorer.full or bool(scorer.remembered)  # the file's rows are in: keep no counterfactual
         if failures and all(s.skipped for s in sections):  # nothing could be checked: the file itself is at fault
             raise failures[0]
-        with open_output(output) as stream:
-            stream.write(_page(scorer, "stdin" if input_path == "-" else path, sha256_file(path), sections))
+        name, digest, when = "stdin" if input_path == "-" else path, sha256_file(path), datetime.now(UTC)
+        written = [(output, _page(scorer, name, digest, sections, when)),
+                   (json_path, _document(scorer, name, digest, sections, when))]
+        for where, text in written:
+            if where:
+                with open_output(where) as stream:
+                    stream.write(text)
         alerts = [s.title for s in sections if s.alert]
         for s in sections:
             click.echo(f"{s.title}: {s.skipped or s.verdict}", err=True)
-        click.echo(f"wrote {output}", err=True)
+        click.echo(f"wrote {' and '.join(w for w, _ in written if w)}", err=True)
         code = EXIT_ALERT if alerts else EXIT_OK
-        record_run(audit, "report_monitoring", scorer, {"input": described, "output": output,
+        record_run(audit, "report_monitoring", scorer, {"input": described,
+                                                        "output": [w for w, _ in written if w],
                                                         **({"reference": reference_path} if reference_path else {})}, {
             "outcome": outcome, "final": final if decided else None,
             "checks": {s.title: s.skipped or s.verdict for s in sections}}, code, sheet=sheet)
@@ -159,7 +174,8 @@ def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no
     finally:
         reader.close()
     something_left(report.source, report.rows, report.scored, report.rejected, "compare")
-    return Section(title, report.worst, render(report), render_svg(report), rejected=len(report.rejected))
+    return Section(title, report.worst, render(report), render_svg(report), rejected=len(report.rejected),
+                   figures=report.to_dict())
 
 
 def _backtest(scorer, path: str, outcome: str | None, read: dict[str, Any],  # type: ignore[no-untyped-def]
@@ -178,7 +194,8 @@ def _backtest(scorer, path: str, outcome: str | None, read: dict[str, Any],  # t
         result = backtest(scorer, reader, outcome, progress=shown(reader.total_bytes))
     finally:
         reader.close()
-    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
+    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected),
+                   figures=result.to_dict())
 
 
 def _fairness(scorer, path: str, outcome: str | None, read: dict[str, Any],  # type: ignore[no-untyped-def]
@@ -203,7 +220,8 @@ def _fairness(scorer, path: str, outcome: str | None, read: dict[str, Any],  # t
                         progress=shown(reader.total_bytes))
     finally:
         reader.close()
-    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
+    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected),
+                   figures=result.to_dict())
 
 
 def _overrides(scorer, path: str, final: str | None, by: tuple[str, ...],  # type: ignore[no-untyped-def]
@@ -230,14 +248,33 @@ def _overrides(scorer, path: str, final: str | None, by: tuple[str, ...],  # typ
                         progress=shown(reader.total_bytes))
     finally:
         reader.close()
-    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected))
+    return Section(title, result.verdict, render(result), render_svg(result), rejected=len(result.rejected),
+                   figures=result.to_dict())
 
 
-def _page(scorer, path: str, digest: str, sections: list[Section]) -> str:  # type: ignore[no-untyped-def]
+def _document(scorer, path: str, digest: str, sections: list[Section],  # type: ignore[no-untyped-def]
+              when: datetime) -> str:
+    """The JSON: what was checked with what, the overall verdict, then each check's verdict and figures."""
+    import json
+
+    m = scorer.model
+    checks = [{"check": s.title, "verdict": "not run" if s.skipped else s.verdict, "rows_left_out": s.rejected,
+               **({"why_not_run": s.skipped.removeprefix("not run: ")} if s.skipped
+                  else {"figures": {**(s.figures or {}), "source": path}})}  # stdin's, not its temporary file's
+              for s in sections]
+    return json.dumps({
+        "file": {"path": path, "sha256": digest},
+        "model": {"directory": str(m.directory), "sha256": m.manifest["sha256"], "threshold": m.threshold},
+        "created": when.isoformat(timespec="seconds"),
+        "verdict": "alert" if any(s.alert for s in sections) else "pass",
+        "checks": checks}, indent=2) + "\n"
+
+
+def _page(scorer, path: str, digest: str, sections: list[Section],  # type: ignore[no-untyped-def]
+          when: datetime) -> str:
     """The HTML page: what was checked with what, the verdicts, then each section's text and picture."""
     m = scorer.model
     e = html.escape
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rows = "".join(
         f'<tr><td><a href="#s{k}">{e(s.title)}</a></td><td class="{"alert" if s.alert else ""}">'
         f"{e(s.skipped or s.verdict)}</td><td>{s.rejected:,}</td></tr>" for k, s in enumerate(sections))
@@ -257,7 +294,7 @@ figure {{ margin: 1em 0; overflow-x: auto; }}
 </style></head><body>
 <h1>Model monitoring</h1>
 <p>File <code>{e(path)}</code> (SHA-256 {digest[:16]}…), scored by the model in <code>{e(str(m.directory))}</code>
-(SHA-256 {m.manifest["sha256"][:16]}…, threshold {m.threshold:.4g}); {when}. Each section is what the
+(SHA-256 {m.manifest["sha256"][:16]}…, threshold {m.threshold:.4g}); {when:%Y-%m-%d %H:%M UTC}. Each section is what the
 <code>loanscore</code> command of its name prints and draws on this file; rows it could not use are counted
 here and listed by that command.</p>
 <table><tr><th>check</th><th>verdict</th><th>rows left out</th></tr>{rows}</table>

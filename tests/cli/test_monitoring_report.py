@@ -131,3 +131,50 @@ def test_on_a_terminal_each_check_shows_its_own_progress_line(schema, applicants
         assert f"\r{label}300 rows" in shown, label
     quiet = run("report", "monitoring", source, "--output", tmp_path / "q.html", "-q").stderr
     assert "\r" not in quiet and "Overrides: " in quiet
+
+
+def _without_seconds(d):  # type: ignore[no-untyped-def]
+    if isinstance(d, dict):
+        return {k: _without_seconds(v) for k, v in d.items() if k != "seconds"}
+    return [_without_seconds(v) for v in d] if isinstance(d, list) else d
+
+
+def test_json_holds_each_checks_figures_as_its_command_writes_them(schema, applicants, write_csv, tmp_path) -> None:
+    rows = applicants(500, seed=12)
+    book = [{**r, "branch": f"B{k % 3}", "final_decision": "approved" if k % 3 else "declined",
+             schema.label: str(int(k % 5 == 0)) if k % 3 else ""} for k, r in enumerate(rows)]
+    source, out, log = write_csv(book), tmp_path / "m.json", tmp_path / "audit.jsonl"
+    result = run("report", "monitoring", source, "--json", out, "--by", "branch", "-q", "--audit-log", log)
+    assert result.exit_code in (0, 4), result.output
+    found = run("audit", log, "--file", out)  # the log knows which run wrote the JSON
+    assert found.exit_code == 0 and "is the output of 1 run" in found.output, found.output
+    assert not list(tmp_path.glob("*.html")) and f"wrote {out}" in result.stderr
+    document = json.loads(out.read_text())
+    commands = {"Population stability": ["monitor", source], "Back-test": ["backtest", source],
+                "Fair lending": ["fairness", source], "Overrides": ["overrides", source, "--by", "branch"]}
+    assert [c["check"] for c in document["checks"]] == list(commands)
+    for check in document["checks"]:
+        own = tmp_path / "own.json"
+        run(*commands[check["check"]], "-o", own, "-q")
+        figures = json.loads(own.read_text())
+        assert _without_seconds(check["figures"]) == _without_seconds(figures), check["check"]
+        assert check["verdict"] == figures["verdict"] and check["rows_left_out"] == len(figures["rejected"])
+    assert document["verdict"] == ("alert" if result.exit_code == 4 else "pass")
+    assert document["file"] == {"path": str(source), "sha256": hashlib.sha256(source.read_bytes()).hexdigest()}
+    piped = CliRunner().invoke(main, ["report", "monitoring", "-", "--json", str(tmp_path / "p.json"), "--by",
+                                      "branch", "-q"], input=source.read_bytes())
+    text = (tmp_path / "p.json").read_text()
+    assert piped.exit_code == result.exit_code and "loanscore-" not in text  # stdin's temporary file is not named
+    assert [c["figures"]["source"] for c in json.loads(text)["checks"]] == ["stdin"] * 4
+    nothing = run("report", "monitoring", source)
+    assert nothing.exit_code == 2 and "--output FILE.html, --json FILE.json, or both" in nothing.output
+
+
+def test_json_says_why_a_check_did_not_run(applicants, write_csv, tmp_path) -> None:
+    source, out = write_csv(applicants(50, seed=3)), tmp_path / "m.json"
+    result = run("report", "monitoring", source, "--json", out, "--output", tmp_path / "m.html")
+    assert result.exit_code in (0, 4), result.output
+    checks = {c["check"]: c for c in json.loads(out.read_text())["checks"]}
+    assert checks["Back-test"]["verdict"] == "not run" and "figures" not in checks["Back-test"]
+    assert "no outcome column" in checks["Back-test"]["why_not_run"]
+    assert (tmp_path / "m.html").exists() and "figures" in checks["Population stability"]
