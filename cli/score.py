@@ -179,15 +179,15 @@ def score(
                 chunk_rows=1 if line_buffered else chunk_rows, numbers=numbers, one_by_one=line_buffered,
             )
     layout = Layout(reasons, grades, scale, shadow, stamp, separator)
-    with Interrupts() as interrupts:
+    with Interrupts() as interrupts:  # until the audit record is written: a committed output always has one
         code, summary = score_into(scorer, reader, output, out_format, quiet, interrupts, layout, line_buffered)
-    if audit is not None and summary is not None:
-        from loanscore.runtime.audit import text_sha256
+        if audit is not None and summary is not None:
+            from loanscore.runtime.audit import text_sha256
 
-        source = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else
-                  {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256} if input_path == "-"
-                  else input_path)
-        log_score(audit, scorer, source, output, out_format, summary, code, layout, sheet)
+            source = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else
+                      {"path": "stdin", "bytes": reader.bytes_read, "sha256": reader.stdin_sha256}
+                      if input_path == "-" else input_path)
+            log_score(audit, scorer, source, output, out_format, summary, code, layout, sheet)
     if code:
         sys.exit(code)
 
@@ -274,6 +274,7 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
                 if hasattr(writer, "close"):
                     writer.close()
             interrupts.check()  # before the output file is committed
+            interrupts.hold()  # committed next: the run is seen through to its audit record
     except BrokenPipeError:  # e.g. `loanscore score big.csv | head`: stop quietly, like other tools
         silence_stdout()
         return EXIT_OK, None
@@ -349,11 +350,14 @@ class Interrupts:
     code can swallow the exception (numpy turns one raised inside a string-to-float
     cast into a ``ValueError``, which the validator catches), so the flag is checked
     again before every chunk is written and before the output file is renamed into place.
+    From then on (:meth:`hold`) a signal is only recorded: the output is committed, so the
+    run is seen through to its summary and audit record; the watcher stops after the file.
     """
 
     def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
+        self._held = False
 
     def __enter__(self) -> Interrupts:
         import signal
@@ -377,11 +381,22 @@ class Interrupts:
 
     def _handler(self, signum: int, frame: Any) -> None:
         self.received = signum
-        raise KeyboardInterrupt
+        if not self._held:
+            raise KeyboardInterrupt
 
     def check(self) -> None:
         if self.received is not None:
             raise KeyboardInterrupt
+
+    def hold(self) -> None:
+        """The output is about to be committed: a signal from now on is recorded, not raised, until
+        :meth:`release`, so that a committed output is never left without its summary and audit record."""
+        self._held = True
+
+    def release(self) -> None:
+        """End a hold; a signal received during it stops the run now."""
+        self._held = False
+        self.check()
 
     def guard(self, writer: Any, flush: Any = None) -> Any:
         """``writer``, stopping before a chunk once Ctrl-C was pressed; flushing ``flush`` (a stream) after each."""

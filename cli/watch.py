@@ -114,6 +114,7 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
                     code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet, sheet)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
+                    interrupts.release()  # a signal during the file's move and record stops the watcher now
                 if once:
                     break
                 interrupts.check()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -530,6 +531,30 @@ def test_interrupted_run_leaves_no_output(model_dir, big_csv, tmp_path, sig):
     assert proc.returncode == 130, stderr.decode()
     assert "Interrupted; no output was written." in stderr.decode()
     assert sorted(os.listdir(tmp_path)) == ["big.csv"]  # neither out.csv nor its temporary file
+
+
+def test_a_signal_once_the_output_is_committed_still_gets_its_audit_record(applicants, write_csv, tmp_path,
+                                                                         monkeypatch) -> None:
+    """From the commit on, a signal is held: a scores file is never left without its summary and audit record
+    (before, Ctrl-C there said "no output was written" beside the file, and SIGTERM ended the run unrecorded).
+    Ctrl-C only: this test's own process gets the signal, and SIGTERM unhandled would end pytest."""
+    import loanscore.cli.score as score
+
+    path, out, log = write_csv(applicants(30, seed=2)), tmp_path / "out.csv", tmp_path / "audit.jsonl"
+    real = score.log_score
+
+    def signalled(*args, **kwargs):  # the signal lands after the commit, before the record is written
+        os.kill(os.getpid(), sig)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(score, "log_score", signalled)
+    sig, before = signal.SIGINT, signal.getsignal(signal.SIGINT)
+    result = CliRunner().invoke(main, ["score", str(path), "-o", str(out), "--audit-log", str(log)])
+    assert result.exit_code == 0, result.output
+    assert "no output was written" not in result.output and "scored 30 of 30 rows" in result.stderr
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert record["output"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert signal.getsignal(sig) == before
 
 
 def test_killed_run_leaves_no_output_file(model_dir, big_csv, tmp_path):

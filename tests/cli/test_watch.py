@@ -160,3 +160,30 @@ def test_a_fault_on_one_file_sends_it_to_failed_and_the_watcher_goes_on(applican
     (report,) = tmp_path.glob("loanscore-error-*.txt")
     assert "loanscore failed unexpectedly (RuntimeError: a fault for the test)" in why and str(report) in why
     assert "Traceback" not in result.output
+
+
+def test_a_signal_while_a_scored_file_is_moved_and_recorded_stops_the_watcher_after_it(
+        applicants, to_csv, model_dir, tmp_path, monkeypatch) -> None:
+    """The output is committed, so the file is seen through (moved, its line printed, its audit record written)
+    before the watcher stops; before, it stopped in between: "Stopped after 0 files", the run unrecorded."""
+    import loanscore.cli.watch as watch
+
+    inbox, out, log = tmp_path / "inbox", tmp_path / "out", tmp_path / "audit.jsonl"
+    inbox.mkdir()
+    (inbox / "a.csv").write_text(to_csv(applicants(20, seed=4)))
+    (inbox / "b.csv").write_text(to_csv(applicants(20, seed=5)))
+    real = watch.log_score
+
+    def signalled(*args, **kwargs):  # Ctrl-C after a.csv's output is committed and the file moved
+        os.kill(os.getpid(), signal.SIGINT)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(watch, "log_score", signalled)
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(out), "--model", str(model_dir), "--once",
+                                       "--audit-log", str(log)])
+    assert result.exit_code == 130, result.output
+    assert "a.csv: scored 20 of 20 rows" in result.stderr and "Stopped after 1 file;" in result.stderr
+    assert (inbox / "processed" / "a.csv").exists() and (inbox / "b.csv").exists()  # b.csv waits for next time
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [Path(r["output"]["path"]).name for r in records] == ["a.scored.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.scored.csv"]
