@@ -14,7 +14,7 @@ import json
 import os
 import random
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -304,3 +304,16 @@ def same_reasons(got: list[dict], every: Sequence, top: int, row: int) -> None:
     for field, effect in python.items():
         if field not in named:
             assert effect <= floor + NODE_TOLERANCE, (row, field, effect)
+
+
+@pytest.fixture()
+def ctrl_c_heard() -> Iterator[None]:
+    """Ctrl-C (SIGINT) raising KeyboardInterrupt in this process, as at a terminal, for a test that signals itself:
+    a shell starts a background job (`pytest &`, CI) with SIGINT ignored, and loanscore then stays deaf to it."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

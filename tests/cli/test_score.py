@@ -534,7 +534,7 @@ def test_interrupted_run_leaves_no_output(model_dir, big_csv, tmp_path, sig):
 
 
 def test_a_signal_once_the_output_is_committed_still_gets_its_audit_record(applicants, write_csv, tmp_path,
-                                                                         monkeypatch) -> None:
+                                                                         monkeypatch, ctrl_c_heard) -> None:
     """From the commit on, a signal is held: a scores file is never left without its summary and audit record
     (before, Ctrl-C there said "no output was written" beside the file, and SIGTERM ended the run unrecorded).
     Ctrl-C only: this test's own process gets the signal, and SIGTERM unhandled would end pytest."""

@@ -163,7 +163,7 @@ def test_a_fault_on_one_file_sends_it_to_failed_and_the_watcher_goes_on(applican
 
 
 def test_a_signal_while_a_scored_file_is_moved_and_recorded_stops_the_watcher_after_it(
-        applicants, to_csv, model_dir, tmp_path, monkeypatch) -> None:
+        applicants, to_csv, model_dir, tmp_path, monkeypatch, ctrl_c_heard) -> None:
     """The output is committed, so the file is seen through (moved, its line printed, its audit record written)
     before the watcher stops; before, it stopped in between: "Stopped after 0 files", the run unrecorded."""
     import loanscore.cli.watch as watch
