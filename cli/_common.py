@@ -39,13 +39,19 @@ def reports_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from loanscore.runtime.tabular import WRITTEN
+
+        token = WRITTEN.set([])  # what an interrupted run committed: it must not be said to have written nothing
         try:
             return func(*args, **kwargs)
         except LoanscoreError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Interrupted; no output was written.", err=True)
+            written = WRITTEN.get() or []
+            click.echo("Interrupted; no output was written." if not written else
+                       f"Interrupted after writing {', '.join(written)} (complete); the run stopped before its "
+                       "end, so its summary or audit record may be missing.", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -57,6 +63,8 @@ def reports_errors(func: F) -> F:
                        f"model). The details are in {crash_report(exc)}; please send that "
                        "file with your report.", err=True)
             sys.exit(EXIT_INTERNAL)
+        finally:
+            WRITTEN.reset(token)
 
     return wrapper  # type: ignore[return-value]
 

@@ -135,6 +135,9 @@ DATA_SHEET: ContextVar[str | None] = ContextVar("loanscore_data_sheet", default=
 """The sheet a workbook of training or recalibration data is read from, where such a command's ``--sheet`` names one."""
 
 
+WRITTEN: ContextVar[list[str] | None] = ContextVar("loanscore_written", default=None)
+"""Where a caller keeps count (a command, to say what an interrupted run left), the files :func:`open_output` has
+committed."""
 SPOOLED_STDIN: ContextVar[str | None] = ContextVar("loanscore_spooled_stdin", default=None)
 """The file stdin was copied into for a command that reads its input more than once: readers of it are named
 "stdin", as the person gave it, not by the temporary file's path."""
@@ -1209,6 +1212,8 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
             os.replace(tmp, path)
         except OSError as exc:
             raise InputError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+        if (written := WRITTEN.get()) is not None:
+            written.append(str(path))
     except BaseException as exc:
         try:
             os.unlink(tmp)

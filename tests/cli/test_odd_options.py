@@ -114,3 +114,24 @@ def test_a_damaged_model_directory_gets_a_message(model_dir, files, tmp_path, mo
             args += ["--model", str(damaged)]
         _invoke(args, unforeseen=victim == "manifest.json")
         shutil.rmtree(tmp_path / "letters", ignore_errors=True)
+
+
+def test_an_interrupt_after_an_output_is_written_names_it_instead_of_saying_nothing_was(applicants, write_csv,
+                                                                                          tmp_path,
+                                                                                          monkeypatch) -> None:
+    import loanscore.cli.fairness as fairness
+
+    def interrupted(*args, **kwargs):  # Ctrl-C once the figures and the picture are written, before the record
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fairness, "record_run", interrupted)
+    figures, plot = tmp_path / "f.json", tmp_path / "f.svg"
+    result = CliRunner().invoke(main, ["fairness", str(write_csv(applicants(60, seed=2))), "-o", str(figures),
+                                       "--plot", str(plot), "-q"])
+    assert result.exit_code == 130 and figures.exists() and plot.exists()
+    assert f"Interrupted after writing {figures}, {plot} (complete)" in result.stderr, result.stderr
+    assert "no output was written" not in result.stderr
+    monkeypatch.setattr(fairness, "write_figures", interrupted)  # before any file: nothing was written, as before
+    result = CliRunner().invoke(main, ["fairness", str(write_csv(applicants(60, seed=2))), "-o",
+                                       str(tmp_path / "g.json"), "-q"])
+    assert result.exit_code == 130 and "Interrupted; no output was written." in result.stderr
