@@ -681,13 +681,16 @@ class JsonLinesReader:
         chunk_rows: int = CHUNK_ROWS,
         stdin: IO[bytes] | None = None,
         one_by_one: bool = False,
+        later: Collection[str] = (),
         _lines: Iterator[str] | None = None,
         _name: str | None = None,
         _single: bool = False,
     ):
         """``one_by_one``: records answered as they arrive (``score --line-buffered``), a line each: the first
         record's keys say nothing of the next's (a key it lacks is its own missing value, not a column the input
-        lacks), and a blank line is answered, as an error, since the program waits for an answer to each line."""
+        lacks), and a blank line is answered, as an error, since the program waits for an answer to each line.
+        ``later``: inputs the caller knows only later records hold (:attr:`keys` of a first reading), so the first
+        chunk need not."""
         _check_passthrough(keep)
         self._source = None if _lines is not None else _Source(path, stdin)
         self.name = _name or (self._source.name if self._source else str(path))
@@ -697,6 +700,9 @@ class JsonLinesReader:
         self._one_by_one = one_by_one
         self._lines = _lines if _lines is not None else self._source.lines(universal=False)  # type: ignore[union-attr]
         self._rows = 0
+        self.keys: dict[str, None] = {}
+        """Every key of the records read so far, in the order they first appear (:attr:`header` is the first
+        chunk's): a reader of the whole file, such as training, learns the columns only the later records hold."""
         try:
             self._first = self._read_chunk()
             if self._first is None:
@@ -706,7 +712,7 @@ class JsonLinesReader:
             self.header = list(dict.fromkeys(k for r in records for k in r))
             """The first chunk's keys, in the order they first appear (a header's part, for a reader of every key)."""
             if records and not one_by_one:
-                missing = [c for c in self.inputs if c not in seen]
+                missing = [c for c in self.inputs if c not in seen and c not in later]
                 if missing:
                     raise InputError(
                         _missing_message(self.name, missing, sorted(seen), "required columns", self.inputs)
@@ -772,6 +778,9 @@ class JsonLinesReader:
             return None
         self._rows += len(records)
         self._first_records = [r for i, r in enumerate(records) if i not in errors]
+        for r in self._first_records:
+            if r.keys() - self.keys:
+                self.keys.update(dict.fromkeys(r))
         return first, records, errors
 
     def _chunk(self, read: tuple[int, list[dict[str, Any]], dict[int, str]]) -> Chunk:

@@ -14,7 +14,7 @@ import pandas as pd
 from loanscore.runtime.errors import FieldError, InputError
 from loanscore.runtime.schema import Schema
 from loanscore.runtime.stream import Progress
-from loanscore.runtime.tabular import DATA_SHEET, open_reader, sheet_notes, sniff_format
+from loanscore.runtime.tabular import DATA_SHEET, JsonLinesReader, open_reader, sheet_notes, sniff_format
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns, parse_numbers
 
 MAX_LISTED = 10
@@ -32,11 +32,11 @@ class Dataset:
 
 
 def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] = (),
-                    numbers: Collection[str] | None = None) -> pd.DataFrame:
+                    numbers: Collection[str] | None = None, *, _later: Sequence[str] = ()) -> pd.DataFrame:
     """Every cell as text, read by the runtime's own readers as ``loanscore score`` reads an applicant file: a CSV
     in any of Excel's dialects (comma, semicolon with decimal commas in ``numbers``, tab; gzip allowed; UTF-8 or
     ``--encoding``'s), a workbook's sheet (the one holding ``columns``, or ``--sheet``'s), a title above the
-    header passed over, or JSON Lines (the keys of its first records; null is an empty cell). So training sees
+    header passed over, or JSON Lines (every key of its records; null is an empty cell). So training sees
     the values scoring will, and validation, not pandas, decides what is missing or bad. ``numbers`` (default:
     every column) are the columns a decimal comma may be read in.
 
@@ -60,7 +60,9 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
         except InputError:
             raise exc from None
     names = [h for h in dict.fromkeys(found) if h and (h in columns or found.count(h) == 1)]
-    reader = open_reader(path, names, numbers=names if numbers is None else numbers, **read)
+    names += [k for k in _later if k not in names]
+    reader = (JsonLinesReader(path, names, later=_later) if _later else
+              open_reader(path, names, numbers=names if numbers is None else numbers, **read))
     parts: list[pd.DataFrame] = []
     sheet_rows: list[int] = []
     problems: list[str] = []
@@ -78,6 +80,8 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
                   for i in sorted(chunk.row_warnings)]
     if progress:
         progress.close()
+    if isinstance(reader, JsonLinesReader) and (later := [k for k in reader.keys if k not in names]):
+        return read_text_frame(path, what, columns, numbers, _later=later)  # keys only later records hold: again
     if problems:
         one = len(problems) == 1
         raise InputError(f"{reader.name}: {len(problems):,} {'row' if one else 'rows'} cannot be read; fix "

@@ -300,3 +300,22 @@ def test_training_data_is_read_as_scoring_reads_it_from_a_workbook_excels_csv_or
                             for what, row in problems)  # the same cells to fix, named as Excel shows them too
 
 
+
+
+def test_json_lines_columns_are_every_key_of_the_file_not_only_the_first_records(tmp_path) -> None:
+    """A system's export may leave a key out until it has a value: `region` appears from record 8,500 on, past
+    the first chunk (8,192 records). Drafted and trained on like any column, not silently left out ("lacks the
+    columns" for a schema's field)."""
+    from loanscore.train.data import load_dataset
+
+    original = Schema.from_dict(LENDER_SCHEMA)
+    columns = generate(original, 9000, seed=4)
+    records = [{k: v[i] for k, v in columns.items() if k != "region" or i >= 8500} for i in range(9000)]
+    data = tmp_path / "loans.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    drafted = _drafted(data)
+    (region,) = [f for f in drafted.categorical if f.name == "region"]
+    assert set(region.codes) == set(columns["region"][8500:])
+    loaded = load_dataset(data, original)
+    assert (loaded.X["region"].iloc[8500:] == [str(v) for v in columns["region"][8500:]]).all()
+    assert (loaded.X["region"].iloc[:8500] == "").all()  # a key a record lacks: its value is missing
