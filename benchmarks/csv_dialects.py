@@ -1,4 +1,5 @@
-"""How fast ``loanscore score`` reads Excel's CSV dialects and workbooks, against the comma file, in the same run.
+"""How fast ``loanscore score`` reads Excel's CSV dialects, workbooks and JSON Lines, against the comma file, in the
+same run.
 
 Usage::
 
@@ -7,7 +8,8 @@ Usage::
 Writes the development rows four ways in a temporary folder: with commas (the
 reference), with semicolons, with semicolons and a decimal comma in every
 amount (``2682,0``, as Excel writes CSV where the comma is the decimal mark),
-and with tabs; and, where openpyxl is installed (the ``[test]`` extra), as an
+and with tabs; as JSON Lines (numbers as numbers, as a system's API writes
+them); and, where openpyxl is installed (the ``[test]`` extra), as an
 Excel workbook (.xlsx, numbers as numbers). Then runs ``loanscore score FILE -o OUT`` on each, the output
 in the input's dialect (the default), ``--repeats`` times in turn, and prints
 the median of the rows per second the command reports (reading, scoring and
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import json
 import re
 import statistics
 import subprocess
@@ -68,6 +71,8 @@ def main() -> None:
         for k, (name, content) in enumerate(dialects(header, rows).items()):
             files[name] = Path(folder) / f"dialect{k}.csv"
             files[name].write_text(content)
+        files["JSON Lines"] = Path(folder) / "applicants.jsonl"
+        files["JSON Lines"].write_text("".join(json.dumps(dict(zip(header, map(json.loads, r)))) + "\n" for r in rows))
         try:
             import openpyxl
         except ImportError:

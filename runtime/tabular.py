@@ -37,6 +37,7 @@ import gzip
 import io
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -653,6 +654,34 @@ def _empty_as_nan(line: str, sep: str = ",") -> str:
 # -- JSON ------------------------------------------------------------------------
 
 
+class JsonNumbers(ParsedText):
+    """A JSON Lines column of numbers (and nulls): read as numbers at once, each one's text made only when asked
+    for (an error message, a column kept as text), as :func:`_as_text` words it."""
+
+    def __init__(self, numbers: np.ndarray, values: list[Any]):
+        self.numbers, self._values = numbers, values
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+        if isinstance(i, slice):
+            return [_as_text(v) for v in self._values[i]]
+        return _as_text(self._values[i])
+
+
+def _json_column(values: list[Any]) -> Sequence[Any]:
+    """A column of JSON values as text (None for null), the validator's input; one of numbers and nulls only
+    (the common case) as :class:`JsonNumbers`, which spares a text per value that validation would parse again."""
+    kinds = set(map(type, values))
+    if kinds <= {float, int, type(None)} and kinds - {type(None)}:
+        try:
+            numbers = np.array(values if type(None) not in kinds else [math.nan if v is None else v for v in values],
+                               dtype=np.float64)
+        except OverflowError:  # an integer past float's range: worded value by value
+            pass
+        else:
+            return JsonNumbers(numbers, values)
+    return [_as_text(v) for v in values]
+
+
 def _as_text(value: Any) -> Any:
     """A JSON value as the validator's fast path wants it: text, or None for null."""
     if value is None or isinstance(value, str):
@@ -788,7 +817,7 @@ class JsonLinesReader:
         return Chunk(
             n=len(records),
             first_row=None if self._single else first,
-            columns={c: [_as_text(r.get(c)) for r in records] for c in self.inputs},
+            columns={c: _json_column([r.get(c) for r in records]) for c in self.inputs},
             passthrough={c: [r.get(c) for r in records] for c in self.passthrough},
             row_errors=errors,
         )

@@ -122,7 +122,8 @@ def _scalar_problem(col: Column, x: float) -> str | None:
 
 
 class ParsedText(Sequence[str]):
-    """A CSV column whose fields were parsed to numbers in bulk (see ``CsvReader``).
+    """A CSV column whose fields were parsed to numbers in bulk (see ``CsvReader``), or a JSON Lines column of
+    numbers (``JsonNumbers``).
 
     ``numbers`` are the values; ``self[i]`` is field ``i``'s text, split out of its line again,
     which only an error message needs.

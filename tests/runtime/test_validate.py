@@ -99,3 +99,28 @@ def test_checking_a_chunk_leaves_its_columns_as_read(applicants, write_csv) -> N
     assert {i: list(map(str, e)) for i, e in first.errors.items()} == \
         {i: list(map(str, e)) for i, e in second.errors.items()}
     assert "AGE must be between 18 and 120. Got '500' in row 5." in map(str, second.errors[4])
+
+
+json_values = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**30, max_value=10**30),
+                        st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0, 1, 2, 30, 50000, 10**400]),
+                        st.text(max_size=6), st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(json_values, min_size=1, max_size=12), st.sampled_from(COLUMNS))
+def test_a_json_column_of_numbers_is_checked_as_its_values_text_is(values, col) -> None:
+    """JSON Lines keeps a column of numbers and nulls as numbers (``JsonNumbers``), sparing a text per value;
+    the validator must find exactly what it finds in each value's text: the same inputs, errors and warnings."""
+    from loanscore.runtime.tabular import _as_text, _json_column
+
+    numeric = [v for v in values if v is None or type(v) in (int, float)]  # the column that takes the fast path
+    for column in (values, numeric or [1]):
+        n = len(column)
+        others = {k: v * n for k, v in GOOD.items() if k != col.name}
+        fast = check_columns(COLUMNS, {**others, col.name: _json_column(list(column))}, n)
+        text = check_columns(COLUMNS, {**others, col.name: [_as_text(v) for v in column]}, n)
+        assert {i: [(e.field, e.value, e.reason) for e in es] for i, es in fast.errors.items()} == \
+            {i: [(e.field, e.value, e.reason) for e in es] for i, es in text.errors.items()}
+        assert fast.warnings == text.warnings
+        feed = fast.feeds[col.name]
+        assert np.array_equal(feed, text.feeds[col.name], equal_nan=feed.dtype.kind == "f")
