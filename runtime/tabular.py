@@ -139,6 +139,7 @@ DATA_SHEET: ContextVar[str | None] = ContextVar("loanscore_data_sheet", default=
 WRITTEN: ContextVar[list[str] | None] = ContextVar("loanscore_written", default=None)
 """Where a caller keeps count (a command, to say what an interrupted run left), the files :func:`open_output` has
 committed."""
+
 SPOOLED_STDIN: ContextVar[str | None] = ContextVar("loanscore_spooled_stdin", default=None)
 """The file stdin was copied into for a command that reads its input more than once: readers of it are named
 "stdin", as the person gave it, not by the temporary file's path."""
@@ -807,7 +808,7 @@ class JsonLinesReader:
             return None
         self._rows += len(records)
         self._first_records = [r for i, r in enumerate(records) if i not in errors]
-        for r in self._first_records:
+        for r in self._first_records if not self._one_by_one else ():  # a co-process's stream has no columns
             if r.keys() - self.keys:
                 self.keys.update(dict.fromkeys(r))
         return first, records, errors
