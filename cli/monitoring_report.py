@@ -97,6 +97,7 @@ def monitoring(input_path: str, output: str | None, json_path: str | None, outco
         raise click.UsageError("Say where to write the report: --output FILE.html, --json FILE.json, or both.")
     with stdin_as_file(input_path) as (path, described):  # each check reads INPUT: stdin is kept in a file
         audit = open_audit(audit_log)
+        digest = sha256_file(path)  # and again at the end: every check must have read this file
         scorer = ScoresOnce(Model.load(model_dir))
         schema = scorer.schema
         read = dict(fmt=input_format, sheet=sheet, numbers=schema.number_names)
@@ -119,9 +120,12 @@ def monitoring(input_path: str, output: str | None, json_path: str | None, outco
                 failures.append(exc)
                 sections.append(Section(title, "not run", skipped=f"not run: {exc}"))
             scorer.full = scorer.full or bool(scorer.remembered)  # the file's rows are in: keep no counterfactual
+        if sha256_file(path) != digest:
+            raise InputError(f"{path} changed while the report was made (each check reads it), so its sections "
+                             "could describe different files; make the report again once the file is complete.")
         if failures and all(s.skipped for s in sections):  # nothing could be checked: the file itself is at fault
             raise failures[0]
-        name, digest, when = "stdin" if input_path == "-" else path, sha256_file(path), datetime.now(UTC)
+        name, when = "stdin" if input_path == "-" else path, datetime.now(UTC)
         written = [(output, _page(scorer, name, digest, sections, when)),
                    (json_path, _document(scorer, name, digest, sections, when))]
         for where, text in written:

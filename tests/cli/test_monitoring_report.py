@@ -178,3 +178,26 @@ def test_json_says_why_a_check_did_not_run(applicants, write_csv, tmp_path) -> N
     assert checks["Back-test"]["verdict"] == "not run" and "figures" not in checks["Back-test"]
     assert "no outcome column" in checks["Back-test"]["why_not_run"]
     assert (tmp_path / "m.html").exists() and "figures" in checks["Population stability"]
+
+
+def test_a_file_that_changes_between_the_checks_is_refused_not_reported(schema, applicants, write_csv, to_csv,
+                                                                         tmp_path, monkeypatch) -> None:
+    """Each check reads the file: rows appended meanwhile (an export still running) would make the sections
+    describe different files under one name and digest."""
+    import loanscore.cli.monitoring_report as report
+
+    rows = applicants(200, seed=9)
+    source = write_csv([{**r, schema.label: "0"} for r in rows])
+    real = report._backtest
+
+    def appended(*args, **kwargs):  # Back-test reads the file; then the export appends more rows
+        section = real(*args, **kwargs)
+        with open(source, "a") as fh:
+            fh.write(to_csv([{**r, schema.label: "1"} for r in applicants(5, seed=10)]).split("\n", 1)[1])
+        return section
+
+    monkeypatch.setattr(report, "_backtest", appended)
+    page, data = tmp_path / "m.html", tmp_path / "m.json"
+    result = run("report", "monitoring", source, "--output", page, "--json", data, "-q")
+    assert result.exit_code == 2 and "changed while the report was made" in result.output, result.output
+    assert not page.exists() and not data.exists()
