@@ -39,16 +39,16 @@ def reports_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from loanscore.runtime.tabular import WRITTEN
+        from loanscore.runtime.tabular import RUN_FILES, RunFiles
 
-        token = WRITTEN.set([])  # what an interrupted run committed: it must not be said to have written nothing
+        token = RUN_FILES.set(RunFiles())  # no output replaces an input; an interrupted run says what it wrote
         try:
             return func(*args, **kwargs)
         except LoanscoreError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            written = WRITTEN.get() or []
+            written = (RUN_FILES.get() or RunFiles()).written
             click.echo("Interrupted; no output was written." if not written else
                        f"Interrupted after writing {', '.join(written)} (complete); the run stopped before its "
                        "end, so its summary or audit record may be missing.", err=True)
@@ -64,7 +64,7 @@ def reports_errors(func: F) -> F:
                        "file with your report.", err=True)
             sys.exit(EXIT_INTERNAL)
         finally:
-            WRITTEN.reset(token)
+            RUN_FILES.reset(token)
 
     return wrapper  # type: ignore[return-value]
 

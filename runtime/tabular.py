@@ -136,9 +136,23 @@ DATA_SHEET: ContextVar[str | None] = ContextVar("loanscore_data_sheet", default=
 """The sheet a workbook of training or recalibration data is read from, where such a command's ``--sheet`` names one."""
 
 
-WRITTEN: ContextVar[list[str] | None] = ContextVar("loanscore_written", default=None)
-"""Where a caller keeps count (a command, to say what an interrupted run left), the files :func:`open_output` has
-committed."""
+@dataclass
+class RunFiles:
+    """The files a command has opened to read and the outputs it has committed: an output must not replace a file
+    the command reads (the applicants, gone), and an interrupted run says what it left."""
+
+    read: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+
+RUN_FILES: ContextVar[RunFiles | None] = ContextVar("loanscore_run_files", default=None)
+"""Where a caller keeps count (each command of the CLI), its :class:`RunFiles`."""
+
+
+def note_read(path: str | Path) -> None:
+    """Count ``path`` among the files this command reads, where its caller keeps count."""
+    if (files := RUN_FILES.get()) is not None:
+        files.read.append(str(path))
 
 SPOOLED_STDIN: ContextVar[str | None] = ContextVar("loanscore_spooled_stdin", default=None)
 """The file stdin was copied into for a command that reads its input more than once: readers of it are named
@@ -202,6 +216,7 @@ class _Source:
             except OSError as exc:
                 raise InputError(f"Cannot read {self.name}: {exc.strerror or exc}.") from None
             self._owned = True
+            note_read(path)
             try:
                 st = os.fstat(self._raw.fileno())
                 import stat
@@ -1237,6 +1252,7 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
         return
     if not directory.is_dir():
         raise InputError(f"Cannot write {path}: the directory {directory} does not exist.")
+    _refuse_an_input(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -1251,8 +1267,8 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
             os.replace(tmp, path)
         except OSError as exc:
             raise InputError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-        if (written := WRITTEN.get()) is not None:
-            written.append(str(path))
+        if (files := RUN_FILES.get()) is not None:
+            files.written.append(str(path))
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -1261,6 +1277,22 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
         if isinstance(exc, OSError):
             refuse_failed_write(exc, str(path), "no file was left half-written")
         raise
+
+
+def _refuse_an_input(path: Path) -> None:
+    """Refuse to replace a file this command reads: `score loans.csv -o loans.csv` would leave the scores and no
+    applicants."""
+    files = RUN_FILES.get()
+    if files is None or not path.is_file():
+        return
+    for read in dict.fromkeys(files.read):
+        try:
+            same = os.path.samefile(path, read)
+        except OSError:  # gone meanwhile: not this file
+            continue
+        if same:
+            raise InputError(f"Cannot write {path}: it is the file this command reads ({read}), and writing it "
+                             "would replace what was read. Name another output file.")
 
 
 _WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})

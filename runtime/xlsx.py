@@ -48,7 +48,7 @@ from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
 from .tabular import (POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, XLS_MAGIC, Chunk, CsvWriter, header_passthrough,
-                      input_name)
+                      input_name, note_read)
 
 BOMB_BYTES, BOMB_RATIO = 64 << 20, 100
 """A part that unpacks to more than 64 MiB and 100 times its packed size is refused (Apache POI's ratio): Excel's
@@ -415,6 +415,7 @@ def _open(path: str | Path, name: str, stdin: IO[bytes] | None) -> tuple[zipfile
             with open(path, "rb") as fh:
                 head, size = fh.read(8), os.fstat(fh.fileno()).st_size
             source = path
+            note_read(path)
     except IsADirectoryError:
         raise InputError(f"{name} is a directory, not an applicant file.") from None
     except OSError as exc:

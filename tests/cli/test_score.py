@@ -872,3 +872,28 @@ def test_a_carriage_return_inside_a_json_lines_record_is_whitespace(score, appli
     for extra in ([], ["--line-buffered"]):
         result = score(path, "--format", "jsonl", *extra)
         assert result.exit_code == 0 and [json.loads(line)["ID"] for line in result.stdout.splitlines()] == ["1", "2"]
+
+
+def test_an_output_that_would_replace_the_input_is_refused_and_the_input_kept(applicants, write_csv, tmp_path,
+                                                                             monkeypatch) -> None:
+    """`score loans.csv -o loans.csv` left the scores and no applicants (an atomic write reads the input to the
+    end first, then replaces it). Refused however the path is spelled, for a workbook, and by other commands."""
+    from loanscore.runtime.xlsx import write_workbook
+
+    path = write_csv(applicants(20, seed=3), "loans.csv")
+    text = path.read_text()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "link.csv").symlink_to(path)
+    for output in (str(path), "loans.csv", "./link.csv"):
+        result = CliRunner().invoke(main, ["score", str(path), "-o", output])
+        assert result.exit_code == 2 and "it is the file this command reads" in result.output, result.output
+        assert "Name another output file." in result.output and path.read_text() == text
+    with open(path, newline="") as fh:
+        book = tmp_path / "loans.xlsx"
+        write_workbook(book, {"Applicants": list(csv.reader(fh))})
+    before = book.read_bytes()
+    result = CliRunner().invoke(main, ["score", str(book), "-o", str(book)])
+    assert result.exit_code == 2 and "it is the file this command reads" in result.output and book.read_bytes() == before
+    result = CliRunner().invoke(main, ["fairness", str(path), "-o", str(path), "-q"])
+    assert result.exit_code == 2 and "it is the file this command reads" in result.output and path.read_text() == text
+    assert CliRunner().invoke(main, ["score", str(path), "-o", "scores.csv", "-q"]).exit_code == 0  # another name
