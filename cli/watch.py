@@ -89,6 +89,10 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
     from loanscore.runtime.scorer import Bands, Scorer
 
     output_format(out_format, "", separator)
+    if out_dir.resolve() == inbox.resolve():
+        raise click.BadParameter(f"{out_dir} is the inbox: the watcher would take its own scored files for "
+                                 "applicants. Give the scores a folder of their own (a subfolder such as "
+                                 f"{inbox / 'scored'} will do).", param_hint="--out")
     grades = load_master_scale(master_scale, grade, "--grade")
     scale = load_points_scale(points_scale, points or approve_from_points is not None
                               or decline_below_points is not None)

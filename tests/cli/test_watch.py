@@ -187,3 +187,18 @@ def test_a_signal_while_a_scored_file_is_moved_and_recorded_stops_the_watcher_af
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [Path(r["output"]["path"]).name for r in records] == ["a.scored.csv"]
     assert sorted(p.name for p in out.iterdir()) == ["a.scored.csv"]
+
+
+def test_the_inbox_as_the_output_folder_is_refused(applicants, to_csv, model_dir, tmp_path, monkeypatch) -> None:
+    """Its own scored files would be taken for applicants: they ended in failed/ ("no model columns")."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.csv").write_text(to_csv(applicants(5, seed=6)))
+    monkeypatch.chdir(tmp_path)
+    for out in (str(inbox), "inbox/", "./inbox"):
+        result = CliRunner().invoke(main, ["watch", str(inbox), "--out", out, "--model", str(model_dir), "--once"])
+        assert result.exit_code == 2 and "is the inbox" in result.output, result.output
+        assert sorted(p.name for p in inbox.iterdir()) == ["a.csv"]
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", "inbox/scored", "--model", str(model_dir),
+                                       "--once", "-q"])
+    assert result.exit_code == 0 and (inbox / "scored" / "a.scored.csv").exists(), result.output
