@@ -384,9 +384,12 @@ def open_audit(path: str | None) -> Any:
     if not path:
         return None
     from loanscore.runtime.audit import AuditLog
+    from loanscore.runtime.tabular import note_read
 
     log = AuditLog(path)
+    log.is_a_log()
     log.writable()
+    note_read(path)  # so that no output of the run replaces it
     return log
 
 

@@ -99,6 +99,31 @@ class AuditLog:
             raise InputError(f"The audit log {self.path} cannot be written ({exc.strerror or exc}), so the run "
                              "did not start. Name another file with --audit-log or $LOANSCORE_AUDIT_LOG.") from None
 
+    def is_a_log(self) -> None:
+        """Raise a clear error now if the file holds something other than an audit log (an applicant file named by
+        mistake, which an appended record would damage) or ends in a cut-short line (no record can chain to it)."""
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return  # a new log
+        if not size:
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(max(0, size - (1 << 16)))
+            tail = fh.read()
+        if not tail.endswith(b"\n"):
+            raise InputError(f"The audit log {self.path} ends in a cut-short line (or is no audit log), so the run "
+                             f"did not start; run `loanscore audit {self.path}` to see where, and start a new log "
+                             "or repair it.")
+        try:
+            record = json.loads(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1])
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or "prev" not in record:
+            raise InputError(f"{self.path} is not an audit log (its last line is no audit record), so nothing was "
+                             "appended to it and the run did not start. Name the log's own file with --audit-log, "
+                             "or a new one.")
+
     def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Append ``record`` with the time (UTC), user, host and ``prev``; returns what was written."""
         self.writable()

@@ -1291,8 +1291,8 @@ def _refuse_an_input(path: Path) -> None:
         except OSError:  # gone meanwhile: not this file
             continue
         if same:
-            raise InputError(f"Cannot write {path}: it is the file this command reads ({read}), and writing it "
-                             "would replace what was read. Name another output file.")
+            raise InputError(f"Cannot write {path}: it is a file this command reads or records to ({read}), and "
+                             "writing it would replace what was there. Name another output file.")
 
 
 _WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})

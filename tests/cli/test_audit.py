@@ -478,3 +478,27 @@ def test_a_disk_that_fills_while_a_record_is_written_leaves_the_chain_intact(tmp
     log.append({"event": "third"})
     assert log.check().intact and [json.loads(x)["event"] for x in
                                    (tmp_path / "audit.jsonl").read_text().splitlines()] == ["first", "third"]
+
+
+def test_a_file_that_is_no_audit_log_is_refused_before_the_run_not_appended_to(applicants, write_csv,
+                                                                              tmp_path) -> None:
+    """`--audit-log loans.csv` (the applicants, named by mistake) appended a JSON record to the applicant file;
+    `--audit-log` naming the output had the scores replace the log."""
+    path = write_csv(applicants(10, seed=8), "loans.csv")
+    text = path.read_text()
+    result = CliRunner().invoke(main, ["score", str(path), "-o", str(tmp_path / "s.csv"), "--audit-log", str(path)])
+    assert result.exit_code == 2 and "is not an audit log (its last line is no audit record)" in result.output
+    assert path.read_text() == text and not (tmp_path / "s.csv").exists()
+    (tmp_path / "cut.jsonl").write_text('{"prev": null}\n{"prev": "ab')
+    result = CliRunner().invoke(main, ["score", str(path), "-o", str(tmp_path / "s.csv"), "--audit-log",
+                                       str(tmp_path / "cut.jsonl")])
+    assert result.exit_code == 2 and "ends in a cut-short line" in result.output and not (tmp_path / "s.csv").exists()
+    log = tmp_path / "both.csv"
+    result = CliRunner().invoke(main, ["score", str(path), "-o", str(log), "--audit-log", str(log)])
+    assert result.exit_code == 2 and "it is a file this command reads or records to" in result.output
+    assert log.read_text() == ""  # the log, created before the run, still empty: no scores in it
+    good = tmp_path / "audit.jsonl"
+    for _ in range(2):  # a real log is appended to as before
+        assert CliRunner().invoke(main, ["score", str(path), "-o", str(tmp_path / "s.csv"), "-q", "--audit-log",
+                                         str(good)]).exit_code == 0
+    assert len(good.read_text().splitlines()) == 2

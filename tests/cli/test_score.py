@@ -886,15 +886,15 @@ def test_an_output_that_would_replace_the_input_is_refused_and_the_input_kept(ap
     (tmp_path / "link.csv").symlink_to(path)
     for output in (str(path), "loans.csv", "./link.csv"):
         result = CliRunner().invoke(main, ["score", str(path), "-o", output])
-        assert result.exit_code == 2 and "it is the file this command reads" in result.output, result.output
+        assert result.exit_code == 2 and "it is a file this command reads" in result.output, result.output
         assert "Name another output file." in result.output and path.read_text() == text
     with open(path, newline="") as fh:
         book = tmp_path / "loans.xlsx"
         write_workbook(book, {"Applicants": list(csv.reader(fh))})
     before = book.read_bytes()
     result = CliRunner().invoke(main, ["score", str(book), "-o", str(book)])
-    assert result.exit_code == 2 and "it is the file this command reads" in result.output
+    assert result.exit_code == 2 and "it is a file this command reads" in result.output
     assert book.read_bytes() == before
     result = CliRunner().invoke(main, ["fairness", str(path), "-o", str(path), "-q"])
-    assert result.exit_code == 2 and "it is the file this command reads" in result.output and path.read_text() == text
+    assert result.exit_code == 2 and "it is a file this command reads" in result.output and path.read_text() == text
     assert CliRunner().invoke(main, ["score", str(path), "-o", "scores.csv", "-q"]).exit_code == 0  # another name
