@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -95,6 +96,9 @@ def monitoring(input_path: str, output: str | None, json_path: str | None, outco
         raise click.UsageError("Only one of INPUT and --reference can be stdin (-).")
     if not output and not json_path:
         raise click.UsageError("Say where to write the report: --output FILE.html, --json FILE.json, or both.")
+    if output and json_path and Path(output).resolve() == Path(json_path).resolve():
+        raise click.UsageError(f"--output and --json both name {output}: the JSON would replace the HTML. Give "
+                               "each a file of its own.")
     with stdin_as_file(input_path) as (path, described):  # each check reads INPUT: stdin is kept in a file
         audit = open_audit(audit_log)
         digest = sha256_file(path)  # and again at the end: every check must have read this file

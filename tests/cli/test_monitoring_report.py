@@ -168,6 +168,8 @@ def test_json_holds_each_checks_figures_as_its_command_writes_them(schema, appli
     assert [c["figures"]["source"] for c in json.loads(text)["checks"]] == ["stdin"] * 4
     nothing = run("report", "monitoring", source)
     assert nothing.exit_code == 2 and "--output FILE.html, --json FILE.json, or both" in nothing.output
+    twice = run("report", "monitoring", source, "--output", tmp_path / "r", "--json", tmp_path / "r")
+    assert twice.exit_code == 2 and "the JSON would replace the HTML" in twice.output and not (tmp_path / "r").exists()
 
 
 def test_json_says_why_a_check_did_not_run(applicants, write_csv, tmp_path) -> None:
