@@ -87,6 +87,7 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
     from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
+    from loanscore.runtime.tabular import RUN_FILES, RunFiles
 
     output_format(out_format, "", separator)
     if out_dir.resolve() == inbox.resolve():
@@ -109,13 +110,18 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
         click.echo(f"Watching {inbox} every {interval:g} s -> {out_dir} (model {model.manifest['sha256'][:12]}); "
                    "Ctrl-C stops." if not once else f"Scoring the files in {inbox} -> {out_dir}", err=True)
     layout = Layout(reasons, grades, scale, shadow, stamp, separator)
+    run = RUN_FILES.get() or RunFiles()  # the files of the run as a whole (its audit log)
     seen: dict[Path, tuple[int, int]] = {}
     worst, taken = EXIT_OK, 0
     try:
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet, sheet)
+                    token = RUN_FILES.set(RunFiles(read=list(run.read)))  # each file its own: a watcher runs for months
+                    try:
+                        code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet, sheet)
+                    finally:
+                        RUN_FILES.reset(token)
                     worst = EXIT_USAGE if EXIT_USAGE in (worst, code) else max(worst, code)
                     taken += 1
                     interrupts.release()  # a signal during the file's move and record stops the watcher now

@@ -202,3 +202,25 @@ def test_the_inbox_as_the_output_folder_is_refused(applicants, to_csv, model_dir
     result = CliRunner().invoke(main, ["watch", str(inbox), "--out", "inbox/scored", "--model", str(model_dir),
                                        "--once", "-q"])
     assert result.exit_code == 0 and (inbox / "scored" / "a.scored.csv").exists(), result.output
+
+
+def test_each_file_is_counted_on_its_own_so_a_watcher_running_for_months_keeps_no_growing_list(
+        applicants, to_csv, model_dir, tmp_path, monkeypatch) -> None:
+    import loanscore.cli.watch as watch
+    from loanscore.runtime.tabular import RUN_FILES
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for k in range(3):
+        (inbox / f"f{k}.csv").write_text(to_csv(applicants(3, seed=k)))
+    seen, real = [], watch._take
+
+    def counted(*args, **kwargs):  # the files the run has noted as read when each file is taken
+        seen.append(len(RUN_FILES.get().read))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(watch, "_take", counted)
+    result = CliRunner().invoke(main, ["watch", str(inbox), "--out", str(tmp_path / "out"), "--model", str(model_dir),
+                                       "--once", "-q", "--audit-log", str(tmp_path / "audit.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert seen == [1, 1, 1]  # the audit log only: not the files taken before
