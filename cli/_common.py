@@ -39,7 +39,7 @@ def reports_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from loanscore.runtime.tabular import RUN_FILES, RunFiles
+        from loanscore.runtime.run_files import RUN_FILES, RunFiles
 
         token = RUN_FILES.set(RunFiles())  # no output replaces an input; an interrupted run says what it wrote
         try:
@@ -384,7 +384,7 @@ def open_audit(path: str | None) -> Any:
     if not path:
         return None
     from loanscore.runtime.audit import AuditLog
-    from loanscore.runtime.tabular import note_read
+    from loanscore.runtime.run_files import note_read
 
     log = AuditLog(path)
     log.is_a_log()

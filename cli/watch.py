@@ -87,7 +87,7 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
     from loanscore.runtime.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
-    from loanscore.runtime.tabular import RUN_FILES, RunFiles
+    from loanscore.runtime.run_files import RUN_FILES, RunFiles
 
     output_format(out_format, "", separator)
     if out_dir.resolve() == inbox.resolve():

@@ -53,6 +53,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from .errors import InputError
+from .run_files import RUN_FILES, note_read
 from .validate import MAX_CHARS, ParsedText
 
 if TYPE_CHECKING:
@@ -135,24 +136,6 @@ INPUT_ENCODING: ContextVar[str] = ContextVar("loanscore_input_encoding", default
 DATA_SHEET: ContextVar[str | None] = ContextVar("loanscore_data_sheet", default=None)
 """The sheet a workbook of training or recalibration data is read from, where such a command's ``--sheet`` names one."""
 
-
-@dataclass
-class RunFiles:
-    """The files a command has opened to read and the outputs it has committed: an output must not replace a file
-    the command reads (the applicants, gone), and an interrupted run says what it left."""
-
-    read: list[str] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-
-
-RUN_FILES: ContextVar[RunFiles | None] = ContextVar("loanscore_run_files", default=None)
-"""Where a caller keeps count (each command of the CLI), its :class:`RunFiles`."""
-
-
-def note_read(path: str | Path) -> None:
-    """Count ``path`` among the files this command reads, where its caller keeps count."""
-    if (files := RUN_FILES.get()) is not None:
-        files.read.append(str(path))
 
 SPOOLED_STDIN: ContextVar[str | None] = ContextVar("loanscore_spooled_stdin", default=None)
 """The file stdin was copied into for a command that reads its input more than once: readers of it are named

@@ -47,8 +47,9 @@ from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
+from .run_files import note_read
 from .tabular import (POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, XLS_MAGIC, Chunk, CsvWriter, header_passthrough,
-                      input_name, note_read)
+                      input_name)
 
 BOMB_BYTES, BOMB_RATIO = 64 << 20, 100
 """A part that unpacks to more than 64 MiB and 100 times its packed size is refused (Apache POI's ratio): Excel's

@@ -207,7 +207,7 @@ def test_the_inbox_as_the_output_folder_is_refused(applicants, to_csv, model_dir
 def test_each_file_is_counted_on_its_own_so_a_watcher_running_for_months_keeps_no_growing_list(
         applicants, to_csv, model_dir, tmp_path, monkeypatch) -> None:
     import loanscore.cli.watch as watch
-    from loanscore.runtime.tabular import RUN_FILES
+    from loanscore.runtime.run_files import RUN_FILES
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

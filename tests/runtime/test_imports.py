@@ -32,3 +32,19 @@ def test_scoring_one_applicant_loads_no_training_package(model_dir) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_every_commands_wrapper_starts_without_numpy(tmp_path) -> None:
+    """The count of a command's files starts in every command's wrapper: `loanscore audit LOG`, which needs no
+    numpy, must not load it (and its start-up) for that."""
+    log = tmp_path / "audit.jsonl"
+    log.write_text("")
+    code = (
+        "import sys, json\n"
+        "from loanscore.cli.main import main\n"
+        "sys.argv = ['loanscore', 'audit', %r]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps('numpy' in sys.modules))\n" % str(log)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is False, out.stderr
