@@ -59,10 +59,10 @@ def check_model_bytes(data: bytes, name: str = "model.onnx") -> None:
         fields = list(_fields(memoryview(data)))
         for num, value in fields:
             if num == _MODEL_OPSET:
-                domain = _string(value, _OPSET_DOMAIN)
+                domain = _string(_bytes(value), _OPSET_DOMAIN)
                 _domain_ok(domain, name, "imports the operator set")
             elif num == _MODEL_GRAPH:
-                _check_graph(value, name)
+                _check_graph(_bytes(value), name)
             elif num == _MODEL_FUNCTIONS:
                 raise ModelError(f"{name} defines its own functions; loanscore only runs standard ONNX operators.")
         if not any(num == _MODEL_GRAPH for num, _ in fields):
@@ -74,28 +74,28 @@ def check_model_bytes(data: bytes, name: str = "model.onnx") -> None:
 def _check_graph(graph: memoryview, name: str) -> None:
     for num, value in _fields(graph):
         if num == _GRAPH_NODE:
-            _check_node(value, name)
+            _check_node(_bytes(value), name)
         elif num == _GRAPH_INIT:
-            _check_tensor(value, name)
+            _check_tensor(_bytes(value), name)
         elif num == _GRAPH_SPARSE_INIT:
-            _check_sparse(value, name)
+            _check_sparse(_bytes(value), name)
 
 
 def _check_node(node: memoryview, name: str) -> None:
     op = ""
     for num, value in _fields(node):
         if num == _NODE_OP:
-            op = bytes(value).decode("utf-8", "replace")
+            op = bytes(_bytes(value)).decode("utf-8", "replace")
         elif num == _NODE_DOMAIN:
-            _domain_ok(bytes(value).decode("utf-8", "replace"), name, f"uses operator {op or '?'} from the domain")
+            _domain_ok(bytes(_bytes(value)).decode("utf-8", "replace"), name, f"uses operator {op or '?'} from the domain")
         elif num == _NODE_ATTR:
-            for anum, avalue in _fields(value):
+            for anum, avalue in _fields(_bytes(value)):
                 if anum in (_ATTR_T, _ATTR_TENSORS):
-                    _check_tensor(avalue, name)
+                    _check_tensor(_bytes(avalue), name)
                 elif anum in (_ATTR_G, _ATTR_GRAPHS):
-                    _check_graph(avalue, name)
+                    _check_graph(_bytes(avalue), name)
                 elif anum in (_ATTR_SPARSE, _ATTR_SPARSES):
-                    _check_sparse(avalue, name)
+                    _check_sparse(_bytes(avalue), name)
 
 
 def _check_tensor(tensor: memoryview, name: str) -> None:
@@ -109,7 +109,7 @@ def _check_tensor(tensor: memoryview, name: str) -> None:
 def _check_sparse(sparse: memoryview, name: str) -> None:
     for num, value in _fields(sparse):
         if num in (_SPARSE_VALUES, _SPARSE_INDICES):
-            _check_tensor(value, name)
+            _check_tensor(_bytes(value), name)
 
 
 def _domain_ok(domain: str, name: str, what: str) -> None:
@@ -125,8 +125,15 @@ class _Malformed(Exception):
 def _string(message: memoryview, field: int) -> str:
     for num, value in _fields(message):
         if num == field:
-            return bytes(value).decode("utf-8", "replace")
+            return bytes(_bytes(value)).decode("utf-8", "replace")
     return ""
+
+
+def _bytes(value: memoryview | int) -> memoryview:
+    """A length-delimited field's bytes: a number where a message or text belongs means the file is corrupt."""
+    if isinstance(value, int):
+        raise _Malformed
+    return value
 
 
 def _fields(buf: memoryview) -> Iterator[tuple[int, memoryview | int]]:

@@ -101,3 +101,15 @@ def test_a_file_that_is_not_onnx_is_refused(model_dir: Path, rehash, tmp_path: P
     rehash(target)
     with pytest.raises(ModelError, match="not a valid ONNX file"):
         Scorer.load(target)
+
+
+@pytest.mark.parametrize("data", [bytes([0x38, 0x01]),  # the graph (field 7) written as a number
+                                  bytes([0x3A, 0x02, 0x08, 0x01]),  # a node of the graph as a number
+                                  bytes([0x3A, 0x04, 0x0A, 0x02, 0x20, 0x01])],  # a node's operator name as a number
+                         ids=["graph", "node", "operator"])
+def test_a_corrupt_model_is_refused_not_a_crash(model_dir: Path, rehash, tmp_path: Path, data: bytes) -> None:
+    target = _copy(model_dir, tmp_path)
+    (target / "model.onnx").write_bytes(data)
+    rehash(target)
+    with pytest.raises(ModelError, match="not a valid ONNX file"):
+        Scorer.load(target)
