@@ -199,7 +199,7 @@ def header_has(input_path: str, fmt: str, sheet: str | None, column: str, inputs
         reader.close()
 
 
-def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
     """A table's lines: the first column aligned left, the numbers right, the last column (p-value and flag) as is."""
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]) - 1)]
     return [f"{r[0]:<{widths[0]}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(r[1:-1], widths[1:])) + f"  {r[-1]}"
@@ -424,7 +424,7 @@ def require_train_extra() -> None:
 
 
 def decision_bands(bands_cls, threshold: float, approve_below: float | None, decline_from: float | None,  # type: ignore[no-untyped-def]
-                   points=None, approve_from_points: float | None = None,  # type: ignore[no-untyped-def]
+                   points=None, approve_from_points: float | None = None,
                    decline_below_points: float | None = None):
     """Fill in the cut-off not given so that the bands stay ordered around the model's threshold. Cut-offs in
     points (on the ``points`` scale) become the P(default) cut-offs that decide exactly as the points read."""

@@ -87,9 +87,9 @@ def ask(reasons: int, approve_below: float | None, decline_from: float | None, p
             click.echo(_letter(letters_dir, template, result, ident, count, when, points,
                                {f.name for f in scorer.schema.protected_fields}))
         if audit is not None:
-            ident = record.get(scorer.schema.id) if scorer.schema.id else None
+            applicant = record.get(scorer.schema.id) if scorer.schema.id else None
             audit.append_score(scorer, record, result, source="loanscore ask",
-                               **({"applicant": ident} if ident else {}))
+                               **({"applicant": applicant} if applicant else {}))
         if not _yes("\nAnother applicant?"):
             break
     click.echo(f"{count:,} applicant{'s' if count != 1 else ''} scored.", err=True)
@@ -102,8 +102,7 @@ def _answers(scorer) -> dict[str, Any] | None:  # type: ignore[no-untyped-def]
     from loanscore.runtime.fields import blocks, contract, values
 
     schema = scorer.schema
-    said = {f.name: f", {f.description}" if f.description else "" for f in (*schema.numeric, *schema.categorical,
-                                                                             *schema.history)}
+    said = {f.name: f", {f.description}" if f.description else "" for f in schema.entries}
     record: dict[str, Any] = {}
     for block in blocks([r for r in contract(schema) if r.role != "outcome"]):
         r = block[0]

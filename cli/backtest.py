@@ -125,7 +125,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
     else:
         head = "development (not recorded)"
     costs = result.costs
-    table = [
+    table: list[tuple[str, ...]] = [
         ("", "now", head),
         ("ROC AUC", _fmt(m["roc_auc"], ".4f") + ("" if math.isnan(lo) else f" (95% interval {lo:.4f}-{hi:.4f})"),
          _fmt(dev.get("roc_auc"), ".4f")),

@@ -127,7 +127,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
                         f"{'were' if both else 'was'} trained on, so {'their' if both else 'its'} figures are "
                         f"in-sample and flatter {'them' if both else 'it'}; compare on applicants neither model has "
                         "seen."]
-    table = [("", a.name, b.name, "challenger - champion")]
+    table: list[tuple[str, ...]] = [("", a.name, b.name, "challenger - champion")]
     for label, key, spec in (("ROC AUC", "roc_auc", ".4f"), ("KS", "ks", ".4f"), ("PR AUC", "pr_auc", ".4f"),
                              ("Brier score", "brier", ".4f"), ("ECE (10 bins)", "ece", ".4f")):
         table.append((label, _fmt(ma[key], spec), _fmt(mb[key], spec), _signed(mb[key] - ma[key], spec)))

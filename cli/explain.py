@@ -118,7 +118,7 @@ def explain(
     from loanscore.runtime.explain_plot import render_svg
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
-    from loanscore.runtime.tabular import json_record_reader, open_output, open_reader
+    from loanscore.runtime.tabular import Reader, json_record_reader, open_output, open_reader
 
     grades = load_master_scale(master_scale, grade, "--grade")
     scale = load_points_scale(points_scale, points)
@@ -131,7 +131,7 @@ def explain(
     if json_text is not None:
         text = sys.stdin.read() if json_text == "-" else json_text
         source = "stdin" if json_text == "-" else "--json"
-        reader = json_record_reader(text, schema.input_names, id_column=schema.id, name=source)
+        reader: Reader = json_record_reader(text, schema.input_names, id_column=schema.id, name=source)
     else:
         assert input_path is not None
         reader = open_reader(input_path, schema.input_names, fmt=input_format, sheet=sheet, id_column=schema.id,
@@ -176,9 +176,8 @@ def explain(
     if audit is not None:  # a case review reads applicants' data: who looked at which, with which model
         from loanscore.runtime.audit import text_sha256
 
-        source = ({"path": "--json", "text_sha256": text_sha256(text)}
-                  if json_text is not None else input_path)
-        files = {"input": source, "output": {"path": "stdout"} if output == "-" else output,
+        read = ({"path": "--json", "text_sha256": text_sha256(text)} if json_text is not None else input_path)
+        files = {"input": read, "output": {"path": "stdout"} if output == "-" else output,
                  **({"plot": plot} if drawn else {})}
         record_run(audit, "explain", scorer, files, {"ids": list(ids), "row_numbers": list(rows),
                                                      "explained": n - rejected, "rejected": rejected,

@@ -130,7 +130,7 @@ def fairness(input_path: str, by: tuple[str, ...], references: tuple[str, ...], 
     sys.exit(code)
 
 
-def _with_references(wanted: list, references: tuple[str, ...]) -> list:  # type: ignore[type-arg]
+def _with_references(wanted: list, references: tuple[str, ...]) -> list:
     """``wanted`` with each ``--reference FIELD=GROUP`` set on its field's grouping."""
     from dataclasses import replace
 

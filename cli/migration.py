@@ -71,12 +71,13 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     schema = scorer.schema
     if not schema.id:
         raise InputError("The model's schema names no id column; a migration matches borrowers by it.")
+    id_column = schema.id
 
     def scored(path: str):  # type: ignore[no-untyped-def]
-        reader = open_reader(path, schema.input_names, fmt=input_format, sheet=sheet, id_column=schema.id,
+        reader = open_reader(path, schema.input_names, fmt=input_format, sheet=sheet, id_column=id_column,
                              numbers=schema.number_names)
         try:
-            return score_by_id(scorer, reader, schema.id, Progress.for_terminal(reader.total_bytes, quiet=quiet))
+            return score_by_id(scorer, reader, id_column, Progress.for_terminal(reader.total_bytes, quiet=quiet))
         finally:
             reader.close()
             echo_sheet_notes(reader)

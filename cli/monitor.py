@@ -114,12 +114,13 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
                              "there is nothing to compare.")
         return report
 
+    failed: list[dict[str, str]] = []
     if len(input_paths) == 1:
         report = compare(input_paths[0])
         click.echo(render(report))
-        document, drawing, failed = report.to_dict(), report, []
+        document, drawing = report.to_dict(), report
     else:
-        reports, failed = [], []
+        reports = []
         for path in input_paths:
             try:
                 reports.append(compare(path))

@@ -154,7 +154,7 @@ def render(result) -> str:  # type: ignore[no-untyped-def]
              f"{result.rows:,} rows read, {o.applicants:,} reviewed"
              + (f", {len(result.rejected):,} rejected (listed on stderr)" if result.rejected else "")
              + f"; the model {cut}", ""]
-    table = [("model decision", "applicants", "approved in the end", "overridden", "rate")]
+    table: list[tuple[str, ...]] = [("model decision", "applicants", "approved in the end", "overridden", "rate")]
     table.append(("approve", f"{o.model_approve:,}", f"{o.model_approve - o.high_side:,}",
                   f"{o.high_side:,} high-side", _pct(o.high_side_rate)))
     if o.model_review:

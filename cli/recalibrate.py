@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,7 +44,7 @@ class Rate(click.ParamType):
 
     name = "RATE"
 
-    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float):
             return value
         text = str(value).strip()
@@ -115,7 +116,7 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
     if result.rejected:
         what = "could not be scored" + (" or have an outcome other than 0, 1 or blank" if default_rate is None else "")
         echo_rejects(result.rejected, Path(input_path).name, f"{what}, and are left out of the fit", None)
-    if result.unknown:
+    if result.unknown and result.outcomes is not None:
         known = ~np.isnan(result.outcomes)
         with_, without = (float(result.probabilities[k].mean()) for k in (known, ~known))
         click.echo(f"{result.unknown:,} scored rows have no outcome yet (blank): the map is fitted on the "

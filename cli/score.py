@@ -151,7 +151,7 @@ def score(
     # Heavy imports wait until here, so `loanscore --help` stays fast.
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
-    from loanscore.runtime.tabular import json_record_reader, open_reader
+    from loanscore.runtime.tabular import Reader, json_record_reader, open_reader
 
     grades = load_master_scale(master_scale, grade, "--grade")
     scale = load_points_scale(points_scale, points or approve_from_points is not None
@@ -169,7 +169,7 @@ def score(
         if json_text is not None:
             text = sys.stdin.read() if json_text == "-" else json_text
             name = "stdin" if json_text == "-" else "--json"
-            reader = json_record_reader(text, inputs, id_column=schema.id, keep=keep_columns, name=name)
+            reader: Reader = json_record_reader(text, inputs, id_column=schema.id, keep=keep_columns, name=name)
         else:
             assert input_path is not None
             if input_path == "-" and not quiet and _isatty(sys.stdin):

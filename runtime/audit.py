@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import hashlib
+import importlib
 import json
 import os
 import platform
@@ -44,14 +45,16 @@ from typing import Any
 
 from .errors import InputError, VerificationError
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
-try:
-    import msvcrt
-except ImportError:  # everywhere else
-    msvcrt = None  # type: ignore[assignment]
+
+def _optional(module: str) -> Any:
+    """The platform's locking module, or ``None`` where it has none (``fcntl`` on POSIX, ``msvcrt`` on Windows)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+fcntl, msvcrt = _optional("fcntl"), _optional("msvcrt")
 
 LOCK_WAIT_S = 60.0
 """How long a writer on Windows waits for another run to release the log before giving up with a message

@@ -346,8 +346,8 @@ def segment_index(name: str, values: Any, manifest: Mapping[str, Any],
     """
     bins = recorded_bins(manifest, name)
     if bins is not None:
-        meaning = next((c.get("labels", {}) for c in (manifest.get("schema") or {}).get("categorical", [])
-                        if c.get("name") == name), {})
+        categorical = (manifest.get("schema") or {}).get("categorical", [])
+        meaning: dict[str, str] = next((c.get("labels", {}) for c in categorical if c.get("name") == name), {})
         return bins.index(values), [f"{b} {meaning[b]}" if b in meaning else b for b in bins.labels()]
     text = np.array(["" if v is None else str(v).strip() for v in values], dtype=object)
     labels, index = np.unique(text, return_inverse=True)

@@ -33,7 +33,7 @@ def strategy_points(y: np.ndarray, p: np.ndarray, most: int = 400) -> list[tuple
 
 def render_svg(result: Comparison) -> str:
     """The SVG text for ``result``."""
-    width, height = 2 * SIZE + LEFT + GAP + 30, SIZE + TOP + 70
+    width, height = 2 * SIZE + LEFT + GAP + 30, float(SIZE + TOP + 70)
     groups, extra = _segment_panels(result, height, width)
     height += extra
     y, sides = result.outcomes, ((result.champion, result.p_champion, BLUE), (result.challenger, result.p_challenger,

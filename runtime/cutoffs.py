@@ -58,7 +58,7 @@ class Cutoff:
     @property
     def observed_rate(self) -> float | None:
         """The default rate among the approved with an outcome (``None`` without outcomes or with none known)."""
-        return self.known_defaults / self.known if self.known else None
+        return self.known_defaults / self.known if self.known and self.known_defaults is not None else None
 
 
 @dataclass(frozen=True)
@@ -93,18 +93,21 @@ class Strategy:
 
     def cost(self, c: Cutoff, *, observed: bool = False) -> float | None:
         """Cost per applicant at the lender's costs (a default approved, a good payer declined)."""
-        if self.costs is None or (observed and (c.observed_defaults is None or c.observed_good_declined is None)):
+        if self.costs is None:
             return None
-        bad, good = ((c.observed_defaults, c.observed_good_declined) if observed
-                     else (c.expected_defaults, c.expected_good_declined))
+        bad: float | None = c.observed_defaults if observed else c.expected_defaults
+        good: float | None = c.observed_good_declined if observed else c.expected_good_declined
+        if bad is None or good is None:
+            return None
         return (self.costs["cost_default"] * bad + self.costs["cost_decline_good"] * good) / self.applicants
 
     @property
     def least_cost(self) -> Cutoff | None:
         """The cut-off of least expected cost; ``None`` without costs."""
-        if self.costs is None:
+        costs = [self.cost(c) for c in self.cutoffs]
+        if self.costs is None or None in costs:
             return None
-        return self.cutoffs[int(np.argmin([self.cost(c) for c in self.cutoffs]))]
+        return self.cutoffs[int(np.argmin(np.asarray(costs, dtype=np.float64)))]
 
     def to_dict(self) -> dict[str, Any]:
         def row(c: Cutoff) -> dict[str, Any]:

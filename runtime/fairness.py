@@ -33,7 +33,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from .schema import CategoricalField, NumericField, Schema
 from .scorer import Scorer
 from .stream import Progress
 from .tabular import Chunk, Reader
+
+Values: TypeAlias = Sequence[Any] | np.ndarray
+"""A column's values: a list, or a NumPy array as a batch's columns are."""
 
 FOUR_FIFTHS = 0.8
 ALPHA = 0.01
@@ -99,7 +102,7 @@ class Grouping:
         """A code's group, as the review names it: ``2 female``, or the code alone where it has no label."""
         return f"{code} {self.labels[code]}" if code in self.labels else code
 
-    def index(self, values: Sequence[Any], manifest: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
+    def index(self, values: Values, manifest: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
         """Each row's group and the groups' labels (in a reading order: codes or bands, then missing).
         Crossed groups take one sequence of values per column of :attr:`columns`."""
         if self.parts:
@@ -121,7 +124,7 @@ def groupings(schema: Schema, by: Sequence[str]) -> list[Grouping]:
     none, the schema's protected fields. A schema field (a left-out one too) is grouped as the schema says: codes
     with their labels, or its ``bands``; edges given after a colon take precedence."""
     fields: dict[str, NumericField | CategoricalField] = {
-        f.name: f for f in (*schema.numeric, *schema.categorical, *schema.left_out_fields)}
+        f.name: f for f in (*schema.fields, *schema.left_out_fields)}
     if not by:
         return [_grouping(f, ()) for f in schema.protected_fields]
     out = []
@@ -347,7 +350,7 @@ class Review:
         })
 
 
-def evaluate(p: Any, groups: Sequence[tuple[Grouping, Sequence[Any]]], decline_from: float,
+def evaluate(p: Any, groups: Sequence[tuple[Grouping, Values]], decline_from: float,
              manifest: Mapping[str, Any], *,
              y: Any = None, source: str = "data", outcome: str | None = None, rows: int | None = None,
              rejected: list[tuple[int | None, str]] | None = None,
@@ -431,7 +434,8 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
     values: dict[str, list[np.ndarray]] = {c: [] for g in by for c in g.columns}
     read = set(scorer.schema.input_names)
     flips = {g.name: g for g in by if g.name in read and (g.codes or g.edges and reopen is not None)}
-    one_pass = {g.name: {c: [] for c in g.codes} for g in flips.values() if reopen is None}
+    one_pass: dict[str, dict[str, list[np.ndarray]]] = {g.name: {c: [] for c in g.codes} for g in flips.values()
+                                                        if reopen is None}
     rejected: list[tuple[int | None, str]] = []
     rows = 0
     for batch, y in labelled_batches(scorer, reader, outcome, progress, blank=True):
@@ -449,21 +453,21 @@ def review(scorer: Scorer, reader: Reader, by: Sequence[Grouping], decline_from:
                                         batch.probability))
     p = np.concatenate(ps) if ps else np.empty(0)
     something_left(reader.name, rows, len(p), rejected, "review")
-    column = {c: np.concatenate(parts) for c, parts in values.items()}
-    groups = [(g, g.of(column)) for g in by]
+    columns = {c: np.concatenate(parts) for c, parts in values.items()}
+    groups = [(g, g.of(columns)) for g in by]
     y_all = np.concatenate(ys) if outcome else None
     as_groups = {name: {flips[name].code_label(c): (c, np.concatenate(parts)) for c, parts in codes.items()}
                  for name, codes in one_pass.items()}
     result = evaluate(p, groups, decline_from, scorer.model.manifest, y=y_all, source=reader.name, outcome=outcome,
                       rows=rows, rejected=rejected, as_groups=as_groups)
     if flips and reopen is not None:  # the references are known now: a second pass scores each row as its own
-        set_to = _reference_values(result, flips, column)
-        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to, column, p,
+        set_to = _reference_values(result, flips, columns)
+        scored = _second_pass(scorer, reader.name, reopen, keeps, set_to, columns, p,
                               progress.again("as the reference groups") if progress else None)
-        for f, (grouping, values) in zip(result.fields, groups):
+        for f, (grouping, of) in zip(result.fields, groups):
             if f.name in set_to:
                 label, value = set_to[f.name]
-                _as_reference(f, *grouping.index(values, scorer.model.manifest), p < decline_from,
+                _as_reference(f, *grouping.index(of, scorer.model.manifest), p < decline_from,
                               {label: (value, scored[f.name])}, decline_from)
     result.seconds = time.perf_counter() - start
     return result
@@ -534,7 +538,7 @@ def _scored_as(scorer: Scorer, chunk: Chunk, keep: np.ndarray, name: str, code: 
     return out
 
 
-def _bands(values: Sequence[Any], edges: tuple[float, ...]) -> tuple[np.ndarray, list[str]]:
+def _bands(values: Values, edges: tuple[float, ...]) -> tuple[np.ndarray, list[str]]:
     """Bands ``<25``, ``25-34``, ..., ``65+`` (whole-number edges; ``[25, 35.5)`` otherwise), then missing: a value
     that is absent or not a number."""
     rows, distinct = _distinct(values)
@@ -547,7 +551,7 @@ def _bands(values: Sequence[Any], edges: tuple[float, ...]) -> tuple[np.ndarray,
     return index.astype(np.int64)[rows], labels
 
 
-def _codes(values: Sequence[Any], grouping: Grouping) -> tuple[np.ndarray, list[str]]:
+def _codes(values: Values, grouping: Grouping) -> tuple[np.ndarray, list[str]]:
     """One group per code (``2 female``), codes outside the schema's each their own, then missing."""
     rows, distinct = _distinct(values)
     text = [_code(v) for v in distinct]
@@ -561,7 +565,7 @@ def _codes(values: Sequence[Any], grouping: Grouping) -> tuple[np.ndarray, list[
     return np.array([where[t] for t in text], dtype=np.int64)[rows], names
 
 
-def _distinct(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+def _distinct(values: Values) -> tuple[np.ndarray, list[Any]]:
     """Each row's position among the distinct values, and those values: a rule per value then runs once per
     distinct value, not once per row."""
     array = np.asarray(values)

@@ -46,7 +46,7 @@ def contract(schema: Schema) -> list[Contract]:
     if schema.id:
         rows.append(Contract(schema.id, "id", "the applicant's id, copied to every output (not read by the model)",
                              "any text", "allowed"))
-    for f in (*schema.numeric, *schema.categorical):
+    for f in schema.fields:
         c = columns[f.name]
         rows.append(Contract(f.name, "field", _what(f), _allowed(c), _missing(c), f.protected, source=c))
     for h in schema.history:
@@ -79,8 +79,11 @@ def _what(f: NumericField | CategoricalField) -> str:
     return text + (" (protected characteristic)" if f.protected else "")
 
 
-def values(c: Column) -> str:
-    """The values a column takes, briefly: its codes with their labels, or its range."""
+def values(c: Column | None) -> str:
+    """The values a column takes, briefly: its codes with their labels, or its range (any text for a column the
+    model does not read, ``None``: the id)."""
+    if c is None:
+        return "any text"
     if c.kind == "code":
         return ", ".join(f"{code} {c.labels[str(code)]}" if str(code) in c.labels else str(code) for code in c.codes)
     return c.domain()

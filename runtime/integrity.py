@@ -29,7 +29,7 @@ _TENSOR_EXTERNAL_DATA, _TENSOR_LOCATION = 13, 14
 _SPARSE_VALUES, _SPARSE_INDICES = 1, 2
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

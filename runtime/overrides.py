@@ -35,7 +35,7 @@ import numpy as np
 
 from .backtest import _json_safe, read_scored
 from .errors import FieldError
-from .fairness import Grouping
+from .fairness import Grouping, Values
 from .grades import MasterScale, describe
 from .performance import calibration_p_value, fisher_two_sided
 from .scorer import APPROVE, DECLINE, REVIEW, Scorer
@@ -63,7 +63,7 @@ def final_errors(values: Sequence[Any], name: str, first_row: int | None) -> dic
     return errors
 
 
-def final_approved(values: Sequence[Any]) -> np.ndarray:
+def final_approved(values: Values) -> np.ndarray:
     """True where the final decision approves (every value must be one :func:`final_errors` accepts)."""
     return np.fromiter((_FINAL[str(v).strip().lower()] for v in values), dtype=bool, count=len(values))
 
@@ -264,9 +264,9 @@ class OverrideReview:
 
 
 def evaluate(p: Any, approved: Any, *, approve_below: float, decline_from: float, grades: MasterScale,
-             manifest: Mapping[str, Any], by: Sequence[tuple[Grouping, Sequence[Any]]] = (), y: Any = None,
+             manifest: Mapping[str, Any], by: Sequence[tuple[Grouping, Values]] = (), y: Any = None,
              limit: float | None = None, source: str = "data", final: str = "final_decision",
-             outcome: str | None = None, rows: int | None = None, reasons: Sequence[Any] | None = None,
+             outcome: str | None = None, rows: int | None = None, reasons: Values | None = None,
              reason: str | None = None, rejected: list[tuple[int | None, str]] | None = None) -> OverrideReview:
     """Review the overrides of applicants with P(default) ``p`` whom the lender ``approved`` (True) or declined.
 
@@ -302,7 +302,7 @@ def evaluate(p: Any, approved: Any, *, approve_below: float, decline_from: float
     return result
 
 
-def _by_reason(p: np.ndarray, model: np.ndarray, approved: np.ndarray, reasons: Sequence[Any],
+def _by_reason(p: np.ndarray, model: np.ndarray, approved: np.ndarray, reasons: Values,
                y: np.ndarray | None) -> list[ReasonTally]:
     low, high = (model == DECLINE) & approved, (model == APPROVE) & ~approved
     text = np.array([("" if v is None else str(v).strip()) or NO_REASON for v in reasons], dtype=object)

@@ -205,7 +205,7 @@ class Schema:
         """This schema less the fields (or whole history channels) ``names``: to train a model that does not
         read them, such as the protected attributes a jurisdiction forbids in credit decisions."""
         drop = {n.strip() for n in names if n.strip()}
-        known = [f.name for f in (*self.numeric, *self.categorical, *self.history)]
+        known = [f.name for f in self.entries]
         unknown = sorted(drop - set(known))
         if unknown:
             raise SchemaError(f"schema '{self.name}' has no field or history channel {', '.join(unknown)}; "
@@ -213,8 +213,7 @@ class Schema:
         kept = replace(self, numeric=tuple(f for f in self.numeric if f.name not in drop),
                        categorical=tuple(f for f in self.categorical if f.name not in drop),
                        history=tuple(h for h in self.history if h.name not in drop),
-                       left_out=self.left_out + tuple(f for f in (*self.numeric, *self.categorical, *self.history)
-                                                      if f.name in drop))
+                       left_out=self.left_out + tuple(f for f in self.entries if f.name in drop))
         kept._check(f"schema '{self.name}' without {', '.join(sorted(drop))}")
         return kept
 
@@ -227,6 +226,16 @@ class Schema:
 
     # -- views ------------------------------------------------------------------
     @property
+    def fields(self) -> tuple[NumericField | CategoricalField, ...]:
+        """The model's applicant fields, numbers then categories (the history channels aside)."""
+        return (*self.numeric, *self.categorical)
+
+    @property
+    def entries(self) -> tuple[NumericField | CategoricalField | HistoryChannel, ...]:
+        """Every field and history channel the model reads, in the schema's order."""
+        return (*self.fields, *self.history)
+
+    @property
     def left_out_fields(self) -> tuple[NumericField | CategoricalField, ...]:
         """The fields (not the history channels) :meth:`without` took out of the model."""
         return tuple(f for f in self.left_out if not isinstance(f, HistoryChannel))
@@ -234,7 +243,7 @@ class Schema:
     @property
     def protected_fields(self) -> tuple[NumericField | CategoricalField, ...]:
         """The fields marked ``protected``, those the model was trained without included."""
-        return tuple(f for f in (*self.numeric, *self.categorical, *self.left_out_fields) if f.protected)
+        return tuple(f for f in (*self.fields, *self.left_out_fields) if f.protected)
 
     @property
     def months(self) -> int:

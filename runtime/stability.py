@@ -220,7 +220,8 @@ class Reference:
                 "to record one, or compare against a file with --reference FILE."
             )
         try:
-            scale, grades = None, ()
+            scale: MasterScale | None = None
+            grades: tuple[int, ...] = ()
             if "grades" in data:
                 recorded = data["grades"]["master_scale"]
                 scale = MasterScale(tuple(str(g["name"]) for g in recorded["grade"]),

@@ -68,19 +68,20 @@ def render_svg(report: Report) -> str:
     out += [line(left + 6, bottom + 42, left + 6, bottom + 56, "black"),
             text(left + 16, bottom + 53, "the PSI chance alone exceeds 1 time in 100")]
 
-    y, parts = _distribution(right, TOP, report.score, "the score")
+    below, parts = _distribution(right, TOP, report.score, "the score")
     out += parts
     if report.grade is not None:
-        y, parts = _distribution(right, y + 70, report.grade, "the rating grades")
+        below, parts = _distribution(right, below + 70, report.grade, "the rating grades")
         out += parts
     moved = max(report.fields, key=lambda s: s.psi, default=None)
     if moved is not None:
-        y, parts = _distribution(right, y + 70, moved, "the field that moved most")
+        below, parts = _distribution(right, below + 70, moved, "the field that moved most")
         out += parts
-    out += [bar(right, y + 16, 12, 10, REFERENCE_COLOUR, "reference"), text(right + 16, y + 25, f"reference: {described}"),
-            bar(right, y + 32, 12, 10, BLUE, "now"), text(right + 16, y + 41, f"now: {report.source}")]
+    out += [bar(right, below + 16, 12, 10, REFERENCE_COLOUR, "reference"),
+            text(right + 16, below + 25, f"reference: {described}"),
+            bar(right, below + 32, 12, 10, BLUE, "now"), text(right + 16, below + 41, f"now: {report.source}")]
     width = max(right + SHARE_W + 70, 40 + 8.5 * len(title))  # a long file name widens the page
-    height = max(bottom + 70, y + 60)
+    height = max(bottom + 70, below + 60)
     return document(width, height, out)
 
 

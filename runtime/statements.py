@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SchemaError
-from .schema import NO_STATEMENT, CategoricalField, HistoryChannel, NumericField, Schema, Statement
+from .schema import NO_STATEMENT, HistoryChannel, NumericField, Schema, Statement
 from .schema import read_settings, statement_from_data
 
 Statements = Mapping[str, Statement]
@@ -35,9 +35,7 @@ Statements = Mapping[str, Statement]
 
 def schema_statements(schema: Schema) -> dict[str, Statement]:
     """The statements the schema (and so the model's manifest) words."""
-    entries: list[NumericField | CategoricalField | HistoryChannel] = [*schema.numeric, *schema.categorical,
-                                                                       *schema.history]
-    return {e.name: e.reason for e in entries if e.reason != NO_STATEMENT}
+    return {e.name: e.reason for e in schema.entries if e.reason != NO_STATEMENT}
 
 
 def load_statements(path: str | Path, schema: Schema) -> dict[str, Statement]:

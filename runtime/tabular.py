@@ -119,8 +119,18 @@ class Reader(Protocol):
 
     name: str
     passthrough: tuple[str, ...]
-    total_bytes: int | None
-    bytes_read: int
+
+    @property
+    def total_bytes(self) -> int | None:
+        """The input's size, for progress; ``None`` where it is not known (a pipe)."""
+
+    @property
+    def bytes_read(self) -> int:
+        """How much of it has been read so far."""
+
+    @property
+    def stdin_sha256(self) -> str | None:
+        """The SHA-256 of what was read from stdin (for the audit record); ``None`` for a file."""
 
     def __iter__(self) -> Iterator[Chunk]: ...
 
@@ -630,7 +640,7 @@ class CsvReader:
                 return [line.rstrip("\r\n").rsplit(sep, 1)[-1] for line in lines]
             return [line.split(sep, j + 1)[j] for line in lines]
 
-        columns = {c: ParsedText(parsed[j], numeric, j, sep) if j in parsed else fields(j)
+        columns: dict[str, Sequence[Any]] = {c: ParsedText(parsed[j], numeric, j, sep) if j in parsed else fields(j)
                    for c, j in zip(self.inputs, self._in_idx)}
         return columns, {c: fields(j) for c, j in zip(self.passthrough, self._pass_idx)}
 
@@ -660,7 +670,7 @@ class JsonNumbers(ParsedText):
     def __init__(self, numbers: np.ndarray, values: list[Any]):
         self.numbers, self._values = numbers, values
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
         if isinstance(i, slice):
             return [_as_text(v) for v in self._values[i]]
         return _as_text(self._values[i])

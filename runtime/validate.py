@@ -135,7 +135,7 @@ class ParsedText(Sequence[str]):
     def __len__(self) -> int:
         return len(self.numbers)
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def, override]
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
         return self._lines[i].rstrip("\r\n").split(self._separator)[self._index]
 
 
@@ -164,15 +164,15 @@ def _check_numbers(col: Column, values: Any, out: Checked, first_row: int) -> np
             problems.append((finite & outside, f"must be {col.domain()}"))
     flagged = _mask(bad, len(x))
     for mask, reason in problems:
-        for i in np.flatnonzero(mask & ~flagged):
-            out.reject(int(i), FieldError(col.name, values[i], reason, first_row + int(i)))
+        for i in np.flatnonzero(mask & ~flagged).tolist():
+            out.reject(i, FieldError(col.name, values[i], reason, first_row + i))
         flagged |= mask
     if flagged.any():  # not in place: x may be the reader's own column, which a shadow model reads next
         x = np.where(flagged, np.nan, x)
     if col.kind == "code":
         unknown = ~np.isin(x, np.asarray(col.codes, dtype=np.float64)) & ~np.isnan(x)
-        for i in np.flatnonzero(unknown):
-            out.warnings.setdefault(int(i), []).append(
+        for i in np.flatnonzero(unknown).tolist():
+            out.warnings.setdefault(i, []).append(
                 f"{col.name} code {_code(x[i])} was not seen in training; scored as an unknown code"
             )
     return x.astype(np.float32).reshape(-1, 1)

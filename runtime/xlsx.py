@@ -43,7 +43,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
@@ -611,7 +611,7 @@ class XlsxWriter(CsvWriter):
         sheet = self._sheet
         sheet.file.seek(0)
         self._stream.flush()
-        target = self._stream.buffer if hasattr(self._stream, "buffer") else self._stream
+        target = cast(IO[bytes], getattr(self._stream, "buffer", self._stream))  # the bytes under the text
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as book:
             for name, xml in _parts(["scores"]).items():
                 book.writestr(name, _XML + xml)
@@ -635,7 +635,7 @@ def write_workbook(path: str | Path, sheets: Mapping[str, Sequence[Sequence[str]
 
     with open_output(str(path)) as stream:
         stream.flush()
-        target = stream.buffer if hasattr(stream, "buffer") else stream
+        target = cast(IO[bytes], getattr(stream, "buffer", stream))
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as book:
             for name, xml in _parts(list(sheets)).items():
                 book.writestr(name, _XML + xml)
