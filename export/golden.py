@@ -33,13 +33,13 @@ def golden_records(schema: Schema, seed: int = 7) -> list[tuple[str, dict[str, A
                 edge(f"{f.name}-{label}", **{f.name: value})
         if f.missing == "impute":
             edge(f"{f.name}-missing", **{f.name: None})
-    for f in schema.categorical:
-        unseen = "__unseen__" if any(isinstance(c, str) for c in f.codes) else max(f.codes) + 3
-        edge(f"{f.name}-unseen-code", **{f.name: unseen})
-        for code in f.codes:
-            edge(f"{f.name}-code-{code}", **{f.name: code})
-        if f.missing == "impute":
-            edge(f"{f.name}-missing", **{f.name: None})
+    for cat in schema.categorical:
+        unseen = "__unseen__" if any(isinstance(c, str) for c in cat.codes) else max(int(c) for c in cat.codes) + 3
+        edge(f"{cat.name}-unseen-code", **{cat.name: unseen})
+        for code in cat.codes:
+            edge(f"{cat.name}-code-{code}", **{cat.name: code})
+        if cat.missing == "impute":
+            edge(f"{cat.name}-missing", **{cat.name: None})
     for ch in schema.history:
         if (ch.min is None or ch.min <= 0) and (ch.max is None or ch.max >= 0):
             edge(f"{ch.name}-all-zero", **{c: 0 for c in ch.columns})

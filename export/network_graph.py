@@ -61,7 +61,7 @@ def tidy_conv_layout(model: onnx.ModelProto) -> int:
         if t.op_type == "Transpose" and list(attr(t, "perm") or []) == [0, 3, 1, 2]:
             u = producer.get(t.input[0])
             axes = const(u.input[1]) if u is not None and u.op_type == "Unsqueeze" and len(u.input) == 2 else None
-            if axes is not None and axes.tolist() in ([-3], [1]) and only_consumer(u.output[0], t):
+            if u is not None and axes is not None and axes.tolist() in ([-3], [1]) and only_consumer(u.output[0], t):
                 mid = t.output[0] + "/channels_first"
                 axis2 = t.output[0] + "/axis2"
                 g.initializer.append(numpy_helper.from_array(np.array([2], dtype=np.int64), axis2))
@@ -75,7 +75,8 @@ def tidy_conv_layout(model: onnx.ModelProto) -> int:
             bias = const(a.input[1]) if a is not None and a.op_type == "Add" else None
             weights = const(t.input[1])
             channels = weights.shape[0] if weights is not None else None
-            if bias is not None and bias.size == channels and bias.shape in ((1, channels, 1), (channels, 1)):
+            if (s is not None and a is not None and bias is not None and bias.size == channels
+                    and bias.shape in ((1, channels, 1), (channels, 1))):
                 name = t.output[0] + "/bias"
                 g.initializer.append(numpy_helper.from_array(bias.reshape(channels).astype(np.float32), name))
                 t.input.append(name)

@@ -106,37 +106,41 @@ def recalibrate(model_dir: str | Path | None, data: str | Path, out: str | Path,
     model = Model.load(model_dir)
     scorer = Scorer(model)
     schema = model.schema
-    labelled = default_rate is None
-    outcome = (outcome or schema.label) if labelled else None
+    outcome = (outcome or schema.label) if default_rate is None else None  # outcomes, or a stated rate
     try:
-        reader = open_reader(data, [*schema.input_names, *([outcome] if labelled else [])],
+        reader = open_reader(data, [*schema.input_names, *([outcome] if outcome is not None else [])],
                              numbers=schema.number_names, sheet=DATA_SHEET.get())
     except InputError as exc:
-        if not labelled or outcome not in str(exc):
+        if outcome is None or outcome not in str(exc):
             raise
         raise InputError(f"{exc} Recalibrating reads each applicant's outcome (1 defaulted, 0 repaid) from "
                          f"{outcome}; name another column with --outcome, or state the lender's default rate "
                          "with --default-rate.") from None
     ys, ps, feeds, rejected, rows = [], [], [], [], 0
-    more = (lambda c: outcome_errors(c.columns[outcome], outcome, c.first_row, blank=True)) if labelled else None
+    more = None
+    if outcome is not None:
+        column = outcome
+        more = lambda c: outcome_errors(c.columns[column], column, c.first_row, blank=True)  # noqa: E731
     try:
         for batch in scored_batches(scorer, reader, more_errors=more):
             rows += batch.chunk.n
             rejected += batch.rejected
-            if labelled:
+            if outcome is not None:
                 ys.append(outcomes(batch.chunk.columns[outcome])[batch.keep])
             ps.append(batch.probability)
             feeds.append(batch.feeds)
     finally:
         reader.close()
     p = np.concatenate(ps) if ps else np.empty(0)
-    y = (np.concatenate(ys) if ys else np.empty(0)) if labelled else None
-    known = None if y is None else ~np.isnan(y)
-    unknown = 0 if known is None else int(len(p) - known.sum())
-    scale, shift, errors = _fit(method, p if known is None else p[known], None if known is None else y[known],
-                                default_rate, data, unknown)
-    basis = (f"{int(known.sum()):,} rows with an outcome ({int(np.nansum(y)):,} defaults)" if y is not None
-             else f"{len(p):,} applicants and a default rate of {default_rate:.2%}")
+    y = (np.concatenate(ys) if ys else np.empty(0)) if outcome is not None else None
+    if y is None:
+        unknown, fit_p, fit_y = 0, p, None
+        basis = f"{len(p):,} applicants and a default rate of {default_rate:.2%}"
+    else:
+        known = ~np.isnan(y)
+        unknown, fit_p, fit_y = int(len(p) - known.sum()), p[known], y[known]
+        basis = f"{int(known.sum()):,} rows with an outcome ({int(np.nansum(y)):,} defaults)"
+    scale, shift, errors = _fit(method, fit_p, fit_y, default_rate, data, unknown)
     progress(f"{method} on {basis}: P' = sigmoid({scale:.4f} * logit(P) {shift:+.4f})")
 
     out = Path(out)
@@ -193,6 +197,7 @@ def _fit(method: str, p: np.ndarray, y: np.ndarray | None, rate: float | None, d
     """``(scale, shift, standard errors)`` of ``method``'s map on the rows with an outcome (``unknown`` more had
     none); refuses a file too small or ranked backwards."""
     if y is None:
+        assert rate is not None, "recalibrating needs outcomes or a default rate"
         if len(p) < MIN_ROWS:
             raise InputError(f"{data} has {len(p):,} scorable applicants; shifting to a default rate needs at least "
                              f"{MIN_ROWS}.")
@@ -224,7 +229,7 @@ def _rescale_output(model: onnx.ModelProto, scale: float, shift: float) -> None:
     add = producer.get(node.input[0]) if node is not None and node.op_type == "Sigmoid" else None
     matmul = next((producer.get(i) for i in (add.input if add is not None and add.op_type == "Add" else ())
                    if producer.get(i) is not None and producer[i].op_type == "MatMul"), None)
-    if matmul is None:
+    if add is None or matmul is None:
         raise ModelError("The model's output is not the sigmoid of an affine map (the exported Platt layer), so it "
                          "cannot be recalibrated in place; re-export it with this version of loanscore.")
     weight = next(i for i in matmul.input if i in inits)
@@ -259,7 +264,7 @@ def _manifest(manifest: dict, onnx_path: Path, scale: float, shift: float, sourc
     return out, threshold
 
 
-def _figures(y: np.ndarray | None, p: np.ndarray, threshold: float, rate: float | None) -> dict[str, float]:
+def _figures(y: np.ndarray | None, p: np.ndarray, threshold: float, rate: float | None) -> dict[str, float | None]:
     """Calibration on the rows with an outcome (all, for a stated rate); the decline rate on every scored row."""
     decline = float(np.mean(p >= threshold))
     if y is None:

@@ -30,6 +30,13 @@ class Dataset:
     y: np.ndarray | None
     fingerprint: dict
 
+    @property
+    def labels(self) -> np.ndarray:
+        """``y``, for the work that cannot do without it (training, validation)."""
+        if self.y is None:
+            raise InputError("This data was read without its outcome column; training needs each row's 0 or 1.")
+        return self.y
+
 
 def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] = (),
                     numbers: Collection[str] | None = None, *, _later: Sequence[str] = ()) -> pd.DataFrame:
@@ -46,10 +53,10 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist.")
     fmt = sniff_format(path)
-    read = {"fmt": fmt, "sheet": DATA_SHEET.get() if fmt == "xlsx" else None}
+    sheet = DATA_SHEET.get() if fmt == "xlsx" else None
 
     def header(wanted: Sequence[str]) -> list[str]:
-        with open_reader(path, wanted, **read) as reader:
+        with open_reader(path, wanted, fmt=fmt, sheet=sheet) as reader:
             return reader.header
 
     try:  # the header holding ``columns``: its line, separator and sheet
@@ -62,20 +69,21 @@ def read_text_frame(path: Path, what: str = "Data file", columns: Sequence[str] 
     names = [h for h in dict.fromkeys(found) if h and (h in columns or found.count(h) == 1)]
     names += [k for k in _later if k not in names]
     reader = (JsonLinesReader(path, names, later=_later) if _later else
-              open_reader(path, names, numbers=names if numbers is None else numbers, **read))
+              open_reader(path, names, numbers=names if numbers is None else numbers, fmt=fmt, sheet=sheet))
     parts: list[pd.DataFrame] = []
     sheet_rows: list[int] = []
     problems: list[str] = []
     notes: list[str] = []
     progress = Progress.for_terminal(reader.total_bytes)  # a workbook of a million rows takes a minute
     for chunk in reader:
+        first = chunk.first_row or 1
         if progress:
-            progress.update(chunk.first_row + chunk.n - 1, reader.bytes_read)
+            progress.update(first + chunk.n - 1, reader.bytes_read)
         parts.append(pd.DataFrame({c: ["" if x is None else x for x in v] for c, v in chunk.columns.items()},
                                   dtype=str))  # JSON's null: missing, as an empty cell is
         sheet_rows += chunk.sheet_rows or []
         problems += [chunk.row_errors[i] for i in sorted(chunk.row_errors)]
-        notes += [f"{reader.name}, row {chunk.first_row + i}"
+        notes += [f"{reader.name}, row {first + i}"
                   + (f" (Excel row {chunk.sheet_rows[i]})" if chunk.sheet_rows else "") + f": {chunk.row_warnings[i]}"
                   for i in sorted(chunk.row_warnings)]
     if progress:

@@ -136,7 +136,7 @@ def derivable(schema: Schema, wanted: tuple[str, ...]) -> tuple[str, ...]:
     unknown = sorted(set(wanted) - set(DERIVED))
     if unknown:
         raise ValueError(f"Unknown derived history channels {unknown}; choose from {', '.join(DERIVED)}.")
-    roles = {c.role for c in schema.history}
+    roles: set[str] = {c.role for c in schema.history}
     if any(f.role == "credit_limit" for f in schema.numeric):
         roles.add("credit_limit")
     status = next((c for c in schema.history if c.role == "status"), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,8 @@ TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "loanscore.train.prepro
 
 @dataclass
 class TrainedRun:
-    model: object  # keras.Model
-    preprocessor: object  # fitted ColumnTransformer
+    model: Any  # keras.Model
+    preprocessor: Any  # fitted ColumnTransformer
     schema: Schema
     layout: Layout
     epochs: list = field(default_factory=list)

@@ -335,7 +335,7 @@ def _field(p: _Profile) -> tuple[str, dict[str, Any], str]:
         if _LIMIT.search(p.name):
             entry["role"] = "credit_limit"
     elif distinct <= MOST_CODES:
-        entry["codes"] = sorted({int(v) for v in p.numbers} if p.whole else set(p.values))
+        entry["codes"] = sorted({int(v) for v in p.numbers} if p.whole and p.numbers is not None else set(p.values))
         comment = f"{distinct} codes{missing}"
     else:
         return "left out", {}, f"{distinct:,} distinct texts"

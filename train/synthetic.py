@@ -25,9 +25,9 @@ def generate(schema: Schema, n: int, seed: int = 0, *, label: bool = True) -> di
         cols[schema.id] = list(range(1, n + 1))
     for f in schema.numeric:
         cols[f.name] = _numbers(rng, n, f.min, f.max, f.transform == "signed_log", -0.3 * risk)
-    for f in schema.categorical:
-        documented = [c for c in f.codes if f.labels.get(str(c)) != "undocumented"] or list(f.codes)
-        cols[f.name] = [documented[i] for i in rng.integers(0, len(documented), n)]
+    for cat in schema.categorical:
+        documented = [c for c in cat.codes if cat.labels.get(str(c)) != "undocumented"] or list(cat.codes)
+        cols[cat.name] = [documented[i] for i in rng.integers(0, len(documented), n)]
     months = schema.months
     for ch in schema.history:
         if ch.transform == "signed_log":

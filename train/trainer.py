@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -121,19 +122,19 @@ def train(
     from sklearn.model_selection import train_test_split
 
     idx_train, idx_val = train_test_split(
-        np.arange(len(dataset.y)), test_size=config.validation_fraction,
-        stratify=dataset.y, random_state=config.seed,
+        np.arange(len(dataset.labels)), test_size=config.validation_fraction,
+        stratify=dataset.labels, random_state=config.seed,
     )
     fitted = fit_model(dataset, idx_train, idx_val, schema, config, progress)
     validation = fitted.info["validation"]
     rows, p_val = validation["rows"], validation["p"]
-    y_val = dataset.y[rows]
+    y_val = dataset.labels[rows]
     threshold = config.threshold.choose(y_val, p_val, "validation split" if validation["kind"] == "holdout"
                                         else f"out-of-fold predictions on all {len(y_val)} rows")
 
     from loanscore.runtime.performance import classification_metrics
 
-    metrics = {"validation": classification_metrics(y_val, p_val, threshold["value"])}
+    metrics: dict[str, Any] = {"validation": classification_metrics(y_val, p_val, threshold["value"])}
     if validation["kind"] == "out_of_fold":
         # Same rows as a holdout run's validation split (comparable across runs); every row's
         # prediction comes from the member that did not train on it. All rows: "out_of_fold".
@@ -161,8 +162,8 @@ def train(
         "versions": versions(),
     })
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    v = metrics.get("out_of_fold", metrics["validation"])
     kind = "out-of-fold" if "out_of_fold" in metrics else "validation"
+    v = metrics["out_of_fold" if "out_of_fold" in metrics else "validation"]
     progress(
         f"{kind}: ROC AUC {v['roc_auc']:.4f}  PR AUC {v['pr_auc']:.4f}  KS {v['ks']:.4f}  Brier {v['brier']:.4f}  "
         f"threshold {threshold['value']:.3f} ({threshold['rule']})  [{seconds:.0f} s] -> {run_dir}"
@@ -208,15 +209,13 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
     if cross_fit:
         from sklearn.model_selection import StratifiedKFold
 
-        pool = np.sort(np.concatenate([idx_train, idx_val]))
-        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[pool])
-        rows = pool
+        rows = np.sort(np.concatenate([idx_train, idx_val]))  # the pool every net is cross-fitted on
+        preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[rows])
     else:
-        pool = None
         preprocessor = build_preprocessor(schema, config.derived, config.amounts).fit(dataset.X.iloc[idx_train])
         rows = np.concatenate([idx_train, idx_val])
     F = preprocessor.transform(dataset.X.iloc[rows]).astype(np.float32)
-    y = dataset.y[rows].astype(np.float32)
+    y = dataset.labels[rows].astype(np.float32)
     if cross_fit:
         splits = list(StratifiedKFold(config.ensemble, shuffle=True, random_state=config.seed).split(F, y))
     else:
@@ -245,7 +244,7 @@ def fit_model(dataset: Dataset, idx_train: np.ndarray, idx_val: np.ndarray, sche
         if cross_fit:
             held_out_logit[b] = net.predict(F[b], batch_size=4096, verbose=0).reshape(-1)
     if cross_fit:
-        rows, kind, val_logit, y_val = pool, "out_of_fold", held_out_logit, y
+        kind, val_logit, y_val = "out_of_fold", held_out_logit, y
     else:
         rows, kind = idx_val, "holdout"
         b = splits[0][1]
@@ -290,7 +289,9 @@ def _fit_member(layout, config: TrainConfig, seed: int, F: np.ndarray, y: np.nda
         raise ValueError(f"schedule must be 'plateau' or 'cosine'; got {cfg.schedule!r}.")
     optimizer = (keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay) if cfg.weight_decay
                  else keras.optimizers.Adam(lr))
-    fitted, x, x_val = net, F, validation[0]
+    fitted = net
+    x: np.ndarray | dict[str, np.ndarray] = F
+    x_val: np.ndarray | dict[str, np.ndarray] = validation[0]
     if later is not None:
         from .monotone import MonotoneTraining
 

@@ -88,7 +88,8 @@ def test_export_writes_one_graph_with_raw_inputs(lender) -> None:
     golden = json.loads((lender["model"] / "golden.json").read_text())
     names = [c["name"] for c in golden["cases"]]
     assert len(names) >= 200
-    assert {"region-unseen-code", "housing-unseen-code", "arrears-all-zero", "income-highest"} <= set(names)
+    assert {"region-unseen-code", "housing-unseen-code", "arrears-all-zero", "income-highest", "region-missing",
+            "housing-missing", "years_at_address-missing"} <= set(names)
 
 
 def test_verify_and_score_with_the_exported_model(lender, tmp_path) -> None:

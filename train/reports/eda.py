@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -250,7 +251,7 @@ def _trajectories(report: Report, d: LabelledData, schema: Schema) -> None:
         return
     report.section("Bill and payment trajectories")
     fig, axes = _grid(len(channels), width=11, row_height=3.6, cols=min(2, len(channels)))
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for ax, ch in zip(axes, channels):
         M = d.values[list(ch.columns)].to_numpy(np.float64)
         months = np.arange(len(ch.columns))

@@ -110,7 +110,7 @@ def reason_tally(scorer: Scorer, reasons: Sequence[Sequence[Reason]], declined: 
     """Per group of inputs that a reason can name: declined applicants whose first reason it is, and whose first
     :data:`REASONS` reasons include it. ``attrs`` holds how many were declined, how many got no reason, and how
     many were first told each statement (where the model words its reasons)."""
-    picked = [reasons[i] for i in np.flatnonzero(declined)]
+    picked = [reasons[i] for i in np.flatnonzero(declined).tolist()]
     names = [name for name, _ in scorer.explainer.groups]
     first = pd.Series([r[0].field for r in picked if r], dtype=object).value_counts()
     among = pd.Series([x.field for r in picked for x in r[:REASONS]], dtype=object).value_counts()
@@ -364,7 +364,7 @@ def _scores(report: Report, ev: Evaluation) -> None:
     report.section("Score distribution by class")
     fig = new_figure(8, 4.2)
     ax = fig.add_subplot()
-    edges = np.linspace(0, 1, 41)
+    edges = np.linspace(0, 1, 41).tolist()
     ax.hist(ev.p[ev.y == 0], bins=edges, color=PAYER, alpha=0.55, label=f"payers (n={int((ev.y == 0).sum()):,})")
     ax.hist(ev.p[ev.y == 1], bins=edges, color=DEFAULTER, alpha=0.55, label=f"defaulters (n={int((ev.y == 1).sum()):,})")
     ax.axvline(ev.threshold, color="black", ls="--", lw=1.2, label=f"threshold {ev.threshold:g}: decline at or above")
@@ -397,7 +397,7 @@ def _calibration(report: Report, ev: Evaluation) -> None:
            ylabel="observed default rate", title="Reliability diagram")
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    axh.hist(ev.p, bins=np.linspace(0, 1, 51), color=ACCENT)
+    axh.hist(ev.p, bins=np.linspace(0, 1, 51).tolist(), color=ACCENT)
     axh.set(xlabel="predicted probability", ylabel="applicants", xlim=(0, 1))
     report.figure("calibration", fig, "Observed default rate against mean predicted probability, per decile of score "
                   "(points on the diagonal are well calibrated); below, how the scores are spread.")
@@ -556,8 +556,8 @@ def _slices(report: Report, ev: Evaluation) -> None:
             from matplotlib.patches import Patch
 
             handles = [Patch(color=PAYER, label="approval rate"), Patch(color="#f0b429", label="approval rate, below 4/5"),
-                       Patch(color=DEFAULTER, alpha=0.7, label="default rate")]
-            handles += [h for h in ax.get_legend_handles_labels()[0] if not isinstance(h, Patch)][:1]
+                       Patch(color=DEFAULTER, alpha=0.7, label="default rate"),
+                       *[h for h in ax.get_legend_handles_labels()[0] if not isinstance(h, Patch)][:1]]
             ax.legend(handles=handles, fontsize=7, loc="upper right")
     report.figure("slices", fig, "Approval rate (blue; amber where below four-fifths of the field's most-approved "
                   "group) and observed default rate (red) per group; dashed: four-fifths of the most-approved group.")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from loanscore.runtime.performance import fisher_two_sided
 from loanscore.runtime.schema import Schema
@@ -46,7 +47,7 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def slice_table(y: Sequence[int], p: Sequence[float], groups: Sequence, threshold: float, *,
+def slice_table(y: ArrayLike, p: ArrayLike, groups: Sequence, threshold: float, *,
                 field: str = "", min_group: int = MIN_GROUP) -> pd.DataFrame:
     """One row per group: count, default rate, approval rate, AUC, and the ratio to the most-approved group.
 
@@ -126,8 +127,8 @@ def slice_groups(schema: Schema, X: pd.DataFrame, *, band_field: str | None = AG
         edges = band_edges if f.name == band_field else f.bands
         if edges:
             out[f"{f.name} band"] = band_labels(pd.to_numeric(X[f.name], errors="coerce"), edges)
-    for f in schema.categorical:
-        out[f.name] = [code_label(f.labels, v) for v in X[f.name]]
+    for cat in schema.categorical:
+        out[cat.name] = [code_label(cat.labels, v) for v in X[cat.name]]
     return out
 
 
