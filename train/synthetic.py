@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.tabular import open_output
 
 
 def generate(schema: Schema, n: int, seed: int = 0, *, label: bool = True) -> dict[str, list]:
@@ -66,9 +67,10 @@ def _numbers(rng, n, low, high, heavy_tailed, shift) -> list:
 
 
 def write_csv(path: str | Path, columns: dict[str, list]) -> Path:
+    """``columns`` as a CSV file, whole or not at all (an interrupted run leaves no half file); ``-``: stdout."""
     path = Path(path)
     names = list(columns)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with open_output(path) as fh:
         w = csv.writer(fh)
         w.writerow(names)
         w.writerows(zip(*(columns[c] for c in names)))

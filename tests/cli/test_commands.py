@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -40,6 +41,40 @@ def test_generate_writes_valid_applicants(tmp_path, scorer) -> None:
     scored = CliRunner().invoke(main, ["score", str(out), "-q"])
     assert scored.exit_code == 0, scored.output
     assert len(scored.output.strip().splitlines()) == 51
+
+
+class _CtrlCMidway(list):
+    """A column that is interrupted (Ctrl-C) once ``after`` of its values have been written."""
+
+    after = 500
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for k, value in enumerate(list.__iter__(self)):
+            if k == self.after:
+                raise KeyboardInterrupt
+            yield value
+
+
+def test_generate_interrupted_midway_leaves_the_old_file(tmp_path, monkeypatch) -> None:
+    """Before, Ctrl-C while `generate` wrote left the rows so far in place of the file, and said "no output was
+    written"."""
+    import loanscore.train.synthetic as synthetic
+
+    real = synthetic.generate
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        columns = real(*args, **kwargs)
+        first = next(iter(columns))
+        columns[first] = _CtrlCMidway(columns[first])
+        return columns
+
+    monkeypatch.setattr(synthetic, "generate", interrupted)
+    out = tmp_path / "g.csv"
+    out.write_text("yesterday's applicants\n")
+    result = CliRunner().invoke(main, ["generate", "--rows", "2000", "--out", str(out)])
+    assert result.exit_code == 130, result.output
+    assert "Interrupted; no output was written." in result.output
+    assert out.read_text() == "yesterday's applicants\n" and sorted(os.listdir(tmp_path)) == ["g.csv"]
 
 
 def test_an_unforeseen_fault_is_a_message_and_a_saved_traceback(monkeypatch, tmp_path) -> None:
