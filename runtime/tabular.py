@@ -1245,7 +1245,7 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
         return
     if not directory.is_dir():
         raise InputError(f"Cannot write {path}: the directory {directory} does not exist.")
-    _refuse_an_input(path)
+    refuse_an_input(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -1272,9 +1272,9 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
         raise
 
 
-def _refuse_an_input(path: Path) -> None:
+def refuse_an_input(path: Path) -> None:
     """Refuse to replace a file this command reads: `score loans.csv -o loans.csv` would leave the scores and no
-    applicants."""
+    applicants. :func:`open_output` checks its own file; a command writing several checks them all first."""
     files = RUN_FILES.get()
     if files is None or not path.is_file():
         return

@@ -109,3 +109,16 @@ def test_cli_eda_names_the_missing_columns(tmp_path):
 def test_cli_eda_usage_errors(args, tmp_path):
     result = CliRunner().invoke(main, ["report", "eda", *args, "--output", str(tmp_path / "x.html")])
     assert result.exit_code == 2
+
+
+def test_a_report_never_replaces_the_data_it_reads(taiwan_columns, tmp_path) -> None:
+    """`--data d.json --output d.html`: the page's numbers go to d.json, which is the data; before, the report
+    replaced the applicants with its numbers. Refused before anything is written."""
+    rows = [dict(zip(taiwan_columns, values)) for values in zip(*taiwan_columns.values())]
+    data = tmp_path / "d.json"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    before = data.read_bytes()
+    result = CliRunner().invoke(main, ["report", "eda", "--data", str(data), "--output", str(tmp_path / "d.html")])
+    assert result.exit_code == 2, result.output
+    assert f"Cannot write {data}: it is a file this command reads" in result.output
+    assert data.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["d.json"]

@@ -20,6 +20,7 @@ import html
 import io
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from loanscore.runtime.tabular import open_output, refuse_an_input
 
 DPI = 110
 CSS = """
@@ -117,6 +120,9 @@ class Report:
     def write(self, output: str | Path) -> dict[str, Path]:
         """Write the page, ``<stem>_figures/*.png`` and ``<stem>.json``; return their paths."""
         output = Path(output)
+        json_path = output.with_suffix(".json")
+        for path in (output, json_path):  # `--data d.json --output d.html` would replace the data with its numbers
+            refuse_an_input(path)
         output.parent.mkdir(parents=True, exist_ok=True)
         fig_dir = output.with_name(f"{output.stem}_figures")
         fig_dir.mkdir(exist_ok=True)
@@ -124,11 +130,22 @@ class Report:
             if old.stem not in self._figures:
                 old.unlink()  # a figure from an earlier run of another data set would mislead
         for name, png in self._figures.items():
-            (fig_dir / f"{name}.png").write_bytes(png)
-        json_path = output.with_suffix(".json")
-        json_path.write_text(json.dumps(jsonable(self.data), indent=2, allow_nan=False) + "\n", "utf-8")
-        output.write_text(self.html(), "utf-8")
+            _replace_bytes(fig_dir / f"{name}.png", png)
+        for path, text in ((json_path, json.dumps(jsonable(self.data), indent=2, allow_nan=False) + "\n"),
+                           (output, self.html())):
+            with open_output(path) as stream:  # whole or not at all
+                stream.write(text)
         return {"html": output, "figures": fig_dir, "json": json_path}
+
+
+def _replace_bytes(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, whole or not at all: written beside it, then renamed over it."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def new_figure(width: float = 8.0, height: float = 4.5, **kwargs: Any) -> Figure:
