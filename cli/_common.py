@@ -14,6 +14,8 @@ import click
 
 from loanscore.runtime.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, LoanscoreError
 
+from .interrupts import Interrupts
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 TRAIN_EXTRA_HINT = "This command needs the training extra: pip install 'loanscore[train]' (or '.[train]' in a checkout)."
@@ -43,7 +45,8 @@ def reports_errors(func: F) -> F:
 
         token = RUN_FILES.set(RunFiles())  # no output replaces an input; an interrupted run says what it wrote
         try:
-            return func(*args, **kwargs)
+            with Interrupts():  # SIGTERM as Ctrl-C: what the run was writing is removed, not left half-done
+                return func(*args, **kwargs)
         except LoanscoreError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)

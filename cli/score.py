@@ -13,6 +13,7 @@ import click
 from ._common import (audit_option, decision_bands, echo_sheet_notes, FiniteRange, input_format_option,
                       load_master_scale, load_points_scale, master_scale_option, open_audit, output_format,
                       points_options, record_run, reports_errors, separator_option, silence_stdout)
+from .interrupts import Interrupts
 
 _HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).
 
@@ -341,75 +342,6 @@ def _summary_line(summary, source: str, output: str) -> str:  # type: ignore[no-
         text += f"; {summary.n_warned:,} with warnings"
     rate = summary.n_rows / summary.seconds if summary.seconds > 0 else 0.0
     return f"{text} -> {target} ({summary.seconds:.1f} s, {rate:,.0f} rows/s)"
-
-
-class Interrupts:
-    """Ctrl-C and SIGTERM stop the run, and no output file is committed after either.
-
-    The handler raises ``KeyboardInterrupt`` and also records the signal: third-party
-    code can swallow the exception (numpy turns one raised inside a string-to-float
-    cast into a ``ValueError``, which the validator catches), so the flag is checked
-    again before every chunk is written and before the output file is renamed into place.
-    From then on (:meth:`hold`) a signal is only recorded: the output is committed, so the
-    run is seen through to its summary and audit record; the watcher stops after the file.
-    """
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-        self._held = False
-
-    def __enter__(self) -> Interrupts:
-        import signal
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                if signal.getsignal(sig) is signal.SIG_IGN:
-                    continue  # e.g. started in the background with `&` or nohup: stay deaf to it
-                try:
-                    self._previous[sig] = signal.signal(sig, self._handler)
-                except (ValueError, OSError):
-                    pass
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        self.received = signum
-        if not self._held:
-            raise KeyboardInterrupt
-
-    def check(self) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt
-
-    def hold(self) -> None:
-        """The output is about to be committed: a signal from now on is recorded, not raised, until
-        :meth:`release`, so that a committed output is never left without its summary and audit record."""
-        self._held = True
-
-    def release(self) -> None:
-        """End a hold; a signal received during it stops the run now."""
-        self._held = False
-        self.check()
-
-    def guard(self, writer: Any, flush: Any = None) -> Any:
-        """``writer``, stopping before a chunk once Ctrl-C was pressed; flushing ``flush`` (a stream) after each."""
-        interrupts = self
-
-        class Guarded:
-            def write(self, chunk: Any) -> None:
-                interrupts.check()
-                writer.write(chunk)
-                if flush is not None:
-                    flush.flush()
-
-        return Guarded()
 
 
 def _isatty(stream) -> bool:  # type: ignore[no-untyped-def]

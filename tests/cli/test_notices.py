@@ -220,3 +220,34 @@ def test_an_id_declined_twice_in_the_file_is_pointed_out(applicants, write_csv, 
     assert len([p for p in (tmp_path / "letters").glob("notice_*.txt")]) == len(declined) + 1
     once = run("notices", write_csv(rows), "--out", tmp_path / "once")
     assert "Note:" not in once.output
+
+
+def test_a_run_stopped_by_sigterm_leaves_no_letters_behind(applicants, to_csv, tmp_path) -> None:
+    """SIGTERM (a scheduler's timeout, a service stopping) ended the process on the spot: the half-written folder
+    of letters, applicants' names and reasons, stayed behind as a hidden folder beside --out (exit 143, no word).
+    Now it stops the run as Ctrl-C does."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    head, body = to_csv(applicants(1000)).split("\n", 1)
+    data = tmp_path / "many.csv"
+    data.write_text(head + "\n" + body * 40)  # 40,000 rows: several seconds of letters
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from loanscore.cli.main import main; sys.argv[0] = 'loanscore'; main()",
+         "notices", str(data), "--out", str(tmp_path / "letters")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".letters.") for p in tmp_path.iterdir()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the letters' folder never appeared"
+        time.sleep(0.02)
+    time.sleep(0.5)  # some letters written
+    assert proc.poll() is None, "the run ended before it could be stopped; give it more rows"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted; no output was written." in stderr
+    assert os.listdir(tmp_path) == ["many.csv"]
