@@ -51,10 +51,15 @@ def reports_errors(func: F) -> F:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            written = (RUN_FILES.get() or RunFiles()).written
-            click.echo("Interrupted; no output was written." if not written else
-                       f"Interrupted after writing {', '.join(written)} (complete); the run stopped before its "
-                       "end, so its summary or audit record may be missing.", err=True)
+            files = RUN_FILES.get() or RunFiles()
+            if not files.written:
+                click.echo("Interrupted; no output was written.", err=True)
+            elif files.audit_log and not files.record_due:
+                click.echo(f"Interrupted after writing {', '.join(files.written)} (complete, and recorded in "
+                           f"{files.audit_log}); the run stopped before its end.", err=True)
+            else:
+                click.echo(f"Interrupted after writing {', '.join(files.written)} (complete); the run stopped "
+                           "before its end, so its summary may be missing.", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -387,12 +392,14 @@ def open_audit(path: str | None) -> Any:
     if not path:
         return None
     from loanscore.runtime.audit import AuditLog
-    from loanscore.runtime.run_files import note_read
+    from loanscore.runtime.run_files import RUN_FILES, note_read
 
     log = AuditLog(path)
     log.is_a_log()
     log.writable()
     note_read(path)  # so that no output of the run replaces it
+    if (files := RUN_FILES.get()) is not None:
+        files.audit_log = path  # and a signal after an output is committed waits for the run's record
     return log
 
 

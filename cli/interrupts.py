@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from loanscore.runtime.run_files import RUN_FILES
+
 
 class Interrupts:
     """Ctrl-C and SIGTERM raise ``KeyboardInterrupt``: every command runs inside one (``reports_errors``).
@@ -17,7 +19,9 @@ class Interrupts:
     catches), so ``score`` checks the flag again before every chunk is written and before its
     output file is renamed into place. From then on (:meth:`hold`) a signal is only recorded:
     the output is committed, so the run is seen through to its summary and audit record; the
-    watcher stops after the file.
+    watcher stops after the file. In every command, a signal between an output's commit and the
+    audit record that names it (``RunFiles.record_due``) waits likewise, so the log never lacks
+    a file the run left.
     """
 
     def __init__(self) -> None:
@@ -47,7 +51,8 @@ class Interrupts:
 
     def _handler(self, signum: int, frame: Any) -> None:
         self.received = signum
-        if not self._held:
+        files = RUN_FILES.get()
+        if not (self._held or (files is not None and files.record_due)):
             raise KeyboardInterrupt
 
     def check(self) -> None:

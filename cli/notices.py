@@ -151,6 +151,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     import tempfile
 
     from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable, unworded
+    from loanscore.runtime.run_files import note_written
     from loanscore.runtime.scorer import DECLINE
     from loanscore.runtime.stream import rejections
     from loanscore.runtime.tabular import CsvRows, formula_safe, refuse_failed_write
@@ -214,6 +215,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
         if out_dir.exists():
             out_dir.rmdir()  # empty, as checked: the finished folder takes its place
         os.replace(folder, out_dir)
+        note_written(out_dir)
     except BaseException as exc:
         shutil.rmtree(folder, ignore_errors=True)
         if isinstance(exc, OSError):

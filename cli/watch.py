@@ -118,7 +118,7 @@ def watch(inbox: Path, out_dir: Path, model_dir: str | None, out_format: str, se
         with Interrupts() as interrupts:
             while True:
                 for path in _ready(inbox, seen, once):
-                    token = RUN_FILES.set(RunFiles(read=list(run.read)))  # each file its own: a watcher runs for months
+                    token = RUN_FILES.set(RunFiles(read=list(run.read), audit_log=run.audit_log))  # each file its own: a watcher runs for months
                     try:
                         code = _take(path, inbox, out_dir, scorer, out_format, layout, interrupts, audit, quiet, sheet)
                     finally:

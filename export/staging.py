@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from loanscore.runtime.run_files import note_written
 from loanscore.runtime.tabular import refuse_failed_write
 
 
@@ -23,6 +24,7 @@ def staged(out: Path) -> Iterator[Path]:
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
+        note_written(out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):

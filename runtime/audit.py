@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, VerificationError
+from .run_files import note_recorded
 
 
 def _optional(module: str) -> Any:
@@ -148,6 +149,7 @@ class AuditLog:
                 raise InputError(f"Cannot append to the audit log {self.path} ({exc.strerror or exc}): this run is "
                                  "not recorded in it, and the log was left as it was. Free some space and record "
                                  "the run again, or name another log.") from None
+        note_recorded()
         return entry
 
     def append_score(self, scorer: Any, record: Mapping[str, Any], result: Any, **extra: Any) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from .errors import InputError
-from .run_files import RUN_FILES, note_read
+from .run_files import RUN_FILES, note_read, note_written
 from .validate import MAX_CHARS, ParsedText
 
 if TYPE_CHECKING:
@@ -1260,8 +1260,7 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
             os.replace(tmp, path)
         except OSError as exc:
             raise InputError(f"Cannot write {path}: {exc.strerror or exc}.") from None
-        if (files := RUN_FILES.get()) is not None:
-            files.written.append(str(path))
+        note_written(path)
     except BaseException as exc:
         try:
             os.unlink(tmp)

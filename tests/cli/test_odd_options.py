@@ -135,3 +135,35 @@ def test_an_interrupt_after_an_output_is_written_names_it_instead_of_saying_noth
     result = CliRunner().invoke(main, ["fairness", str(write_csv(applicants(60, seed=2))), "-o",
                                        str(tmp_path / "g.json"), "-q"])
     assert result.exit_code == 130 and "Interrupted; no output was written." in result.stderr
+
+
+def test_a_signal_between_an_output_and_its_audit_record_waits_for_the_record(applicants, write_csv, tmp_path,
+                                                                              monkeypatch, ctrl_c_heard) -> None:
+    """Any command, not only score and watch: before, Ctrl-C (or SIGTERM) there left f.json with no record of the
+    run in the log. Ctrl-C only: this test's own process gets the signal."""
+    import os
+    import signal
+
+    import loanscore.cli.fairness as fairness
+
+    real = fairness.record_run
+    data, figures, log = write_csv(applicants(60, seed=2)), tmp_path / "f.json", tmp_path / "audit.jsonl"
+
+    def signalled(*args, **kwargs):  # type: ignore[no-untyped-def]
+        os.kill(os.getpid(), signal.SIGINT)  # lands after f.json is committed, before the record
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(fairness, "record_run", signalled)
+    result = CliRunner().invoke(main, ["fairness", str(data), "-o", str(figures), "--audit-log", str(log), "-q"])
+    assert result.exit_code in (0, 4) and "Interrupted" not in result.stderr, result.output
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    assert record["event"] == "fairness" and record["input"]["path"] == str(data.resolve()) and figures.exists()
+
+    def then_interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C once the record is in: the message says the log has it
+
+    monkeypatch.setattr(fairness, "record_run", then_interrupted)
+    result = CliRunner().invoke(main, ["fairness", str(data), "-o", str(figures), "--audit-log", str(log), "-q"])
+    assert result.exit_code == 130
+    assert f"Interrupted after writing {figures} (complete, and recorded in {log})" in result.stderr, result.stderr
