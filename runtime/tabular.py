@@ -1272,19 +1272,21 @@ def open_output(path: str | Path, *, stdout: IO[str] | None = None) -> Iterator[
 
 
 def refuse_an_input(path: Path) -> None:
-    """Refuse to replace a file this command reads: `score loans.csv -o loans.csv` would leave the scores and no
-    applicants. :func:`open_output` checks its own file; a command writing several checks them all first."""
+    """Refuse to replace a file this command reads, `score loans.csv -o loans.csv` (the applicants, gone), or one
+    it has written, `fairness -o f.svg --plot f.svg` (the figures, gone). :func:`open_output` checks its own
+    file; a command writing several checks them all first."""
     files = RUN_FILES.get()
     if files is None or not path.is_file():
         return
-    for read in dict.fromkeys(files.read):
+    for other, what in [*((r, "reads or records to") for r in dict.fromkeys(files.read)),
+                        *((w, "has just written as another of its outputs") for w in files.written)]:
         try:
-            same = os.path.samefile(path, read)
+            same = os.path.samefile(path, other)
         except OSError:  # gone meanwhile: not this file
             continue
         if same:
-            raise InputError(f"Cannot write {path}: it is a file this command reads or records to ({read}), and "
-                             "writing it would replace what was there. Name another output file.")
+            raise InputError(f"Cannot write {path}: it is a file this command {what} ({other}), and writing it "
+                             "would replace what was there. Name another output file.")
 
 
 _WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})

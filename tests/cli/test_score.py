@@ -898,3 +898,13 @@ def test_an_output_that_would_replace_the_input_is_refused_and_the_input_kept(ap
     result = CliRunner().invoke(main, ["fairness", str(path), "-o", str(path), "-q"])
     assert result.exit_code == 2 and "it is a file this command reads" in result.output and path.read_text() == text
     assert CliRunner().invoke(main, ["score", str(path), "-o", "scores.csv", "-q"]).exit_code == 0  # another name
+
+
+def test_two_outputs_naming_one_file_are_refused(applicants, write_csv, tmp_path) -> None:
+    """`fairness -o f.svg --plot f.svg` wrote the figures, then the picture over them (exit 0): the second is now
+    refused, and the first output stands."""
+    path, both = write_csv(applicants(40, seed=3)), tmp_path / "f.svg"
+    result = CliRunner().invoke(main, ["fairness", str(path), "-o", str(both), "--plot", str(both), "-q"])
+    assert result.exit_code == 2, result.output
+    assert f"Cannot write {both}: it is a file this command has just written as another of its outputs" in result.output
+    assert json.loads(both.read_text())["fields"]  # the figures, not the picture
