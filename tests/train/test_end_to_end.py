@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -370,3 +371,29 @@ def test_a_shadow_model_on_another_schema_reads_its_own_columns(lender, model_di
     taiwan.to_csv(only_ours, index=False)
     refused = runner.invoke(main, ["score", str(only_ours), "--model", str(model_dir), "--shadow", str(lender["model"])])
     assert refused.exit_code == 2 and "read by the shadow model only" in refused.output and "income" in refused.output
+
+
+def test_export_replaces_a_model_but_never_a_folder_of_other_files(lender, tmp_path, monkeypatch) -> None:
+    """`export RUN --out RUN` deleted the training run, and a folder of one's own files (`--out .` the project)
+    was emptied, to make room for the model; `--out .` inside a model directory pulled it from under the command
+    (a crash after the model was written). Refused before any work; a model directory is still replaced whole."""
+    run, runner = lender["run"], CliRunner()
+    before = sorted(p.name for p in run.iterdir())
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious\n")
+    for out, held in ((run, "metrics.json, model.keras"), (mine, "notes.txt")):
+        result = runner.invoke(main, ["export", str(run), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert f"Cannot write the model to {out.resolve()}: it holds {held}" in result.output
+    assert sorted(p.name for p in run.iterdir()) == before and (mine / "notes.txt").read_text() == "precious\n"
+    model = tmp_path / "model"
+    shutil.copytree(lender["model"], model)
+    (model / "stale.txt").write_text("from an older export\n")
+    monkeypatch.chdir(model)
+    result = runner.invoke(main, ["export", str(run), "--out", "."])
+    assert result.exit_code == 2 and "would delete the folder this command runs in" in result.output
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["export", str(run), "--out", "model"])
+    assert result.exit_code == 0, result.output
+    assert not (model / "stale.txt").exists() and (model / "model.onnx").exists()
