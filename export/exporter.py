@@ -20,7 +20,7 @@ from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, 
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference
 from loanscore.train.data import Dataset, load_dataset, records_frame
-from loanscore.train.run import TrainedRun
+from loanscore.train.run import METRICS_FILE, TrainedRun
 from loanscore.train.trainer import versions
 
 from .golden import golden_records
@@ -143,7 +143,7 @@ def _comparable(config: dict) -> dict:
 
 def _manifest(run: TrainedRun, onnx_path: Path, run_dir: str | Path) -> dict:
     info = run.info
-    metrics_path = Path(run_dir) / "metrics.json"
+    metrics_path = Path(run_dir) / METRICS_FILE
     metrics = json.loads(metrics_path.read_text("utf-8")) if metrics_path.exists() else {}
     return {
         "format_version": FORMAT_VERSION,

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from loanscore.runtime.errors import ModelError
+from loanscore.runtime.integrity import sha256_file
+from loanscore.runtime.tabular import open_output
 from loanscore.runtime.schema import Schema
 
 from .preprocess import Layout
@@ -21,6 +23,7 @@ from .preprocess import Layout
 KERAS_FILE = "model.keras"
 PREPROCESSOR_FILE = "preprocessor.skops"
 RUN_FILE = "run.json"
+METRICS_FILE = "metrics.json"
 # Types beyond skops' defaults that a saved preprocessor may contain; skops refuses anything else.
 TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "loanscore.train.preprocess.HistoryFeatures",
                  "loanscore.train.preprocess.NormalScores", "numpy.dtype"]
@@ -43,14 +46,20 @@ class TrainedRun:
         F = self.features(X) if features is None else features
         return np.asarray(self.model.predict(F, batch_size=4096, verbose=0), dtype=np.float64).reshape(-1)
 
-    def save(self, run_dir: Path, info: dict) -> None:
+    def save(self, run_dir: Path, info: dict, metrics: dict) -> None:
+        """The network, the preprocessing and ``metrics``, then ``run.json`` last with their SHA-256: a run
+        interrupted while it was written over an older one cannot pass for whole (:meth:`load` checks)."""
         import skops.io
 
         run_dir.mkdir(parents=True, exist_ok=True)
         self.model.save(run_dir / KERAS_FILE)
         skops.io.dump(self.preprocessor, run_dir / PREPROCESSOR_FILE)
-        info = {**info, "layout": self.layout.__dict__, "epochs": self.epochs}
-        (run_dir / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        with open_output(run_dir / METRICS_FILE) as stream:
+            stream.write(json.dumps(metrics, indent=2) + "\n")
+        info = {**info, "layout": self.layout.__dict__, "epochs": self.epochs,
+                "files": {name: sha256_file(run_dir / name) for name in (KERAS_FILE, PREPROCESSOR_FILE, METRICS_FILE)}}
+        with open_output(run_dir / RUN_FILE) as stream:
+            stream.write(json.dumps(info, indent=2) + "\n")
         self.info = info
 
     @classmethod
@@ -63,6 +72,11 @@ class TrainedRun:
             if not (run_dir / name).is_file():
                 raise ModelError(f"{run_dir} is not a training run: {name} is missing. Run `loanscore train` first.")
         info = json.loads((run_dir / RUN_FILE).read_text("utf-8"))
+        for name, digest in info.get("files", {}).items():  # runs written before loanscore recorded them: none
+            if sha256_file(run_dir / name) != digest:
+                raise ModelError(f"{run_dir / name} is not the file {run_dir / RUN_FILE} records (its SHA-256 "
+                                 "differs): the run was stopped while it was being written over an older one, or "
+                                 "its files were mixed with another run's. Train it again.")
         untrusted = set(skops.io.get_untrusted_types(file=run_dir / PREPROCESSOR_FILE)) - set(TRUSTED_TYPES)
         if untrusted:
             raise ModelError(f"{run_dir / PREPROCESSOR_FILE} contains types loanscore does not trust: {sorted(untrusted)}.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -160,8 +159,7 @@ def train(
         "threshold": threshold,
         "training_seconds": round(seconds, 1),
         "versions": versions(),
-    })
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    }, metrics)
     kind = "out-of-fold" if "out_of_fold" in metrics else "validation"
     v = metrics["out_of_fold" if "out_of_fold" in metrics else "validation"]
     progress(

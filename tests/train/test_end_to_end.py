@@ -397,3 +397,19 @@ def test_export_replaces_a_model_but_never_a_folder_of_other_files(lender, tmp_p
     result = runner.invoke(main, ["export", str(run), "--out", "model"])
     assert result.exit_code == 0, result.output
     assert not (model / "stale.txt").exists() and (model / "model.onnx").exists()
+
+
+def test_a_run_whose_files_do_not_belong_together_is_refused(lender, tmp_path) -> None:
+    """run.json is written last with its files' SHA-256: a retraining stopped while it wrote over an older run (a
+    new network beside the old preprocessing) would export, parity and all, into a model that scores wrongly."""
+    run = tmp_path / "run"
+    shutil.copytree(lender["run"], run)
+    recorded = json.loads((run / "run.json").read_text())["files"]
+    assert set(recorded) == {"model.keras", "preprocessor.skops", "metrics.json"}
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["validation"]["roc_auc"] = 0.99  # an older run's figures, say
+    (run / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    result = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "model")])
+    assert result.exit_code == 2, result.output
+    assert f"{run / 'metrics.json'} is not the file {run / 'run.json'} records" in result.output
+    assert not (tmp_path / "model").exists()
