@@ -15,8 +15,8 @@ import pandas as pd
 
 from loanscore.runtime.errors import ModelError
 from loanscore.runtime.integrity import sha256_file
-from loanscore.runtime.tabular import open_output
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.tabular import open_output
 
 from .preprocess import Layout
 
@@ -73,10 +73,10 @@ class TrainedRun:
                 raise ModelError(f"{run_dir} is not a training run: {name} is missing. Run `loanscore train` first.")
         info = json.loads((run_dir / RUN_FILE).read_text("utf-8"))
         for name, digest in info.get("files", {}).items():  # runs written before loanscore recorded them: none
-            if sha256_file(run_dir / name) != digest:
-                raise ModelError(f"{run_dir / name} is not the file {run_dir / RUN_FILE} records (its SHA-256 "
-                                 "differs): the run was stopped while it was being written over an older one, or "
-                                 "its files were mixed with another run's. Train it again.")
+            if not (run_dir / name).is_file() or sha256_file(run_dir / name) != digest:
+                raise ModelError(f"{run_dir / name} is not the file {run_dir / RUN_FILE} records (it is missing, "
+                                 "or its SHA-256 differs): the run was stopped while it was being written over an "
+                                 "older one, or its files were mixed with another run's. Train it again.")
         untrusted = set(skops.io.get_untrusted_types(file=run_dir / PREPROCESSOR_FILE)) - set(TRUSTED_TYPES)
         if untrusted:
             raise ModelError(f"{run_dir / PREPROCESSOR_FILE} contains types loanscore does not trust: {sorted(untrusted)}.")

@@ -413,3 +413,6 @@ def test_a_run_whose_files_do_not_belong_together_is_refused(lender, tmp_path) -
     assert result.exit_code == 2, result.output
     assert f"{run / 'metrics.json'} is not the file {run / 'run.json'} records" in result.output
     assert not (tmp_path / "model").exists()
+    (run / "metrics.json").unlink()
+    result = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "model")])
+    assert result.exit_code == 2 and "(it is missing, or its SHA-256 differs)" in result.output, result.output
