@@ -1,7 +1,9 @@
-"""Ctrl-C and SIGTERM, for every command: both stop a run the same way, so that what it was writing is removed.
+"""Ctrl-C, SIGTERM and SIGHUP, for every command: each stops a run the same way, so that what it was writing is
+removed.
 
-A scheduler's timeout or a service being stopped sends SIGTERM, which otherwise ends the process on the spot:
-an output's hidden temporary file, or a half-written folder of letters (applicants' data), would stay behind.
+A scheduler's timeout or a service being stopped sends SIGTERM, and a closed terminal or SSH session SIGHUP, which
+otherwise end the process on the spot: an output's hidden temporary file, or a half-written folder of letters
+(applicants' data), would stay behind.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from loanscore.runtime.run_files import RUN_FILES
 
 
 class Interrupts:
-    """Ctrl-C and SIGTERM raise ``KeyboardInterrupt``: every command runs inside one (``reports_errors``).
+    """Ctrl-C, SIGTERM and SIGHUP raise ``KeyboardInterrupt``: every command runs inside one (``reports_errors``).
 
     The handler also records the signal: third-party code can swallow the exception (numpy
     turns one raised inside a string-to-float cast into a ``ValueError``, which the validator
@@ -34,9 +36,10 @@ class Interrupts:
         import threading
 
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            hangup = getattr(signal, "SIGHUP", None)  # POSIX: the terminal or SSH session closed
+            for sig in (signal.SIGINT, signal.SIGTERM, *([hangup] if hangup is not None else [])):
                 if signal.getsignal(sig) is signal.SIG_IGN:
-                    continue  # e.g. started in the background with `&` or nohup: stay deaf to it
+                    continue  # e.g. started with `&` (SIGINT) or nohup (SIGHUP): stay deaf to it
                 try:
                     self._previous[sig] = signal.signal(sig, self._handler)
                 except (ValueError, OSError):

@@ -505,12 +505,18 @@ def big_csv(applicants, to_csv, tmp_path):
     return path
 
 
+def _signals_heard() -> None:
+    """In the child: Ctrl-C and SIGHUP as at a terminal, whatever pytest was started with (`&`, nohup)."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start_and_wait_for_tmp(path: Path, out: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         [*LOANSCORE, "score", str(path), "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even when pytest runs in the background
+        preexec_fn=_signals_heard,  # even when pytest runs in the background or under nohup
     )
     deadline = time.monotonic() + 60
     while not any(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir()):
@@ -522,7 +528,7 @@ def start_and_wait_for_tmp(path: Path, out: Path) -> subprocess.Popen:
     return proc
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_interrupted_run_leaves_no_output(model_dir, big_csv, tmp_path, sig):
     out = tmp_path / "out.csv"
     proc = start_and_wait_for_tmp(big_csv, out)
