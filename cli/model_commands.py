@@ -16,7 +16,8 @@ DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 @click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help=f"Labelled CSV (gzip allowed), Excel workbook or JSON Lines, {DEV_DATA_HINT}.")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory to write (model.keras, preprocessor.skops, metrics.json, ...).")
+              help="Run directory to write (model.keras, preprocessor.skops, metrics.json, run.json): new, empty "
+                   "or an older run, which is replaced whole once the new one is written.")
 @click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Schema file (TOML or JSON); default: the built-in Taiwan schema.")
 @click.option("--without", default="", metavar="FIELDS",

@@ -30,7 +30,7 @@ from .network_graph import network_graph
 from .parity import PROBABILITY_TOLERANCE, measure_parity
 from .preprocess_graph import preprocess_graph
 from .signature import ML_OPSET, OPSET
-from .staging import staged
+from loanscore.runtime.staging import staged
 
 MODEL_FILE = "model.onnx"
 

@@ -58,7 +58,7 @@ from loanscore.runtime.verify import verify_model
 from loanscore.train.calibration import mapped, platt, shift_to_rate, standard_errors
 
 from .model_card import write_model_card
-from .staging import staged
+from loanscore.runtime.staging import staged
 
 METHODS = ("platt", "intercept", "default_rate")
 MIN_EACH = 50

@@ -16,6 +16,7 @@ import pandas as pd
 from loanscore.runtime.errors import ModelError
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.staging import Folder
 from loanscore.runtime.tabular import open_output
 
 from .preprocess import Layout
@@ -24,6 +25,8 @@ KERAS_FILE = "model.keras"
 PREPROCESSOR_FILE = "preprocessor.skops"
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
+RUN_FOLDER = Folder("the training run", "training run", RUN_FILE,
+                    frozenset({KERAS_FILE, PREPROCESSOR_FILE, RUN_FILE, METRICS_FILE}))
 # Types beyond skops' defaults that a saved preprocessor may contain; skops refuses anything else.
 TRUSTED_TYPES = ["loanscore.train.preprocess.SignedLog", "loanscore.train.preprocess.HistoryFeatures",
                  "loanscore.train.preprocess.NormalScores", "numpy.dtype"]

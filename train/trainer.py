@@ -13,11 +13,13 @@ import keras
 import numpy as np
 
 from loanscore.runtime.schema import Schema
+from loanscore.runtime.staging import refuse_other_files, staged
 
 from .calibration import platt
 from .data import Dataset, load_dataset
 from .monotone import SCOPES, later_features
 from .riskier import named, riskier_steps
+from .run import RUN_FOLDER
 from .network import NetworkConfig
 from .threshold import ThresholdRule
 
@@ -112,6 +114,8 @@ def train(
     if config.threshold.rule == "cost" and config.calibration == "none":
         raise ValueError("The 'cost' threshold rule needs calibrated probabilities: keep calibration='platt', "
                          "or choose the threshold on the validation labels with rule 'cost_empirical'.")
+    run_dir = Path(run_dir)
+    refuse_other_files(run_dir, RUN_FOLDER)  # before the minutes of training, not after
     dataset = data if isinstance(data, Dataset) else load_dataset(data, schema)
     if config.monotone and not riskier_steps(schema, config.monotone_roles):
         progress(f"the schema has no column with role {named(config.monotone_roles)}: trained without the delay "
@@ -147,8 +151,7 @@ def train(
         "epochs": fitted.epochs,
     })
     seconds = time.perf_counter() - started
-    run_dir = Path(run_dir)
-    fitted.save(run_dir, {
+    info = {
         "schema": schema.to_dict(),
         "config": config.to_dict(),
         "training_data": dataset.fingerprint,
@@ -159,7 +162,9 @@ def train(
         "threshold": threshold,
         "training_seconds": round(seconds, 1),
         "versions": versions(),
-    }, metrics)
+    }
+    with staged(run_dir, RUN_FOLDER) as staging:  # an older run is replaced whole, never mixed with this one
+        fitted.save(staging, info, metrics)
     kind = "out-of-fold" if "out_of_fold" in metrics else "validation"
     v = metrics["out_of_fold" if "out_of_fold" in metrics else "validation"]
     progress(

@@ -416,3 +416,51 @@ def test_a_run_whose_files_do_not_belong_together_is_refused(lender, tmp_path) -
     (run / "metrics.json").unlink()
     result = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "model")])
     assert result.exit_code == 2 and "(it is missing, or its SHA-256 differs)" in result.output, result.output
+
+
+def test_train_replaces_an_older_run_whole_and_never_a_folder_of_other_files(lender, tmp_path, monkeypatch) -> None:
+    """`train --out` wrote each file into the folder in turn: stopped between two, an older run's files stayed
+    beside the new ones, and a folder of one's own files was written into. Now the run appears whole or not at
+    all, and a folder that holds anything else is refused before the minutes of training."""
+    from loanscore.train.run import TrainedRun
+
+    def digests(folder: Path) -> dict[str, str]:
+        import hashlib
+
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+    run, runner = tmp_path / "run", CliRunner()
+    shutil.copytree(lender["run"], run)
+    before = digests(run)
+    again = ["train", "--data", str(lender["data"]), "--out", str(run), "--schema", str(lender["schema"]),
+             "--epochs", "1", "--seed", "4"]
+    (run / "notes.txt").write_text("mine\n")
+    result = runner.invoke(main, again)
+    assert result.exit_code == 2, result.output
+    assert f"Cannot write the training run to {run}: it holds an older training run and also notes.txt" in \
+        result.output and "epoch" not in result.output.lower()
+    (run / "notes.txt").unlink()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n")
+    result = runner.invoke(main, [*again[:4], str(mine), *again[5:]])
+    assert result.exit_code == 2 and "it holds notes.txt, and no training run (no run.json)" in result.output
+
+    saved = TrainedRun.save
+
+    def stopped_while_saving(self, run_dir: Path, info: dict, metrics: dict) -> None:
+        saved(self, run_dir, info, metrics)
+        raise KeyboardInterrupt  # Ctrl-C as the last file is written
+
+    monkeypatch.setattr(TrainedRun, "save", stopped_while_saving)
+    result = runner.invoke(main, again)
+    assert result.exit_code == 130, result.output
+    assert digests(run) == before, "the older run is as it was"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"], "nothing half-written is left beside it"
+    monkeypatch.setattr(TrainedRun, "save", saved)
+    result = runner.invoke(main, again)
+    assert result.exit_code == 0, result.output
+    after = digests(run)
+    assert set(after) == set(before) and after != before
+    assert json.loads((run / "run.json").read_text())["config"]["seed"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "run"]
