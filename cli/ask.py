@@ -10,6 +10,7 @@ import click
 
 from ._common import (audit_option, decision_bands, FiniteRange, load_master_scale, load_points_scale,
                       master_scale_option, open_audit, points_scale_option, reports_errors)
+from .interrupts import Interrupts
 
 _HELP = """Score applicants at the desk without a file: asks for each field in
 turn (a history channel's months on one line, oldest to latest), checks
@@ -75,23 +76,25 @@ def ask(reasons: int, approve_below: float | None, decline_from: float | None, p
                "in; Ctrl-D or Ctrl-C stops.", err=True)
     count = 0
     when = date_text or date.today().isoformat()
-    while True:
-        record = _answers(scorer)
-        if record is None:
-            break
-        result = scorer.score(record, reasons=max(reasons, STATED if letters_dir else 0))
-        count += 1
-        click.echo(_verdict(result, points, grades, reasons))
-        if letters_dir is not None and result.decision == DECLINE:
-            ident = str(record.get(scorer.schema.id) or "") if scorer.schema.id else ""
-            click.echo(_letter(letters_dir, template, result, ident, count, when, points,
-                               {f.name for f in scorer.schema.protected_fields}))
-        if audit is not None:
-            applicant = record.get(scorer.schema.id) if scorer.schema.id else None
-            audit.append_score(scorer, record, result, source="loanscore ask",
-                               **({"applicant": applicant} if applicant else {}))
-        if not _yes("\nAnother applicant?"):
-            break
+    with Interrupts() as interrupts:
+        while True:
+            record = _answers(scorer)
+            if record is None:
+                break
+            result = scorer.score(record, reasons=max(reasons, STATED if letters_dir else 0))
+            count += 1
+            click.echo(_verdict(result, points, grades, reasons))
+            if letters_dir is not None and result.decision == DECLINE:
+                ident = str(record.get(scorer.schema.id) or "") if scorer.schema.id else ""
+                click.echo(_letter(letters_dir, template, result, ident, count, when, points,
+                                   {f.name for f in scorer.schema.protected_fields}))
+            if audit is not None:
+                applicant = record.get(scorer.schema.id) if scorer.schema.id else None
+                audit.append_score(scorer, record, result, source="loanscore ask",
+                                   **({"applicant": applicant} if applicant else {}))
+            interrupts.check()  # Ctrl-C while the letter was recorded waited for the record; it stops here
+            if not _yes("\nAnother applicant?"):
+                break
     click.echo(f"{count:,} applicant{'s' if count != 1 else ''} scored.", err=True)
     sys.exit(0)
 

@@ -84,3 +84,31 @@ def test_a_declined_applicants_letter_is_the_one_notices_writes_and_none_is_over
     assert again.exit_code == 0 and second.read_text() == (letters / name).read_text()
     unused = CliRunner().invoke(main, ["ask", "--date", "today"], input="")
     assert unused.exit_code == 2 and "add --letters DIR" in unused.output
+
+
+def test_ctrl_c_while_a_letter_is_recorded_stops_once_the_record_is_in(schema, applicants, write_csv, tmp_path,
+                                                                        monkeypatch, ctrl_c_heard) -> None:
+    """A signal between a declined applicant's letter and its audit record waits for the record; it then went
+    unheeded, and the next applicant was asked for. Now it stops there, saying the letter is recorded."""
+    import os
+    import signal
+
+    from loanscore.runtime.audit import AuditLog
+
+    rows = applicants(40, seed=98)
+    scored = list(csv.DictReader(io.StringIO(CliRunner().invoke(main, ["score", str(write_csv(rows)), "-q"]).stdout)))
+    declined = next(r for r, s in zip(rows, scored, strict=True) if s["decision"] == "decline")
+    real = AuditLog.append_score
+
+    def signalled(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C once the letter is written, before its record
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(AuditLog, "append_score", signalled)
+    letters, log = tmp_path / "letters", tmp_path / "audit.jsonl"
+    typed = "\n".join([*answers(schema, declined), "y", *answers(schema, rows[0]), "n"]) + "\n"
+    result = CliRunner().invoke(main, ["ask", "--letters", str(letters), "--audit-log", str(log)], input=typed)
+    assert result.exit_code == 130, result.output
+    assert result.stdout.count("Decision: ") == 1, "the next applicant is not asked for"
+    assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == ["score_one"]
+    assert "(complete, and recorded in" in result.stderr and str(letters) in result.stderr
