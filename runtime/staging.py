@@ -42,16 +42,18 @@ def staged(out: Path, folder: Folder = MODEL_FOLDER) -> Iterator[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
+    old: Path | None = None
     try:
         yield staging
-        # The old folder steps aside before the new one takes its name, so that there is always one of them.
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent)) if out.exists() else None
-        if old is not None:
+        if out.exists():  # it steps aside, and comes back if the new one cannot take its name
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
             old.rmdir()  # a unique name, free for the rename (Windows renames onto no folder, even an empty one)
             out.rename(old)
         staging.rename(out)
         note_written(out)
     except BaseException as exc:
+        if old is not None and old.exists() and not out.exists():
+            old.rename(out)
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
             refuse_failed_write(exc, str(out), "nothing was left half-written and what was there is as it was")
