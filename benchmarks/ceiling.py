@@ -72,10 +72,13 @@ def _fit_and_score(data: str, folds: int, model: str, seed: int | None, k: int):
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    tr, te = quality.outer_folds(ds.y, folds)[k]
-    itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.y[tr], random_state=quality.SEED)
+    tr, te = quality.outer_folds(ds.labels, folds)[k]
+    itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.labels[tr], random_state=quality.SEED)
     started = time.perf_counter()
-    options = {"config": TrainConfig(seed=seed)} if model == "lstm_cnn" else {}
+    options = {}
+    if model == "lstm_cnn":
+        assert seed is not None, "the LSTM-CNN is fitted with a training seed"
+        options["config"] = TrainConfig(seed=seed)
     predict, _, _ = quality.FITTERS[model](ds, schema, itr, iva, **options)
     return model, seed, k, np.asarray(predict(te), dtype=np.float64), time.perf_counter() - started
 
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [TrainConfig().seed]
     path = quality.find_data(args.data)
-    y = load_dataset(path, Schema.default()).y
+    y = load_dataset(path, Schema.default()).labels
     tests = [te for _, te in quality.outer_folds(y, args.folds)]
     started = time.perf_counter()
     p: dict[tuple[str, int | None, int], np.ndarray] = {}

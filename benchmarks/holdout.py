@@ -56,14 +56,14 @@ def paired_bootstrap(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, resamples:
 
     rng = np.random.default_rng(seed)
     n = len(y)
-    d_auc, d_brier = [], []
+    auc_diffs, brier_diffs = [], []
     for _ in range(resamples):
         i = rng.integers(0, n, n)
         if y[i].min() == y[i].max():  # a resample with one class has no AUC
             continue
-        d_auc.append(roc_auc_score(y[i], p_a[i]) - roc_auc_score(y[i], p_b[i]))
-        d_brier.append(np.mean((p_a[i] - y[i]) ** 2) - np.mean((p_b[i] - y[i]) ** 2))
-    d_auc, d_brier = np.array(d_auc), np.array(d_brier)
+        auc_diffs.append(roc_auc_score(y[i], p_a[i]) - roc_auc_score(y[i], p_b[i]))
+        brier_diffs.append(np.mean((p_a[i] - y[i]) ** 2) - np.mean((p_b[i] - y[i]) ** 2))
+    d_auc, d_brier = np.array(auc_diffs), np.array(brier_diffs)
     return {
         "resamples": int(len(d_auc)),
         "roc_auc_diff": float(roc_auc_score(y, p_a) - roc_auc_score(y, p_b)),
@@ -75,7 +75,7 @@ def paired_bootstrap(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, resamples:
     }
 
 
-def score_shipped(model_dir: Path | None, path: Path):  # type: ignore[no-untyped-def]
+def score_shipped(model_dir: Path | None, path: Path):
     """Probabilities from the runtime, as a branch office would get them, the ``Scorer``, and the file's
     population stability against the model's reference (``None`` without one); refuses rejected rows.
 
@@ -182,11 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         sys.exit(f"error: {err}")
     # One frame, development rows first, so quality.py's fitters (which index rows) score the held-back ones.
-    n_dev, n_test = len(dev_ds.y), len(test_ds.y)
-    ds = Dataset(X=pd.concat([dev_ds.X, test_ds.X], ignore_index=True), y=np.concatenate([dev_ds.y, test_ds.y]),
+    n_dev, n_test = len(dev_ds.labels), len(test_ds.labels)
+    ds = Dataset(X=pd.concat([dev_ds.X, test_ds.X], ignore_index=True), y=np.concatenate([dev_ds.labels, test_ds.labels]),
                  fingerprint={"development": dev_ds.fingerprint, "held_back": test_ds.fingerprint})
     dev, test = np.arange(n_dev), np.arange(n_dev, n_dev + n_test)
-    y = ds.y[test]
+    y = ds.labels[test]
     print(f"held-back {args.held_back.name}: {n_test} rows, default rate {y.mean():.4f}; "
           f"comparators fitted on {n_dev} development rows", file=sys.stderr)
     overlap, shared = held_back_overlap(dev_ds.X[schema.input_names], test_ds.X[schema.input_names])
@@ -195,12 +195,12 @@ def main(argv: list[str] | None = None) -> int:
 
     predictions = {"shipped": p_shipped}
     thresholds = {"shipped": threshold}
-    itr, iva = train_test_split(dev, test_size=quality.INNER_VALIDATION, stratify=ds.y[dev],
+    itr, iva = train_test_split(dev, test_size=quality.INNER_VALIDATION, stratify=ds.labels[dev],
                                 random_state=quality.SEED)
     for name in comparators:
         predict, rule, info = quality.FITTERS[name](ds, schema, itr, iva)
         val_rows, p_val = info.get("validation_rows") or (iva, predict(iva))
-        thresholds[name] = rule.choose(ds.y[val_rows], p_val)["value"]
+        thresholds[name] = rule.choose(ds.labels[val_rows], p_val)["value"]
         predictions[name] = predict(test)
 
     results = {name: classification_metrics(y, p, thresholds[name]) for name, p in predictions.items()}

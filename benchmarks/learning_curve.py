@@ -61,9 +61,9 @@ def _fit_and_score(data: str, folds: int, shuffle: int, model: str, fraction: fl
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    tr, te = quality.outer_folds(ds.y, folds, shuffle)[k]
-    tr = nested_subsample(tr, ds.y, fraction, quality.SEED)
-    itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.y[tr], random_state=quality.SEED)
+    tr, te = quality.outer_folds(ds.labels, folds, shuffle)[k]
+    tr = nested_subsample(tr, ds.labels, fraction, quality.SEED)
+    itr, iva = train_test_split(tr, test_size=quality.INNER_VALIDATION, stratify=ds.labels[tr], random_state=quality.SEED)
     started = time.perf_counter()
     predict, _, _ = quality.FITTERS[model](ds, schema, itr, iva)
     return model, fraction, k, len(tr), np.asarray(predict(te), dtype=np.float64), time.perf_counter() - started
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     from loanscore.train.data import load_dataset
 
     path = quality.find_data(args.data)
-    y = load_dataset(path, Schema.default()).y
+    y = load_dataset(path, Schema.default()).labels
     shuffle = quality.SEED if args.shuffle is None else args.shuffle
     tests = [te for _, te in quality.outer_folds(y, args.folds, shuffle)]
     started = time.perf_counter()

@@ -64,6 +64,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,15 +76,15 @@ MODELS = ("lstm_cnn", "lightgbm", "lightgbm_refit", "lightgbm_reference", "logre
 SUMMARY = ("roc_auc", "pr_auc", "ks", "brier", "ece", "accuracy", "precision", "recall", "f1", "threshold",
            "approval_rate", "cost", "seconds")
 
-LGBM_GRID = [
+LGBM_GRID: list[dict[str, Any]] = [
     {"num_leaves": leaves, "min_child_samples": mcs, "colsample_bytree": col}
     for leaves in (7, 15, 31) for mcs in (50, 200) for col in (0.5, 0.8)
 ]
-LGBM_FIXED = {"learning_rate": 0.02, "n_estimators": 3000, "subsample": 0.8, "subsample_freq": 1,
+LGBM_FIXED: dict[str, Any] = {"learning_rate": 0.02, "n_estimators": 3000, "subsample": 0.8, "subsample_freq": 1,
               "reg_lambda": 1.0, "random_state": SEED, "n_jobs": 2, "verbose": -1, "deterministic": True,
               "force_row_wise": True}
 LGBM_PATIENCE = 200
-LGBM_REFERENCE = {"n_estimators": 400, "learning_rate": 0.02, "num_leaves": 31, "min_child_samples": 50,
+LGBM_REFERENCE: dict[str, Any] = {"n_estimators": 400, "learning_rate": 0.02, "num_leaves": 31, "min_child_samples": 50,
                   "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "random_state": SEED,
                   "n_jobs": 2, "verbose": -1, "deterministic": True, "force_row_wise": True}
 """The settings of the plain LightGBM whose CV figure (0.7823) the data README gives."""
@@ -163,6 +164,11 @@ def fit_lstm_cnn(ds, schema, itr, iva, config=None):
         **({"later_lowers": later_lowers} if riskier_steps(schema, ROLES) else {})}
 
 
+def positive(model: Any, X: np.ndarray) -> np.ndarray:
+    """The model's probability of the positive class (default) for each row of ``X``."""
+    return np.asarray(model.predict_proba(X))[:, 1]
+
+
 def fit_lightgbm(ds, schema, itr, iva):
     import lightgbm as lgb
     from sklearn.metrics import roc_auc_score
@@ -170,17 +176,18 @@ def fit_lightgbm(ds, schema, itr, iva):
     from loanscore.train.threshold import ThresholdRule
 
     X = ds.X[schema.input_names].to_numpy(np.float64)
-    y = ds.y
-    best = None
+    y = ds.labels
+    best: tuple[float, Any, dict[str, Any]] | None = None
     for params in LGBM_GRID:
         model = lgb.LGBMClassifier(**LGBM_FIXED, **params)
         model.fit(X[itr], y[itr], eval_X=X[iva], eval_y=y[iva], eval_metric="auc",
                   callbacks=[lgb.early_stopping(LGBM_PATIENCE, verbose=False)])
-        auc = roc_auc_score(y[iva], model.predict_proba(X[iva])[:, 1])
+        auc = roc_auc_score(y[iva], positive(model, X[iva]))
         if best is None or auc > best[0]:
             best = (auc, model, params)
+    assert best is not None, "LGBM_GRID is not empty"
     auc, model, params = best
-    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule("cost_empirical"), {
+    return (lambda idx: positive(model, X[idx])), ThresholdRule("cost_empirical"), {
         "params": params, "trees": int(model.best_iteration_), "inner_validation_auc": float(auc)}
 
 
@@ -193,11 +200,11 @@ def fit_lightgbm_reference(ds, schema, itr, iva):
     from loanscore.train.threshold import ThresholdRule
 
     X = ds.X[schema.input_names].to_numpy(np.float64)
-    inner = lgb.LGBMClassifier(**LGBM_REFERENCE).fit(X[itr], ds.y[itr])
+    inner = lgb.LGBMClassifier(**LGBM_REFERENCE).fit(X[itr], ds.labels[itr])
     rows = np.concatenate([itr, iva])
-    model = lgb.LGBMClassifier(**LGBM_REFERENCE).fit(X[rows], ds.y[rows])
-    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule("cost_empirical"), {
-        "params": LGBM_REFERENCE, "validation_rows": (iva, inner.predict_proba(X[iva])[:, 1])}
+    model = lgb.LGBMClassifier(**LGBM_REFERENCE).fit(X[rows], ds.labels[rows])
+    return (lambda idx: positive(model, X[idx])), ThresholdRule("cost_empirical"), {
+        "params": LGBM_REFERENCE, "validation_rows": (iva, positive(inner, X[iva]))}
 
 
 def fit_lightgbm_refit(ds, schema, itr, iva):
@@ -215,8 +222,8 @@ def fit_lightgbm_refit(ds, schema, itr, iva):
     X = ds.X[schema.input_names].to_numpy(np.float64)
     rows = np.concatenate([itr, iva])
     trees = max(1, round(info["trees"] * len(rows) / len(itr)))
-    model = lgb.LGBMClassifier(**{**LGBM_FIXED, "n_estimators": trees}, **info["params"]).fit(X[rows], ds.y[rows])
-    return (lambda idx: model.predict_proba(X[idx])[:, 1]), rule, {
+    model = lgb.LGBMClassifier(**{**LGBM_FIXED, "n_estimators": trees}, **info["params"]).fit(X[rows], ds.labels[rows])
+    return (lambda idx: positive(model, X[idx])), rule, {
         **info, "trees": trees, "validation_rows": (iva, inner(iva))}
 
 
@@ -229,15 +236,16 @@ def fit_logreg(ds, schema, itr, iva):
     from loanscore.train.threshold import ThresholdRule
 
     X = ds.X[schema.input_names].to_numpy(np.float64)
-    y = ds.y
-    best = None
+    y = ds.labels
+    best: tuple[float, Any, float] | None = None
     for C in LOGREG_C:
         model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(X[itr], y[itr])
-        auc = roc_auc_score(y[iva], model.predict_proba(X[iva])[:, 1])
+        auc = roc_auc_score(y[iva], positive(model, X[iva]))
         if best is None or auc > best[0]:
             best = (auc, model, C)
+    assert best is not None, "LOGREG_C is not empty"
     _, model, C = best
-    return (lambda idx: model.predict_proba(X[idx])[:, 1]), ThresholdRule("cost_empirical"), {"C": C}
+    return (lambda idx: positive(model, X[idx])), ThresholdRule("cost_empirical"), {"C": C}
 
 
 FITTERS = {"lstm_cnn": fit_lstm_cnn, "lightgbm": fit_lightgbm, "lightgbm_refit": fit_lightgbm_refit,
@@ -250,22 +258,22 @@ def run_fold(name, ds, schema, tr, te, **options) -> dict:
 
     from loanscore.runtime.performance import classification_metrics
 
-    itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.y[tr], random_state=SEED)
+    itr, iva = train_test_split(tr, test_size=INNER_VALIDATION, stratify=ds.labels[tr], random_state=SEED)
     started = time.perf_counter()
     predict, rule, info = FITTERS[name](ds, schema, itr, iva, **options)
     seconds = time.perf_counter() - started
     val_rows, p_val = info.pop("validation_rows", None) or (iva, predict(iva))
-    threshold = rule.choose(ds.y[val_rows], p_val)["value"]
+    threshold = rule.choose(ds.labels[val_rows], p_val)["value"]
     p_te = predict(te)
-    m = classification_metrics(ds.y[te], p_te, threshold)
+    m = classification_metrics(ds.labels[te], p_te, threshold)
     if "later_lowers" in info:
         m["later_lowers"], m["riskier_lowers"], m["riskier_lowers_on_time"] = info.pop("later_lowers")(te)
-    m.update(seconds=seconds, info=info, cost=rule.expected_cost(ds.y[te], p_te, threshold),
+    m.update(seconds=seconds, info=info, cost=rule.expected_cost(ds.labels[te], p_te, threshold),
              test_predictions=np.asarray(p_te, dtype=np.float64))
     if rule.rule == "cost":  # what the labels' own minimum on the validation rows would have given instead
-        alt = replace(rule, rule="cost_empirical").choose(ds.y[val_rows], p_val)
+        alt = replace(rule, rule="cost_empirical").choose(ds.labels[val_rows], p_val)
         info["cost_empirical"] = {"threshold": alt["value"], "approval_rate": float(np.mean(p_te < alt["value"])),
-                                  "cost": rule.expected_cost(ds.y[te], p_te, alt["value"])}
+                                  "cost": rule.expected_cost(ds.labels[te], p_te, alt["value"])}
     return m
 
 
@@ -484,22 +492,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     ds = load_dataset(path, schema)
     k, seeds = args.folds, [SEED + r for r in range(args.repeats)]
-    folds = [split for seed in seeds for split in outer_folds(ds.y, k, seed)]
+    folds = [split for seed in seeds for split in outer_folds(ds.labels, k, seed)]
     started = time.perf_counter()
     results, repeated, predictions = {}, {}, {}
     for name in models:
-        log(f"{name}: {k}-fold CV on {path.name} ({len(ds.y)} rows)"
+        log(f"{name}: {k}-fold CV on {path.name} ({len(ds.labels)} rows)"
             + (f" without {', '.join(without)}" if without else "")
             + (f", {args.repeats} times (seeds {', '.join(map(str, seeds))})" if args.repeats > 1 else ""))
         rows = evaluate(name, ds, schema, folds, log, jobs=args.jobs if name == "lstm_cnn" else 1)["folds"]
-        predictions[name] = out_of_fold([m.pop("test_predictions") for m in rows][:k], folds[:k], len(ds.y))
+        predictions[name] = out_of_fold([m.pop("test_predictions") for m in rows][:k], folds[:k], len(ds.labels))
         for i, m in enumerate(rows):
             m["fold"] = i % k + 1
             if args.repeats > 1:
                 m["repeat"] = i // k + 1
         results[name], repeated[name] = summarize(rows[:k]), summarize(rows)
     total = time.perf_counter() - started
-    print(f"{args.folds}-fold stratified CV (shuffle, seed {SEED}) on {path.name}, {len(ds.y)} rows; "
+    print(f"{args.folds}-fold stratified CV (shuffle, seed {SEED}) on {path.name}, {len(ds.labels)} rows; "
           f"mean ± sd over folds; total {total:.0f} s\n")
     print(table(results))
     if "riskier_lowers" in (results.get("lstm_cnn", {}).get("folds") or [{}])[0]:
@@ -516,12 +524,12 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{n} ROC AUC {s['mean']:.4f} ± {s['sd']:.4f}" for n, s in pooled["roc_auc"].items()))
         if pooled["paired_roc_auc"]:
             print(paired_report(pooled["paired_roc_auc"]))
-    deciles = {name: calibration_deciles(ds.y, p) for name, p in predictions.items()}
+    deciles = {name: calibration_deciles(ds.labels, p) for name, p in predictions.items()}
     if args.out:
         from loanscore.train.trainer import TrainConfig, versions
 
         args.out.write_text(json.dumps({
-            "data": {"file": path.name, "rows": int(len(ds.y))}, "folds": args.folds, "seed": SEED,
+            "data": {"file": path.name, "rows": int(len(ds.labels))}, "folds": args.folds, "seed": SEED,
             **({"without": without} if without else {}),
             "inner_validation": INNER_VALIDATION, "lstm_cnn_config": TrainConfig().to_dict(),
             "lightgbm_grid": LGBM_GRID, "lightgbm_fixed": LGBM_FIXED, "lightgbm_reference": LGBM_REFERENCE,
@@ -531,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             **({"repeated": pooled} if pooled else {}),
         }, indent=2) + "\n")
     if args.plot:
-        plot(results, deciles, len(ds.y), args.plot)
+        plot(results, deciles, len(ds.labels), args.plot)
     return 0
 
 

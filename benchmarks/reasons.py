@@ -38,7 +38,7 @@ def read_columns(path: Path) -> dict[str, list[str]]:
     return {name: [r[j] for r in rows[1:]] for j, name in enumerate(rows[0])}
 
 
-def seconds(fn) -> float:  # type: ignore[no-untyped-def]
+def seconds(fn) -> float:
     times = []
     for _ in range(3):
         start = time.perf_counter()

@@ -57,6 +57,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 order = rng.permutation(len(lender))
                 f, t = order[:n], order[n:]
                 maps = {m: fit(m, p_all[f], y_all[f], rate) for m in METHODS if m != "oracle"}
-                row = {m: figures(y_all[t], mapped(p_all[t], *v), scorer.threshold, costs) if v else None
+                row: dict[str, Any] = {m: figures(y_all[t], mapped(p_all[t], *v), scorer.threshold, costs) if v else None
                        for m, v in maps.items()}
                 row["oracle"] = figures(y_all[t], oracle(p_all[t]), scorer.threshold, costs)
                 if maps["platt"]:  # the command's hint: does the slope's 95 % interval hold 1?
@@ -252,8 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         agree = {}
         f = rng.permutation(len(lender))[:sizes[-1]]
         for method in ("platt", "intercept", "default_rate"):
-            agree[method] = command_agrees(scorer.model.directory, lender.iloc[f], label, method, rate,
-                                           fit(method, p_all[f], y_all[f], rate), work)
+            expected = fit(method, p_all[f], y_all[f], rate)
+            assert expected is not None, f"the {sizes[-1]}-row sample has too few of one outcome to fit {method}"
+            agree[method] = command_agrees(scorer.model.directory, lender.iloc[f], label, method, rate, expected,
+                                           work)
 
     summary = {str(n): {m: quartiles([r[m] for r in repeats[str(n)] if r[m]]) for m in METHODS} for n in sizes}
     fitted = {str(n): sum(r["platt"] is not None for r in repeats[str(n)]) for n in sizes}

@@ -101,7 +101,7 @@ def installed_size_mb(root: str = "loanscore") -> tuple[float, list[str]]:
         except metadata.PackageNotFoundError:
             continue
         for f in dist.files or []:
-            path = Path(dist.locate_file(f))
+            path = Path(str(dist.locate_file(f)))
             if path.is_file():
                 total += path.stat().st_size
         for req in dist.requires or []:

@@ -84,7 +84,7 @@ def _worker(slot: int, gpu: bool, data: str, folds: int, deadline: float, tasks,
 
     schema = Schema.default()
     ds = load_dataset(data, schema)
-    splits = quality.outer_folds(ds.y, folds)
+    splits = quality.outer_folds(ds.labels, folds)
     while True:
         task = tasks.get()
         if task is None or time.time() > deadline:
