@@ -41,13 +41,13 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
 from .run_files import note_read
+from .sheet_rows import Values, local, sheet_rows
 from .tabular import (POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, XLS_MAGIC, Chunk, CsvWriter, header_passthrough,
                       input_name)
 
@@ -263,9 +263,9 @@ class XlsxReader:
 
     def _sheets(self, wanted: str | None) -> list[tuple[str, str]]:
         """The sheets to try, in the workbook's order, as (name, zip path): all of them, or the one named."""
-        sheets = [(el.get("name", ""), next((v for k, v in el.attrib.items() if _local(k) == "id"), ""))
+        sheets = [(el.get("name", ""), next((v for k, v in el.attrib.items() if local(k) == "id"), ""))
                   for event, el in self._xml("xl/workbook.xml")  # r:id, in whichever namespace (Strict OOXML too)
-                  if event == "end" and _local(el.tag) == "sheet"]
+                  if event == "end" and local(el.tag) == "sheet"]
         if not sheets:
             raise InputError(f"{self.name}: the workbook lists no sheets.")
         if wanted is not None:
@@ -273,7 +273,7 @@ class XlsxReader:
                       or [s for s in sheets if s[0].casefold() == wanted.casefold()]
                       or _no_sheet(self.name, wanted, sheets))
         targets = {el.get("Id"): el.get("Target", "") for event, el in self._xml("xl/_rels/workbook.xml.rels")
-                   if event == "end" and _local(el.tag) == "Relationship"}
+                   if event == "end" and local(el.tag) == "Relationship"}
         return [(name, target.lstrip("/") if target.startswith("/") else
                  posixpath.normpath(posixpath.join("xl", target))) for name, rid in sheets
                 for target in [targets.get(rid, "")]]
@@ -286,7 +286,7 @@ class XlsxReader:
         in_cell_xfs = False
         if "xl/styles.xml" in self._zip.namelist():
             for event, el in self._xml("xl/styles.xml"):
-                tag = _local(el.tag)
+                tag = local(el.tag)
                 if tag == "cellXfs":
                     in_cell_xfs = event == "start"
                 elif event == "end" and tag == "numFmt":
@@ -295,7 +295,7 @@ class XlsxReader:
                     styles.append(_int(el.get("numFmtId")))
         shown = {str(k): kind for k, fmt in enumerate(styles)
                  if (kind := _BUILT_IN_DATES.get(fmt) or _date_kind(formats.get(fmt, "")))}
-        from_1904 = bool(shown) and any(event == "end" and _local(el.tag) == "workbookPr"
+        from_1904 = bool(shown) and any(event == "end" and local(el.tag) == "workbookPr"
                                         and el.get("date1904", "0") in ("1", "true")
                                         for event, el in self._xml("xl/workbook.xml"))
         return shown, from_1904
@@ -307,7 +307,7 @@ class XlsxReader:
         texts: list[str] = []
         skip = 0  # inside <rPh> (phonetic guides), whose text is not the cell's
         for event, el in self._xml("xl/sharedStrings.xml"):
-            tag = _local(el.tag)
+            tag = local(el.tag)
             if tag == "rPh":
                 skip += 1 if event == "start" else -1
             elif event == "end" and tag == "t" and not skip:
@@ -326,29 +326,15 @@ class XlsxReader:
         by hand)."""
         width: int | None = None  # the header's, once read: later cells beyond it are ignored
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
-        ns = ""
         number = 0
-        dates, from_1904 = self._dates, self._from_1904
         try:
-            for _, el in iterparse(stream, events=("end",)):
-                tag = el.tag
-                if not tag.endswith("row") or _local(tag) != "row":  # most elements are cells: one cheap test
-                    continue
-                if not ns:
-                    ns = tag[:-3]
-                r = el.get("r")
+            for r, hidden, row in sheet_rows(stream, Values(strings, self._dates, self._from_1904)):
                 number = int(r) if r and r.isdigit() else number + 1  # r is optional: then rows follow on
                 if number < header_at:
-                    el.clear()
                     continue
-                hidden = el.get("hidden") in ("1", "true")
-                cell_tag, value_tag, formula_tag = ns + "c", ns + "v", ns + "f"
                 cells: dict[int, str] = {}
                 position = -1
-                for c in el:
-                    if c.tag != cell_tag:
-                        continue
-                    ref = c.get("r")
+                for ref, value in row:
                     if ref:
                         letters = ref.rstrip("0123456789")
                         position = columns.get(letters, -1)
@@ -362,22 +348,11 @@ class XlsxReader:
                     else:
                         position += 1
                     if width is not None and position >= width:
-                        if number not in self._beyond and _holds_value(c, value_tag):
+                        if number not in self._beyond and value.strip():
                             self._beyond[number] = position  # a note beside the table, or a row shifted right
                         continue
-                    kind = c.get("t")
-                    if kind is None or kind == "n":  # a number, by far the commonest: its <v> as written
-                        v = c.find(value_tag)
-                        value = "" if v is None else v.text or ""
-                        if dates and value and (shown := dates.get(c.get("s", ""))):
-                            value = _date_text(value, shown, from_1904)
-                    else:
-                        value = _cell(c, kind, strings, value_tag)
-                    if not value and c.find(formula_tag) is not None:
-                        value = _UNCOMPUTED  # no value stored: read as missing, it would be imputed unseen
                     if value:
                         cells[position] = value
-                el.clear()
                 if not cells:
                     continue
                 size = max(cells) + 1 if width is None else width
@@ -387,15 +362,9 @@ class XlsxReader:
                 if width is None and not whole:
                     width = size
                 yield number, values, hidden
-        except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
             raise InputError(f"{self.name} (sheet '{sheet}') cannot be read ({exc}); the file may be damaged, "
                              "open and save it again in Excel.") from None
-
-
-def _holds_value(cell: Any, value_tag: str) -> bool:
-    """Whether a cell holds a value, not only a format (Excel keeps formatted empty cells)."""
-    v = cell.find(value_tag)
-    return bool(v is not None and (v.text or "").strip() or "".join(cell.itertext()).strip())
 
 
 def _no_sheet(name: str, wanted: str, sheets: list[tuple[str, str]]) -> Any:
@@ -431,10 +400,6 @@ def _open(path: str | Path, name: str, stdin: IO[bytes] | None) -> tuple[zipfile
                          "Excel, or as CSV UTF-8.") from None
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _column(letters: str) -> int:
     """0-based column of a cell reference's letters (``AB`` of ``AB12``); ValueError for letters no Excel column
     has (a damaged file: a negative or huge position would index past a row, or ask for gigabytes)."""
@@ -452,10 +417,6 @@ _LETTERS = re.compile(r"[A-Za-z]{1,3}")
 MAX_COLUMNS = 16_384
 """Excel's last column is XFD."""
 
-
-_UNCOMPUTED = "(a formula with no computed value)"
-"""A formula cell whose result the file does not hold (written by a program, never opened and saved in Excel):
-the text a field's error then shows, rather than a missing value."""
 
 _BUILT_IN_DATES = {**dict.fromkeys((14, 15, 16, 17, *range(27, 32), 34, 35, 36, 50, 51, 52, 53, 54, 57, 58), "date"),
                    **dict.fromkeys((18, 19, 20, 21, 32, 33, 45, 47, 55, 56), "time"), 22: "datetime"}
@@ -477,42 +438,6 @@ def _date_kind(code: str) -> str:
     clock = "h" in plain or "s" in plain
     day = "d" in plain or "y" in plain or ("m" in plain and not clock)  # m is minutes beside h or s, else a month
     return "datetime" if day and clock else "date" if day else "time" if clock else ""
-
-
-def _date_text(serial: str, shown: str, from_1904: bool) -> str:
-    """A serial day number as ISO 8601 text, as the format ``shown`` shows it; the number itself where it is not
-    one (negative, or not finite)."""
-    try:
-        days = float(serial)
-        if not 0 <= days < 2_958_466:  # up to 9999-12-31
-            return serial
-        if not from_1904 and days >= 60:
-            days -= 1  # Excel counts a 29 February 1900, which never was
-        moment = datetime(1904, 1, 1) if from_1904 else datetime(1899, 12, 31)
-        moment += timedelta(seconds=round(days * 86_400))
-    except (ValueError, OverflowError):  # not a number, or past the year 9999
-        return serial
-    if shown == "date":
-        return moment.date().isoformat()
-    return moment.time().isoformat() if shown == "time" else moment.isoformat(sep=" ")
-
-
-def _cell(c: Any, kind: str, strings: list[str], value_tag: str) -> str:
-    """A cell's value as text ('' for none), of any type but a plain number."""
-    if kind == "inlineStr":
-        return "".join(t.text or "" for t in c.iter() if _local(t.tag) == "t")
-    v = c.find(value_tag)
-    if v is None or v.text is None:
-        return ""
-    text = v.text
-    if kind == "s":
-        try:
-            return strings[int(text)]
-        except (ValueError, IndexError):
-            return ""
-    if kind == "b":
-        return "TRUE" if text.strip() == "1" else "FALSE"
-    return text
 
 
 # -- writing ---------------------------------------------------------------------
