@@ -21,9 +21,9 @@ class Interrupts:
     catches), so ``score`` checks the flag again before every chunk is written and before its
     output file is renamed into place. From then on (:meth:`hold`) a signal is only recorded:
     the output is committed, so the run is seen through to its summary and audit record; the
-    watcher stops after the file, and ``ask`` after the applicant. In every command, a signal between an output's commit and the
-    audit record that names it (``RunFiles.record_due``) waits likewise, so the log never lacks
-    a file the run left.
+    watcher stops after the file, and ``ask`` after the applicant. In every command, a signal
+    between an output's commit and the audit record that names it (``RunFiles.record_due``)
+    waits likewise, so the log never lacks a file the run left.
     """
 
     def __init__(self) -> None:

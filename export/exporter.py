@@ -19,6 +19,7 @@ from loanscore.runtime.integrity import manifest_sha256, sha256_file
 from loanscore.runtime.model import FEATURES, FORMAT_VERSION, GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference
+from loanscore.runtime.staging import staged
 from loanscore.train.data import Dataset, load_dataset, records_frame
 from loanscore.train.run import METRICS_FILE, TrainedRun
 from loanscore.train.trainer import versions
@@ -30,7 +31,6 @@ from .network_graph import network_graph
 from .parity import PROBABILITY_TOLERANCE, measure_parity
 from .preprocess_graph import preprocess_graph
 from .signature import ML_OPSET, OPSET
-from loanscore.runtime.staging import staged
 
 MODEL_FILE = "model.onnx"
 

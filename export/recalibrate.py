@@ -52,13 +52,13 @@ from loanscore.runtime.model import GOLDEN, MANIFEST, PARITY, PROBABILITY, Model
 from loanscore.runtime.performance import brier_score, expected_calibration_error, roc_auc
 from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference, recorded_scale
+from loanscore.runtime.staging import staged
 from loanscore.runtime.stream import scored_batches
 from loanscore.runtime.tabular import DATA_SHEET, open_reader
 from loanscore.runtime.verify import verify_model
 from loanscore.train.calibration import mapped, platt, shift_to_rate, standard_errors
 
 from .model_card import write_model_card
-from loanscore.runtime.staging import staged
 
 METHODS = ("platt", "intercept", "default_rate")
 MIN_EACH = 50

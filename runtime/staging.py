@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .model import MANIFEST
 from .run_files import note_written
 from .tabular import refuse_failed_write
 
@@ -29,7 +30,7 @@ class Folder:
     """Where known, every file such a folder holds: another file in it is the user's, and is not deleted."""
 
 
-MODEL_FOLDER = Folder("the model", "model directory", "manifest.json")
+MODEL_FOLDER = Folder("the model", "model directory", MANIFEST)
 
 
 @contextmanager
