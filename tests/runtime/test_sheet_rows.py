@@ -9,7 +9,7 @@ import random
 import pytest
 
 import loanscore.runtime.sheet_rows as sheet_rows_module
-from loanscore.runtime.sheet_rows import UNCOMPUTED, Values, _element_rows, _elements, _row, sheet_rows
+from loanscore.runtime.sheet_rows import UNCOMPUTED, Values, _element_rows, _row, sheet_rows
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 VALUES = Values(strings=["ID", "a & b", " padded ", ""], dates={"3": "date", "4": "datetime"}, from_1904=False)
@@ -75,7 +75,7 @@ def _sheet(rng: random.Random, rows: int, prefix: str = "", odd: float = 0.0) ->
 
 
 def _by_elementtree(data: bytes) -> list:
-    return list(_element_rows(_elements([data], []), VALUES))
+    return list(_element_rows([data], VALUES))
 
 
 @pytest.mark.parametrize("block", [1 << 18, 97, 7])
