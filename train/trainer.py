@@ -103,7 +103,8 @@ def train(
     config: TrainConfig | None = None,
     progress: Progress = _stderr,
 ) -> TrainResult:
-    """Train on ``data`` and write the run to ``run_dir``; the same inputs give the same model."""
+    """Train on ``data`` and write the run to ``run_dir``; the same inputs give the same model. ``run_dir`` must be
+    new, empty or an older run, which is replaced whole (:func:`~loanscore.runtime.staging.staged`)."""
     schema = schema or Schema.default()
     config = config or TrainConfig()
     started = time.perf_counter()
