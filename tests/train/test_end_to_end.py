@@ -433,7 +433,7 @@ def test_train_replaces_an_older_run_whole_and_never_a_folder_of_other_files(len
     shutil.copytree(lender["run"], run)
     before = digests(run)
     again = ["train", "--data", str(lender["data"]), "--out", str(run), "--schema", str(lender["schema"]),
-             "--epochs", "1", "--seed", "4"]
+             "--epochs", "1", "--seed", "4", "--ensemble", "1", "--teacher", "0"]  # quick: what is tested is the folder
     (run / "notes.txt").write_text("mine\n")
     result = runner.invoke(main, again)
     assert result.exit_code == 2, result.output
