@@ -44,6 +44,8 @@ _CELL = (r'\s*<c(?: r="([A-Z]{1,3}[0-9]+)")?(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)
 _CELLS = re.compile(f"{_CELL}|(\\S)")
 """A cell, or else any other character but white space: the last group says the row holds something else."""
 _END = re.compile(r'\s*</sheetData>')
+_NUMBER = {"", "n"}
+"""The ``t`` of a number cell (absent, or written)."""
 _ENTITY = re.compile(r'&(lt|gt|amp|quot|apos);')
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
@@ -152,10 +154,15 @@ def _row(attrs: str, cells: list[tuple[str, str]]) -> Row:
 def _cells(buffer: str, pos: int, end: int, values: Values) -> list[tuple[str, str]]:
     """The cells of the row between ``pos`` and ``end``; :class:`_Unknown` unless every one is of a known shape."""
     found = _CELLS.findall(buffer, pos, end)  # absent groups are ""
-    if any(other for *_, other in found):
+    if not found:
+        return []
+    refs, styles, kinds, formulas, texts, _, others = zip(*found)
+    if any(others):
         raise _Unknown
     escaped = buffer.find("&", pos, end) >= 0
     dates = values.dates
+    if not escaped and not any(formulas) and set(kinds) <= _NUMBER and not (dates and dates.keys() & set(styles)):
+        return list(zip(refs, texts))  # numbers only, none shown as a date: each cell's value is its <v> text
     cells = []
     for ref, style, kind, formula, text, inline, _ in found:
         if escaped:

@@ -326,11 +326,18 @@ class XlsxReader:
         by hand)."""
         width: int | None = None  # the header's, once read: later cells beyond it are ignored
         columns: dict[str, int] = {}  # a reference's letters -> 0-based column, worked out once each
+        column_letters: list[str] = []  # the header's columns' letters, A on
         number = 0
         try:
             for r, hidden, row in sheet_rows(stream, Values(strings, self._dates, self._from_1904)):
                 number = int(r) if r and r.isdigit() else number + 1  # r is optional: then rows follow on
                 if number < header_at:
+                    continue
+                if width is not None and r and len(row) <= width and \
+                        [ref for ref, _ in row] == [column + r for column in column_letters[:len(row)]]:
+                    values = [value for _, value in row]  # the commonest row: a cell in each column from A on
+                    if any(values):
+                        yield number, values + [""] * (width - len(values)), hidden
                     continue
                 cells: dict[int, str] = {}
                 position = -1
@@ -360,7 +367,7 @@ class XlsxReader:
                 for j, v in cells.items():
                     values[j] = v
                 if width is None and not whole:
-                    width = size
+                    width, column_letters = size, [_letters(j) for j in range(size)]
                 yield number, values, hidden
         except (ParseError, zipfile.BadZipFile, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
             raise InputError(f"{self.name} (sheet '{sheet}') cannot be read ({exc}); the file may be damaged, "

@@ -566,3 +566,24 @@ def test_a_value_right_of_the_header_is_a_warning_on_its_row(applicants, write_c
         w["probability_of_default"] for w in want]
     assert got[0]["warning"] == "a value in column AB, right of the header's last column (X), was not read"
     assert got[1]["warning"] == got[2]["warning"] == ""
+
+
+def test_a_row_of_formatted_empty_cells_is_no_row(applicants, tmp_path) -> None:
+    """Excel keeps the cells of a row that was formatted and left empty, each with its reference, as a filled row's
+    are: such a row holds no applicant, wherever it is read from."""
+    from loanscore.runtime.xlsx import _letters
+
+    rows = applicants(3, seed=13)
+    names = list(rows[0])
+
+    def row(k: int, values: list[str]) -> str:
+        cells = (f'<c r="{_letters(j)}{k}" t="inlineStr"><is><t>{v}</t></is></c>' if v else
+                 f'<c r="{_letters(j)}{k}" s="1"/>' for j, v in enumerate(values))
+        return f'<row r="{k}">{"".join(cells)}</row>'
+
+    table = [row(1, names), row(2, [rows[0][c] for c in names]), row(3, [""] * len(names)),
+             row(4, [rows[1][c] for c in names]), row(5, [""] * 3), row(6, [rows[2][c] for c in names])]
+    path = workbook(tmp_path / "book.xlsx", {"Applicants": "".join(table)})
+    chunks = list(XlsxReader(path, names[1:], id_column=names[0]))
+    assert [n for chunk in chunks for n in chunk.sheet_rows] == [2, 4, 6]
+    assert chunks[0].passthrough[names[0]] == [r[names[0]] for r in rows]
