@@ -17,7 +17,6 @@ from loanscore.runtime.errors import ModelError
 from loanscore.runtime.integrity import sha256_file
 from loanscore.runtime.schema import Schema
 from loanscore.runtime.staging import Folder
-from loanscore.runtime.tabular import open_output
 
 from .preprocess import Layout
 
@@ -50,19 +49,18 @@ class TrainedRun:
         return np.asarray(self.model.predict(F, batch_size=4096, verbose=0), dtype=np.float64).reshape(-1)
 
     def save(self, run_dir: Path, info: dict, metrics: dict) -> None:
-        """The network, the preprocessing and ``metrics``, then ``run.json`` last with their SHA-256: a run
-        interrupted while it was written over an older one cannot pass for whole (:meth:`load` checks)."""
+        """The network, the preprocessing and ``metrics``, then ``run.json`` with their SHA-256, into ``run_dir``
+        (the trainer's staging folder, renamed whole into place): files mixed from two runs are refused by
+        :meth:`load`."""
         import skops.io
 
         run_dir.mkdir(parents=True, exist_ok=True)
         self.model.save(run_dir / KERAS_FILE)
         skops.io.dump(self.preprocessor, run_dir / PREPROCESSOR_FILE)
-        with open_output(run_dir / METRICS_FILE) as stream:
-            stream.write(json.dumps(metrics, indent=2) + "\n")
+        (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
         info = {**info, "layout": self.layout.__dict__, "epochs": self.epochs,
                 "files": {name: sha256_file(run_dir / name) for name in (KERAS_FILE, PREPROCESSOR_FILE, METRICS_FILE)}}
-        with open_output(run_dir / RUN_FILE) as stream:
-            stream.write(json.dumps(info, indent=2) + "\n")
+        (run_dir / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
         self.info = info
 
     @classmethod
