@@ -105,8 +105,8 @@ SHOWN_REJECTS = 5
 
 
 def echo_sheet_notes(reader: Any, fate: str = "scored like the others") -> None:
-    """On stderr, :func:`~loanscore.runtime.tabular.sheet_notes`: the rows a person might not expect read or not."""
-    from loanscore.runtime.tabular import sheet_notes
+    """On stderr, :func:`~loanscore.runtime.readers.sheet_notes`: the rows a person might not expect read or not."""
+    from loanscore.runtime.readers import sheet_notes
 
     for note in sheet_notes(reader, fate):
         click.echo(note, err=True)
@@ -129,7 +129,7 @@ def open_labelled(input_path: str, inputs: list[str], outcome: str | None, by: t
     ``--by`` columns, and those columns deduplicated; errors name the option that asked for a missing column.
     ``who`` is the command's subject ("A back-test")."""
     from loanscore.runtime.errors import InputError
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
 
     if outcome in inputs:
         raise InputError(f"--outcome {outcome} is one of the model's input fields, not an outcome.")
@@ -187,7 +187,7 @@ def header_has(input_path: str, fmt: str, sheet: str | None, column: str, inputs
     """Whether a CSV file's or workbook's header names ``column``, or JSON Lines' first records hold it (stdin is
     not looked into: it can be read once only)."""
     from loanscore.runtime.errors import InputError
-    from loanscore.runtime.tabular import open_reader, sniff_format
+    from loanscore.runtime.readers import open_reader, sniff_format
 
     if input_path == "-":
         return False
@@ -218,7 +218,7 @@ def write_figures(result: Any, output: str | None, plot: str | None, draw: Calla
     """``-o FILE``: every figure of ``result`` as JSON; ``--plot FILE.svg``: ``draw(result)``; each atomically."""
     import json
 
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     if output:
         with open_output(output) as stream:

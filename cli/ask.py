@@ -170,7 +170,7 @@ def _letter(folder: Path, template, result, ident: str, count: int, when: str, p
     """Write a declined applicant's notice into ``folder`` (the text, and a page to print), as ``notices`` writes
     it; what was written, or why no letter could be."""
     from loanscore.runtime.notices import PRINT_HEAD, PRINT_TAIL, STATED, file_name, printable, unworded
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     reasons = result.reasons[:STATED]
     why = unworded(reasons)

@@ -75,7 +75,7 @@ def cutoffs(input_path: str, bounds: tuple[float, ...], from_points: tuple[float
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
 
     scale = MasterScale.load(master_scale)  # the table always has the grades: no --grade flag to ask for them
     points = load_points_scale(points_scale, bool(from_points), "--cutoff-points N")

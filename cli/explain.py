@@ -118,7 +118,10 @@ def explain(
     from loanscore.runtime.explain_plot import render_svg
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
-    from loanscore.runtime.tabular import Reader, json_record_reader, open_output, open_reader
+    from loanscore.runtime.jsonl_reader import json_record_reader
+    from loanscore.runtime.readers import open_reader
+    from loanscore.runtime.tabular import Reader
+    from loanscore.runtime.writers import open_output
 
     grades = load_master_scale(master_scale, grade, "--grade")
     scale = load_points_scale(points_scale, points)

@@ -42,7 +42,7 @@ def fields(template_path: str | None, output: str | None, model_dir: str | None)
     from loanscore.runtime.errors import InputError
     from loanscore.runtime.fields import contract, template_header
     from loanscore.runtime.model import Model
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     model = Model.load(model_dir)
     schema = model.schema

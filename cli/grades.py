@@ -34,7 +34,7 @@ def grades(master_scale: str | None, output: str, out_format: str | None) -> Non
     import json
 
     from loanscore.runtime.grades import MasterScale, describe
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     scale = MasterScale.load(master_scale)
     if output == "-" and out_format is None:

@@ -61,7 +61,8 @@ def migration(before_path: str, after_path: str, master_scale: str | None, notch
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import CsvRows, formula_safe, open_output, open_reader
+    from loanscore.runtime.readers import open_reader
+    from loanscore.runtime.writers import CsvRows, formula_safe, open_output
 
     if before_path == after_path == "-":
         raise InputError("Only one of BEFORE and AFTER can be stdin (-).")

@@ -71,7 +71,8 @@ def monitor(input_paths: tuple[str, ...], model_dir: str | None, reference_path:
     from loanscore.runtime.scorer import Scorer
     from loanscore.runtime.stability import SHIFT, Reference, collect, gravest, monitor as compare_population
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_output, open_reader
+    from loanscore.runtime.readers import open_reader
+    from loanscore.runtime.writers import open_output
 
     if [*input_paths, reference_path].count("-") > 1:
         raise InputError("Only one of INPUT and --reference can be stdin (-).")

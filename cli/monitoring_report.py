@@ -90,7 +90,7 @@ def monitoring(input_path: str, output: str | None, json_path: str | None, outco
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import ScoresOnce
     from loanscore.runtime.stream import Progress
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     if input_path == reference_path == "-":
         raise click.UsageError("Only one of INPUT and --reference can be stdin (-).")
@@ -154,7 +154,7 @@ def _stability(scorer, path: str, reference_path: str | None,  # type: ignore[no
     from loanscore.runtime.backtest import something_left
     from loanscore.runtime.stability import Reference, collect, monitor
     from loanscore.runtime.stability_plot import render_svg
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
 
     from .monitor import render
 

@@ -72,7 +72,7 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
             decline_below_points: float | None, points_scale: str | None, hold_protected: bool, model_dir: str | None,
             input_format: str, sheet: str | None, audit_log: str | None, quiet: bool) -> None:
     from loanscore.runtime.notices import BUILT_IN, Template
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     if write_template:
         with open_output(write_template) as stream:
@@ -88,7 +88,7 @@ def notices(input_path: str | None, out_dir: Path | None, template_path: str | N
 
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
 
     template = Template.load(template_path)
     points = load_points_scale(points_scale, True)
@@ -154,7 +154,7 @@ def _write(scorer, reader, out_dir: Path, template, points, when: str, protected
     from loanscore.runtime.run_files import note_written
     from loanscore.runtime.scorer import DECLINE
     from loanscore.runtime.stream import rejections
-    from loanscore.runtime.tabular import CsvRows, formula_safe, refuse_failed_write
+    from loanscore.runtime.writers import CsvRows, formula_safe, refuse_failed_write
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))

@@ -42,7 +42,7 @@ def points(points_scale: str | None, master_scale: str | None, model_dir: str | 
     from loanscore.runtime.grades import MasterScale, describe
     from loanscore.runtime.model import Model
     from loanscore.runtime.points import PointsScale
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     scale = PointsScale.load(points_scale)
     if output != "-" or out_format is not None:

@@ -97,7 +97,7 @@ def recalibrate(input_path: str, out: Path, model_dir: str | None, outcome: str 
                  method="default_rate" if default_rate is not None else method or "platt")
     if plot:
         from loanscore.export.recalibration_plot import render_svg
-        from loanscore.runtime.tabular import open_output
+        from loanscore.runtime.writers import open_output
 
         p, y = result.probabilities, result.outcomes
         known = slice(None) if y is None else ~np.isnan(y)

@@ -49,7 +49,7 @@ def draft(data: Path, output: str, label: str | None, id_column: str | None, num
       loanscore schema draft ../shared/data/uci_credit_card_dev.csv.gz --numbered newest-first
     """
     require_train_extra()
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
     from loanscore.train.schema_draft import draft_schema
 
     result = draft_schema(data, label=label, id_column=id_column, numbered=numbered, name=name)  # type: ignore[arg-type]

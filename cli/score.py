@@ -152,7 +152,9 @@ def score(
     # Heavy imports wait until here, so `loanscore --help` stays fast.
     from loanscore.runtime.model import Model
     from loanscore.runtime.scorer import Bands, Scorer
-    from loanscore.runtime.tabular import Reader, json_record_reader, open_reader
+    from loanscore.runtime.jsonl_reader import json_record_reader
+    from loanscore.runtime.readers import open_reader
+    from loanscore.runtime.tabular import Reader
 
     grades = load_master_scale(master_scale, grade, "--grade")
     scale = load_points_scale(points_scale, points or approve_from_points is not None
@@ -249,7 +251,9 @@ def score_into(scorer, reader, output: str, out_format: str, quiet: bool,  # typ
     first)."""
     from loanscore.runtime.errors import EXIT_OK, EXIT_ROWS_REJECTED
     from loanscore.runtime.stream import Progress, score_stream
-    from loanscore.runtime.tabular import SEPARATORS, CsvReader, make_writer, open_output
+    from loanscore.runtime.csv_reader import CsvReader
+    from loanscore.runtime.tabular import SEPARATORS
+    from loanscore.runtime.writers import make_writer, open_output
 
     if layout.separator == "input":
         delimiter = reader.delimiter if isinstance(reader, CsvReader) else ","

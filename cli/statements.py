@@ -33,7 +33,7 @@ def statements(model_dir: str | None, output: str, out_format: str) -> None:
     from loanscore.runtime.model import Model
     from loanscore.runtime.schema import statement_to_data
     from loanscore.runtime.statements import schema_statements, statements_toml
-    from loanscore.runtime.tabular import open_output
+    from loanscore.runtime.writers import open_output
 
     model = Model.load(model_dir)
     words = schema_statements(model.schema)

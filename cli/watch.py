@@ -165,7 +165,7 @@ def _take(path: Path, inbox: Path, out_dir: Path, scorer: Any, out_format: str,
     sheet to read."""
     from loanscore.runtime.audit import file_digest
     from loanscore.runtime.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, LoanscoreError
-    from loanscore.runtime.tabular import is_workbook, open_reader
+    from loanscore.runtime.readers import is_workbook, open_reader
 
     schema = scorer.schema
     stem = path.name[: -len(next(s for s in SUFFIXES if path.name.lower().endswith(s)))]

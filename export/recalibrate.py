@@ -54,7 +54,8 @@ from loanscore.runtime.scorer import Scorer
 from loanscore.runtime.stability import Reference, recorded_scale
 from loanscore.runtime.staging import staged
 from loanscore.runtime.stream import scored_batches
-from loanscore.runtime.tabular import DATA_SHEET, open_reader
+from loanscore.runtime.readers import open_reader
+from loanscore.runtime.tabular import DATA_SHEET
 from loanscore.runtime.verify import verify_model
 from loanscore.train.calibration import mapped, platt, shift_to_rate, standard_errors
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import InputError
 from .model import MANIFEST
 from .run_files import note_written
-from .tabular import refuse_failed_write
+from .writers import refuse_failed_write
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import numpy as np
 
 from .errors import FieldError
 from .scorer import APPROVE, DECLINE, REVIEW, Scorer
-from .tabular import Chunk, Reader, ScoredChunk, Shadow
+from .tabular import Chunk, Reader
+from .writers import ScoredChunk, Shadow
 
 
 class _Writer(Protocol):

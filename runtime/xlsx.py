@@ -48,8 +48,9 @@ from xml.etree.ElementTree import ParseError, iterparse
 from .errors import InputError
 from .run_files import note_read
 from .sheet_rows import Values, local, sheet_rows
-from .tabular import (POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, XLS_MAGIC, Chunk, CsvWriter, header_passthrough,
-                      input_name)
+from .readers import XLS_MAGIC
+from .tabular import POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, Chunk, header_passthrough, input_name
+from .writers import CsvWriter
 
 BOMB_BYTES, BOMB_RATIO = 64 << 20, 100
 """A part that unpacks to more than 64 MiB and 100 times its packed size is refused (Apache POI's ratio): Excel's
@@ -563,7 +564,7 @@ class XlsxWriter(CsvWriter):
 def write_workbook(path: str | Path, sheets: Mapping[str, Sequence[Sequence[str]]]) -> None:
     """A small workbook of text cells (``sheets``: each sheet's name and rows, in order), written atomically: a
     template to fill in, not scores (:class:`XlsxWriter` streams those)."""
-    from .tabular import open_output
+    from .writers import open_output
 
     with open_output(str(path)) as stream:
         stream.flush()

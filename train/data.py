@@ -14,7 +14,9 @@ import pandas as pd
 from loanscore.runtime.errors import FieldError, InputError
 from loanscore.runtime.schema import Schema
 from loanscore.runtime.stream import Progress
-from loanscore.runtime.tabular import DATA_SHEET, JsonLinesReader, open_reader, sheet_notes, sniff_format
+from loanscore.runtime.jsonl_reader import JsonLinesReader
+from loanscore.runtime.readers import open_reader, sheet_notes, sniff_format
+from loanscore.runtime.tabular import DATA_SHEET
 from loanscore.runtime.validate import MISSING_TOKENS, check_columns, parse_numbers
 
 MAX_LISTED = 10

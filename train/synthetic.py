@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from loanscore.runtime.schema import Schema
-from loanscore.runtime.tabular import open_output
+from loanscore.runtime.writers import open_output
 
 
 def generate(schema: Schema, n: int, seed: int = 0, *, label: bool = True) -> dict[str, list]:

@@ -250,7 +250,7 @@ def test_a_file_that_changes_between_the_two_passes_is_an_error_not_a_wrong_figu
                                                                                   write_csv) -> None:
     from loanscore.runtime.errors import InputError
     from loanscore.runtime.fairness import groupings, review
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
 
     first, second = write_csv(applicants(300, seed=4), "a.csv"), write_csv(applicants(200, seed=4), "b.csv")
     reader = open_reader(first, schema.input_names)

@@ -135,16 +135,16 @@ def test_a_fault_on_one_file_sends_it_to_failed_and_the_watcher_goes_on(applican
     folder: that file goes to failed/ naming the saved traceback, the next file is scored, exit 70 with --once."""
     import tempfile
 
-    import loanscore.runtime.tabular as tabular
+    import loanscore.runtime.readers as readers
 
-    real = tabular.open_reader
+    real = readers.open_reader
 
     def faulty(path, *args, **kwargs):  # type: ignore[no-untyped-def]
         if Path(path).name == "a.csv":
             raise RuntimeError("a fault for the test")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(tabular, "open_reader", faulty)
+    monkeypatch.setattr(readers, "open_reader", faulty)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", None)
     monkeypatch.delenv("LOANSCORE_DEBUG", raising=False)

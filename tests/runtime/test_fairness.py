@@ -109,7 +109,7 @@ def test_outcomes_test_each_groups_calibration() -> None:
 
 
 def test_the_shipped_models_review_counts_its_own_decisions(scorer, schema, applicants) -> None:
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
 
     rows = applicants(600, seed=21)
     rows[5]["AGE"] = "7"  # rejected: named, not counted
@@ -201,7 +201,7 @@ def test_as_reference_scores_only_the_rows_the_value_changes_and_counts_as_every
     the others are scored as the reference. The figures are those of every row scored with the field set.
     From a file the second pass sets AGE to the median too; from stdin (one pass) each row is scored as every
     code of SEX and MARRIAGE."""
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
 
     rows = applicants(500, seed=31)
     rows[7]["SEX"] = "x"  # rejected: in neither pass

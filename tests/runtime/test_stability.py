@@ -22,7 +22,7 @@ from loanscore.runtime.stability import (
     herfindahl,
     monitor,
 )
-from loanscore.runtime.tabular import open_reader
+from loanscore.runtime.readers import open_reader
 
 
 def test_number_bins_are_right_closed_deciles_with_one_bin_per_frequent_value() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from loanscore.runtime.stability import SHIFT, STABLE, TOO_FEW, WATCH, Reference, Report, Stability, collect, monitor
 from loanscore.runtime.stability_plot import VERDICT_COLOUR, _nice, render_svg, render_trend_svg
-from loanscore.runtime.tabular import open_reader
+from loanscore.runtime.readers import open_reader
 
 NS = "{http://www.w3.org/2000/svg}"
 

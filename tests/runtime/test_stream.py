@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from loanscore.runtime.scorer import Bands, Scorer
 from loanscore.runtime.stream import Progress, Summary, score_stream
-from loanscore.runtime.tabular import CsvReader, CsvWriter, JsonLinesWriter, _decimal_commas_only, open_reader
+from loanscore.runtime.csv_reader import CsvReader, _decimal_commas_only
+from loanscore.runtime.readers import open_reader
+from loanscore.runtime.writers import CsvWriter, JsonLinesWriter
 from loanscore.runtime.validate import ParsedText
 
 PRINTED = 5e-7

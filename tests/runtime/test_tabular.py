@@ -13,18 +13,10 @@ import pytest
 
 from loanscore.runtime import tabular
 from loanscore.runtime.errors import InputError
-from loanscore.runtime.tabular import (
-    CsvReader,
-    CsvRows,
-    CsvWriter,
-    JsonLinesReader,
-    JsonLinesWriter,
-    ScoredChunk,
-    json_record_reader,
-    open_output,
-    open_reader,
-    sniff_format,
-)
+from loanscore.runtime.csv_reader import CsvReader
+from loanscore.runtime.jsonl_reader import JsonLinesReader, json_record_reader
+from loanscore.runtime.readers import open_reader, sniff_format
+from loanscore.runtime.writers import CsvRows, CsvWriter, JsonLinesWriter, ScoredChunk, open_output
 
 
 @pytest.fixture()

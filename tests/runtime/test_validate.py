@@ -85,7 +85,7 @@ def test_one_record_and_a_batch_agree(col, value) -> None:
 def test_checking_a_chunk_leaves_its_columns_as_read(applicants, write_csv) -> None:
     """The bulk-parsed columns of a CSV chunk are the reader's own: checking them twice (a shadow model reads the
     chunk after the model in force) finds the same errors, not values blanked by the first check."""
-    from loanscore.runtime.tabular import open_reader
+    from loanscore.runtime.readers import open_reader
     from loanscore.runtime.validate import ParsedText
 
     rows = applicants(50, seed=3)
@@ -111,7 +111,7 @@ json_values = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**30,
 def test_a_json_column_of_numbers_is_checked_as_its_values_text_is(values, col) -> None:
     """JSON Lines keeps a column of numbers and nulls as numbers (``JsonNumbers``), sparing a text per value;
     the validator must find exactly what it finds in each value's text: the same inputs, errors and warnings."""
-    from loanscore.runtime.tabular import _as_text, _json_column
+    from loanscore.runtime.jsonl_reader import _as_text, _json_column
 
     numeric = [v for v in values if v is None or type(v) in (int, float)]  # the column that takes the fast path
     for column in (values, numeric or [1]):

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from loanscore.cli.main import main
 from loanscore.runtime.errors import InputError
-from loanscore.runtime.tabular import open_reader
+from loanscore.runtime.readers import open_reader
 from loanscore.runtime.xlsx import XlsxReader
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' \

@@ -29,7 +29,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from loanscore.runtime.tabular import open_output, refuse_an_input
+from loanscore.runtime.writers import open_output, refuse_an_input
 
 DPI = 110
 CSS = """
