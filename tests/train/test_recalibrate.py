@@ -209,6 +209,9 @@ def test_a_stated_default_rate_needs_no_outcomes(schema, model_dir, tmp_path) ->
     record = new.model.manifest["recalibrations"][-1]
     assert record["method"] == "default_rate" and record["target_rate"] == 0.045 and "defaults" not in record
     assert new.score_columns(cols).probability.mean() == pytest.approx(0.045, abs=1e-5)
+    # Only the intercept moves: every applicant's log-odds by the same shift, so their order stays.
+    np.testing.assert_allclose(new.score_columns(cols).probability,
+                               mapped(scorer.score_columns(cols).probability, 1.0, record["shift"]), atol=1e-6)
     assert record["after"] == {"mean_probability": pytest.approx(0.045), "target_rate": 0.045,
                                "decline_rate": pytest.approx(float(np.mean(new.score_columns(cols).decision
                                                                             == "decline")))}
