@@ -170,8 +170,9 @@ def riskier_response(scorer: Scorer, feeds: dict[str, np.ndarray], p: np.ndarray
             if newest is not None:
                 status = newest[moved]
                 for name, among in (("on_time", status <= 0), ("late", status >= 1)):
-                    row[f"{name}_rows"] = int(among.sum())
-                    row[f"{name}_lowered_share"] = float(np.sum(change[among] <= -MIN_CHANGE) / max(among.sum(), 1))
+                    count = int(among.sum())
+                    row[f"{name}_rows"] = count
+                    row[f"{name}_lowered_share"] = int(np.sum(change[among] <= -MIN_CHANGE)) / max(count, 1)
             rows.append(row)
     return rows
 
