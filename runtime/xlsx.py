@@ -47,8 +47,8 @@ from xml.etree.ElementTree import ParseError, iterparse
 
 from .errors import InputError
 from .run_files import note_read
-from .sheet_rows import Values, local, sheet_rows
 from .readers import XLS_MAGIC
+from .sheet_rows import Values, local, sheet_rows
 from .tabular import POINTS, PROBABILITY, SHADOW_COLUMNS, STDIO, Chunk, header_passthrough, input_name
 from .writers import CsvWriter
 
