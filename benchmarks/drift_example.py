@@ -1,4 +1,4 @@
-"""A population that has moved, and what ``loanscore monitor`` says of it: the README's example, reproducible.
+"""A population that has moved, and what ``loanscore monitor`` says of it: docs/monitoring.md's example, reproducible.
 
 Usage::
 

@@ -10,7 +10,7 @@ how often making it alone typical would turn the decline into an approval;
 then the cost of explaining against scoring, for one applicant (``Scorer.explain``
 against ``Scorer.score``) and for the whole file (median of 3, same process).
 ``--plot-sample`` draws the shipped sample file's first declined applicant (generated,
-not a real person) for the README. Runtime-only install suffices.
+not a real person) for docs/scoring.md. Runtime-only install suffices.
 """
 
 from __future__ import annotations

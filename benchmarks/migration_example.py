@@ -1,4 +1,4 @@
-"""A book scored twice, and what ``loanscore migration`` says of it: the README's example, reproducible.
+"""A book scored twice, and what ``loanscore migration`` says of it: docs/strategy.md's example, reproducible.
 
 Usage::
 

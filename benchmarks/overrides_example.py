@@ -1,4 +1,4 @@
-"""Officers' decisions on real applicants, and what ``loanscore overrides`` says of them: the README's example.
+"""Officers' decisions on real applicants, and what ``loanscore overrides`` says of them: docs/monitoring.md's example.
 
 Usage::
 

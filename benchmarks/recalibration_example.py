@@ -1,4 +1,4 @@
-"""A lender whose clients default less often, and what ``loanscore recalibrate`` does: the README's example.
+"""A lender whose clients default less often, and what ``loanscore recalibrate`` does: docs/strategy.md's example.
 
 Usage::
 

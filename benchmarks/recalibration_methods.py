@@ -17,7 +17,7 @@ clients), with one of two ``--lender`` stories:
   ``logit P' = logit P + log(keep)``, for a model calibrated on the
   development mix.
 * ``scaled``: all 4,800, with outcomes drawn at ``--keep`` times the model's
-  P(default) (the README's example): the right map is ``P' = keep * P``,
+  P(default) (docs/strategy.md's example): the right map is ``P' = keep * P``,
   which bends the log-odds, so the slope of Platt scaling has something to
   fit. Real fields, simulated outcomes.
 

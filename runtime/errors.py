@@ -1,7 +1,7 @@
 """The errors a user of loanscore can meet, and the exit status of each.
 
 The CLI maps every exception here to its ``exit_code``; nothing else escapes
-as a traceback. The table is repeated in the README and in ``--help``:
+as a traceback. The table is repeated in the README (Exit codes) and in ``--help``:
 
 ====  ==========================================================
 code  meaning

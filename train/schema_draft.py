@@ -397,7 +397,7 @@ def _toml(schema: dict[str, Any], comments: dict[str, str], path: Path, rows: in
              "# Review it before training: what the data cannot show was guessed.",
              *(line for n in notes for line in textwrap.wrap(n, 110, initial_indent="# - ", subsequent_indent="#   ")),
              "# Ranges are what a valid application may hold: an applicant outside them is rejected at scoring,",
-             "# so widen any the data happened to fill. See the README, \"Your own data: the schema\".",
+             "# so widen any the data happened to fill. See docs/training.md, \"Your own data: the schema\".",
              f"name = {_value(schema['name'])}", f"label = {_value(schema['label'])}"]
     if "id" in schema:
         lines.append(f"id = {_value(schema['id'])}")

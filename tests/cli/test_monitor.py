@@ -211,7 +211,7 @@ def test_the_development_data_against_the_shipped_reference(dev_sample, tmp_path
 
 
 def test_the_readme_drift_example_shifts_exactly_what_it_moved(dev_data, tmp_path) -> None:
-    """benchmarks/drift_example.py, as the README runs it: halved credit lines and a later PAY_0 shift; the rest stays."""
+    """benchmarks/drift_example.py, as docs/monitoring.md runs it: halved credit lines and a later PAY_0 shift; the rest stays."""
     out, plot = tmp_path / "drift.json", tmp_path / "drift.svg"
     script = ROOT / "benchmarks" / "drift_example.py"
     done = subprocess.run([sys.executable, str(script), "--data", str(dev_data), "--rows", "3000", "--seed", "2",

@@ -16,5 +16,5 @@ def model_dir() -> Path:
 
     directory = default_model_dir()
     if not (directory / "manifest.json").is_file():
-        pytest.skip("the shipped model is absent (artifacts/model); see the README to train and export it")
+        pytest.skip("the shipped model is absent (artifacts/model); docs/training.md says how to train and export it")
     return directory
