@@ -1,0 +1,75 @@
+"""The README and docs/ are what a new user reads first: their links must lead somewhere, and the README's
+command table and exit codes must be the CLI's own."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from loanscore.cli.main import EPILOG, main
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation but hyphens dropped, spaces as hyphens."""
+    anchors, fenced = set(), False
+    for line in page.read_text("utf-8").splitlines():
+        fenced ^= line.startswith("```")
+        if not fenced and re.match(r"#+ ", line):
+            anchors.add(re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+def test_readme_links_every_page_of_docs() -> None:
+    linked = {target.partition("#")[0] for target in LINK.findall(PAGES[0].read_text("utf-8"))}
+    unlinked = [page.name for page in PAGES[1:] if f"docs/{page.name}" not in linked]
+    assert PAGES[1:] and not unlinked, f"docs/ pages the README does not link to: {unlinked}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
+    broken = []
+    for target in LINK.findall(page.read_text("utf-8")):
+        if re.match(r"[a-z]+://", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and file.suffix == ".md" and anchor not in _anchors(file):
+            broken.append(f"{target}: no heading with that anchor in {file.name}")
+    assert not broken, f"{page.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+def _command_paths(group: click.Group, prefix: str = "loanscore") -> list[str]:
+    paths = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            paths += _command_paths(command, f"{prefix} {name}")
+        else:
+            paths.append(f"{prefix} {name}")
+    return paths
+
+
+def test_readme_command_table_names_every_subcommand() -> None:
+    rows = [line for line in (ROOT / "README.md").read_text("utf-8").splitlines() if line.startswith("| `loanscore ")]
+    table = " ".join(rows)
+    # the table writes the report group's subcommands as "loanscore report eda / model"
+    table = table.replace("loanscore report eda / model", "loanscore report eda loanscore report model")
+    table = table.replace("`schema check", "`loanscore schema check")
+    missing = [path for path in _command_paths(main) if not re.search(re.escape(path) + r"\b", table)]
+    assert not missing, f"the README's command table lacks {missing}"
+
+
+def test_readme_exit_codes_are_the_clis() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("### Exit codes"):readme.index("## Python API")]
+    documented = re.findall(r"^\| (\d+) \|", section, flags=re.M)
+    in_help = re.findall(r"^  (\d+) ", EPILOG, flags=re.M)
+    assert documented == in_help and documented[:2] == ["0", "1"]
