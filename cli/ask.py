@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, FiniteRange, load_master_scale, load_points_scale,
-                      master_scale_option, open_audit, points_scale_option, reports_errors)
+from .errors import reports_errors
 from .interrupts import Interrupts
+from .options import (audit_option, decision_bands, FiniteRange, load_master_scale, load_points_scale,
+                      master_scale_option, open_audit, points_scale_option)
 
 _HELP = """Score applicants at the desk without a file: asks for each field in
 turn (a history channel's months on one line, oldest to latest), checks

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._common import reports_errors
+from .errors import reports_errors
 
 _HELP = """Check the hash chain of an audit log and list its latest records.
 

@@ -7,8 +7,10 @@ import sys
 
 import click
 
-from ._common import (aligned, audit_option, echo_rejects, echo_sheet_notes, input_format_option, load_master_scale,
-                      master_scale_option, open_audit, open_labelled, record_run, reports_errors, write_figures)
+from .errors import reports_errors
+from .inputs import echo_rejects, echo_sheet_notes, open_labelled
+from .options import audit_option, input_format_option, load_master_scale, master_scale_option, open_audit, record_run
+from .output import aligned, write_figures
 
 _HELP = """Check the model on applicants whose outcomes are now known.
 

@@ -6,8 +6,10 @@ import math
 
 import click
 
-from ._common import (audit_option, echo_rejects, echo_sheet_notes, input_format_option, load_master_scale,
-                      master_scale_option, open_audit, open_labelled, record_run, reports_errors, write_figures)
+from .errors import reports_errors
+from .inputs import echo_rejects, echo_sheet_notes, open_labelled
+from .options import audit_option, input_format_option, load_master_scale, master_scale_option, open_audit, record_run
+from .output import write_figures
 
 _HELP = """Compare two models on the same applicants with known outcomes.
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ._common import (audit_option, check_on_scale, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
-                      input_format_option, load_points_scale, master_scale_option, open_audit, open_labelled,
-                      points_scale_option, record_run, reports_errors, write_figures)
+from .errors import reports_errors
+from .inputs import echo_rejects, echo_sheet_notes, open_labelled
+from .options import (audit_option, check_on_scale, FINITE, FiniteRange, input_format_option, load_points_scale,
+                      master_scale_option, open_audit, points_scale_option, record_run)
+from .output import write_figures
 
 _HELP = """What each cut-off would mean on these applicants, before one is chosen.
 

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._common import (audit_option, decision_bands, FiniteRange, input_format_option, load_master_scale,
-                      load_points_scale, master_scale_option, open_audit, points_scale_option, record_run,
-                      reports_errors, silence_stdout)
+from .errors import reports_errors
+from .options import (audit_option, decision_bands, FiniteRange, input_format_option, load_master_scale,
+                      load_points_scale, master_scale_option, open_audit, points_scale_option, record_run)
+from .output import silence_stdout
 
 if TYPE_CHECKING:
     from loanscore.runtime.explain import Explanation

@@ -7,9 +7,11 @@ import sys
 import click
 
 from .backtest import _fmt
-from ._common import (aligned, audit_option, decision_bands, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
-                      header_has, input_format_option, load_points_scale, open_audit, open_labelled,
-                      points_scale_option, record_run, reports_errors, stdin_as_file, write_figures)
+from .errors import reports_errors
+from .inputs import echo_rejects, echo_sheet_notes, header_has, open_labelled, stdin_as_file
+from .options import (audit_option, decision_bands, FINITE, FiniteRange, input_format_option, load_points_scale,
+                      open_audit, points_scale_option, record_run)
+from .output import aligned, write_figures
 
 _HELP = """Review the model's decisions for adverse impact on protected groups.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import reports_errors
+from .errors import reports_errors
 
 _HELP = """The model's input contract: each column a file to score must hold
 (by that name, in any order; other columns are ignored or copied with

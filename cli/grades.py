@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import master_scale_option, reports_errors
+from .errors import reports_errors
+from .options import master_scale_option
 
 _HELP = """Show the master scale: the rating grades that `score --grade`,
 `backtest --by-grade` and `compare --by-grade` use, and the P(default) each

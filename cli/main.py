@@ -9,11 +9,11 @@ from .audit import audit
 from .backtest import backtest
 from .compare import compare
 from .cutoffs import cutoffs
-from .migration import migration
 from .explain import explain
 from .fairness import fairness
 from .fields import fields
 from .grades import grades
+from .migration import migration
 from .model_commands import export, generate, train
 from .monitor import monitor
 from .notices import notices

@@ -7,8 +7,9 @@ import sys
 
 import click
 
-from ._common import (audit_option, echo_rejects, echo_sheet_notes, input_format_option, master_scale_option,
-                      open_audit, record_run, reports_errors)
+from .errors import reports_errors
+from .inputs import echo_rejects, echo_sheet_notes
+from .options import audit_option, input_format_option, master_scale_option, open_audit, record_run
 
 _HELP = """The rating migration matrix of a portfolio scored twice.
 

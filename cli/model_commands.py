@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, data_file_options, FiniteRange, load_master_scale, master_scale_option, open_audit,
-                      record_run, reports_errors, require_train_extra)
+from .errors import reports_errors, require_train_extra
+from .options import (audit_option, data_file_options, FiniteRange, load_master_scale, master_scale_option,
+                      open_audit, record_run)
 
 DEV_DATA_HINT = "e.g. ../shared/data/uci_credit_card_dev.csv.gz"
 

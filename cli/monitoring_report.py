@@ -19,8 +19,9 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, header_has, input_format_option, open_audit, open_labelled, record_run,
-                      reports_errors, stdin_as_file)
+from .errors import reports_errors
+from .inputs import header_has, open_labelled, stdin_as_file
+from .options import audit_option, input_format_option, open_audit, record_run
 
 
 Shown = Callable[..., Any]

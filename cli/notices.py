@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from ._common import (audit_option, decision_bands, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
-                      input_format_option, load_points_scale, open_audit, points_scale_option, record_run,
-                      reports_errors)
+from .errors import reports_errors
+from .inputs import echo_rejects, echo_sheet_notes
+from .options import (audit_option, decision_bands, FINITE, FiniteRange, input_format_option, load_points_scale,
+                      open_audit, points_scale_option, record_run)
 
 _HELP = """Write an adverse-action notice for each applicant in INPUT whom the
 model declines: a letter stating the principal reasons (up to four, worded by

@@ -8,9 +8,11 @@ from dataclasses import replace
 
 import click
 
-from ._common import (aligned, audit_option, decision_bands, echo_rejects, echo_sheet_notes, FINITE, FiniteRange,
-                      header_has, input_format_option, load_points_scale, master_scale_option, open_audit,
-                      open_labelled, points_scale_option, record_run, reports_errors, stdin_as_file, write_figures)
+from .errors import reports_errors
+from .inputs import echo_rejects, echo_sheet_notes, header_has, open_labelled, stdin_as_file
+from .options import (audit_option, decision_bands, FINITE, FiniteRange, input_format_option, load_points_scale,
+                      master_scale_option, open_audit, points_scale_option, record_run)
+from .output import aligned, write_figures
 
 MOST_GROUPS = 200
 """A --by column may hold this many values: a lender's officers or branches, more than a segment's 20."""

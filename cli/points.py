@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import master_scale_option, points_scale_option, reports_errors
+from .errors import reports_errors
+from .options import master_scale_option, points_scale_option
 
 _HELP = """Show the points scale: how `score --points` turns P(default) into a
 score in points, higher for safer, the points each rating grade covers and

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from ._common import (TRAIN_EXTRA_HINT, audit_option, data_file_options, echo_rejects, open_audit, record_run,
-                      reports_errors)
+from .errors import TRAIN_EXTRA_HINT, reports_errors
+from .inputs import echo_rejects
+from .options import audit_option, data_file_options, open_audit, record_run
 
 _HELP = """Refit the model's probabilities to a lender's own applicants.
 

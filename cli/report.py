@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from ._common import data_file_options, reports_errors, require_train_extra
+from .errors import reports_errors, require_train_extra
+from .options import data_file_options
 
 DATA_HELP = ("Labelled CSV (gzip allowed), Excel workbook or JSON Lines, e.g. "
              "../shared/data/uci_credit_card_dev.csv.gz.")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import data_file_options, reports_errors, require_train_extra
+from .errors import reports_errors, require_train_extra
+from .options import data_file_options
 
 DATA = click.Path(exists=True, dir_okay=False, path_type=Path)
 

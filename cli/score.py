@@ -10,10 +10,13 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, decision_bands, echo_sheet_notes, FiniteRange, input_format_option,
-                      load_master_scale, load_points_scale, master_scale_option, open_audit, output_format,
-                      points_options, record_run, reports_errors, separator_option, silence_stdout)
+from .errors import reports_errors
+from .inputs import echo_sheet_notes
 from .interrupts import Interrupts
+from .options import (audit_option, decision_bands, FiniteRange, input_format_option, load_master_scale,
+                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run,
+                      separator_option)
+from .output import silence_stdout
 
 _HELP = """Score the applicants in INPUT (CSV, JSON Lines or an Excel workbook, .xlsx; '-' reads stdin).
 

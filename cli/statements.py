@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import reports_errors
+from .errors import reports_errors
 
 _HELP = """Write the model's reason statements as a statements file (TOML) to edit.
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import FINITE, data_file_options, reports_errors, require_train_extra
+from .errors import reports_errors, require_train_extra
+from .options import FINITE, data_file_options
 
 
 @click.command()

@@ -11,10 +11,12 @@ from typing import Any
 
 import click
 
-from ._common import (audit_option, crash_report, decision_bands, echo_sheet_notes, encoding_option, FiniteRange,
-                      load_master_scale, load_points_scale, master_scale_option, open_audit, output_format,
-                      points_options, record_run, reports_errors, separator_option)
+from .errors import crash_report, reports_errors
+from .inputs import echo_sheet_notes
 from .interrupts import Interrupts
+from .options import (audit_option, decision_bands, encoding_option, FiniteRange, load_master_scale,
+                      load_points_scale, master_scale_option, open_audit, output_format, points_options, record_run,
+                      separator_option)
 from .score import Layout, log_score, naming_shadow_columns, read_for, score_into, shadow_lines
 
 _HELP = """Score each applicant file that appears in INBOX, into --out.
