@@ -3,6 +3,7 @@ command table and exit codes must be the CLI's own."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -73,3 +74,12 @@ def test_readme_exit_codes_are_the_clis() -> None:
     documented = re.findall(r"^\| (\d+) \|", section, flags=re.M)
     in_help = re.findall(r"^  (\d+) ", EPILOG, flags=re.M)
     assert documented == in_help and documented[:2] == ["0", "1"]
+
+
+def test_command_reference_is_what_the_commands_say() -> None:
+    spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "docs" / "cli_reference.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.same(module.PAGE.read_text("utf-8"), module.reference()), \
+        "docs/cli.md is out of date: run python docs/cli_reference.py"
