@@ -31,8 +31,9 @@ def _contexts(command: click.Command, ctx: click.Context) -> Iterator[click.Cont
 
 def reference() -> str:
     """The page: a list of the commands, then each one's help as ``--help`` prints it."""
-    contexts = list(_contexts(main, click.Context(main, info_name="loanscore", terminal_width=WIDTH,
-                                                  max_content_width=WIDTH)))
+    root = click.Context(main, info_name="loanscore", terminal_width=WIDTH, max_content_width=WIDTH,
+                         **main.context_settings)  # -h as well as --help, as the command line has them
+    contexts = list(_contexts(main, root))
     anchor = {ctx.command_path: ctx.command_path.replace(" ", "-") for ctx in contexts}
     lines = ["# Command reference", "",
              "Each command's `--help`, as `loanscore` prints it. Written by `python docs/cli_reference.py`; "

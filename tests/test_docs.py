@@ -3,6 +3,7 @@ command table and exit codes must be the CLI's own."""
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import re
 from pathlib import Path
@@ -81,5 +82,8 @@ def test_command_reference_is_what_the_commands_say() -> None:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.same(module.PAGE.read_text("utf-8"), module.reference()), \
-        "docs/cli.md is out of date: run python docs/cli_reference.py"
+    page, now = module.PAGE.read_text("utf-8"), module.reference()
+    if not module.same(page, now):
+        diff = difflib.unified_diff(page.splitlines(), now.splitlines(), "docs/cli.md", "the commands now", n=1,
+                                    lineterm="")
+        pytest.fail("docs/cli.md is out of date: run python docs/cli_reference.py\n" + "\n".join(list(diff)[:40]))
