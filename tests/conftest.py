@@ -15,6 +15,7 @@ import os
 import random
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
+from typing import NoReturn
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,13 @@ def node() -> str:
     pytest.skip(missing)
 
 
+def _program_missing(message: str) -> NoReturn:
+    """A skip saying what to install; a failure under LOANSCORE_REQUIRE_DESKTOP=1 (CI, where it installs them)."""
+    if os.environ.get("LOANSCORE_REQUIRE_DESKTOP") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Callable[..., subprocess.CompletedProcess]:
     """``chromium(url, *flags, profile=DIR)``: Debian's headless Chromium run on a page; a skip where not installed."""
@@ -182,7 +190,7 @@ def chromium() -> Callable[..., subprocess.CompletedProcess]:
 
     found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
     if found is None:
-        pytest.skip(f"Chromium is not installed ({CHROMIUM}); `apt-get install -y chromium` to run this test")
+        _program_missing(f"Chromium is not installed ({CHROMIUM}); `apt-get install -y chromium` to run this test")
 
     def run(url: str, *flags: str, profile: Path) -> subprocess.CompletedProcess:
         return subprocess.run([found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -190,6 +198,26 @@ def chromium() -> Callable[..., subprocess.CompletedProcess]:
                                f"--user-data-dir={profile}", *flags, url], capture_output=True, text=True, timeout=120)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def libreoffice() -> Callable[[Path, str, Path], Path]:
+    """``libreoffice(source, to, folder)``: ``source`` converted by headless LibreOffice (``to``: "csv" or "xlsx")
+    into ``folder``/lo; a skip where not installed."""
+    import shutil
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        _program_missing("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+
+    def convert(source: Path, to: str, folder: Path) -> Path:
+        done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{folder}/profile",
+                               "--convert-to", to, "--outdir", str(folder / "lo"), str(source)],
+                              capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        return folder / "lo" / f"{source.stem}.{to}"
+
+    return convert
 
 
 @pytest.fixture()

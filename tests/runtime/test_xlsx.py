@@ -65,21 +65,6 @@ def sheet_of(rows: list[dict[str, str]]) -> str:
                    for k, r in enumerate([names, *([r[c] for c in names] for r in rows)], 1))
 
 
-def libreoffice(source: Path, to: str, tmp_path: Path) -> Path:
-    """``source`` converted by LibreOffice (``to``: "csv" or "xlsx"); skips where it is not installed."""
-    import shutil
-    import subprocess
-
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
-    done = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
-                           to, "--outdir", str(tmp_path / "lo"), str(source)], capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, done.stderr
-    return tmp_path / "lo" / f"{source.stem}.{to}"
-
-
 def test_every_kind_of_cell_excel_writes(tmp_path) -> None:
     strings = [s("ID"), s("name"), s("amount"), s("flag"),
                '<si><r><t>Ana </t></r><r><rPr><b/></rPr><t>Lima</t></r><rPh><t>ana</t></rPh></si>']
@@ -135,7 +120,7 @@ def test_a_kept_date_column_comes_out_as_a_date(applicants, tmp_path) -> None:
         "2025-11-29", "2025-11-30", "2025-12-01"]
 
 
-def test_dates_libreoffice_writes_read_as_it_shows_them(tmp_path) -> None:
+def test_dates_libreoffice_writes_read_as_it_shows_them(libreoffice, tmp_path) -> None:
     (tmp_path / "dates.csv").write_text("applied,amount,at\n2026-12-07,12.5,2026-12-07 14:30:00\n")
     book = libreoffice(tmp_path / "dates.csv", "xlsx", tmp_path)
     assert next(iter(open_reader(book, ["applied", "amount", "at"]))).columns == {
@@ -445,7 +430,7 @@ def test_spreadsheet_programs_read_the_cells_with_their_types(applicants, write_
     assert all(isinstance(r[3], str) for r in cells) and len(cells) == 50
 
 
-def test_libreoffice_opens_the_workbook_as_the_csv_reads(applicants, write_csv, tmp_path) -> None:
+def test_libreoffice_opens_the_workbook_as_the_csv_reads(applicants, libreoffice, write_csv, tmp_path) -> None:
     rows = applicants(40, seed=67)
     source, book = write_csv(rows), tmp_path / "scores.xlsx"
     assert CliRunner().invoke(main, ["score", str(source), "--points", "-o", str(book), "-q"]).exit_code == 0
@@ -466,7 +451,7 @@ def test_a_workbook_needs_a_file_and_has_no_separator(applicants, write_csv, tmp
     assert not (tmp_path / "x.xlsx").exists()
 
 
-def test_a_workbook_libreoffice_saves_scores_as_its_csv(dev_sample, tmp_path) -> None:
+def test_a_workbook_libreoffice_saves_scores_as_its_csv(dev_sample, libreoffice, tmp_path) -> None:
     """LibreOffice's own .xlsx (shared strings, styles, its layout) of 500 real rows, read by loanscore."""
     source = dev_sample(500, seed=68)
     book = libreoffice(source, "xlsx", tmp_path)
