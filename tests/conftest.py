@@ -15,8 +15,8 @@ import os
 import random
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
