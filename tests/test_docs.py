@@ -1,11 +1,12 @@
-"""The README and docs/ are what a new user reads first: their links must lead somewhere, and the README's
-command table and exit codes must be the CLI's own."""
+"""The README and docs/ are what a new user reads first: their links must lead somewhere, the command lines they
+show must run, and the README's command table, its exit codes and docs/cli.md must be the CLI's own."""
 
 from __future__ import annotations
 
 import difflib
 import importlib.util
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -47,6 +48,48 @@ def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
         elif anchor and file.suffix == ".md" and anchor not in _anchors(file):
             broken.append(f"{target}: no heading with that anchor in {file.name}")
     assert not broken, f"{page.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+def _command_lines(page: Path) -> list[tuple[int, str]]:
+    """Each ``loanscore ...`` in the page's shell blocks (after ``$``, a pipe or ``&&`` too), with its line number."""
+    found, fenced, shell = [], False, False
+    for number, line in enumerate(page.read_text("utf-8").splitlines(), 1):
+        if line.startswith("```"):
+            fenced, shell = not fenced, line[3:].strip() in ("bash", "sh", "")
+        elif fenced and shell:
+            for part in re.split(r"\s(?:\||&&|;)\s", line.strip().removeprefix("$ ")):
+                if re.match(r"(\S*/)?loanscore ", part.strip()):
+                    found.append((number, re.sub(r"\s#.*$", "", part.strip())))
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_command_line_shown_parses(page: Path) -> None:
+    """The options, values and arguments of every command the docs show are the commands' own: click parses each
+    as the command would (files need not exist; a shell's redirections are left out)."""
+    wrong = []
+    for number, line in _command_lines(page):
+        words = shlex.split(line)[1:]
+        words = [w for i, w in enumerate(words) if not re.match(r"\d?[<>]", w) and not (i and re.fullmatch(
+            r"\d?[<>]+", words[i - 1]))]
+        root = main.make_context("loanscore", [], resilient_parsing=True)
+        command: click.Command = main
+        while isinstance(command, click.Group) and words:
+            name, *words = words
+            sub = command.get_command(root, name)
+            if sub is None:
+                wrong.append(f"line {number}: no command {name!r}: {line}")
+                break
+            command = sub
+        else:
+            try:
+                command.make_context(command.name, words, parent=root)
+            except click.exceptions.Exit:
+                pass
+            except click.ClickException as exc:
+                if "does not exist" not in exc.format_message():
+                    wrong.append(f"line {number}: {exc.format_message()}: {line}")
+    assert not wrong, f"{page.relative_to(ROOT)}: " + "; ".join(wrong)
 
 
 def _command_paths(group: click.Group, prefix: str = "loanscore") -> list[str]:
