@@ -14,7 +14,7 @@ import pytest
 from loanscore.runtime import tabular
 from loanscore.runtime.errors import InputError
 from loanscore.runtime.csv_reader import CsvReader
-from loanscore.runtime.jsonl_reader import JsonLinesReader, json_record_reader
+from loanscore.runtime.jsonl_reader import JsonLinesReader, _all_objects, json_record_reader
 from loanscore.runtime.readers import open_reader, sniff_format
 from loanscore.runtime.writers import CsvRows, CsvWriter, JsonLinesWriter, ScoredChunk, open_output
 
@@ -230,6 +230,26 @@ def test_jsonl_rows_and_row_errors(applicants, tmp_path, inputs):
     assert c.columns["SEX"][3] == "true"
     assert c.passthrough["ID"] == [1, None, None, 4]
     assert c.passthrough["AGE"] == [None, None, None, int(rows[3]["AGE"])]
+
+
+def test_jsonl_lines_that_parse_only_together_are_each_rejected(applicants, tmp_path, inputs):
+    """A file's lines are parsed in one call where each is an object; lines that parse only together (one value
+    over two lines, two values on one line) are still rejected line by line, and no record moves to another row."""
+    records = [{k: int(v) for k, v in r.items()} for r in applicants(4)]
+    good = [json.dumps(r) for r in records]
+    lines = [good[0], '{"ID": 90, "notes": [1', '2]}', '{"ID": 91}, {"ID": 92}', good[1], "  ", good[2], good[3]]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert _all_objects(lines, 10**18) is None and _all_objects(good, 10**18) == records
+
+    def rows(chunk_rows: int) -> tuple[dict[int, str], list]:
+        chunks = read_all(open_reader(path, inputs, id_column="ID", chunk_rows=chunk_rows))
+        return {c.first_row + i: e for c in chunks for i, e in c.row_errors.items()}, column(chunks, "ID", "passthrough")
+
+    errors, ids = rows(8192)
+    assert sorted(errors) == [2, 3, 4] and all("is not valid JSON" in errors[r] for r in errors)
+    assert ids == [records[0]["ID"], None, None, None, *(r["ID"] for r in records[1:])]
+    assert rows(1) == (errors, ids)  # a line at a time, as a co-process's
 
 
 def test_jsonl_missing_columns_in_first_chunk(applicants, tmp_path, inputs):
