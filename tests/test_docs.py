@@ -72,23 +72,24 @@ def test_every_command_line_shown_parses(page: Path) -> None:
         words = shlex.split(line)[1:]
         words = [w for i, w in enumerate(words) if not re.match(r"\d?[<>]", w) and not (i and re.fullmatch(
             r"\d?[<>]+", words[i - 1]))]
-        root = main.make_context("loanscore", [], resilient_parsing=True)
-        command: click.Command = main
-        while isinstance(command, click.Group) and words:
-            name, *words = words
-            sub = command.get_command(root, name)
-            if sub is None:
-                wrong.append(f"line {number}: no command {name!r}: {line}")
-                break
-            command = sub
-        else:
-            try:
-                command.make_context(command.name, words, parent=root)
-            except click.exceptions.Exit:
-                pass
-            except click.ClickException as exc:
-                if "does not exist" not in exc.format_message():
-                    wrong.append(f"line {number}: {exc.format_message()}: {line}")
+        # closed after each line: an option such as --sheet sets a value for its run until the root context closes
+        with main.make_context("loanscore", [], resilient_parsing=True) as root:
+            command: click.Command = main
+            while isinstance(command, click.Group) and words:
+                name, *words = words
+                sub = command.get_command(root, name)
+                if sub is None:
+                    wrong.append(f"line {number}: no command {name!r}: {line}")
+                    break
+                command = sub
+            else:
+                try:
+                    command.make_context(command.name, words, parent=root).close()
+                except click.exceptions.Exit:
+                    pass
+                except click.ClickException as exc:
+                    if "does not exist" not in exc.format_message():
+                        wrong.append(f"line {number}: {exc.format_message()}: {line}")
     assert not wrong, f"{page.relative_to(ROOT)}: " + "; ".join(wrong)
 
 
